@@ -1,0 +1,55 @@
+// Command-line plumbing shared by the `strata` subcommands.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "strata/dist/comm.hpp"
+
+namespace strata::cli {
+
+/// Bad command-line input: reported as one line, exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// The tokens after the subcommand name. Options are consumed as they are looked up; finish()
+/// rejects whatever is left, so a mistyped option is an error, never silently ignored.
+class Args {
+ public:
+  explicit Args(std::vector<std::string> tokens);
+  bool flag(const std::string& name);
+  std::optional<std::string> value(const std::string& name);
+  std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t min_value,
+                       std::int64_t max_value);
+  std::uint64_t unsigned_integer(const std::string& name, std::uint64_t fallback);
+  void finish() const;
+
+ private:
+  std::vector<std::string> tokens_;
+  std::vector<bool> used_;
+};
+
+/// What every subcommand receives.
+struct Context {
+  Comm comm;
+  bool json = false;
+  bool quiet = false;
+  /// Rank 0 prints; the others stay silent.
+  void print(const std::string& text) const;
+};
+
+struct Command {
+  const char* name;
+  const char* summary;
+  const char* usage;  ///< full --help text
+  int (*run)(Args& args, Context& context);
+};
+
+int run_info(Args& args, Context& context);
+int run_demo(Args& args, Context& context);
+
+}  // namespace strata::cli

@@ -1,0 +1,126 @@
+// Reproducible random matrices from counter-based streams (Random123 Philox4x64-10).
+//
+// A random matrix is the small value RandomStream{distribution, seed, stream}. Its entry (i, j), for
+// global 64-bit indices i and j, is a pure function of those five numbers: any block can be generated
+// on its own, by any rank, thread count or backend, and comes out bitwise identical to the same
+// block cut from the whole matrix. This is what lets a rank generate exactly its rows of a sketch
+// with no communication (see RandBLAS for the same idea).
+//
+// Construction of entry (i, j): the Philox key is (seed, stream) and the counter is
+// (i, j / g, distribution tag, 0); one Philox call yields 256 random bits, shared by the g entries of
+// a group of consecutive columns:
+//   gaussian:   g = 4; the four 64-bit words give two uniform pairs and Box-Muller turns each pair
+//               into two N(0,1) values (53-bit uniforms in the open interval (0, 1)).
+//   rademacher: g = 256; bit (j mod 256) of the 256 bits chooses -1 or +1.
+// fp32 entries are the fp64 entries rounded to nearest, so fp32 and fp64 streams agree to rounding.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <Random123/philox.h>
+
+#include "strata/core/error.hpp"
+#include "strata/core/kokkos_ext/math.hpp"
+#include "strata/core/types.hpp"
+
+namespace strata {
+
+enum class Distribution : std::uint32_t {
+  gaussian = 1,    ///< standard normal N(0, 1)
+  rademacher = 2,  ///< -1 or +1 with probability 1/2 each
+};
+
+/// "gaussian" or "rademacher".
+const char* distribution_name(Distribution d);
+/// Parses "gaussian" / "rademacher"; throws InvalidArgument otherwise.
+Distribution parse_distribution(const std::string& name);
+
+/// A random matrix of unbounded size, defined entry by entry.
+struct RandomStream {
+  Distribution distribution = Distribution::gaussian;
+  std::uint64_t seed = 0;
+  std::uint64_t stream = 0;
+
+  /// Columns sharing one Philox call.
+  KOKKOS_INLINE_FUNCTION static constexpr index_type group_width(Distribution d) {
+    return d == Distribution::gaussian ? 4 : 256;
+  }
+
+  /// The 256 random bits of column group `group` of row `row`.
+  KOKKOS_INLINE_FUNCTION r123::Philox4x64::ctr_type bits(index_type row, index_type group) const {
+    r123::Philox4x64 philox;
+    const r123::Philox4x64::ctr_type counter = {{static_cast<std::uint64_t>(row),
+                                                 static_cast<std::uint64_t>(group),
+                                                 static_cast<std::uint64_t>(distribution), 0}};
+    const r123::Philox4x64::key_type key = {{seed, stream}};
+    return philox(counter, key);
+  }
+
+  /// Entry `slot` (0 <= slot < group_width) of a group, from the group's random bits.
+  template <class T>
+  KOKKOS_INLINE_FUNCTION static T entry_from_bits(Distribution d, const r123::Philox4x64::ctr_type& r,
+                                                  int slot) {
+    if (d == Distribution::rademacher) {
+      const std::uint64_t word = r.v[slot >> 6];
+      return ((word >> (slot & 63)) & 1u) ? T(1) : T(-1);
+    }
+    // Box-Muller on the pair (r[2p], r[2p+1]), p = slot / 2; even slots take cos, odd take sin.
+    const int pair = slot >> 1;
+    const double u1 = uniform_open(r.v[2 * pair]);
+    const double u2 = uniform_open(r.v[2 * pair + 1]);
+    const double radius = kx::sqrt(-2.0 * kx::log(u1));
+    const double angle = 2.0 * kx::pi<double> * u2;
+    return static_cast<T>((slot & 1) ? radius * kx::sin(angle) : radius * kx::cos(angle));
+  }
+
+  /// Entry (i, j). Costs one Philox call; fill() amortizes it over a whole group.
+  template <class T>
+  KOKKOS_INLINE_FUNCTION T entry(index_type i, index_type j) const {
+    const index_type g = group_width(distribution);
+    return entry_from_bits<T>(distribution, bits(i, j / g), static_cast<int>(j % g));
+  }
+
+  /// Uniform in the open interval (0, 1) with 53 random bits.
+  KOKKOS_INLINE_FUNCTION static double uniform_open(std::uint64_t x) {
+    return (static_cast<double>(x >> 11) + 0.5) * (1.0 / 9007199254740992.0);  // 2^-53
+  }
+};
+
+/// Fills `block` (rank-2 view, any layout and memory space) with rows [row_offset, ...) and columns
+/// [col_offset, ...) of the random matrix `stream`: block(a, b) = stream.entry(row_offset + a,
+/// col_offset + b). One thread per (row, column group): O(rows * cols) work, one Philox call per
+/// group, writes coalesced along columns of a LayoutLeft view.
+template <class ExecutionSpace, class View>
+void fill_random(const ExecutionSpace& exec, const RandomStream& stream, const View& block,
+                 index_type row_offset = 0, index_type col_offset = 0) {
+  static_assert(static_cast<int>(View::rank) == 2, "fill_random: rank-2 view expected");
+  using T = typename View::non_const_value_type;
+  STRATA_REQUIRE(row_offset >= 0 && col_offset >= 0, InvalidArgument,
+                 "fill_random: offsets must be >= 0, got row_offset=", row_offset,
+                 ", col_offset=", col_offset);
+  const index_type rows = static_cast<index_type>(block.extent(0));
+  const index_type cols = static_cast<index_type>(block.extent(1));
+  if (rows == 0 || cols == 0) return;
+  const index_type width = RandomStream::group_width(stream.distribution);
+  const index_type first_group = col_offset / width;
+  const index_type last_group = (col_offset + cols - 1) / width;
+  const index_type groups = last_group - first_group + 1;
+  const RandomStream s = stream;
+  Kokkos::parallel_for(
+      "strata::random::fill", Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<index_type>>(
+                                  exec, 0, rows * groups),
+      KOKKOS_LAMBDA(const index_type k) {
+        const index_type a = k % rows;
+        const index_type group = first_group + k / rows;
+        const auto r = s.bits(row_offset + a, group);
+        const index_type j_begin = kx::max(group * width, col_offset);
+        const index_type j_end = kx::min((group + 1) * width, col_offset + cols);
+        for (index_type j = j_begin; j < j_end; ++j) {
+          block(a, j - col_offset) =
+              RandomStream::entry_from_bits<T>(s.distribution, r, static_cast<int>(j - group * width));
+        }
+      });
+}
+
+}  // namespace strata

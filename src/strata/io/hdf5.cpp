@@ -1,0 +1,586 @@
+#include "strata/io/hdf5.hpp"
+
+#include <hdf5.h>
+
+#include <filesystem>
+#include <random>
+#include <sstream>
+#include <system_error>
+
+#include "strata/config.hpp"
+#include "strata/dist/collective.hpp"
+
+namespace strata::io {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- small RAII layer over HDF5 ids -------------------------------------------------------------
+
+class Id {
+ public:
+  using Closer = herr_t (*)(hid_t);
+  Id() = default;
+  Id(hid_t id, Closer closer) : id_(id), closer_(closer) {}
+  ~Id() { reset(); }
+  Id(Id&& other) noexcept : id_(other.id_), closer_(other.closer_) { other.id_ = -1; }
+  Id& operator=(Id&& other) noexcept {
+    if (this != &other) {
+      reset();
+      id_ = other.id_;
+      closer_ = other.closer_;
+      other.id_ = -1;
+    }
+    return *this;
+  }
+  Id(const Id&) = delete;
+  Id& operator=(const Id&) = delete;
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+  /// Gives up ownership without closing.
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
+  void reset() {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = -1;
+  }
+
+ private:
+  hid_t id_ = -1;
+  Closer closer_ = nullptr;
+};
+
+void silence_hdf5() {
+  // HDF5 prints its error stack to stderr by default; we turn failures into exceptions instead.
+  static const bool done = [] {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+Id checked(hid_t id, Id::Closer closer, const std::string& what) {
+  if (id < 0) STRATA_THROW(IOError, what);
+  return Id(id, closer);
+}
+
+void check(herr_t status, const std::string& what) {
+  if (status < 0) STRATA_THROW(IOError, what);
+}
+
+Id file_access(const Comm& comm) {
+  Id fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(file access) failed");
+#if STRATA_HAVE_MPI
+  check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio failed");
+#else
+  (void)comm;
+#endif
+  return fapl;
+}
+
+Id transfer_collective() {
+  Id dxpl = checked(H5Pcreate(H5P_DATASET_XFER), H5Pclose, "H5Pcreate(transfer) failed");
+#if STRATA_HAVE_MPI
+  check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio failed");
+#endif
+  return dxpl;
+}
+
+template <class T>
+hid_t memory_type() {
+  return std::is_same_v<T, float> ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+}
+template <class T>
+hid_t file_type() {
+  return std::is_same_v<T, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
+}
+
+/// Opens `path.file` for reading on every rank, with errors agreed over the ranks.
+Id open_for_read(const Comm& comm, const std::string& file) {
+  silence_hdf5();
+  collective(comm, [&] {
+    std::error_code ec;
+    if (!fs::exists(file, ec)) {
+      STRATA_THROW(IOError, "cannot open '", file, "': no such file");
+    }
+    if (fs::is_directory(file, ec)) {
+      STRATA_THROW(IOError, "cannot open '", file, "': it is a directory, expected an HDF5 file");
+    }
+  });
+  Id fapl = file_access(comm);
+  const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl.get());
+  collective(comm, [&] {
+    if (id < 0) {
+      STRATA_THROW(IOError, "cannot open '", file, "' as an HDF5 file (is it an HDF5 file, and readable?)");
+    }
+  });
+  return Id(id, H5Fclose);
+}
+
+/// True if every component of the absolute path `object` exists as a link below `file`.
+bool object_exists(hid_t file, const std::string& object) {
+  if (object == "/") return true;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = object.find('/', pos + 1);
+    const std::string prefix = object.substr(0, pos);
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+  }
+  return true;
+}
+
+struct OpenDataset {
+  Id file;
+  Id dataset;
+  DatasetInfo info;
+};
+
+OpenDataset open_dataset(const Comm& comm, const DatasetPath& path) {
+  OpenDataset result;
+  result.file = open_for_read(comm, path.file);
+  collective(comm, [&] {
+    if (!object_exists(result.file.get(), path.dataset)) {
+      STRATA_THROW(IOError, "dataset '", path.dataset, "' not found in '", path.file, "'");
+    }
+    result.dataset = checked(H5Dopen2(result.file.get(), path.dataset.c_str(), H5P_DEFAULT),
+                             H5Dclose, "'" + path.str() + "' exists but is not a dataset");
+    Id type = checked(H5Dget_type(result.dataset.get()), H5Tclose, "H5Dget_type failed");
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    const std::size_t size = H5Tget_size(type.get());
+    if (type_class != H5T_FLOAT || (size != 4 && size != 8)) {
+      const char* kind = type_class == H5T_INTEGER  ? "integer"
+                         : type_class == H5T_STRING ? "string"
+                         : type_class == H5T_FLOAT  ? "floating-point"
+                         : type_class == H5T_COMPOUND ? "compound"
+                                                      : "non-numeric";
+      STRATA_THROW(Unsupported, "dataset '", path.str(), "' has dtype ", kind, " (", 8 * size,
+                   "-bit); expected float32 or float64");
+    }
+    result.info.dtype = size == 4 ? Dtype::float32 : Dtype::float64;
+    Id space = checked(H5Dget_space(result.dataset.get()), H5Sclose, "H5Dget_space failed");
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank > 0 ? rank : 0));
+    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    for (const auto d : dims) result.info.shape.push_back(static_cast<index_type>(d));
+  });
+  return result;
+}
+
+std::string shape_string(const std::vector<index_type>& shape) {
+  std::ostringstream out;
+  out << "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  if (shape.size() == 1) out << ",";
+  out << ")";
+  return out.str();
+}
+
+void require_rank(const DatasetPath& path, const DatasetInfo& info, std::size_t rank) {
+  if (info.shape.size() != rank) {
+    STRATA_THROW(ShapeMismatch, "dataset '", path.str(), "' has ", info.shape.size(),
+                 "-D shape ", shape_string(info.shape), "; expected a ", rank, "-D dataset (",
+                 rank == 2 ? "rows, cols" : "length", ")");
+  }
+}
+
+/// Reads rows [row_begin, row_begin + rows) of a 2-D dataset into a row-major host buffer.
+template <class T>
+Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> read_rows(const OpenDataset& d,
+                                                                    index_type row_begin,
+                                                                    index_type rows) {
+  const index_type cols = d.info.shape[1];
+  Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_rows"),
+      static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
+  Id file_space = checked(H5Dget_space(d.dataset.get()), H5Sclose, "H5Dget_space failed");
+  const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
+  const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Id memory_space = checked(H5Screate_simple(2, count, nullptr), H5Sclose, "H5Screate_simple failed");
+  if (rows > 0 && cols > 0) {
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+          "H5Sselect_hyperslab failed");
+  } else {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+  }
+  Id dxpl = transfer_collective();
+  check(H5Dread(d.dataset.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(),
+                buffer.data()),
+        "reading the data of the dataset failed");
+  return buffer;
+}
+
+template <class T, class Source>
+Matrix<T> to_device_column_major(const Source& row_major, const std::string& label) {
+  HostMatrix<T> host(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), row_major.extent(0),
+                     row_major.extent(1));
+  Kokkos::deep_copy(host, row_major);
+  Matrix<T> device(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), host.extent(0),
+                   host.extent(1));
+  Kokkos::deep_copy(device, host);
+  return device;
+}
+
+std::string random_token() {
+  std::random_device device;
+  std::ostringstream out;
+  out << std::hex << device() << device();
+  return out.str();
+}
+
+}  // namespace
+
+// ---- paths, inspection, reads -------------------------------------------------------------------
+
+DatasetPath DatasetPath::parse(const std::string& spec, const std::string& default_dataset) {
+  DatasetPath path;
+  const auto pos = spec.rfind(":/");
+  if (pos == std::string::npos) {
+    STRATA_REQUIRE(!default_dataset.empty(), InvalidArgument, "'", spec,
+                   "' names no dataset; expected FILE:/DATASET, e.g. A.h5:/A");
+    path.file = spec;
+    path.dataset = default_dataset;
+  } else {
+    path.file = spec.substr(0, pos);
+    path.dataset = spec.substr(pos + 1);
+  }
+  STRATA_REQUIRE(!path.file.empty(), InvalidArgument, "'", spec,
+                 "' names no file; expected FILE:/DATASET, e.g. A.h5:/A");
+  STRATA_REQUIRE(path.dataset.size() > 1 && path.dataset.front() == '/' && path.dataset.back() != '/',
+                 InvalidArgument, "'", spec, "' has dataset path '", path.dataset,
+                 "'; expected an absolute path such as /A or /group/A");
+  return path;
+}
+
+const char* dtype_name(Dtype dtype) { return dtype == Dtype::float32 ? "float32" : "float64"; }
+
+DatasetInfo inspect(const Comm& comm, const DatasetPath& path) {
+  return open_dataset(comm, path).info;
+}
+
+template <class T>
+Matrix<T> read_matrix(const Comm& comm, const DatasetPath& path) {
+  const OpenDataset d = open_dataset(comm, path);
+  collective(comm, [&] { require_rank(path, d.info, 2); });
+  const auto buffer = read_rows<T>(d, 0, d.info.shape[0]);
+  return to_device_column_major<T>(buffer, "strata::io::read_matrix");
+}
+
+template <class T>
+DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
+                               const std::optional<BlockRowLayout>& layout) {
+  const OpenDataset d = open_dataset(comm, path);
+  const BlockRowLayout rows = collective(comm, [&] {
+    require_rank(path, d.info, 2);
+    if (layout) {
+      STRATA_REQUIRE(layout->global_rows() == d.info.shape[0] && layout->num_ranks() == comm.size(),
+                     ShapeMismatch, "read_dist_matrix: the layout covers ", layout->global_rows(),
+                     " rows over ", layout->num_ranks(), " ranks, but '", path.str(), "' has ",
+                     d.info.shape[0], " rows and the communicator ", comm.size(), " ranks");
+      return *layout;
+    }
+    return BlockRowLayout(d.info.shape[0], comm.size());
+  });
+  const auto buffer = read_rows<T>(d, rows.row_begin(comm.rank()), rows.local_rows(comm.rank()));
+  return DistMatrix<T>(comm, rows, to_device_column_major<T>(buffer, "strata::io::read_dist_matrix"));
+}
+
+template <class T>
+Vector<T> read_vector(const Comm& comm, const DatasetPath& path) {
+  const OpenDataset d = open_dataset(comm, path);
+  collective(comm, [&] { require_rank(path, d.info, 1); });
+  HostVector<T> host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_vector"),
+                     static_cast<std::size_t>(d.info.shape[0]));
+  Id dxpl = transfer_collective();
+  check(H5Dread(d.dataset.get(), memory_type<T>(), H5S_ALL, H5S_ALL, dxpl.get(), host.data()),
+        "reading '" + path.str() + "' failed");
+  Vector<T> device(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_vector"),
+                   host.extent(0));
+  Kokkos::deep_copy(device, host);
+  return device;
+}
+
+std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name) {
+  Id file = open_for_read(comm, object.file);
+  return collective(comm, [&] {
+    STRATA_REQUIRE(object_exists(file.get(), object.dataset), IOError, "object '", object.dataset,
+                   "' not found in '", object.file, "'");
+    STRATA_REQUIRE(H5Aexists_by_name(file.get(), object.dataset.c_str(), name.c_str(), H5P_DEFAULT) > 0,
+                   IOError, "'", object.str(), "' has no attribute '", name, "'");
+    Id attribute = checked(H5Aopen_by_name(file.get(), object.dataset.c_str(), name.c_str(),
+                                           H5P_DEFAULT, H5P_DEFAULT),
+                           H5Aclose, "cannot open attribute '" + name + "'");
+    Id type = checked(H5Aget_type(attribute.get()), H5Tclose, "H5Aget_type failed");
+    STRATA_REQUIRE(H5Tget_class(type.get()) == H5T_STRING, Unsupported, "attribute '", name,
+                   "' of '", object.str(), "' is not a string");
+    STRATA_REQUIRE(H5Tis_variable_str(type.get()) <= 0, Unsupported, "attribute '", name,
+                   "' is a variable-length string; Strata reads fixed-length strings");
+    std::string value(H5Tget_size(type.get()), '\0');
+    check(H5Aread(attribute.get(), type.get(), value.data()), "reading attribute '" + name + "' failed");
+    value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
+    return value;
+  });
+}
+
+// ---- FileWriter ---------------------------------------------------------------------------------
+
+struct FileWriter::Impl {
+  Comm comm;
+  std::string target;
+  std::string temporary;
+  Id file;
+  bool committed = false;
+
+  void require_open(const char* what) const {
+    STRATA_REQUIRE(file.valid() && !committed, InvalidArgument, "FileWriter::", what,
+                   ": the writer for '", target, "' was already committed");
+  }
+
+  /// Creates the dataset (replacing one of the same name) and returns it.
+  Id create_dataset(const std::string& name, hid_t type, int rank, const hsize_t* dims) {
+    collective(comm, [&] {
+      STRATA_REQUIRE(name.size() > 1 && name.front() == '/' && name.back() != '/', InvalidArgument,
+                     "dataset name '", name, "' must be an absolute path such as /A");
+    });
+    if (object_exists(file.get(), name)) {
+      check(H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT), "cannot replace dataset '" + name + "'");
+    }
+    Id space = checked(H5Screate_simple(rank, dims, nullptr), H5Sclose, "H5Screate_simple failed");
+    Id link = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "H5Pcreate(link) failed");
+    check(H5Pset_create_intermediate_group(link.get(), 1), "H5Pset_create_intermediate_group failed");
+    return checked(H5Dcreate2(file.get(), name.c_str(), type, space.get(), link.get(), H5P_DEFAULT,
+                              H5P_DEFAULT),
+                   H5Dclose, "cannot create dataset '" + name + "' in '" + target + "'");
+  }
+
+  /// Writes the row-major host block `data` (rows x cols) at row `row_begin` of a (total x cols)
+  /// dataset; ranks with no rows take part with an empty selection.
+  template <class T>
+  void write_rows(const std::string& name, index_type total, index_type cols, index_type row_begin,
+                  index_type rows, const T* data) {
+    const hsize_t dims[2] = {static_cast<hsize_t>(total), static_cast<hsize_t>(cols)};
+    Id dataset = create_dataset(name, file_type<T>(), 2, dims);
+    Id file_space = checked(H5Dget_space(dataset.get()), H5Sclose, "H5Dget_space failed");
+    const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
+    const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+    Id memory_space = checked(H5Screate_simple(2, count, nullptr), H5Sclose, "H5Screate_simple failed");
+    if (rows > 0 && cols > 0) {
+      check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+            "H5Sselect_hyperslab failed");
+    } else {
+      H5Sselect_none(file_space.get());
+      H5Sselect_none(memory_space.get());
+    }
+    Id dxpl = transfer_collective();
+    const herr_t status = H5Dwrite(dataset.get(), memory_type<T>(), memory_space.get(),
+                                   file_space.get(), dxpl.get(), data);
+    collective(comm, [&] { check(status, "writing dataset '" + name + "' failed (disk full?)"); });
+  }
+
+  ~Impl() {
+    if (!committed) discard();
+  }
+
+  void discard() noexcept {
+    file.reset();
+    if (comm.is_root() && !temporary.empty()) {
+      std::error_code ec;
+      fs::remove(temporary, ec);
+    }
+  }
+};
+
+FileWriter::FileWriter(const Comm& comm, const std::string& file, WriteMode mode)
+    : impl_(std::make_unique<Impl>()) {
+  silence_hdf5();
+  impl_->comm = comm;
+  impl_->target = file;
+  const std::string token = comm.broadcast(comm.is_root() ? random_token() : std::string(), 0);
+  const fs::path target(file);
+  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  impl_->temporary = (directory / ("." + target.filename().string() + ".strata-tmp-" + token)).string();
+  const bool update = mode == WriteMode::update_file;
+  collective(comm, [&] {
+    std::error_code ec;
+    STRATA_REQUIRE(!target.filename().empty(), InvalidArgument, "output '", file,
+                   "' names no file; expected a file name such as out.h5");
+    STRATA_REQUIRE(fs::is_directory(directory, ec), IOError, "cannot write '", file,
+                   "': directory '", directory.string(), "' does not exist");
+    STRATA_REQUIRE(!fs::is_directory(target, ec), IOError, "cannot write '", file,
+                   "': it is a directory");
+    if (comm.is_root() && update && fs::exists(target, ec)) {
+      STRATA_REQUIRE(H5Fis_hdf5(file.c_str()) > 0, IOError, "cannot update '", file,
+                     "': it exists but is not an HDF5 file (remove it or choose another name)");
+      fs::copy_file(target, impl_->temporary, fs::copy_options::overwrite_existing, ec);
+      STRATA_REQUIRE(!ec, IOError, "cannot copy '", file, "' to a temporary file for updating: ",
+                     ec.message());
+    }
+  });
+  const bool exists = comm.broadcast(fs::exists(impl_->temporary) ? "1" : "0", 0) == "1";
+  Id fapl = file_access(comm);
+  const hid_t id = exists ? H5Fopen(impl_->temporary.c_str(), H5F_ACC_RDWR, fapl.get())
+                          : H5Fcreate(impl_->temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  try {
+    collective(comm, [&] {
+      STRATA_REQUIRE(id >= 0, IOError, "cannot create a temporary file next to '", file,
+                     "' (is the directory writable?)");
+    });
+  } catch (...) {
+    if (id >= 0) H5Fclose(id);
+    impl_->discard();
+    throw;
+  }
+  impl_->file = Id(id, H5Fclose);
+  set_attribute("/", "creator", std::string("Strata ") + STRATA_VERSION_STRING);
+}
+
+FileWriter::~FileWriter() = default;  // Impl discards an uncommitted temporary file
+
+template <class T>
+void FileWriter::write(const std::string& dataset, const DistMatrix<T>& x) {
+  impl_->require_open("write");
+  collective(impl_->comm, [&] {
+    STRATA_REQUIRE(x.comm().size() == impl_->comm.size(), InvalidArgument,
+                   "FileWriter::write: the matrix lives on ", x.comm().size(),
+                   " ranks but the writer on ", impl_->comm.size());
+  });
+  Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> host(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::write"), x.local().extent(0),
+      x.local().extent(1));
+  auto local_host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.local());
+  Kokkos::deep_copy(host, local_host);
+  impl_->write_rows<T>(dataset, x.global_rows(), x.cols(), x.row_begin(), x.local_rows(), host.data());
+}
+
+template <class T>
+void FileWriter::write(const std::string& dataset, const ConstMatrix<T>& x) {
+  impl_->require_open("write");
+  const auto rows = static_cast<index_type>(x.extent(0));
+  const auto cols = static_cast<index_type>(x.extent(1));
+  const auto shapes = impl_->comm.allgather(rows * (cols + 1) + cols);
+  collective(impl_->comm, [&] {
+    for (const auto s : shapes) {
+      STRATA_REQUIRE(s == shapes[0], InvalidArgument, "FileWriter::write('", dataset,
+                     "'): ranks pass replicated matrices of different shapes");
+    }
+  });
+  Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> host(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::write"), x.extent(0), x.extent(1));
+  if (impl_->comm.is_root()) {
+    auto column_major = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
+    Kokkos::deep_copy(host, column_major);
+  }
+  impl_->write_rows<T>(dataset, rows, cols, 0, impl_->comm.is_root() ? rows : 0, host.data());
+}
+
+template <class T>
+void FileWriter::write(const std::string& dataset,
+                       const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>& x) {
+  impl_->require_open("write");
+  const hsize_t dims[1] = {static_cast<hsize_t>(x.extent(0))};
+  Id data = impl_->create_dataset(dataset, file_type<T>(), 1, dims);
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
+  Id file_space = checked(H5Dget_space(data.get()), H5Sclose, "H5Dget_space failed");
+  Id memory_space = checked(H5Screate_simple(1, dims, nullptr), H5Sclose, "H5Screate_simple failed");
+  if (!impl_->comm.is_root() || dims[0] == 0) {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+  }
+  Id dxpl = transfer_collective();
+  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), memory_space.get(), file_space.get(),
+                                 dxpl.get(), host.data());
+  collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
+}
+
+void FileWriter::set_attribute(const std::string& object, const std::string& name,
+                               const std::string& value) {
+  impl_->require_open("set_attribute");
+  collective(impl_->comm, [&] {
+    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
+                   "set_attribute: object '", object, "' does not exist in the file being written");
+  });
+  Id type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy failed");
+  check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), "H5Tset_size failed");
+  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
+  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
+          "cannot replace attribute '" + name + "'");
+  }
+  Id attribute = checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), type.get(),
+                                           space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose, "cannot create attribute '" + name + "'");
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check(H5Awrite(attribute.get(), type.get(), padded.data()), "cannot write attribute '" + name + "'");
+}
+
+void FileWriter::set_attribute(const std::string& object, const std::string& name, double value) {
+  impl_->require_open("set_attribute");
+  collective(impl_->comm, [&] {
+    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
+                   "set_attribute: object '", object, "' does not exist in the file being written");
+  });
+  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
+  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
+          "cannot replace attribute '" + name + "'");
+  }
+  Id attribute = checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(),
+                                           H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                           H5P_DEFAULT),
+                         H5Aclose, "cannot create attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value), "cannot write attribute '" + name + "'");
+}
+
+void FileWriter::commit() {
+  impl_->require_open("commit");
+  const herr_t closed = H5Fclose(impl_->file.release());
+  try {
+    collective(impl_->comm, [&] {
+      check(closed, "closing the temporary file for '" + impl_->target + "' failed (disk full?)");
+      if (impl_->comm.is_root()) {
+        std::error_code ec;
+        fs::rename(impl_->temporary, impl_->target, ec);
+        STRATA_REQUIRE(!ec, IOError, "cannot move the finished file into place at '", impl_->target,
+                       "': ", ec.message());
+      }
+    });
+  } catch (...) {
+    impl_->discard();
+    throw;
+  }
+  impl_->committed = true;
+}
+
+template <class T>
+void write_matrix(const Comm& comm, const DatasetPath& path, const DistMatrix<T>& x) {
+  FileWriter writer(comm, path.file);
+  writer.write(path.dataset, x);
+  writer.commit();
+}
+
+template <class T>
+void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T>& x) {
+  FileWriter writer(comm, path.file);
+  writer.write(path.dataset, x);
+  writer.commit();
+}
+
+#define STRATA_IO_INSTANTIATE(T)                                                                  \
+  template Matrix<T> read_matrix<T>(const Comm&, const DatasetPath&);                           \
+  template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,                   \
+                                             const std::optional<BlockRowLayout>&);             \
+  template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                           \
+  template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);                 \
+  template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);                \
+  template void FileWriter::write<T>(const std::string&,                                        \
+                                     const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>&); \
+  template void write_matrix<T>(const Comm&, const DatasetPath&, const DistMatrix<T>&);         \
+  template void write_matrix<T>(const Comm&, const DatasetPath&, const ConstMatrix<T>&);
+STRATA_IO_INSTANTIATE(float)
+STRATA_IO_INSTANTIATE(double)
+
+}  // namespace strata::io

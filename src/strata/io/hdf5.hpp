@@ -1,0 +1,118 @@
+// Dense matrices and vectors in HDF5 files.
+//
+// On disk a matrix is a 2-D dataset (rows, cols) in C order, exactly what h5py/numpy write, of
+// float32 or float64. In memory it is column-major (LayoutLeft); the conversion happens here. Reads
+// and writes are collective over a Comm: with MPI, parallel HDF5 (MPI-IO) is used and each rank
+// reads or writes its own row block of a DistMatrix.
+//
+// Writes never leave a half-written file: FileWriter writes to a temporary file beside the target
+// and renames it into place in commit(). In update mode the existing file is copied first, so its
+// other datasets are kept and the target is replaced atomically. Errors (missing file or dataset,
+// wrong rank, unsupported dtype, shape mismatch, unwritable directory) are raised on every rank.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "strata/dist/dist_matrix.hpp"
+
+namespace strata::io {
+
+/// "file.h5:/group/name": a file and a dataset inside it.
+struct DatasetPath {
+  std::string file;
+  std::string dataset;  ///< absolute path inside the file, starting with '/'
+
+  /// Splits at the last ':' that is followed by '/'. If there is none, the whole spec is the file
+  /// and `default_dataset` is used; if that is empty too, throws InvalidArgument.
+  static DatasetPath parse(const std::string& spec, const std::string& default_dataset = {});
+  std::string str() const { return file + ":" + dataset; }
+};
+
+enum class Dtype { float32, float64 };
+const char* dtype_name(Dtype dtype);
+
+struct DatasetInfo {
+  std::vector<index_type> shape;  ///< extents in file (C) order
+  Dtype dtype = Dtype::float64;
+};
+
+/// Shape and dtype of a dataset. Collective. Throws IOError (missing file/dataset) or Unsupported
+/// (a dataset that is not float32/float64).
+DatasetInfo inspect(const Comm& comm, const DatasetPath& path);
+
+/// The whole 2-D dataset on every rank. Collective.
+template <class T>
+Matrix<T> read_matrix(const Comm& comm, const DatasetPath& path);
+/// Each rank reads its row block of a 2-D dataset (balanced layout unless one is given). Collective.
+template <class T>
+DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
+                               const std::optional<BlockRowLayout>& layout = std::nullopt);
+/// The whole 1-D dataset on every rank. Collective.
+template <class T>
+Vector<T> read_vector(const Comm& comm, const DatasetPath& path);
+/// A string attribute of the file's root group ("/") or of a dataset. Collective.
+std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name);
+
+enum class WriteMode {
+  update_file,   ///< keep the file's other datasets; replace the ones written
+  replace_file,  ///< start from an empty file
+};
+
+/// Writes several datasets into one file atomically. All calls are collective over `comm`.
+/// Nothing is visible at `file` until commit(); destroying an uncommitted writer discards its work.
+/// The root group gets the attributes `creator` ("Strata <version>") and any set with
+/// set_attribute().
+class FileWriter {
+ public:
+  FileWriter(const Comm& comm, const std::string& file, WriteMode mode = WriteMode::update_file);
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
+
+  /// A distributed matrix: each rank writes its row block.
+  template <class T>
+  void write(const std::string& dataset, const DistMatrix<T>& x);
+  /// A matrix replicated on every rank; rank 0's copy is written.
+  template <class T>
+  void write(const std::string& dataset, const ConstMatrix<T>& x);
+  /// A vector replicated on every rank; rank 0's copy is written.
+  template <class T>
+  void write(const std::string& dataset, const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>& x);
+
+  /// String or number attribute on "/" or on a dataset already written.
+  void set_attribute(const std::string& object, const std::string& name, const std::string& value);
+  void set_attribute(const std::string& object, const std::string& name, double value);
+
+  /// Closes the temporary file and renames it to the target. Collective.
+  void commit();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// One-dataset conveniences (update mode).
+template <class T>
+void write_matrix(const Comm& comm, const DatasetPath& path, const DistMatrix<T>& x);
+template <class T>
+void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T>& x);
+
+#define STRATA_IO_DECLARE(T)                                                                     \
+  extern template Matrix<T> read_matrix<T>(const Comm&, const DatasetPath&);                   \
+  extern template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,           \
+                                                    const std::optional<BlockRowLayout>&);     \
+  extern template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                   \
+  extern template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);         \
+  extern template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);        \
+  extern template void FileWriter::write<T>(                                                   \
+      const std::string&, const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>&);        \
+  extern template void write_matrix<T>(const Comm&, const DatasetPath&, const DistMatrix<T>&); \
+  extern template void write_matrix<T>(const Comm&, const DatasetPath&, const ConstMatrix<T>&);
+STRATA_IO_DECLARE(float)
+STRATA_IO_DECLARE(double)
+#undef STRATA_IO_DECLARE
+
+}  // namespace strata::io

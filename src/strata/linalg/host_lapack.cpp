@@ -1,0 +1,121 @@
+#include "strata/linalg/host_lapack.hpp"
+
+#include <algorithm>
+
+#include "strata/core/checks.hpp"
+
+extern "C" {
+void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*, double*,
+             const int*, double*, const int*, double*, const int*, int*);
+void sgesvd_(const char*, const char*, const int*, const int*, float*, const int*, float*, float*,
+             const int*, float*, const int*, float*, const int*, int*);
+void dsyev_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*);
+void ssyev_(const char*, const char*, const int*, float*, const int*, float*, float*, const int*, int*);
+void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
+void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
+void dorgqr_(const int*, const int*, const int*, double*, const int*, const double*, double*, const int*, int*);
+void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*, const int*, int*);
+}
+
+namespace strata::linalg::host {
+
+namespace {
+template <class T, class... Args>
+void gesvd(Args... args) {
+  if constexpr (std::is_same_v<T, double>) dgesvd_(args...);
+  else sgesvd_(args...);
+}
+template <class T, class... Args>
+void syev(Args... args) {
+  if constexpr (std::is_same_v<T, double>) dsyev_(args...);
+  else ssyev_(args...);
+}
+template <class T, class... Args>
+void geqrf(Args... args) {
+  if constexpr (std::is_same_v<T, double>) dgeqrf_(args...);
+  else sgeqrf_(args...);
+}
+template <class T, class... Args>
+void orgqr(Args... args) {
+  if constexpr (std::is_same_v<T, double>) dorgqr_(args...);
+  else sorgqr_(args...);
+}
+
+template <class T>
+HostMatrix<T> copy_of(const HostMatrix<T>& a) {
+  HostMatrix<T> c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::host_lapack::copy"),
+                  a.extent(0), a.extent(1));
+  Kokkos::deep_copy(c, a);
+  return c;
+}
+}  // namespace
+
+template <class T>
+std::vector<T> singular_values(const HostMatrix<T>& a) {
+  const int m = checked_int(static_cast<index_type>(a.extent(0)), "singular_values: rows");
+  const int n = checked_int(static_cast<index_type>(a.extent(1)), "singular_values: cols");
+  std::vector<T> s(static_cast<std::size_t>(std::min(m, n)));
+  if (s.empty()) return s;
+  auto work_a = copy_of(a);
+  const int lda = std::max(1, m), one = 1;
+  int info = 0, lwork = -1;
+  T query = 0, dummy = 0;
+  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
+  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, work.data(),
+           &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK gesvd failed (info = ", info, ")");
+  return s;
+}
+
+template <class T>
+std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a) {
+  const int n = checked_int(static_cast<index_type>(a.extent(0)), "symmetric_eigenvalues: rows");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "symmetric_eigenvalues: A is ",
+                 a.extent(0), " x ", a.extent(1), "; expected a square matrix");
+  std::vector<T> w(static_cast<std::size_t>(n));
+  if (n == 0) return w;
+  auto work_a = copy_of(a);
+  int info = 0, lwork = -1;
+  T query = 0;
+  syev<T>("N", "L", &n, work_a.data(), &n, w.data(), &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
+  syev<T>("N", "L", &n, work_a.data(), &n, w.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK syev failed (info = ", info, ")");
+  return w;
+}
+
+template <class T>
+HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
+  const int m = checked_int(static_cast<index_type>(a.extent(0)), "qr_in_place: rows");
+  const int n = checked_int(static_cast<index_type>(a.extent(1)), "qr_in_place: cols");
+  STRATA_REQUIRE(m >= n, ShapeMismatch, "qr_in_place: A is ", m, " x ", n, "; expected rows >= cols");
+  HostMatrix<T> r("strata::host_lapack::R", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+  if (n == 0) return r;
+  const int lda = std::max(1, m);
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  int info = 0, lwork = -1;
+  T query = 0;
+  geqrf<T>(&m, &n, a.data(), &lda, tau.data(), &query, &lwork, &info);
+  lwork = std::max(static_cast<int>(query), n);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  geqrf<T>(&m, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK geqrf failed (info = ", info, ")");
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i <= j; ++i) r(i, j) = a(i, j);
+  }
+  orgqr<T>(&m, &n, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK orgqr failed (info = ", info, ")");
+  return r;
+}
+
+template std::vector<float> singular_values<float>(const HostMatrix<float>&);
+template std::vector<double> singular_values<double>(const HostMatrix<double>&);
+template std::vector<float> symmetric_eigenvalues<float>(const HostMatrix<float>&);
+template std::vector<double> symmetric_eigenvalues<double>(const HostMatrix<double>&);
+template HostMatrix<float> qr_in_place<float>(const HostMatrix<float>&);
+template HostMatrix<double> qr_in_place<double>(const HostMatrix<double>&);
+
+}  // namespace strata::linalg::host

@@ -1,0 +1,25 @@
+// Host LAPACK wrappers: independent references for tests and small host-side factorizations.
+// These run on the CPU on host copies of the data; they are not on any hot path.
+#pragma once
+
+#include <vector>
+
+#include "strata/core/types.hpp"
+
+namespace strata::linalg::host {
+
+/// Singular values of A (m x n, column-major host matrix), in descending order (LAPACK xGESVD).
+/// A is not modified. Throws NumericalError if LAPACK does not converge.
+template <class T>
+std::vector<T> singular_values(const HostMatrix<T>& a);
+
+/// Eigenvalues of the symmetric matrix A (lower triangle used), ascending (LAPACK xSYEV).
+template <class T>
+std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a);
+
+/// Thin QR: overwrites A (m x n, m >= n) with Q (orthonormal columns) and returns R (n x n upper
+/// triangular) (LAPACK xGEQRF + xORGQR).
+template <class T>
+HostMatrix<T> qr_in_place(const HostMatrix<T>& a);
+
+}  // namespace strata::linalg::host

@@ -1,0 +1,33 @@
+# Installs the build tree into a scratch prefix, then configures, builds and runs the outside
+# project in this folder against it, exactly as a user's project would (find_package(Strata)).
+file(REMOVE_RECURSE "${WORK_DIR}")
+set(prefix "${WORK_DIR}/prefix")
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT result EQUAL 0)
+    message(FATAL_ERROR "failed (${result}): ${ARGN}\n${out}\n${err}")
+  endif()
+  message(STATUS "${out}")
+endfunction()
+
+run(${CMAKE_COMMAND} --install "${STRATA_BUILD_DIR}" --prefix "${prefix}")
+foreach(required lib/cmake/Strata/StrataConfig.cmake lib/cmake/Strata/StrataConfigVersion.cmake
+                 lib/cmake/Strata/StrataKokkosFixups.cmake include/strata/strata.hpp
+                 include/strata/config.hpp bin/strata)
+  if(NOT EXISTS "${prefix}/${required}")
+    message(FATAL_ERROR "the installed tree lacks ${required}")
+  endif()
+endforeach()
+
+set(prefix_path "${prefix}")
+if(PREFIX_PATH)
+  string(REPLACE ";" "\\;" escaped "${PREFIX_PATH}")
+  set(prefix_path "${prefix}\\;${escaped}")
+endif()
+run(${CMAKE_COMMAND} -S "${STRATA_SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
+    -DCMAKE_PREFIX_PATH=${prefix_path} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_C_COMPILER=${C_COMPILER}
+    -DCMAKE_BUILD_TYPE=Release)
+run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
+run("${WORK_DIR}/build/strata_install_smoke")
+run("${prefix}/bin/strata" info --json)

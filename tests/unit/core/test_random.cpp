@@ -1,0 +1,170 @@
+// Counter-based random streams: block independence (bitwise), fp32/fp64 agreement, moments and
+// distribution shape against the exact laws, and independence between seeds, streams and neighbours.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <vector>
+
+#include "strata/core/random.hpp"
+
+namespace {
+
+using strata::Distribution;
+using strata::RandomStream;
+
+template <class T>
+strata::HostMatrix<T> generate(const RandomStream& s, std::size_t rows, std::size_t cols,
+                               strata::index_type row_offset = 0, strata::index_type col_offset = 0) {
+  strata::Matrix<T> d("d", rows, cols);
+  strata::fill_random(strata::ExecSpace(), s, d, row_offset, col_offset);
+  return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
+}
+
+class RandomBlocks : public ::testing::TestWithParam<Distribution> {};
+
+TEST_P(RandomBlocks, AnySubBlockIsBitwiseTheSameAsCutFromTheWhole) {
+  const RandomStream s{GetParam(), 20261122, 7};
+  const std::size_t rows = 53, cols = 301;  // spans several Rademacher groups of 256 columns
+  const auto whole = generate<double>(s, rows, cols);
+  // Offsets chosen to start and end inside column groups.
+  const std::vector<std::array<std::size_t, 4>> blocks = {
+      {0, 0, 53, 301}, {5, 3, 17, 9}, {10, 250, 20, 51}, {52, 300, 1, 1}, {0, 1, 53, 255}, {31, 4, 22, 4}};
+  for (const auto& [r0, c0, nr, nc] : blocks) {
+    const auto block = generate<double>(s, nr, nc, static_cast<strata::index_type>(r0),
+                                        static_cast<strata::index_type>(c0));
+    for (std::size_t j = 0; j < nc; ++j) {
+      for (std::size_t i = 0; i < nr; ++i) {
+        ASSERT_EQ(block(i, j), whole(r0 + i, c0 + j)) << "block at (" << r0 << ", " << c0 << ")";
+      }
+    }
+  }
+  // The scalar entry function agrees with the kernel.
+  for (std::size_t j = 0; j < cols; j += 7) {
+    for (std::size_t i = 0; i < rows; i += 5) {
+      ASSERT_EQ(s.entry<double>(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j)),
+                whole(i, j));
+    }
+  }
+}
+
+TEST_P(RandomBlocks, Fp32IsFp64RoundedToNearest) {
+  const RandomStream s{GetParam(), 1, 2};
+  const auto d = generate<double>(s, 40, 40);
+  const auto f = generate<float>(s, 40, 40);
+  for (std::size_t j = 0; j < 40; ++j)
+    for (std::size_t i = 0; i < 40; ++i) ASSERT_EQ(f(i, j), static_cast<float>(d(i, j)));
+}
+
+TEST_P(RandomBlocks, HugeGlobalIndicesWork) {
+  // A block far out in a 2^40 x 2^40 matrix: generated without touching anything before it.
+  const RandomStream s{GetParam(), 99, 0};
+  const strata::index_type far = strata::index_type(1) << 40;
+  const auto block = generate<double>(s, 3, 5, far, far + 3);
+  for (std::size_t j = 0; j < 5; ++j)
+    for (std::size_t i = 0; i < 3; ++i)
+      ASSERT_EQ(block(i, j), s.entry<double>(far + static_cast<strata::index_type>(i),
+                                             far + 3 + static_cast<strata::index_type>(j)));
+}
+
+TEST_P(RandomBlocks, SeedsStreamsAndDistributionsGiveDifferentMatrices) {
+  const auto base = generate<double>(RandomStream{GetParam(), 5, 0}, 30, 30);
+  const std::vector<RandomStream> others = {{GetParam(), 6, 0}, {GetParam(), 5, 1}};
+  for (const auto& other : others) {
+    const auto m = generate<double>(other, 30, 30);
+    int equal = 0;
+    for (std::size_t j = 0; j < 30; ++j)
+      for (std::size_t i = 0; i < 30; ++i) equal += m(i, j) == base(i, j);
+    // Gaussian entries coincide with probability 0; Rademacher ones half the time (900 draws:
+    // 450 +- 15, so [350, 550] is a >6-sigma band).
+    if (GetParam() == Distribution::gaussian) {
+      EXPECT_EQ(equal, 0);
+    } else {
+      EXPECT_GT(equal, 350);
+      EXPECT_LT(equal, 550);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Distributions, RandomBlocks,
+                         ::testing::Values(Distribution::gaussian, Distribution::rademacher),
+                         [](const auto& info) { return std::string(strata::distribution_name(info.param)); });
+
+// Standard normal CDF.
+double phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+TEST(RandomGaussian, MomentsAndShapeMatchTheStandardNormal) {
+  const std::size_t rows = 1000, cols = 400;  // n = 4e5 samples
+  const auto m = generate<double>(RandomStream{Distribution::gaussian, 42, 3}, rows, cols);
+  const double n = static_cast<double>(rows * cols);
+  std::vector<double> x(m.data(), m.data() + rows * cols);
+  double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+  for (const double v : x) {
+    s1 += v;
+    s2 += v * v;
+    s3 += v * v * v;
+    s4 += v * v * v * v;
+  }
+  // Sample moments vs exact ones; each bound is 6 standard errors of the estimator
+  // (Var(x) = 1, Var(x^2) = 2, Var(x^3) = 15, Var(x^4) = 96 for N(0, 1)).
+  EXPECT_NEAR(s1 / n, 0.0, 6 * std::sqrt(1.0 / n));
+  EXPECT_NEAR(s2 / n, 1.0, 6 * std::sqrt(2.0 / n));
+  EXPECT_NEAR(s3 / n, 0.0, 6 * std::sqrt(15.0 / n));
+  EXPECT_NEAR(s4 / n, 3.0, 6 * std::sqrt(96.0 / n));
+  // Kolmogorov-Smirnov distance to Phi. Critical value at significance 1e-6 is
+  // sqrt(-ln(0.5e-6) / 2) / sqrt(n) = 2.69 / sqrt(n).
+  std::sort(x.begin(), x.end());
+  double ks = 0;
+  for (std::size_t k = 0; k < x.size(); ++k) {
+    const double f = phi(x[k]);
+    ks = std::max({ks, f - static_cast<double>(k) / n, static_cast<double>(k + 1) / n - f});
+  }
+  EXPECT_LT(ks, 2.69 / std::sqrt(n));
+}
+
+TEST(RandomGaussian, NeighboursAreUncorrelated) {
+  // Entries sharing a Philox call (same group of 4 columns) and entries in adjacent rows must be
+  // uncorrelated: sample correlation within 6/sqrt(n) of 0.
+  const std::size_t rows = 2000, cols = 200;
+  const auto m = generate<double>(RandomStream{Distribution::gaussian, 11, 0}, rows, cols);
+  double across = 0, down = 0;
+  std::size_t na = 0, nd = 0;
+  for (std::size_t j = 0; j + 1 < cols; ++j)
+    for (std::size_t i = 0; i < rows; ++i) {
+      across += m(i, j) * m(i, j + 1);
+      ++na;
+    }
+  for (std::size_t j = 0; j < cols; ++j)
+    for (std::size_t i = 0; i + 1 < rows; ++i) {
+      down += m(i, j) * m(i + 1, j);
+      ++nd;
+    }
+  EXPECT_NEAR(across / na, 0.0, 6.0 / std::sqrt(static_cast<double>(na)));
+  EXPECT_NEAR(down / nd, 0.0, 6.0 / std::sqrt(static_cast<double>(nd)));
+}
+
+TEST(RandomRademacher, ValuesAreSignsWithBalancedCounts) {
+  const std::size_t rows = 500, cols = 600;
+  const auto m = generate<float>(RandomStream{Distribution::rademacher, 3, 9}, rows, cols);
+  double sum = 0, lag = 0;
+  for (std::size_t j = 0; j < cols; ++j)
+    for (std::size_t i = 0; i < rows; ++i) {
+      ASSERT_TRUE(m(i, j) == 1.0f || m(i, j) == -1.0f) << m(i, j);
+      sum += m(i, j);
+      if (j + 1 < cols) lag += m(i, j) * m(i, j + 1);
+    }
+  const double n = static_cast<double>(rows * cols);
+  EXPECT_NEAR(sum / n, 0.0, 6.0 / std::sqrt(n));
+  EXPECT_NEAR(lag / (rows * (cols - 1)), 0.0, 6.0 / std::sqrt(static_cast<double>(rows * (cols - 1))));
+}
+
+TEST(RandomStreams, ParseAndErrors) {
+  EXPECT_EQ(strata::parse_distribution("gaussian"), Distribution::gaussian);
+  EXPECT_EQ(strata::parse_distribution("rademacher"), Distribution::rademacher);
+  EXPECT_THROW(strata::parse_distribution("normal"), strata::InvalidArgument);
+  strata::Matrix<double> d("d", 2, 2);
+  EXPECT_THROW(strata::fill_random(strata::ExecSpace(), RandomStream{}, d, -1, 0), strata::InvalidArgument);
+}
+
+}  // namespace

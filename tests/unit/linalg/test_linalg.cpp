@@ -1,0 +1,142 @@
+// Dense building blocks against independent references: gemm against a long-double triple loop,
+// LAPACK wrappers against matrices with known spectra.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "strata/core/random.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/linalg/host_lapack.hpp"
+#include "support/allclose.hpp"
+
+namespace {
+
+template <class T>
+strata::Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
+  strata::Matrix<T> a("a", rows, cols);
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, 0}, a);
+  return a;
+}
+
+template <class T>
+class Gemm : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Gemm, Scalars);
+
+TYPED_TEST(Gemm, MatchesLongDoubleReferenceWithinTheStandardBound) {
+  using T = TypeParam;
+  for (const char* ta : {"N", "T"}) {
+    for (const char* tb : {"N", "T"}) {
+      const std::size_t m = 37, n = 23, k = 71;
+      const bool trans_a = ta[0] == 'T', trans_b = tb[0] == 'T';
+      auto a = random_matrix<T>(trans_a ? k : m, trans_a ? m : k, 1);
+      auto b = random_matrix<T>(trans_b ? n : k, trans_b ? k : n, 2);
+      auto c = random_matrix<T>(m, n, 3);
+      const T alpha = T(0.75), beta = T(-0.5);
+      auto ha = strata::testing::to_host(a);
+      auto hb = strata::testing::to_host(b);
+      auto hc = strata::testing::to_host(c);
+      strata::linalg::gemm(strata::ExecSpace(), ta, tb, alpha, a, b, beta, c);
+      auto result = strata::testing::to_host(c);
+      // Higham, Accuracy and Stability, eq. (3.13): |fl(AB) - AB| <= gamma_k |A||B| entry-wise with
+      // gamma_k = k u / (1 - k u); the alpha/beta update adds 2u |alpha A B| + u |beta C|.
+      const double u = std::numeric_limits<T>::epsilon() / 2;
+      const double gamma = (k + 2) * u / (1 - (k + 2) * u);
+      for (std::size_t j = 0; j < n; ++j) {
+        for (std::size_t i = 0; i < m; ++i) {
+          long double exact = 0, magnitude = 0;
+          for (std::size_t l = 0; l < k; ++l) {
+            const long double x = trans_a ? ha(l, i) : ha(i, l);
+            const long double y = trans_b ? hb(j, l) : hb(l, j);
+            exact += x * y;
+            magnitude += std::fabs(x * y);
+          }
+          exact = alpha * exact + beta * static_cast<long double>(hc(i, j));
+          const double bound = gamma * (std::fabs(alpha) * magnitude + std::fabs(beta * hc(i, j))) +
+                               std::numeric_limits<T>::min();
+          ASSERT_LE(std::fabs(static_cast<double>(result(i, j) - exact)), bound)
+              << ta << tb << " entry (" << i << ", " << j << ")";
+        }
+      }
+    }
+  }
+}
+
+TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
+  using T = TypeParam;
+  strata::Matrix<T> a("a", 4, 0), b("b", 0, 3);
+  auto c = random_matrix<T>(4, 3, 9);
+  auto before = strata::testing::to_host(c);
+  strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), a, b, T(2), c);
+  auto after = strata::testing::to_host(c);
+  for (std::size_t j = 0; j < 3; ++j)
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(after(i, j), T(2) * before(i, j));
+  strata::Matrix<T> wrong("w", 5, 3);
+  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
+                                    random_matrix<T>(3, 3, 2), T(0), c),
+               strata::ShapeMismatch);
+  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
+                                    random_matrix<T>(2, 3, 2), T(0), wrong),
+               strata::ShapeMismatch);
+}
+
+// A = Q1 diag(s) Q2^T with Q1, Q2 orthonormal from LAPACK QR of Gaussian matrices.
+strata::HostMatrix<double> with_singular_values(const std::vector<double>& s, std::size_t m, std::size_t n) {
+  auto q1 = strata::testing::to_host(random_matrix<double>(m, s.size(), 21));
+  auto q2 = strata::testing::to_host(random_matrix<double>(n, s.size(), 22));
+  strata::linalg::host::qr_in_place(q1);
+  strata::linalg::host::qr_in_place(q2);
+  strata::HostMatrix<double> a("a", m, n);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t l = 0; l < s.size(); ++l) a(i, j) += q1(i, l) * s[l] * q2(j, l);
+  return a;
+}
+
+TEST(HostLapack, SingularValuesOfAMatrixWithAKnownSpectrum) {
+  const std::size_t m = 60, n = 40;
+  std::vector<double> s(n);
+  for (std::size_t i = 0; i < n; ++i) s[i] = std::pow(10.0, -6.0 * static_cast<double>(i) / (n - 1));
+  const auto a = with_singular_values(s, m, n);
+  const auto computed = strata::linalg::host::singular_values(a);
+  ASSERT_EQ(computed.size(), n);
+  // Backward-stable SVD plus the rounding of forming A: |sigma_i - s_i| <= c n eps ||A||_2, c = 10.
+  const double bound = 10.0 * n * std::numeric_limits<double>::epsilon() * s[0];
+  for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(computed[i], s[i], bound) << "sigma_" << i;
+}
+
+TEST(HostLapack, SymmetricEigenvaluesAndQr) {
+  const std::size_t n = 30;
+  std::vector<double> lambda(n);
+  for (std::size_t i = 0; i < n; ++i) lambda[i] = -1.0 + 2.0 * static_cast<double>(i) / (n - 1);
+  auto q = strata::testing::to_host(random_matrix<double>(n, n, 5));
+  strata::HostMatrix<double> a_copy("a", n, n);
+  Kokkos::deep_copy(a_copy, q);
+  const auto r = strata::linalg::host::qr_in_place(q);
+  // Q^T Q = I and Q R = the original matrix.
+  const double eps = std::numeric_limits<double>::epsilon();
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t i = 0; i < n; ++i) {
+      double qtq = 0, qr = 0;
+      for (std::size_t l = 0; l < n; ++l) {
+        qtq += q(l, i) * q(l, j);
+        qr += q(i, l) * r(l, j);
+      }
+      EXPECT_NEAR(qtq, i == j ? 1.0 : 0.0, 10 * n * eps);
+      EXPECT_NEAR(qr, a_copy(i, j), 10 * n * eps * std::sqrt(static_cast<double>(n)) * 4);
+    }
+  }
+  strata::HostMatrix<double> a("a", n, n);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t l = 0; l < n; ++l) a(i, j) += q(i, l) * lambda[l] * q(j, l);
+  const auto w = strata::linalg::host::symmetric_eigenvalues(a);
+  for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(w[i], lambda[i], 10 * n * eps);
+  strata::HostMatrix<double> rect("r", 3, 4);
+  EXPECT_THROW(strata::linalg::host::symmetric_eigenvalues(rect), strata::ShapeMismatch);
+  EXPECT_THROW(strata::linalg::host::qr_in_place(rect), strata::ShapeMismatch);
+}
+
+}  // namespace
