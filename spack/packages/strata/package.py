@@ -42,6 +42,7 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
     variant("benchmarks", default=False, description="Build the Google Benchmark drivers")
 
     # -------------------------------------------------------------- dependencies
+    depends_on("c", type="build")
     depends_on("cxx", type="build")
     depends_on("cmake@3.22:", type="build")
 

@@ -57,28 +57,33 @@ struct RandomStream {
     return philox(counter, key);
   }
 
-  /// Entry `slot` (0 <= slot < group_width) of a group, from the group's random bits.
-  template <class T>
-  KOKKOS_INLINE_FUNCTION static T entry_from_bits(Distribution d, const r123::Philox4x64::ctr_type& r,
-                                                  int slot) {
-    if (d == Distribution::rademacher) {
-      const std::uint64_t word = r.v[slot >> 6];
-      return ((word >> (slot & 63)) & 1u) ? T(1) : T(-1);
+  /// The four N(0, 1) values of a Gaussian group: Box-Muller on the pairs (r0, r1) and (r2, r3);
+  /// even slots take the cosine, odd slots the sine.
+  KOKKOS_INLINE_FUNCTION static void gaussian_group(const r123::Philox4x64::ctr_type& r, double out[4]) {
+    for (int pair = 0; pair < 2; ++pair) {
+      const double radius = kx::sqrt(-2.0 * kx::log(uniform_open(r.v[2 * pair])));
+      const double angle = 2.0 * kx::pi<double> * uniform_open(r.v[2 * pair + 1]);
+      out[2 * pair] = radius * kx::cos(angle);
+      out[2 * pair + 1] = radius * kx::sin(angle);
     }
-    // Box-Muller on the pair (r[2p], r[2p+1]), p = slot / 2; even slots take cos, odd take sin.
-    const int pair = slot >> 1;
-    const double u1 = uniform_open(r.v[2 * pair]);
-    const double u2 = uniform_open(r.v[2 * pair + 1]);
-    const double radius = kx::sqrt(-2.0 * kx::log(u1));
-    const double angle = 2.0 * kx::pi<double> * u2;
-    return static_cast<T>((slot & 1) ? radius * kx::sin(angle) : radius * kx::cos(angle));
+  }
+
+  /// The Rademacher value of bit `slot` (0 <= slot < 256) of a group.
+  template <class T>
+  KOKKOS_INLINE_FUNCTION static T rademacher_bit(const r123::Philox4x64::ctr_type& r, int slot) {
+    return ((r.v[slot >> 6] >> (slot & 63)) & 1u) ? T(1) : T(-1);
   }
 
   /// Entry (i, j). Costs one Philox call; fill() amortizes it over a whole group.
   template <class T>
   KOKKOS_INLINE_FUNCTION T entry(index_type i, index_type j) const {
     const index_type g = group_width(distribution);
-    return entry_from_bits<T>(distribution, bits(i, j / g), static_cast<int>(j % g));
+    const auto r = bits(i, j / g);
+    const int slot = static_cast<int>(j % g);
+    if (distribution == Distribution::rademacher) return rademacher_bit<T>(r, slot);
+    double values[4];
+    gaussian_group(r, values);
+    return static_cast<T>(values[slot]);
   }
 
   /// Uniform in the open interval (0, 1) with 53 random bits.
@@ -116,9 +121,16 @@ void fill_random(const ExecutionSpace& exec, const RandomStream& stream, const V
         const auto r = s.bits(row_offset + a, group);
         const index_type j_begin = kx::max(group * width, col_offset);
         const index_type j_end = kx::min((group + 1) * width, col_offset + cols);
-        for (index_type j = j_begin; j < j_end; ++j) {
-          block(a, j - col_offset) =
-              RandomStream::entry_from_bits<T>(s.distribution, r, static_cast<int>(j - group * width));
+        if (s.distribution == Distribution::rademacher) {
+          for (index_type j = j_begin; j < j_end; ++j) {
+            block(a, j - col_offset) = RandomStream::rademacher_bit<T>(r, static_cast<int>(j - group * width));
+          }
+        } else {
+          double values[4];
+          RandomStream::gaussian_group(r, values);
+          for (index_type j = j_begin; j < j_end; ++j) {
+            block(a, j - col_offset) = static_cast<T>(values[j - group * width]);
+          }
         }
       });
 }
