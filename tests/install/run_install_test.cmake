@@ -1,5 +1,6 @@
 # Installs the build tree into a scratch prefix, then configures, builds and runs the outside
 # project in this folder against it, exactly as a user's project would (find_package(Strata)).
+# The compiler and its flags (e.g. sanitizers) are the ones Strata was built with.
 file(REMOVE_RECURSE "${WORK_DIR}")
 set(prefix "${WORK_DIR}/prefix")
 
@@ -27,7 +28,7 @@ if(PREFIX_PATH)
 endif()
 run(${CMAKE_COMMAND} -S "${STRATA_SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
     -DCMAKE_PREFIX_PATH=${prefix_path} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_C_COMPILER=${C_COMPILER}
-    -DCMAKE_BUILD_TYPE=Release)
+    -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run("${WORK_DIR}/build/strata_install_smoke")
 run("${prefix}/bin/strata" info --json)
