@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <sstream>
+#include <tuple>
 
 #include "strata/core/error.hpp"
 
@@ -209,6 +212,18 @@ Schedule make_schedule(const ScheduleOptions& o) {
     s.steps.push_back(p);
   }
   return s;
+}
+
+const Schedule& cached_schedule(const ScheduleOptions& o) {
+  using Key = std::tuple<int, int, double, double, int, double, double, bool>;
+  static std::mutex mutex;
+  static std::map<Key, Schedule> cache;
+  const Key key{static_cast<int>(o.method), o.degree, o.lower, o.upper, o.steps, o.cushion, o.safety,
+                o.safety_in_recursion};
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, make_schedule(o)).first;
+  return it->second;
 }
 
 std::string Schedule::describe() const {

@@ -69,6 +69,10 @@ struct ScheduleOptions {
 /// solves, microseconds. Throws InvalidArgument for l <= 0, l >= u, steps < 1, an unknown degree.
 Schedule make_schedule(const ScheduleOptions& options);
 
+/// make_schedule with a process-wide cache (thread-safe): schedules are computed once per set of
+/// options and reused, e.g. across the thousands of calls of a training run.
+const Schedule& cached_schedule(const ScheduleOptions& options);
+
 /// Minimax-optimal odd polynomial of degree 5 on [l, u] (max |1 - p(x)| minimal), by the simplified
 /// Remez iteration; returns (a, b, c). For l/u within roundoff of 1 returns the Pade limit
 /// ((15/8)/u, (-10/8)/u^3, (3/8)/u^5).

@@ -1,0 +1,441 @@
+#include "strata/polar/newton_schulz.hpp"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "strata/core/checks.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
+#include "strata/linalg/blas.hpp"
+
+namespace strata::polar {
+
+namespace {
+
+// ---- small device kernels -----------------------------------------------------------------------
+
+/// ||G - I||_F for a square G, accumulated in double.
+template <class T>
+double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
+  const auto n = g.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::polar::distance_to_identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
+      KOKKOS_LAMBDA(const std::size_t k, double& s) {
+        const std::size_t i = k % n, j = k / n;
+        const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
+        s += d * d;
+      },
+      sum);
+  return std::sqrt(sum);
+}
+
+/// out = a I + b G + c G^2 (G square, out distinct from G).
+template <class T>
+void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
+  if (p.c != 0) {
+    linalg::gemm(exec, "N", "N", static_cast<T>(p.c), g, g, T(0), out);
+  } else {
+    Kokkos::deep_copy(exec, out, T(0));
+  }
+  const auto n = g.extent(0);
+  const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
+  Kokkos::parallel_for(
+      "strata::polar::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n), KOKKOS_LAMBDA(const std::size_t k) {
+        const std::size_t i = k % n, j = k / n;
+        out(i, j) += b * g(i, j) + (i == j ? a : T(0));
+      });
+}
+
+/// x = factor * a.
+template <class T, class Source>
+void scale_into(const ExecSpace& exec, const Source& a, T factor, const Matrix<T>& x) {
+  const auto rows = a.extent(0);
+  Kokkos::parallel_for(
+      "strata::polar::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k) { x(k % rows, k / rows) = factor * a(k % rows, k / rows); });
+}
+
+template <class T>
+void transpose_into(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& at) {
+  const auto rows = a.extent(0);
+  Kokkos::parallel_for(
+      "strata::polar::transpose", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k) { at(k / rows, k % rows) = a(k % rows, k / rows); });
+}
+
+template <class T>
+void set_identity(const ExecSpace& exec, const Matrix<T>& x) {
+  const auto n = x.extent(0);
+  Kokkos::parallel_for(
+      "strata::polar::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
+      KOKKOS_LAMBDA(const std::size_t k) { x(k % n, k / n) = (k % n == k / n) ? T(1) : T(0); });
+}
+
+template <class T>
+double frobenius(const ExecSpace& exec, const ConstMatrix<T>& a) {
+  const auto rows = a.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::polar::frobenius", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k, double& s) {
+        const double v = static_cast<double>(a(k % rows, k / rows));
+        s += v * v;
+      },
+      sum);
+  return std::sqrt(sum);
+}
+
+// ---- the iteration ------------------------------------------------------------------------------
+
+/// The schedule of an iteration. Fixed steps: exactly that many steps (the last one without the
+/// safety factor). Tolerance mode: Polar Express steps until their design interval has converged to
+/// a point (the Pade limit), the last of them unscaled; the iteration then repeats that last step,
+/// the classical Newton-Schulz polynomial, which converges to 1 exactly (a safety-scaled step would
+/// stall at its fixed point ~1 - 2e-6 instead).
+const Schedule& schedule_for(const IterationOptions& o) {
+  ScheduleOptions s;
+  s.method = o.method;
+  s.degree = o.degree;
+  s.lower = o.lower;
+  s.cushion = o.cushion;
+  s.safety = o.safety;
+  if (o.steps > 0) {
+    s.steps = o.steps;
+    return cached_schedule(s);
+  }
+  if (o.method != Method::polar_express) {
+    s.steps = 1;
+    return cached_schedule(s);
+  }
+  s.steps = o.max_steps;
+  const Schedule& full = cached_schedule(s);
+  for (std::size_t t = 0; t < full.steps.size(); ++t) {
+    if (full.steps[t].lower >= 1 - 1e-5) {
+      s.steps = static_cast<int>(t) + 1;
+      break;
+    }
+  }
+  return cached_schedule(s);
+}
+
+void check_options(const IterationOptions& o) {
+  STRATA_REQUIRE(o.steps >= 0, InvalidArgument, "the number of steps must be >= 0, got ", o.steps);
+  STRATA_REQUIRE(o.tolerance >= 0 && std::isfinite(o.tolerance), InvalidArgument,
+                 "the tolerance must be >= 0 and finite, got ", o.tolerance);
+  STRATA_REQUIRE(o.max_steps >= 1, InvalidArgument, "max_steps must be >= 1, got ", o.max_steps);
+  STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "the safety factor must be >= 1, got ", o.safety);
+  STRATA_REQUIRE(o.method != Method::muon || o.steps > 0, InvalidArgument,
+                 "the Muon polynomial does not converge to the polar factor (it keeps singular values in "
+                 "about [0.7, 1.2]); give a fixed number of steps");
+  STRATA_REQUIRE(o.scaling != Scaling::spectral_estimate || o.power_iterations >= 1, InvalidArgument,
+                 "spectral_estimate scaling needs power_iterations >= 1, got ", o.power_iterations);
+}
+
+/// Decides after each measured error whether to stop. Shared by all iterations.
+class StoppingRule {
+ public:
+  StoppingRule(const IterationOptions& o, const Schedule& s, index_type n, const char* what)
+      : o_(o), schedule_(s), n_(n), what_(what) {
+    tolerance_ = o.tolerance;
+  }
+
+  /// True if the iterate whose error is `error` is the answer. `t` steps were taken so far.
+  bool done(int t, double error, std::vector<double>& history) {
+    history.push_back(error);
+    if (!std::isfinite(error)) {
+      STRATA_THROW(NumericalError, what_, ": the iteration diverged (error is ", error, " after ", t,
+                   " steps); the input violates the method's assumptions");
+    }
+    const double start = std::max(history.front(), 1.0);
+    if (t >= 3 && error > 4 * start) {
+      STRATA_THROW(NumericalError, what_, ": the iteration diverged (error grew from ", history.front(), " to ",
+                   error, " in ", t, " steps); the input violates the method's assumptions");
+    }
+    if (tolerance_ > 0 && error <= tolerance_) return true;
+    if (o_.steps > 0) return t >= o_.steps;  // fixed steps: no stagnation or step-limit checks
+    // Stagnation: once the schedule is exhausted the iteration repeats its last, contracting step;
+    // below an error of 0.1 every singular value is within ~0.1 of 1, where that step converges
+    // cubically, so an error that fails to halve has hit the rounding floor. (Above 0.1, slow progress
+    // means small singular values still climbing, not stagnation.)
+    const bool in_tail = static_cast<std::size_t>(t) >= schedule_.steps.size();
+    const bool stagnated = t >= 2 && in_tail && error <= 0.1 && error > 0.5 * history[history.size() - 2];
+    if (stagnated) {
+      if (tolerance_ > 0) {
+        STRATA_THROW(NumericalError, what_, ": cannot reach the tolerance ", tolerance_, "; the error stagnated at ",
+                     error, ", the rounding floor of this precision for n = ", n_);
+      }
+      return true;  // default mode: converged to working precision
+    }
+    if (t >= o_.max_steps) {
+      STRATA_THROW(NumericalError, what_, ": no convergence in ", o_.max_steps, " steps (error ", error,
+                   ", tolerance ", tolerance_, "); raise max_steps or lower the assumed lower bound");
+    }
+    return false;
+  }
+
+  const Step& step(int t) const {
+    return schedule_.steps[std::min<std::size_t>(static_cast<std::size_t>(t), schedule_.steps.size() - 1)];
+  }
+
+ private:
+  const IterationOptions& o_;
+  const Schedule& schedule_;
+  index_type n_;
+  const char* what_;
+  double tolerance_ = 0;
+};
+
+/// Largest singular value estimate of a tall distributed X by power iteration on X^T X.
+template <class T>
+double spectral_estimate(const ExecSpace& exec, const DistMatrix<T>& x, int iterations) {
+  const index_type n = x.cols();
+  Matrix<T> v("strata::polar::power_v", static_cast<std::size_t>(n), 1);
+  fill_random(exec, RandomStream{Distribution::gaussian, 0x5eed, 0}, v);
+  DistMatrix<T> xv(x.comm(), x.layout(), 1, "strata::polar::power_xv");
+  Matrix<T> w("strata::polar::power_w", static_cast<std::size_t>(n), 1);
+  double sigma = 0;
+  for (int k = 0; k < iterations; ++k) {
+    const double norm_v = frobenius<T>(exec, v);
+    multiply_replicated<T>(exec, x, v, xv);
+    inner_product(exec, x, xv, w);  // w = X^T X v
+    const double norm_w = frobenius<T>(exec, w);
+    if (norm_w == 0) return 0;
+    sigma = std::sqrt(norm_w / norm_v);
+    scale_into<T>(exec, w, static_cast<T>(1.0 / norm_w), v);
+  }
+  return sigma;
+}
+
+template <class T>
+IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a, const DistMatrix<T>& q,
+                                  const IterationOptions& o, const char* what) {
+  IterationResult result;
+  const Comm& comm = a.comm();
+  const index_type n = a.cols();
+  const Schedule* schedule = nullptr;
+  collective(comm, [&] {
+    check_options(o);
+    STRATA_REQUIRE(a.global_rows() >= n, ShapeMismatch, what, ": a distributed input must be tall (rows >= cols), got ",
+                   a.global_rows(), " x ", n);
+    STRATA_REQUIRE(n > 0, InvalidArgument, what, ": the input is empty (", a.global_rows(), " x ", n,
+                   "); expected at least one column");
+    STRATA_REQUIRE(q.layout() == a.layout() && q.cols() == n, ShapeMismatch, what,
+                   ": the output must have the input's shape and row distribution (", a.global_rows(), " x ", n, ")");
+    require_finite(exec, a.local(), std::string(what) + ": the input");
+    schedule = &schedule_for(o);
+  });
+  {
+    auto phase = result.timings.scope("scale");
+    double norm = 0;
+    if (o.scaling == Scaling::frobenius) {
+      norm = static_cast<double>(frobenius_norm(exec, a));
+    } else {
+      norm = spectral_estimate(exec, a, o.power_iterations);
+    }
+    STRATA_REQUIRE(norm > 0, InvalidArgument, what, ": the input is the zero matrix; its polar factor is not unique");
+    result.scale = norm * o.safety;
+    scale_into<T>(exec, a.local(), static_cast<T>(1.0 / result.scale), q.local());
+  }
+  StoppingRule rule(o, *schedule, n, what);
+  Matrix<T> gram("strata::polar::gram", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+  Matrix<T> poly("strata::polar::poly", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+  DistMatrix<T> next(comm, q.layout(), n, "strata::polar::next");
+  DistMatrix<T> current = q;
+  Progress progress(what, o.steps > 0 ? o.steps : o.max_steps, comm.rank());
+  for (int t = 0;; ++t) {
+    const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
+    if (need_gram) {
+      auto phase = result.timings.scope("gram");
+      inner_product(exec, current, current, gram);
+    }
+    const double error = need_gram ? distance_to_identity<T>(exec, gram) : 0.0;
+    if (rule.done(t, error, result.error_history)) {
+      result.iterations = t;
+      result.error = error;
+      break;
+    }
+    {
+      auto phase = result.timings.scope("polynomial");
+      polynomial_of<T>(exec, gram, rule.step(t), poly);
+    }
+    {
+      auto phase = result.timings.scope("update");
+      multiply_replicated<T>(exec, current, poly, next);
+    }
+    std::swap(current, next);
+    progress.advance();
+  }
+  if (current.local().data() != q.local().data()) Kokkos::deep_copy(exec, q.local(), current.local());
+  kx::fence(exec, "strata::polar::done");
+  return result;
+}
+
+}  // namespace
+
+// ---- public entry points ------------------------------------------------------------------------
+
+template <class T>
+IterationResult polar_factor(const ExecSpace& exec, const DistMatrix<T>& a, const DistMatrix<T>& q,
+                             const IterationOptions& options) {
+  return polar_distributed(exec, a, q, options, "polar_factor");
+}
+
+template <class T>
+IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& q,
+                             const IterationOptions& options, const Matrix<T>& hermitian) {
+  const auto m = static_cast<index_type>(a.extent(0)), n = static_cast<index_type>(a.extent(1));
+  require_shape(q, m, n, "polar_factor: Q");
+  STRATA_REQUIRE(q.data() != a.data() || a.size() == 0, InvalidArgument, "polar_factor: Q may not alias A");
+  STRATA_REQUIRE(hermitian.size() == 0 || m >= n, InvalidArgument,
+                 "polar_factor: the Hermitian factor H = Q^T A is available for m >= n only, got ", m, " x ", n);
+  if (hermitian.size() != 0) require_shape(hermitian, n, n, "polar_factor: H");
+  const Comm self = Comm::self();
+  IterationResult result;
+  if (m >= n) {
+    const BlockRowLayout layout(m, 1);
+    Matrix<T> a_copy(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::A"), a.extent(0),
+                     a.extent(1));
+    Kokkos::deep_copy(exec, a_copy, a);
+    result = polar_distributed(exec, DistMatrix<T>(self, layout, a_copy), DistMatrix<T>(self, layout, q), options,
+                               "polar_factor");
+    if (hermitian.size() != 0) {
+      linalg::gemm(exec, "T", "N", T(1), q, a, T(0), hermitian);
+      // H is symmetric in exact arithmetic; symmetrize the rounding.
+      const auto size = hermitian.extent(0);
+      Kokkos::parallel_for(
+          "strata::polar::symmetrize", Kokkos::RangePolicy<ExecSpace>(exec, 0, size * size),
+          KOKKOS_LAMBDA(const std::size_t k) {
+            const std::size_t i = k % size, j = k / size;
+            if (i < j) {
+              const T mean = (hermitian(i, j) + hermitian(j, i)) / T(2);
+              hermitian(i, j) = mean;
+              hermitian(j, i) = mean;
+            }
+          });
+    }
+  } else {
+    // polar(A) = polar(A^T)^T: iterate on the tall transpose, whose Gram matrix is the small one.
+    Matrix<T> at(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::At"), a.extent(1), a.extent(0));
+    Matrix<T> qt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::Qt"), a.extent(1), a.extent(0));
+    transpose_into<T>(exec, a, at);
+    const BlockRowLayout layout(n, 1);
+    result = polar_distributed(exec, DistMatrix<T>(self, layout, at), DistMatrix<T>(self, layout, qt), options,
+                               "polar_factor");
+    transpose_into<T>(exec, qt, q);
+  }
+  kx::fence(exec, "strata::polar_factor");
+  return result;
+}
+
+template <class T>
+IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& s,
+                            const IterationOptions& o) {
+  const auto n = static_cast<index_type>(a.extent(0));
+  check_options(o);
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "matrix_sign: A is ", a.extent(0), " x ", a.extent(1),
+                 "; expected a square matrix");
+  require_nonempty(a, "matrix_sign: A");
+  require_shape(s, n, n, "matrix_sign: S");
+  require_finite(exec, a, "matrix_sign: A");
+  IterationResult result;
+  const Schedule& schedule = schedule_for(o);
+  const double norm = frobenius<T>(exec, a);
+  STRATA_REQUIRE(norm > 0, InvalidArgument, "matrix_sign: A is the zero matrix; its sign is undefined");
+  result.scale = norm * o.safety;
+  Matrix<T> x("strata::sign::X", a.extent(0), a.extent(1)), next("strata::sign::next", a.extent(0), a.extent(1));
+  Matrix<T> square("strata::sign::X2", a.extent(0), a.extent(1)), poly("strata::sign::poly", a.extent(0), a.extent(1));
+  scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), x);
+  StoppingRule rule(o, schedule, n, "matrix_sign");
+  for (int t = 0;; ++t) {
+    linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
+    const double error = distance_to_identity<T>(exec, square);
+    if (rule.done(t, error, result.error_history)) {
+      result.iterations = t;
+      result.error = error;
+      break;
+    }
+    // X and X^2 commute, so X p(X^2) needs no ordering care.
+    polynomial_of<T>(exec, square, rule.step(t), poly);
+    linalg::gemm(exec, "N", "N", T(1), x, poly, T(0), next);
+    std::swap(x, next);
+  }
+  Kokkos::deep_copy(exec, s, x);
+  kx::fence(exec, "strata::matrix_sign");
+  return result;
+}
+
+template <class T>
+IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& sqrt_a,
+                                      const Matrix<T>& inverse_sqrt_a, const IterationOptions& o) {
+  const auto n = static_cast<index_type>(a.extent(0));
+  check_options(o);
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "sqrt: A is ", a.extent(0), " x ", a.extent(1),
+                 "; expected a square symmetric positive definite matrix");
+  require_nonempty(a, "sqrt: A");
+  if (sqrt_a.size() != 0) require_shape(sqrt_a, n, n, "sqrt: the square root output");
+  if (inverse_sqrt_a.size() != 0) require_shape(inverse_sqrt_a, n, n, "sqrt: the inverse square root output");
+  require_finite(exec, a, "sqrt: A");
+  const double norm = frobenius<T>(exec, a);
+  STRATA_REQUIRE(norm > 0, InvalidArgument, "sqrt: A is the zero matrix; expected a positive definite matrix");
+  {
+    // Symmetry to rounding: ||A - A^T||_F <= n eps ||A||_F.
+    Matrix<T> at("strata::sqrt::At", a.extent(1), a.extent(0));
+    transpose_into<T>(exec, a, at);
+    const auto rows = a.extent(0);
+    double asym = 0;
+    Kokkos::parallel_reduce(
+        "strata::sqrt::asymmetry", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+        KOKKOS_LAMBDA(const std::size_t k, double& s) {
+          const double d = static_cast<double>(a(k % rows, k / rows)) - static_cast<double>(at(k % rows, k / rows));
+          s += d * d;
+        },
+        asym);
+    STRATA_REQUIRE(std::sqrt(asym) <= static_cast<double>(n) * std::numeric_limits<T>::epsilon() * norm,
+                   InvalidArgument, "sqrt: A is not symmetric (||A - A^T||_F / ||A||_F = ", std::sqrt(asym) / norm,
+                   "); expected a symmetric positive definite matrix");
+  }
+  IterationResult result;
+  const Schedule& schedule = schedule_for(o);
+  result.scale = norm * o.safety;
+  Matrix<T> y("strata::sqrt::Y", a.extent(0), a.extent(1)), z("strata::sqrt::Z", a.extent(0), a.extent(1));
+  Matrix<T> m("strata::sqrt::M", a.extent(0), a.extent(1)), poly("strata::sqrt::poly", a.extent(0), a.extent(1));
+  Matrix<T> next("strata::sqrt::next", a.extent(0), a.extent(1));
+  scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), y);
+  set_identity<T>(exec, z);
+  StoppingRule rule(o, schedule, n, "sqrt");
+  for (int t = 0;; ++t) {
+    linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
+    const double error = distance_to_identity<T>(exec, m);
+    if (rule.done(t, error, result.error_history)) {
+      result.iterations = t;
+      result.error = error;
+      break;
+    }
+    polynomial_of<T>(exec, m, rule.step(t), poly);
+    linalg::gemm(exec, "N", "N", T(1), y, poly, T(0), next);
+    std::swap(y, next);
+    linalg::gemm(exec, "N", "N", T(1), poly, z, T(0), next);
+    std::swap(z, next);
+  }
+  const double root = std::sqrt(result.scale);
+  if (sqrt_a.size() != 0) scale_into<T>(exec, y, static_cast<T>(root), sqrt_a);
+  if (inverse_sqrt_a.size() != 0) scale_into<T>(exec, z, static_cast<T>(1.0 / root), inverse_sqrt_a);
+  kx::fence(exec, "strata::sqrt");
+  return result;
+}
+
+#define STRATA_POLAR_INSTANTIATE(T)                                                                            \
+  template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,         \
+                                           const IterationOptions&, const Matrix<T>&);                         \
+  template IterationResult polar_factor<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&,      \
+                                           const IterationOptions&);                                           \
+  template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,          \
+                                          const IterationOptions&);                                            \
+  template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&, \
+                                                    const Matrix<T>&, const IterationOptions&);
+STRATA_POLAR_INSTANTIATE(float)
+STRATA_POLAR_INSTANTIATE(double)
+
+}  // namespace strata::polar
