@@ -34,7 +34,7 @@ class RecordingReporter : public benchmark::ConsoleReporter {
 const std::map<std::string, Recorded>& recorded() { return g_recorded; }
 void set_summary(Summary summary) { g_summary = summary; }
 void set_registrar(Registrar registrar) { g_registrar = registrar; }
-const std::vector<long>& sizes(const std::vector<long>& fallback) {
+std::vector<long> sizes(const std::vector<long>& fallback) {
   if (g_sizes.empty()) g_sizes = fallback;
   return g_sizes;
 }

@@ -22,7 +22,7 @@ using Summary = void (*)(const std::map<std::string, Recorded>&);
 void set_summary(Summary summary);
 
 /// Problem sizes from --sizes=a,b,c (removed from argv), or `fallback`.
-const std::vector<long>& sizes(const std::vector<long>& fallback);
+std::vector<long> sizes(const std::vector<long>& fallback);
 
 /// Registers the driver's benchmarks once sizes are known.
 using Registrar = void (*)();

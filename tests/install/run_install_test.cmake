@@ -21,13 +21,15 @@ foreach(required lib/cmake/Strata/StrataConfig.cmake lib/cmake/Strata/StrataConf
   endif()
 endforeach()
 
-set(prefix_path "${prefix}")
+# Dependencies' prefixes (colon-separated) go through the environment, which CMake reads as a path
+# list: a ';'-list would be split into separate arguments on the way.
+set(prefix_env "${prefix}")
 if(PREFIX_PATH)
-  string(REPLACE ";" "\\;" escaped "${PREFIX_PATH}")
-  set(prefix_path "${prefix}\\;${escaped}")
+  set(prefix_env "${prefix}:${PREFIX_PATH}")
 endif()
-run(${CMAKE_COMMAND} -S "${STRATA_SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
-    -DCMAKE_PREFIX_PATH=${prefix_path} -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_C_COMPILER=${C_COMPILER}
+run(${CMAKE_COMMAND} -E env "CMAKE_PREFIX_PATH=${prefix_env}"
+    ${CMAKE_COMMAND} -S "${STRATA_SOURCE_DIR}" -B "${WORK_DIR}/build" -G "${GENERATOR}"
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER} -DCMAKE_C_COMPILER=${C_COMPILER}
     -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}" "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}")
 run(${CMAKE_COMMAND} --build "${WORK_DIR}/build")
 run("${WORK_DIR}/build/strata_install_smoke")
