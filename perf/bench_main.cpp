@@ -10,10 +10,20 @@
 namespace strata::bench {
 
 namespace {
-std::map<std::string, Recorded> g_recorded;
-Summary g_summary = nullptr;
-Registrar g_registrar = nullptr;
-std::vector<long> g_sizes;
+// Function-local statics: drivers register from their own static initializers, which may run
+// before this file's globals would be constructed.
+struct State {
+  std::map<std::string, Recorded> recorded;
+  Summary summary = nullptr;
+  Registrar registrar = nullptr;
+  std::vector<long> sizes;
+  std::map<std::string, std::string> options;
+  std::vector<std::string> option_names;
+};
+State& state() {
+  static State s;
+  return s;
+}
 
 // Console output as usual, plus a copy of every run for the summary table.
 class RecordingReporter : public benchmark::ConsoleReporter {
@@ -23,20 +33,26 @@ class RecordingReporter : public benchmark::ConsoleReporter {
       Recorded r;
       const auto it = run.counters.find("bytes_per_second");
       if (it != run.counters.end()) r.bytes_per_second = it->second.value;
-      r.seconds_per_iteration = run.GetAdjustedRealTime() * 1e-9;  // default time unit: ns
-      g_recorded[run.benchmark_name()] = r;
+      r.seconds_per_iteration = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+      state().recorded[run.benchmark_name()] = r;
     }
     ConsoleReporter::ReportRuns(runs);
   }
 };
 }  // namespace
 
-const std::map<std::string, Recorded>& recorded() { return g_recorded; }
-void set_summary(Summary summary) { g_summary = summary; }
-void set_registrar(Registrar registrar) { g_registrar = registrar; }
+std::string option(const std::string& name, const std::string& fallback) {
+  const auto it = state().options.find(name);
+  return it == state().options.end() ? fallback : it->second;
+}
+void add_option_name(const std::string& name) { state().option_names.push_back(name); }
+
+const std::map<std::string, Recorded>& recorded() { return state().recorded; }
+void set_summary(Summary summary) { state().summary = summary; }
+void set_registrar(Registrar registrar) { state().registrar = registrar; }
 std::vector<long> sizes(const std::vector<long>& fallback) {
-  if (g_sizes.empty()) g_sizes = fallback;
-  return g_sizes;
+  if (state().sizes.empty()) state().sizes = fallback;
+  return state().sizes;
 }
 
 }  // namespace strata::bench
@@ -46,23 +62,32 @@ int main(int argc, char** argv) {
   // Our own option: --sizes=a,b,c.
   int kept = 1;
   for (int i = 1; i < argc; ++i) {
+    bool consumed = false;
     if (std::strncmp(argv[i], "--sizes=", 8) == 0) {
       std::stringstream list(argv[i] + 8);
       std::string item;
-      while (std::getline(list, item, ',')) strata::bench::g_sizes.push_back(std::atol(item.c_str()));
-    } else {
-      argv[kept++] = argv[i];
+      while (std::getline(list, item, ',')) strata::bench::state().sizes.push_back(std::atol(item.c_str()));
+      consumed = true;
     }
+    for (const auto& name : strata::bench::state().option_names) {
+      const std::string prefix = "--" + name + "=";
+      if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) {
+        strata::bench::state().options[name] = argv[i] + prefix.size();
+        consumed = true;
+      }
+    }
+    if (!consumed) argv[kept++] = argv[i];
   }
   argc = kept;
   benchmark::Initialize(&argc, argv);
-  if (strata::bench::g_registrar) strata::bench::g_registrar();
+  auto& state = strata::bench::state();
+  if (state.registrar) state.registrar();
   {
     const strata::Comm world;
     if (world.rank() == 0) {
       strata::bench::RecordingReporter reporter;
       benchmark::RunSpecifiedBenchmarks(&reporter);
-      if (strata::bench::g_summary) strata::bench::g_summary(strata::bench::g_recorded);
+      if (state.summary) state.summary(state.recorded);
     } else {
       benchmark::RunSpecifiedBenchmarks();
     }

@@ -24,6 +24,11 @@ void set_summary(Summary summary);
 /// Problem sizes from --sizes=a,b,c (removed from argv), or `fallback`.
 std::vector<long> sizes(const std::vector<long>& fallback);
 
+/// Value of a driver option --name=value (removed from argv before Google Benchmark sees it), or
+/// `fallback`. Drivers declare theirs with set_options before main runs.
+std::string option(const std::string& name, const std::string& fallback);
+void add_option_name(const std::string& name);
+
 /// Registers the driver's benchmarks once sizes are known.
 using Registrar = void (*)();
 void set_registrar(Registrar registrar);

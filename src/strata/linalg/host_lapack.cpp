@@ -15,6 +15,10 @@ void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, cons
 void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
 void dorgqr_(const int*, const int*, const int*, double*, const int*, const double*, double*, const int*, int*);
 void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*, const int*, int*);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
+            const double*, const int*, const double*, double*, const int*);
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
+            const float*, const int*, const float*, float*, const int*);
 }
 
 namespace strata::linalg::host {
@@ -34,6 +38,11 @@ template <class T, class... Args>
 void geqrf(Args... args) {
   if constexpr (std::is_same_v<T, double>) dgeqrf_(args...);
   else sgeqrf_(args...);
+}
+template <class T, class... Args>
+void gemm(Args... args) {
+  if constexpr (std::is_same_v<T, double>) dgemm_(args...);
+  else sgemm_(args...);
 }
 template <class T, class... Args>
 void orgqr(Args... args) {
@@ -111,6 +120,31 @@ HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
   return r;
 }
 
+template <class T>
+HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
+  const int m = checked_int(static_cast<index_type>(a.extent(0)), "polar_via_svd: rows");
+  const int n = checked_int(static_cast<index_type>(a.extent(1)), "polar_via_svd: cols");
+  STRATA_REQUIRE(m >= n && n > 0, ShapeMismatch, "polar_via_svd: A is ", m, " x ", n,
+                 "; expected rows >= cols > 0");
+  auto work_a = copy_of(a);
+  HostMatrix<T> u("strata::host_lapack::U", a.extent(0), a.extent(1));
+  HostMatrix<T> vt("strata::host_lapack::VT", a.extent(1), a.extent(1));
+  std::vector<T> s(static_cast<std::size_t>(n));
+  int info = 0, lwork = -1;
+  T query = 0;
+  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &query, &lwork, &info);
+  lwork = static_cast<int>(query);
+  std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
+  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK gesvd failed (info = ", info, ")");
+  HostMatrix<T> q("strata::host_lapack::Q", a.extent(0), a.extent(1));
+  const T one = 1, zero = 0;
+  gemm<T>("N", "N", &m, &n, &n, &one, u.data(), &m, vt.data(), &n, &zero, q.data(), &m);
+  return q;
+}
+
+template HostMatrix<float> polar_via_svd<float>(const HostMatrix<float>&);
+template HostMatrix<double> polar_via_svd<double>(const HostMatrix<double>&);
 template std::vector<float> singular_values<float>(const HostMatrix<float>&);
 template std::vector<double> singular_values<double>(const HostMatrix<double>&);
 template std::vector<float> symmetric_eigenvalues<float>(const HostMatrix<float>&);

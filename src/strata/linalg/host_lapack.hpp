@@ -22,4 +22,9 @@ std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a);
 template <class T>
 HostMatrix<T> qr_in_place(const HostMatrix<T>& a);
 
+/// Polar factor U V^T of A (m x n, m >= n) from the thin SVD A = U S V^T (LAPACK xGESVD + xGEMM):
+/// the classical reference for the Newton-Schulz iterations. O(m n^2) flops, on the host.
+template <class T>
+HostMatrix<T> polar_via_svd(const HostMatrix<T>& a);
+
 }  // namespace strata::linalg::host

@@ -1,0 +1,171 @@
+// Polar factor by Polar Express (to working precision) beside two baselines measured in the same
+// run: the GEMMs of one iteration step timed alone through the same BLAS (the roofline of the
+// method: time per step can at best equal it), and the classical LAPACK polar factor U V^T from
+// xGESVD (on the host).
+//
+//   strata_bench_polar [--shapes=256x256,1024x1024,8192x1024] [--precisions=fp64,fp32] [--svd=1]
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_main.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/random.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/linalg/host_lapack.hpp"
+#include "strata/polar/newton_schulz.hpp"
+
+namespace {
+
+struct Shape {
+  long rows, cols;
+  std::string name() const { return std::to_string(rows) + "x" + std::to_string(cols); }
+};
+
+std::vector<Shape> shapes() {
+  std::vector<Shape> out;
+  std::stringstream list(strata::bench::option("shapes", "256x256,512x512,2048x256"));
+  std::string item;
+  while (std::getline(list, item, ',')) {
+    const auto x = item.find('x');
+    out.push_back({std::atol(item.substr(0, x).c_str()), std::atol(item.substr(x + 1).c_str())});
+  }
+  return out;
+}
+
+std::vector<std::string> precisions() {
+  std::vector<std::string> out;
+  std::stringstream list(strata::bench::option("precisions", "fp64,fp32"));
+  std::string item;
+  while (std::getline(list, item, ',')) out.push_back(item);
+  return out;
+}
+
+// Measured outside the timing loops, for the summary.
+struct Extra {
+  int iterations = 0;
+  double error = 0;
+};
+std::map<std::string, Extra> g_extra;
+
+template <class T>
+strata::Matrix<T> input(const Shape& s) {
+  strata::Matrix<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols));
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 7, 0}, a);
+  return a;
+}
+
+template <class T>
+double orthogonality(const strata::Matrix<T>& q) {
+  strata::Matrix<T> g("g", q.extent(1), q.extent(1));
+  strata::linalg::gemm(strata::ExecSpace(), "T", "N", T(1), q, q, T(0), g);
+  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g);
+  double sum = 0;
+  for (std::size_t j = 0; j < h.extent(1); ++j)
+    for (std::size_t i = 0; i < h.extent(0); ++i) {
+      const double d = static_cast<double>(h(i, j)) - (i == j ? 1.0 : 0.0);
+      sum += d * d;
+    }
+  return std::sqrt(sum);
+}
+
+template <class T>
+void polar(benchmark::State& state, Shape s, const std::string& key) {
+  const auto a = input<T>(s);
+  strata::Matrix<T> q("q", a.extent(0), a.extent(1));
+  strata::polar::IterationResult r;
+  for (auto _ : state) {
+    r = strata::polar::polar_factor<T>(strata::ExecSpace(), a, q);
+  }
+  g_extra[key] = {r.iterations, orthogonality(q)};
+  state.counters["iterations"] = r.iterations;
+}
+
+// The three GEMMs of one step on the Gram side (n = small dimension): G = X^T X, G G, X B.
+template <class T>
+void gemm_step(benchmark::State& state, Shape s) {
+  const auto x = input<T>(Shape{std::max(s.rows, s.cols), std::min(s.rows, s.cols)});
+  const std::size_t n = x.extent(1);
+  strata::Matrix<T> g("g", n, n), b("b", n, n), y("y", x.extent(0), n);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    strata::linalg::gemm(exec, "T", "N", T(1), x, x, T(0), g);
+    strata::linalg::gemm(exec, "N", "N", T(1), g, g, T(0), b);
+    strata::linalg::gemm(exec, "N", "N", T(1), x, b, T(0), y);
+    strata::kx::fence(exec, "bench::gemm_step");
+  }
+  const double m = static_cast<double>(x.extent(0)), k = static_cast<double>(n);
+  state.counters["flops"] = benchmark::Counter(4 * m * k * k + 2 * k * k * k, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
+  const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), input<T>(s));
+  strata::HostMatrix<T> q;
+  for (auto _ : state) q = strata::linalg::host::polar_via_svd(a);
+  strata::Matrix<T> dq("dq", q.extent(0), q.extent(1));
+  Kokkos::deep_copy(dq, q);
+  g_extra[key] = {0, orthogonality(dq)};
+}
+
+std::string key(const char* what, const std::string& p, const Shape& s) { return std::string(what) + "/" + p + "/" + s.name(); }
+
+void register_all() {
+  const bool svd = strata::bench::option("svd", "1") == "1";
+  for (const auto& s : shapes()) {
+    for (const auto& p : precisions()) {
+      const bool fp64 = p == "fp64";
+      benchmark::RegisterBenchmark(key("polar", p, s).c_str(), [s, p, fp64](benchmark::State& st) {
+        fp64 ? polar<double>(st, s, key("polar", p, s)) : polar<float>(st, s, key("polar", p, s));
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(), [s, fp64](benchmark::State& st) {
+        fp64 ? gemm_step<double>(st, s) : gemm_step<float>(st, s);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      if (svd && s.rows >= s.cols) {
+        benchmark::RegisterBenchmark(key("svd_polar", p, s).c_str(), [s, p, fp64](benchmark::State& st) {
+          fp64 ? svd_polar<double>(st, s, key("svd_polar", p, s)) : svd_polar<float>(st, s, key("svd_polar", p, s));
+        })->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+      }
+    }
+  }
+}
+
+void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
+  auto seconds = [&](const std::string& k) {
+    const auto it = runs.lower_bound(k + "/");
+    const bool found = it != runs.end() && it->first.rfind(k + "/", 0) == 0;
+    return found ? it->second.seconds_per_iteration : 0.0;
+  };
+  std::printf("\nPolar Express (to working precision) vs baselines measured in this run (%s)\n",
+              strata::ExecSpace::name());
+  std::printf("%-12s %-5s %10s %6s %12s %10s %11s %12s %10s %10s\n", "shape", "prec", "PE [ms]", "iters",
+              "step [ms]", "GEMMs [ms]", "step/GEMMs", "SVD [ms]", "SVD/PE", "PE err");
+  for (const auto& s : shapes()) {
+    for (const auto& p : precisions()) {
+      const double pe = seconds(key("polar", p, s)), step = seconds(key("gemm_step", p, s));
+      const double svd = seconds(key("svd_polar", p, s));
+      const auto extra = g_extra[key("polar", p, s)];
+      const double per_step = extra.iterations > 0 ? pe / (extra.iterations + 1) : 0;  // +1: final Gram
+      std::printf("%-12s %-5s %10.3f %6d %12.3f %10.3f %11.2f %12.3f %10.2f %10.2e", s.name().c_str(), p.c_str(),
+                  pe * 1e3, extra.iterations, per_step * 1e3, step * 1e3, step > 0 ? per_step / step : 0, svd * 1e3,
+                  pe > 0 && svd > 0 ? svd / pe : 0, extra.error);
+      if (svd > 0) std::printf("  (SVD err %.2e)", g_extra[key("svd_polar", p, s)].error);
+      std::printf("\n");
+    }
+  }
+  std::printf("(step = PE time / (iterations + 1); GEMMs = X^T X, G G, X B timed alone; err = ||Q^T Q - I||_F)\n");
+}
+
+[[maybe_unused]] const bool registered = [] {
+  strata::bench::add_option_name("shapes");
+  strata::bench::add_option_name("precisions");
+  strata::bench::add_option_name("svd");
+  strata::bench::set_registrar(register_all);
+  strata::bench::set_summary(summary);
+  return true;
+}();
+
+}  // namespace
