@@ -24,12 +24,14 @@ strata::HostMatrix<T> generate(const RandomStream& s, std::size_t rows, std::siz
 }
 
 // entry(i, j) evaluated in a kernel on the default execution space.
-strata::HostMatrix<double> entries_on_device(const RandomStream& s, std::size_t rows, std::size_t cols) {
+strata::HostMatrix<double> entries_on_device(const RandomStream& s, std::size_t rows, std::size_t cols,
+                                             strata::index_type row_offset = 0, strata::index_type col_offset = 0) {
   strata::Matrix<double> d("d", rows, cols);
   Kokkos::parallel_for(
       "test::entries", Kokkos::MDRangePolicy<strata::ExecSpace, Kokkos::Rank<2>>({0, 0}, {rows, cols}),
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) {
-        d(i, j) = s.entry<double>(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j));
+        d(i, j) = s.entry<double>(row_offset + static_cast<strata::index_type>(i),
+                                  col_offset + static_cast<strata::index_type>(j));
       });
   return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
 }
@@ -79,10 +81,9 @@ TEST_P(RandomBlocks, HugeGlobalIndicesWork) {
   const RandomStream s{GetParam(), 99, 0};
   const strata::index_type far = strata::index_type(1) << 40;
   const auto block = generate<double>(s, 3, 5, far, far + 3);
+  const auto scalar = entries_on_device(s, 3, 5, far, far + 3);
   for (std::size_t j = 0; j < 5; ++j)
-    for (std::size_t i = 0; i < 3; ++i)
-      ASSERT_EQ(block(i, j), s.entry<double>(far + static_cast<strata::index_type>(i),
-                                             far + 3 + static_cast<strata::index_type>(j)));
+    for (std::size_t i = 0; i < 3; ++i) ASSERT_EQ(block(i, j), scalar(i, j));
 }
 
 TEST_P(RandomBlocks, SeedsStreamsAndDistributionsGiveDifferentMatrices) {
