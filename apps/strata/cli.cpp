@@ -77,6 +77,19 @@ std::uint64_t Args::unsigned_integer(const std::string& name, std::uint64_t fall
   return parsed;
 }
 
+std::optional<std::string> Args::positional() {
+  if (tokens_.empty() || used_[0] || tokens_[0].rfind("-", 0) == 0) return std::nullopt;
+  used_[0] = true;
+  return tokens_[0];
+}
+
+bool Args::has(const std::string& name) const {
+  for (std::size_t i = 0; i < tokens_.size(); ++i) {
+    if (!used_[i] && (tokens_[i] == name || tokens_[i].rfind(name + "=", 0) == 0)) return true;
+  }
+  return false;
+}
+
 void Args::finish() const {
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     if (!used_[i]) {

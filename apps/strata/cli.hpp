@@ -26,6 +26,10 @@ class Args {
   std::int64_t integer(const std::string& name, std::int64_t fallback, std::int64_t min_value,
                        std::int64_t max_value);
   std::uint64_t unsigned_integer(const std::string& name, std::uint64_t fallback);
+  /// The first token if it is not an option (a sub-operation such as `schedule`), consumed.
+  std::optional<std::string> positional();
+  /// Whether an unconsumed option `name` is present (does not consume it).
+  bool has(const std::string& name) const;
   void finish() const;
 
  private:
@@ -51,5 +55,6 @@ struct Command {
 
 int run_info(Args& args, Context& context);
 int run_demo(Args& args, Context& context);
+int run_polar(Args& args, Context& context);
 
 }  // namespace strata::cli

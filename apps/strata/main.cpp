@@ -28,7 +28,8 @@ const Command commands[] = {
      "Runs each layer of Strata on a built-in problem and checks the result: a distributed N x K\n"
      "Gaussian matrix from counter-based random streams (bitwise reproducible for any number of\n"
      "ranks), its Gram matrix through a distributed GEMM, the same product through the operator\n"
-     "interface, and a parallel HDF5 write + read. Exits with status 1 if a check fails.\n\n"
+     "interface, its polar factor by Polar Express, and a parallel HDF5 write + read. Exits with\n"
+     "status 1 if a check fails.\n\n"
      "  --rows N         rows of the test matrix (default 200000)\n"
      "  --cols K         columns (default 32)\n"
      "  --seed S         random seed (default 20261122)\n"
@@ -36,6 +37,27 @@ const Command commands[] = {
      "  --json           one JSON object on standard output\n"
      "  --quiet          no progress line\n",
      strata::cli::run_demo},
+    {"polar", "polar factor, matrix sign, square roots (Newton-Schulz / Polar Express); schedules",
+     "usage: strata polar [factor|sign|sqrt|invsqrt] --input A.h5:/A --output OUT.h5:/Q [options]\n"
+     "       strata polar schedule [--method M] [--lower L] [--steps T] [--degree 3|5] [--cushion K] [--safety S]\n\n"
+     "factor (default): Q with A = Q H, Q orthonormal columns (rows if wide), by matrix products only.\n"
+     "  A tall input is distributed by rows over the MPI ranks (one n x n allreduce per step).\n"
+     "sign: sign(A) of a square matrix with real eigenvalues away from 0.\n"
+     "sqrt, invsqrt: A^(1/2), A^(-1/2) of a symmetric positive definite A (coupled iteration).\n"
+     "schedule: print the polynomial coefficients (a, b, c of a x + b x^3 + c x^5) and the worst-case\n"
+     "  error bound max |1 - p(x)| over [L, 1] after each step.\n\n"
+     "  --method M        polar-express (default), newton-schulz, muon\n"
+     "  --steps T         fixed number of steps (default: iterate to --tol, or to working precision)\n"
+     "  --tol EPS         stop when the error (||Q^T Q - I||_F, ||S^2 - I||_F, ||Z Y - I||_F) <= EPS\n"
+     "  --max-steps N     give up after N steps (default 60)\n"
+     "  --lower L         assumed smallest singular value after scaling (default 1e-3)\n"
+     "  --degree 3|5      polynomial degree (default 5)\n"
+     "  --cushion K       Polar Express cushion (default 0.0240733)\n"
+     "  --safety S        Polar Express safety factor (default 1.01)\n"
+     "  --spectral-scaling  scale by a power-iteration estimate of ||A||_2 instead of ||A||_F\n"
+     "  --precision P     fp64 (default) or fp32\n"
+     "  --json            one JSON object on standard output\n",
+     strata::cli::run_polar},
 };
 
 void print_usage(std::FILE* out) {
@@ -83,7 +105,7 @@ int main(int argc, char** argv) {
       if (name == c.name) command = &c;
     }
     if (!command) {
-      report_error(context, name, "unknown command '" + name + "'", " (commands: info, demo; see 'strata --help')");
+      report_error(context, name, "unknown command '" + name + "'", " (commands: info, demo, polar; see 'strata --help')");
       return 2;
     }
     strata::cli::Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));

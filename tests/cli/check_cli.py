@@ -101,7 +101,7 @@ def main():
         if demo["status"] != "ok" or demo["mpi_ranks"] != n:
             fail("demo status/ranks", out, err)
         names = [step["name"] for step in demo["steps"]]
-        for required in ("random_matrix", "gram_matrix", "linear_operator"):
+        for required in ("random_matrix", "gram_matrix", "linear_operator", "polar_factor"):
             if required not in names:
                 fail(f"demo step {required} missing", out, err)
         for step in demo["steps"]:
@@ -119,6 +119,61 @@ def main():
             leftovers = [f for f in os.listdir(d) if f != "demo.h5"]
             if leftovers:
                 fail(f"temporary files left behind: {leftovers}", out, err)
+    elif a.case == "polar_schedule":
+        code, out, err = run([s, "polar", "schedule", "--steps", "8", "--safety", "1", "--json"], n, a.mpiexec)
+        sched = one_json(out, err)
+        if code != 0 or len(sched["steps"]) != 8:
+            fail("polar schedule --json", out, err)
+        first = sched["steps"][0]
+        # Algorithm 1 of arXiv 2505.16932, first row (before its safety factor).
+        if abs(first["a"] - 8.28721201814563) > 1e-9 or abs(first["c"] - 17.300387312530933) > 1e-9:
+            fail("the first Polar Express step differs from the published one", out, err)
+        bounds = [st["bound"] for st in sched["steps"]]
+        if any(b2 > b1 for b1, b2 in zip(bounds, bounds[1:])) or bounds[-1] > 1e-14:
+            fail(f"bounds must decrease to double precision: {bounds}", out, err)
+        for args, expected, status in [
+            (["polar", "schedule", "--steps", "0"], "--steps", 2),
+            (["polar", "schedule", "--lower", "1.5"], "lower bound", 1),
+            (["polar", "schedule", "--method", "svd"], "unknown method 'svd'", 2),
+            (["polar", "frobnicate"], "unknown operation", 2),
+        ]:
+            code, out, err = run([s] + args, n, a.mpiexec)
+            if code != status or expected not in err:
+                fail(f"'strata {' '.join(args)}' should exit {status} with {expected!r}", out, err)
+
+    elif a.case == "polar_run":
+        with tempfile.TemporaryDirectory() as d:
+            x = os.path.join(d, "x.h5")
+            code, out, err = run([s, "demo", "--rows", "3000", "--cols", "12", "--output", x, "--quiet"], n, a.mpiexec)
+            if code != 0:
+                fail("making the input with strata demo --output", out, err)
+            for precision, floor in (("fp64", 1e-12), ("fp32", 1e-3)):
+                q = os.path.join(d, f"q_{precision}.h5")
+                code, out, err = run([s, "polar", "--input", x + ":/X", "--output", q + ":/Q", "--precision", precision,
+                                      "--json"], n, a.mpiexec)
+                res = one_json(out, err)
+                if code != 0 or res["orthogonality_error"] > floor or res["iterations"] < 3 or res["mpi_ranks"] != n:
+                    fail(f"polar {precision}", out, err)
+                # Tolerance mode stops as soon as the error is below --tol, so no later than the default.
+                tol = "1e-8" if precision == "fp64" else "1e-2"
+                code, out, err = run([s, "polar", "--input", x + ":/X", "--output", q + ":/Q2", "--precision", precision,
+                                      "--tol", tol, "--json"], n, a.mpiexec)
+                loose = one_json(out, err)
+                if code != 0 or loose["orthogonality_error"] > float(tol) or loose["iterations"] > res["iterations"]:
+                    fail(f"polar --tol {tol} ({precision})", out, err)
+            q = os.path.join(d, "q_fp64.h5")
+            for args, expected, status in [
+                (["polar", "--input", x + ":/X", "--output", q, "--steps", "0"], "--steps", 2),
+                (["polar", "--input", x + ":/X", "--output", q, "--precision", "bf16"], "bf16", 1),
+                (["polar", "--input", x + ":/X", "--output", q, "--precision", "fp16"], "--precision", 2),
+                (["polar", "sqrt", "--input", x + ":/X", "--output", q], "square", 1),
+                (["polar", "--input", x + ":/missing", "--output", q], "not found", 1),
+                (["polar", "--output", q], "--input", 2),
+            ]:
+                code, out, err = run([s] + args, n, a.mpiexec)
+                if code != status or expected not in err:
+                    fail(f"'strata {' '.join(args)}' should exit {status} with {expected!r}", out, err)
+
     else:
         fail(f"unknown case {a.case}")
     print(f"{a.case} (ranks {n}): ok")

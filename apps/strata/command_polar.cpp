@@ -1,0 +1,211 @@
+// strata polar: polynomial schedules and the Newton-Schulz family on HDF5 matrices.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "cli.hpp"
+#include "json.hpp"
+#include "strata/config.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/polar/newton_schulz.hpp"
+#if STRATA_HAVE_HDF5
+#include "strata/io/hdf5.hpp"
+#endif
+
+namespace strata::cli {
+
+namespace {
+
+double number(Args& args, const std::string& name, double fallback) {
+  const auto text = args.value(name);
+  if (!text) return fallback;
+  std::size_t end = 0;
+  double value = 0;
+  try {
+    value = std::stod(*text, &end);
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  if (end != text->size() || text->empty() || !std::isfinite(value)) {
+    throw UsageError("option '" + name + "' expects a number, got '" + *text + "'");
+  }
+  return value;
+}
+
+/// The options shared by `schedule` and the iterations.
+polar::ScheduleOptions schedule_options(Args& args, int default_steps) {
+  polar::ScheduleOptions o;
+  const auto method = args.value("--method");
+  if (method) {
+    try {
+      o.method = polar::parse_method(*method);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  o.lower = number(args, "--lower", o.lower);
+  o.degree = static_cast<int>(args.integer("--degree", 5, 3, 5));
+  o.steps = static_cast<int>(args.integer("--steps", default_steps, 0, 1000));
+  o.cushion = number(args, "--cushion", o.cushion);
+  o.safety = number(args, "--safety", o.safety);
+  return o;
+}
+
+int run_schedule(Args& args, Context& context) {
+  auto o = schedule_options(args, 8);
+  args.finish();
+  if (o.steps < 1) throw UsageError("option '--steps' must be >= 1 for a schedule, got " + std::to_string(o.steps));
+  const auto schedule = polar::make_schedule(o);
+  if (context.json) {
+    Json steps = Json::array();
+    for (const auto& s : schedule.steps) {
+      steps.push(Json::object().add("a", s.a).add("b", s.b).add("c", s.c).add("lower", s.lower).add("upper", s.upper).add(
+          "bound", s.bound));
+    }
+    Json out = Json::object();
+    out.add("command", "polar schedule")
+        .add("status", "ok")
+        .add("method", polar::method_name(schedule.method))
+        .add("degree", schedule.degree)
+        .add("lower", schedule.lower)
+        .add("cushion", schedule.cushion)
+        .add("safety", schedule.safety)
+        .add("steps", steps);
+    context.print(out.str() + "\n");
+  } else {
+    context.print(schedule.describe());
+  }
+  return 0;
+}
+
+#if STRATA_HAVE_HDF5
+template <class T>
+int run_operation(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
+                  const polar::IterationOptions& options, Context& context) {
+  const Comm& comm = context.comm;
+  const ExecSpace exec;
+  const auto start = std::chrono::steady_clock::now();
+  const auto info = io::inspect(comm, input);
+  if (info.shape.size() != 2) {
+    STRATA_THROW(ShapeMismatch, "dataset '", input.str(), "' has ", info.shape.size(),
+                 "-D shape; expected a 2-D matrix (batched 3-D input is not supported yet)");
+  }
+  const index_type rows = info.shape[0], cols = info.shape[1];
+  polar::IterationResult result;
+  io::FileWriter writer(comm, output.file);
+  if (operation == "factor" && rows >= cols) {
+    // Tall or square: block rows over the ranks, one n x n allreduce per step.
+    const auto a = io::read_dist_matrix<T>(comm, input);
+    DistMatrix<T> q(comm, a.layout(), cols, "strata::cli::Q");
+    result = polar::polar_factor<T>(exec, a, q, options);
+    writer.write(output.dataset, q);
+  } else {
+    // Wide polar factors, sign and square roots: the matrix is replicated and every rank computes
+    // the same result (rank 0 writes it).
+    const auto a = io::read_matrix<T>(comm, input);
+    Matrix<T> out("strata::cli::out", a.extent(0), a.extent(1));
+    if (operation == "factor") {
+      result = polar::polar_factor<T>(exec, a, out, options);
+    } else if (operation == "sign") {
+      result = polar::matrix_sign<T>(exec, a, out, options);
+    } else if (operation == "sqrt") {
+      result = polar::sqrt_and_inverse_sqrt<T>(exec, a, out, Matrix<T>(), options);
+    } else {
+      result = polar::sqrt_and_inverse_sqrt<T>(exec, a, Matrix<T>(), out, options);
+    }
+    writer.write(output.dataset, ConstMatrix<T>(out));
+  }
+  writer.set_attribute(output.dataset, "operation", operation);
+  writer.set_attribute(output.dataset, "method", std::string(polar::method_name(options.method)));
+  writer.set_attribute(output.dataset, "iterations", static_cast<double>(result.iterations));
+  writer.set_attribute(output.dataset, "error", result.error);
+  writer.commit();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const char* error_name = operation == "factor" ? "||Q^T Q - I||_F" : operation == "sign" ? "||S^2 - I||_F" : "||Z Y - I||_F";
+  if (context.json) {
+    Json phases = Json::object();
+    for (const auto& [name, s] : result.timings.phases()) phases.add(name, s);
+    Json out = Json::object();
+    out.add("command", "polar " + operation)
+        .add("status", "ok")
+        .add("method", polar::method_name(options.method))
+        .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
+        .add("rows", static_cast<long long>(rows))
+        .add("cols", static_cast<long long>(cols))
+        .add("iterations", result.iterations)
+        .add("orthogonality_error", result.error)
+        .add("error_measure", error_name)
+        .add("scale", result.scale)
+        .add("mpi_ranks", comm.size())
+        .add("time_s", seconds)
+        .add("phases", phases);
+    context.print(out.str() + "\n");
+  } else {
+    std::ostringstream out;
+    out << "strata polar " << operation << ": " << rows << " x " << cols << " " << input.str() << " -> "
+        << output.str() << "\n  " << polar::method_name(options.method) << ", "
+        << (std::is_same_v<T, double> ? "fp64" : "fp32") << ", " << result.iterations << " iterations, " << error_name
+        << " = " << result.error << ", " << seconds << " s on " << comm.size() << " rank"
+        << (comm.size() > 1 ? "s" : "") << "\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+#endif
+
+}  // namespace
+
+int run_polar(Args& args, Context& context) {
+  std::string operation = "factor";
+  if (const auto first = args.positional()) operation = *first;
+  if (operation == "schedule") return run_schedule(args, context);
+  if (operation != "factor" && operation != "sign" && operation != "sqrt" && operation != "invsqrt") {
+    throw UsageError("unknown operation '" + operation + "'; expected factor, sign, sqrt, invsqrt or schedule");
+  }
+#if STRATA_HAVE_HDF5
+  const auto input = args.value("--input");
+  const auto output = args.value("--output");
+  const auto precision = args.value("--precision").value_or("fp64");
+  const bool steps_given = args.has("--steps");
+  const auto sched = schedule_options(args, 0);
+  const double tolerance = number(args, "--tol", 0.0);
+  const auto max_steps = args.integer("--max-steps", 60, 1, 1000);
+  const bool spectral = args.flag("--spectral-scaling");
+  args.finish();
+  if (!input) throw UsageError("option '--input FILE.h5:/DATASET' is required");
+  if (!output) throw UsageError("option '--output FILE.h5:/DATASET' is required");
+  if (steps_given && sched.steps == 0) throw UsageError("option '--steps' must be >= 1 (omit it to iterate to --tol)");
+  if (tolerance < 0) throw UsageError("option '--tol' must be >= 0");
+  polar::IterationOptions options;
+  options.method = sched.method;
+  options.degree = sched.degree;
+  options.lower = sched.lower;
+  options.steps = sched.steps;
+  options.cushion = sched.cushion;
+  options.safety = sched.safety;
+  options.tolerance = tolerance;
+  options.max_steps = static_cast<int>(max_steps);
+  options.scaling = spectral ? polar::Scaling::spectral_estimate : polar::Scaling::frobenius;
+  io::DatasetPath in, out;
+  try {
+    in = io::DatasetPath::parse(*input);
+    out = io::DatasetPath::parse(*output, "/" + std::string(operation == "factor" ? "Q" : operation == "sign" ? "S" : "X"));
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+  if (precision == "fp64") return run_operation<double>(operation, in, out, options, context);
+  if (precision == "fp32") return run_operation<float>(operation, in, out, options, context);
+  if (precision == "bf16") {
+    STRATA_THROW(Unsupported, "bf16 is not supported by this build of Strata's Newton-Schulz engine (fp64 and fp32 "
+                              "are); bf16 needs Kokkos >= 3.7 and mixed-precision GEMMs");
+  }
+  throw UsageError("option '--precision' must be fp64, fp32 or bf16, got '" + precision + "'");
+#else
+  (void)context;
+  STRATA_THROW(Unsupported, "strata polar " + operation + " reads and writes HDF5, and this build has no HDF5");
+#endif
+}
+
+}  // namespace strata::cli
