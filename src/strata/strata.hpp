@@ -17,6 +17,9 @@
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/polar/muon.hpp"
+#include "strata/polar/newton_schulz.hpp"
+#include "strata/polar/schedule.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/io/hdf5.hpp"
 #endif

@@ -148,8 +148,11 @@ class StoppingRule {
       STRATA_THROW(NumericalError, what_, ": the iteration diverged (error is ", error, " after ", t,
                    " steps); the input violates the method's assumptions");
     }
-    const double start = std::max(history.front(), 1.0);
-    if (t >= 3 && error > 4 * start) {
+    // Within its assumptions an iteration keeps the spectrum of its iterate in (0, 2] (the schedules'
+    // [l_t, u_t], u_t <= 2), so the error stays below sqrt(n) max(1, 2^2 - 1) = 3 sqrt(n). Far beyond
+    // that, and beyond the starting error, the iteration is diverging.
+    const double limit = 4 * std::max(history.front(), 3 * std::sqrt(static_cast<double>(n_)) + 1);
+    if (t >= 1 && error > limit) {
       STRATA_THROW(NumericalError, what_, ": the iteration diverged (error grew from ", history.front(), " to ",
                    error, " in ", t, " steps); the input violates the method's assumptions");
     }
@@ -426,6 +429,62 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   return result;
 }
 
+template <class T>
+IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p, const Matrix<T>& root,
+                                 const IterationOptions& o) {
+  const auto n = static_cast<index_type>(a.extent(0));
+  STRATA_REQUIRE(p >= 1, InvalidArgument, "inverse_pth_root: p must be >= 1, got ", p);
+  STRATA_REQUIRE(o.max_steps >= 1 && o.tolerance >= 0, InvalidArgument,
+                 "inverse_pth_root: need max_steps >= 1 and tolerance >= 0");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "inverse_pth_root: A is ", a.extent(0), " x ",
+                 a.extent(1), "; expected a square symmetric positive definite matrix");
+  require_nonempty(a, "inverse_pth_root: A");
+  require_shape(root, n, n, "inverse_pth_root: the output");
+  require_finite(exec, a, "inverse_pth_root: A");
+  const double norm = frobenius<T>(exec, a);
+  STRATA_REQUIRE(norm > 0, InvalidArgument, "inverse_pth_root: A is the zero matrix; expected positive definite");
+  IterationResult result;
+  result.scale = norm;  // c^p
+  // One contracting step repeated: the stopping rule's stagnation test applies from the start.
+  Schedule single;
+  single.steps.resize(1);
+  IterationOptions rule_options = o;
+  rule_options.steps = 0;
+  StoppingRule rule(rule_options, single, n, "inverse_pth_root");
+  const std::size_t size = a.extent(0);
+  Matrix<T> x("strata::root::X", size, size), m("strata::root::M", size, size), t("strata::root::T", size, size);
+  Matrix<T> next("strata::root::next", size, size);
+  const double c = std::pow(norm, 1.0 / p);
+  scale_into<T>(exec, a, static_cast<T>(1.0 / norm), m);
+  set_identity<T>(exec, x);
+  scale_into<T>(exec, x, static_cast<T>(1.0 / c), x);
+  for (int step = 0;; ++step) {
+    const double error = distance_to_identity<T>(exec, m);
+    if (rule.done(step, error, result.error_history)) {
+      result.iterations = step;
+      result.error = error;
+      break;
+    }
+    // T = ((p + 1) I - M) / p
+    const T inv_p = static_cast<T>(1.0 / p), diag = static_cast<T>((p + 1.0) / p);
+    Kokkos::parallel_for(
+        "strata::root::T", Kokkos::RangePolicy<ExecSpace>(exec, 0, size * size), KOKKOS_LAMBDA(const std::size_t k) {
+          const std::size_t i = k % size, j = k / size;
+          t(i, j) = (i == j ? diag : T(0)) - inv_p * m(i, j);
+        });
+    linalg::gemm(exec, "N", "N", T(1), x, t, T(0), next);
+    std::swap(x, next);
+    // M <- T^p M, by p products with T.
+    for (int k = 0; k < p; ++k) {
+      linalg::gemm(exec, "N", "N", T(1), t, m, T(0), next);
+      std::swap(m, next);
+    }
+  }
+  Kokkos::deep_copy(exec, root, x);
+  kx::fence(exec, "strata::inverse_pth_root");
+  return result;
+}
+
 #define STRATA_POLAR_INSTANTIATE(T)                                                                            \
   template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,         \
                                            const IterationOptions&, const Matrix<T>&);                         \
@@ -434,7 +493,9 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,          \
                                           const IterationOptions&);                                            \
   template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&, \
-                                                    const Matrix<T>&, const IterationOptions&);
+                                                    const Matrix<T>&, const IterationOptions&);  \
+  template IterationResult inverse_pth_root<T>(const ExecSpace&, const ConstMatrix<T>&, int, const Matrix<T>&,  \
+                                               const IterationOptions&);
 STRATA_POLAR_INSTANTIATE(float)
 STRATA_POLAR_INSTANTIATE(double)
 

@@ -88,6 +88,17 @@ template <class T>
 IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& sqrt_a,
                                       const Matrix<T>& inverse_sqrt_a, const IterationOptions& options = {});
 
+/// Inverse p-th root A^{-1/p} of a symmetric positive definite A (p >= 1), as used by Shampoo-type
+/// preconditioners, by the coupled Newton iteration of Guo & Higham (SIAM J. Matrix Anal. Appl. 28,
+/// 2006, eq. (3.7)): X_0 = I / c, M_0 = A / c^p with c^p = ||A||_F, then T = ((p + 1) I - M) / p,
+/// X <- X T, M <- T^p M until ||M - I||_F is at the tolerance (or working precision). Cost per step:
+/// p + 1 GEMMs of n x n. Converges for every SPD A (the eigenvalues of M_0 lie in (0, 1]), quickly
+/// once they are near 1 (quadratically) and linearly, by a factor ~e per step, while they are small.
+/// The schedule options of IterationOptions are not used.
+template <class T>
+IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p, const Matrix<T>& root,
+                                 const IterationOptions& options = {});
+
 #define STRATA_POLAR_DECLARE(T)                                                                         \
   extern template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&,             \
                                                   const Matrix<T>&, const IterationOptions&,            \
@@ -98,7 +109,9 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
                                                  const Matrix<T>&, const IterationOptions&);            \
   extern template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&,    \
                                                            const Matrix<T>&, const Matrix<T>&,          \
-                                                           const IterationOptions&);
+                                                           const IterationOptions&);                 \
+  extern template IterationResult inverse_pth_root<T>(const ExecSpace&, const ConstMatrix<T>&, int,         \
+                                                      const Matrix<T>&, const IterationOptions&);
 STRATA_POLAR_DECLARE(float)
 STRATA_POLAR_DECLARE(double)
 #undef STRATA_POLAR_DECLARE

@@ -10,6 +10,7 @@
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/polar/muon.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #include "support/allclose.hpp"
 
@@ -224,6 +225,113 @@ TYPED_TEST(Polar, SquareRootsOfSpdMatrices) {
   skewed(0, 1) += 0.5;
   EXPECT_THROW(polar::sqrt_and_inverse_sqrt<T>(strata::ExecSpace(), to_device<T>(skewed), root, inverse, o),
                strata::InvalidArgument);
+}
+
+TYPED_TEST(Polar, SpectralScalingSavesIterations) {
+  using T = TypeParam;
+  // Flat spectrum: ||A||_F = sqrt(n) ||A||_2, so Frobenius scaling puts every singular value near
+  // 1 / sqrt(n) while a spectral estimate puts them near 1.
+  const std::size_t m = 200, n = 100;
+  std::vector<double> s(n, 1.0);
+  s[n - 1] = 0.5;
+  const auto a = to_device<T>(product(orthonormal(m, n, 11), s, orthonormal(n, n, 12)));
+  strata::Matrix<T> q("q", m, n);
+  const auto frob = polar::polar_factor<T>(strata::ExecSpace(), a, q);
+  polar::IterationOptions spectral;
+  spectral.scaling = polar::Scaling::spectral_estimate;
+  const auto spec = polar::polar_factor<T>(strata::ExecSpace(), a, q, spectral);
+  const double floor = 4.0 * n * std::sqrt(static_cast<double>(m)) * TestFixture::u();
+  EXPECT_LE(spec.error, floor);
+  EXPECT_LE(spec.iterations, frob.iterations);
+  // The estimate lies within a few percent below ||A||_2 = 1 (scale = 1.01 sigma).
+  EXPECT_NEAR(spec.scale / 1.01, 1.0, 0.05);
+}
+
+TYPED_TEST(Polar, InversePthRootsOfSpdMatrices) {
+  using T = TypeParam;
+  const std::size_t n = 24;
+  const auto v = orthonormal(n, n, 13);
+  std::vector<double> lambda(n);
+  for (std::size_t i = 0; i < n; ++i) lambda[i] = 3.0 * std::pow(1e-2, static_cast<double>(i) / (n - 1));  // kappa 100
+  const auto a = to_device<T>(product(v, lambda, v));
+  const double floor = 4.0 * n * std::sqrt(static_cast<double>(n)) * TestFixture::u();
+  for (const int p : {1, 2, 4}) {
+    std::vector<double> expected(n);
+    for (std::size_t i = 0; i < n; ++i) expected[i] = std::pow(lambda[i], -1.0 / p);
+    strata::Matrix<T> root("root", n, n);
+    const auto r = polar::inverse_pth_root<T>(strata::ExecSpace(), a, p, root);
+    // Forward error of A^{-1/p}: amplified at most by kappa (the p = 1 inverse is the worst case).
+    EXPECT_LE(relative_error(to_double(root), product(v, expected, v)), floor * 100) << "p = " << p;
+    EXPECT_LE(r.error, floor * 100) << "p = " << p;
+  }
+  strata::Matrix<T> root("root", n, n);
+  EXPECT_THROW(polar::inverse_pth_root<T>(strata::ExecSpace(), a, 0, root), strata::InvalidArgument);
+  lambda[3] = -1.0;
+  EXPECT_THROW(polar::inverse_pth_root<T>(strata::ExecSpace(), to_device<T>(product(v, lambda, v)), 2, root),
+               strata::NumericalError);
+}
+
+// The Muon reference formulas (muon.py) evaluated on the host in double with plain loops.
+HostMatrix<double> muon_reference(const HostMatrix<double>& w, const HostMatrix<double>& g, HostMatrix<double>& buf,
+                                  double lr, double beta, double wd) {
+  const std::size_t m = w.extent(0), n = w.extent(1);
+  HostMatrix<double> x("x", m, n);
+  double norm = 0;
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i) {
+      buf(i, j) = beta * buf(i, j) + (1 - beta) * g(i, j);
+      x(i, j) = (1 - beta) * g(i, j) + beta * buf(i, j);
+      norm += x(i, j) * x(i, j);
+    }
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i) x(i, j) /= std::sqrt(norm);
+  // m >= n here: X <- a X + X (b A + c A^2) with A = X^T X.
+  for (int step = 0; step < 5; ++step) {
+    HostMatrix<double> a("A", n, n), b("B", n, n), next("next", m, n);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t k = 0; k < m; ++k) a(i, j) += x(k, i) * x(k, j);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < n; ++i) {
+        double a2 = 0;
+        for (std::size_t k = 0; k < n; ++k) a2 += a(i, k) * a(k, j);
+        b(i, j) = -4.7750 * a(i, j) + 2.0315 * a2;
+      }
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < m; ++i) {
+        double xb = 0;
+        for (std::size_t k = 0; k < n; ++k) xb += x(i, k) * b(k, j);
+        next(i, j) = 3.4445 * x(i, j) + xb;
+      }
+    x = next;
+  }
+  HostMatrix<double> out("w", m, n);
+  const double shape = std::sqrt(std::max(1.0, static_cast<double>(m) / n));
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i) out(i, j) = w(i, j) * (1 - lr * wd) - lr * shape * x(i, j);
+  return out;
+}
+
+TYPED_TEST(Polar, MuonUpdateMatchesTheReferenceFormulas) {
+  using T = TypeParam;
+  const std::size_t m = 48, n = 16;
+  const auto w0 = to_double(to_device<T>(product(orthonormal(m, n, 14), spread(n, 0.1), orthonormal(n, n, 15))));
+  HostMatrix<double> buf("buf", m, n);
+  auto w_ref = w0;
+  strata::Matrix<T> w = to_device<T>(w0), momentum("momentum", m, n);
+  polar::MuonOptions options;
+  options.weight_decay = 0.1;
+  for (int step = 0; step < 3; ++step) {
+    strata::Matrix<T> g("g", m, n);
+    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 100, static_cast<std::uint64_t>(step)}, g);
+    const auto g_host = to_double(g);
+    w_ref = muon_reference(w_ref, g_host, buf, options.learning_rate, options.beta, options.weight_decay);
+    polar::muon_update<T>(strata::ExecSpace(), w, g, momentum, options);
+  }
+  // Three steps of the same arithmetic in another order: rounding-level agreement (the quintic is
+  // evaluated with O(n) terms per entry, and errors of the unconverged Muon map are not damped).
+  EXPECT_LE(relative_error(to_double(w), w_ref), 1e3 * TestFixture::u() * n);
+  EXPECT_LE(relative_error(to_double(momentum), buf), 10 * TestFixture::u());
 }
 
 TYPED_TEST(Polar, BadInputGivesClearErrors) {
