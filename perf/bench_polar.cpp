@@ -16,6 +16,7 @@
 #include "strata/core/random.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/polar/batched.hpp"
 #include "strata/polar/newton_schulz.hpp"
 
 namespace {
@@ -111,10 +112,56 @@ void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
   g_extra[key] = {0, orthogonality(dq)};
 }
 
+// A batch of same-shape matrices: one batched call vs a loop of single calls, both with the same
+// fixed number of steps so the work is identical.
+template <class T>
+void batched(benchmark::State& state, Shape s, long count, bool as_loop) {
+  strata::Batch<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols), static_cast<std::size_t>(count));
+  for (long b = 0; b < count; ++b) {
+    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 9, static_cast<std::uint64_t>(b)},
+                        Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
+  }
+  strata::Batch<T> q("q", a.extent(0), a.extent(1), a.extent(2));
+  strata::polar::IterationOptions o;
+  o.steps = 8;
+  o.report_error = false;
+  for (auto _ : state) {
+    if (as_loop) {
+      for (long b = 0; b < count; ++b) {
+        strata::Matrix<T> ab("ab", a.extent(0), a.extent(1)), qb("qb", a.extent(0), a.extent(1));
+        Kokkos::deep_copy(ab, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
+        strata::polar::polar_factor<T>(strata::ExecSpace(), ab, qb, o);
+        Kokkos::deep_copy(Kokkos::subview(q, Kokkos::ALL, Kokkos::ALL, b), qb);
+      }
+    } else {
+      strata::polar::polar_factor_batched<T>(strata::ExecSpace(), a, q, o);
+    }
+    strata::kx::fence(strata::ExecSpace(), "bench::batched");
+  }
+}
+
 std::string key(const char* what, const std::string& p, const Shape& s) { return std::string(what) + "/" + p + "/" + s.name(); }
 
 void register_all() {
   const bool svd = strata::bench::option("svd", "1") == "1";
+  const long count = std::atol(strata::bench::option("batch", "0").c_str());
+  if (count > 0) {
+    std::stringstream shape_text(strata::bench::option("batch-shape", "64x64"));
+    std::string item;
+    std::getline(shape_text, item);
+    const auto x = item.find('x');
+    const Shape bs{std::atol(item.substr(0, x).c_str()), std::atol(item.substr(x + 1).c_str())};
+    for (const auto& p : precisions()) {
+      const bool fp64 = p == "fp64";
+      const std::string tag = p + "/" + bs.name() + "x" + std::to_string(count);
+      benchmark::RegisterBenchmark(("batched/" + tag).c_str(), [bs, count, fp64](benchmark::State& st) {
+        fp64 ? batched<double>(st, bs, count, false) : batched<float>(st, bs, count, false);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("loop/" + tag).c_str(), [bs, count, fp64](benchmark::State& st) {
+        fp64 ? batched<double>(st, bs, count, true) : batched<float>(st, bs, count, true);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+  }
   for (const auto& s : shapes()) {
     for (const auto& p : precisions()) {
       const bool fp64 = p == "fp64";
@@ -157,12 +204,22 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
     }
   }
   std::printf("(step = PE time / (iterations + 1); GEMMs = X^T X, G G, X B timed alone; err = ||Q^T Q - I||_F)\n");
+  for (const auto& [name, run] : runs) {
+    if (name.rfind("batched/", 0) != 0) continue;
+    const std::string tag = name.substr(8, name.find("/real_time") - 8);
+    const double loop = seconds("loop/" + tag);
+    std::printf("batch %-24s one batched call %10.3f ms, loop of single calls %10.3f ms, loop/batched %6.2f (8 steps)\n",
+                tag.c_str(), run.seconds_per_iteration * 1e3, loop * 1e3,
+                run.seconds_per_iteration > 0 ? loop / run.seconds_per_iteration : 0.0);
+  }
 }
 
 [[maybe_unused]] const bool registered = [] {
   strata::bench::add_option_name("shapes");
   strata::bench::add_option_name("precisions");
   strata::bench::add_option_name("svd");
+  strata::bench::add_option_name("batch");
+  strata::bench::add_option_name("batch-shape");
   strata::bench::set_registrar(register_all);
   strata::bench::set_summary(summary);
   return true;

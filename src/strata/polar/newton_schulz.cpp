@@ -1,4 +1,5 @@
 #include "strata/polar/newton_schulz.hpp"
+#include "strata/polar/detail/iteration.hpp"
 
 #include <cmath>
 #include <limits>
@@ -10,6 +11,60 @@
 #include "strata/linalg/blas.hpp"
 
 namespace strata::polar {
+
+namespace detail {
+
+/// The schedule of an iteration. Fixed steps: exactly that many steps (the last one without the
+/// safety factor). Tolerance mode: Polar Express steps until their design interval has converged to
+/// a point (the Pade limit), the last of them unscaled; the iteration then repeats that last step,
+/// the classical Newton-Schulz polynomial, which converges to 1 exactly (a safety-scaled step would
+/// stall at its fixed point ~1 - 2e-6 instead).
+const Schedule& schedule_for(const IterationOptions& o) {
+  ScheduleOptions s;
+  s.method = o.method;
+  s.degree = o.degree;
+  s.lower = o.lower;
+  s.cushion = o.cushion;
+  s.safety = o.safety;
+  if (o.steps > 0) {
+    s.steps = o.steps;
+    return cached_schedule(s);
+  }
+  if (o.method != Method::polar_express) {
+    s.steps = 1;
+    return cached_schedule(s);
+  }
+  s.steps = o.max_steps;
+  const Schedule& full = cached_schedule(s);
+  for (std::size_t t = 0; t < full.steps.size(); ++t) {
+    if (full.steps[t].lower >= 1 - 1e-5) {
+      s.steps = static_cast<int>(t) + 1;
+      break;
+    }
+  }
+  return cached_schedule(s);
+}
+
+void check_options(const IterationOptions& o) {
+  STRATA_REQUIRE(o.steps >= 0, InvalidArgument, "the number of steps must be >= 0, got ", o.steps);
+  STRATA_REQUIRE(o.tolerance >= 0 && std::isfinite(o.tolerance), InvalidArgument,
+                 "the tolerance must be >= 0 and finite, got ", o.tolerance);
+  STRATA_REQUIRE(o.max_steps >= 1, InvalidArgument, "max_steps must be >= 1, got ", o.max_steps);
+  STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "the safety factor must be >= 1, got ", o.safety);
+  STRATA_REQUIRE(o.method != Method::muon || o.steps > 0, InvalidArgument,
+                 "the Muon polynomial does not converge to the polar factor (it keeps singular values in "
+                 "about [0.7, 1.2]); give a fixed number of steps");
+  STRATA_REQUIRE(o.scaling != Scaling::spectral_estimate || o.power_iterations >= 1, InvalidArgument,
+                 "spectral_estimate scaling needs power_iterations >= 1, got ", o.power_iterations);
+}
+
+
+
+}  // namespace detail
+
+using detail::check_options;
+using detail::schedule_for;
+using detail::StoppingRule;
 
 namespace {
 
@@ -88,107 +143,6 @@ double frobenius(const ExecSpace& exec, const ConstMatrix<T>& a) {
 }
 
 // ---- the iteration ------------------------------------------------------------------------------
-
-/// The schedule of an iteration. Fixed steps: exactly that many steps (the last one without the
-/// safety factor). Tolerance mode: Polar Express steps until their design interval has converged to
-/// a point (the Pade limit), the last of them unscaled; the iteration then repeats that last step,
-/// the classical Newton-Schulz polynomial, which converges to 1 exactly (a safety-scaled step would
-/// stall at its fixed point ~1 - 2e-6 instead).
-const Schedule& schedule_for(const IterationOptions& o) {
-  ScheduleOptions s;
-  s.method = o.method;
-  s.degree = o.degree;
-  s.lower = o.lower;
-  s.cushion = o.cushion;
-  s.safety = o.safety;
-  if (o.steps > 0) {
-    s.steps = o.steps;
-    return cached_schedule(s);
-  }
-  if (o.method != Method::polar_express) {
-    s.steps = 1;
-    return cached_schedule(s);
-  }
-  s.steps = o.max_steps;
-  const Schedule& full = cached_schedule(s);
-  for (std::size_t t = 0; t < full.steps.size(); ++t) {
-    if (full.steps[t].lower >= 1 - 1e-5) {
-      s.steps = static_cast<int>(t) + 1;
-      break;
-    }
-  }
-  return cached_schedule(s);
-}
-
-void check_options(const IterationOptions& o) {
-  STRATA_REQUIRE(o.steps >= 0, InvalidArgument, "the number of steps must be >= 0, got ", o.steps);
-  STRATA_REQUIRE(o.tolerance >= 0 && std::isfinite(o.tolerance), InvalidArgument,
-                 "the tolerance must be >= 0 and finite, got ", o.tolerance);
-  STRATA_REQUIRE(o.max_steps >= 1, InvalidArgument, "max_steps must be >= 1, got ", o.max_steps);
-  STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "the safety factor must be >= 1, got ", o.safety);
-  STRATA_REQUIRE(o.method != Method::muon || o.steps > 0, InvalidArgument,
-                 "the Muon polynomial does not converge to the polar factor (it keeps singular values in "
-                 "about [0.7, 1.2]); give a fixed number of steps");
-  STRATA_REQUIRE(o.scaling != Scaling::spectral_estimate || o.power_iterations >= 1, InvalidArgument,
-                 "spectral_estimate scaling needs power_iterations >= 1, got ", o.power_iterations);
-}
-
-/// Decides after each measured error whether to stop. Shared by all iterations.
-class StoppingRule {
- public:
-  StoppingRule(const IterationOptions& o, const Schedule& s, index_type n, const char* what)
-      : o_(o), schedule_(s), n_(n), what_(what) {
-    tolerance_ = o.tolerance;
-  }
-
-  /// True if the iterate whose error is `error` is the answer. `t` steps were taken so far.
-  bool done(int t, double error, std::vector<double>& history) {
-    history.push_back(error);
-    if (!std::isfinite(error)) {
-      STRATA_THROW(NumericalError, what_, ": the iteration diverged (error is ", error, " after ", t,
-                   " steps); the input violates the method's assumptions");
-    }
-    // Within its assumptions an iteration keeps the spectrum of its iterate in (0, 2] (the schedules'
-    // [l_t, u_t], u_t <= 2), so the error stays below sqrt(n) max(1, 2^2 - 1) = 3 sqrt(n). Far beyond
-    // that, and beyond the starting error, the iteration is diverging.
-    const double limit = 4 * std::max(history.front(), 3 * std::sqrt(static_cast<double>(n_)) + 1);
-    if (t >= 1 && error > limit) {
-      STRATA_THROW(NumericalError, what_, ": the iteration diverged (error grew from ", history.front(), " to ",
-                   error, " in ", t, " steps); the input violates the method's assumptions");
-    }
-    if (tolerance_ > 0 && error <= tolerance_) return true;
-    if (o_.steps > 0) return t >= o_.steps;  // fixed steps: no stagnation or step-limit checks
-    // Stagnation: once the schedule is exhausted the iteration repeats its last, contracting step;
-    // below an error of 0.1 every singular value is within ~0.1 of 1, where that step converges
-    // cubically, so an error that fails to halve has hit the rounding floor. (Above 0.1, slow progress
-    // means small singular values still climbing, not stagnation.)
-    const bool in_tail = static_cast<std::size_t>(t) >= schedule_.steps.size();
-    const bool stagnated = t >= 2 && in_tail && error <= 0.1 && error > 0.5 * history[history.size() - 2];
-    if (stagnated) {
-      if (tolerance_ > 0) {
-        STRATA_THROW(NumericalError, what_, ": cannot reach the tolerance ", tolerance_, "; the error stagnated at ",
-                     error, ", the rounding floor of this precision for n = ", n_);
-      }
-      return true;  // default mode: converged to working precision
-    }
-    if (t >= o_.max_steps) {
-      STRATA_THROW(NumericalError, what_, ": no convergence in ", o_.max_steps, " steps (error ", error,
-                   ", tolerance ", tolerance_, "); raise max_steps or lower the assumed lower bound");
-    }
-    return false;
-  }
-
-  const Step& step(int t) const {
-    return schedule_.steps[std::min<std::size_t>(static_cast<std::size_t>(t), schedule_.steps.size() - 1)];
-  }
-
- private:
-  const IterationOptions& o_;
-  const Schedule& schedule_;
-  index_type n_;
-  const char* what_;
-  double tolerance_ = 0;
-};
 
 /// Largest singular value estimate of a tall distributed X by power iteration on X^T X.
 template <class T>

@@ -1,0 +1,16 @@
+// CUDA-only: strided batched GEMM through cuBLAS on a given stream.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+namespace strata::linalg::detail {
+
+/// Column-major C_i = alpha op(A_i) op(B_i) + beta C_i, i < batch, on `stream`.
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, double alpha,
+                               const double* a, int lda, long long stride_a, const double* b, int ldb,
+                               long long stride_b, double beta, double* c, int ldc, long long stride_c, int batch);
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha,
+                               const float* a, int lda, long long stride_a, const float* b, int ldb,
+                               long long stride_b, float beta, float* c, int ldc, long long stride_c, int batch);
+
+}  // namespace strata::linalg::detail

@@ -1,0 +1,102 @@
+// Batched polar factors equal the one-at-a-time ones, matrix by matrix; batched GEMM equals a loop
+// of GEMMs.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "strata/core/random.hpp"
+#include "strata/linalg/batched_gemm.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/polar/batched.hpp"
+#include "support/allclose.hpp"
+
+namespace {
+
+using strata::Batch;
+namespace polar = strata::polar;
+
+template <class T>
+Batch<T> random_batch(std::size_t m, std::size_t n, std::size_t batch, std::uint64_t seed) {
+  Batch<T> a("a", m, n, batch);
+  for (std::size_t b = 0; b < batch; ++b) {
+    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, b},
+                        Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
+  }
+  return a;
+}
+
+template <class T>
+strata::Matrix<T> slice(const Batch<T>& a, std::size_t b) {
+  strata::Matrix<T> out("slice", a.extent(0), a.extent(1));
+  Kokkos::deep_copy(out, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
+  return out;
+}
+
+template <class T>
+class Batched : public ::testing::Test {
+ protected:
+  static double u() { return std::numeric_limits<T>::epsilon() / 2; }
+};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Batched, Scalars);
+
+TYPED_TEST(Batched, GemmBatchedEqualsALoopOfGemms) {
+  using T = TypeParam;
+  const auto a = random_batch<T>(9, 7, 4, 1), b = random_batch<T>(9, 5, 4, 2);
+  Batch<T> c("c", 7, 5, 4);
+  strata::linalg::gemm_batched<T>(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), c);
+  for (std::size_t i = 0; i < 4; ++i) {
+    strata::Matrix<T> expected("e", 7, 5);
+    strata::linalg::gemm(strata::ExecSpace(), "T", "N", T(1), slice(a, i), slice(b, i), T(0), expected);
+    // Same products, possibly another summation order: gamma_9 sum |a||b| <= 9 u * 9 * 16.
+    EXPECT_THAT(slice(c, i), strata::testing::AllClose(expected, 0.0, 2 * 9 * 9 * 16 * TestFixture::u()));
+  }
+  Batch<T> wrong("w", 7, 5, 3);
+  EXPECT_THROW(strata::linalg::gemm_batched<T>(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), wrong),
+               strata::ShapeMismatch);
+}
+
+TYPED_TEST(Batched, PolarFactorsMatchSingleCallsForTallAndWide) {
+  using T = TypeParam;
+  for (const auto& [m, n] : std::vector<std::pair<std::size_t, std::size_t>>{{40, 12}, {12, 40}}) {
+    const std::size_t batch = 5;
+    const auto a = random_batch<T>(m, n, batch, 3);
+    Batch<T> q("q", m, n, batch);
+    const auto result = polar::polar_factor_batched<T>(strata::ExecSpace(), a, q);
+    ASSERT_EQ(result.errors.size(), batch);
+    const std::size_t k = std::min(m, n), big = std::max(m, n);
+    const double floor = 4.0 * k * std::sqrt(static_cast<double>(big)) * TestFixture::u();
+    EXPECT_LE(result.max_error, floor);
+    for (std::size_t b = 0; b < batch; ++b) {
+      strata::Matrix<T> single("single", m, n);
+      polar::IterationOptions same;
+      same.steps = result.iterations;  // the batch runs until its slowest matrix converges
+      polar::polar_factor<T>(strata::ExecSpace(), slice(a, b), single, same);
+      // Gaussian 40 x 12 matrices have condition numbers ~ 10, which bounds the amplification.
+      EXPECT_LE(strata::testing::relative_frobenius_error(slice(q, b), single), 10 * floor) << m << "x" << n << " #" << b;
+      EXPECT_LE(result.errors[b], floor);
+    }
+  }
+}
+
+TYPED_TEST(Batched, BadMatricesAreNamed) {
+  using T = TypeParam;
+  auto a = random_batch<T>(6, 3, 4, 4);
+  Batch<T> q("q", 6, 3, 4);
+  Kokkos::deep_copy(Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, 2), T(0));
+  try {
+    polar::polar_factor_batched<T>(strata::ExecSpace(), a, q);
+    FAIL();
+  } catch (const strata::InvalidArgument& e) {
+    EXPECT_NE(std::string(e.what()).find("matrix 2 of the batch is zero"), std::string::npos) << e.what();
+  }
+  auto h = strata::testing::to_host(a);
+  h(1, 1, 3) = std::numeric_limits<T>::infinity();
+  Kokkos::deep_copy(a, h);
+  EXPECT_THROW(polar::polar_factor_batched<T>(strata::ExecSpace(), a, q), strata::NonFiniteInput);
+  Batch<T> wrong("w", 6, 3, 5);
+  EXPECT_THROW(polar::polar_factor_batched<T>(strata::ExecSpace(), a, wrong), strata::ShapeMismatch);
+}
+
+}  // namespace
