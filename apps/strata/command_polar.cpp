@@ -8,6 +8,7 @@
 #include "json.hpp"
 #include "strata/config.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/polar/batched.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/io/hdf5.hpp"
@@ -80,6 +81,58 @@ int run_schedule(Args& args, Context& context) {
 }
 
 #if STRATA_HAVE_HDF5
+/// A 3-D dataset: a batch of matrices, each rank taking a share of whole matrices.
+template <class T>
+int run_batch(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
+              const polar::IterationOptions& options, Context& context, std::chrono::steady_clock::time_point start) {
+  const Comm& comm = context.comm;
+  if (operation != "factor") {
+    STRATA_THROW(Unsupported, "batched (3-D) input is supported for the polar factor only, not for '", operation, "'");
+  }
+  const auto a = io::read_batch<T>(comm, input);
+  io::DistBatch<T> q{Batch<T>("strata::cli::Qbatch", a.local.extent(0), a.local.extent(1), a.local.extent(2)), a.layout};
+  const auto result = collective(comm, [&] {
+    polar::BatchedIterationResult r;
+    if (a.local.extent(2) > 0) r = polar::polar_factor_batched<T>(ExecSpace(), a.local, q.local, options);
+    return std::make_pair(r.iterations, r.max_error);
+  });
+  const int iterations = comm.allreduce(result.first, ReduceOp::max);
+  const double error = comm.allreduce(result.second, ReduceOp::max);
+  io::FileWriter writer(comm, output.file);
+  writer.write(output.dataset, q);
+  writer.set_attribute(output.dataset, "operation", operation);
+  writer.set_attribute(output.dataset, "method", std::string(polar::method_name(options.method)));
+  writer.set_attribute(output.dataset, "iterations", static_cast<double>(iterations));
+  writer.set_attribute(output.dataset, "error", error);
+  writer.commit();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto count = a.layout.global_rows();
+  if (context.json) {
+    Json out = Json::object();
+    out.add("command", "polar factor")
+        .add("status", "ok")
+        .add("method", polar::method_name(options.method))
+        .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
+        .add("batch", static_cast<long long>(count))
+        .add("rows", static_cast<long long>(a.local.extent(0)))
+        .add("cols", static_cast<long long>(a.local.extent(1)))
+        .add("iterations", iterations)
+        .add("orthogonality_error", error)
+        .add("error_measure", "max over the batch of ||Q_i^T Q_i - I||_F")
+        .add("mpi_ranks", comm.size())
+        .add("time_s", seconds);
+    context.print(out.str() + "\n");
+  } else {
+    std::ostringstream out;
+    out << "strata polar factor: batch of " << count << " matrices " << a.local.extent(0) << " x " << a.local.extent(1)
+        << " " << input.str() << " -> " << output.str() << "\n  " << polar::method_name(options.method) << ", "
+        << iterations << " iterations, max ||Q_i^T Q_i - I||_F = " << error << ", " << seconds << " s on "
+        << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+
 template <class T>
 int run_operation(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
                   const polar::IterationOptions& options, Context& context) {
@@ -87,9 +140,10 @@ int run_operation(const std::string& operation, const io::DatasetPath& input, co
   const ExecSpace exec;
   const auto start = std::chrono::steady_clock::now();
   const auto info = io::inspect(comm, input);
+  if (info.shape.size() == 3) return run_batch<T>(operation, input, output, options, context, start);
   if (info.shape.size() != 2) {
     STRATA_THROW(ShapeMismatch, "dataset '", input.str(), "' has ", info.shape.size(),
-                 "-D shape; expected a 2-D matrix (batched 3-D input is not supported yet)");
+                 "-D shape; expected a 2-D matrix or a 3-D batch (batch, rows, cols)");
   }
   const index_type rows = info.shape[0], cols = info.shape[1];
   polar::IterationResult result;

@@ -40,6 +40,7 @@ def main():
     p.add_argument("--mpiexec", default="")
     p.add_argument("--case", required=True)
     p.add_argument("--ranks", type=int, default=1)
+    p.add_argument("--data", default="")
     a = p.parse_args()
     s, n = a.strata, a.ranks
 
@@ -174,6 +175,17 @@ def main():
                 if code != status or expected not in err:
                     fail(f"'strata {' '.join(args)}' should exit {status} with {expected!r}", out, err)
 
+    elif a.case == "polar_batch":
+        fixture = os.path.join(a.data, "h5py_fixture.h5")
+        with tempfile.TemporaryDirectory() as d:
+            q = os.path.join(d, "q.h5")
+            code, out, err = run([s, "polar", "--input", fixture + ":/batch", "--output", q + ":/Q", "--json"], n, a.mpiexec)
+            res = one_json(out, err)
+            if code != 0 or res["batch"] != 3 or res["rows"] != 5 or res["cols"] != 4 or res["orthogonality_error"] > 1e-13:
+                fail("polar on a 3-D batch", out, err)
+            code, out, err = run([s, "polar", "sign", "--input", fixture + ":/batch", "--output", q], n, a.mpiexec)
+            if code != 1 or "polar factor only" not in err:
+                fail("sign of a batch should be refused with a clear error", out, err)
     else:
         fail(f"unknown case {a.case}")
     print(f"{a.case} (ranks {n}): ok")

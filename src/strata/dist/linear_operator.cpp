@@ -66,22 +66,12 @@ DenseOperator<T>::DenseOperator(const_matrix_type a)
 template <class T>
 void DenseOperator<T>::do_apply(const ExecSpace& exec, const const_matrix_type& x,
                                 const matrix_type& y) const {
-  if (y.size() == 0) return;
-  if (x.extent(0) == 0) {
-    Kokkos::deep_copy(exec, y, T(0));
-    return;
-  }
   linalg::gemm(exec, "N", "N", T(1), a_, x, T(0), y);
 }
 
 template <class T>
 void DenseOperator<T>::do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                                           const matrix_type& y) const {
-  if (y.size() == 0) return;
-  if (x.extent(0) == 0) {
-    Kokkos::deep_copy(exec, y, T(0));
-    return;
-  }
   linalg::gemm(exec, "T", "N", T(1), a_, x, T(0), y);
 }
 
@@ -101,11 +91,6 @@ template <class T>
 void DistDenseOperator<T>::do_apply(const ExecSpace& exec, const const_matrix_type& x,
                                     const matrix_type& y) const {
   const Matrix<T> x_full = allgather_rows<T>(exec, a_.comm(), col_layout_, x);
-  if (y.size() == 0) return;
-  if (x_full.extent(0) == 0) {
-    Kokkos::deep_copy(exec, y, T(0));
-    return;
-  }
   linalg::gemm(exec, "N", "N", T(1), a_.local(), x_full, T(0), y);
 }
 
@@ -114,9 +99,7 @@ void DistDenseOperator<T>::do_apply_transpose(const ExecSpace& exec, const const
                                               const matrix_type& y) const {
   const auto k = x.extent(1);
   Matrix<T> partial("strata::DistDenseOperator::partial", static_cast<std::size_t>(a_.cols()), k);
-  if (a_.local_rows() > 0 && partial.size() > 0) {
-    linalg::gemm(exec, "T", "N", T(1), a_.local(), x, T(0), partial);
-  }
+  linalg::gemm(exec, "T", "N", T(1), a_.local(), x, T(0), partial);
   a_.comm().allreduce(exec, partial, ReduceOp::sum);
   const auto begin = static_cast<std::size_t>(col_layout_.row_begin(a_.comm().rank()));
   const auto end = static_cast<std::size_t>(col_layout_.row_end(a_.comm().rank()));

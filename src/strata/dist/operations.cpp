@@ -74,11 +74,7 @@ void inner_product(const ExecSpace& exec, const DistMatrix<T>& x, const DistMatr
                    x.global_rows(), " rows, Y has ", y.global_rows(), ")");
     require_shape(c, x.cols(), y.cols(), "inner_product: C");
   });
-  if (x.local_rows() == 0 || c.size() == 0) {
-    Kokkos::deep_copy(exec, c, T(0));
-  } else {
-    linalg::gemm(exec, "T", "N", T(1), x.local(), y.local(), T(0), c);
-  }
+  linalg::gemm(exec, "T", "N", T(1), x.local(), y.local(), T(0), c);  // no local rows: C = 0
   x.comm().allreduce(exec, c, ReduceOp::sum);
 }
 
@@ -90,11 +86,6 @@ void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const Co
                    "multiply_replicated: X and Y must have the same row distribution");
     require_shape(b, x.cols(), y.cols(), "multiply_replicated: B");
   });
-  if (y.local_rows() == 0 || y.cols() == 0) return;
-  if (x.cols() == 0) {
-    Kokkos::deep_copy(exec, y.local(), T(0));
-    return;
-  }
   linalg::gemm(exec, "N", "N", T(1), x.local(), b, T(0), y.local());
 }
 

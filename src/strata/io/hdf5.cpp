@@ -183,7 +183,7 @@ void require_rank(const DatasetPath& path, const DatasetInfo& info, std::size_t 
   if (info.shape.size() != rank) {
     STRATA_THROW(ShapeMismatch, "dataset '", path.str(), "' has ", info.shape.size(),
                  "-D shape ", shape_string(info.shape), "; expected a ", rank, "-D dataset (",
-                 rank == 2 ? "rows, cols" : "length", ")");
+                 rank == 3 ? "batch, rows, cols" : rank == 2 ? "rows, cols" : "length", ")");
   }
 }
 
@@ -302,6 +302,43 @@ Vector<T> read_vector(const Comm& comm, const DatasetPath& path) {
                    host.extent(0));
   Kokkos::deep_copy(device, host);
   return device;
+}
+
+template <class T>
+DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path) {
+  const OpenDataset d = open_dataset(comm, path);
+  collective(comm, [&] { require_rank(path, d.info, 3); });
+  const index_type count = d.info.shape[0], rows = d.info.shape[1], cols = d.info.shape[2];
+  DistBatch<T> out;
+  out.layout = BlockRowLayout(count, comm.size());
+  const index_type begin = out.layout.row_begin(comm.rank()), mine = out.layout.local_rows(comm.rank());
+  Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch"), static_cast<std::size_t>(mine),
+      static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
+  Id file_space = checked(H5Dget_space(d.dataset.get()), H5Sclose, "H5Dget_space failed");
+  const hsize_t start[3] = {static_cast<hsize_t>(begin), 0, 0};
+  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Id memory_space = checked(H5Screate_simple(3, extent, nullptr), H5Sclose, "H5Screate_simple failed");
+  if (mine > 0 && rows > 0 && cols > 0) {
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
+          "H5Sselect_hyperslab failed");
+  } else {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+  }
+  Id dxpl = transfer_collective();
+  const herr_t status =
+      H5Dread(d.dataset.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(), buffer.data());
+  collective(comm, [&] { check(status, "reading '" + path.str() + "' failed"); });
+  Kokkos::View<T***, Kokkos::LayoutLeft, Kokkos::HostSpace> host("strata::io::read_batch::host", buffer.extent(1),
+                                                                 buffer.extent(2), buffer.extent(0));
+  for (std::size_t b = 0; b < buffer.extent(0); ++b)
+    for (std::size_t j = 0; j < buffer.extent(2); ++j)
+      for (std::size_t i = 0; i < buffer.extent(1); ++i) host(i, j, b) = buffer(b, i, j);
+  out.local = Batch<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch::device"),
+                       host.extent(0), host.extent(1), host.extent(2));
+  Kokkos::deep_copy(out.local, host);
+  return out;
 }
 
 std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name) {
@@ -496,6 +533,47 @@ void FileWriter::write(const std::string& dataset,
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
+template <class T>
+void FileWriter::write(const std::string& dataset, const DistBatch<T>& x) {
+  impl_->require_open("write");
+  const auto rows = static_cast<index_type>(x.local.extent(0)), cols = static_cast<index_type>(x.local.extent(1));
+  const auto shapes = impl_->comm.allgather(rows * (cols + 1) + cols);
+  collective(impl_->comm, [&] {
+    STRATA_REQUIRE(x.layout.num_ranks() == impl_->comm.size() &&
+                       static_cast<index_type>(x.local.extent(2)) == x.layout.local_rows(impl_->comm.rank()),
+                   InvalidArgument, "FileWriter::write('", dataset, "'): the batch's layout does not match its ",
+                   "local matrices or the writer's communicator");
+    for (const auto s : shapes) {
+      STRATA_REQUIRE(s == shapes[0], InvalidArgument, "FileWriter::write('", dataset,
+                     "'): ranks hold matrices of different shapes");
+    }
+  });
+  const index_type count = x.layout.global_rows(), mine = static_cast<index_type>(x.local.extent(2));
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.local);
+  Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer("strata::io::write_batch",
+                                                                    host.extent(2), host.extent(0), host.extent(1));
+  for (std::size_t b = 0; b < host.extent(2); ++b)
+    for (std::size_t j = 0; j < host.extent(1); ++j)
+      for (std::size_t i = 0; i < host.extent(0); ++i) buffer(b, i, j) = host(i, j, b);
+  const hsize_t dims[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Id data = impl_->create_dataset(dataset, file_type<T>(), 3, dims);
+  Id file_space = checked(H5Dget_space(data.get()), H5Sclose, "H5Dget_space failed");
+  const hsize_t start[3] = {static_cast<hsize_t>(x.layout.row_begin(impl_->comm.rank())), 0, 0};
+  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  Id memory_space = checked(H5Screate_simple(3, extent, nullptr), H5Sclose, "H5Screate_simple failed");
+  if (mine > 0 && rows > 0 && cols > 0) {
+    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
+          "H5Sselect_hyperslab failed");
+  } else {
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+  }
+  Id dxpl = transfer_collective();
+  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(),
+                                 buffer.data());
+  collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
+}
+
 void FileWriter::set_attribute(const std::string& object, const std::string& name,
                                const std::string& value) {
   impl_->require_open("set_attribute");
@@ -574,6 +652,8 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T
   template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,                   \
                                              const std::optional<BlockRowLayout>&);             \
   template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                           \
+  template DistBatch<T> read_batch<T>(const Comm&, const DatasetPath&);                         \
+  template void FileWriter::write<T>(const std::string&, const DistBatch<T>&);                  \
   template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);                 \
   template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);                \
   template void FileWriter::write<T>(const std::string&,                                        \

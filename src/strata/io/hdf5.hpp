@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "strata/dist/dist_matrix.hpp"
+#include "strata/linalg/batched_gemm.hpp"
 
 namespace strata::io {
 
@@ -53,6 +54,19 @@ DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
 /// The whole 1-D dataset on every rank. Collective.
 template <class T>
 Vector<T> read_vector(const Comm& comm, const DatasetPath& path);
+/// A batch of same-shape matrices spread over ranks: rank r owns matrices
+/// [layout.row_begin(r), layout.row_end(r)) of the batch, as a (rows, cols, count) LayoutLeft view.
+template <class T>
+struct DistBatch {
+  Batch<T> local;
+  BlockRowLayout layout;  ///< distribution of the batch index over the ranks
+};
+
+/// Reads a 3-D dataset (batch, rows, cols) in C order (what h5py writes for an array of matrices);
+/// each rank reads a balanced share of whole matrices. Collective.
+template <class T>
+DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path);
+
 /// A string attribute of the file's root group ("/") or of a dataset. Collective.
 std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name);
 
@@ -82,6 +96,10 @@ class FileWriter {
   template <class T>
   void write(const std::string& dataset, const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>& x);
 
+  /// A batch spread over ranks (each writes its matrices) as a 3-D dataset (batch, rows, cols).
+  template <class T>
+  void write(const std::string& dataset, const DistBatch<T>& x);
+
   /// String or number attribute on "/" or on a dataset already written.
   void set_attribute(const std::string& object, const std::string& name, const std::string& value);
   void set_attribute(const std::string& object, const std::string& name, double value);
@@ -105,6 +123,8 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T
   extern template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,           \
                                                     const std::optional<BlockRowLayout>&);     \
   extern template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                   \
+  extern template DistBatch<T> read_batch<T>(const Comm&, const DatasetPath&);                 \
+  extern template void FileWriter::write<T>(const std::string&, const DistBatch<T>&);          \
   extern template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);         \
   extern template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);        \
   extern template void FileWriter::write<T>(                                                   \

@@ -25,11 +25,12 @@ void gemm(const ExecutionSpace& exec, const char* trans_a, const char* trans_b,
   require_shape(c, m, n, "gemm: C");
   if (m == 0 || n == 0) return;
   if (ka == 0) {
-    // BLAS leaves C untouched for k = 0 only when beta = 1; define it as beta * C.
+    // An empty product: C = beta C, where beta = 0 means C = 0 without reading C (BLAS semantics,
+    // so uninitialized C is fine).
     Kokkos::parallel_for(
         "strata::linalg::gemm::scale",
         Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<2>>(exec, {0, 0}, {c.extent(0), c.extent(1)}),
-        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) { c(i, j) = beta * c(i, j); });
+        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) { c(i, j) = beta == 0 ? beta : beta * c(i, j); });
     return;
   }
   kx::gemm(exec, trans_a, trans_b, alpha, a, b, beta, c);

@@ -102,6 +102,31 @@ TEST_F(Hdf5Test, ReplicatedMatricesAndVectors) {
   EXPECT_THAT(strata::io::read_vector<double>(comm, DatasetPath::parse(dir + "/r.h5:/v")), AllClose(v, 0.0, 0.0));
 }
 
+TEST_F(Hdf5Test, BatchesRoundTripWithWholeMatricesPerRank) {
+  // 7 matrices of 5 x 3 over the ranks; rank r generates matrices [begin, end) from their global index.
+  const strata::BlockRowLayout layout(7, comm.size());
+  strata::io::DistBatch<double> batch{strata::Batch<double>("b", 5, 3, static_cast<std::size_t>(layout.local_rows(comm.rank()))),
+                                      layout};
+  for (std::size_t k = 0; k < batch.local.extent(2); ++k) {
+    strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 77, static_cast<std::uint64_t>(layout.row_begin(comm.rank()) + k)},
+                        Kokkos::subview(batch.local, Kokkos::ALL, Kokkos::ALL, k));
+  }
+  {
+    strata::io::FileWriter writer(comm, dir + "/batch.h5");
+    writer.write("/B", batch);
+    writer.commit();
+  }
+  const auto info = strata::io::inspect(comm, DatasetPath{dir + "/batch.h5", "/B"});
+  EXPECT_EQ(info.shape, (std::vector<strata::index_type>{7, 5, 3}));
+  const auto back = strata::io::read_batch<double>(comm, DatasetPath{dir + "/batch.h5", "/B"});
+  EXPECT_EQ(back.layout, layout);
+  const auto a = strata::testing::to_host(batch.local), b = strata::testing::to_host(back.local);
+  ASSERT_EQ(a.extent(2), b.extent(2));
+  for (std::size_t k = 0; k < a.extent(2); ++k)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t i = 0; i < 5; ++i) ASSERT_EQ(a(i, j, k), b(i, j, k));
+}
+
 TEST_F(Hdf5Test, UpdateKeepsOtherDatasetsAndReplaceStartsEmpty) {
   const auto a = random_dist<double>(comm, 20, 3, 10);
   const auto b = random_dist<double>(comm, 12, 2, 11);

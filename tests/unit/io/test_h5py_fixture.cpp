@@ -59,6 +59,19 @@ TEST(H5pyFixture, ReadsMatricesInRowColumnOrderWithDtypeConversion) {
   EXPECT_THAT(d.local(), strata::testing::AllClose(a, 0.0, 0.0));
 }
 
+TEST(H5pyFixture, ReadsABatchOfMatrices) {
+  const strata::Comm comm = strata::Comm::self();
+  const auto batch = strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/batch"));
+  const auto h = strata::testing::to_host(batch.local);
+  ASSERT_EQ(h.extent(0), 5u);
+  ASSERT_EQ(h.extent(1), 4u);
+  ASSERT_EQ(h.extent(2), 3u);
+  for (std::size_t b = 0; b < 3; ++b)
+    for (std::size_t i = 0; i < 5; ++i)
+      for (std::size_t j = 0; j < 4; ++j) EXPECT_EQ(h(i, j, b), b + 0.25 * i - 0.5 * j + (i == j ? 4.0 : 0.0));
+  EXPECT_THROW(strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/A")), strata::ShapeMismatch);
+}
+
 TEST(H5pyFixture, ClearErrors) {
   const strata::Comm comm = strata::Comm::self();
   const auto read = [&](const std::string& spec) {
