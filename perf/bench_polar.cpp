@@ -17,6 +17,7 @@
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "strata/polar/batched.hpp"
+#include "strata/polar/bf16.hpp"
 #include "strata/polar/newton_schulz.hpp"
 
 namespace {
@@ -102,6 +103,39 @@ void gemm_step(benchmark::State& state, Shape s) {
   state.counters["flops"] = benchmark::Counter(4 * m * k * k + 2 * k * k * k, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+#if STRATA_HAVE_BF16
+strata::Matrix<strata::kx::bf16> input_bf16(const Shape& s) {
+  const auto f = input<float>(s);
+  strata::Matrix<strata::kx::bf16> a("a_bf16", f.extent(0), f.extent(1));
+  const auto rows = f.extent(0);
+  Kokkos::parallel_for("bench::to_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, f.size()),
+                       KOKKOS_LAMBDA(const std::size_t k) { a(k % rows, k / rows) = strata::kx::to_bf16(f(k % rows, k / rows)); });
+  return a;
+}
+
+void polar_bf16(benchmark::State& state, Shape s, const std::string& key) {
+  const auto a = input_bf16(s);
+  strata::Matrix<strata::kx::bf16> q("q", a.extent(0), a.extent(1));
+  strata::polar::IterationResult r;
+  for (auto _ : state) r = strata::polar::polar_factor_bf16(strata::ExecSpace(), a, q);
+  g_extra[key] = {r.iterations, r.error};
+  state.counters["iterations"] = r.iterations;
+}
+
+void gemm_step_bf16(benchmark::State& state, Shape s) {
+  const auto x = input_bf16(Shape{std::max(s.rows, s.cols), std::min(s.rows, s.cols)});
+  const std::size_t n = x.extent(1);
+  strata::Matrix<strata::kx::bf16> g("g", n, n), b("b", n, n), y("y", x.extent(0), n);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    strata::linalg::gemm_bf16(exec, 'T', 'N', 1.0f, x, x, 0.0f, g);
+    strata::linalg::gemm_bf16(exec, 'N', 'N', 1.0f, g, g, 0.0f, b);
+    strata::linalg::gemm_bf16(exec, 'N', 'N', 1.0f, x, b, 0.0f, y);
+    strata::kx::fence(exec, "bench::gemm_step_bf16");
+  }
+}
+#endif
+
 template <class T>
 void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
   const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), input<T>(s));
@@ -165,6 +199,18 @@ void register_all() {
   for (const auto& s : shapes()) {
     for (const auto& p : precisions()) {
       const bool fp64 = p == "fp64";
+      if (p == "bf16") {
+#if STRATA_HAVE_BF16
+        benchmark::RegisterBenchmark(key("polar", p, s).c_str(), [s, p](benchmark::State& st) {
+          polar_bf16(st, s, key("polar", p, s));
+        })->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(), [s](benchmark::State& st) { gemm_step_bf16(st, s); })
+            ->UseRealTime()->Unit(benchmark::kMillisecond);
+#else
+        std::fprintf(stderr, "bf16 is not available in this build; skipped\n");
+#endif
+        continue;
+      }
       benchmark::RegisterBenchmark(key("polar", p, s).c_str(), [s, p, fp64](benchmark::State& st) {
         fp64 ? polar<double>(st, s, key("polar", p, s)) : polar<float>(st, s, key("polar", p, s));
       })->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -194,6 +240,7 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
     for (const auto& p : precisions()) {
       const double pe = seconds(key("polar", p, s)), step = seconds(key("gemm_step", p, s));
       const double svd = seconds(key("svd_polar", p, s));
+      if (pe == 0 && step == 0) continue;  // not run (e.g. bf16 unavailable)
       const auto extra = g_extra[key("polar", p, s)];
       const double per_step = extra.iterations > 0 ? pe / (extra.iterations + 1) : 0;  // +1: final Gram
       std::printf("%-12s %-5s %10.3f %6d %12.3f %10.3f %11.2f %12.3f %10.2f %10.2e", s.name().c_str(), p.c_str(),

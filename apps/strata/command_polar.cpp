@@ -9,6 +9,7 @@
 #include "strata/config.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/polar/batched.hpp"
+#include "strata/polar/bf16.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/io/hdf5.hpp"
@@ -133,6 +134,46 @@ int run_batch(const std::string& operation, const io::DatasetPath& input, const 
   return 0;
 }
 
+#if STRATA_HAVE_BF16
+/// bf16: the matrix is read as fp32, rounded to bf16 on the device, orthogonalized with bf16 storage
+/// and fp32 accumulation, and written as fp32 (HDF5 and numpy have no standard bf16 type).
+int run_bf16(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
+             const polar::IterationOptions& options, Context& context) {
+  if (operation != "factor") STRATA_THROW(Unsupported, "bf16 is supported for the polar factor only, not '", operation, "'");
+  const Comm& comm = context.comm;
+  const ExecSpace exec;
+  const auto start = std::chrono::steady_clock::now();
+  const auto a = io::read_matrix<float>(comm, input);
+  Matrix<kx::bf16> ab("strata::cli::A_bf16", a.extent(0), a.extent(1)), qb("strata::cli::Q_bf16", a.extent(0), a.extent(1));
+  Matrix<float> q("strata::cli::Q", a.extent(0), a.extent(1));
+  const auto rows = a.extent(0);
+  Kokkos::parallel_for("strata::cli::to_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
+                       KOKKOS_LAMBDA(const std::size_t k) { ab(k % rows, k / rows) = kx::to_bf16(a(k % rows, k / rows)); });
+  const auto result = polar::polar_factor_bf16(exec, ab, qb, options);
+  Kokkos::parallel_for("strata::cli::from_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, q.size()),
+                       KOKKOS_LAMBDA(const std::size_t k) { q(k % rows, k / rows) = kx::from_bf16(qb(k % rows, k / rows)); });
+  io::FileWriter writer(comm, output.file);
+  writer.write(output.dataset, ConstMatrix<float>(q));
+  writer.set_attribute(output.dataset, "precision", std::string("bf16 (stored as float32)"));
+  writer.set_attribute(output.dataset, "iterations", static_cast<double>(result.iterations));
+  writer.commit();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (context.json) {
+    Json out = Json::object();
+    out.add("command", "polar factor").add("status", "ok").add("method", polar::method_name(options.method))
+        .add("precision", "bf16").add("rows", static_cast<long long>(a.extent(0))).add("cols", static_cast<long long>(a.extent(1)))
+        .add("iterations", result.iterations).add("orthogonality_error", result.error).add("time_s", seconds);
+    context.print(out.str() + "\n");
+  } else {
+    std::ostringstream out;
+    out << "strata polar factor (bf16): " << a.extent(0) << " x " << a.extent(1) << ", " << result.iterations
+        << " iterations, ||Q^T Q - I||_F = " << result.error << ", " << seconds << " s\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+#endif
+
 template <class T>
 int run_operation(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
                   const polar::IterationOptions& options, Context& context) {
@@ -252,8 +293,12 @@ int run_polar(Args& args, Context& context) {
   if (precision == "fp64") return run_operation<double>(operation, in, out, options, context);
   if (precision == "fp32") return run_operation<float>(operation, in, out, options, context);
   if (precision == "bf16") {
-    STRATA_THROW(Unsupported, "bf16 is not supported by this build of Strata's Newton-Schulz engine (fp64 and fp32 "
-                              "are); bf16 needs Kokkos >= 3.7 and mixed-precision GEMMs");
+#if STRATA_HAVE_BF16
+    return run_bf16(operation, in, out, options, context);
+#else
+    STRATA_THROW(Unsupported, "bf16 is not available in this build: it needs Kokkos >= 3.7 with a backend that has "
+                              "a real bfloat16 type (CUDA, HIP, SYCL); use --precision fp32 or fp64");
+#endif
   }
   throw UsageError("option '--precision' must be fp64, fp32 or bf16, got '" + precision + "'");
 #else

@@ -51,4 +51,12 @@ void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, 
                                   &beta, c, ldc, stride_c, batch));
 }
 
+void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha, const void* a,
+                    int lda, const void* b, int ldb, float beta, void* c, int ldc) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  check(cublasGemmEx(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, CUDA_R_16BF, lda, b, CUDA_R_16BF, ldb, &beta, c,
+                     CUDA_R_16BF, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace strata::linalg::detail
