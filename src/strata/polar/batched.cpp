@@ -1,6 +1,7 @@
 #include "strata/polar/batched.hpp"
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "strata/core/checks.hpp"
@@ -106,7 +107,8 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
           }
         });
   }
-  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), "polar_factor_batched");
+  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), "polar_factor_batched",
+                            std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
     const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
     std::vector<double> errors(batch, 0.0);

@@ -74,7 +74,8 @@ IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>
           x(i, j) = v;
         }
       });
-  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), "polar_factor_bf16");
+  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), "polar_factor_bf16",
+                            std::ldexp(1.0, -9));  // bf16: 8 significand bits
   for (int t = 0;; ++t) {
     const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
     double error = 0;

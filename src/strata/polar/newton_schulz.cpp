@@ -195,7 +195,7 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
     result.scale = norm * o.safety;
     scale_into<T>(exec, a.local(), static_cast<T>(1.0 / result.scale), q.local());
   }
-  StoppingRule rule(o, *schedule, n, what);
+  StoppingRule rule(o, *schedule, n, what, std::numeric_limits<T>::epsilon() / 2);
   Matrix<T> gram("strata::polar::gram", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
   Matrix<T> poly("strata::polar::poly", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
   DistMatrix<T> next(comm, q.layout(), n, "strata::polar::next");
@@ -304,7 +304,7 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
   Matrix<T> x("strata::sign::X", a.extent(0), a.extent(1)), next("strata::sign::next", a.extent(0), a.extent(1));
   Matrix<T> square("strata::sign::X2", a.extent(0), a.extent(1)), poly("strata::sign::poly", a.extent(0), a.extent(1));
   scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), x);
-  StoppingRule rule(o, schedule, n, "matrix_sign");
+  StoppingRule rule(o, schedule, n, "matrix_sign", std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
     linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
     const double error = distance_to_identity<T>(exec, square);
@@ -361,7 +361,7 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   Matrix<T> next("strata::sqrt::next", a.extent(0), a.extent(1));
   scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), y);
   set_identity<T>(exec, z);
-  StoppingRule rule(o, schedule, n, "sqrt");
+  StoppingRule rule(o, schedule, n, "sqrt", std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
     linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
     const double error = distance_to_identity<T>(exec, m);
@@ -404,7 +404,7 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   single.steps.resize(1);
   IterationOptions rule_options = o;
   rule_options.steps = 0;
-  StoppingRule rule(rule_options, single, n, "inverse_pth_root");
+  StoppingRule rule(rule_options, single, n, "inverse_pth_root", std::numeric_limits<T>::epsilon() / 2);
   const std::size_t size = a.extent(0);
   Matrix<T> x("strata::root::X", size, size), m("strata::root::M", size, size), t("strata::root::T", size, size);
   Matrix<T> next("strata::root::next", size, size);

@@ -18,9 +18,12 @@ void check_options(const IterationOptions& o);
 /// Decides after each measured error whether to stop. Shared by all iterations.
 class StoppingRule {
  public:
-  StoppingRule(const IterationOptions& o, const Schedule& s, index_type n, const char* what)
+  /// `unit_roundoff` of the storage precision sets where stagnation is recognized as the rounding
+  /// floor (bf16's floor, ~sqrt(n) 2^-8, can be far above fp32's).
+  StoppingRule(const IterationOptions& o, const Schedule& s, index_type n, const char* what, double unit_roundoff)
       : o_(o), schedule_(s), n_(n), what_(what) {
     tolerance_ = o.tolerance;
+    floor_threshold_ = std::max(0.1, 16 * std::sqrt(static_cast<double>(n)) * unit_roundoff);
   }
 
   /// True if the iterate whose error is `error` is the answer. `t` steps were taken so far.
@@ -43,9 +46,11 @@ class StoppingRule {
     // Stagnation: once the schedule is exhausted the iteration repeats its last, contracting step;
     // below an error of 0.1 every singular value is within ~0.1 of 1, where that step converges
     // cubically, so an error that fails to halve has hit the rounding floor. (Above 0.1, slow progress
-    // means small singular values still climbing, not stagnation.)
+    // means small singular values still climbing, not stagnation, unless the precision's own floor
+    // 16 sqrt(n) u is higher still.)
     const bool in_tail = static_cast<std::size_t>(t) >= schedule_.steps.size();
-    const bool stagnated = t >= 2 && in_tail && error <= 0.1 && error > 0.5 * history[history.size() - 2];
+    const bool stagnated =
+        t >= 2 && in_tail && error <= floor_threshold_ && error > 0.5 * history[history.size() - 2];
     if (stagnated) {
       if (tolerance_ > 0) {
         STRATA_THROW(NumericalError, what_, ": cannot reach the tolerance ", tolerance_, "; the error stagnated at ",
@@ -70,6 +75,7 @@ class StoppingRule {
   index_type n_;
   const char* what_;
   double tolerance_ = 0;
+  double floor_threshold_ = 0.1;
 };
 
 }  // namespace strata::polar::detail
