@@ -183,6 +183,14 @@ def main():
             res = one_json(out, err)
             if code != 0 or res["batch"] != 3 or res["rows"] != 5 or res["cols"] != 4 or res["orthogonality_error"] > 1e-13:
                 fail("polar on a 3-D batch", out, err)
+            # Matrix functions of a symmetric positive definite matrix: sqrt, invsqrt (||Z Y - I||_F at
+            # the fp64 floor) and its sign, the identity (||S^2 - I||_F at the floor).
+            for op in ("sqrt", "invsqrt", "sign"):
+                code, out, err = run([s, "polar", op, "--input", fixture + ":/spd", "--output", q + ":/" + op, "--json"],
+                                     n, a.mpiexec)
+                res = one_json(out, err)
+                if code != 0 or res["orthogonality_error"] > 1e-13 or res["command"] != "polar " + op:
+                    fail(f"polar {op} of the SPD fixture", out, err)
             code, out, err = run([s, "polar", "sign", "--input", fixture + ":/batch", "--output", q], n, a.mpiexec)
             if code != 1 or "polar factor only" not in err:
                 fail("sign of a batch should be refused with a clear error", out, err)

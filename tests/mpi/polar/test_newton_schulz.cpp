@@ -95,6 +95,10 @@ TYPED_TEST(Polar, PolarFactorOfKnownMatricesReachesThePrecisionFloor) {
     // sigma_max = 1), so the rounding floor is amplified by it.
     const double forward = relative_error(to_double(q), product(u, std::vector<double>(n, 1.0), v));
     EXPECT_LE(forward, floor / smallest) << "smallest " << smallest;
+    // And against LAPACK's SVD-based polar factor U V^T of the same (rounded) A, whose own error is
+    // of the same order.
+    const auto lapack = strata::linalg::host::polar_via_svd(to_double(a));
+    EXPECT_LE(relative_error(to_double(q), lapack), 2 * floor / smallest) << "smallest " << smallest;
     // H = Q^T A is symmetric positive semidefinite and Q H reproduces A (backward error).
     const auto hh = to_double(h);
     const auto eig = strata::linalg::host::symmetric_eigenvalues(hh);
