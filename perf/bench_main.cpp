@@ -33,7 +33,8 @@ class RecordingReporter : public benchmark::ConsoleReporter {
       Recorded r;
       const auto it = run.counters.find("bytes_per_second");
       if (it != run.counters.end()) r.bytes_per_second = it->second.value;
-      r.seconds_per_iteration = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
+      r.seconds_per_iteration =
+          run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
       state().recorded[run.benchmark_name()] = r;
     }
     ConsoleReporter::ReportRuns(runs);
@@ -45,11 +46,19 @@ std::string option(const std::string& name, const std::string& fallback) {
   const auto it = state().options.find(name);
   return it == state().options.end() ? fallback : it->second;
 }
-void add_option_name(const std::string& name) { state().option_names.push_back(name); }
+void add_option_name(const std::string& name) {
+  state().option_names.push_back(name);
+}
 
-const std::map<std::string, Recorded>& recorded() { return state().recorded; }
-void set_summary(Summary summary) { state().summary = summary; }
-void set_registrar(Registrar registrar) { state().registrar = registrar; }
+const std::map<std::string, Recorded>& recorded() {
+  return state().recorded;
+}
+void set_summary(Summary summary) {
+  state().summary = summary;
+}
+void set_registrar(Registrar registrar) {
+  state().registrar = registrar;
+}
 std::vector<long> sizes(const std::vector<long>& fallback) {
   if (state().sizes.empty()) state().sizes = fallback;
   return state().sizes;
@@ -66,7 +75,8 @@ int main(int argc, char** argv) {
     if (std::strncmp(argv[i], "--sizes=", 8) == 0) {
       std::stringstream list(argv[i] + 8);
       std::string item;
-      while (std::getline(list, item, ',')) strata::bench::state().sizes.push_back(std::atol(item.c_str()));
+      while (std::getline(list, item, ','))
+        strata::bench::state().sizes.push_back(std::atol(item.c_str()));
       consumed = true;
     }
     for (const auto& name : strata::bench::state().option_names) {

@@ -56,7 +56,8 @@ std::map<std::string, Extra> g_extra;
 template <class T>
 strata::Matrix<T> input(const Shape& s) {
   strata::Matrix<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols));
-  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 7, 0}, a);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, 7, 0}, a);
   return a;
 }
 
@@ -100,7 +101,8 @@ void gemm_step(benchmark::State& state, Shape s) {
     strata::kx::fence(exec, "bench::gemm_step");
   }
   const double m = static_cast<double>(x.extent(0)), k = static_cast<double>(n);
-  state.counters["flops"] = benchmark::Counter(4 * m * k * k + 2 * k * k * k, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["flops"] = benchmark::Counter(4 * m * k * k + 2 * k * k * k,
+                                               benchmark::Counter::kIsIterationInvariantRate);
 }
 
 #if STRATA_HAVE_BF16
@@ -108,8 +110,11 @@ strata::Matrix<strata::kx::bf16> input_bf16(const Shape& s) {
   const auto f = input<float>(s);
   strata::Matrix<strata::kx::bf16> a("a_bf16", f.extent(0), f.extent(1));
   const auto rows = f.extent(0);
-  Kokkos::parallel_for("bench::to_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, f.size()),
-                       KOKKOS_LAMBDA(const std::size_t k) { a(k % rows, k / rows) = strata::kx::to_bf16(f(k % rows, k / rows)); });
+  Kokkos::parallel_for(
+      "bench::to_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, f.size()),
+      KOKKOS_LAMBDA(const std::size_t k) {
+        a(k % rows, k / rows) = strata::kx::to_bf16(f(k % rows, k / rows));
+      });
   return a;
 }
 
@@ -118,7 +123,8 @@ void polar_bf16(benchmark::State& state, Shape s, const std::string& key) {
   strata::Matrix<strata::kx::bf16> q("q", a.extent(0), a.extent(1));
   strata::polar::IterationResult r;
   strata::polar::IterationOptions o;
-  o.steps = 8;  // the ML setting (and the PyTorch reference's): bf16's rounding floor is reached by then
+  o.steps =
+      8;  // the ML setting (and the PyTorch reference's): bf16's rounding floor is reached by then
   for (auto _ : state) r = strata::polar::polar_factor_bf16(strata::ExecSpace(), a, q, o);
   g_extra[key] = {r.iterations, r.error};
   state.counters["iterations"] = r.iterations;
@@ -152,10 +158,13 @@ void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
 // fixed number of steps so the work is identical.
 template <class T>
 void batched(benchmark::State& state, Shape s, long count, bool as_loop) {
-  strata::Batch<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols), static_cast<std::size_t>(count));
+  strata::Batch<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols),
+                     static_cast<std::size_t>(count));
   for (long b = 0; b < count; ++b) {
-    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 9, static_cast<std::uint64_t>(b)},
-                        Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
+    strata::fill_random(
+        strata::ExecSpace(),
+        strata::RandomStream{strata::Distribution::gaussian, 9, static_cast<std::uint64_t>(b)},
+        Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
   }
   strata::Batch<T> q("q", a.extent(0), a.extent(1), a.extent(2));
   strata::polar::IterationOptions o;
@@ -176,7 +185,9 @@ void batched(benchmark::State& state, Shape s, long count, bool as_loop) {
   }
 }
 
-std::string key(const char* what, const std::string& p, const Shape& s) { return std::string(what) + "/" + p + "/" + s.name(); }
+std::string key(const char* what, const std::string& p, const Shape& s) {
+  return std::string(what) + "/" + p + "/" + s.name();
+}
 
 void register_all() {
   const bool svd = strata::bench::option("svd", "1") == "1";
@@ -190,12 +201,20 @@ void register_all() {
     for (const auto& p : precisions()) {
       const bool fp64 = p == "fp64";
       const std::string tag = p + "/" + bs.name() + "x" + std::to_string(count);
-      benchmark::RegisterBenchmark(("batched/" + tag).c_str(), [bs, count, fp64](benchmark::State& st) {
-        fp64 ? batched<double>(st, bs, count, false) : batched<float>(st, bs, count, false);
-      })->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("loop/" + tag).c_str(), [bs, count, fp64](benchmark::State& st) {
-        fp64 ? batched<double>(st, bs, count, true) : batched<float>(st, bs, count, true);
-      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("batched/" + tag).c_str(),
+                                   [bs, count, fp64](benchmark::State& st) {
+                                     fp64 ? batched<double>(st, bs, count, false)
+                                          : batched<float>(st, bs, count, false);
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("loop/" + tag).c_str(),
+                                   [bs, count, fp64](benchmark::State& st) {
+                                     fp64 ? batched<double>(st, bs, count, true)
+                                          : batched<float>(st, bs, count, true);
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
   for (const auto& s : shapes()) {
@@ -203,26 +222,42 @@ void register_all() {
       const bool fp64 = p == "fp64";
       if (p == "bf16") {
 #if STRATA_HAVE_BF16
-        benchmark::RegisterBenchmark(key("polar", p, s).c_str(), [s, p](benchmark::State& st) {
-          polar_bf16(st, s, key("polar", p, s));
-        })->UseRealTime()->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(), [s](benchmark::State& st) { gemm_step_bf16(st, s); })
-            ->UseRealTime()->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(
+            key("polar", p, s).c_str(),
+            [s, p](benchmark::State& st) { polar_bf16(st, s, key("polar", p, s)); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(),
+                                     [s](benchmark::State& st) { gemm_step_bf16(st, s); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
 #else
         std::fprintf(stderr, "bf16 is not available in this build; skipped\n");
 #endif
         continue;
       }
-      benchmark::RegisterBenchmark(key("polar", p, s).c_str(), [s, p, fp64](benchmark::State& st) {
-        fp64 ? polar<double>(st, s, key("polar", p, s)) : polar<float>(st, s, key("polar", p, s));
-      })->UseRealTime()->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(), [s, fp64](benchmark::State& st) {
-        fp64 ? gemm_step<double>(st, s) : gemm_step<float>(st, s);
-      })->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(key("polar", p, s).c_str(),
+                                   [s, p, fp64](benchmark::State& st) {
+                                     fp64 ? polar<double>(st, s, key("polar", p, s))
+                                          : polar<float>(st, s, key("polar", p, s));
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(key("gemm_step", p, s).c_str(),
+                                   [s, fp64](benchmark::State& st) {
+                                     fp64 ? gemm_step<double>(st, s) : gemm_step<float>(st, s);
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
       if (svd && s.rows >= s.cols) {
-        benchmark::RegisterBenchmark(key("svd_polar", p, s).c_str(), [s, p, fp64](benchmark::State& st) {
-          fp64 ? svd_polar<double>(st, s, key("svd_polar", p, s)) : svd_polar<float>(st, s, key("svd_polar", p, s));
-        })->UseRealTime()->Unit(benchmark::kMillisecond)->Iterations(1);
+        benchmark::RegisterBenchmark(key("svd_polar", p, s).c_str(),
+                                     [s, p, fp64](benchmark::State& st) {
+                                       fp64 ? svd_polar<double>(st, s, key("svd_polar", p, s))
+                                            : svd_polar<float>(st, s, key("svd_polar", p, s));
+                                     })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond)
+            ->Iterations(1);
       }
     }
   }
@@ -236,31 +271,37 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
   };
   std::printf("\nPolar Express (to working precision) vs baselines measured in this run (%s)\n",
               strata::ExecSpace::name());
-  std::printf("%-12s %-5s %10s %6s %12s %10s %11s %12s %10s %10s\n", "shape", "prec", "PE [ms]", "iters",
-              "step [ms]", "GEMMs [ms]", "step/GEMMs", "SVD [ms]", "SVD/PE", "PE err");
+  std::printf("%-12s %-5s %10s %6s %12s %10s %11s %12s %10s %10s\n", "shape", "prec", "PE [ms]",
+              "iters", "step [ms]", "GEMMs [ms]", "step/GEMMs", "SVD [ms]", "SVD/PE", "PE err");
   for (const auto& s : shapes()) {
     for (const auto& p : precisions()) {
       const double pe = seconds(key("polar", p, s)), step = seconds(key("gemm_step", p, s));
       const double svd = seconds(key("svd_polar", p, s));
       if (pe == 0 && step == 0) continue;  // not run (e.g. bf16 unavailable)
       const auto extra = g_extra[key("polar", p, s)];
-      const double per_step = extra.iterations > 0 ? pe / (extra.iterations + 1) : 0;  // +1: final Gram
-      std::printf("%-12s %-5s %10.3f %6d %12.3f %10.3f %11.2f %12.3f %10.2f %10.2e", s.name().c_str(), p.c_str(),
-                  pe * 1e3, extra.iterations, per_step * 1e3, step * 1e3, step > 0 ? per_step / step : 0, svd * 1e3,
+      const double per_step =
+          extra.iterations > 0 ? pe / (extra.iterations + 1) : 0;  // +1: final Gram
+      std::printf("%-12s %-5s %10.3f %6d %12.3f %10.3f %11.2f %12.3f %10.2f %10.2e",
+                  s.name().c_str(), p.c_str(), pe * 1e3, extra.iterations, per_step * 1e3,
+                  step * 1e3, step > 0 ? per_step / step : 0, svd * 1e3,
                   pe > 0 && svd > 0 ? svd / pe : 0, extra.error);
       if (svd > 0) std::printf("  (SVD err %.2e)", g_extra[key("svd_polar", p, s)].error);
       std::printf("\n");
     }
   }
-  std::printf("(step = PE time / (iterations + 1); GEMMs = X^T X, G G, X B timed alone; err = ||Q^T Q - I||_F;\n"
-              " fp64/fp32 run to working precision, bf16 runs 8 fixed steps)\n");
+  std::printf(
+      "(step = PE time / (iterations + 1); GEMMs = X^T X, G G, X B timed alone; err = ||Q^T Q - "
+      "I||_F;\n"
+      " fp64/fp32 run to working precision, bf16 runs 8 fixed steps)\n");
   for (const auto& [name, run] : runs) {
     if (name.rfind("batched/", 0) != 0) continue;
     const std::string tag = name.substr(8, name.find("/real_time") - 8);
     const double loop = seconds("loop/" + tag);
-    std::printf("batch %-24s one batched call %10.3f ms, loop of single calls %10.3f ms, loop/batched %6.2f (8 steps)\n",
-                tag.c_str(), run.seconds_per_iteration * 1e3, loop * 1e3,
-                run.seconds_per_iteration > 0 ? loop / run.seconds_per_iteration : 0.0);
+    std::printf(
+        "batch %-24s one batched call %10.3f ms, loop of single calls %10.3f ms, loop/batched "
+        "%6.2f (8 steps)\n",
+        tag.c_str(), run.seconds_per_iteration * 1e3, loop * 1e3,
+        run.seconds_per_iteration > 0 ? loop / run.seconds_per_iteration : 0.0);
   }
 }
 

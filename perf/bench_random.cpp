@@ -24,7 +24,8 @@ void fill(benchmark::State& state, Distribution distribution) {
     strata::fill_random(exec, stream, block);
     strata::kx::fence(exec, "bench::fill");
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(block.size() * sizeof(T)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(block.size() * sizeof(T)));
 }
 
 template <class T>
@@ -36,7 +37,8 @@ void copy(benchmark::State& state) {
     Kokkos::deep_copy(exec, b, a);
     strata::kx::fence(exec, "bench::copy");
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 * static_cast<std::int64_t>(a.size() * sizeof(T)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 *
+                          static_cast<std::int64_t>(a.size() * sizeof(T)));
 }
 
 std::string name(const char* what, const char* type, long n) {
@@ -45,17 +47,25 @@ std::string name(const char* what, const char* type, long n) {
 
 void register_all() {
   for (const long n : strata::bench::sizes({1 << 14, 1 << 17})) {
-    benchmark::RegisterBenchmark(name("fill_gaussian", "fp64", n).c_str(),
-                                 [](benchmark::State& s) { fill<double>(s, Distribution::gaussian); })
-        ->Arg(n)->UseRealTime();
-    benchmark::RegisterBenchmark(name("fill_gaussian", "fp32", n).c_str(),
-                                 [](benchmark::State& s) { fill<float>(s, Distribution::gaussian); })
-        ->Arg(n)->UseRealTime();
-    benchmark::RegisterBenchmark(name("fill_rademacher", "fp64", n).c_str(),
-                                 [](benchmark::State& s) { fill<double>(s, Distribution::rademacher); })
-        ->Arg(n)->UseRealTime();
-    benchmark::RegisterBenchmark(name("copy", "fp64", n).c_str(), [](benchmark::State& s) { copy<double>(s); })
-        ->Arg(n)->UseRealTime();
+    benchmark::RegisterBenchmark(
+        name("fill_gaussian", "fp64", n).c_str(),
+        [](benchmark::State& s) { fill<double>(s, Distribution::gaussian); })
+        ->Arg(n)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(
+        name("fill_gaussian", "fp32", n).c_str(),
+        [](benchmark::State& s) { fill<float>(s, Distribution::gaussian); })
+        ->Arg(n)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(
+        name("fill_rademacher", "fp64", n).c_str(),
+        [](benchmark::State& s) { fill<double>(s, Distribution::rademacher); })
+        ->Arg(n)
+        ->UseRealTime();
+    benchmark::RegisterBenchmark(name("copy", "fp64", n).c_str(),
+                                 [](benchmark::State& s) { copy<double>(s); })
+        ->Arg(n)
+        ->UseRealTime();
   }
 }
 
@@ -71,10 +81,11 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
   std::printf("%10s %16s %16s %18s %14s %10s\n", "rows x 64", "gaussian fp64", "gaussian fp32",
               "rademacher fp64", "copy fp64", "gauss/copy");
   for (const long n : strata::bench::sizes({})) {
-    const double g64 = gbs(name("fill_gaussian", "fp64", n)), g32 = gbs(name("fill_gaussian", "fp32", n));
+    const double g64 = gbs(name("fill_gaussian", "fp64", n)),
+                 g32 = gbs(name("fill_gaussian", "fp32", n));
     const double r64 = gbs(name("fill_rademacher", "fp64", n)), c64 = gbs(name("copy", "fp64", n));
-    std::printf("%10ld %11.2f GB/s %11.2f GB/s %13.2f GB/s %9.2f GB/s %10.3f\n", n, g64, g32, r64, c64,
-                c64 > 0 ? g64 / c64 : 0.0);
+    std::printf("%10ld %11.2f GB/s %11.2f GB/s %13.2f GB/s %9.2f GB/s %10.3f\n", n, g64, g32, r64,
+                c64, c64 > 0 ? g64 / c64 : 0.0);
   }
   std::printf("(fill: GB/s written; copy: GB/s read + written)\n");
 }

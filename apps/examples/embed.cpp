@@ -24,8 +24,8 @@ int main(int argc, char** argv) {
     strata::inner_product(exec, omega, omega, gram);
     const auto g = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), gram);
     if (comm.is_root()) {
-      std::printf("ranks %d: G(0,0)/n = %.4f, G(0,1)/n = %.4f (expected about 1 and 0)\n", comm.size(),
-                  g(0, 0) / 100000.0, g(0, 1) / 100000.0);
+      std::printf("ranks %d: G(0,0)/n = %.4f, G(0,1)/n = %.4f (expected about 1 and 0)\n",
+                  comm.size(), g(0, 0) / 100000.0, g(0, 1) / 100000.0);
     }
     status = std::abs(g(0, 0) / 100000.0 - 1.0) < 0.05 ? 0 : 1;
   }

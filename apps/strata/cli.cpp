@@ -5,7 +5,8 @@
 
 namespace strata::cli {
 
-Args::Args(std::vector<std::string> tokens) : tokens_(std::move(tokens)), used_(tokens_.size(), false) {
+Args::Args(std::vector<std::string> tokens)
+    : tokens_(std::move(tokens)), used_(tokens_.size(), false) {
   // Kokkos' own flags (--kokkos-...) are Kokkos' business.
   for (std::size_t i = 0; i < tokens_.size(); ++i) used_[i] = tokens_[i].rfind("--kokkos-", 0) == 0;
 }
@@ -94,7 +95,8 @@ void Args::finish() const {
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     if (!used_[i]) {
       const auto& t = tokens_[i];
-      throw UsageError(t.rfind("-", 0) == 0 ? "unknown option '" + t + "'" : "unexpected argument '" + t + "'");
+      throw UsageError(t.rfind("-", 0) == 0 ? "unknown option '" + t + "'"
+                                            : "unexpected argument '" + t + "'");
     }
   }
 }

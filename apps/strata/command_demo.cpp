@@ -30,14 +30,18 @@ index_type count_differences(const ExecSpace& exec, const Comm& comm, const Matr
   const auto rows = a.extent(0);
   index_type local = 0;
   Kokkos::parallel_reduce(
-      "strata::demo::count_differences", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k, index_type& n) { n += a(k % rows, k / rows) != b(k % rows, k / rows); },
+      "strata::demo::count_differences",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k, index_type& n) {
+        n += a(k % rows, k / rows) != b(k % rows, k / rows);
+      },
       local);
   return comm.allreduce(local, ReduceOp::sum);
 }
 
 struct Step {
-  Step(std::string step_name, std::string what) : name(std::move(step_name)), check(std::move(what)) {}
+  Step(std::string step_name, std::string what)
+      : name(std::move(step_name)), check(std::move(what)) {}
   std::string name;
   std::string check;
   double value = 0;
@@ -85,9 +89,11 @@ int run_demo(Args& args, Context& context) {
     s.seconds = seconds_since(t0);
     Matrix<double> again("demo::X_again", x.local().extent(0), x.local().extent(1));
     const auto half = again.extent(0) / 2;
-    fill_random(exec, stream, Kokkos::subview(again, Kokkos::make_pair(std::size_t(0), half), Kokkos::ALL),
+    fill_random(exec, stream,
+                Kokkos::subview(again, Kokkos::make_pair(std::size_t(0), half), Kokkos::ALL),
                 x.row_begin(), 0);
-    fill_random(exec, stream, Kokkos::subview(again, Kokkos::make_pair(half, again.extent(0)), Kokkos::ALL),
+    fill_random(exec, stream,
+                Kokkos::subview(again, Kokkos::make_pair(half, again.extent(0)), Kokkos::ALL),
                 x.row_begin() + static_cast<index_type>(half), 0);
     s.value = static_cast<double>(count_differences(exec, comm, x.local(), again));
     s.bound = 0;
@@ -100,8 +106,8 @@ int run_demo(Args& args, Context& context) {
   }
 
   // 2. The Gram matrix X^T X (local GEMM + allreduce). For Gaussian X, X^T X / rows -> I with
-  //    entry-wise standard deviation <= sqrt(2 / rows); 8 standard deviations bound the maximum over
-  //    cols^2 entries with overwhelming probability.
+  //    entry-wise standard deviation <= sqrt(2 / rows); 8 standard deviations bound the maximum
+  //    over cols^2 entries with overwhelming probability.
   Matrix<double> gram("demo::G", static_cast<std::size_t>(cols), static_cast<std::size_t>(cols));
   {
     Step s{"gram_matrix", "max |X^T X / rows - I|"};
@@ -113,7 +119,8 @@ int run_demo(Args& args, Context& context) {
     double worst = 0;
     for (index_type j = 0; j < cols; ++j)
       for (index_type i = 0; i < cols; ++i)
-        worst = std::max(worst, std::abs(g(i, j) / static_cast<double>(rows) - (i == j ? 1.0 : 0.0)));
+        worst =
+            std::max(worst, std::abs(g(i, j) / static_cast<double>(rows) - (i == j ? 1.0 : 0.0)));
     s.value = worst;
     s.bound = 8.0 * std::sqrt(2.0 / static_cast<double>(rows));
     s.passed = worst <= s.bound;
@@ -133,7 +140,8 @@ int run_demo(Args& args, Context& context) {
     const auto& col_layout = a.col_layout();
     const int r = comm.rank();
     Matrix<double> v_local("demo::v", static_cast<std::size_t>(col_layout.local_rows(r)), 1);
-    fill_random(exec, RandomStream{Distribution::rademacher, seed, 1}, v_local, col_layout.row_begin(r), 0);
+    fill_random(exec, RandomStream{Distribution::rademacher, seed, 1}, v_local,
+                col_layout.row_begin(r), 0);
     Matrix<double> av("demo::Av", static_cast<std::size_t>(x.local_rows()), 1);
     Matrix<double> atav("demo::AtAv", v_local.extent(0), 1);
     a.apply(exec, v_local, av);
@@ -148,11 +156,14 @@ int run_demo(Args& args, Context& context) {
     const auto h_atav = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), atav);
     double diff = 0, scale = 0;
     for (std::size_t i = 0; i < h_atav.extent(0); ++i) {
-      diff = std::max(diff, std::abs(h_atav(i, 0) - h_gv(static_cast<std::size_t>(col_layout.row_begin(r)) + i, 0)));
+      diff = std::max(
+          diff,
+          std::abs(h_atav(i, 0) - h_gv(static_cast<std::size_t>(col_layout.row_begin(r)) + i, 0)));
     }
     for (std::size_t i = 0; i < h_gv.extent(0); ++i) scale = std::max(scale, std::abs(h_gv(i, 0)));
     s.value = comm.allreduce(diff, ReduceOp::max) / scale;
-    s.bound = static_cast<double>(rows + cols) * static_cast<double>(cols) * std::numeric_limits<double>::epsilon();
+    s.bound = static_cast<double>(rows + cols) * static_cast<double>(cols) *
+              std::numeric_limits<double>::epsilon();
     s.passed = s.value <= s.bound;
     s.figure = rate(16.0 * static_cast<double>(rows * cols), s.seconds);
     steps.push_back(s);
@@ -171,7 +182,8 @@ int run_demo(Args& args, Context& context) {
     s.bound = 4.0 * static_cast<double>(cols) * std::sqrt(static_cast<double>(rows)) *
               std::numeric_limits<double>::epsilon();
     s.passed = s.value <= s.bound;
-    const double flops = (result.iterations + 1) * (4.0 * rows * cols * cols + 2.0 * cols * cols * cols);
+    const double flops =
+        (result.iterations + 1) * (4.0 * rows * cols * cols + 2.0 * cols * cols * cols);
     std::ostringstream figure;
     figure.precision(3);
     figure << result.iterations << " iterations, " << flops / s.seconds / 1e9 << " GFLOP/s";
@@ -188,9 +200,10 @@ int run_demo(Args& args, Context& context) {
     if (output) {
       file = *output;
     } else {
-      const std::string name = (std::filesystem::temp_directory_path() /
-                                ("strata-demo-" + std::to_string(seed) + "-" + std::to_string(comm.size()) + ".h5"))
-                                   .string();
+      const std::string name =
+          (std::filesystem::temp_directory_path() /
+           ("strata-demo-" + std::to_string(seed) + "-" + std::to_string(comm.size()) + ".h5"))
+              .string();
       file = comm.broadcast(name, 0);
     }
     auto t0 = std::chrono::steady_clock::now();
@@ -235,18 +248,22 @@ int run_demo(Args& args, Context& context) {
         .add("status", all_passed ? "ok" : "failed")
         .add("mpi_ranks", comm.size())
         .add("execution_space", std::string(ExecSpace::name()))
-        .add("problem", Json::object().add("rows", static_cast<long long>(rows)).add("cols", static_cast<long long>(cols)).add("seed", static_cast<long long>(seed)))
+        .add("problem", Json::object()
+                            .add("rows", static_cast<long long>(rows))
+                            .add("cols", static_cast<long long>(cols))
+                            .add("seed", static_cast<long long>(seed)))
         .add("steps", list)
         .add("time_s", total);
     context.print(out.str() + "\n");
   } else {
     std::ostringstream out;
-    out << "strata demo: " << rows << " x " << cols << " Gaussian matrix on " << comm.size() << " rank"
-        << (comm.size() > 1 ? "s" : "") << " (" << ExecSpace::name() << ")\n";
+    out << "strata demo: " << rows << " x " << cols << " Gaussian matrix on " << comm.size()
+        << " rank" << (comm.size() > 1 ? "s" : "") << " (" << ExecSpace::name() << ")\n";
     for (const auto& s : steps) {
       char line[512];
-      std::snprintf(line, sizeof line, "  %-16s %-6s %-52s = %-10.3g (bound %.3g)  %.3f s  %s\n", s.name.c_str(),
-                    s.passed ? "ok" : "FAILED", s.check.c_str(), s.value, s.bound, s.seconds, s.figure.c_str());
+      std::snprintf(line, sizeof line, "  %-16s %-6s %-52s = %-10.3g (bound %.3g)  %.3f s  %s\n",
+                    s.name.c_str(), s.passed ? "ok" : "FAILED", s.check.c_str(), s.value, s.bound,
+                    s.seconds, s.figure.c_str());
       out << line;
     }
     out << (all_passed ? "all checks passed" : "SOME CHECKS FAILED") << " in " << total << " s\n";

@@ -36,7 +36,8 @@ int run_info(Args& args, Context& context) {
       << "  Kokkos           " << info.kokkos_version << " (backends: " << backends << ")\n"
       << "  execution space  " << info.execution_space << "\n"
       << "  device           " << info.device << "\n"
-      << "  MPI ranks        " << context.comm.size() << (info.mpi ? "" : " (built without MPI)") << "\n"
+      << "  MPI ranks        " << context.comm.size() << (info.mpi ? "" : " (built without MPI)")
+      << "\n"
       << "  HDF5             "
       << (info.hdf5 ? (info.hdf5_parallel ? "parallel (MPI-IO)" : "serial") : "not built") << "\n"
       << "  GPU-aware MPI    " << (info.gpu_aware_mpi ? "on" : "off (host-staged)") << "\n"

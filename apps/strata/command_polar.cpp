@@ -57,13 +57,20 @@ polar::ScheduleOptions schedule_options(Args& args, int default_steps) {
 int run_schedule(Args& args, Context& context) {
   auto o = schedule_options(args, 8);
   args.finish();
-  if (o.steps < 1) throw UsageError("option '--steps' must be >= 1 for a schedule, got " + std::to_string(o.steps));
+  if (o.steps < 1)
+    throw UsageError("option '--steps' must be >= 1 for a schedule, got " +
+                     std::to_string(o.steps));
   const auto schedule = polar::make_schedule(o);
   if (context.json) {
     Json steps = Json::array();
     for (const auto& s : schedule.steps) {
-      steps.push(Json::object().add("a", s.a).add("b", s.b).add("c", s.c).add("lower", s.lower).add("upper", s.upper).add(
-          "bound", s.bound));
+      steps.push(Json::object()
+                     .add("a", s.a)
+                     .add("b", s.b)
+                     .add("c", s.c)
+                     .add("lower", s.lower)
+                     .add("upper", s.upper)
+                     .add("bound", s.bound));
     }
     Json out = Json::object();
     out.add("command", "polar schedule")
@@ -84,17 +91,23 @@ int run_schedule(Args& args, Context& context) {
 #if STRATA_HAVE_HDF5
 /// A 3-D dataset: a batch of matrices, each rank taking a share of whole matrices.
 template <class T>
-int run_batch(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
-              const polar::IterationOptions& options, Context& context, std::chrono::steady_clock::time_point start) {
+int run_batch(const std::string& operation, const io::DatasetPath& input,
+              const io::DatasetPath& output, const polar::IterationOptions& options,
+              Context& context, std::chrono::steady_clock::time_point start) {
   const Comm& comm = context.comm;
   if (operation != "factor") {
-    STRATA_THROW(Unsupported, "batched (3-D) input is supported for the polar factor only, not for '", operation, "'");
+    STRATA_THROW(Unsupported,
+                 "batched (3-D) input is supported for the polar factor only, not for '", operation,
+                 "'");
   }
   const auto a = io::read_batch<T>(comm, input);
-  io::DistBatch<T> q{Batch<T>("strata::cli::Qbatch", a.local.extent(0), a.local.extent(1), a.local.extent(2)), a.layout};
+  io::DistBatch<T> q{
+      Batch<T>("strata::cli::Qbatch", a.local.extent(0), a.local.extent(1), a.local.extent(2)),
+      a.layout};
   const auto result = collective(comm, [&] {
     polar::BatchedIterationResult r;
-    if (a.local.extent(2) > 0) r = polar::polar_factor_batched<T>(ExecSpace(), a.local, q.local, options);
+    if (a.local.extent(2) > 0)
+      r = polar::polar_factor_batched<T>(ExecSpace(), a.local, q.local, options);
     return std::make_pair(r.iterations, r.max_error);
   });
   const int iterations = comm.allreduce(result.first, ReduceOp::max);
@@ -106,7 +119,8 @@ int run_batch(const std::string& operation, const io::DatasetPath& input, const 
   writer.set_attribute(output.dataset, "iterations", static_cast<double>(iterations));
   writer.set_attribute(output.dataset, "error", error);
   writer.commit();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto count = a.layout.global_rows();
   if (context.json) {
     Json out = Json::object();
@@ -125,9 +139,10 @@ int run_batch(const std::string& operation, const io::DatasetPath& input, const 
     context.print(out.str() + "\n");
   } else {
     std::ostringstream out;
-    out << "strata polar factor: batch of " << count << " matrices " << a.local.extent(0) << " x " << a.local.extent(1)
-        << " " << input.str() << " -> " << output.str() << "\n  " << polar::method_name(options.method) << ", "
-        << iterations << " iterations, max ||Q_i^T Q_i - I||_F = " << error << ", " << seconds << " s on "
+    out << "strata polar factor: batch of " << count << " matrices " << a.local.extent(0) << " x "
+        << a.local.extent(1) << " " << input.str() << " -> " << output.str() << "\n  "
+        << polar::method_name(options.method) << ", " << iterations
+        << " iterations, max ||Q_i^T Q_i - I||_F = " << error << ", " << seconds << " s on "
         << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
     context.print(out.str());
   }
@@ -135,39 +150,56 @@ int run_batch(const std::string& operation, const io::DatasetPath& input, const 
 }
 
 #if STRATA_HAVE_BF16
-/// bf16: the matrix is read as fp32, rounded to bf16 on the device, orthogonalized with bf16 storage
-/// and fp32 accumulation, and written as fp32 (HDF5 and numpy have no standard bf16 type).
-int run_bf16(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
-             const polar::IterationOptions& options, Context& context) {
-  if (operation != "factor") STRATA_THROW(Unsupported, "bf16 is supported for the polar factor only, not '", operation, "'");
+/// bf16: the matrix is read as fp32, rounded to bf16 on the device, orthogonalized with bf16
+/// storage and fp32 accumulation, and written as fp32 (HDF5 and numpy have no standard bf16 type).
+int run_bf16(const std::string& operation, const io::DatasetPath& input,
+             const io::DatasetPath& output, const polar::IterationOptions& options,
+             Context& context) {
+  if (operation != "factor")
+    STRATA_THROW(Unsupported, "bf16 is supported for the polar factor only, not '", operation, "'");
   const Comm& comm = context.comm;
   const ExecSpace exec;
   const auto start = std::chrono::steady_clock::now();
   const auto a = io::read_matrix<float>(comm, input);
-  Matrix<kx::bf16> ab("strata::cli::A_bf16", a.extent(0), a.extent(1)), qb("strata::cli::Q_bf16", a.extent(0), a.extent(1));
+  Matrix<kx::bf16> ab("strata::cli::A_bf16", a.extent(0), a.extent(1)),
+      qb("strata::cli::Q_bf16", a.extent(0), a.extent(1));
   Matrix<float> q("strata::cli::Q", a.extent(0), a.extent(1));
   const auto rows = a.extent(0);
-  Kokkos::parallel_for("strata::cli::to_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
-                       KOKKOS_LAMBDA(const std::size_t k) { ab(k % rows, k / rows) = kx::to_bf16(a(k % rows, k / rows)); });
+  Kokkos::parallel_for(
+      "strata::cli::to_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
+      KOKKOS_LAMBDA(const std::size_t k) {
+        ab(k % rows, k / rows) = kx::to_bf16(a(k % rows, k / rows));
+      });
   const auto result = polar::polar_factor_bf16(exec, ab, qb, options);
-  Kokkos::parallel_for("strata::cli::from_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, q.size()),
-                       KOKKOS_LAMBDA(const std::size_t k) { q(k % rows, k / rows) = kx::from_bf16(qb(k % rows, k / rows)); });
+  Kokkos::parallel_for(
+      "strata::cli::from_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, q.size()),
+      KOKKOS_LAMBDA(const std::size_t k) {
+        q(k % rows, k / rows) = kx::from_bf16(qb(k % rows, k / rows));
+      });
   io::FileWriter writer(comm, output.file);
   writer.write(output.dataset, ConstMatrix<float>(q));
   writer.set_attribute(output.dataset, "precision", std::string("bf16 (stored as float32)"));
   writer.set_attribute(output.dataset, "iterations", static_cast<double>(result.iterations));
   writer.commit();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (context.json) {
     Json out = Json::object();
-    out.add("command", "polar factor").add("status", "ok").add("method", polar::method_name(options.method))
-        .add("precision", "bf16").add("rows", static_cast<long long>(a.extent(0))).add("cols", static_cast<long long>(a.extent(1)))
-        .add("iterations", result.iterations).add("orthogonality_error", result.error).add("time_s", seconds);
+    out.add("command", "polar factor")
+        .add("status", "ok")
+        .add("method", polar::method_name(options.method))
+        .add("precision", "bf16")
+        .add("rows", static_cast<long long>(a.extent(0)))
+        .add("cols", static_cast<long long>(a.extent(1)))
+        .add("iterations", result.iterations)
+        .add("orthogonality_error", result.error)
+        .add("time_s", seconds);
     context.print(out.str() + "\n");
   } else {
     std::ostringstream out;
-    out << "strata polar factor (bf16): " << a.extent(0) << " x " << a.extent(1) << ", " << result.iterations
-        << " iterations, ||Q^T Q - I||_F = " << result.error << ", " << seconds << " s\n";
+    out << "strata polar factor (bf16): " << a.extent(0) << " x " << a.extent(1) << ", "
+        << result.iterations << " iterations, ||Q^T Q - I||_F = " << result.error << ", " << seconds
+        << " s\n";
     context.print(out.str());
   }
   return 0;
@@ -175,13 +207,15 @@ int run_bf16(const std::string& operation, const io::DatasetPath& input, const i
 #endif
 
 template <class T>
-int run_operation(const std::string& operation, const io::DatasetPath& input, const io::DatasetPath& output,
-                  const polar::IterationOptions& options, Context& context) {
+int run_operation(const std::string& operation, const io::DatasetPath& input,
+                  const io::DatasetPath& output, const polar::IterationOptions& options,
+                  Context& context) {
   const Comm& comm = context.comm;
   const ExecSpace exec;
   const auto start = std::chrono::steady_clock::now();
   const auto info = io::inspect(comm, input);
-  if (info.shape.size() == 3) return run_batch<T>(operation, input, output, options, context, start);
+  if (info.shape.size() == 3)
+    return run_batch<T>(operation, input, output, options, context, start);
   if (info.shape.size() != 2) {
     STRATA_THROW(ShapeMismatch, "dataset '", input.str(), "' has ", info.shape.size(),
                  "-D shape; expected a 2-D matrix or a 3-D batch (batch, rows, cols)");
@@ -216,9 +250,12 @@ int run_operation(const std::string& operation, const io::DatasetPath& input, co
   writer.set_attribute(output.dataset, "iterations", static_cast<double>(result.iterations));
   writer.set_attribute(output.dataset, "error", result.error);
   writer.commit();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const char* error_name = operation == "factor" ? "||Q^T Q - I||_F" : operation == "sign" ? "||S^2 - I||_F" : "||Z Y - I||_F";
+  const char* error_name = operation == "factor" ? "||Q^T Q - I||_F"
+                           : operation == "sign" ? "||S^2 - I||_F"
+                                                 : "||Z Y - I||_F";
   if (context.json) {
     Json phases = Json::object();
     for (const auto& [name, s] : result.timings.phases()) phases.add(name, s);
@@ -239,11 +276,11 @@ int run_operation(const std::string& operation, const io::DatasetPath& input, co
     context.print(out.str() + "\n");
   } else {
     std::ostringstream out;
-    out << "strata polar " << operation << ": " << rows << " x " << cols << " " << input.str() << " -> "
-        << output.str() << "\n  " << polar::method_name(options.method) << ", "
-        << (std::is_same_v<T, double> ? "fp64" : "fp32") << ", " << result.iterations << " iterations, " << error_name
-        << " = " << result.error << ", " << seconds << " s on " << comm.size() << " rank"
-        << (comm.size() > 1 ? "s" : "") << "\n";
+    out << "strata polar " << operation << ": " << rows << " x " << cols << " " << input.str()
+        << " -> " << output.str() << "\n  " << polar::method_name(options.method) << ", "
+        << (std::is_same_v<T, double> ? "fp64" : "fp32") << ", " << result.iterations
+        << " iterations, " << error_name << " = " << result.error << ", " << seconds << " s on "
+        << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
     context.print(out.str());
   }
   return 0;
@@ -256,8 +293,10 @@ int run_polar(Args& args, Context& context) {
   std::string operation = "factor";
   if (const auto first = args.positional()) operation = *first;
   if (operation == "schedule") return run_schedule(args, context);
-  if (operation != "factor" && operation != "sign" && operation != "sqrt" && operation != "invsqrt") {
-    throw UsageError("unknown operation '" + operation + "'; expected factor, sign, sqrt, invsqrt or schedule");
+  if (operation != "factor" && operation != "sign" && operation != "sqrt" &&
+      operation != "invsqrt") {
+    throw UsageError("unknown operation '" + operation +
+                     "'; expected factor, sign, sqrt, invsqrt or schedule");
   }
 #if STRATA_HAVE_HDF5
   const auto input = args.value("--input");
@@ -271,7 +310,8 @@ int run_polar(Args& args, Context& context) {
   args.finish();
   if (!input) throw UsageError("option '--input FILE.h5:/DATASET' is required");
   if (!output) throw UsageError("option '--output FILE.h5:/DATASET' is required");
-  if (steps_given && sched.steps == 0) throw UsageError("option '--steps' must be >= 1 (omit it to iterate to --tol)");
+  if (steps_given && sched.steps == 0)
+    throw UsageError("option '--steps' must be >= 1 (omit it to iterate to --tol)");
   if (tolerance < 0) throw UsageError("option '--tol' must be >= 0");
   polar::IterationOptions options;
   options.method = sched.method;
@@ -286,7 +326,9 @@ int run_polar(Args& args, Context& context) {
   io::DatasetPath in, out;
   try {
     in = io::DatasetPath::parse(*input);
-    out = io::DatasetPath::parse(*output, "/" + std::string(operation == "factor" ? "Q" : operation == "sign" ? "S" : "X"));
+    out = io::DatasetPath::parse(*output, "/" + std::string(operation == "factor" ? "Q"
+                                                            : operation == "sign" ? "S"
+                                                                                  : "X"));
   } catch (const Error& e) {
     throw UsageError(e.what());
   }
@@ -296,14 +338,17 @@ int run_polar(Args& args, Context& context) {
 #if STRATA_HAVE_BF16
     return run_bf16(operation, in, out, options, context);
 #else
-    STRATA_THROW(Unsupported, "bf16 is not available in this build: it needs Kokkos >= 3.7 with a backend that has "
-                              "a real bfloat16 type (CUDA, HIP, SYCL); use --precision fp32 or fp64");
+    STRATA_THROW(
+        Unsupported,
+        "bf16 is not available in this build: it needs Kokkos >= 3.7 with a backend that has "
+        "a real bfloat16 type (CUDA, HIP, SYCL); use --precision fp32 or fp64");
 #endif
   }
   throw UsageError("option '--precision' must be fp64, fp32 or bf16, got '" + precision + "'");
 #else
   (void)context;
-  STRATA_THROW(Unsupported, "strata polar " + operation + " reads and writes HDF5, and this build has no HDF5");
+  STRATA_THROW(Unsupported,
+               "strata polar " + operation + " reads and writes HDF5, and this build has no HDF5");
 #endif
 }
 

@@ -1,6 +1,6 @@
 // The `strata` command-line tool.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -20,7 +20,8 @@ const Command commands[] = {
     {"info", "what this build is: versions, backends, device, MPI ranks, HDF5, BLAS",
      "usage: strata info [--json]\n\n"
      "Prints Strata's version, the Kokkos version and backends, the execution space and device in\n"
-     "use, the number of MPI ranks, whether HDF5 is parallel, and the BLAS the dense kernels use.\n\n"
+     "use, the number of MPI ranks, whether HDF5 is parallel, and the BLAS the dense kernels "
+     "use.\n\n"
      "  --json     one JSON object on standard output\n",
      strata::cli::run_info},
     {"demo", "a short end-to-end job on built-in problems, with checks",
@@ -39,16 +40,21 @@ const Command commands[] = {
      strata::cli::run_demo},
     {"polar", "polar factor, matrix sign, square roots (Newton-Schulz / Polar Express); schedules",
      "usage: strata polar [factor|sign|sqrt|invsqrt] --input A.h5:/A --output OUT.h5:/Q [options]\n"
-     "       strata polar schedule [--method M] [--lower L] [--steps T] [--degree 3|5] [--cushion K] [--safety S]\n\n"
-     "factor (default): Q with A = Q H, Q orthonormal columns (rows if wide), by matrix products only.\n"
+     "       strata polar schedule [--method M] [--lower L] [--steps T] [--degree 3|5] [--cushion "
+     "K] [--safety S]\n\n"
+     "factor (default): Q with A = Q H, Q orthonormal columns (rows if wide), by matrix products "
+     "only.\n"
      "  A tall input is distributed by rows over the MPI ranks (one n x n allreduce per step).\n"
      "sign: sign(A) of a square matrix with real eigenvalues away from 0.\n"
      "sqrt, invsqrt: A^(1/2), A^(-1/2) of a symmetric positive definite A (coupled iteration).\n"
-     "schedule: print the polynomial coefficients (a, b, c of a x + b x^3 + c x^5) and the worst-case\n"
+     "schedule: print the polynomial coefficients (a, b, c of a x + b x^3 + c x^5) and the "
+     "worst-case\n"
      "  error bound max |1 - p(x)| over [L, 1] after each step.\n\n"
      "  --method M        polar-express (default), newton-schulz, muon\n"
-     "  --steps T         fixed number of steps (default: iterate to --tol, or to working precision)\n"
-     "  --tol EPS         stop when the error (||Q^T Q - I||_F, ||S^2 - I||_F, ||Z Y - I||_F) <= EPS\n"
+     "  --steps T         fixed number of steps (default: iterate to --tol, or to working "
+     "precision)\n"
+     "  --tol EPS         stop when the error (||Q^T Q - I||_F, ||S^2 - I||_F, ||Z Y - I||_F) <= "
+     "EPS\n"
      "  --max-steps N     give up after N steps (default 60)\n"
      "  --lower L         assumed smallest singular value after scaling (default 1e-3)\n"
      "  --degree 3|5      polynomial degree (default 5)\n"
@@ -61,16 +67,18 @@ const Command commands[] = {
 };
 
 void print_usage(std::FILE* out) {
-  std::fprintf(out, "usage: strata <command> [options]   (strata <command> --help for details)\n\n"
-                    "Strata %s: randomized structured linear algebra on Kokkos and MPI.\n\ncommands:\n",
+  std::fprintf(out,
+               "usage: strata <command> [options]   (strata <command> --help for details)\n\n"
+               "Strata %s: randomized structured linear algebra on Kokkos and MPI.\n\ncommands:\n",
                STRATA_VERSION_STRING);
   for (const auto& c : commands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
-  std::fprintf(out, "\nRun under mpirun for several ranks. Kokkos options (--kokkos-...) are accepted.\n");
+  std::fprintf(
+      out, "\nRun under mpirun for several ranks. Kokkos options (--kokkos-...) are accepted.\n");
 }
 
 /// One line on stderr (rank 0), plus a JSON object on stdout when --json was given.
-void report_error(const strata::cli::Context& context, const std::string& command, const std::string& message,
-                  const std::string& hint) {
+void report_error(const strata::cli::Context& context, const std::string& command,
+                  const std::string& message, const std::string& hint) {
   if (context.comm.rank() != 0) return;
   std::fprintf(stderr, "strata %s: error: %s%s\n", command.c_str(), message.c_str(), hint.c_str());
   if (context.json) {
@@ -105,7 +113,8 @@ int main(int argc, char** argv) {
       if (name == c.name) command = &c;
     }
     if (!command) {
-      report_error(context, name, "unknown command '" + name + "'", " (commands: info, demo, polar; see 'strata --help')");
+      report_error(context, name, "unknown command '" + name + "'",
+                   " (commands: info, demo, polar; see 'strata --help')");
       return 2;
     }
     strata::cli::Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   // Rademacher entries square to 1 exactly: the diagonal is exactly the row count.
   const bool ok = g(0, 0) == 1000.0 && g(3, 3) == 1000.0 &&
                   strata::build_info().version == STRATA_VERSION_STRING;
-  if (comm.is_root()) std::printf("strata_install_smoke: %s (Strata %s)\n", ok ? "ok" : "FAILED", STRATA_VERSION_STRING);
+  if (comm.is_root())
+    std::printf("strata_install_smoke: %s (Strata %s)\n", ok ? "ok" : "FAILED",
+                STRATA_VERSION_STRING);
   return ok ? 0 : 1;
 }

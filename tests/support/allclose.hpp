@@ -3,7 +3,8 @@
 //   EXPECT_THAT(actual, AllClose(expected, rtol, atol));
 //
 // passes when |actual - expected| <= atol + rtol * |expected| entry-wise (numpy semantics), shapes
-// are equal and no entry is NaN unless the expected one is NaN too. Views may live in any memory space.
+// are equal and no entry is NaN unless the expected one is NaN too. Views may live in any memory
+// space.
 #pragma once
 
 #include <gmock/gmock.h>
@@ -20,8 +21,8 @@ namespace strata::testing {
 /// A host copy of `v` that never aliases it (create_mirror_view would alias host views).
 template <class View>
 auto to_host(const View& v) {
-  Kokkos::View<typename View::non_const_data_type, typename View::array_layout, Kokkos::HostSpace> h(
-      "strata::testing::to_host", v.layout());
+  Kokkos::View<typename View::non_const_data_type, typename View::array_layout, Kokkos::HostSpace>
+      h("strata::testing::to_host", v.layout());
   Kokkos::deep_copy(h, v);
   return h;
 }
@@ -37,8 +38,8 @@ bool compare_allclose(const ActualHost& a, const ExpectedHost& e, double rtol, d
   constexpr int rank = static_cast<int>(ActualHost::rank);
   static_assert(rank == 1 || rank == 2, "AllClose: rank-1 or rank-2 views");
   if (a.extent(0) != e.extent(0) || (rank == 2 && a.extent(1) != e.extent(1))) {
-    out << "shape " << a.extent(0) << " x " << (rank == 2 ? a.extent(1) : 1) << " differs from expected "
-        << e.extent(0) << " x " << (rank == 2 ? e.extent(1) : 1);
+    out << "shape " << a.extent(0) << " x " << (rank == 2 ? a.extent(1) : 1)
+        << " differs from expected " << e.extent(0) << " x " << (rank == 2 ? e.extent(1) : 1);
     return false;
   }
   const std::size_t rows = a.extent(0), cols = rank == 2 ? a.extent(1) : 1;
@@ -56,13 +57,15 @@ bool compare_allclose(const ActualHost& a, const ExpectedHost& e, double rtol, d
       const bool both_nan = std::isnan(x) && std::isnan(y);
       const double allowed = atol + rtol * std::abs(y);
       const double diff = std::abs(x - y);
-      if (!both_nan && !(diff <= allowed)) bad.push_back({i, j, x, y, std::isnan(diff) ? INFINITY : diff - allowed});
+      if (!both_nan && !(diff <= allowed))
+        bad.push_back({i, j, x, y, std::isnan(diff) ? INFINITY : diff - allowed});
     }
   }
   if (bad.empty()) return true;
-  std::sort(bad.begin(), bad.end(), [](const Mismatch& p, const Mismatch& q) { return p.excess > q.excess; });
-  out << bad.size() << " of " << rows * cols << " entries differ (rtol=" << rtol << ", atol=" << atol
-      << "); worst:";
+  std::sort(bad.begin(), bad.end(),
+            [](const Mismatch& p, const Mismatch& q) { return p.excess > q.excess; });
+  out << bad.size() << " of " << rows * cols << " entries differ (rtol=" << rtol
+      << ", atol=" << atol << "); worst:";
   for (std::size_t k = 0; k < std::min<std::size_t>(bad.size(), 5); ++k) {
     const auto& m = bad[k];
     out << "\n  (" << m.i << ", " << m.j << "): actual " << m.actual << ", expected " << m.expected

@@ -27,7 +27,8 @@ void require_nonempty(const View& view, const std::string& what) {
     for (int d = 0; d < static_cast<int>(View::rank); ++d) {
       shape += (d ? " x " : "") + std::to_string(view.extent(d));
     }
-    STRATA_THROW(InvalidArgument, what, " is empty (shape ", shape, "); expected at least one entry");
+    STRATA_THROW(InvalidArgument, what, " is empty (shape ", shape,
+                 "); expected at least one entry");
   }
 }
 
@@ -60,15 +61,17 @@ template <class ExecutionSpace, class View>
 void require_finite(const ExecutionSpace& exec, const View& view, const std::string& what) {
   const index_type bad = count_non_finite(exec, view);
   if (bad != 0) {
-    STRATA_THROW(NonFiniteInput, what, " contains ", bad, " NaN or Inf entries; expected finite numbers");
+    STRATA_THROW(NonFiniteInput, what, " contains ", bad,
+                 " NaN or Inf entries; expected finite numbers");
   }
 }
 
 /// Converts a 64-bit size to int for BLAS/MPI, throwing if it does not fit.
 inline int checked_int(index_type value, const char* what) {
   if (value < 0 || value > static_cast<index_type>(std::numeric_limits<int>::max())) {
-    STRATA_THROW(InvalidArgument, what, " = ", value,
-                 " does not fit in a 32-bit int as BLAS/MPI need; split the problem over more ranks");
+    STRATA_THROW(
+        InvalidArgument, what, " = ", value,
+        " does not fit in a 32-bit int as BLAS/MPI need; split the problem over more ranks");
   }
   return static_cast<int>(value);
 }

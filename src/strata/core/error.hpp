@@ -1,7 +1,7 @@
 // Strata's exception hierarchy and argument checks.
 //
-// Every error says what was wrong and what was expected, in words a computational scientist can act on.
-// Each exception carries a code (so that an error can be re-created on every MPI rank, see
+// Every error says what was wrong and what was expected, in words a computational scientist can act
+// on. Each exception carries a code (so that an error can be re-created on every MPI rank, see
 // strata::collective in dist/collective.hpp) and the source location where it was raised.
 #pragma once
 
@@ -39,11 +39,11 @@ class Error : public std::runtime_error {
   std::string where_;
 };
 
-#define STRATA_DEFINE_ERROR(Name, Code)                              \
-  class Name : public Error {                                        \
-   public:                                                           \
+#define STRATA_DEFINE_ERROR(Name, Code)                               \
+  class Name : public Error {                                         \
+   public:                                                            \
     explicit Name(const std::string& message, std::string where = {}) \
-        : Error(Code, message, std::move(where)) {}                  \
+        : Error(Code, message, std::move(where)) {}                   \
   };
 STRATA_DEFINE_ERROR(InvalidArgument, ErrorCode::invalid_argument)
 STRATA_DEFINE_ERROR(ShapeMismatch, ErrorCode::shape_mismatch)
@@ -56,7 +56,8 @@ STRATA_DEFINE_ERROR(InternalError, ErrorCode::internal)
 #undef STRATA_DEFINE_ERROR
 
 /// Throws the exception class that belongs to `code`.
-[[noreturn]] void throw_error(ErrorCode code, const std::string& message, const std::string& where = {});
+[[noreturn]] void throw_error(ErrorCode code, const std::string& message,
+                              const std::string& where = {});
 
 namespace detail {
 std::string source_location(const char* file, int line, const char* function);
@@ -72,8 +73,8 @@ std::string concat(const Args&... args) {
 }  // namespace strata
 
 /// Throws strata::<Kind> (e.g. STRATA_THROW(InvalidArgument, "rank must be > 0, got ", r)).
-#define STRATA_THROW(Kind, ...)                                          \
-  throw ::strata::Kind(::strata::detail::concat(__VA_ARGS__),            \
+#define STRATA_THROW(Kind, ...)                               \
+  throw ::strata::Kind(::strata::detail::concat(__VA_ARGS__), \
                        ::strata::detail::source_location(__FILE__, __LINE__, __func__))
 
 /// Checks a condition on the host and throws strata::<Kind> with the message when it fails.

@@ -10,8 +10,12 @@ namespace {
 std::atomic<bool> g_progress_enabled{true};
 }
 
-void set_progress_enabled(bool enabled) { g_progress_enabled = enabled; }
-bool progress_enabled() { return g_progress_enabled; }
+void set_progress_enabled(bool enabled) {
+  g_progress_enabled = enabled;
+}
+bool progress_enabled() {
+  return g_progress_enabled;
+}
 
 Progress::Progress(std::string label, index_type total, int rank)
     : label_(std::move(label)),
@@ -20,7 +24,9 @@ Progress::Progress(std::string label, index_type total, int rank)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { finish(); }
+Progress::~Progress() {
+  finish();
+}
 
 void Progress::advance(index_type steps) {
   done_ += steps;
@@ -41,7 +47,8 @@ void Progress::finish() {
 void Progress::draw(bool final_line) {
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double fraction = total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
+  const double fraction =
+      total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
   std::fprintf(stderr, "\r%s: %lld/%lld (%3.0f%%) %.1fs%s", label_.c_str(),
                static_cast<long long>(done_), static_cast<long long>(total_), 100.0 * fraction,
                elapsed, final_line ? "\n" : "");
@@ -56,7 +63,8 @@ PhaseTimer::Scope::Scope(PhaseTimer& owner, std::string name)
 
 PhaseTimer::Scope::~Scope() {
   kx::fence("strata::PhaseTimer::" + name_);
-  owner_.add(name_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  owner_.add(name_,
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
 }
 
 void PhaseTimer::add(const std::string& name, double seconds) {

@@ -1,14 +1,14 @@
 // Reproducible random matrices from counter-based streams (Random123 Philox4x64-10).
 //
-// A random matrix is the small value RandomStream{distribution, seed, stream}. Its entry (i, j), for
-// global 64-bit indices i and j, is a pure function of those five numbers: any block can be generated
-// on its own, by any rank, thread count or backend, and comes out bitwise identical to the same
-// block cut from the whole matrix. This is what lets a rank generate exactly its rows of a sketch
-// with no communication (see RandBLAS for the same idea).
+// A random matrix is the small value RandomStream{distribution, seed, stream}. Its entry (i, j),
+// for global 64-bit indices i and j, is a pure function of those five numbers: any block can be
+// generated on its own, by any rank, thread count or backend, and comes out bitwise identical to
+// the same block cut from the whole matrix. This is what lets a rank generate exactly its rows of a
+// sketch with no communication (see RandBLAS for the same idea).
 //
 // Construction of entry (i, j): the Philox key is (seed, stream) and the counter is
-// (i, j / g, distribution tag, 0); one Philox call yields 256 random bits, shared by the g entries of
-// a group of consecutive columns:
+// (i, j / g, distribution tag, 0); one Philox call yields 256 random bits, shared by the g entries
+// of a group of consecutive columns:
 //   gaussian:   g = 4; the four 64-bit words give two uniform pairs and Box-Muller turns each pair
 //               into two N(0,1) values (53-bit uniforms in the open interval (0, 1)).
 //   rademacher: g = 256; bit (j mod 256) of the 256 bits chooses -1 or +1.
@@ -59,7 +59,8 @@ struct RandomStream {
 
   /// The four N(0, 1) values of a Gaussian group: Box-Muller on the pairs (r0, r1) and (r2, r3);
   /// even slots take the cosine, odd slots the sine.
-  KOKKOS_INLINE_FUNCTION static void gaussian_group(const r123::Philox4x64::ctr_type& r, double out[4]) {
+  KOKKOS_INLINE_FUNCTION static void gaussian_group(const r123::Philox4x64::ctr_type& r,
+                                                    double out[4]) {
     for (int pair = 0; pair < 2; ++pair) {
       const double radius = kx::sqrt(-2.0 * kx::log(uniform_open(r.v[2 * pair])));
       const double angle = 2.0 * kx::pi<double> * uniform_open(r.v[2 * pair + 1]);
@@ -113,8 +114,8 @@ void fill_random(const ExecutionSpace& exec, const RandomStream& stream, const V
   const index_type groups = last_group - first_group + 1;
   const RandomStream s = stream;
   Kokkos::parallel_for(
-      "strata::random::fill", Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<index_type>>(
-                                  exec, 0, rows * groups),
+      "strata::random::fill",
+      Kokkos::RangePolicy<ExecutionSpace, Kokkos::IndexType<index_type>>(exec, 0, rows * groups),
       KOKKOS_LAMBDA(const index_type k) {
         const index_type a = k % rows;
         const index_type group = first_group + k / rows;
@@ -123,7 +124,8 @@ void fill_random(const ExecutionSpace& exec, const RandomStream& stream, const V
         const index_type j_end = kx::min((group + 1) * width, col_offset + cols);
         if (s.distribution == Distribution::rademacher) {
           for (index_type j = j_begin; j < j_end; ++j) {
-            block(a, j - col_offset) = RandomStream::rademacher_bit<T>(r, static_cast<int>(j - group * width));
+            block(a, j - col_offset) =
+                RandomStream::rademacher_bit<T>(r, static_cast<int>(j - group * width));
           }
         } else {
           double values[4];

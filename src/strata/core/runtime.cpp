@@ -15,7 +15,8 @@ ScopeGuard::ScopeGuard(int& argc, char**& argv, const RuntimeOptions& options) {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
-    const int wanted = options.mpi_thread_level >= 0 ? options.mpi_thread_level : MPI_THREAD_FUNNELED;
+    const int wanted =
+        options.mpi_thread_level >= 0 ? options.mpi_thread_level : MPI_THREAD_FUNNELED;
     int provided = 0;
     if (MPI_Init_thread(&argc, &argv, wanted, &provided) != MPI_SUCCESS) {
       STRATA_THROW(CommunicationError, "MPI_Init_thread failed");
@@ -26,8 +27,8 @@ ScopeGuard::ScopeGuard(int& argc, char**& argv, const RuntimeOptions& options) {
       // higher level that the host code asked for.
       MPI_Finalize();
       owns_mpi_ = false;
-      STRATA_THROW(CommunicationError, "MPI provides thread level ", provided,
-                   " but level ", wanted, " was requested");
+      STRATA_THROW(CommunicationError, "MPI provides thread level ", provided, " but level ",
+                   wanted, " was requested");
     }
   }
 #else

@@ -8,8 +8,8 @@
 namespace strata {
 
 BlockRowLayout::BlockRowLayout(index_type global_rows, int num_ranks) {
-  STRATA_REQUIRE(global_rows >= 0, InvalidArgument, "BlockRowLayout: global_rows must be >= 0, got ",
-                 global_rows);
+  STRATA_REQUIRE(global_rows >= 0, InvalidArgument,
+                 "BlockRowLayout: global_rows must be >= 0, got ", global_rows);
   STRATA_REQUIRE(num_ranks >= 1, InvalidArgument, "BlockRowLayout: num_ranks must be >= 1, got ",
                  num_ranks);
   offsets_.resize(static_cast<std::size_t>(num_ranks) + 1);
@@ -17,7 +17,8 @@ BlockRowLayout::BlockRowLayout(index_type global_rows, int num_ranks) {
   const index_type extra = global_rows % num_ranks;
   offsets_[0] = 0;
   for (int r = 0; r < num_ranks; ++r) {
-    offsets_[static_cast<std::size_t>(r) + 1] = offsets_[static_cast<std::size_t>(r)] + base + (r < extra ? 1 : 0);
+    offsets_[static_cast<std::size_t>(r) + 1] =
+        offsets_[static_cast<std::size_t>(r)] + base + (r < extra ? 1 : 0);
   }
 }
 

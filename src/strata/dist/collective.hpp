@@ -1,5 +1,6 @@
 // Error agreement for collective algorithms: a failure on one rank becomes the same exception on
-// every rank, so that no rank is left waiting in a collective call that the failed rank never enters.
+// every rank, so that no rank is left waiting in a collective call that the failed rank never
+// enters.
 //
 // Pattern: do each phase's local work (argument checks, allocation, local kernels, file access)
 // inside collective(comm, ...) and the communication after it. All ranks must call collective().
@@ -13,9 +14,9 @@
 
 namespace strata {
 
-/// Collective over `comm`. If `local_error` is set on any rank, throws on every rank an exception of
-/// the class of the lowest failing rank's error, with its message prefixed by "rank R: " (and the
-/// number of other failing ranks appended). A single-rank communicator rethrows a Strata error
+/// Collective over `comm`. If `local_error` is set on any rank, throws on every rank an exception
+/// of the class of the lowest failing rank's error, with its message prefixed by "rank R: " (and
+/// the number of other failing ranks appended). A single-rank communicator rethrows a Strata error
 /// unchanged. Exceptions that are not Strata errors become InternalError (std::bad_alloc: "out of
 /// memory") on any number of ranks.
 /// Cost: one allreduce of an int when nothing failed.

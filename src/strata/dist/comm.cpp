@@ -44,13 +44,15 @@ void check(int code, const char* what) {
     char text[MPI_MAX_ERROR_STRING];
     int length = 0;
     MPI_Error_string(code, text, &length);
-    STRATA_THROW(CommunicationError, what, " failed: ", std::string(text, static_cast<std::size_t>(length)));
+    STRATA_THROW(CommunicationError, what,
+                 " failed: ", std::string(text, static_cast<std::size_t>(length)));
   }
 }
 
 int to_count(std::int64_t count) {
   STRATA_REQUIRE(count >= 0 && count <= std::numeric_limits<int>::max(), InvalidArgument,
-                 "MPI message of ", count, " elements exceeds the 2^31-1 limit of one MPI call; "
+                 "MPI message of ", count,
+                 " elements exceeds the 2^31-1 limit of one MPI call; "
                  "split the data over more ranks or smaller blocks");
   return static_cast<int>(count);
 }
@@ -67,7 +69,9 @@ struct Comm::Handle {
 
 Comm::Comm() : Comm(MPI_COMM_WORLD) {}
 
-Comm Comm::self() { return Comm(MPI_COMM_SELF); }
+Comm Comm::self() {
+  return Comm(MPI_COMM_SELF);
+}
 
 Comm::Comm(MPI_Comm comm) : handle_(std::make_shared<Handle>()) {
   int initialized = 0;
@@ -82,14 +86,19 @@ Comm::Comm(MPI_Comm comm) : handle_(std::make_shared<Handle>()) {
   MPI_Comm_size(handle_->comm, &size_);
 }
 
-MPI_Comm Comm::raw() const { return handle_->comm; }
+MPI_Comm Comm::raw() const {
+  return handle_->comm;
+}
 
-void Comm::barrier() const { check(MPI_Barrier(handle_->comm), "MPI_Barrier"); }
+void Comm::barrier() const {
+  check(MPI_Barrier(handle_->comm), "MPI_Barrier");
+}
 
 void Comm::allreduce_raw(void* buffer, std::int64_t count, int type, ReduceOp op) const {
   if (count == 0) return;
-  check(MPI_Allreduce(MPI_IN_PLACE, buffer, to_count(count), to_mpi(type), to_mpi(op), handle_->comm),
-        "MPI_Allreduce");
+  check(
+      MPI_Allreduce(MPI_IN_PLACE, buffer, to_count(count), to_mpi(type), to_mpi(op), handle_->comm),
+      "MPI_Allreduce");
 }
 
 void Comm::broadcast_raw(void* buffer, std::int64_t count, int type, int root) const {
@@ -125,7 +134,9 @@ struct Comm::Handle {};
 
 Comm::Comm() : handle_(std::make_shared<Handle>()) {}
 
-Comm Comm::self() { return Comm(); }
+Comm Comm::self() {
+  return Comm();
+}
 
 void Comm::barrier() const {}
 void Comm::allreduce_raw(void*, std::int64_t, int, ReduceOp) const {}
@@ -133,11 +144,14 @@ void Comm::broadcast_raw(void*, std::int64_t, int, int) const {}
 
 void Comm::allgatherv_raw(const void* send, std::int64_t send_count, void* recv,
                           const std::vector<std::int64_t>&, int type) const {
-  static constexpr std::size_t sizes[] = {sizeof(char), sizeof(int), 8, 8, sizeof(float), sizeof(double)};
+  static constexpr std::size_t sizes[] = {sizeof(char),  sizeof(int),   8, 8,
+                                          sizeof(float), sizeof(double)};
   std::memcpy(recv, send, static_cast<std::size_t>(send_count) * sizes[type]);
 }
 
-std::string Comm::broadcast(const std::string& value, int) const { return value; }
+std::string Comm::broadcast(const std::string& value, int) const {
+  return value;
+}
 
 #endif
 

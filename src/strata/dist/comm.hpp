@@ -1,9 +1,9 @@
 // The communicator every distributed Strata object carries.
 //
 // Comm duplicates the user's communicator (MPI_Comm_dup), so Strata's messages can never match the
-// host code's, and frees the duplicate when the last copy goes away. Collectives on Kokkos views are
-// host-staged by default: the view is copied to a host mirror after a fence of the given execution
-// space instance, MPI runs on host memory, and the result is copied back. With
+// host code's, and frees the duplicate when the last copy goes away. Collectives on Kokkos views
+// are host-staged by default: the view is copied to a host mirror after a fence of the given
+// execution space instance, MPI runs on host memory, and the result is copied back. With
 // Strata_ENABLE_GPU_AWARE_MPI the device pointer is handed to MPI directly (after the fence).
 // Without MPI (Strata_ENABLE_MPI=OFF) a Comm is a single rank and every collective is a no-op.
 #pragma once
@@ -40,9 +40,15 @@ class Comm {
   MPI_Comm raw() const;
 #endif
 
-  int rank() const { return rank_; }
-  int size() const { return size_; }
-  bool is_root() const { return rank_ == 0; }
+  int rank() const {
+    return rank_;
+  }
+  int size() const {
+    return size_;
+  }
+  bool is_root() const {
+    return rank_ == 0;
+  }
 
   void barrier() const;
 
@@ -77,24 +83,39 @@ class Comm {
 
 namespace detail {
 // Type tags understood by the *_raw functions.
-enum : int { type_char = 0, type_int = 1, type_int64 = 2, type_uint64 = 3, type_float = 4, type_double = 5 };
+enum : int {
+  type_char = 0,
+  type_int = 1,
+  type_int64 = 2,
+  type_uint64 = 3,
+  type_float = 4,
+  type_double = 5
+};
 
 template <class T>
 constexpr int mpi_type_tag() {
   using U = std::remove_cv_t<T>;
-  if constexpr (std::is_same_v<U, char>) return type_char;
-  else if constexpr (std::is_same_v<U, int>) return type_int;
-  else if constexpr (std::is_same_v<U, std::int64_t> || std::is_same_v<U, long long>) return type_int64;
-  else if constexpr (std::is_same_v<U, std::uint64_t>) return type_uint64;
-  else if constexpr (std::is_same_v<U, float>) return type_float;
-  else if constexpr (std::is_same_v<U, double>) return type_double;
-  else static_assert(sizeof(T) == 0, "Comm: unsupported element type");
+  if constexpr (std::is_same_v<U, char>)
+    return type_char;
+  else if constexpr (std::is_same_v<U, int>)
+    return type_int;
+  else if constexpr (std::is_same_v<U, std::int64_t> || std::is_same_v<U, long long>)
+    return type_int64;
+  else if constexpr (std::is_same_v<U, std::uint64_t>)
+    return type_uint64;
+  else if constexpr (std::is_same_v<U, float>)
+    return type_float;
+  else if constexpr (std::is_same_v<U, double>)
+    return type_double;
+  else
+    static_assert(sizeof(T) == 0, "Comm: unsupported element type");
 }
 
 template <class View>
 void require_contiguous(const View& view, const char* what) {
   if (!view.span_is_contiguous()) {
-    STRATA_THROW(InvalidArgument, what, ": the view must be contiguous (a subview with gaps "
+    STRATA_THROW(InvalidArgument, what,
+                 ": the view must be contiguous (a subview with gaps "
                  "cannot be handed to MPI); copy it into a contiguous view first");
   }
 }
@@ -127,10 +148,12 @@ void Comm::allreduce(const ExecutionSpace& exec, const View& view, ReduceOp op) 
   if (size_ == 1 || view.size() == 0) return;
   kx::fence(exec, "strata::Comm::allreduce::before");
   if constexpr (detail::mpi_can_use_directly<typename View::memory_space>()) {
-    allreduce_raw(view.data(), static_cast<std::int64_t>(view.span()), detail::mpi_type_tag<T>(), op);
+    allreduce_raw(view.data(), static_cast<std::int64_t>(view.span()), detail::mpi_type_tag<T>(),
+                  op);
   } else {
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), view);
-    allreduce_raw(host.data(), static_cast<std::int64_t>(host.span()), detail::mpi_type_tag<T>(), op);
+    allreduce_raw(host.data(), static_cast<std::int64_t>(host.span()), detail::mpi_type_tag<T>(),
+                  op);
     Kokkos::deep_copy(exec, view, host);
     kx::fence(exec, "strata::Comm::allreduce::after");
   }
@@ -143,10 +166,12 @@ void Comm::broadcast(const ExecutionSpace& exec, const View& view, int root) con
   if (size_ == 1 || view.size() == 0) return;
   kx::fence(exec, "strata::Comm::broadcast::before");
   if constexpr (detail::mpi_can_use_directly<typename View::memory_space>()) {
-    broadcast_raw(view.data(), static_cast<std::int64_t>(view.span()), detail::mpi_type_tag<T>(), root);
+    broadcast_raw(view.data(), static_cast<std::int64_t>(view.span()), detail::mpi_type_tag<T>(),
+                  root);
   } else {
     auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), view);
-    broadcast_raw(host.data(), static_cast<std::int64_t>(host.span()), detail::mpi_type_tag<T>(), root);
+    broadcast_raw(host.data(), static_cast<std::int64_t>(host.span()), detail::mpi_type_tag<T>(),
+                  root);
     Kokkos::deep_copy(exec, view, host);
     kx::fence(exec, "strata::Comm::broadcast::after");
   }

@@ -11,8 +11,9 @@
 
 namespace strata {
 
-/// A global_rows x cols matrix whose rank r holds rows [layout.row_begin(r), layout.row_end(r)) as a
-/// column-major local block in `MemorySpace`. Copies share the local block (Kokkos view semantics).
+/// A global_rows x cols matrix whose rank r holds rows [layout.row_begin(r), layout.row_end(r)) as
+/// a column-major local block in `MemorySpace`. Copies share the local block (Kokkos view
+/// semantics).
 template <class T, class MemorySpace = MemSpace>
 class DistMatrix {
  public:
@@ -38,7 +39,9 @@ class DistMatrix {
 
   /// Wraps an existing local block (no copy). Its row count must match the layout.
   DistMatrix(const Comm& comm, BlockRowLayout layout, local_type local)
-      : comm_(comm), layout_(std::move(layout)), cols_(static_cast<index_type>(local.extent(1))),
+      : comm_(comm),
+        layout_(std::move(layout)),
+        cols_(static_cast<index_type>(local.extent(1))),
         local_(std::move(local)) {
     check_layout();
     STRATA_REQUIRE(static_cast<index_type>(local_.extent(0)) == layout_.local_rows(comm_.rank()),

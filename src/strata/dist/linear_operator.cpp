@@ -1,9 +1,9 @@
 #include "strata/dist/linear_operator.hpp"
 
 #include "strata/core/checks.hpp"
-#include "strata/linalg/blas.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
+#include "strata/linalg/blas.hpp"
 
 namespace strata {
 
@@ -31,7 +31,9 @@ index_type LinearOperator<T>::local_cols() const {
 template <class T>
 void LinearOperator<T>::apply(const ExecSpace& exec, const const_matrix_type& x,
                               const matrix_type& y) const {
-  auto check = [&] { check_block_shapes(x, y, local_cols(), local_rows(), "LinearOperator::apply"); };
+  auto check = [&] {
+    check_block_shapes(x, y, local_cols(), local_rows(), "LinearOperator::apply");
+  };
   if (distributed()) {
     collective(comm(), check);
   } else {
@@ -81,10 +83,11 @@ template <class T>
 DistDenseOperator<T>::DistDenseOperator(DistMatrix<T> a, std::optional<BlockRowLayout> col_layout)
     : a_(std::move(a)),
       col_layout_(col_layout ? *col_layout : BlockRowLayout(a_.cols(), a_.comm().size())) {
-  STRATA_REQUIRE(col_layout_.global_rows() == a_.cols() && col_layout_.num_ranks() == a_.comm().size(),
-                 InvalidArgument, "DistDenseOperator: the column layout covers ",
-                 col_layout_.global_rows(), " indices over ", col_layout_.num_ranks(),
-                 " ranks; expected ", a_.cols(), " indices over ", a_.comm().size(), " ranks");
+  STRATA_REQUIRE(
+      col_layout_.global_rows() == a_.cols() && col_layout_.num_ranks() == a_.comm().size(),
+      InvalidArgument, "DistDenseOperator: the column layout covers ", col_layout_.global_rows(),
+      " indices over ", col_layout_.num_ranks(), " ranks; expected ", a_.cols(), " indices over ",
+      a_.comm().size(), " ranks");
 }
 
 template <class T>
@@ -118,8 +121,9 @@ CallbackOperator<T>::CallbackOperator(index_type rows, index_type cols, Callback
       distributed_(false),
       apply_(std::move(apply)),
       apply_transpose_(std::move(apply_transpose)) {
-  STRATA_REQUIRE(static_cast<bool>(apply_), InvalidArgument,
-                 "CallbackOperator: the apply callback is empty; expected a function computing Y = A X");
+  STRATA_REQUIRE(
+      static_cast<bool>(apply_), InvalidArgument,
+      "CallbackOperator: the apply callback is empty; expected a function computing Y = A X");
 }
 
 template <class T>
@@ -132,11 +136,13 @@ CallbackOperator<T>::CallbackOperator(const Comm& comm, BlockRowLayout row_layou
       distributed_(true),
       apply_(std::move(apply)),
       apply_transpose_(std::move(apply_transpose)) {
-  STRATA_REQUIRE(static_cast<bool>(apply_), InvalidArgument,
-                 "CallbackOperator: the apply callback is empty; expected a function computing Y = A X");
+  STRATA_REQUIRE(
+      static_cast<bool>(apply_), InvalidArgument,
+      "CallbackOperator: the apply callback is empty; expected a function computing Y = A X");
   STRATA_REQUIRE(row_layout_.num_ranks() == comm_.size() && col_layout_.num_ranks() == comm_.size(),
                  InvalidArgument, "CallbackOperator: layouts must have one entry per rank (",
-                 comm_.size(), "), got ", row_layout_.num_ranks(), " and ", col_layout_.num_ranks());
+                 comm_.size(), "), got ", row_layout_.num_ranks(), " and ",
+                 col_layout_.num_ranks());
 }
 
 template <class T>

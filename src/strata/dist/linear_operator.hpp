@@ -2,10 +2,10 @@
 // matrix-free algorithm in Strata (sketching, HSS construction, Krylov methods) is written against.
 //
 // An operator A is rows() x cols(). apply(X, Y) computes Y = A X and apply_transpose(X, Y) computes
-// Y = A^T X, for blocks X, Y of k vectors stored as columns. A distributed operator (distributed() is
-// true) takes and returns block rows: X and Y are this rank's rows of the vectors under col_layout()
-// and row_layout(); both calls are then collective over comm(). A replicated operator takes whole
-// vectors on every rank and needs no communication.
+// Y = A^T X, for blocks X, Y of k vectors stored as columns. A distributed operator (distributed()
+// is true) takes and returns block rows: X and Y are this rank's rows of the vectors under
+// col_layout() and row_layout(); both calls are then collective over comm(). A replicated operator
+// takes whole vectors on every rank and needs no communication.
 #pragma once
 
 #include <functional>
@@ -37,7 +37,8 @@ class LinearOperator {
   /// Y = A X. Checks shapes (collectively for distributed operators) and calls do_apply.
   void apply(const ExecSpace& exec, const const_matrix_type& x, const matrix_type& y) const;
   /// Y = A^T X.
-  void apply_transpose(const ExecSpace& exec, const const_matrix_type& x, const matrix_type& y) const;
+  void apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
+                       const matrix_type& y) const;
 
  protected:
   virtual void do_apply(const ExecSpace& exec, const const_matrix_type& x,
@@ -65,7 +66,8 @@ class DenseOperator final : public LinearOperator<T> {
   const const_matrix_type& matrix() const { return a_; }
 
  protected:
-  void do_apply(const ExecSpace& exec, const const_matrix_type& x, const matrix_type& y) const override;
+  void do_apply(const ExecSpace& exec, const const_matrix_type& x,
+                const matrix_type& y) const override;
   void do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                           const matrix_type& y) const override;
 
@@ -75,17 +77,18 @@ class DenseOperator final : public LinearOperator<T> {
   BlockRowLayout row_layout_, col_layout_;
 };
 
-/// A block-row distributed dense matrix A (n x m). The columns of A are distributed like a vector of
-/// length m: by `col_layout` (default: balanced). apply gathers X (m x k) on every rank and multiplies
-/// the local block; apply_transpose multiplies by the local block transposed and sums the m x k
-/// result over ranks, keeping this rank's rows. Each costs 2 n m k / ranks flops plus m k values
-/// communicated per rank.
+/// A block-row distributed dense matrix A (n x m). The columns of A are distributed like a vector
+/// of length m: by `col_layout` (default: balanced). apply gathers X (m x k) on every rank and
+/// multiplies the local block; apply_transpose multiplies by the local block transposed and sums
+/// the m x k result over ranks, keeping this rank's rows. Each costs 2 n m k / ranks flops plus m k
+/// values communicated per rank.
 template <class T>
 class DistDenseOperator final : public LinearOperator<T> {
  public:
   using typename LinearOperator<T>::matrix_type;
   using typename LinearOperator<T>::const_matrix_type;
-  explicit DistDenseOperator(DistMatrix<T> a, std::optional<BlockRowLayout> col_layout = std::nullopt);
+  explicit DistDenseOperator(DistMatrix<T> a,
+                             std::optional<BlockRowLayout> col_layout = std::nullopt);
 
   index_type rows() const override { return a_.global_rows(); }
   index_type cols() const override { return a_.cols(); }
@@ -95,7 +98,8 @@ class DistDenseOperator final : public LinearOperator<T> {
   const BlockRowLayout& col_layout() const override { return col_layout_; }
 
  protected:
-  void do_apply(const ExecSpace& exec, const const_matrix_type& x, const matrix_type& y) const override;
+  void do_apply(const ExecSpace& exec, const const_matrix_type& x,
+                const matrix_type& y) const override;
   void do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                           const matrix_type& y) const override;
 
@@ -112,7 +116,8 @@ class CallbackOperator final : public LinearOperator<T> {
  public:
   using typename LinearOperator<T>::matrix_type;
   using typename LinearOperator<T>::const_matrix_type;
-  using Callback = std::function<void(const ExecSpace&, const const_matrix_type&, const matrix_type&)>;
+  using Callback =
+      std::function<void(const ExecSpace&, const const_matrix_type&, const matrix_type&)>;
 
   /// Replicated operator of shape rows x cols.
   CallbackOperator(index_type rows, index_type cols, Callback apply, Callback apply_transpose = {});
@@ -128,7 +133,8 @@ class CallbackOperator final : public LinearOperator<T> {
   const BlockRowLayout& col_layout() const override { return col_layout_; }
 
  protected:
-  void do_apply(const ExecSpace& exec, const const_matrix_type& x, const matrix_type& y) const override;
+  void do_apply(const ExecSpace& exec, const const_matrix_type& x,
+                const matrix_type& y) const override;
   void do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                           const matrix_type& y) const override;
 
@@ -139,9 +145,9 @@ class CallbackOperator final : public LinearOperator<T> {
   Callback apply_, apply_transpose_;
 };
 
-#define STRATA_LINEAR_OPERATOR_DECLARE(T)    \
-  extern template class LinearOperator<T>;   \
-  extern template class DenseOperator<T>;    \
+#define STRATA_LINEAR_OPERATOR_DECLARE(T)     \
+  extern template class LinearOperator<T>;    \
+  extern template class DenseOperator<T>;     \
   extern template class DistDenseOperator<T>; \
   extern template class CallbackOperator<T>;
 STRATA_LINEAR_OPERATOR_DECLARE(float)

@@ -1,8 +1,8 @@
 #include "strata/dist/operations.hpp"
 
 #include "strata/core/checks.hpp"
-#include "strata/linalg/blas.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/linalg/blas.hpp"
 
 namespace strata {
 
@@ -24,8 +24,8 @@ Matrix<T> allgather_rows(const ExecSpace& exec, const Comm& comm, const BlockRow
   });
   const auto all_cols = comm.allgather(cols);
   for (const auto c : all_cols) {
-    STRATA_REQUIRE(c == cols, CommunicationError, "allgather_rows: ranks disagree on the column count (",
-                   c, " vs ", cols, ")");
+    STRATA_REQUIRE(c == cols, CommunicationError,
+                   "allgather_rows: ranks disagree on the column count (", c, " vs ", cols, ")");
   }
   Matrix<T> full(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::allgather_rows"),
                  static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
@@ -43,7 +43,8 @@ Matrix<T> allgather_rows(const ExecSpace& exec, const Comm& comm, const BlockRow
   Packed recv(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::allgather_rows::recv"),
               static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
   std::vector<std::int64_t> counts(static_cast<std::size_t>(comm.size()));
-  for (int r = 0; r < comm.size(); ++r) counts[static_cast<std::size_t>(r)] = layout.local_rows(r) * cols;
+  for (int r = 0; r < comm.size(); ++r)
+    counts[static_cast<std::size_t>(r)] = layout.local_rows(r) * cols;
   kx::fence(exec, "strata::allgather_rows::pack");
   if constexpr (detail::mpi_can_use_directly<MemSpace>()) {
     comm.allgatherv_raw(send.data(), static_cast<std::int64_t>(send.size()), recv.data(), counts,
@@ -105,15 +106,15 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x) {
   return static_cast<T>(std::sqrt(x.comm().allreduce(sum, ReduceOp::sum)));
 }
 
-#define STRATA_DIST_OPERATIONS_INSTANTIATE(T)                                                 \
-  template void fill_random<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&);  \
-  template Matrix<T> allgather_rows<T>(const ExecSpace&, const DistMatrix<T>&);              \
-  template Matrix<T> allgather_rows<T>(const ExecSpace&, const Comm&, const BlockRowLayout&, \
-                                       const ConstMatrix<T>&);                                \
+#define STRATA_DIST_OPERATIONS_INSTANTIATE(T)                                                  \
+  template void fill_random<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&);   \
+  template Matrix<T> allgather_rows<T>(const ExecSpace&, const DistMatrix<T>&);                \
+  template Matrix<T> allgather_rows<T>(const ExecSpace&, const Comm&, const BlockRowLayout&,   \
+                                       const ConstMatrix<T>&);                                 \
   template void inner_product<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&, \
-                                 const Matrix<T>&);                                           \
-  template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,               \
-                                       const ConstMatrix<T>&, const DistMatrix<T>&);          \
+                                 const Matrix<T>&);                                            \
+  template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,                 \
+                                       const ConstMatrix<T>&, const DistMatrix<T>&);           \
   template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);
 STRATA_DIST_OPERATIONS_INSTANTIATE(float)
 STRATA_DIST_OPERATIONS_INSTANTIATE(double)

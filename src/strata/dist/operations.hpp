@@ -8,8 +8,8 @@
 
 namespace strata {
 
-/// Fills X with rows [row_begin, row_end) of the random matrix `stream` on every rank: the result is
-/// the same global matrix for any number of ranks. No communication.
+/// Fills X with rows [row_begin, row_end) of the random matrix `stream` on every rank: the result
+/// is the same global matrix for any number of ranks. No communication.
 template <class T>
 void fill_random(const ExecSpace& exec, const RandomStream& stream, const DistMatrix<T>& x);
 
@@ -38,15 +38,16 @@ void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const Co
 template <class T>
 T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x);
 
-#define STRATA_DIST_OPERATIONS_DECLARE(T)                                                        \
-  extern template void fill_random<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&); \
-  extern template Matrix<T> allgather_rows<T>(const ExecSpace&, const DistMatrix<T>&);          \
-  extern template Matrix<T> allgather_rows<T>(const ExecSpace&, const Comm&,                     \
-                                              const BlockRowLayout&, const ConstMatrix<T>&);     \
-  extern template void inner_product<T>(const ExecSpace&, const DistMatrix<T>&,                  \
-                                        const DistMatrix<T>&, const Matrix<T>&);                 \
-  extern template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,            \
-                                              const ConstMatrix<T>&, const DistMatrix<T>&);      \
+#define STRATA_DIST_OPERATIONS_DECLARE(T)                                                    \
+  extern template void fill_random<T>(const ExecSpace&, const RandomStream&,                 \
+                                      const DistMatrix<T>&);                                 \
+  extern template Matrix<T> allgather_rows<T>(const ExecSpace&, const DistMatrix<T>&);       \
+  extern template Matrix<T> allgather_rows<T>(const ExecSpace&, const Comm&,                 \
+                                              const BlockRowLayout&, const ConstMatrix<T>&); \
+  extern template void inner_product<T>(const ExecSpace&, const DistMatrix<T>&,              \
+                                        const DistMatrix<T>&, const Matrix<T>&);             \
+  extern template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,        \
+                                              const ConstMatrix<T>&, const DistMatrix<T>&);  \
   extern template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);
 STRATA_DIST_OPERATIONS_DECLARE(float)
 STRATA_DIST_OPERATIONS_DECLARE(double)

@@ -115,7 +115,8 @@ Id open_for_read(const Comm& comm, const std::string& file) {
   const hid_t id = H5Fopen(file.c_str(), H5F_ACC_RDONLY, fapl.get());
   collective(comm, [&] {
     if (id < 0) {
-      STRATA_THROW(IOError, "cannot open '", file, "' as an HDF5 file (is it an HDF5 file, and readable?)");
+      STRATA_THROW(IOError, "cannot open '", file,
+                   "' as an HDF5 file (is it an HDF5 file, and readable?)");
     }
   });
   return Id(id, H5Fclose);
@@ -152,9 +153,9 @@ OpenDataset open_dataset(const Comm& comm, const DatasetPath& path) {
     const H5T_class_t type_class = H5Tget_class(type.get());
     const std::size_t size = H5Tget_size(type.get());
     if (type_class != H5T_FLOAT || (size != 4 && size != 8)) {
-      const char* kind = type_class == H5T_INTEGER  ? "integer"
-                         : type_class == H5T_STRING ? "string"
-                         : type_class == H5T_FLOAT  ? "floating-point"
+      const char* kind = type_class == H5T_INTEGER    ? "integer"
+                         : type_class == H5T_STRING   ? "string"
+                         : type_class == H5T_FLOAT    ? "floating-point"
                          : type_class == H5T_COMPOUND ? "compound"
                                                       : "non-numeric";
       STRATA_THROW(Unsupported, "dataset '", path.str(), "' has dtype ", kind, " (", 8 * size,
@@ -179,11 +180,36 @@ std::string shape_string(const std::vector<index_type>& shape) {
   return out.str();
 }
 
+/// File and memory dataspaces selecting the block [start, start + count) of `dataset`; an empty
+/// block selects nothing on both, so that the rank still takes part in collective I/O.
+struct Selection {
+  Id file;
+  Id memory;
+};
+Selection select_block(hid_t dataset, int rank, const hsize_t* start, const hsize_t* count) {
+  Selection s;
+  s.file = checked(H5Dget_space(dataset), H5Sclose, "H5Dget_space failed");
+  s.memory = checked(H5Screate_simple(rank, count, nullptr), H5Sclose, "H5Screate_simple failed");
+  bool empty = false;
+  for (int k = 0; k < rank; ++k) empty = empty || count[k] == 0;
+  if (empty) {
+    H5Sselect_none(s.file.get());
+    H5Sselect_none(s.memory.get());
+  } else {
+    check(H5Sselect_hyperslab(s.file.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
+          "H5Sselect_hyperslab failed");
+  }
+  return s;
+}
+
 void require_rank(const DatasetPath& path, const DatasetInfo& info, std::size_t rank) {
   if (info.shape.size() != rank) {
-    STRATA_THROW(ShapeMismatch, "dataset '", path.str(), "' has ", info.shape.size(),
-                 "-D shape ", shape_string(info.shape), "; expected a ", rank, "-D dataset (",
-                 rank == 3 ? "batch, rows, cols" : rank == 2 ? "rows, cols" : "length", ")");
+    STRATA_THROW(ShapeMismatch, "dataset '", path.str(), "' has ", info.shape.size(), "-D shape ",
+                 shape_string(info.shape), "; expected a ", rank, "-D dataset (",
+                 rank == 3   ? "batch, rows, cols"
+                 : rank == 2 ? "rows, cols"
+                             : "length",
+                 ")");
   }
 }
 
@@ -196,20 +222,12 @@ Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> read_rows(const OpenDa
   Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_rows"),
       static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
-  Id file_space = checked(H5Dget_space(d.dataset.get()), H5Sclose, "H5Dget_space failed");
   const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
   const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-  Id memory_space = checked(H5Screate_simple(2, count, nullptr), H5Sclose, "H5Screate_simple failed");
-  if (rows > 0 && cols > 0) {
-    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-          "H5Sselect_hyperslab failed");
-  } else {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  }
+  const Selection selection = select_block(d.dataset.get(), 2, start, count);
   Id dxpl = transfer_collective();
-  check(H5Dread(d.dataset.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(),
-                buffer.data()),
+  check(H5Dread(d.dataset.get(), memory_type<T>(), selection.memory.get(), selection.file.get(),
+                dxpl.get(), buffer.data()),
         "reading the data of the dataset failed");
   return buffer;
 }
@@ -250,13 +268,16 @@ DatasetPath DatasetPath::parse(const std::string& spec, const std::string& defau
   }
   STRATA_REQUIRE(!path.file.empty(), InvalidArgument, "'", spec,
                  "' names no file; expected FILE:/DATASET, e.g. A.h5:/A");
-  STRATA_REQUIRE(path.dataset.size() > 1 && path.dataset.front() == '/' && path.dataset.back() != '/',
-                 InvalidArgument, "'", spec, "' has dataset path '", path.dataset,
-                 "'; expected an absolute path such as /A or /group/A");
+  STRATA_REQUIRE(
+      path.dataset.size() > 1 && path.dataset.front() == '/' && path.dataset.back() != '/',
+      InvalidArgument, "'", spec, "' has dataset path '", path.dataset,
+      "'; expected an absolute path such as /A or /group/A");
   return path;
 }
 
-const char* dtype_name(Dtype dtype) { return dtype == Dtype::float32 ? "float32" : "float64"; }
+const char* dtype_name(Dtype dtype) {
+  return dtype == Dtype::float32 ? "float32" : "float64";
+}
 
 DatasetInfo inspect(const Comm& comm, const DatasetPath& path) {
   return open_dataset(comm, path).info;
@@ -286,7 +307,8 @@ DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
     return BlockRowLayout(d.info.shape[0], comm.size());
   });
   const auto buffer = read_rows<T>(d, rows.row_begin(comm.rank()), rows.local_rows(comm.rank()));
-  return DistMatrix<T>(comm, rows, to_device_column_major<T>(buffer, "strata::io::read_dist_matrix"));
+  return DistMatrix<T>(comm, rows,
+                       to_device_column_major<T>(buffer, "strata::io::read_dist_matrix"));
 }
 
 template <class T>
@@ -311,53 +333,52 @@ DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path) {
   const index_type count = d.info.shape[0], rows = d.info.shape[1], cols = d.info.shape[2];
   DistBatch<T> out;
   out.layout = BlockRowLayout(count, comm.size());
-  const index_type begin = out.layout.row_begin(comm.rank()), mine = out.layout.local_rows(comm.rank());
+  const index_type begin = out.layout.row_begin(comm.rank()),
+                   mine = out.layout.local_rows(comm.rank());
   Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch"), static_cast<std::size_t>(mine),
-      static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
-  Id file_space = checked(H5Dget_space(d.dataset.get()), H5Sclose, "H5Dget_space failed");
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch"),
+      static_cast<std::size_t>(mine), static_cast<std::size_t>(rows),
+      static_cast<std::size_t>(cols));
   const hsize_t start[3] = {static_cast<hsize_t>(begin), 0, 0};
-  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-  Id memory_space = checked(H5Screate_simple(3, extent, nullptr), H5Sclose, "H5Screate_simple failed");
-  if (mine > 0 && rows > 0 && cols > 0) {
-    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
-          "H5Sselect_hyperslab failed");
-  } else {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  }
+  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows),
+                             static_cast<hsize_t>(cols)};
+  const Selection selection = select_block(d.dataset.get(), 3, start, extent);
   Id dxpl = transfer_collective();
-  const herr_t status =
-      H5Dread(d.dataset.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(), buffer.data());
+  const herr_t status = H5Dread(d.dataset.get(), memory_type<T>(), selection.memory.get(),
+                                selection.file.get(), dxpl.get(), buffer.data());
   collective(comm, [&] { check(status, "reading '" + path.str() + "' failed"); });
-  Kokkos::View<T***, Kokkos::LayoutLeft, Kokkos::HostSpace> host("strata::io::read_batch::host", buffer.extent(1),
-                                                                 buffer.extent(2), buffer.extent(0));
+  Kokkos::View<T***, Kokkos::LayoutLeft, Kokkos::HostSpace> host(
+      "strata::io::read_batch::host", buffer.extent(1), buffer.extent(2), buffer.extent(0));
   for (std::size_t b = 0; b < buffer.extent(0); ++b)
     for (std::size_t j = 0; j < buffer.extent(2); ++j)
       for (std::size_t i = 0; i < buffer.extent(1); ++i) host(i, j, b) = buffer(b, i, j);
-  out.local = Batch<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch::device"),
-                       host.extent(0), host.extent(1), host.extent(2));
+  out.local =
+      Batch<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch::device"),
+               host.extent(0), host.extent(1), host.extent(2));
   Kokkos::deep_copy(out.local, host);
   return out;
 }
 
-std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name) {
+std::string read_string_attribute(const Comm& comm, const DatasetPath& object,
+                                  const std::string& name) {
   Id file = open_for_read(comm, object.file);
   return collective(comm, [&] {
     STRATA_REQUIRE(object_exists(file.get(), object.dataset), IOError, "object '", object.dataset,
                    "' not found in '", object.file, "'");
-    STRATA_REQUIRE(H5Aexists_by_name(file.get(), object.dataset.c_str(), name.c_str(), H5P_DEFAULT) > 0,
-                   IOError, "'", object.str(), "' has no attribute '", name, "'");
-    Id attribute = checked(H5Aopen_by_name(file.get(), object.dataset.c_str(), name.c_str(),
-                                           H5P_DEFAULT, H5P_DEFAULT),
-                           H5Aclose, "cannot open attribute '" + name + "'");
+    STRATA_REQUIRE(
+        H5Aexists_by_name(file.get(), object.dataset.c_str(), name.c_str(), H5P_DEFAULT) > 0,
+        IOError, "'", object.str(), "' has no attribute '", name, "'");
+    Id attribute = checked(
+        H5Aopen_by_name(file.get(), object.dataset.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT),
+        H5Aclose, "cannot open attribute '" + name + "'");
     Id type = checked(H5Aget_type(attribute.get()), H5Tclose, "H5Aget_type failed");
     STRATA_REQUIRE(H5Tget_class(type.get()) == H5T_STRING, Unsupported, "attribute '", name,
                    "' of '", object.str(), "' is not a string");
     STRATA_REQUIRE(H5Tis_variable_str(type.get()) <= 0, Unsupported, "attribute '", name,
                    "' is a variable-length string; Strata reads fixed-length strings");
     std::string value(H5Tget_size(type.get()), '\0');
-    check(H5Aread(attribute.get(), type.get(), value.data()), "reading attribute '" + name + "' failed");
+    check(H5Aread(attribute.get(), type.get(), value.data()),
+          "reading attribute '" + name + "' failed");
     value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
     return value;
   });
@@ -384,11 +405,13 @@ struct FileWriter::Impl {
                      "dataset name '", name, "' must be an absolute path such as /A");
     });
     if (object_exists(file.get(), name)) {
-      check(H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT), "cannot replace dataset '" + name + "'");
+      check(H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT),
+            "cannot replace dataset '" + name + "'");
     }
     Id space = checked(H5Screate_simple(rank, dims, nullptr), H5Sclose, "H5Screate_simple failed");
     Id link = checked(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "H5Pcreate(link) failed");
-    check(H5Pset_create_intermediate_group(link.get(), 1), "H5Pset_create_intermediate_group failed");
+    check(H5Pset_create_intermediate_group(link.get(), 1),
+          "H5Pset_create_intermediate_group failed");
     return checked(H5Dcreate2(file.get(), name.c_str(), type, space.get(), link.get(), H5P_DEFAULT,
                               H5P_DEFAULT),
                    H5Dclose, "cannot create dataset '" + name + "' in '" + target + "'");
@@ -401,20 +424,12 @@ struct FileWriter::Impl {
                   index_type rows, const T* data) {
     const hsize_t dims[2] = {static_cast<hsize_t>(total), static_cast<hsize_t>(cols)};
     Id dataset = create_dataset(name, file_type<T>(), 2, dims);
-    Id file_space = checked(H5Dget_space(dataset.get()), H5Sclose, "H5Dget_space failed");
     const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
     const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-    Id memory_space = checked(H5Screate_simple(2, count, nullptr), H5Sclose, "H5Screate_simple failed");
-    if (rows > 0 && cols > 0) {
-      check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr),
-            "H5Sselect_hyperslab failed");
-    } else {
-      H5Sselect_none(file_space.get());
-      H5Sselect_none(memory_space.get());
-    }
+    const Selection selection = select_block(dataset.get(), 2, start, count);
     Id dxpl = transfer_collective();
-    const herr_t status = H5Dwrite(dataset.get(), memory_type<T>(), memory_space.get(),
-                                   file_space.get(), dxpl.get(), data);
+    const herr_t status = H5Dwrite(dataset.get(), memory_type<T>(), selection.memory.get(),
+                                   selection.file.get(), dxpl.get(), data);
     collective(comm, [&] { check(status, "writing dataset '" + name + "' failed (disk full?)"); });
   }
 
@@ -439,7 +454,8 @@ FileWriter::FileWriter(const Comm& comm, const std::string& file, WriteMode mode
   const std::string token = comm.broadcast(comm.is_root() ? random_token() : std::string(), 0);
   const fs::path target(file);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  impl_->temporary = (directory / ("." + target.filename().string() + ".strata-tmp-" + token)).string();
+  impl_->temporary =
+      (directory / ("." + target.filename().string() + ".strata-tmp-" + token)).string();
   const bool update = mode == WriteMode::update_file;
   collective(comm, [&] {
     std::error_code ec;
@@ -453,14 +469,15 @@ FileWriter::FileWriter(const Comm& comm, const std::string& file, WriteMode mode
       STRATA_REQUIRE(H5Fis_hdf5(file.c_str()) > 0, IOError, "cannot update '", file,
                      "': it exists but is not an HDF5 file (remove it or choose another name)");
       fs::copy_file(target, impl_->temporary, fs::copy_options::overwrite_existing, ec);
-      STRATA_REQUIRE(!ec, IOError, "cannot copy '", file, "' to a temporary file for updating: ",
-                     ec.message());
+      STRATA_REQUIRE(!ec, IOError, "cannot copy '", file,
+                     "' to a temporary file for updating: ", ec.message());
     }
   });
   const bool exists = comm.broadcast(fs::exists(impl_->temporary) ? "1" : "0", 0) == "1";
   Id fapl = file_access(comm);
-  const hid_t id = exists ? H5Fopen(impl_->temporary.c_str(), H5F_ACC_RDWR, fapl.get())
-                          : H5Fcreate(impl_->temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  const hid_t id =
+      exists ? H5Fopen(impl_->temporary.c_str(), H5F_ACC_RDWR, fapl.get())
+             : H5Fcreate(impl_->temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   try {
     collective(comm, [&] {
       STRATA_REQUIRE(id >= 0, IOError, "cannot create a temporary file next to '", file,
@@ -490,7 +507,8 @@ void FileWriter::write(const std::string& dataset, const DistMatrix<T>& x) {
       x.local().extent(1));
   auto local_host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.local());
   Kokkos::deep_copy(host, local_host);
-  impl_->write_rows<T>(dataset, x.global_rows(), x.cols(), x.row_begin(), x.local_rows(), host.data());
+  impl_->write_rows<T>(dataset, x.global_rows(), x.cols(), x.row_begin(), x.local_rows(),
+                       host.data());
 }
 
 template <class T>
@@ -506,7 +524,8 @@ void FileWriter::write(const std::string& dataset, const ConstMatrix<T>& x) {
     }
   });
   Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> host(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::write"), x.extent(0), x.extent(1));
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::write"), x.extent(0),
+      x.extent(1));
   if (impl_->comm.is_root()) {
     auto column_major = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
     Kokkos::deep_copy(host, column_major);
@@ -521,56 +540,52 @@ void FileWriter::write(const std::string& dataset,
   const hsize_t dims[1] = {static_cast<hsize_t>(x.extent(0))};
   Id data = impl_->create_dataset(dataset, file_type<T>(), 1, dims);
   auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
-  Id file_space = checked(H5Dget_space(data.get()), H5Sclose, "H5Dget_space failed");
-  Id memory_space = checked(H5Screate_simple(1, dims, nullptr), H5Sclose, "H5Screate_simple failed");
-  if (!impl_->comm.is_root() || dims[0] == 0) {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  }
+  // Rank 0 writes the replicated vector; the others select nothing.
+  const hsize_t start[1] = {0};
+  const hsize_t mine[1] = {impl_->comm.is_root() ? dims[0] : 0};
+  const Selection selection = select_block(data.get(), 1, start, mine);
   Id dxpl = transfer_collective();
-  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), memory_space.get(), file_space.get(),
-                                 dxpl.get(), host.data());
+  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), selection.memory.get(),
+                                 selection.file.get(), dxpl.get(), host.data());
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
 template <class T>
 void FileWriter::write(const std::string& dataset, const DistBatch<T>& x) {
   impl_->require_open("write");
-  const auto rows = static_cast<index_type>(x.local.extent(0)), cols = static_cast<index_type>(x.local.extent(1));
+  const auto rows = static_cast<index_type>(x.local.extent(0)),
+             cols = static_cast<index_type>(x.local.extent(1));
   const auto shapes = impl_->comm.allgather(rows * (cols + 1) + cols);
   collective(impl_->comm, [&] {
-    STRATA_REQUIRE(x.layout.num_ranks() == impl_->comm.size() &&
-                       static_cast<index_type>(x.local.extent(2)) == x.layout.local_rows(impl_->comm.rank()),
-                   InvalidArgument, "FileWriter::write('", dataset, "'): the batch's layout does not match its ",
-                   "local matrices or the writer's communicator");
+    STRATA_REQUIRE(
+        x.layout.num_ranks() == impl_->comm.size() &&
+            static_cast<index_type>(x.local.extent(2)) == x.layout.local_rows(impl_->comm.rank()),
+        InvalidArgument, "FileWriter::write('", dataset,
+        "'): the batch's layout does not match its ",
+        "local matrices or the writer's communicator");
     for (const auto s : shapes) {
       STRATA_REQUIRE(s == shapes[0], InvalidArgument, "FileWriter::write('", dataset,
                      "'): ranks hold matrices of different shapes");
     }
   });
-  const index_type count = x.layout.global_rows(), mine = static_cast<index_type>(x.local.extent(2));
+  const index_type count = x.layout.global_rows(),
+                   mine = static_cast<index_type>(x.local.extent(2));
   const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.local);
-  Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer("strata::io::write_batch",
-                                                                    host.extent(2), host.extent(0), host.extent(1));
+  Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
+      "strata::io::write_batch", host.extent(2), host.extent(0), host.extent(1));
   for (std::size_t b = 0; b < host.extent(2); ++b)
     for (std::size_t j = 0; j < host.extent(1); ++j)
       for (std::size_t i = 0; i < host.extent(0); ++i) buffer(b, i, j) = host(i, j, b);
-  const hsize_t dims[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
+  const hsize_t dims[3] = {static_cast<hsize_t>(count), static_cast<hsize_t>(rows),
+                           static_cast<hsize_t>(cols)};
   Id data = impl_->create_dataset(dataset, file_type<T>(), 3, dims);
-  Id file_space = checked(H5Dget_space(data.get()), H5Sclose, "H5Dget_space failed");
   const hsize_t start[3] = {static_cast<hsize_t>(x.layout.row_begin(impl_->comm.rank())), 0, 0};
-  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
-  Id memory_space = checked(H5Screate_simple(3, extent, nullptr), H5Sclose, "H5Screate_simple failed");
-  if (mine > 0 && rows > 0 && cols > 0) {
-    check(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr),
-          "H5Sselect_hyperslab failed");
-  } else {
-    H5Sselect_none(file_space.get());
-    H5Sselect_none(memory_space.get());
-  }
+  const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows),
+                             static_cast<hsize_t>(cols)};
+  const Selection selection = select_block(data.get(), 3, start, extent);
   Id dxpl = transfer_collective();
-  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), memory_space.get(), file_space.get(), dxpl.get(),
-                                 buffer.data());
+  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), selection.memory.get(),
+                                 selection.file.get(), dxpl.get(), buffer.data());
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
@@ -588,11 +603,13 @@ void FileWriter::set_attribute(const std::string& object, const std::string& nam
     check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
           "cannot replace attribute '" + name + "'");
   }
-  Id attribute = checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), type.get(),
-                                           space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                         H5Aclose, "cannot create attribute '" + name + "'");
+  Id attribute =
+      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), type.get(),
+                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "cannot create attribute '" + name + "'");
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  check(H5Awrite(attribute.get(), type.get(), padded.data()), "cannot write attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), type.get(), padded.data()),
+        "cannot write attribute '" + name + "'");
 }
 
 void FileWriter::set_attribute(const std::string& object, const std::string& name, double value) {
@@ -606,11 +623,12 @@ void FileWriter::set_attribute(const std::string& object, const std::string& nam
     check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
           "cannot replace attribute '" + name + "'");
   }
-  Id attribute = checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(),
-                                           H5T_IEEE_F64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT,
-                                           H5P_DEFAULT),
-                         H5Aclose, "cannot create attribute '" + name + "'");
-  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value), "cannot write attribute '" + name + "'");
+  Id attribute =
+      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_IEEE_F64LE,
+                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "cannot create attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value),
+        "cannot write attribute '" + name + "'");
 }
 
 void FileWriter::commit() {
@@ -647,18 +665,18 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T
   writer.commit();
 }
 
-#define STRATA_IO_INSTANTIATE(T)                                                                  \
-  template Matrix<T> read_matrix<T>(const Comm&, const DatasetPath&);                           \
-  template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,                   \
-                                             const std::optional<BlockRowLayout>&);             \
-  template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                           \
-  template DistBatch<T> read_batch<T>(const Comm&, const DatasetPath&);                         \
-  template void FileWriter::write<T>(const std::string&, const DistBatch<T>&);                  \
-  template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);                 \
-  template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);                \
-  template void FileWriter::write<T>(const std::string&,                                        \
+#define STRATA_IO_INSTANTIATE(T)                                                                   \
+  template Matrix<T> read_matrix<T>(const Comm&, const DatasetPath&);                              \
+  template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,                      \
+                                             const std::optional<BlockRowLayout>&);                \
+  template Vector<T> read_vector<T>(const Comm&, const DatasetPath&);                              \
+  template DistBatch<T> read_batch<T>(const Comm&, const DatasetPath&);                            \
+  template void FileWriter::write<T>(const std::string&, const DistBatch<T>&);                     \
+  template void FileWriter::write<T>(const std::string&, const DistMatrix<T>&);                    \
+  template void FileWriter::write<T>(const std::string&, const ConstMatrix<T>&);                   \
+  template void FileWriter::write<T>(const std::string&,                                           \
                                      const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>&); \
-  template void write_matrix<T>(const Comm&, const DatasetPath&, const DistMatrix<T>&);         \
+  template void write_matrix<T>(const Comm&, const DatasetPath&, const DistMatrix<T>&);            \
   template void write_matrix<T>(const Comm&, const DatasetPath&, const ConstMatrix<T>&);
 STRATA_IO_INSTANTIATE(float)
 STRATA_IO_INSTANTIATE(double)

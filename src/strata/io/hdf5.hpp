@@ -47,7 +47,8 @@ DatasetInfo inspect(const Comm& comm, const DatasetPath& path);
 /// The whole 2-D dataset on every rank. Collective.
 template <class T>
 Matrix<T> read_matrix(const Comm& comm, const DatasetPath& path);
-/// Each rank reads its row block of a 2-D dataset (balanced layout unless one is given). Collective.
+/// Each rank reads its row block of a 2-D dataset (balanced layout unless one is given).
+/// Collective.
 template <class T>
 DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
                                const std::optional<BlockRowLayout>& layout = std::nullopt);
@@ -68,7 +69,8 @@ template <class T>
 DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path);
 
 /// A string attribute of the file's root group ("/") or of a dataset. Collective.
-std::string read_string_attribute(const Comm& comm, const DatasetPath& object, const std::string& name);
+std::string read_string_attribute(const Comm& comm, const DatasetPath& object,
+                                  const std::string& name);
 
 enum class WriteMode {
   update_file,   ///< keep the file's other datasets; replace the ones written
@@ -94,7 +96,8 @@ class FileWriter {
   void write(const std::string& dataset, const ConstMatrix<T>& x);
   /// A vector replicated on every rank; rank 0's copy is written.
   template <class T>
-  void write(const std::string& dataset, const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>& x);
+  void write(const std::string& dataset,
+             const Kokkos::View<const T*, Kokkos::LayoutLeft, MemSpace>& x);
 
   /// A batch spread over ranks (each writes its matrices) as a 3-D dataset (batch, rows, cols).
   template <class T>
@@ -118,7 +121,7 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const DistMatrix<T>
 template <class T>
 void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T>& x);
 
-#define STRATA_IO_DECLARE(T)                                                                     \
+#define STRATA_IO_DECLARE(T)                                                                   \
   extern template Matrix<T> read_matrix<T>(const Comm&, const DatasetPath&);                   \
   extern template DistMatrix<T> read_dist_matrix<T>(const Comm&, const DatasetPath&,           \
                                                     const std::optional<BlockRowLayout>&);     \

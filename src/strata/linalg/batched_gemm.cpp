@@ -15,46 +15,52 @@ namespace strata::linalg {
 
 namespace {
 template <class TA, class TB, class T>
-void team_gemm(const ExecSpace& exec, T alpha, const ConstBatch<T>& a, const ConstBatch<T>& b, T beta,
-               const Batch<T>& c) {
+void team_gemm(const ExecSpace& exec, T alpha, const ConstBatch<T>& a, const ConstBatch<T>& b,
+               T beta, const Batch<T>& c) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::linalg::gemm_batched::team", Policy(exec, static_cast<int>(c.extent(2)), Kokkos::AUTO),
+      "strata::linalg::gemm_batched::team",
+      Policy(exec, static_cast<int>(c.extent(2)), Kokkos::AUTO),
       KOKKOS_LAMBDA(const typename Policy::member_type& member) {
         const int i = member.league_rank();
         auto ai = Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, i);
         auto bi = Kokkos::subview(b, Kokkos::ALL, Kokkos::ALL, i);
         auto ci = Kokkos::subview(c, Kokkos::ALL, Kokkos::ALL, i);
-        KokkosBatched::TeamGemm<typename Policy::member_type, TA, TB, KokkosBatched::Algo::Gemm::Unblocked>::invoke(
-            member, alpha, ai, bi, beta, ci);
+        KokkosBatched::TeamGemm<typename Policy::member_type, TA, TB,
+                                KokkosBatched::Algo::Gemm::Unblocked>::invoke(member, alpha, ai, bi,
+                                                                              beta, ci);
       });
 }
 }  // namespace
 
 template <class T>
-void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha, const ConstBatch<T>& a,
-                  const ConstBatch<T>& b, T beta, const Batch<T>& c) {
+void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
+                  const ConstBatch<T>& a, const ConstBatch<T>& b, T beta, const Batch<T>& c) {
   const bool ta = trans_a == 'T' || trans_a == 't', tb = trans_b == 'T' || trans_b == 't';
   const auto m = static_cast<index_type>(ta ? a.extent(1) : a.extent(0));
   const auto k = static_cast<index_type>(ta ? a.extent(0) : a.extent(1));
   const auto kb = static_cast<index_type>(tb ? b.extent(1) : b.extent(0));
   const auto n = static_cast<index_type>(tb ? b.extent(0) : b.extent(1));
-  STRATA_REQUIRE(k == kb && static_cast<index_type>(c.extent(0)) == m && static_cast<index_type>(c.extent(1)) == n,
-                 ShapeMismatch, "gemm_batched: op(A) is ", m, " x ", k, ", op(B) is ", kb, " x ", n, ", C is ",
-                 c.extent(0), " x ", c.extent(1), "; shapes do not fit");
+  STRATA_REQUIRE(k == kb && static_cast<index_type>(c.extent(0)) == m &&
+                     static_cast<index_type>(c.extent(1)) == n,
+                 ShapeMismatch, "gemm_batched: op(A) is ", m, " x ", k, ", op(B) is ", kb, " x ", n,
+                 ", C is ", c.extent(0), " x ", c.extent(1), "; shapes do not fit");
   STRATA_REQUIRE(a.extent(2) == c.extent(2) && b.extent(2) == c.extent(2), ShapeMismatch,
-                 "gemm_batched: batch sizes differ (A ", a.extent(2), ", B ", b.extent(2), ", C ", c.extent(2), ")");
+                 "gemm_batched: batch sizes differ (A ", a.extent(2), ", B ", b.extent(2), ", C ",
+                 c.extent(2), ")");
   if (c.size() == 0) return;
 #if defined(KOKKOS_ENABLE_CUDA)
   if constexpr (std::is_same_v<MemSpace, Kokkos::CudaSpace>) {
-    const int lda = std::max(1, static_cast<int>(a.extent(0))), ldb = std::max(1, static_cast<int>(b.extent(0)));
+    const int lda = std::max(1, static_cast<int>(a.extent(0))),
+              ldb = std::max(1, static_cast<int>(b.extent(0)));
     const int ldc = std::max(1, static_cast<int>(c.extent(0)));
-    detail::gemm_strided_batched_cuda(exec.cuda_stream(), trans_a, trans_b, checked_int(m, "gemm_batched: m"),
-                                      checked_int(n, "gemm_batched: n"), checked_int(k, "gemm_batched: k"), alpha,
-                                      a.data(), lda, static_cast<long long>(a.extent(0) * a.extent(1)), b.data(), ldb,
-                                      static_cast<long long>(b.extent(0) * b.extent(1)), beta, c.data(), ldc,
-                                      static_cast<long long>(c.extent(0) * c.extent(1)),
-                                      checked_int(static_cast<index_type>(c.extent(2)), "gemm_batched: batch"));
+    detail::gemm_strided_batched_cuda(
+        exec.cuda_stream(), trans_a, trans_b, checked_int(m, "gemm_batched: m"),
+        checked_int(n, "gemm_batched: n"), checked_int(k, "gemm_batched: k"), alpha, a.data(), lda,
+        static_cast<long long>(a.extent(0) * a.extent(1)), b.data(), ldb,
+        static_cast<long long>(b.extent(0) * b.extent(1)), beta, c.data(), ldc,
+        static_cast<long long>(c.extent(0) * c.extent(1)),
+        checked_int(static_cast<index_type>(c.extent(2)), "gemm_batched: batch"));
     return;
   }
 #endif
@@ -62,7 +68,8 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha, co
     const char ta_s[2] = {ta ? 'T' : 'N', 0}, tb_s[2] = {tb ? 'T' : 'N', 0};
     for (std::size_t i = 0; i < c.extent(2); ++i) {
       gemm(exec, ta_s, tb_s, alpha, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, i),
-           Kokkos::subview(b, Kokkos::ALL, Kokkos::ALL, i), beta, Kokkos::subview(c, Kokkos::ALL, Kokkos::ALL, i));
+           Kokkos::subview(b, Kokkos::ALL, Kokkos::ALL, i), beta,
+           Kokkos::subview(c, Kokkos::ALL, Kokkos::ALL, i));
     }
   } else {
     using N = KokkosBatched::Trans::NoTranspose;

@@ -19,13 +19,15 @@ using ConstBatch = Kokkos::View<const T***, Kokkos::LayoutLeft, M>;
 namespace linalg {
 
 template <class T>
-void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha, const ConstBatch<T>& a,
-                  const ConstBatch<T>& b, T beta, const Batch<T>& c);
+void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
+                  const ConstBatch<T>& a, const ConstBatch<T>& b, T beta, const Batch<T>& c);
 
-extern template void gemm_batched<float>(const ExecSpace&, char, char, float, const ConstBatch<float>&,
-                                         const ConstBatch<float>&, float, const Batch<float>&);
-extern template void gemm_batched<double>(const ExecSpace&, char, char, double, const ConstBatch<double>&,
-                                          const ConstBatch<double>&, double, const Batch<double>&);
+extern template void gemm_batched<float>(const ExecSpace&, char, char, float,
+                                         const ConstBatch<float>&, const ConstBatch<float>&, float,
+                                         const Batch<float>&);
+extern template void gemm_batched<double>(const ExecSpace&, char, char, double,
+                                          const ConstBatch<double>&, const ConstBatch<double>&,
+                                          double, const Batch<double>&);
 
 }  // namespace linalg
 }  // namespace strata

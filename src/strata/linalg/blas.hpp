@@ -29,8 +29,11 @@ void gemm(const ExecutionSpace& exec, const char* trans_a, const char* trans_b,
     // so uninitialized C is fine).
     Kokkos::parallel_for(
         "strata::linalg::gemm::scale",
-        Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<2>>(exec, {0, 0}, {c.extent(0), c.extent(1)}),
-        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) { c(i, j) = beta == 0 ? beta : beta * c(i, j); });
+        Kokkos::MDRangePolicy<ExecutionSpace, Kokkos::Rank<2>>(exec, {0, 0},
+                                                               {c.extent(0), c.extent(1)}),
+        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) {
+          c(i, j) = beta == 0 ? beta : beta * c(i, j);
+        });
     return;
   }
   kx::gemm(exec, trans_a, trans_b, alpha, a, b, beta, c);

@@ -5,20 +5,25 @@
 #include "strata/core/checks.hpp"
 
 extern "C" {
-void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*, double*,
-             const int*, double*, const int*, double*, const int*, int*);
+void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*,
+             double*, const int*, double*, const int*, double*, const int*, int*);
 void sgesvd_(const char*, const char*, const int*, const int*, float*, const int*, float*, float*,
              const int*, float*, const int*, float*, const int*, int*);
-void dsyev_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*, int*);
-void ssyev_(const char*, const char*, const int*, float*, const int*, float*, float*, const int*, int*);
+void dsyev_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
+            int*);
+void ssyev_(const char*, const char*, const int*, float*, const int*, float*, float*, const int*,
+            int*);
 void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
 void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
-void dorgqr_(const int*, const int*, const int*, double*, const int*, const double*, double*, const int*, int*);
-void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*, const int*, int*);
-void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*, const double*, const int*,
-            const double*, const int*, const double*, double*, const int*);
-void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*, const float*, const int*,
-            const float*, const int*, const float*, float*, const int*);
+void dorgqr_(const int*, const int*, const int*, double*, const int*, const double*, double*,
+             const int*, int*);
+void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*,
+             const int*, int*);
+void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
+            const double*, const int*, const double*, const int*, const double*, double*,
+            const int*);
+void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*,
+            const float*, const int*, const float*, const int*, const float*, float*, const int*);
 }
 
 namespace strata::linalg::host {
@@ -26,28 +31,38 @@ namespace strata::linalg::host {
 namespace {
 template <class T, class... Args>
 void gesvd(Args... args) {
-  if constexpr (std::is_same_v<T, double>) dgesvd_(args...);
-  else sgesvd_(args...);
+  if constexpr (std::is_same_v<T, double>)
+    dgesvd_(args...);
+  else
+    sgesvd_(args...);
 }
 template <class T, class... Args>
 void syev(Args... args) {
-  if constexpr (std::is_same_v<T, double>) dsyev_(args...);
-  else ssyev_(args...);
+  if constexpr (std::is_same_v<T, double>)
+    dsyev_(args...);
+  else
+    ssyev_(args...);
 }
 template <class T, class... Args>
 void geqrf(Args... args) {
-  if constexpr (std::is_same_v<T, double>) dgeqrf_(args...);
-  else sgeqrf_(args...);
+  if constexpr (std::is_same_v<T, double>)
+    dgeqrf_(args...);
+  else
+    sgeqrf_(args...);
 }
 template <class T, class... Args>
 void gemm(Args... args) {
-  if constexpr (std::is_same_v<T, double>) dgemm_(args...);
-  else sgemm_(args...);
+  if constexpr (std::is_same_v<T, double>)
+    dgemm_(args...);
+  else
+    sgemm_(args...);
 }
 template <class T, class... Args>
 void orgqr(Args... args) {
-  if constexpr (std::is_same_v<T, double>) dorgqr_(args...);
-  else sorgqr_(args...);
+  if constexpr (std::is_same_v<T, double>)
+    dorgqr_(args...);
+  else
+    sorgqr_(args...);
 }
 
 template <class T>
@@ -69,7 +84,8 @@ std::vector<T> singular_values(const HostMatrix<T>& a) {
   const int lda = std::max(1, m), one = 1;
   int info = 0, lwork = -1;
   T query = 0, dummy = 0;
-  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query, &lwork, &info);
+  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query,
+           &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
   gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, work.data(),
@@ -100,8 +116,10 @@ template <class T>
 HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "qr_in_place: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "qr_in_place: cols");
-  STRATA_REQUIRE(m >= n, ShapeMismatch, "qr_in_place: A is ", m, " x ", n, "; expected rows >= cols");
-  HostMatrix<T> r("strata::host_lapack::R", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+  STRATA_REQUIRE(m >= n, ShapeMismatch, "qr_in_place: A is ", m, " x ", n,
+                 "; expected rows >= cols");
+  HostMatrix<T> r("strata::host_lapack::R", static_cast<std::size_t>(n),
+                  static_cast<std::size_t>(n));
   if (n == 0) return r;
   const int lda = std::max(1, m);
   std::vector<T> tau(static_cast<std::size_t>(n));
@@ -132,10 +150,12 @@ HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
   std::vector<T> s(static_cast<std::size_t>(n));
   int info = 0, lwork = -1;
   T query = 0;
-  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &query, &lwork, &info);
+  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &query,
+           &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, work.data(), &lwork, &info);
+  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, work.data(),
+           &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK gesvd failed (info = ", info, ")");
   HostMatrix<T> q("strata::host_lapack::Q", a.extent(0), a.extent(1));
   const T one = 1, zero = 0;

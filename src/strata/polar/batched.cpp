@@ -21,7 +21,8 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, cons
   Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", x.extent(2));
   const auto rows = x.extent(0), entries = x.extent(0) * x.extent(1);
   Kokkos::parallel_for(
-      "strata::polar::batched::frobenius", Policy(exec, static_cast<int>(x.extent(2)), Kokkos::AUTO),
+      "strata::polar::batched::frobenius",
+      Policy(exec, static_cast<int>(x.extent(2)), Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
         double sum = 0;
@@ -66,15 +67,15 @@ std::vector<double> distances_to_identity(const ExecSpace& exec, const Batch<T>&
 }  // namespace
 
 template <class T>
-BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a, const Batch<T>& q,
-                                            const IterationOptions& o) {
+BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a,
+                                            const Batch<T>& q, const IterationOptions& o) {
   detail::check_options(o);
   const std::size_t m = a.extent(0), n = a.extent(1), batch = a.extent(2);
   STRATA_REQUIRE(q.extent(0) == m && q.extent(1) == n && q.extent(2) == batch, ShapeMismatch,
                  "polar_factor_batched: Q is ", q.extent(0), " x ", q.extent(1), " x ", q.extent(2),
                  "; expected the input's shape ", m, " x ", n, " x ", batch);
-  STRATA_REQUIRE(m > 0 && n > 0 && batch > 0, InvalidArgument, "polar_factor_batched: the input is empty (", m,
-                 " x ", n, " x ", batch, ")");
+  STRATA_REQUIRE(m > 0 && n > 0 && batch > 0, InvalidArgument,
+                 "polar_factor_batched: the input is empty (", m, " x ", n, " x ", batch, ")");
   {
     const auto flat = Kokkos::View<const T*, MemSpace>(a.data(), a.size());
     require_finite(exec, flat, "polar_factor_batched: the input");
@@ -84,8 +85,10 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
   // Work on the tall orientation: rows >= cols (wide matrices are transposed in and out).
   const bool wide = m < n;
   const std::size_t rows = wide ? n : m, cols = wide ? m : n;
-  Batch<T> x("strata::polar::batched::X", rows, cols, batch), next("strata::polar::batched::next", rows, cols, batch);
-  Batch<T> gram("strata::polar::batched::G", cols, cols, batch), poly("strata::polar::batched::P", cols, cols, batch);
+  Batch<T> x("strata::polar::batched::X", rows, cols, batch),
+      next("strata::polar::batched::next", rows, cols, batch);
+  Batch<T> gram("strata::polar::batched::G", cols, cols, batch),
+      poly("strata::polar::batched::P", cols, cols, batch);
   {
     auto phase = result.timings.scope("scale");
     const auto norms = frobenius_per_matrix(exec, a);
@@ -142,8 +145,8 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
       }
       const T pa = static_cast<T>(p.a), pb = static_cast<T>(p.b);
       Kokkos::parallel_for(
-          "strata::polar::batched::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, poly.size()),
-          KOKKOS_LAMBDA(const std::size_t k) {
+          "strata::polar::batched::polynomial",
+          Kokkos::RangePolicy<ExecSpace>(exec, 0, poly.size()), KOKKOS_LAMBDA(const std::size_t k) {
             const std::size_t i = k % cols, j = (k / cols) % cols, b = k / (cols * cols);
             poly(i, j, b) += pb * gram(i, j, b) + (i == j ? pa : T(0));
           });
@@ -164,9 +167,13 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
   return result;
 }
 
-template BatchedIterationResult polar_factor_batched<float>(const ExecSpace&, const ConstBatch<float>&,
-                                                            const Batch<float>&, const IterationOptions&);
-template BatchedIterationResult polar_factor_batched<double>(const ExecSpace&, const ConstBatch<double>&,
-                                                             const Batch<double>&, const IterationOptions&);
+template BatchedIterationResult polar_factor_batched<float>(const ExecSpace&,
+                                                            const ConstBatch<float>&,
+                                                            const Batch<float>&,
+                                                            const IterationOptions&);
+template BatchedIterationResult polar_factor_batched<double>(const ExecSpace&,
+                                                             const ConstBatch<double>&,
+                                                             const Batch<double>&,
+                                                             const IterationOptions&);
 
 }  // namespace strata::polar

@@ -18,16 +18,22 @@ struct BatchedIterationResult {
   PhaseTimer timings;
 };
 
-/// Q_i = polar(A_i) for A of shape (m, n, batch) (LayoutLeft: each matrix contiguous, column-major).
-/// Same options and stopping rules as polar_factor; a tolerance must be met by every matrix. Each
-/// matrix is scaled by its own Frobenius norm. Throws if any matrix is zero or has NaN/Inf.
+/// Q_i = polar(A_i) for A of shape (m, n, batch) (LayoutLeft: each matrix contiguous,
+/// column-major). Same options and stopping rules as polar_factor; a tolerance must be met by every
+/// matrix. Each matrix is scaled by its own Frobenius norm. Throws if any matrix is zero or has
+/// NaN/Inf.
 template <class T>
-BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a, const Batch<T>& q,
+BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a,
+                                            const Batch<T>& q,
                                             const IterationOptions& options = {});
 
-extern template BatchedIterationResult polar_factor_batched<float>(const ExecSpace&, const ConstBatch<float>&,
-                                                                   const Batch<float>&, const IterationOptions&);
-extern template BatchedIterationResult polar_factor_batched<double>(const ExecSpace&, const ConstBatch<double>&,
-                                                                    const Batch<double>&, const IterationOptions&);
+extern template BatchedIterationResult polar_factor_batched<float>(const ExecSpace&,
+                                                                   const ConstBatch<float>&,
+                                                                   const Batch<float>&,
+                                                                   const IterationOptions&);
+extern template BatchedIterationResult polar_factor_batched<double>(const ExecSpace&,
+                                                                    const ConstBatch<double>&,
+                                                                    const Batch<double>&,
+                                                                    const IterationOptions&);
 
 }  // namespace strata::polar

@@ -12,10 +12,12 @@ namespace {
 using bf16 = kx::bf16;
 
 /// Sum of squares and count of non-finite entries, in double.
-void inspect(const ExecSpace& exec, const ConstMatrix<bf16>& a, double& sum_squares, index_type& non_finite) {
+void inspect(const ExecSpace& exec, const ConstMatrix<bf16>& a, double& sum_squares,
+             index_type& non_finite) {
   const auto rows = a.extent(0);
   Kokkos::parallel_reduce(
-      "strata::polar::bf16::inspect", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      "strata::polar::bf16::inspect",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
       KOKKOS_LAMBDA(const std::size_t k, double& s, index_type& bad) {
         const float v = kx::from_bf16(a(k % rows, k / rows));
         if (kx::isfinite(v)) {
@@ -42,8 +44,8 @@ double distance_to_identity(const ExecSpace& exec, const Matrix<bf16>& g) {
 }
 }  // namespace
 
-IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>& a, const Matrix<bf16>& q,
-                                  const IterationOptions& o) {
+IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>& a,
+                                  const Matrix<bf16>& q, const IterationOptions& o) {
   detail::check_options(o);
   const std::size_t m = a.extent(0), n = a.extent(1);
   require_shape(q, static_cast<index_type>(m), static_cast<index_type>(n), "polar_factor_bf16: Q");
@@ -52,20 +54,24 @@ IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>
   double sum_squares = 0;
   index_type non_finite = 0;
   inspect(exec, a, sum_squares, non_finite);
-  STRATA_REQUIRE(non_finite == 0, NonFiniteInput, "polar_factor_bf16: the input contains ", non_finite,
-                 " NaN or Inf entries; expected finite numbers");
-  STRATA_REQUIRE(sum_squares > 0, InvalidArgument, "polar_factor_bf16: the input is the zero matrix");
+  STRATA_REQUIRE(non_finite == 0, NonFiniteInput, "polar_factor_bf16: the input contains ",
+                 non_finite, " NaN or Inf entries; expected finite numbers");
+  STRATA_REQUIRE(sum_squares > 0, InvalidArgument,
+                 "polar_factor_bf16: the input is the zero matrix");
   IterationResult result;
   result.scale = std::sqrt(sum_squares) * o.safety;
   const Schedule& schedule = detail::schedule_for(o);
   // Tall orientation: the Gram matrix is the small one.
   const bool wide = m < n;
   const std::size_t rows = wide ? n : m, cols = wide ? m : n;
-  Matrix<bf16> x("strata::polar::bf16::X", rows, cols), next("strata::polar::bf16::next", rows, cols);
-  Matrix<bf16> gram("strata::polar::bf16::G", cols, cols), poly("strata::polar::bf16::P", cols, cols);
+  Matrix<bf16> x("strata::polar::bf16::X", rows, cols),
+      next("strata::polar::bf16::next", rows, cols);
+  Matrix<bf16> gram("strata::polar::bf16::G", cols, cols),
+      poly("strata::polar::bf16::P", cols, cols);
   const float inverse_scale = static_cast<float>(1.0 / result.scale);
   Kokkos::parallel_for(
-      "strata::polar::bf16::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, m * n), KOKKOS_LAMBDA(const std::size_t k) {
+      "strata::polar::bf16::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, m * n),
+      KOKKOS_LAMBDA(const std::size_t k) {
         const std::size_t i = k % m, j = k / m;
         const bf16 v = kx::to_bf16(kx::from_bf16(a(i, j)) * inverse_scale);
         if (wide) {
@@ -98,7 +104,8 @@ IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>
           "strata::polar::bf16::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, cols * cols),
           KOKKOS_LAMBDA(const std::size_t k) {
             const std::size_t i = k % cols, j = k / cols;
-            poly(i, j) = kx::to_bf16(kx::from_bf16(poly(i, j)) + pb * kx::from_bf16(gram(i, j)) + (i == j ? pa : 0.0f));
+            poly(i, j) = kx::to_bf16(kx::from_bf16(poly(i, j)) + pb * kx::from_bf16(gram(i, j)) +
+                                     (i == j ? pa : 0.0f));
           });
     }
     {
@@ -108,7 +115,8 @@ IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<bf16>
     std::swap(x, next);
   }
   Kokkos::parallel_for(
-      "strata::polar::bf16::store", Kokkos::RangePolicy<ExecSpace>(exec, 0, m * n), KOKKOS_LAMBDA(const std::size_t k) {
+      "strata::polar::bf16::store", Kokkos::RangePolicy<ExecSpace>(exec, 0, m * n),
+      KOKKOS_LAMBDA(const std::size_t k) {
         const std::size_t i = k % m, j = k / m;
         q(i, j) = wide ? x(j, i) : x(i, j);
       });

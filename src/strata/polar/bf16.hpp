@@ -10,7 +10,9 @@
 namespace strata::polar {
 
 /// Whether this build can run bf16 iterations.
-constexpr bool bf16_available() { return kx::has_bf16; }
+constexpr bool bf16_available() {
+  return kx::has_bf16;
+}
 
 #if STRATA_HAVE_BF16
 /// Q = polar(A) for bf16 A (m x n, any aspect ratio; Q m x n, not aliasing A), same options as

@@ -30,17 +30,20 @@ struct MuonOptions {
   }();
 };
 
-/// One Muon step on weight W (m x n) with gradient G and momentum buffer B (both m x n, B updated in
-/// place). Returns the orthogonalization's result. A zero update (e.g. a zero gradient on the first
-/// step) leaves W changed by weight decay only. Cost: one polar iteration plus O(m n) elementwise work.
+/// One Muon step on weight W (m x n) with gradient G and momentum buffer B (both m x n, B updated
+/// in place). Returns the orthogonalization's result. A zero update (e.g. a zero gradient on the
+/// first step) leaves W changed by weight decay only. Cost: one polar iteration plus O(m n)
+/// elementwise work.
 template <class T>
-IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight, const ConstMatrix<T>& gradient,
-                            const Matrix<T>& momentum, const MuonOptions& options = {});
+IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight,
+                            const ConstMatrix<T>& gradient, const Matrix<T>& momentum,
+                            const MuonOptions& options = {});
 
-extern template IterationResult muon_update<float>(const ExecSpace&, const Matrix<float>&, const ConstMatrix<float>&,
-                                                   const Matrix<float>&, const MuonOptions&);
+extern template IterationResult muon_update<float>(const ExecSpace&, const Matrix<float>&,
+                                                   const ConstMatrix<float>&, const Matrix<float>&,
+                                                   const MuonOptions&);
 extern template IterationResult muon_update<double>(const ExecSpace&, const Matrix<double>&,
-                                                    const ConstMatrix<double>&, const Matrix<double>&,
-                                                    const MuonOptions&);
+                                                    const ConstMatrix<double>&,
+                                                    const Matrix<double>&, const MuonOptions&);
 
 }  // namespace strata::polar

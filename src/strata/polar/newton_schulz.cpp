@@ -51,14 +51,14 @@ void check_options(const IterationOptions& o) {
                  "the tolerance must be >= 0 and finite, got ", o.tolerance);
   STRATA_REQUIRE(o.max_steps >= 1, InvalidArgument, "max_steps must be >= 1, got ", o.max_steps);
   STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "the safety factor must be >= 1, got ", o.safety);
-  STRATA_REQUIRE(o.method != Method::muon || o.steps > 0, InvalidArgument,
-                 "the Muon polynomial does not converge to the polar factor (it keeps singular values in "
-                 "about [0.7, 1.2]); give a fixed number of steps");
-  STRATA_REQUIRE(o.scaling != Scaling::spectral_estimate || o.power_iterations >= 1, InvalidArgument,
-                 "spectral_estimate scaling needs power_iterations >= 1, got ", o.power_iterations);
+  STRATA_REQUIRE(
+      o.method != Method::muon || o.steps > 0, InvalidArgument,
+      "the Muon polynomial does not converge to the polar factor (it keeps singular values in "
+      "about [0.7, 1.2]); give a fixed number of steps");
+  STRATA_REQUIRE(o.scaling != Scaling::spectral_estimate || o.power_iterations >= 1,
+                 InvalidArgument, "spectral_estimate scaling needs power_iterations >= 1, got ",
+                 o.power_iterations);
 }
-
-
 
 }  // namespace detail
 
@@ -97,7 +97,8 @@ void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, con
   const auto n = g.extent(0);
   const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
   Kokkos::parallel_for(
-      "strata::polar::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n), KOKKOS_LAMBDA(const std::size_t k) {
+      "strata::polar::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
+      KOKKOS_LAMBDA(const std::size_t k) {
         const std::size_t i = k % n, j = k / n;
         out(i, j) += b * g(i, j) + (i == j ? a : T(0));
       });
@@ -109,14 +110,17 @@ void scale_into(const ExecSpace& exec, const Source& a, T factor, const Matrix<T
   const auto rows = a.extent(0);
   Kokkos::parallel_for(
       "strata::polar::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k) { x(k % rows, k / rows) = factor * a(k % rows, k / rows); });
+      KOKKOS_LAMBDA(const std::size_t k) {
+        x(k % rows, k / rows) = factor * a(k % rows, k / rows);
+      });
 }
 
 template <class T>
 void transpose_into(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& at) {
   const auto rows = a.extent(0);
   Kokkos::parallel_for(
-      "strata::polar::transpose", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      "strata::polar::transpose",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
       KOKKOS_LAMBDA(const std::size_t k) { at(k / rows, k % rows) = a(k % rows, k / rows); });
 }
 
@@ -133,7 +137,8 @@ double frobenius(const ExecSpace& exec, const ConstMatrix<T>& a) {
   const auto rows = a.extent(0);
   double sum = 0;
   Kokkos::parallel_reduce(
-      "strata::polar::frobenius", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      "strata::polar::frobenius",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
       KOKKOS_LAMBDA(const std::size_t k, double& s) {
         const double v = static_cast<double>(a(k % rows, k / rows));
         s += v * v;
@@ -166,20 +171,23 @@ double spectral_estimate(const ExecSpace& exec, const DistMatrix<T>& x, int iter
 }
 
 template <class T>
-IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a, const DistMatrix<T>& q,
-                                  const IterationOptions& o, const char* what) {
+IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
+                                  const DistMatrix<T>& q, const IterationOptions& o,
+                                  const char* what) {
   IterationResult result;
   const Comm& comm = a.comm();
   const index_type n = a.cols();
   const Schedule* schedule = nullptr;
   collective(comm, [&] {
     check_options(o);
-    STRATA_REQUIRE(a.global_rows() >= n, ShapeMismatch, what, ": a distributed input must be tall (rows >= cols), got ",
-                   a.global_rows(), " x ", n);
-    STRATA_REQUIRE(n > 0, InvalidArgument, what, ": the input is empty (", a.global_rows(), " x ", n,
-                   "); expected at least one column");
+    STRATA_REQUIRE(a.global_rows() >= n, ShapeMismatch, what,
+                   ": a distributed input must be tall (rows >= cols), got ", a.global_rows(),
+                   " x ", n);
+    STRATA_REQUIRE(n > 0, InvalidArgument, what, ": the input is empty (", a.global_rows(), " x ",
+                   n, "); expected at least one column");
     STRATA_REQUIRE(q.layout() == a.layout() && q.cols() == n, ShapeMismatch, what,
-                   ": the output must have the input's shape and row distribution (", a.global_rows(), " x ", n, ")");
+                   ": the output must have the input's shape and row distribution (",
+                   a.global_rows(), " x ", n, ")");
     require_finite(exec, a.local(), std::string(what) + ": the input");
     schedule = &schedule_for(o);
   });
@@ -191,7 +199,8 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
     } else {
       norm = spectral_estimate(exec, a, o.power_iterations);
     }
-    STRATA_REQUIRE(norm > 0, InvalidArgument, what, ": the input is the zero matrix; its polar factor is not unique");
+    STRATA_REQUIRE(norm > 0, InvalidArgument, what,
+                   ": the input is the zero matrix; its polar factor is not unique");
     result.scale = norm * o.safety;
     scale_into<T>(exec, a.local(), static_cast<T>(1.0 / result.scale), q.local());
   }
@@ -224,7 +233,8 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
     std::swap(current, next);
     progress.advance();
   }
-  if (current.local().data() != q.local().data()) Kokkos::deep_copy(exec, q.local(), current.local());
+  if (current.local().data() != q.local().data())
+    Kokkos::deep_copy(exec, q.local(), current.local());
   kx::fence(exec, "strata::polar::done");
   return result;
 }
@@ -244,19 +254,21 @@ IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, con
                              const IterationOptions& options, const Matrix<T>& hermitian) {
   const auto m = static_cast<index_type>(a.extent(0)), n = static_cast<index_type>(a.extent(1));
   require_shape(q, m, n, "polar_factor: Q");
-  STRATA_REQUIRE(q.data() != a.data() || a.size() == 0, InvalidArgument, "polar_factor: Q may not alias A");
+  STRATA_REQUIRE(q.data() != a.data() || a.size() == 0, InvalidArgument,
+                 "polar_factor: Q may not alias A");
   STRATA_REQUIRE(hermitian.size() == 0 || m >= n, InvalidArgument,
-                 "polar_factor: the Hermitian factor H = Q^T A is available for m >= n only, got ", m, " x ", n);
+                 "polar_factor: the Hermitian factor H = Q^T A is available for m >= n only, got ",
+                 m, " x ", n);
   if (hermitian.size() != 0) require_shape(hermitian, n, n, "polar_factor: H");
   const Comm self = Comm::self();
   IterationResult result;
   if (m >= n) {
     const BlockRowLayout layout(m, 1);
-    Matrix<T> a_copy(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::A"), a.extent(0),
-                     a.extent(1));
+    Matrix<T> a_copy(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::A"),
+                     a.extent(0), a.extent(1));
     Kokkos::deep_copy(exec, a_copy, a);
-    result = polar_distributed(exec, DistMatrix<T>(self, layout, a_copy), DistMatrix<T>(self, layout, q), options,
-                               "polar_factor");
+    result = polar_distributed(exec, DistMatrix<T>(self, layout, a_copy),
+                               DistMatrix<T>(self, layout, q), options, "polar_factor");
     if (hermitian.size() != 0) {
       linalg::gemm(exec, "T", "N", T(1), q, a, T(0), hermitian);
       // H is symmetric in exact arithmetic; symmetrize the rounding.
@@ -274,12 +286,14 @@ IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, con
     }
   } else {
     // polar(A) = polar(A^T)^T: iterate on the tall transpose, whose Gram matrix is the small one.
-    Matrix<T> at(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::At"), a.extent(1), a.extent(0));
-    Matrix<T> qt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::Qt"), a.extent(1), a.extent(0));
+    Matrix<T> at(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::At"),
+                 a.extent(1), a.extent(0));
+    Matrix<T> qt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::Qt"),
+                 a.extent(1), a.extent(0));
     transpose_into<T>(exec, a, at);
     const BlockRowLayout layout(n, 1);
-    result = polar_distributed(exec, DistMatrix<T>(self, layout, at), DistMatrix<T>(self, layout, qt), options,
-                               "polar_factor");
+    result = polar_distributed(exec, DistMatrix<T>(self, layout, at),
+                               DistMatrix<T>(self, layout, qt), options, "polar_factor");
     transpose_into<T>(exec, qt, q);
   }
   kx::fence(exec, "strata::polar_factor");
@@ -291,18 +305,21 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
                             const IterationOptions& o) {
   const auto n = static_cast<index_type>(a.extent(0));
   check_options(o);
-  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "matrix_sign: A is ", a.extent(0), " x ", a.extent(1),
-                 "; expected a square matrix");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "matrix_sign: A is ", a.extent(0),
+                 " x ", a.extent(1), "; expected a square matrix");
   require_nonempty(a, "matrix_sign: A");
   require_shape(s, n, n, "matrix_sign: S");
   require_finite(exec, a, "matrix_sign: A");
   IterationResult result;
   const Schedule& schedule = schedule_for(o);
   const double norm = frobenius<T>(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument, "matrix_sign: A is the zero matrix; its sign is undefined");
+  STRATA_REQUIRE(norm > 0, InvalidArgument,
+                 "matrix_sign: A is the zero matrix; its sign is undefined");
   result.scale = norm * o.safety;
-  Matrix<T> x("strata::sign::X", a.extent(0), a.extent(1)), next("strata::sign::next", a.extent(0), a.extent(1));
-  Matrix<T> square("strata::sign::X2", a.extent(0), a.extent(1)), poly("strata::sign::poly", a.extent(0), a.extent(1));
+  Matrix<T> x("strata::sign::X", a.extent(0), a.extent(1)),
+      next("strata::sign::next", a.extent(0), a.extent(1));
+  Matrix<T> square("strata::sign::X2", a.extent(0), a.extent(1)),
+      poly("strata::sign::poly", a.extent(0), a.extent(1));
   scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), x);
   StoppingRule rule(o, schedule, n, "matrix_sign", std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
@@ -324,18 +341,21 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
 }
 
 template <class T>
-IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& sqrt_a,
-                                      const Matrix<T>& inverse_sqrt_a, const IterationOptions& o) {
+IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a,
+                                      const Matrix<T>& sqrt_a, const Matrix<T>& inverse_sqrt_a,
+                                      const IterationOptions& o) {
   const auto n = static_cast<index_type>(a.extent(0));
   check_options(o);
-  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "sqrt: A is ", a.extent(0), " x ", a.extent(1),
-                 "; expected a square symmetric positive definite matrix");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "sqrt: A is ", a.extent(0), " x ",
+                 a.extent(1), "; expected a square symmetric positive definite matrix");
   require_nonempty(a, "sqrt: A");
   if (sqrt_a.size() != 0) require_shape(sqrt_a, n, n, "sqrt: the square root output");
-  if (inverse_sqrt_a.size() != 0) require_shape(inverse_sqrt_a, n, n, "sqrt: the inverse square root output");
+  if (inverse_sqrt_a.size() != 0)
+    require_shape(inverse_sqrt_a, n, n, "sqrt: the inverse square root output");
   require_finite(exec, a, "sqrt: A");
   const double norm = frobenius<T>(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument, "sqrt: A is the zero matrix; expected a positive definite matrix");
+  STRATA_REQUIRE(norm > 0, InvalidArgument,
+                 "sqrt: A is the zero matrix; expected a positive definite matrix");
   {
     // Symmetry to rounding: ||A - A^T||_F <= n eps ||A||_F.
     Matrix<T> at("strata::sqrt::At", a.extent(1), a.extent(0));
@@ -343,21 +363,27 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
     const auto rows = a.extent(0);
     double asym = 0;
     Kokkos::parallel_reduce(
-        "strata::sqrt::asymmetry", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+        "strata::sqrt::asymmetry",
+        Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
         KOKKOS_LAMBDA(const std::size_t k, double& s) {
-          const double d = static_cast<double>(a(k % rows, k / rows)) - static_cast<double>(at(k % rows, k / rows));
+          const double d = static_cast<double>(a(k % rows, k / rows)) -
+                           static_cast<double>(at(k % rows, k / rows));
           s += d * d;
         },
         asym);
-    STRATA_REQUIRE(std::sqrt(asym) <= static_cast<double>(n) * std::numeric_limits<T>::epsilon() * norm,
-                   InvalidArgument, "sqrt: A is not symmetric (||A - A^T||_F / ||A||_F = ", std::sqrt(asym) / norm,
-                   "); expected a symmetric positive definite matrix");
+    STRATA_REQUIRE(
+        std::sqrt(asym) <= static_cast<double>(n) * std::numeric_limits<T>::epsilon() * norm,
+        InvalidArgument,
+        "sqrt: A is not symmetric (||A - A^T||_F / ||A||_F = ", std::sqrt(asym) / norm,
+        "); expected a symmetric positive definite matrix");
   }
   IterationResult result;
   const Schedule& schedule = schedule_for(o);
   result.scale = norm * o.safety;
-  Matrix<T> y("strata::sqrt::Y", a.extent(0), a.extent(1)), z("strata::sqrt::Z", a.extent(0), a.extent(1));
-  Matrix<T> m("strata::sqrt::M", a.extent(0), a.extent(1)), poly("strata::sqrt::poly", a.extent(0), a.extent(1));
+  Matrix<T> y("strata::sqrt::Y", a.extent(0), a.extent(1)),
+      z("strata::sqrt::Z", a.extent(0), a.extent(1));
+  Matrix<T> m("strata::sqrt::M", a.extent(0), a.extent(1)),
+      poly("strata::sqrt::poly", a.extent(0), a.extent(1));
   Matrix<T> next("strata::sqrt::next", a.extent(0), a.extent(1));
   scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), y);
   set_identity<T>(exec, z);
@@ -378,25 +404,27 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   }
   const double root = std::sqrt(result.scale);
   if (sqrt_a.size() != 0) scale_into<T>(exec, y, static_cast<T>(root), sqrt_a);
-  if (inverse_sqrt_a.size() != 0) scale_into<T>(exec, z, static_cast<T>(1.0 / root), inverse_sqrt_a);
+  if (inverse_sqrt_a.size() != 0)
+    scale_into<T>(exec, z, static_cast<T>(1.0 / root), inverse_sqrt_a);
   kx::fence(exec, "strata::sqrt");
   return result;
 }
 
 template <class T>
-IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p, const Matrix<T>& root,
-                                 const IterationOptions& o) {
+IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p,
+                                 const Matrix<T>& root, const IterationOptions& o) {
   const auto n = static_cast<index_type>(a.extent(0));
   STRATA_REQUIRE(p >= 1, InvalidArgument, "inverse_pth_root: p must be >= 1, got ", p);
   STRATA_REQUIRE(o.max_steps >= 1 && o.tolerance >= 0, InvalidArgument,
                  "inverse_pth_root: need max_steps >= 1 and tolerance >= 0");
-  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "inverse_pth_root: A is ", a.extent(0), " x ",
-                 a.extent(1), "; expected a square symmetric positive definite matrix");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "inverse_pth_root: A is ", a.extent(0),
+                 " x ", a.extent(1), "; expected a square symmetric positive definite matrix");
   require_nonempty(a, "inverse_pth_root: A");
   require_shape(root, n, n, "inverse_pth_root: the output");
   require_finite(exec, a, "inverse_pth_root: A");
   const double norm = frobenius<T>(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument, "inverse_pth_root: A is the zero matrix; expected positive definite");
+  STRATA_REQUIRE(norm > 0, InvalidArgument,
+                 "inverse_pth_root: A is the zero matrix; expected positive definite");
   IterationResult result;
   result.scale = norm;  // c^p
   // One contracting step repeated: the stopping rule's stagnation test applies from the start.
@@ -404,9 +432,11 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   single.steps.resize(1);
   IterationOptions rule_options = o;
   rule_options.steps = 0;
-  StoppingRule rule(rule_options, single, n, "inverse_pth_root", std::numeric_limits<T>::epsilon() / 2);
+  StoppingRule rule(rule_options, single, n, "inverse_pth_root",
+                    std::numeric_limits<T>::epsilon() / 2);
   const std::size_t size = a.extent(0);
-  Matrix<T> x("strata::root::X", size, size), m("strata::root::M", size, size), t("strata::root::T", size, size);
+  Matrix<T> x("strata::root::X", size, size), m("strata::root::M", size, size),
+      t("strata::root::T", size, size);
   Matrix<T> next("strata::root::next", size, size);
   const double c = std::pow(norm, 1.0 / p);
   scale_into<T>(exec, a, static_cast<T>(1.0 / norm), m);
@@ -422,7 +452,8 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
     // T = ((p + 1) I - M) / p
     const T inv_p = static_cast<T>(1.0 / p), diag = static_cast<T>((p + 1.0) / p);
     Kokkos::parallel_for(
-        "strata::root::T", Kokkos::RangePolicy<ExecSpace>(exec, 0, size * size), KOKKOS_LAMBDA(const std::size_t k) {
+        "strata::root::T", Kokkos::RangePolicy<ExecSpace>(exec, 0, size * size),
+        KOKKOS_LAMBDA(const std::size_t k) {
           const std::size_t i = k % size, j = k / size;
           t(i, j) = (i == j ? diag : T(0)) - inv_p * m(i, j);
         });
@@ -439,17 +470,19 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   return result;
 }
 
-#define STRATA_POLAR_INSTANTIATE(T)                                                                            \
-  template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,         \
-                                           const IterationOptions&, const Matrix<T>&);                         \
-  template IterationResult polar_factor<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&,      \
-                                           const IterationOptions&);                                           \
-  template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&,          \
-                                          const IterationOptions&);                                            \
-  template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&, \
-                                                    const Matrix<T>&, const IterationOptions&);  \
-  template IterationResult inverse_pth_root<T>(const ExecSpace&, const ConstMatrix<T>&, int, const Matrix<T>&,  \
-                                               const IterationOptions&);
+#define STRATA_POLAR_INSTANTIATE(T)                                                          \
+  template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&,          \
+                                           const Matrix<T>&, const IterationOptions&,        \
+                                           const Matrix<T>&);                                \
+  template IterationResult polar_factor<T>(const ExecSpace&, const DistMatrix<T>&,           \
+                                           const DistMatrix<T>&, const IterationOptions&);   \
+  template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&,           \
+                                          const Matrix<T>&, const IterationOptions&);        \
+  template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&, \
+                                                    const Matrix<T>&, const Matrix<T>&,      \
+                                                    const IterationOptions&);                \
+  template IterationResult inverse_pth_root<T>(const ExecSpace&, const ConstMatrix<T>&, int, \
+                                               const Matrix<T>&, const IterationOptions&);
 STRATA_POLAR_INSTANTIATE(float)
 STRATA_POLAR_INSTANTIATE(double)
 

@@ -6,8 +6,8 @@
 //   G = X^T X (2 m n^2 flops; a local GEMM plus one n x n allreduce when X is distributed),
 //   B = a I + b G + c G^2 (2 n^3), X <- X B (2 m n^2).
 // Wide inputs are transposed (polar(A^T) = polar(A)^T). The Gram matrix G of each step also gives
-// the orthogonality error ||X^T X - I||_F of the current iterate at no extra cost, which is what the
-// tolerance-driven stopping rule uses.
+// the orthogonality error ||X^T X - I||_F of the current iterate at no extra cost, which is what
+// the tolerance-driven stopping rule uses.
 #pragma once
 
 #include <vector>
@@ -19,7 +19,8 @@
 namespace strata::polar {
 
 enum class Scaling {
-  /// X_0 = A / (safety * ||A||_F): one pass over A; ||A||_F >= ||A||_2, so the singular values of X_0
+  /// X_0 = A / (safety * ||A||_F): one pass over A; ||A||_F >= ||A||_2, so the singular values of
+  /// X_0
   /// are <= 1, but they can be up to sqrt(rank) times smaller than needed, costing iterations.
   frobenius,
   /// X_0 = A / (safety * sigma), sigma from `power_iterations` steps of the power method on A^T A
@@ -32,7 +33,8 @@ enum class Scaling {
 struct IterationOptions {
   Method method = Method::polar_express;
   int degree = 5;
-  /// Assumed lower bound on the singular values (eigenvalue magnitudes for sign) of the scaled input.
+  /// Assumed lower bound on the singular values (eigenvalue magnitudes for sign) of the scaled
+  /// input.
   double lower = 1e-3;
   /// Fixed number of steps (the ML setting). 0: iterate until `tolerance`.
   int steps = 0;
@@ -50,14 +52,14 @@ struct IterationOptions {
 
 struct IterationResult {
   int iterations = 0;
-  double error = 0;                  ///< final orthogonality error (see IterationOptions::tolerance)
-  std::vector<double> error_history; ///< error of the iterate entering each step
-  double scale = 0;                  ///< the input was divided by this
+  double error = 0;  ///< final orthogonality error (see IterationOptions::tolerance)
+  std::vector<double> error_history;  ///< error of the iterate entering each step
+  double scale = 0;                   ///< the input was divided by this
   PhaseTimer timings;
 };
 
-/// Polar factor Q of A (m x n, any aspect ratio): A = Q H with Q having orthonormal columns (m >= n)
-/// or rows (m < n) and H symmetric positive semidefinite. Q must be m x n and may not alias A.
+/// Polar factor Q of A (m x n, any aspect ratio): A = Q H with Q having orthonormal columns (m >=
+/// n) or rows (m < n) and H symmetric positive semidefinite. Q must be m x n and may not alias A.
 /// If `hermitian` is non-null (n x n) it receives H = Q^T A (for m >= n).
 /// Throws NonFiniteInput, InvalidArgument (zero or empty A), NumericalError (divergence, or no
 /// convergence within max_steps).
@@ -85,33 +87,34 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
 /// Either output may be empty (not wanted). A non-SPD input makes the iteration diverge; that is
 /// detected and reported as NumericalError.
 template <class T>
-IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& sqrt_a,
-                                      const Matrix<T>& inverse_sqrt_a, const IterationOptions& options = {});
+IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T>& a,
+                                      const Matrix<T>& sqrt_a, const Matrix<T>& inverse_sqrt_a,
+                                      const IterationOptions& options = {});
 
 /// Inverse p-th root A^{-1/p} of a symmetric positive definite A (p >= 1), as used by Shampoo-type
 /// preconditioners, by the coupled Newton iteration of Guo & Higham (SIAM J. Matrix Anal. Appl. 28,
 /// 2006, eq. (3.7)): X_0 = I / c, M_0 = A / c^p with c^p = ||A||_F, then T = ((p + 1) I - M) / p,
-/// X <- X T, M <- T^p M until ||M - I||_F is at the tolerance (or working precision). Cost per step:
-/// p + 1 GEMMs of n x n. Converges for every SPD A (the eigenvalues of M_0 lie in (0, 1]), quickly
-/// once they are near 1 (quadratically) and linearly, by a factor ~e per step, while they are small.
-/// The schedule options of IterationOptions are not used.
+/// X <- X T, M <- T^p M until ||M - I||_F is at the tolerance (or working precision). Cost per
+/// step: p + 1 GEMMs of n x n. Converges for every SPD A (the eigenvalues of M_0 lie in (0, 1]),
+/// quickly once they are near 1 (quadratically) and linearly, by a factor ~e per step, while they
+/// are small. The schedule options of IterationOptions are not used.
 template <class T>
-IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p, const Matrix<T>& root,
-                                 const IterationOptions& options = {});
+IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a, int p,
+                                 const Matrix<T>& root, const IterationOptions& options = {});
 
-#define STRATA_POLAR_DECLARE(T)                                                                         \
-  extern template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&,             \
-                                                  const Matrix<T>&, const IterationOptions&,            \
-                                                  const Matrix<T>&);                                    \
-  extern template IterationResult polar_factor<T>(const ExecSpace&, const DistMatrix<T>&,              \
-                                                  const DistMatrix<T>&, const IterationOptions&);       \
-  extern template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&,              \
-                                                 const Matrix<T>&, const IterationOptions&);            \
-  extern template IterationResult sqrt_and_inverse_sqrt<T>(const ExecSpace&, const ConstMatrix<T>&,    \
-                                                           const Matrix<T>&, const Matrix<T>&,          \
-                                                           const IterationOptions&);                 \
-  extern template IterationResult inverse_pth_root<T>(const ExecSpace&, const ConstMatrix<T>&, int,         \
-                                                      const Matrix<T>&, const IterationOptions&);
+#define STRATA_POLAR_DECLARE(T)                                                                   \
+  extern template IterationResult polar_factor<T>(const ExecSpace&, const ConstMatrix<T>&,        \
+                                                  const Matrix<T>&, const IterationOptions&,      \
+                                                  const Matrix<T>&);                              \
+  extern template IterationResult polar_factor<T>(const ExecSpace&, const DistMatrix<T>&,         \
+                                                  const DistMatrix<T>&, const IterationOptions&); \
+  extern template IterationResult matrix_sign<T>(const ExecSpace&, const ConstMatrix<T>&,         \
+                                                 const Matrix<T>&, const IterationOptions&);      \
+  extern template IterationResult sqrt_and_inverse_sqrt<T>(                                       \
+      const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&, const Matrix<T>&,                \
+      const IterationOptions&);                                                                   \
+  extern template IterationResult inverse_pth_root<T>(                                            \
+      const ExecSpace&, const ConstMatrix<T>&, int, const Matrix<T>&, const IterationOptions&);
 STRATA_POLAR_DECLARE(float)
 STRATA_POLAR_DECLARE(double)
 #undef STRATA_POLAR_DECLARE

@@ -38,7 +38,8 @@ namespace {
 
 // Solves the 4x4 system M z = rhs by Gaussian elimination with partial pivoting, in long double
 // (the Remez matrices become ill-conditioned as l -> u).
-std::array<long double, 4> solve4(std::array<std::array<long double, 4>, 4> m, std::array<long double, 4> rhs) {
+std::array<long double, 4> solve4(std::array<std::array<long double, 4>, 4> m,
+                                  std::array<long double, 4> rhs) {
   for (int col = 0; col < 4; ++col) {
     int pivot = col;
     for (int row = col + 1; row < 4; ++row)
@@ -94,13 +95,14 @@ void optimal_quintic(double l, double u, double& a, double& b, double& c) {
     const std::array<long double, 4> x = {l, q, r, u};
     const std::array<long double, 4> sign = {1, -1, 1, -1};
     std::array<std::array<long double, 4>, 4> m{};
-    for (int i = 0; i < 4; ++i) m[i] = {x[i], x[i] * x[i] * x[i], x[i] * x[i] * x[i] * x[i] * x[i], sign[i]};
+    for (int i = 0; i < 4; ++i)
+      m[i] = {x[i], x[i] * x[i] * x[i], x[i] * x[i] * x[i] * x[i] * x[i], sign[i]};
     z = solve4(m, {1, 1, 1, 1});
     error = z[3];
     // New interior extrema: roots of p'(x) = a + 3 b x^2 + 5 c x^4.
     const long double disc = 9 * z[1] * z[1] - 20 * z[0] * z[2];
-    STRATA_REQUIRE(disc >= 0 && z[2] != 0, NumericalError, "Remez iteration for the quintic on [", l, ", ",
-                   u, "] lost its equioscillation points");
+    STRATA_REQUIRE(disc >= 0 && z[2] != 0, NumericalError, "Remez iteration for the quintic on [",
+                   l, ", ", u, "] lost its equioscillation points");
     q = std::sqrt((-3 * z[1] - std::sqrt(disc)) / (10 * z[2]));
     r = std::sqrt((-3 * z[1] + std::sqrt(disc)) / (10 * z[2]));
     if (std::fabs(error - previous) <= 1e-15L) break;
@@ -136,18 +138,21 @@ void image_of_interval(const Step& p, double l, double u, double& lo, double& hi
 }
 
 Schedule make_schedule(const ScheduleOptions& o) {
-  STRATA_REQUIRE(o.steps >= 1, InvalidArgument, "schedule: the number of steps must be >= 1, got ", o.steps);
+  STRATA_REQUIRE(o.steps >= 1, InvalidArgument, "schedule: the number of steps must be >= 1, got ",
+                 o.steps);
   STRATA_REQUIRE(o.upper > 0 && std::isfinite(o.upper), InvalidArgument,
                  "schedule: the upper bound u must be positive and finite, got ", o.upper);
   STRATA_REQUIRE(o.lower > 0 && o.lower < o.upper, InvalidArgument,
-                 "schedule: the lower bound l must satisfy 0 < l < u = ", o.upper, ", got l = ", o.lower);
-  STRATA_REQUIRE(o.degree == 3 || o.degree == 5, InvalidArgument, "schedule: degree must be 3 or 5, got ",
-                 o.degree);
+                 "schedule: the lower bound l must satisfy 0 < l < u = ", o.upper,
+                 ", got l = ", o.lower);
+  STRATA_REQUIRE(o.degree == 3 || o.degree == 5, InvalidArgument,
+                 "schedule: degree must be 3 or 5, got ", o.degree);
   STRATA_REQUIRE(o.method != Method::muon || o.degree == 5, InvalidArgument,
                  "schedule: the Muon polynomial is a quintic (degree 5), got degree ", o.degree);
-  STRATA_REQUIRE(o.cushion >= 0 && o.cushion < 1, InvalidArgument, "schedule: cushion must be in [0, 1), got ",
-                 o.cushion);
-  STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "schedule: the safety factor must be >= 1, got ", o.safety);
+  STRATA_REQUIRE(o.cushion >= 0 && o.cushion < 1, InvalidArgument,
+                 "schedule: cushion must be in [0, 1), got ", o.cushion);
+  STRATA_REQUIRE(o.safety >= 1, InvalidArgument, "schedule: the safety factor must be >= 1, got ",
+                 o.safety);
 
   Schedule s;
   s.method = o.method;
@@ -158,8 +163,8 @@ Schedule make_schedule(const ScheduleOptions& o) {
     s.cushion = o.cushion;
     s.safety = o.safety;
   }
-  double l = o.lower, u = o.upper;          // design interval of the next step
-  double lo = o.lower, hi = o.upper;        // exact image of [lower, upper] so far
+  double l = o.lower, u = o.upper;    // design interval of the next step
+  double lo = o.lower, hi = o.upper;  // exact image of [lower, upper] so far
   for (int t = 0; t < o.steps; ++t) {
     Step p;
     p.lower = l;
@@ -184,8 +189,8 @@ Schedule make_schedule(const ScheduleOptions& o) {
           optimal_quintic(design_lower, u, p.a, p.b, p.c);
         }
         // Recentre on the exact image of [l, u]: for the quintic this is the paper's
-        // 2 / (p(l) + p(u)) (its minimum is at l and its maximum 1 + E is attained at u); for the cubic,
-        // whose maximum is interior, p(l) + p(u) would not centre the image.
+        // 2 / (p(l) + p(u)) (its minimum is at l and its maximum 1 + E is attained at u); for the
+        // cubic, whose maximum is interior, p(l) + p(u) would not centre the image.
         double image_lo = 0, image_hi = 0;
         image_of_interval(p, l, u, image_lo, image_hi);
         p = scaled(p, 2.0 / (image_lo + image_hi));
@@ -218,8 +223,9 @@ const Schedule& cached_schedule(const ScheduleOptions& o) {
   using Key = std::tuple<int, int, double, double, int, double, double, bool>;
   static std::mutex mutex;
   static std::map<Key, Schedule> cache;
-  const Key key{static_cast<int>(o.method), o.degree, o.lower, o.upper, o.steps, o.cushion, o.safety,
-                o.safety_in_recursion};
+  const Key key{
+      static_cast<int>(o.method), o.degree, o.lower, o.upper, o.steps, o.cushion, o.safety,
+      o.safety_in_recursion};
   std::lock_guard<std::mutex> lock(mutex);
   auto it = cache.find(key);
   if (it == cache.end()) it = cache.emplace(key, make_schedule(o)).first;
@@ -229,17 +235,18 @@ const Schedule& cached_schedule(const ScheduleOptions& o) {
 std::string Schedule::describe() const {
   std::ostringstream out;
   char line[200];
-  std::snprintf(line, sizeof line, "%s schedule, degree %d, singular values assumed in [%g, %g]", method_name(method),
-                degree, lower, upper);
+  std::snprintf(line, sizeof line, "%s schedule, degree %d, singular values assumed in [%g, %g]",
+                method_name(method), degree, lower, upper);
   out << line;
   if (method == Method::polar_express) {
     std::snprintf(line, sizeof line, ", cushion %g, safety %g", cushion, safety);
     out << line;
   }
-  out << "\n  step                    a                    b                    c   bound after step\n";
+  out << "\n  step                    a                    b                    c   bound after "
+         "step\n";
   for (std::size_t t = 0; t < steps.size(); ++t) {
-    std::snprintf(line, sizeof line, "  %4zu %20.15g %20.15g %20.15g %18.6g\n", t + 1, steps[t].a, steps[t].b,
-                  steps[t].c, steps[t].bound);
+    std::snprintf(line, sizeof line, "  %4zu %20.15g %20.15g %20.15g %18.6g\n", t + 1, steps[t].a,
+                  steps[t].b, steps[t].c, steps[t].bound);
     out << line;
   }
   return out.str();

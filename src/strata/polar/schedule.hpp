@@ -22,7 +22,8 @@ const char* method_name(Method method);
 /// "polar-express", "newton-schulz" or "muon"; throws InvalidArgument otherwise.
 Method parse_method(const std::string& name);
 
-/// One step p(x) = a x + b x^3 + c x^5 (c = 0 for cubics), with what it does to the singular values.
+/// One step p(x) = a x + b x^3 + c x^5 (c = 0 for cubics), with what it does to the singular
+/// values.
 struct Step {
   double a = 0, b = 0, c = 0;
   double lower = 0, upper = 0;  ///< interval [l_t, u_t] the step was designed for
@@ -53,7 +54,7 @@ struct ScheduleOptions {
   int degree = 5;       ///< 3 or 5 (Muon: 5 only)
   double lower = 1e-3;  ///< l in (0, upper)
   double upper = 1.0;
-  int steps = 8;        ///< number of steps (>= 1)
+  int steps = 8;  ///< number of steps (>= 1)
   /// Polar Express cushion kappa. The default is the value of the paper's Appendix G code (the
   /// l at which the optimal quintic on [l, 1] has interior minimum 0.1); the prose uses 0.1.
   double cushion = 0.02407327424182761;

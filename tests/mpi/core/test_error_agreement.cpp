@@ -24,9 +24,9 @@ TEST(ErrorAgreement, FailureOnTheLastRankOnlyIsRaisedEverywhere) {
     });
     FAIL() << "rank " << comm.rank() << " did not throw";
   } catch (const strata::ShapeMismatch& e) {
-    const std::string expected = comm.size() == 1
-                                     ? "local block has 3 rows, expected 4"
-                                     : "rank " + std::to_string(bad) + ": local block has 3 rows, expected 4";
+    const std::string expected =
+        comm.size() == 1 ? "local block has 3 rows, expected 4"
+                         : "rank " + std::to_string(bad) + ": local block has 3 rows, expected 4";
     EXPECT_EQ(std::string(e.what()), expected);
   }
   // The communicator is still in step: a collective after the failure completes on every rank.
@@ -43,16 +43,18 @@ TEST(ErrorAgreement, SeveralFailuresReportTheLowestRankAndTheCount) {
     });
     FAIL();
   } catch (const strata::NonFiniteInput& e) {
-    EXPECT_EQ(std::string(e.what()), "rank 1: A contains 2 NaN or Inf entries (1 other rank failed too)");
+    EXPECT_EQ(std::string(e.what()),
+              "rank 1: A contains 2 NaN or Inf entries (1 other rank failed too)");
   }
 }
 
 TEST(ErrorAgreement, ForeignExceptionsBecomeInternalErrors) {
   const strata::Comm comm;
   const int bad = comm.size() / 2;
-  EXPECT_THROW(strata::collective(comm, [&] {
-                 if (comm.rank() == bad) throw std::bad_alloc();
-               }),
+  EXPECT_THROW(strata::collective(comm,
+                                  [&] {
+                                    if (comm.rank() == bad) throw std::bad_alloc();
+                                  }),
                strata::InternalError);
   try {
     strata::collective(comm, [&] {
@@ -60,7 +62,8 @@ TEST(ErrorAgreement, ForeignExceptionsBecomeInternalErrors) {
     });
     FAIL();
   } catch (const strata::InternalError& e) {
-    EXPECT_EQ(std::string(e.what()), comm.size() == 1 ? "bug" : "rank " + std::to_string(bad) + ": bug");
+    EXPECT_EQ(std::string(e.what()),
+              comm.size() == 1 ? "bug" : "rank " + std::to_string(bad) + ": bug");
   }
 }
 
@@ -68,9 +71,11 @@ TEST(ErrorAgreement, RepeatedFailuresDoNotDesynchronize) {
   const strata::Comm comm;
   for (int round = 0; round < 20; ++round) {
     const int bad = round % comm.size();
-    EXPECT_THROW(strata::collective(comm, [&] {
-                   if (comm.rank() == bad) throw strata::InvalidArgument("round failure");
-                 }),
+    EXPECT_THROW(strata::collective(comm,
+                                    [&] {
+                                      if (comm.rank() == bad)
+                                        throw strata::InvalidArgument("round failure");
+                                    }),
                  strata::InvalidArgument);
   }
   EXPECT_EQ(comm.allreduce(comm.rank(), strata::ReduceOp::max), comm.size() - 1);

@@ -8,7 +8,8 @@ namespace {
 
 template <class T>
 void expect_block_matches_whole(const strata::RandomStream& s, const strata::DistMatrix<T>& x) {
-  strata::Matrix<T> whole("whole", static_cast<std::size_t>(x.global_rows()), static_cast<std::size_t>(x.cols()));
+  strata::Matrix<T> whole("whole", static_cast<std::size_t>(x.global_rows()),
+                          static_cast<std::size_t>(x.cols()));
   strata::fill_random(strata::ExecSpace(), s, whole);
   const auto w = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), whole);
   const auto local = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x.local());

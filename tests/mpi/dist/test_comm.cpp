@@ -15,7 +15,7 @@ TEST(Comm, DuplicatesTheCommunicator) {
   EXPECT_EQ(comm.size(), world_size);
   MPI_Comm_compare(comm.raw(), MPI_COMM_WORLD, &result);
   EXPECT_EQ(result, MPI_CONGRUENT);  // same group, different context: messages cannot collide
-  const strata::Comm copy = comm;  // copies share the duplicate
+  const strata::Comm copy = comm;    // copies share the duplicate
   MPI_Comm_compare(copy.raw(), comm.raw(), &result);
   EXPECT_EQ(result, MPI_IDENT);
   EXPECT_EQ(strata::Comm::self().size(), 1);
@@ -31,8 +31,9 @@ TEST(Comm, ScalarCollectives) {
   const auto all = comm.allgather(std::int64_t(10 * r));
   ASSERT_EQ(static_cast<int>(all.size()), p);
   for (int k = 0; k < p; ++k) EXPECT_EQ(all[static_cast<std::size_t>(k)], 10 * k);
-  EXPECT_EQ(comm.broadcast(r == p - 1 ? std::string("from the last rank") : std::string("x"), p - 1),
-            "from the last rank");
+  EXPECT_EQ(
+      comm.broadcast(r == p - 1 ? std::string("from the last rank") : std::string("x"), p - 1),
+      "from the last rank");
 }
 
 TEST(Comm, ViewCollectivesInDeviceMemory) {
@@ -41,7 +42,8 @@ TEST(Comm, ViewCollectivesInDeviceMemory) {
   strata::Matrix<double> a("a", 4, 3);
   auto h = Kokkos::create_mirror_view(a);
   for (std::size_t j = 0; j < 3; ++j)
-    for (std::size_t i = 0; i < 4; ++i) h(i, j) = static_cast<double>(comm.rank() + 1) * (i + 10 * j);
+    for (std::size_t i = 0; i < 4; ++i)
+      h(i, j) = static_cast<double>(comm.rank() + 1) * (i + 10 * j);
   Kokkos::deep_copy(a, h);
   comm.allreduce(exec, a, strata::ReduceOp::sum);
   Kokkos::deep_copy(h, a);

@@ -29,10 +29,12 @@ strata::Matrix<T> generate(const strata::RandomStream& s, std::size_t rows, std:
 
 // Rows [begin, begin + count) of a replicated matrix, as a new matrix.
 template <class T>
-strata::Matrix<T> rows_of(const strata::Matrix<T>& m, strata::index_type begin, strata::index_type count) {
+strata::Matrix<T> rows_of(const strata::Matrix<T>& m, strata::index_type begin,
+                          strata::index_type count) {
   strata::Matrix<T> out("rows", static_cast<std::size_t>(count), m.extent(1));
-  Kokkos::deep_copy(out, Kokkos::subview(m, Kokkos::make_pair(static_cast<std::size_t>(begin),
-                                                              static_cast<std::size_t>(begin + count)),
+  Kokkos::deep_copy(out, Kokkos::subview(m,
+                                         Kokkos::make_pair(static_cast<std::size_t>(begin),
+                                                           static_cast<std::size_t>(begin + count)),
                                          Kokkos::ALL));
   return out;
 }
@@ -42,7 +44,8 @@ TYPED_TEST(Operators, AllImplementationsAgreeWithTheDenseProduct) {
   const strata::Comm comm;
   const strata::ExecSpace exec;
   const std::size_t n = 97, m = 61, k = 5;  // A is n x m
-  const strata::RandomStream sa{strata::Distribution::gaussian, 8, 0}, sx{strata::Distribution::gaussian, 8, 1};
+  const strata::RandomStream sa{strata::Distribution::gaussian, 8, 0},
+      sx{strata::Distribution::gaussian, 8, 1};
   const auto a = generate<T>(sa, n, m);
   const auto x = generate<T>(sx, m, k);   // for A X
   const auto xt = generate<T>(sx, n, k);  // for A^T X
@@ -76,14 +79,14 @@ TYPED_TEST(Operators, AllImplementationsAgreeWithTheDenseProduct) {
   dist.apply(exec, x_local, y_local);
   dist.apply_transpose(exec, xt_local, yt_local);
   EXPECT_THAT(y_local, AllClose(rows_of(ax, rows.row_begin(r), rows.local_rows(r)), 0.0, tol_ax));
-  EXPECT_THAT(yt_local, AllClose(rows_of(atx, cols.row_begin(r), cols.local_rows(r)), 0.0, tol_atx));
+  EXPECT_THAT(yt_local,
+              AllClose(rows_of(atx, cols.row_begin(r), cols.local_rows(r)), 0.0, tol_atx));
 
   // A callback operator wrapping the dense one.
   const strata::CallbackOperator<T> callback(
       static_cast<strata::index_type>(n), static_cast<strata::index_type>(m),
-      [&](const strata::ExecSpace& e, const strata::ConstMatrix<T>& in, const strata::Matrix<T>& out) {
-        dense.apply(e, in, out);
-      });
+      [&](const strata::ExecSpace& e, const strata::ConstMatrix<T>& in,
+          const strata::Matrix<T>& out) { dense.apply(e, in, out); });
   strata::Matrix<T> yc("yc", n, k);
   callback.apply(exec, x, yc);
   EXPECT_THAT(yc, AllClose(ax, 0.0, tol_ax));

@@ -34,7 +34,8 @@ TYPED_TEST(DistOperations, InnerProductMatchesTheSerialReference) {
   const strata::Comm comm;
   const strata::ExecSpace exec;
   const std::size_t n = 517, p = 13, q = 6;
-  const strata::RandomStream sx{strata::Distribution::gaussian, 1, 0}, sy{strata::Distribution::gaussian, 1, 1};
+  const strata::RandomStream sx{strata::Distribution::gaussian, 1, 0},
+      sy{strata::Distribution::gaussian, 1, 1};
   strata::DistMatrix<T> x(comm, n, p), y(comm, n, q);
   strata::fill_random(exec, sx, x);
   strata::fill_random(exec, sy, y);
@@ -52,7 +53,8 @@ TYPED_TEST(DistOperations, InnerProductMatchesTheSerialReference) {
         exact += static_cast<long double>(hx(k, i)) * hy(k, j);
         magnitude += std::fabs(static_cast<long double>(hx(k, i)) * hy(k, j));
       }
-      EXPECT_LE(std::fabs(static_cast<double>(hc(i, j) - exact)), gamma * static_cast<double>(magnitude))
+      EXPECT_LE(std::fabs(static_cast<double>(hc(i, j) - exact)),
+                gamma * static_cast<double>(magnitude))
           << "(" << i << ", " << j << ")";
     }
   // Replicated: every rank holds bitwise the same C.
@@ -67,7 +69,8 @@ TYPED_TEST(DistOperations, MultiplyReplicatedAndFrobeniusNorm) {
   const strata::Comm comm;
   const strata::ExecSpace exec;
   const std::size_t n = 211, p = 7, q = 4;
-  const strata::RandomStream sx{strata::Distribution::gaussian, 2, 0}, sb{strata::Distribution::rademacher, 2, 1};
+  const strata::RandomStream sx{strata::Distribution::gaussian, 2, 0},
+      sb{strata::Distribution::rademacher, 2, 1};
   strata::DistMatrix<T> x(comm, n, p), y(comm, n, q);
   strata::fill_random(exec, sx, x);
   strata::Matrix<T> b("b", p, q);
@@ -79,7 +82,8 @@ TYPED_TEST(DistOperations, MultiplyReplicatedAndFrobeniusNorm) {
   for (std::size_t j = 0; j < q; ++j)
     for (std::size_t i = 0; i < expected.extent(0); ++i) {
       long double s = 0;
-      for (std::size_t k = 0; k < p; ++k) s += static_cast<long double>(hx(y.row_begin() + i, k)) * hb(k, j);
+      for (std::size_t k = 0; k < p; ++k)
+        s += static_cast<long double>(hx(y.row_begin() + i, k)) * hb(k, j);
       expected(i, j) = static_cast<T>(s);
     }
   // |B| = 1 entry-wise: error <= gamma_p sum_k |x_ik|, below p * u * max|x| * p; use rtol = 0 and
@@ -91,8 +95,8 @@ TYPED_TEST(DistOperations, MultiplyReplicatedAndFrobeniusNorm) {
   for (std::size_t j = 0; j < p; ++j)
     for (std::size_t i = 0; i < n; ++i) sum += static_cast<long double>(hx(i, j)) * hx(i, j);
   const double norm = static_cast<double>(strata::frobenius_norm(exec, x));
-  // The sum of N = n p squares is accumulated in double: relative error <= gamma_N (Higham eq. 3.5),
-  // halved by the square root, plus the rounding of the result to T.
+  // The sum of N = n p squares is accumulated in double: relative error <= gamma_N (Higham
+  // eq. 3.5), halved by the square root, plus the rounding of the result to T.
   const double exact = std::sqrt(static_cast<double>(sum));
   const double gamma = n * p * std::numeric_limits<double>::epsilon() / 2;
   EXPECT_NEAR(norm, exact, (gamma + 2 * TestFixture::u()) * exact);
@@ -108,8 +112,9 @@ TYPED_TEST(DistOperations, MismatchedShapesFailOnEveryRank) {
   EXPECT_THROW(strata::inner_product(exec, x, x, wrong), strata::ShapeMismatch);
   // Only the last rank passes a local block with the wrong number of rows: every rank throws.
   const auto layout = x.layout();
-  strata::Matrix<T> local("local", static_cast<std::size_t>(layout.local_rows(comm.rank()) +
-                                                            (comm.rank() == comm.size() - 1 ? 1 : 0)),
+  strata::Matrix<T> local("local",
+                          static_cast<std::size_t>(layout.local_rows(comm.rank()) +
+                                                   (comm.rank() == comm.size() - 1 ? 1 : 0)),
                           3);
   EXPECT_THROW(strata::allgather_rows<T>(exec, comm, layout, local), strata::ShapeMismatch);
   EXPECT_EQ(comm.allreduce(1, strata::ReduceOp::sum), comm.size());  // still in step

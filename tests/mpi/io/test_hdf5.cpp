@@ -37,7 +37,8 @@ class Hdf5Test : public ::testing::Test {
   }
   std::vector<std::string> files_in_dir() const {
     std::vector<std::string> names;
-    for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+    for (const auto& entry : fs::directory_iterator(dir))
+      names.push_back(entry.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
   }
@@ -47,10 +48,11 @@ class Hdf5Test : public ::testing::Test {
 };
 
 template <class T>
-strata::DistMatrix<T> random_dist(const strata::Comm& comm, strata::index_type rows, strata::index_type cols,
-                                  std::uint64_t seed) {
+strata::DistMatrix<T> random_dist(const strata::Comm& comm, strata::index_type rows,
+                                  strata::index_type cols, std::uint64_t seed) {
   strata::DistMatrix<T> x(comm, rows, cols);
-  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, 0}, x);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, x);
   return x;
 }
 
@@ -65,8 +67,10 @@ TEST_F(Hdf5Test, DistributedRoundTripIsBitwiseForBothPrecisions) {
     writer.set_attribute("/", "tolerance", 1e-8);
     writer.commit();
   }
-  const auto r64 = strata::io::read_dist_matrix<double>(comm, DatasetPath::parse(dir + "/m.h5:/X64"));
-  const auto r32 = strata::io::read_dist_matrix<float>(comm, DatasetPath::parse(dir + "/m.h5:/nested/group/X32"));
+  const auto r64 =
+      strata::io::read_dist_matrix<double>(comm, DatasetPath::parse(dir + "/m.h5:/X64"));
+  const auto r32 = strata::io::read_dist_matrix<float>(
+      comm, DatasetPath::parse(dir + "/m.h5:/nested/group/X32"));
   EXPECT_THAT(r64.local(), AllClose(x64.local(), 0.0, 0.0));
   EXPECT_THAT(r32.local(), AllClose(x32.local(), 0.0, 0.0));
   const auto info = strata::io::inspect(comm, DatasetPath::parse(dir + "/m.h5:/nested/group/X32"));
@@ -74,7 +78,9 @@ TEST_F(Hdf5Test, DistributedRoundTripIsBitwiseForBothPrecisions) {
   EXPECT_EQ(info.shape, (std::vector<strata::index_type>{33, 5}));
   EXPECT_EQ(strata::io::read_string_attribute(comm, DatasetPath{dir + "/m.h5", "/X64"}, "note"),
             "Gaussian test matrix");
-  EXPECT_EQ(strata::io::read_string_attribute(comm, DatasetPath{dir + "/m.h5", "/"}, "creator").rfind("Strata ", 0), 0u);
+  EXPECT_EQ(strata::io::read_string_attribute(comm, DatasetPath{dir + "/m.h5", "/"}, "creator")
+                .rfind("Strata ", 0),
+            0u);
   // Whole-matrix read on every rank equals the gathered distributed matrix.
   const auto whole = strata::io::read_matrix<double>(comm, DatasetPath::parse(dir + "/m.h5:/X64"));
   EXPECT_THAT(whole, AllClose(strata::allgather_rows(exec, x64), 0.0, 0.0));
@@ -98,18 +104,25 @@ TEST_F(Hdf5Test, ReplicatedMatricesAndVectors) {
     writer.write("/v", Kokkos::View<const double*, Kokkos::LayoutLeft, strata::MemSpace>(v));
     writer.commit();
   }
-  EXPECT_THAT(strata::io::read_matrix<double>(comm, DatasetPath::parse(dir + "/r.h5:/S")), AllClose(s, 0.0, 0.0));
-  EXPECT_THAT(strata::io::read_vector<double>(comm, DatasetPath::parse(dir + "/r.h5:/v")), AllClose(v, 0.0, 0.0));
+  EXPECT_THAT(strata::io::read_matrix<double>(comm, DatasetPath::parse(dir + "/r.h5:/S")),
+              AllClose(s, 0.0, 0.0));
+  EXPECT_THAT(strata::io::read_vector<double>(comm, DatasetPath::parse(dir + "/r.h5:/v")),
+              AllClose(v, 0.0, 0.0));
 }
 
 TEST_F(Hdf5Test, BatchesRoundTripWithWholeMatricesPerRank) {
-  // 7 matrices of 5 x 3 over the ranks; rank r generates matrices [begin, end) from their global index.
+  // 7 matrices of 5 x 3 over the ranks; rank r generates matrices [begin, end) from their global
+  // index.
   const strata::BlockRowLayout layout(7, comm.size());
-  strata::io::DistBatch<double> batch{strata::Batch<double>("b", 5, 3, static_cast<std::size_t>(layout.local_rows(comm.rank()))),
-                                      layout};
+  strata::io::DistBatch<double> batch{
+      strata::Batch<double>("b", 5, 3, static_cast<std::size_t>(layout.local_rows(comm.rank()))),
+      layout};
   for (std::size_t k = 0; k < batch.local.extent(2); ++k) {
-    strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 77, static_cast<std::uint64_t>(layout.row_begin(comm.rank()) + k)},
-                        Kokkos::subview(batch.local, Kokkos::ALL, Kokkos::ALL, k));
+    strata::fill_random(
+        exec,
+        strata::RandomStream{strata::Distribution::gaussian, 77,
+                             static_cast<std::uint64_t>(layout.row_begin(comm.rank()) + k)},
+        Kokkos::subview(batch.local, Kokkos::ALL, Kokkos::ALL, k));
   }
   {
     strata::io::FileWriter writer(comm, dir + "/batch.h5");
@@ -135,8 +148,10 @@ TEST_F(Hdf5Test, UpdateKeepsOtherDatasetsAndReplaceStartsEmpty) {
   strata::io::write_matrix(comm, DatasetPath{file, "/A"}, a);
   strata::io::write_matrix(comm, DatasetPath{file, "/B"}, b);   // update: /A stays
   strata::io::write_matrix(comm, DatasetPath{file, "/A"}, a2);  // replaces /A, new shape
-  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/A"}).local(), AllClose(a2.local(), 0.0, 0.0));
-  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/B"}).local(), AllClose(b.local(), 0.0, 0.0));
+  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/A"}).local(),
+              AllClose(a2.local(), 0.0, 0.0));
+  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/B"}).local(),
+              AllClose(b.local(), 0.0, 0.0));
   {
     strata::io::FileWriter writer(comm, file, strata::io::WriteMode::replace_file);
     writer.write("/C", b);
@@ -169,7 +184,8 @@ TEST_F(Hdf5Test, AnUncommittedOrFailedWriteLeavesTheOldFileIntact) {
         writer.commit();
       },
       strata::Error);
-  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/A"}).local(), AllClose(a.local(), 0.0, 0.0));
+  EXPECT_THAT(strata::io::read_dist_matrix<double>(comm, DatasetPath{file, "/A"}).local(),
+              AllClose(a.local(), 0.0, 0.0));
   EXPECT_THROW(strata::io::inspect(comm, DatasetPath{file, "/other"}), strata::IOError);
   comm.barrier();
   EXPECT_EQ(files_in_dir(), std::vector<std::string>{"keep.h5"});
@@ -178,14 +194,19 @@ TEST_F(Hdf5Test, AnUncommittedOrFailedWriteLeavesTheOldFileIntact) {
 TEST_F(Hdf5Test, ErrorsAreRaisedOnEveryRank) {
   const auto a = random_dist<double>(comm, 10, 2, 30);
   strata::io::write_matrix(comm, DatasetPath{dir + "/e.h5", "/A"}, a);
-  EXPECT_THROW(strata::io::read_matrix<double>(comm, DatasetPath{dir + "/missing.h5", "/A"}), strata::IOError);
-  EXPECT_THROW(strata::io::read_matrix<double>(comm, DatasetPath{dir + "/e.h5", "/B"}), strata::IOError);
-  EXPECT_THROW(strata::io::read_vector<double>(comm, DatasetPath{dir + "/e.h5", "/A"}), strata::ShapeMismatch);
+  EXPECT_THROW(strata::io::read_matrix<double>(comm, DatasetPath{dir + "/missing.h5", "/A"}),
+               strata::IOError);
+  EXPECT_THROW(strata::io::read_matrix<double>(comm, DatasetPath{dir + "/e.h5", "/B"}),
+               strata::IOError);
+  EXPECT_THROW(strata::io::read_vector<double>(comm, DatasetPath{dir + "/e.h5", "/A"}),
+               strata::ShapeMismatch);
   EXPECT_THROW(strata::io::read_dist_matrix<double>(comm, DatasetPath{dir + "/e.h5", "/A"},
                                                     strata::BlockRowLayout(11, comm.size())),
                strata::ShapeMismatch);
-  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir + "/no/such/dir/x.h5", "/A"}, a), strata::IOError);
-  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir, "/A"}, a), strata::IOError);  // a directory
+  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir + "/no/such/dir/x.h5", "/A"}, a),
+               strata::IOError);
+  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir, "/A"}, a),
+               strata::IOError);  // a directory
   // Updating a file that is not HDF5 is refused, and the file is kept.
   if (comm.is_root()) {
     std::FILE* f = std::fopen((dir + "/notes.h5").c_str(), "w");
@@ -193,7 +214,8 @@ TEST_F(Hdf5Test, ErrorsAreRaisedOnEveryRank) {
     std::fclose(f);
   }
   comm.barrier();
-  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir + "/notes.h5", "/A"}, a), strata::IOError);
+  EXPECT_THROW(strata::io::write_matrix(comm, DatasetPath{dir + "/notes.h5", "/A"}, a),
+               strata::IOError);
   EXPECT_EQ(fs::file_size(dir + "/notes.h5"), 8u);
   EXPECT_EQ(comm.allreduce(1, strata::ReduceOp::sum), comm.size());
 }

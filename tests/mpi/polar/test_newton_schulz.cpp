@@ -23,14 +23,16 @@ namespace polar = strata::polar;
 // Orthonormal m x k factor from the QR of a Gaussian matrix (double, host).
 HostMatrix<double> orthonormal(std::size_t m, std::size_t k, std::uint64_t seed) {
   strata::Matrix<double> g("g", m, k);
-  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, 0}, g);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, g);
   auto h = strata::testing::to_host(g);
   strata::linalg::host::qr_in_place(h);
   return h;
 }
 
 // U diag(s) V^T in double on the host.
-HostMatrix<double> product(const HostMatrix<double>& u, const std::vector<double>& s, const HostMatrix<double>& v) {
+HostMatrix<double> product(const HostMatrix<double>& u, const std::vector<double>& s,
+                           const HostMatrix<double>& v) {
   HostMatrix<double> a("a", u.extent(0), v.extent(0));
   for (std::size_t j = 0; j < v.extent(0); ++j)
     for (std::size_t l = 0; l < s.size(); ++l)
@@ -84,9 +86,9 @@ TYPED_TEST(Polar, PolarFactorOfKnownMatricesReachesThePrecisionFloor) {
     const auto a = to_device<T>(product(u, s, v));
     strata::Matrix<T> q("q", m, n), h("h", n, n);
     const auto result = polar::polar_factor<T>(strata::ExecSpace(), a, q, {}, h);
-    // Orthogonality floor: the Gram matrix of an m x n matrix carries rounding of about sqrt(m) u per
-    // entry, so ||Q^T Q - I||_F settles near n sqrt(m) u; the singular values of Q are then within
-    // that of 1. We allow 4 n sqrt(m) u.
+    // Orthogonality floor: the Gram matrix of an m x n matrix carries rounding of about sqrt(m) u
+    // per entry, so ||Q^T Q - I||_F settles near n sqrt(m) u; the singular values of Q are then
+    // within that of 1. We allow 4 n sqrt(m) u.
     const double floor = 4.0 * n * std::sqrt(static_cast<double>(m)) * TestFixture::u();
     EXPECT_LE(result.error, floor) << "smallest " << smallest;
     const auto sigma = strata::linalg::host::singular_values(to_double(q));
@@ -98,7 +100,8 @@ TYPED_TEST(Polar, PolarFactorOfKnownMatricesReachesThePrecisionFloor) {
     // And against LAPACK's SVD-based polar factor U V^T of the same (rounded) A, whose own error is
     // of the same order.
     const auto lapack = strata::linalg::host::polar_via_svd(to_double(a));
-    EXPECT_LE(relative_error(to_double(q), lapack), 2 * floor / smallest) << "smallest " << smallest;
+    EXPECT_LE(relative_error(to_double(q), lapack), 2 * floor / smallest)
+        << "smallest " << smallest;
     // H = Q^T A is symmetric positive semidefinite and Q H reproduces A (backward error).
     const auto hh = to_double(h);
     const auto eig = strata::linalg::host::symmetric_eigenvalues(hh);
@@ -128,7 +131,8 @@ TYPED_TEST(Polar, WideMatricesAndFixedStepsAndTolerance) {
   so.steps = 5;
   const double bound = polar::make_schedule(so).final_bound();
   const double floor = 4.0 * m * std::sqrt(static_cast<double>(n)) * TestFixture::u();
-  for (const double sv : strata::linalg::host::singular_values(to_double(q))) EXPECT_NEAR(sv, 1.0, bound + floor);
+  for (const double sv : strata::linalg::host::singular_values(to_double(q)))
+    EXPECT_NEAR(sv, 1.0, bound + floor);
   polar::IterationOptions tol;
   tol.tolerance = std::is_same_v<T, double> ? 1e-10 : 1e-3;
   const auto rt = polar::polar_factor<T>(strata::ExecSpace(), a, q, tol);
@@ -148,15 +152,18 @@ TYPED_TEST(Polar, DistributedTallSkinnyAgreesWithOneRank) {
   const auto single = polar::polar_factor<T>(strata::ExecSpace(), a, q_single);
   strata::DistMatrix<T> da(comm, static_cast<index_type>(m), static_cast<index_type>(n));
   strata::DistMatrix<T> dq(comm, static_cast<index_type>(m), static_cast<index_type>(n));
-  Kokkos::deep_copy(da.local(), Kokkos::subview(a, Kokkos::make_pair(static_cast<std::size_t>(da.row_begin()),
-                                                                     static_cast<std::size_t>(da.row_begin() + da.local_rows())),
-                                                Kokkos::ALL));
+  Kokkos::deep_copy(
+      da.local(),
+      Kokkos::subview(a,
+                      Kokkos::make_pair(static_cast<std::size_t>(da.row_begin()),
+                                        static_cast<std::size_t>(da.row_begin() + da.local_rows())),
+                      Kokkos::ALL));
   polar::IterationOptions options;
   options.steps = single.iterations;  // the same number of steps as the single-rank run
   const auto dist = polar::polar_factor<T>(strata::ExecSpace(), da, dq, options);
   const auto gathered = strata::allgather_rows(strata::ExecSpace(), dq);
-  // Only the summation order of the Gram allreduce differs: rounding-level differences, amplified at
-  // most by the conditioning 1 / sigma_min = 1e3.
+  // Only the summation order of the Gram allreduce differs: rounding-level differences, amplified
+  // at most by the conditioning 1 / sigma_min = 1e3.
   const double floor = 4.0 * n * std::sqrt(static_cast<double>(m)) * TestFixture::u();
   EXPECT_LE(relative_error(to_double(gathered), to_double(q_single)), floor * 1e3);
   EXPECT_LE(dist.error, floor);
@@ -227,8 +234,9 @@ TYPED_TEST(Polar, SquareRootsOfSpdMatrices) {
   // Not symmetric.
   auto skewed = product(v, roots, v);
   skewed(0, 1) += 0.5;
-  EXPECT_THROW(polar::sqrt_and_inverse_sqrt<T>(strata::ExecSpace(), to_device<T>(skewed), root, inverse, o),
-               strata::InvalidArgument);
+  EXPECT_THROW(
+      polar::sqrt_and_inverse_sqrt<T>(strata::ExecSpace(), to_device<T>(skewed), root, inverse, o),
+      strata::InvalidArgument);
 }
 
 TYPED_TEST(Polar, SpectralScalingSavesIterations) {
@@ -256,7 +264,8 @@ TYPED_TEST(Polar, InversePthRootsOfSpdMatrices) {
   const std::size_t n = 24;
   const auto v = orthonormal(n, n, 13);
   std::vector<double> lambda(n);
-  for (std::size_t i = 0; i < n; ++i) lambda[i] = 3.0 * std::pow(1e-2, static_cast<double>(i) / (n - 1));  // kappa 100
+  for (std::size_t i = 0; i < n; ++i)
+    lambda[i] = 3.0 * std::pow(1e-2, static_cast<double>(i) / (n - 1));  // kappa 100
   const auto a = to_device<T>(product(v, lambda, v));
   const double floor = 4.0 * n * std::sqrt(static_cast<double>(n)) * TestFixture::u();
   for (const int p : {1, 2, 4}) {
@@ -269,15 +278,17 @@ TYPED_TEST(Polar, InversePthRootsOfSpdMatrices) {
     EXPECT_LE(r.error, floor * 100) << "p = " << p;
   }
   strata::Matrix<T> root("root", n, n);
-  EXPECT_THROW(polar::inverse_pth_root<T>(strata::ExecSpace(), a, 0, root), strata::InvalidArgument);
+  EXPECT_THROW(polar::inverse_pth_root<T>(strata::ExecSpace(), a, 0, root),
+               strata::InvalidArgument);
   lambda[3] = -1.0;
-  EXPECT_THROW(polar::inverse_pth_root<T>(strata::ExecSpace(), to_device<T>(product(v, lambda, v)), 2, root),
-               strata::NumericalError);
+  EXPECT_THROW(
+      polar::inverse_pth_root<T>(strata::ExecSpace(), to_device<T>(product(v, lambda, v)), 2, root),
+      strata::NumericalError);
 }
 
 // The Muon reference formulas (muon.py) evaluated on the host in double with plain loops.
-HostMatrix<double> muon_reference(const HostMatrix<double>& w, const HostMatrix<double>& g, HostMatrix<double>& buf,
-                                  double lr, double beta, double wd) {
+HostMatrix<double> muon_reference(const HostMatrix<double>& w, const HostMatrix<double>& g,
+                                  HostMatrix<double>& buf, double lr, double beta, double wd) {
   const std::size_t m = w.extent(0), n = w.extent(1);
   HostMatrix<double> x("x", m, n);
   double norm = 0;
@@ -319,7 +330,8 @@ HostMatrix<double> muon_reference(const HostMatrix<double>& w, const HostMatrix<
 TYPED_TEST(Polar, MuonUpdateMatchesTheReferenceFormulas) {
   using T = TypeParam;
   const std::size_t m = 48, n = 16;
-  const auto w0 = to_double(to_device<T>(product(orthonormal(m, n, 14), spread(n, 0.1), orthonormal(n, n, 15))));
+  const auto w0 = to_double(
+      to_device<T>(product(orthonormal(m, n, 14), spread(n, 0.1), orthonormal(n, n, 15))));
   HostMatrix<double> buf("buf", m, n);
   auto w_ref = w0;
   strata::Matrix<T> w = to_device<T>(w0), momentum("momentum", m, n);
@@ -327,9 +339,13 @@ TYPED_TEST(Polar, MuonUpdateMatchesTheReferenceFormulas) {
   options.weight_decay = 0.1;
   for (int step = 0; step < 3; ++step) {
     strata::Matrix<T> g("g", m, n);
-    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, 100, static_cast<std::uint64_t>(step)}, g);
+    strata::fill_random(
+        strata::ExecSpace(),
+        strata::RandomStream{strata::Distribution::gaussian, 100, static_cast<std::uint64_t>(step)},
+        g);
     const auto g_host = to_double(g);
-    w_ref = muon_reference(w_ref, g_host, buf, options.learning_rate, options.beta, options.weight_decay);
+    w_ref = muon_reference(w_ref, g_host, buf, options.learning_rate, options.beta,
+                           options.weight_decay);
     polar::muon_update<T>(strata::ExecSpace(), w, g, momentum, options);
   }
   // Three steps of the same arithmetic in another order: rounding-level agreement (the quintic is
@@ -341,7 +357,8 @@ TYPED_TEST(Polar, MuonUpdateMatchesTheReferenceFormulas) {
 TYPED_TEST(Polar, BadInputGivesClearErrors) {
   using T = TypeParam;
   strata::Matrix<T> a("a", 10, 4), q("q", 10, 4), wrong("wrong", 4, 10);
-  EXPECT_THROW(polar::polar_factor<T>(strata::ExecSpace(), a, q), strata::InvalidArgument);  // zero matrix
+  EXPECT_THROW(polar::polar_factor<T>(strata::ExecSpace(), a, q),
+               strata::InvalidArgument);  // zero matrix
   EXPECT_THROW(polar::polar_factor<T>(strata::ExecSpace(), a, wrong), strata::ShapeMismatch);
   auto h = strata::testing::to_host(a);
   h(3, 2) = std::numeric_limits<T>::quiet_NaN();

@@ -1,5 +1,6 @@
 // Counter-based random streams: block independence (bitwise), fp32/fp64 agreement, moments and
-// distribution shape against the exact laws, and independence between seeds, streams and neighbours.
+// distribution shape against the exact laws, and independence between seeds, streams and
+// neighbours.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,18 +18,21 @@ using strata::RandomStream;
 
 template <class T>
 strata::HostMatrix<T> generate(const RandomStream& s, std::size_t rows, std::size_t cols,
-                               strata::index_type row_offset = 0, strata::index_type col_offset = 0) {
+                               strata::index_type row_offset = 0,
+                               strata::index_type col_offset = 0) {
   strata::Matrix<T> d("d", rows, cols);
   strata::fill_random(strata::ExecSpace(), s, d, row_offset, col_offset);
   return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), d);
 }
 
 // entry(i, j) evaluated in a kernel on the default execution space.
-strata::HostMatrix<double> entries_on_device(const RandomStream& s, std::size_t rows, std::size_t cols,
-                                             strata::index_type row_offset = 0, strata::index_type col_offset = 0) {
+strata::HostMatrix<double> entries_on_device(const RandomStream& s, std::size_t rows,
+                                             std::size_t cols, strata::index_type row_offset = 0,
+                                             strata::index_type col_offset = 0) {
   strata::Matrix<double> d("d", rows, cols);
   Kokkos::parallel_for(
-      "test::entries", Kokkos::MDRangePolicy<strata::ExecSpace, Kokkos::Rank<2>>({0, 0}, {rows, cols}),
+      "test::entries",
+      Kokkos::MDRangePolicy<strata::ExecSpace, Kokkos::Rank<2>>({0, 0}, {rows, cols}),
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t j) {
         d(i, j) = s.entry<double>(row_offset + static_cast<strata::index_type>(i),
                                   col_offset + static_cast<strata::index_type>(j));
@@ -43,8 +47,9 @@ TEST_P(RandomBlocks, AnySubBlockIsBitwiseTheSameAsCutFromTheWhole) {
   const std::size_t rows = 53, cols = 301;  // spans several Rademacher groups of 256 columns
   const auto whole = generate<double>(s, rows, cols);
   // Offsets chosen to start and end inside column groups.
-  const std::vector<std::array<std::size_t, 4>> blocks = {
-      {0, 0, 53, 301}, {5, 3, 17, 9}, {10, 250, 20, 51}, {52, 300, 1, 1}, {0, 1, 53, 255}, {31, 4, 22, 4}};
+  const std::vector<std::array<std::size_t, 4>> blocks = {{0, 0, 53, 301},   {5, 3, 17, 9},
+                                                          {10, 250, 20, 51}, {52, 300, 1, 1},
+                                                          {0, 1, 53, 255},   {31, 4, 22, 4}};
   for (const auto& [r0, c0, nr, nc] : blocks) {
     const auto block = generate<double>(s, nr, nc, static_cast<strata::index_type>(r0),
                                         static_cast<strata::index_type>(c0));
@@ -57,13 +62,16 @@ TEST_P(RandomBlocks, AnySubBlockIsBitwiseTheSameAsCutFromTheWhole) {
   // The scalar entry function, evaluated on the same backend, agrees with the kernel bitwise.
   const auto scalar = entries_on_device(s, rows, cols);
   for (std::size_t j = 0; j < cols; ++j)
-    for (std::size_t i = 0; i < rows; ++i) ASSERT_EQ(scalar(i, j), whole(i, j)) << "(" << i << ", " << j << ")";
+    for (std::size_t i = 0; i < rows; ++i)
+      ASSERT_EQ(scalar(i, j), whole(i, j)) << "(" << i << ", " << j << ")";
   // Across backends (host libm vs the device's log/sin/cos) Gaussian entries agree to a few ulps:
   // Box-Muller composes sqrt(-2 log u) and cos/sin(2 pi u), each within 2 ulps on both sides.
   for (std::size_t j = 0; j < cols; j += 7) {
     for (std::size_t i = 0; i < rows; i += 5) {
-      const double host = s.entry<double>(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j));
-      ASSERT_NEAR(host, whole(i, j), 16 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(host)));
+      const double host =
+          s.entry<double>(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j));
+      ASSERT_NEAR(host, whole(i, j),
+                  16 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(host)));
     }
   }
 }
@@ -107,10 +115,14 @@ TEST_P(RandomBlocks, SeedsStreamsAndDistributionsGiveDifferentMatrices) {
 
 INSTANTIATE_TEST_SUITE_P(Distributions, RandomBlocks,
                          ::testing::Values(Distribution::gaussian, Distribution::rademacher),
-                         [](const auto& info) { return std::string(strata::distribution_name(info.param)); });
+                         [](const auto& info) {
+                           return std::string(strata::distribution_name(info.param));
+                         });
 
 // Standard normal CDF.
-double phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+double phi(double x) {
+  return 0.5 * std::erfc(-x / std::sqrt(2.0));
+}
 
 TEST(RandomGaussian, MomentsAndShapeMatchTheStandardNormal) {
   const std::size_t rows = 1000, cols = 400;  // n = 4e5 samples
@@ -174,7 +186,8 @@ TEST(RandomRademacher, ValuesAreSignsWithBalancedCounts) {
     }
   const double n = static_cast<double>(rows * cols);
   EXPECT_NEAR(sum / n, 0.0, 6.0 / std::sqrt(n));
-  EXPECT_NEAR(lag / (rows * (cols - 1)), 0.0, 6.0 / std::sqrt(static_cast<double>(rows * (cols - 1))));
+  EXPECT_NEAR(lag / (rows * (cols - 1)), 0.0,
+              6.0 / std::sqrt(static_cast<double>(rows * (cols - 1))));
 }
 
 TEST(RandomStreams, ParseAndErrors) {
@@ -182,7 +195,8 @@ TEST(RandomStreams, ParseAndErrors) {
   EXPECT_EQ(strata::parse_distribution("rademacher"), Distribution::rademacher);
   EXPECT_THROW(strata::parse_distribution("normal"), strata::InvalidArgument);
   strata::Matrix<double> d("d", 2, 2);
-  EXPECT_THROW(strata::fill_random(strata::ExecSpace(), RandomStream{}, d, -1, 0), strata::InvalidArgument);
+  EXPECT_THROW(strata::fill_random(strata::ExecSpace(), RandomStream{}, d, -1, 0),
+               strata::InvalidArgument);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
-// Strata reads what h5py/numpy write (tests/fixtures/h5py_fixture.h5, made by make_h5py_fixture.py),
-// with the (rows, cols) C-order convention, and rejects what it cannot read with clear errors.
+// Strata reads what h5py/numpy write (tests/fixtures/h5py_fixture.h5, made by
+// make_h5py_fixture.py), with the (rows, cols) C-order convention, and rejects what it cannot read
+// with clear errors.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -49,10 +50,12 @@ TEST(H5pyFixture, ReadsMatricesInRowColumnOrderWithDtypeConversion) {
       EXPECT_EQ(b32(i, j), static_cast<float>(-(i + 1.0) * 0.25 + j));
     }
 
-  const auto v = strata::testing::to_host(strata::io::read_vector<double>(comm, DatasetPath::parse(fixture() + ":/v")));
+  const auto v = strata::testing::to_host(
+      strata::io::read_vector<double>(comm, DatasetPath::parse(fixture() + ":/v")));
   ASSERT_EQ(v.extent(0), 6u);
   for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(v(i), static_cast<double>(i * i));
-  EXPECT_EQ(strata::io::read_string_attribute(comm, DatasetPath{fixture(), "/"}, "creator"), "h5py fixture");
+  EXPECT_EQ(strata::io::read_string_attribute(comm, DatasetPath{fixture(), "/"}, "creator"),
+            "h5py fixture");
 
   // A distributed read on one rank is the whole matrix.
   const auto d = strata::io::read_dist_matrix<double>(comm, DatasetPath::parse(fixture() + ":/A"));
@@ -61,15 +64,18 @@ TEST(H5pyFixture, ReadsMatricesInRowColumnOrderWithDtypeConversion) {
 
 TEST(H5pyFixture, ReadsABatchOfMatrices) {
   const strata::Comm comm = strata::Comm::self();
-  const auto batch = strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/batch"));
+  const auto batch =
+      strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/batch"));
   const auto h = strata::testing::to_host(batch.local);
   ASSERT_EQ(h.extent(0), 5u);
   ASSERT_EQ(h.extent(1), 4u);
   ASSERT_EQ(h.extent(2), 3u);
   for (std::size_t b = 0; b < 3; ++b)
     for (std::size_t i = 0; i < 5; ++i)
-      for (std::size_t j = 0; j < 4; ++j) EXPECT_EQ(h(i, j, b), b + 0.25 * i - 0.5 * j + (i == j ? 4.0 : 0.0));
-  EXPECT_THROW(strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/A")), strata::ShapeMismatch);
+      for (std::size_t j = 0; j < 4; ++j)
+        EXPECT_EQ(h(i, j, b), b + 0.25 * i - 0.5 * j + (i == j ? 4.0 : 0.0));
+  EXPECT_THROW(strata::io::read_batch<double>(comm, DatasetPath::parse(fixture() + ":/A")),
+               strata::ShapeMismatch);
 }
 
 TEST(H5pyFixture, ClearErrors) {
@@ -77,21 +83,26 @@ TEST(H5pyFixture, ClearErrors) {
   const auto read = [&](const std::string& spec) {
     return error_of([&] { strata::io::read_matrix<double>(comm, DatasetPath::parse(spec)); });
   };
-  EXPECT_EQ(read(fixture() + ":/ints"),
-            "dataset '" + fixture() + ":/ints' has dtype integer (32-bit); expected float32 or float64");
-  EXPECT_EQ(read(fixture() + ":/cube"), "dataset '" + fixture() +
-                                            ":/cube' has 3-D shape (2, 2, 2); expected a 2-D dataset (rows, cols)");
-  EXPECT_EQ(read(fixture() + ":/v"),
-            "dataset '" + fixture() + ":/v' has 1-D shape (6,); expected a 2-D dataset (rows, cols)");
+  EXPECT_EQ(
+      read(fixture() + ":/ints"),
+      "dataset '" + fixture() + ":/ints' has dtype integer (32-bit); expected float32 or float64");
+  EXPECT_EQ(read(fixture() + ":/cube"),
+            "dataset '" + fixture() +
+                ":/cube' has 3-D shape (2, 2, 2); expected a 2-D dataset (rows, cols)");
+  EXPECT_EQ(
+      read(fixture() + ":/v"),
+      "dataset '" + fixture() + ":/v' has 1-D shape (6,); expected a 2-D dataset (rows, cols)");
   EXPECT_EQ(read(fixture() + ":/nothing"), "dataset '/nothing' not found in '" + fixture() + "'");
   EXPECT_EQ(read(fixture() + ":/group/nothing/deeper"),
             "dataset '/group/nothing/deeper' not found in '" + fixture() + "'");
   EXPECT_EQ(read(fixture() + ":/group"), "'" + fixture() + ":/group' exists but is not a dataset");
   EXPECT_EQ(read("/no/such/file.h5:/A"), "cannot open '/no/such/file.h5': no such file");
-  EXPECT_EQ(read(std::string(std::getenv("STRATA_TEST_DATA") ? std::getenv("STRATA_TEST_DATA") : ".") +
-                 "/make_h5py_fixture.py:/A"),
-            "cannot open '" + std::string(std::getenv("STRATA_TEST_DATA") ? std::getenv("STRATA_TEST_DATA") : ".") +
-                "/make_h5py_fixture.py' as an HDF5 file (is it an HDF5 file, and readable?)");
+  EXPECT_EQ(
+      read(std::string(std::getenv("STRATA_TEST_DATA") ? std::getenv("STRATA_TEST_DATA") : ".") +
+           "/make_h5py_fixture.py:/A"),
+      "cannot open '" +
+          std::string(std::getenv("STRATA_TEST_DATA") ? std::getenv("STRATA_TEST_DATA") : ".") +
+          "/make_h5py_fixture.py' as an HDF5 file (is it an HDF5 file, and readable?)");
   EXPECT_THROW(DatasetPath::parse("A.h5"), strata::InvalidArgument);
   EXPECT_THROW(DatasetPath::parse(":/A"), strata::InvalidArgument);
   EXPECT_THROW(DatasetPath::parse("A.h5:/"), strata::InvalidArgument);

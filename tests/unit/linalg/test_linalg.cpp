@@ -16,7 +16,8 @@ namespace {
 template <class T>
 strata::Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed) {
   strata::Matrix<T> a("a", rows, cols);
-  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, 0}, a);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, a);
   return a;
 }
 
@@ -83,7 +84,8 @@ TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
 }
 
 // A = Q1 diag(s) Q2^T with Q1, Q2 orthonormal from LAPACK QR of Gaussian matrices.
-strata::HostMatrix<double> with_singular_values(const std::vector<double>& s, std::size_t m, std::size_t n) {
+strata::HostMatrix<double> with_singular_values(const std::vector<double>& s, std::size_t m,
+                                                std::size_t n) {
   auto q1 = strata::testing::to_host(random_matrix<double>(m, s.size(), 21));
   auto q2 = strata::testing::to_host(random_matrix<double>(n, s.size(), 22));
   strata::linalg::host::qr_in_place(q1);
@@ -98,7 +100,8 @@ strata::HostMatrix<double> with_singular_values(const std::vector<double>& s, st
 TEST(HostLapack, SingularValuesOfAMatrixWithAKnownSpectrum) {
   const std::size_t m = 60, n = 40;
   std::vector<double> s(n);
-  for (std::size_t i = 0; i < n; ++i) s[i] = std::pow(10.0, -6.0 * static_cast<double>(i) / (n - 1));
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = std::pow(10.0, -6.0 * static_cast<double>(i) / (n - 1));
   const auto a = with_singular_values(s, m, n);
   const auto computed = strata::linalg::host::singular_values(a);
   ASSERT_EQ(computed.size(), n);

@@ -20,7 +20,8 @@ template <class T>
 Batch<T> random_batch(std::size_t m, std::size_t n, std::size_t batch, std::uint64_t seed) {
   Batch<T> a("a", m, n, batch);
   for (std::size_t b = 0; b < batch; ++b) {
-    strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, b},
+    strata::fill_random(strata::ExecSpace(),
+                        strata::RandomStream{strata::Distribution::gaussian, seed, b},
                         Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
   }
   return a;
@@ -48,13 +49,16 @@ TYPED_TEST(Batched, GemmBatchedEqualsALoopOfGemms) {
   strata::linalg::gemm_batched<T>(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), c);
   for (std::size_t i = 0; i < 4; ++i) {
     strata::Matrix<T> expected("e", 7, 5);
-    strata::linalg::gemm(strata::ExecSpace(), "T", "N", T(1), slice(a, i), slice(b, i), T(0), expected);
+    strata::linalg::gemm(strata::ExecSpace(), "T", "N", T(1), slice(a, i), slice(b, i), T(0),
+                         expected);
     // Same products, possibly another summation order: gamma_9 sum |a||b| <= 9 u * 9 * 16.
-    EXPECT_THAT(slice(c, i), strata::testing::AllClose(expected, 0.0, 2 * 9 * 9 * 16 * TestFixture::u()));
+    EXPECT_THAT(slice(c, i),
+                strata::testing::AllClose(expected, 0.0, 2 * 9 * 9 * 16 * TestFixture::u()));
   }
   Batch<T> wrong("w", 7, 5, 3);
-  EXPECT_THROW(strata::linalg::gemm_batched<T>(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), wrong),
-               strata::ShapeMismatch);
+  EXPECT_THROW(
+      strata::linalg::gemm_batched<T>(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), wrong),
+      strata::ShapeMismatch);
 }
 
 TYPED_TEST(Batched, PolarFactorsMatchSingleCallsForTallAndWide) {
@@ -74,7 +78,8 @@ TYPED_TEST(Batched, PolarFactorsMatchSingleCallsForTallAndWide) {
       same.steps = result.iterations;  // the batch runs until its slowest matrix converges
       polar::polar_factor<T>(strata::ExecSpace(), slice(a, b), single, same);
       // Gaussian 40 x 12 matrices have condition numbers ~ 10, which bounds the amplification.
-      EXPECT_LE(strata::testing::relative_frobenius_error(slice(q, b), single), 10 * floor) << m << "x" << n << " #" << b;
+      EXPECT_LE(strata::testing::relative_frobenius_error(slice(q, b), single), 10 * floor)
+          << m << "x" << n << " #" << b;
       EXPECT_LE(result.errors[b], floor);
     }
   }
@@ -89,14 +94,16 @@ TYPED_TEST(Batched, BadMatricesAreNamed) {
     polar::polar_factor_batched<T>(strata::ExecSpace(), a, q);
     FAIL();
   } catch (const strata::InvalidArgument& e) {
-    EXPECT_NE(std::string(e.what()).find("matrix 2 of the batch is zero"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("matrix 2 of the batch is zero"), std::string::npos)
+        << e.what();
   }
   auto h = strata::testing::to_host(a);
   h(1, 1, 3) = std::numeric_limits<T>::infinity();
   Kokkos::deep_copy(a, h);
   EXPECT_THROW(polar::polar_factor_batched<T>(strata::ExecSpace(), a, q), strata::NonFiniteInput);
   Batch<T> wrong("w", 6, 3, 5);
-  EXPECT_THROW(polar::polar_factor_batched<T>(strata::ExecSpace(), a, wrong), strata::ShapeMismatch);
+  EXPECT_THROW(polar::polar_factor_batched<T>(strata::ExecSpace(), a, wrong),
+               strata::ShapeMismatch);
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ using strata::kx::bf16;
 
 strata::HostMatrix<double> orthonormal(std::size_t m, std::size_t k, std::uint64_t seed) {
   strata::Matrix<double> g("g", m, k);
-  strata::fill_random(strata::ExecSpace(), strata::RandomStream{strata::Distribution::gaussian, seed, 0}, g);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, g);
   auto h = strata::testing::to_host(g);
   strata::linalg::host::qr_in_place(h);
   return h;
@@ -33,7 +34,9 @@ strata::Matrix<bf16> to_bf16(const strata::HostMatrix<double>& a) {
   const auto rows = a.extent(0);
   Kokkos::parallel_for(
       "test::to_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, a.extent(0) * a.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k) { out(k % rows, k / rows) = strata::kx::to_bf16(f(k % rows, k / rows)); });
+      KOKKOS_LAMBDA(const std::size_t k) {
+        out(k % rows, k / rows) = strata::kx::to_bf16(f(k % rows, k / rows));
+      });
   return out;
 }
 
@@ -42,7 +45,9 @@ strata::HostMatrix<double> to_double(const strata::Matrix<bf16>& a) {
   const auto rows = a.extent(0);
   Kokkos::parallel_for(
       "test::from_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, a.extent(0) * a.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k) { f(k % rows, k / rows) = strata::kx::from_bf16(a(k % rows, k / rows)); });
+      KOKKOS_LAMBDA(const std::size_t k) {
+        f(k % rows, k / rows) = strata::kx::from_bf16(a(k % rows, k / rows));
+      });
   const auto hf = strata::testing::to_host(f);
   strata::HostMatrix<double> out("d", a.extent(0), a.extent(1));
   for (std::size_t j = 0; j < a.extent(1); ++j)
@@ -80,8 +85,10 @@ TEST(PolarBf16, FixedStepsAndBadInput) {
   o.steps = 6;
   EXPECT_EQ(strata::polar::polar_factor_bf16(strata::ExecSpace(), a, q, o).iterations, 6);
   strata::Matrix<bf16> zero("zero", 40, 10), wrong("wrong", 10, 40);
-  EXPECT_THROW(strata::polar::polar_factor_bf16(strata::ExecSpace(), zero, q), strata::InvalidArgument);
-  EXPECT_THROW(strata::polar::polar_factor_bf16(strata::ExecSpace(), a, wrong), strata::ShapeMismatch);
+  EXPECT_THROW(strata::polar::polar_factor_bf16(strata::ExecSpace(), zero, q),
+               strata::InvalidArgument);
+  EXPECT_THROW(strata::polar::polar_factor_bf16(strata::ExecSpace(), a, wrong),
+               strata::ShapeMismatch);
 }
 #else
 TEST(PolarBf16, ReportedUnavailableWithoutARealBf16Type) {

@@ -1,12 +1,13 @@
 // Polynomial schedules: the paper's published Polar Express table is reproduced from scratch, the
-// reported worst-case bounds agree with a dense-grid evaluation, and they decrease as the theory says.
+// reported worst-case bounds agree with a dense-grid evaluation, and they decrease as the theory
+// says.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
-#include "strata/polar/schedule.hpp"
 #include "strata/core/error.hpp"
+#include "strata/polar/schedule.hpp"
 
 namespace {
 
@@ -38,9 +39,12 @@ TEST(PolarExpressSchedule, ReproducesThePublishedTable) {
   // with d ~ 1e-9 (the reference prints it unscaled), so it differs by about 5 d relative.
   for (int t = 0; t < 8; ++t) {
     const double rtol = t < 7 ? 1e-10 : 10 * std::fabs(s.steps[t].upper - 1);
-    EXPECT_NEAR(s.steps[t].a, paper_table[t][0], rtol * std::fabs(paper_table[t][0])) << "step " << t + 1;
-    EXPECT_NEAR(s.steps[t].b, paper_table[t][1], rtol * std::fabs(paper_table[t][1])) << "step " << t + 1;
-    EXPECT_NEAR(s.steps[t].c, paper_table[t][2], rtol * std::fabs(paper_table[t][2])) << "step " << t + 1;
+    EXPECT_NEAR(s.steps[t].a, paper_table[t][0], rtol * std::fabs(paper_table[t][0]))
+        << "step " << t + 1;
+    EXPECT_NEAR(s.steps[t].b, paper_table[t][1], rtol * std::fabs(paper_table[t][1]))
+        << "step " << t + 1;
+    EXPECT_NEAR(s.steps[t].c, paper_table[t][2], rtol * std::fabs(paper_table[t][2]))
+        << "step " << t + 1;
   }
   // The safety factor divides a, b, c by s, s^3, s^5 on all but the last step.
   o.safety = 1.01;
@@ -100,11 +104,13 @@ TEST_P(ScheduleBounds, ReportedBoundsMatchADenseGridEvaluation) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Methods, ScheduleBounds,
-    ::testing::Values(Case{Method::polar_express, 5, 1e-3, 1.01}, Case{Method::polar_express, 5, 1e-6, 1.0},
-                      Case{Method::polar_express, 3, 1e-3, 1.01}, Case{Method::newton_schulz, 3, 1e-3, 1.0},
-                      Case{Method::newton_schulz, 5, 1e-2, 1.0}, Case{Method::muon, 5, 1e-3, 1.0}));
+INSTANTIATE_TEST_SUITE_P(Methods, ScheduleBounds,
+                         ::testing::Values(Case{Method::polar_express, 5, 1e-3, 1.01},
+                                           Case{Method::polar_express, 5, 1e-6, 1.0},
+                                           Case{Method::polar_express, 3, 1e-3, 1.01},
+                                           Case{Method::newton_schulz, 3, 1e-3, 1.0},
+                                           Case{Method::newton_schulz, 5, 1e-2, 1.0},
+                                           Case{Method::muon, 5, 1e-3, 1.0}));
 
 TEST(PolarExpressSchedule, ConvergesAtLeastAsFastAsNewtonSchulz) {
   for (const int degree : {3, 5}) {
@@ -120,20 +126,22 @@ TEST(PolarExpressSchedule, ConvergesAtLeastAsFastAsNewtonSchulz) {
     for (std::size_t t = 0; t < p.steps.size(); ++t) {
       // Theorem 4.1: the greedy composition is optimal among compositions of the same length, so it
       // is never worse than Newton-Schulz (itself such a composition).
-      EXPECT_LE(p.steps[t].bound, n.steps[t].bound * (1 + 1e-12)) << "degree " << degree << " step " << t + 1;
+      EXPECT_LE(p.steps[t].bound, n.steps[t].bound * (1 + 1e-12))
+          << "degree " << degree << " step " << t + 1;
       if (t > 0) {
         EXPECT_LE(p.steps[t].bound, p.steps[t - 1].bound) << "monotone decrease";
       }
     }
-    // Super-exponential convergence: from l = 1e-3, degree 5 reaches double precision within 8 steps
-    // and degree 3 within 12; Newton-Schulz is still far away.
+    // Super-exponential convergence: from l = 1e-3, degree 5 reaches double precision within 8
+    // steps and degree 3 within 12; Newton-Schulz is still far away.
     EXPECT_LT(p.steps[degree == 5 ? 7 : 11].bound, 1e-14);
     EXPECT_GT(n.steps[degree == 5 ? 7 : 11].bound, 1e-3);
   }
 }
 
 TEST(MinimaxPolynomials, EquioscillateOnTheirInterval) {
-  for (const auto& [l, u] : std::vector<std::pair<double, double>>{{1e-3, 1.0}, {0.1, 1.0}, {0.5, 1.2}}) {
+  for (const auto& [l, u] :
+       std::vector<std::pair<double, double>>{{1e-3, 1.0}, {0.1, 1.0}, {0.5, 1.2}}) {
     strata::polar::Step p;
     strata::polar::optimal_quintic(l, u, p.a, p.b, p.c);
     double lo = 0, hi = 0;

@@ -1,5 +1,5 @@
-// Kokkos Kernels BLAS calls with the execution-space instance first. Kokkos Kernels >= 4.1 takes the
-// instance; older releases (Debian's 3.4) run on the default instance, so we fence the caller's
+// Kokkos Kernels BLAS calls with the execution-space instance first. Kokkos Kernels >= 4.1 takes
+// the instance; older releases (Debian's 3.4) run on the default instance, so we fence the caller's
 // instance first and the default instance after, which keeps the caller's stream order.
 #pragma once
 

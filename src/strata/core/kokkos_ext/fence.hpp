@@ -1,4 +1,5 @@
-// Labelled fences and profiling regions. Labels reach Kokkos tools on >= 3.5; on 3.4 they are dropped.
+// Labelled fences and profiling regions. Labels reach Kokkos tools on >= 3.5; on 3.4 they are
+// dropped.
 #pragma once
 
 #include <string>

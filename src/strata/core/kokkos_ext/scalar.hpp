@@ -13,15 +13,20 @@
 
 namespace strata::kx {
 
-/// Whether this Kokkos provides a bfloat16 storage type (Kokkos >= 3.7: Kokkos::Experimental::bhalf_t).
+/// Whether this Kokkos provides a bfloat16 storage type (Kokkos >= 3.7:
+/// Kokkos::Experimental::bhalf_t).
 inline constexpr bool has_bf16 = STRATA_HAVE_BF16 != 0;
 
 #if STRATA_HAVE_BF16
 using bf16 = Kokkos::Experimental::bhalf_t;
 static_assert(sizeof(bf16) == 2, "bf16 must be a 16-bit storage type");
 
-KOKKOS_INLINE_FUNCTION bf16 to_bf16(float x) { return Kokkos::Experimental::cast_to_bhalf(x); }
-KOKKOS_INLINE_FUNCTION float from_bf16(bf16 x) { return Kokkos::Experimental::cast_from_bhalf<float>(x); }
+KOKKOS_INLINE_FUNCTION bf16 to_bf16(float x) {
+  return Kokkos::Experimental::cast_to_bhalf(x);
+}
+KOKKOS_INLINE_FUNCTION float from_bf16(bf16 x) {
+  return Kokkos::Experimental::cast_from_bhalf<float>(x);
+}
 #endif
 
 }  // namespace strata::kx

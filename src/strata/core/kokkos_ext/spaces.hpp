@@ -9,7 +9,8 @@
 
 namespace strata::kx {
 
-/// True when memory of `MemorySpace` can be read directly by host code (and so by MPI without staging).
+/// True when memory of `MemorySpace` can be read directly by host code (and so by MPI without
+/// staging).
 template <class MemorySpace>
 inline constexpr bool host_accessible =
     Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemorySpace>::accessible;
@@ -38,7 +39,8 @@ inline std::vector<std::string> enabled_backends() {
   return names;
 }
 
-/// Concurrency of an execution space instance (static in 3.x, member-only in 4.x: call on an instance).
+/// Concurrency of an execution space instance (static in 3.x, member-only in 4.x: call on an
+/// instance).
 template <class ExecutionSpace>
 int concurrency(const ExecutionSpace& exec) {
   return static_cast<int>(exec.concurrency());

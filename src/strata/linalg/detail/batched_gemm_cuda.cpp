@@ -15,7 +15,8 @@ cublasHandle_t handle() {
   static cublasHandle_t h = nullptr;
   static std::once_flag once;
   std::call_once(once, [] {
-    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS) STRATA_THROW(InternalError, "cublasCreate failed");
+    if (cublasCreate(&h) != CUBLAS_STATUS_SUCCESS)
+      STRATA_THROW(InternalError, "cublasCreate failed");
     Kokkos::push_finalize_hook([] {
       cublasDestroy(h);
       h = nullptr;
@@ -24,39 +25,46 @@ cublasHandle_t handle() {
   return h;
 }
 
-cublasOperation_t op(char t) { return (t == 'T' || t == 't') ? CUBLAS_OP_T : CUBLAS_OP_N; }
+cublasOperation_t op(char t) {
+  return (t == 'T' || t == 't') ? CUBLAS_OP_T : CUBLAS_OP_N;
+}
 
 void check(cublasStatus_t status) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    STRATA_THROW(InternalError, "cuBLAS strided batched GEMM failed (status ", static_cast<int>(status), ")");
+    STRATA_THROW(InternalError, "cuBLAS strided batched GEMM failed (status ",
+                 static_cast<int>(status), ")");
   }
 }
 }  // namespace
 
-void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, double alpha,
-                               const double* a, int lda, long long stride_a, const double* b, int ldb,
-                               long long stride_b, double beta, double* c, int ldc, long long stride_c, int batch) {
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                               double alpha, const double* a, int lda, long long stride_a,
+                               const double* b, int ldb, long long stride_b, double beta, double* c,
+                               int ldc, long long stride_c, int batch) {
   cublasHandle_t h = handle();
   check(cublasSetStream(h, stream));
-  check(cublasDgemmStridedBatched(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, lda, stride_a, b, ldb, stride_b,
-                                  &beta, c, ldc, stride_c, batch));
+  check(cublasDgemmStridedBatched(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, lda, stride_a, b,
+                                  ldb, stride_b, &beta, c, ldc, stride_c, batch));
 }
 
-void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha,
-                               const float* a, int lda, long long stride_a, const float* b, int ldb,
-                               long long stride_b, float beta, float* c, int ldc, long long stride_c, int batch) {
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                               float alpha, const float* a, int lda, long long stride_a,
+                               const float* b, int ldb, long long stride_b, float beta, float* c,
+                               int ldc, long long stride_c, int batch) {
   cublasHandle_t h = handle();
   check(cublasSetStream(h, stream));
-  check(cublasSgemmStridedBatched(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, lda, stride_a, b, ldb, stride_b,
-                                  &beta, c, ldc, stride_c, batch));
+  check(cublasSgemmStridedBatched(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, lda, stride_a, b,
+                                  ldb, stride_b, &beta, c, ldc, stride_c, batch));
 }
 
-void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha, const void* a,
-                    int lda, const void* b, int ldb, float beta, void* c, int ldc) {
+void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                    float alpha, const void* a, int lda, const void* b, int ldb, float beta,
+                    void* c, int ldc) {
   cublasHandle_t h = handle();
   check(cublasSetStream(h, stream));
-  check(cublasGemmEx(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, CUDA_R_16BF, lda, b, CUDA_R_16BF, ldb, &beta, c,
-                     CUDA_R_16BF, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+  check(cublasGemmEx(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, CUDA_R_16BF, lda, b,
+                     CUDA_R_16BF, ldb, &beta, c, CUDA_R_16BF, ldc, CUBLAS_COMPUTE_32F,
+                     CUBLAS_GEMM_DEFAULT));
 }
 
 }  // namespace strata::linalg::detail

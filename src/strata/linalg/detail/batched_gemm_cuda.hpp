@@ -6,16 +6,19 @@
 namespace strata::linalg::detail {
 
 /// Column-major C_i = alpha op(A_i) op(B_i) + beta C_i, i < batch, on `stream`.
-void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, double alpha,
-                               const double* a, int lda, long long stride_a, const double* b, int ldb,
-                               long long stride_b, double beta, double* c, int ldc, long long stride_c, int batch);
-void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha,
-                               const float* a, int lda, long long stride_a, const float* b, int ldb,
-                               long long stride_b, float beta, float* c, int ldc, long long stride_c, int batch);
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                               double alpha, const double* a, int lda, long long stride_a,
+                               const double* b, int ldb, long long stride_b, double beta, double* c,
+                               int ldc, long long stride_c, int batch);
+void gemm_strided_batched_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                               float alpha, const float* a, int lda, long long stride_a,
+                               const float* b, int ldb, long long stride_b, float beta, float* c,
+                               int ldc, long long stride_c, int batch);
 
 /// Column-major C = alpha op(A) op(B) + beta C with bf16 A, B, C and fp32 accumulation
 /// (cublasGemmEx, CUBLAS_COMPUTE_32F) on `stream`. Pointers are to 16-bit bfloat16 storage.
-void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k, float alpha, const void* a,
-                    int lda, const void* b, int ldb, float beta, void* c, int ldc);
+void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n, int k,
+                    float alpha, const void* a, int lda, const void* b, int ldb, float beta,
+                    void* c, int ldc);
 
 }  // namespace strata::linalg::detail
