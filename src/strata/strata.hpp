@@ -17,6 +17,7 @@
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/norms.hpp"
 #include "strata/polar/muon.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #include "strata/polar/schedule.hpp"

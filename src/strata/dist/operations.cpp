@@ -3,6 +3,7 @@
 #include "strata/core/checks.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace strata {
 
@@ -92,18 +93,8 @@ void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const Co
 
 template <class T>
 T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x) {
-  const auto local = x.local();
-  const auto rows = local.extent(0);
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::dist::frobenius_norm",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, local.extent(0) * local.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k, double& s) {
-        const double v = static_cast<double>(local(k % rows, k / rows));
-        s += v * v;
-      },
-      sum);
-  return static_cast<T>(std::sqrt(x.comm().allreduce(sum, ReduceOp::sum)));
+  const double local = linalg::sum_of_squares(exec, x.local());
+  return static_cast<T>(std::sqrt(x.comm().allreduce(local, ReduceOp::sum)));
 }
 
 #define STRATA_DIST_OPERATIONS_INSTANTIATE(T)                                                  \

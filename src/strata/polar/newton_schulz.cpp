@@ -9,6 +9,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace strata::polar {
 
@@ -132,21 +133,6 @@ void set_identity(const ExecSpace& exec, const Matrix<T>& x) {
       KOKKOS_LAMBDA(const std::size_t k) { x(k % n, k / n) = (k % n == k / n) ? T(1) : T(0); });
 }
 
-template <class T>
-double frobenius(const ExecSpace& exec, const ConstMatrix<T>& a) {
-  const auto rows = a.extent(0);
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::polar::frobenius",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
-      KOKKOS_LAMBDA(const std::size_t k, double& s) {
-        const double v = static_cast<double>(a(k % rows, k / rows));
-        s += v * v;
-      },
-      sum);
-  return std::sqrt(sum);
-}
-
 // ---- the iteration ------------------------------------------------------------------------------
 
 /// Largest singular value estimate of a tall distributed X by power iteration on X^T X.
@@ -159,10 +145,10 @@ double spectral_estimate(const ExecSpace& exec, const DistMatrix<T>& x, int iter
   Matrix<T> w("strata::polar::power_w", static_cast<std::size_t>(n), 1);
   double sigma = 0;
   for (int k = 0; k < iterations; ++k) {
-    const double norm_v = frobenius<T>(exec, v);
+    const double norm_v = linalg::frobenius_norm(exec, v);
     multiply_replicated<T>(exec, x, v, xv);
     inner_product(exec, x, xv, w);  // w = X^T X v
-    const double norm_w = frobenius<T>(exec, w);
+    const double norm_w = linalg::frobenius_norm(exec, w);
     if (norm_w == 0) return 0;
     sigma = std::sqrt(norm_w / norm_v);
     scale_into<T>(exec, w, static_cast<T>(1.0 / norm_w), v);
@@ -312,7 +298,7 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
   require_finite(exec, a, "matrix_sign: A");
   IterationResult result;
   const Schedule& schedule = schedule_for(o);
-  const double norm = frobenius<T>(exec, a);
+  const double norm = linalg::frobenius_norm(exec, a);
   STRATA_REQUIRE(norm > 0, InvalidArgument,
                  "matrix_sign: A is the zero matrix; its sign is undefined");
   result.scale = norm * o.safety;
@@ -353,7 +339,7 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   if (inverse_sqrt_a.size() != 0)
     require_shape(inverse_sqrt_a, n, n, "sqrt: the inverse square root output");
   require_finite(exec, a, "sqrt: A");
-  const double norm = frobenius<T>(exec, a);
+  const double norm = linalg::frobenius_norm(exec, a);
   STRATA_REQUIRE(norm > 0, InvalidArgument,
                  "sqrt: A is the zero matrix; expected a positive definite matrix");
   {
@@ -422,7 +408,7 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   require_nonempty(a, "inverse_pth_root: A");
   require_shape(root, n, n, "inverse_pth_root: the output");
   require_finite(exec, a, "inverse_pth_root: A");
-  const double norm = frobenius<T>(exec, a);
+  const double norm = linalg::frobenius_norm(exec, a);
   STRATA_REQUIRE(norm > 0, InvalidArgument,
                  "inverse_pth_root: A is the zero matrix; expected positive definite");
   IterationResult result;

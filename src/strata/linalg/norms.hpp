@@ -1,0 +1,32 @@
+// Norms of dense views, accumulated in double on the view's execution space.
+#pragma once
+
+#include <cmath>
+
+#include "strata/core/types.hpp"
+
+namespace strata::linalg {
+
+/// Sum of the squared entries of a rank-2 view (any layout), in double. One pass, one reduction.
+template <class ExecutionSpace, class View>
+double sum_of_squares(const ExecutionSpace& exec, const View& a) {
+  const auto rows = a.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::linalg::sum_of_squares",
+      Kokkos::RangePolicy<ExecutionSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k, double& s) {
+        const double v = static_cast<double>(a(k % rows, k / rows));
+        s += v * v;
+      },
+      sum);
+  return sum;
+}
+
+/// Frobenius norm of a rank-2 view, in double.
+template <class ExecutionSpace, class View>
+double frobenius_norm(const ExecutionSpace& exec, const View& a) {
+  return std::sqrt(sum_of_squares(exec, a));
+}
+
+}  // namespace strata::linalg
