@@ -53,8 +53,21 @@ struct Command {
   int (*run)(Args& args, Context& context);
 };
 
+/// Full --help texts of the commands whose usage lives beside their implementation.
+extern const char* const sketch_usage;  // command_sketch.cpp
+extern const char* const hss_usage;     // command_hss.cpp
+
 int run_info(Args& args, Context& context);
 int run_demo(Args& args, Context& context);
 int run_polar(Args& args, Context& context);
+int run_sketch(Args& args, Context& context);
+int run_hss(Args& args, Context& context);
+
+// `strata sketch <operation>`: one function per operation (command_sketch.cpp dispatches).
+int run_sketch_apply(Args& args, Context& context);  // sketch_apply.cpp
+int run_sketch_rsvd(Args& args, Context& context);   // sketch_rsvd.cpp
+int run_sketch_lstsq(Args& args, Context& context);  // sketch_rsvd.cpp
+int run_sketch_trace(Args& args, Context& context);  // sketch_trace.cpp
+int run_sketch_diag(Args& args, Context& context);   // sketch_trace.cpp
 
 }  // namespace strata::cli

@@ -64,6 +64,10 @@ const Command commands[] = {
      "  --precision P     fp64 (default) or fp32\n"
      "  --json            one JSON object on standard output\n",
      strata::cli::run_polar},
+    {"sketch", "random sketches and the drivers built on them (rsvd, least squares, trace, ...)",
+     strata::cli::sketch_usage, strata::cli::run_sketch},
+    {"hss", "HSS matrices: compress from products or entries, matvec, ULV solve",
+     strata::cli::hss_usage, strata::cli::run_hss},
 };
 
 void print_usage(std::FILE* out) {
@@ -95,10 +99,34 @@ int main(int argc, char** argv) {
   const bool wants_json = std::find(tokens.begin(), tokens.end(), "--json") != tokens.end();
   int status = 0;
   try {
-    strata::ScopeGuard guard(argc, argv);
+    // Kokkos answers an unprefixed --help with its own text; it sees only the other tokens.
+    std::vector<char*> kokkos_argv{argv[0]};
+    for (int i = 1; i < argc; ++i) {
+      if (std::strcmp(argv[i], "--help") != 0 && std::strcmp(argv[i], "-h") != 0) {
+        kokkos_argv.push_back(argv[i]);
+      }
+    }
+    int kokkos_argc = static_cast<int>(kokkos_argv.size());
+    kokkos_argv.push_back(nullptr);
+    char** kargv = kokkos_argv.data();
+    strata::ScopeGuard guard(kokkos_argc, kargv);
     strata::cli::Context context{strata::Comm(), wants_json, false};
-    // Kokkos 3.4 leaves its flags in argv; Args skips them either way.
-    tokens.assign(argv + 1, argv + argc);
+    // Kokkos 3.4 leaves its flags in argv; Args skips them either way. --help is put back where
+    // it was given, since Kokkos 4 may have removed its own (--kokkos-) flags.
+    const bool wants_help = std::find(tokens.begin(), tokens.end(), "--help") != tokens.end() ||
+                            std::find(tokens.begin(), tokens.end(), "-h") != tokens.end();
+    tokens.assign(kargv + 1, kargv + kokkos_argc);
+    if (wants_help) {
+      std::vector<std::string> original(argv + 1, argv + argc);
+      std::vector<std::string> kept;
+      for (const auto& t : original) {
+        if (t == "--help" || t == "-h" ||
+            std::find(tokens.begin(), tokens.end(), t) != tokens.end()) {
+          kept.push_back(t);
+        }
+      }
+      tokens = kept;
+    }
     if (tokens.empty() || tokens[0] == "--help" || tokens[0] == "-h" || tokens[0] == "help") {
       if (context.comm.rank() == 0) print_usage(stdout);
       return tokens.empty() ? 2 : 0;
@@ -114,12 +142,14 @@ int main(int argc, char** argv) {
     }
     if (!command) {
       report_error(context, name, "unknown command '" + name + "'",
-                   " (commands: info, demo, polar; see 'strata --help')");
+                   " (commands: info, demo, polar, sketch, hss; see 'strata --help')");
       return 2;
     }
     strata::cli::Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));
     try {
-      if (args.flag("--help") || args.flag("-h")) {
+      // `strata sketch rsvd --help` is answered by the operation itself.
+      const bool has_operation = tokens.size() > 1 && tokens[1].rfind("-", 0) != 0;
+      if (!has_operation && (args.flag("--help") || args.flag("-h"))) {
         context.print(command->usage);
         return 0;
       }
