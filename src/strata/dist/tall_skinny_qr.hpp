@@ -1,0 +1,60 @@
+// QR factorization of tall-skinny block-row distributed matrices: the orthonormalization under the
+// randomized range finder, SVD, Nystrom, Hutch++ and least squares drivers.
+#pragma once
+
+#include "strata/dist/dist_matrix.hpp"
+
+namespace strata {
+
+enum class TallSkinnyQrMethod {
+  /// CholeskyQR2 (Yamamoto, Nakatsukasa, Yanagisawa & Fukaya, ETNA 2015): R1 = chol(X^T X),
+  /// X <- X R1^-1, repeated once. Two GEMM-shaped passes and two k x k allreduces; orthogonal to
+  /// O(u) when cond(X) < ~u^-1/2. If the first Cholesky fails or cond(X) is estimated beyond
+  /// u^-1/2, it switches to shifted CholeskyQR3 (Fukaya, Kannan, Nakatsukasa, Yamamoto &
+  /// Yanagisawa,
+  /// SISC 2020): a first pass on X^T X + s I with s = 11 (m k + k (k + 1)) u ||X||_F^2, which
+  /// is stable for cond(X) up to ~u^-1, followed by CholeskyQR2.
+  cholesky_qr2,
+  /// TSQR with a flat reduction tree (Demmel, Grigori, Hoemmen & Langou, SISC 2012): Householder
+  /// QR of each rank's block, then of the stacked k x k R factors, and Q = Q_local Q_stack(rank).
+  /// Unconditionally stable (orthogonality O(u) for any X, rank-deficient included). The local
+  /// Householder QR runs in host LAPACK (a device block is staged through host memory).
+  householder,
+};
+
+struct TallSkinnyQrOptions {
+  TallSkinnyQrMethod method = TallSkinnyQrMethod::cholesky_qr2;
+};
+
+struct TallSkinnyQrResult {
+  /// Whether the shifted first pass was needed (cholesky_qr2 only).
+  bool shifted = false;
+  /// Number of Cholesky passes (2 or 3) or 1 for householder.
+  int passes = 0;
+};
+
+/// X = Q R in place: on return X holds Q (global_rows x k, orthonormal columns) and, if r is not
+/// empty, r (k x k, replicated on every rank) holds the upper triangular R. Requires
+/// global_rows >= k. Collective over x.comm(). Throws NumericalError (on every rank) if X is
+/// numerically rank deficient for cholesky_qr2 even after the shift; householder never fails for
+/// finite input. Cost: cholesky_qr2 4 m k^2 / P flops (+2 m k^2/P for the shifted pass), two or
+/// three k x k allreduces; householder 4 m k^2 / P flops plus a gather of P k x k factors.
+template <class T>
+TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& r,
+                                  const TallSkinnyQrOptions& options = {});
+
+/// Replaces X by an orthonormal basis of its range (tall_skinny_qr without R).
+template <class T>
+TallSkinnyQrResult orthonormalize(const ExecSpace& exec, const DistMatrix<T>& x,
+                                  const TallSkinnyQrOptions& options = {});
+
+#define STRATA_TALL_SKINNY_QR_DECLARE(T)                                                       \
+  extern template TallSkinnyQrResult tall_skinny_qr<T>(                                        \
+      const ExecSpace&, const DistMatrix<T>&, const Matrix<T>&, const TallSkinnyQrOptions&);   \
+  extern template TallSkinnyQrResult orthonormalize<T>(const ExecSpace&, const DistMatrix<T>&, \
+                                                       const TallSkinnyQrOptions&);
+STRATA_TALL_SKINNY_QR_DECLARE(float)
+STRATA_TALL_SKINNY_QR_DECLARE(double)
+#undef STRATA_TALL_SKINNY_QR_DECLARE
+
+}  // namespace strata
