@@ -104,7 +104,7 @@ int matvec_typed(const std::string& file, const io::DatasetPath& input,
         .add("dtype", scalar_name<T>())
         .add("time_s", time);
     context.print(out.str() + "\n");
-  } else {
+  } else if (!context.quiet) {
     std::ostringstream out;
     out << "strata hss matvec: " << (transpose ? "A^T X" : "A X") << " for A " << a.size() << " x "
         << a.size() << " (" << a.levels() << " levels) and " << x.extent(1) << " vectors -> "
@@ -149,7 +149,7 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
         .add("solve_time_s", result.second.time_s)
         .add("time_s", time);
     context.print(out.str() + "\n");
-  } else {
+  } else if (!context.quiet) {
     std::ostringstream out;
     out << "strata hss solve: A X = B for A " << a.size() << " x " << a.size() << " (" << a.levels()
         << " levels, " << (spd ? "SPD" : "general") << " ULV) and " << b.extent(1)
@@ -190,7 +190,7 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
         .add("dtype", scalar_name<T>())
         .add("generator_bytes", static_cast<long long>(a.generator_bytes()));
     context.print(out.str() + "\n");
-  } else {
+  } else if (!context.quiet) {
     std::ostringstream out;
     out << "strata hss random: " << n << " x " << n << " HSS matrix, " << a.levels()
         << " levels, rank " << rank << " -> " << file << " (" << a.generator_bytes()
