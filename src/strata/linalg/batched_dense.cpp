@@ -47,7 +47,10 @@ BatchLayout BatchLayout::strided(const std::vector<index_type>& offset,
                    offset[b], "; expected non-negative values");
     STRATA_REQUIRE(ld[b] >= std::max(1, rows[b]), InvalidArgument, "BatchLayout: matrix ", b,
                    " has leading dimension ", ld[b], " < max(1, rows = ", rows[b], ")");
-    l.span = std::max(l.span, offset[b] + static_cast<index_type>(ld[b]) * cols[b]);
+    if (rows[b] > 0 && cols[b] > 0) {
+      l.span =
+          std::max(l.span, offset[b] + static_cast<index_type>(ld[b]) * (cols[b] - 1) + rows[b]);
+    }
   }
   l.host_offset = offset;
   l.host_rows = rows;
@@ -503,6 +506,29 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
       });
 }
 
+template <class T>
+void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
+                  const MatrixBatch<T>& b) {
+  const bool t = trans == 'T' || trans == 't';
+  const int count = a.layout.count();
+  require_shapes(
+      "copy_batched", "B", b, count,
+      [&](int i) { return t ? a.layout.host_cols[i] : a.layout.host_rows[i]; },
+      [&](int i) { return t ? a.layout.host_rows[i] : a.layout.host_cols[i]; });
+  if (count == 0) return;
+  const auto a_ref = ref<T>(a), b_ref = ref<T>(b);
+  Kokkos::parallel_for(
+      "strata::linalg::copy_batched", team_policy(exec, count, 0),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int i = member.league_rank();
+        const auto aa = a_ref(i), bb = b_ref(i);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, bb.rows * bb.cols), [&](const int e) {
+          const int r = e % bb.rows, c = e / bb.rows;
+          bb(r, c) = t ? aa(c, r) : aa(r, c);
+        });
+      });
+}
+
 #define STRATA_BATCHED_DENSE_DEFINE(T)                                                             \
   template struct MatrixBatch<T>;                                                                  \
   template MatrixBatch<T> as_matrix_batch<T>(const Batch<T>&);                                     \
@@ -522,7 +548,9 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
   template void pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,                   \
                                         const MatrixBatch<T>&, const MatrixBatch<T>&, double);     \
   template void gemm_batched<T>(const ExecSpace&, char, char, T, const MatrixBatch<T>&,            \
-                                const MatrixBatch<T>&, T, const MatrixBatch<T>&);
+                                const MatrixBatch<T>&, T, const MatrixBatch<T>&);                  \
+  template void copy_batched<T>(const ExecSpace&, char, const MatrixBatch<T>&,                     \
+                                const MatrixBatch<T>&);
 STRATA_BATCHED_DENSE_DEFINE(float)
 STRATA_BATCHED_DENSE_DEFINE(double)
 #undef STRATA_BATCHED_DENSE_DEFINE

@@ -30,7 +30,7 @@ struct BatchLayout {
   Kokkos::View<int*, MemSpace> rows, cols, ld;
   std::vector<index_type> host_offset;
   std::vector<int> host_rows, host_cols, host_ld;
-  index_type span = 0;  ///< entries the flat array must hold (max of offset + ld * cols)
+  index_type span = 0;  ///< entries the flat array must hold (last entry of any matrix + 1)
 
   int count() const { return static_cast<int>(host_rows.size()); }
   int max_rows() const;
@@ -151,6 +151,12 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
                   const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,
                   const MatrixBatch<T>& c);
 
+/// B_b = op(A_b) (op = transpose when trans is 'T'), e.g. to gather sub-blocks described by a
+/// strided layout into packed storage or back. One team per matrix; A and B must not overlap.
+template <class T>
+void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
+                  const MatrixBatch<T>& b);
+
 #define STRATA_BATCHED_DENSE_DECLARE(T)                                                           \
   extern template struct MatrixBatch<T>;                                                          \
   extern template MatrixBatch<T> as_matrix_batch<T>(const Batch<T>&);                             \
@@ -173,7 +179,9 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
                                                const MatrixBatch<T>&, const MatrixBatch<T>&,      \
                                                double);                                           \
   extern template void gemm_batched<T>(const ExecSpace&, char, char, T, const MatrixBatch<T>&,    \
-                                       const MatrixBatch<T>&, T, const MatrixBatch<T>&);
+                                       const MatrixBatch<T>&, T, const MatrixBatch<T>&);          \
+  extern template void copy_batched<T>(const ExecSpace&, char, const MatrixBatch<T>&,             \
+                                       const MatrixBatch<T>&);
 STRATA_BATCHED_DENSE_DECLARE(float)
 STRATA_BATCHED_DENSE_DECLARE(double)
 #undef STRATA_BATCHED_DENSE_DECLARE
