@@ -54,8 +54,8 @@ void upward_leaves(const ExecSpace& exec, const ClusterTree& tree, const Side<T>
       "strata::hss::matvec::upward_leaves", TeamPolicy(exec, nodes, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type i = team.league_rank();
-        team_gemm(team, true, static_cast<int>(w.rank(i)), k, static_cast<int>(w.rows(i)), T(1),
-                  w.basis.data() + w.offset(i), static_cast<long>(w.rows(i)),
+        team_gemm(team, true, false, static_cast<int>(w.rank(i)), k, static_cast<int>(w.rows(i)),
+                  T(1), w.basis.data() + w.offset(i), static_cast<long>(w.rows(i)),
                   x.data() + begin(first + i), ldx, T(0), xhat.data() + w.rank_offset(i), ldh);
       });
 }
@@ -70,8 +70,8 @@ void upward_inner(const ExecSpace& exec, const Side<T>& w, const Side<T>& w_chil
       "strata::hss::matvec::upward_inner", TeamPolicy(exec, nodes, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type p = team.league_rank();
-        team_gemm(team, true, static_cast<int>(w.rank(p)), k, static_cast<int>(w.rows(p)), T(1),
-                  w.basis.data() + w.offset(p), static_cast<long>(w.rows(p)),
+        team_gemm(team, true, false, static_cast<int>(w.rank(p)), k, static_cast<int>(w.rows(p)),
+                  T(1), w.basis.data() + w.offset(p), static_cast<long>(w.rows(p)),
                   xhat_child.data() + w_child.rank_offset(2 * p), ldc, T(0),
                   xhat.data() + w.rank_offset(p), ldh);
       });
@@ -97,13 +97,13 @@ void downward_level(const ExecSpace& exec, const HssLevel<T>& lv, Op op, const S
         // A: B_j is r_j x c_s; A^T: B_s^T with B_s r_s x c_j (leading dim r_s = w.rank(s)).
         const T* bj = transpose ? b.data() + b_offset(s) : b.data() + b_offset(j);
         const long ldb = transpose ? static_cast<long>(w.rank(s)) : static_cast<long>(zj);
-        team_gemm(team, transpose, zj, k, static_cast<int>(w.rank(s)), T(1), bj, ldb,
+        team_gemm(team, transpose, false, zj, k, static_cast<int>(w.rank(s)), T(1), bj, ldb,
                   xhat.data() + w.rank_offset(s), ldx, T(0), yhat.data() + z.rank_offset(j), ldy);
         if (has_parent) {
           team.team_barrier();
           const index_type p = j / 2;
           const index_type row0 = (j & 1) ? z.rank(j - 1) : 0;
-          team_gemm(team, false, zj, k, static_cast<int>(z_parent.rank(p)), T(1),
+          team_gemm(team, false, false, zj, k, static_cast<int>(z_parent.rank(p)), T(1),
                     z_parent.basis.data() + z_parent.offset(p) + row0,
                     static_cast<long>(z_parent.rows(p)),
                     yhat_parent.data() + z_parent.rank_offset(p), ldp, T(1),
@@ -132,11 +132,11 @@ void leaves(const ExecSpace& exec, const HssMatrix<T>& a, Op op, const Side<T>& 
         const index_type i = team.league_rank();
         const int m = static_cast<int>(size(first + i));
         const index_type row = begin(first + i);
-        team_gemm(team, transpose, m, k, m, T(1), d.data() + d_offset(i), static_cast<long>(m),
-                  x.data() + row, ldx, T(0), y.data() + row, ldy);
+        team_gemm(team, transpose, false, m, k, m, T(1), d.data() + d_offset(i),
+                  static_cast<long>(m), x.data() + row, ldx, T(0), y.data() + row, ldy);
         if (has_bases) {
           team.team_barrier();
-          team_gemm(team, false, m, k, static_cast<int>(z.rank(i)), T(1),
+          team_gemm(team, false, false, m, k, static_cast<int>(z.rank(i)), T(1),
                     z.basis.data() + z.offset(i), static_cast<long>(m),
                     yhat.data() + z.rank_offset(i), ldh, T(1), y.data() + row, ldy);
         }
