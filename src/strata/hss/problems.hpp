@@ -112,7 +112,8 @@ class Problem {
   const std::string& name() const { return name_; }
   const std::string& description() const { return description_; }
   index_type size() const { return n_; }
-  /// A == A^T (exactly, entry by entry).
+  /// A == A^T in exact arithmetic (kernel matrices: bit for bit; schur-grid and banded-inverse
+  /// with skew 0: to rounding, their dense form comes from banded solves).
   virtual bool symmetric() const = 0;
   /// Point coordinates, size() x dimension(), in device memory (double). For schur-grid and
   /// banded-inverse: the 1-D positions (i + 1/2)/N of the unknowns along the line.
