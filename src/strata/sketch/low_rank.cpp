@@ -217,8 +217,7 @@ EigResult<T> nystrom(const ExecSpace& exec, const LinearOperator<T>& a,
   {
     auto phase = result.timings.scope("shift");
     // nu = sqrt(n) eps(||Y||_2), ||Y||_2 from the eigenvalues of the l x l Gram matrix Y^T Y.
-    Matrix<T> gram("strata::sketch::YtY", static_cast<std::size_t>(l),
-                   static_cast<std::size_t>(l));
+    Matrix<T> gram("strata::sketch::YtY", static_cast<std::size_t>(l), static_cast<std::size_t>(l));
     inner_product(exec, y, y, gram);
     const auto gram_eig = detail::small_symmetric_eig(symmetric_part(exec, gram));
     const T norm_y = std::sqrt(std::max(T(0), gram_eig.values.back()));
@@ -277,14 +276,14 @@ EigResult<T> nystrom(const ExecSpace& exec, const LinearOperator<T>& a,
   return result;
 }
 
-#define STRATA_LOW_RANK_INSTANTIATE(T)                                                        \
-  template SvdResult<T> randomized_svd<T>(const ExecSpace&, const LinearOperator<T>&,         \
-                                          const LowRankOptions&);                             \
-  template SvdResult<T> randomized_svd<T>(const ExecSpace&, const DistMatrix<T>&,             \
-                                          const LowRankOptions&);                             \
+#define STRATA_LOW_RANK_INSTANTIATE(T)                                                          \
+  template SvdResult<T> randomized_svd<T>(const ExecSpace&, const LinearOperator<T>&,           \
+                                          const LowRankOptions&);                               \
+  template SvdResult<T> randomized_svd<T>(const ExecSpace&, const DistMatrix<T>&,               \
+                                          const LowRankOptions&);                               \
   template EigResult<T> randomized_symmetric_eig<T>(const ExecSpace&, const LinearOperator<T>&, \
-                                                    const LowRankOptions&);                   \
-  template EigResult<T> nystrom<T>(const ExecSpace&, const LinearOperator<T>&,                \
+                                                    const LowRankOptions&);                     \
+  template EigResult<T> nystrom<T>(const ExecSpace&, const LinearOperator<T>&,                  \
                                    const LowRankOptions&);
 STRATA_LOW_RANK_INSTANTIATE(float)
 STRATA_LOW_RANK_INSTANTIATE(double)

@@ -14,10 +14,10 @@ namespace strata::sketch {
 
 template <class T>
 struct SvdResult {
-  DistMatrix<T> u;     ///< rows() x k, orthonormal columns, laid out like A's rows
-  std::vector<T> s;    ///< k singular values, descending, replicated
-  DistMatrix<T> v;     ///< cols() x k, orthonormal columns, laid out like A's columns
-  index_type rank = 0;  ///< k (chosen by the tolerance in adaptive mode)
+  DistMatrix<T> u;         ///< rows() x k, orthonormal columns, laid out like A's rows
+  std::vector<T> s;        ///< k singular values, descending, replicated
+  DistMatrix<T> v;         ///< cols() x k, orthonormal columns, laid out like A's columns
+  index_type rank = 0;     ///< k (chosen by the tolerance in adaptive mode)
   index_type matvecs = 0;  ///< products of A or A^T with one vector
   /// Posterior estimate of ||A - U diag(S) V^T|| (the estimator's norm); -1 if not computed.
   double error_estimate = -1;
@@ -29,11 +29,11 @@ struct SvdResult {
 
 template <class T>
 struct EigResult {
-  DistMatrix<T> vectors;        ///< n x k, orthonormal columns, laid out like A's rows
-  std::vector<T> values;        ///< k eigenvalues (evd: by decreasing magnitude; nystrom: decreasing)
+  DistMatrix<T> vectors;  ///< n x k, orthonormal columns, laid out like A's rows
+  std::vector<T> values;  ///< k eigenvalues (evd: by decreasing magnitude; nystrom: decreasing)
   index_type rank = 0;
   index_type matvecs = 0;
-  double error_estimate = -1;   ///< posterior estimate of ||A - Q diag(lambda) Q^T||
+  double error_estimate = -1;  ///< posterior estimate of ||A - Q diag(lambda) Q^T||
   bool converged = true;
   /// Nystrom: the shift nu added and removed for stability.
   double shift = 0;
@@ -62,8 +62,8 @@ SvdResult<T> randomized_svd(const ExecSpace& exec, const DistMatrix<T>& a,
 /// Randomized eigendecomposition of a symmetric operator (HMT Alg. 5.3): Q from the range finder
 /// (products with A only, A^T = A), B = Q^T A Q (l products + an l x l allreduce), B = W L W^T
 /// (host LAPACK), Q <- Q W, keeping the k eigenpairs of largest |lambda|.
-/// Guarantee: ||A - Q L Q^T||_2 <= 2 ||(I - Q Q^T) A||_2 + |lambda_{k+1}(B)| (HMT Sec. 5.3), the first
-/// term bounded as for the range finder. Requires rows() == cols() and equal row and column
+/// Guarantee: ||A - Q L Q^T||_2 <= 2 ||(I - Q Q^T) A||_2 + |lambda_{k+1}(B)| (HMT Sec. 5.3), the
+/// first term bounded as for the range finder. Requires rows() == cols() and equal row and column
 /// layouts (ShapeMismatch otherwise). Symmetry itself is the caller's promise (not checked).
 /// Cost: the range finder + l products + 2 n l^2 + O(l^3) flops + r products for the estimate.
 template <class T>
@@ -87,13 +87,13 @@ template <class T>
 EigResult<T> nystrom(const ExecSpace& exec, const LinearOperator<T>& a,
                      const LowRankOptions& options);
 
-#define STRATA_LOW_RANK_DECLARE(T)                                                          \
+#define STRATA_LOW_RANK_DECLARE(T)                                                           \
   extern template SvdResult<T> randomized_svd<T>(const ExecSpace&, const LinearOperator<T>&, \
-                                                 const LowRankOptions&);                    \
+                                                 const LowRankOptions&);                     \
   extern template SvdResult<T> randomized_svd<T>(const ExecSpace&, const DistMatrix<T>&,     \
-                                                 const LowRankOptions&);                    \
-  extern template EigResult<T> randomized_symmetric_eig<T>(                                 \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);                   \
+                                                 const LowRankOptions&);                     \
+  extern template EigResult<T> randomized_symmetric_eig<T>(                                  \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);                    \
   extern template EigResult<T> nystrom<T>(const ExecSpace&, const LinearOperator<T>&,        \
                                           const LowRankOptions&);
 STRATA_LOW_RANK_DECLARE(float)

@@ -22,8 +22,8 @@ void check_low_rank_options(index_type rows, index_type cols, const LowRankOptio
                  o.oversample);
   STRATA_REQUIRE(o.power_iterations >= 0, InvalidArgument,
                  "the number of power iterations must be >= 0, got ", o.power_iterations);
-  STRATA_REQUIRE(o.error_probes >= 0, InvalidArgument, "the number of error probes must be >= 0, got ",
-                 o.error_probes);
+  STRATA_REQUIRE(o.error_probes >= 0, InvalidArgument,
+                 "the number of error probes must be >= 0, got ", o.error_probes);
   STRATA_REQUIRE(std::isfinite(o.tolerance) && o.tolerance >= 0, InvalidArgument,
                  "the tolerance must be finite and >= 0, got ", o.tolerance);
   if (adaptive) {
@@ -209,14 +209,14 @@ RangeFinderResult<T> adaptive_range_finder(const ExecSpace& exec, const LinearOp
   return detail::blocked_range_finder(exec, a, options, false);
 }
 
-#define STRATA_RANGE_FINDER_INSTANTIATE(T)                                                      \
-  template RangeFinderResult<T> randomized_range_finder<T>(                                     \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);                       \
-  template RangeFinderResult<T> adaptive_range_finder<T>(                                       \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);                       \
-  template RangeFinderResult<T> detail::fixed_range_finder<T>(                                  \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool, bool);           \
-  template RangeFinderResult<T> detail::blocked_range_finder<T>(                                \
+#define STRATA_RANGE_FINDER_INSTANTIATE(T)                                            \
+  template RangeFinderResult<T> randomized_range_finder<T>(                           \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);             \
+  template RangeFinderResult<T> adaptive_range_finder<T>(                             \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);             \
+  template RangeFinderResult<T> detail::fixed_range_finder<T>(                        \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool, bool); \
+  template RangeFinderResult<T> detail::blocked_range_finder<T>(                      \
       const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool);
 STRATA_RANGE_FINDER_INSTANTIATE(float)
 STRATA_RANGE_FINDER_INSTANTIATE(double)

@@ -111,10 +111,10 @@ template <class T>
 RangeFinderResult<T> adaptive_range_finder(const ExecSpace& exec, const LinearOperator<T>& a,
                                            const LowRankOptions& options);
 
-#define STRATA_RANGE_FINDER_DECLARE(T)                                                          \
-  extern template RangeFinderResult<T> randomized_range_finder<T>(                              \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);                       \
-  extern template RangeFinderResult<T> adaptive_range_finder<T>(                                \
+#define STRATA_RANGE_FINDER_DECLARE(T)                                    \
+  extern template RangeFinderResult<T> randomized_range_finder<T>(        \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&); \
+  extern template RangeFinderResult<T> adaptive_range_finder<T>(          \
       const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);
 STRATA_RANGE_FINDER_DECLARE(float)
 STRATA_RANGE_FINDER_DECLARE(double)

@@ -192,7 +192,7 @@ HostMatrix<T> host_copy(const ExecSpace& exec, const ConstMatrix<T>& a) {
 
 template <class T>
 Matrix<T> device_copy(const ExecSpace& exec, const HostMatrix<T>& a, const char* label) {
-  Matrix<T> d(label, a.extent(0), a.extent(1));
+  Matrix<T> d(std::string(label), a.extent(0), a.extent(1));
   const auto mirror = Kokkos::create_mirror_view(d);
   Kokkos::deep_copy(mirror, a);
   Kokkos::deep_copy(exec, d, mirror);
@@ -200,25 +200,25 @@ Matrix<T> device_copy(const ExecSpace& exec, const HostMatrix<T>& a, const char*
   return d;
 }
 
-#define STRATA_LOWRANK_COMMON_INSTANTIATE(T)                                                      \
-  template DistMatrix<T> row_block<T>(const LinearOperator<T>&, index_type, const char*);         \
-  template DistMatrix<T> col_block<T>(const LinearOperator<T>&, index_type, const char*);         \
+#define STRATA_LOWRANK_COMMON_INSTANTIATE(T)                                                     \
+  template DistMatrix<T> row_block<T>(const LinearOperator<T>&, index_type, const char*);        \
+  template DistMatrix<T> col_block<T>(const LinearOperator<T>&, index_type, const char*);        \
   template void fill_test_matrix<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&, \
-                                    index_type);                                                  \
-  template DistMatrix<T> columns<T>(const DistMatrix<T>&, index_type, index_type);                \
-  template void apply<T>(const ExecSpace&, const LinearOperator<T>&, const DistMatrix<T>&,        \
-                         const DistMatrix<T>&);                                                   \
-  template void apply_transpose<T>(const ExecSpace&, const LinearOperator<T>&,                    \
-                                   const DistMatrix<T>&, const DistMatrix<T>&, bool);             \
-  template void orthonormalize_block<T>(const ExecSpace&, const DistMatrix<T>&,                   \
-                                        const TallSkinnyQrOptions&, const Matrix<T>&);            \
-  template void project_out<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&);     \
-  template std::vector<double> column_norms<T>(const ExecSpace&, const DistMatrix<T>&);           \
-  template void require_finite_block<T>(const ExecSpace&, const DistMatrix<T>&, const char*);     \
-  template double posterior_error<T>(const ExecSpace&, const LinearOperator<T>&,                  \
-                                     const DistMatrix<T>&, const std::vector<T>&,                 \
-                                     const DistMatrix<T>&, const LowRankOptions&, index_type&);   \
-  template HostMatrix<T> host_copy<T>(const ExecSpace&, const ConstMatrix<T>&);                   \
+                                    index_type);                                                 \
+  template DistMatrix<T> columns<T>(const DistMatrix<T>&, index_type, index_type);               \
+  template void apply<T>(const ExecSpace&, const LinearOperator<T>&, const DistMatrix<T>&,       \
+                         const DistMatrix<T>&);                                                  \
+  template void apply_transpose<T>(const ExecSpace&, const LinearOperator<T>&,                   \
+                                   const DistMatrix<T>&, const DistMatrix<T>&, bool);            \
+  template void orthonormalize_block<T>(const ExecSpace&, const DistMatrix<T>&,                  \
+                                        const TallSkinnyQrOptions&, const Matrix<T>&);           \
+  template void project_out<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&);    \
+  template std::vector<double> column_norms<T>(const ExecSpace&, const DistMatrix<T>&);          \
+  template void require_finite_block<T>(const ExecSpace&, const DistMatrix<T>&, const char*);    \
+  template double posterior_error<T>(const ExecSpace&, const LinearOperator<T>&,                 \
+                                     const DistMatrix<T>&, const std::vector<T>&,                \
+                                     const DistMatrix<T>&, const LowRankOptions&, index_type&);  \
+  template HostMatrix<T> host_copy<T>(const ExecSpace&, const ConstMatrix<T>&);                  \
   template Matrix<T> device_copy<T>(const ExecSpace&, const HostMatrix<T>&, const char*);
 STRATA_LOWRANK_COMMON_INSTANTIATE(float)
 STRATA_LOWRANK_COMMON_INSTANTIATE(double)

@@ -1,6 +1,7 @@
 #include "strata/sketch/detail/small_dense.hpp"
 
 #include <algorithm>
+#include <string>
 #include <type_traits>
 
 #include "strata/core/checks.hpp"
@@ -24,8 +25,8 @@ void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, cons
 void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
 void dgels_(const char*, const int*, const int*, const int*, double*, const int*, double*,
             const int*, double*, const int*, int*);
-void sgels_(const char*, const int*, const int*, const int*, float*, const int*, float*,
-            const int*, float*, const int*, int*);
+void sgels_(const char*, const int*, const int*, const int*, float*, const int*, float*, const int*,
+            float*, const int*, int*);
 }
 
 namespace strata::sketch::detail {
@@ -33,13 +34,13 @@ namespace strata::sketch::detail {
 namespace {
 
 // One name per LAPACK routine, dispatched on the scalar type.
-#define STRATA_LAPACK_DISPATCH(name)          \
-  template <class T, class... Args>           \
-  void name(Args... args) {                   \
-    if constexpr (std::is_same_v<T, double>)  \
-      d##name##_(args...);                    \
-    else                                      \
-      s##name##_(args...);                    \
+#define STRATA_LAPACK_DISPATCH(name)         \
+  template <class T, class... Args>          \
+  void name(Args... args) {                  \
+    if constexpr (std::is_same_v<T, double>) \
+      d##name##_(args...);                   \
+    else                                     \
+      s##name##_(args...);                   \
   }
 STRATA_LAPACK_DISPATCH(gesvd)
 STRATA_LAPACK_DISPATCH(syevd)
@@ -51,13 +52,15 @@ STRATA_LAPACK_DISPATCH(gels)
 
 template <class T>
 HostMatrix<T> copy_of(const HostMatrix<T>& a, const char* label) {
-  HostMatrix<T> c(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), a.extent(0),
+  HostMatrix<T> c(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), a.extent(0),
                   a.extent(1));
   Kokkos::deep_copy(c, a);
   return c;
 }
 
-int lda(int rows) { return std::max(1, rows); }
+int lda(int rows) {
+  return std::max(1, rows);
+}
 
 }  // namespace
 
@@ -170,8 +173,8 @@ HostMatrix<T> small_least_squares(const HostMatrix<T>& a, const HostMatrix<T>& b
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_least_squares: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_least_squares: cols");
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "small_least_squares: rhs");
-  STRATA_REQUIRE(m >= n && b.extent(0) == a.extent(0), ShapeMismatch,
-                 "small_least_squares: A is ", m, " x ", n, " and B is ", b.extent(0), " x ", k,
+  STRATA_REQUIRE(m >= n && b.extent(0) == a.extent(0), ShapeMismatch, "small_least_squares: A is ",
+                 m, " x ", n, " and B is ", b.extent(0), " x ", k,
                  "; expected m >= n and B with m rows");
   HostMatrix<T> x("strata::sketch::lstsq::X", n, k);
   if (n == 0 || k == 0) return x;
@@ -191,13 +194,13 @@ HostMatrix<T> small_least_squares(const HostMatrix<T>& a, const HostMatrix<T>& b
   return x;
 }
 
-#define STRATA_SMALL_DENSE_INSTANTIATE(T)                                                   \
-  template SmallSvd<T> small_svd<T>(const HostMatrix<T>&);                                  \
-  template SmallEig<T> small_symmetric_eig<T>(const HostMatrix<T>&);                        \
-  template bool small_cholesky_upper<T>(const HostMatrix<T>&, const HostMatrix<T>&);        \
+#define STRATA_SMALL_DENSE_INSTANTIATE(T)                                                    \
+  template SmallSvd<T> small_svd<T>(const HostMatrix<T>&);                                   \
+  template SmallEig<T> small_symmetric_eig<T>(const HostMatrix<T>&);                         \
+  template bool small_cholesky_upper<T>(const HostMatrix<T>&, const HostMatrix<T>&);         \
   template void small_triangular_solve<T>(char, const HostMatrix<T>&, const HostMatrix<T>&); \
-  template HostMatrix<T> small_triangular_inverse<T>(const HostMatrix<T>&);                 \
-  template HostMatrix<T> small_qr_r<T>(const HostMatrix<T>&);                               \
+  template HostMatrix<T> small_triangular_inverse<T>(const HostMatrix<T>&);                  \
+  template HostMatrix<T> small_qr_r<T>(const HostMatrix<T>&);                                \
   template HostMatrix<T> small_least_squares<T>(const HostMatrix<T>&, const HostMatrix<T>&);
 STRATA_SMALL_DENSE_INSTANTIATE(float)
 STRATA_SMALL_DENSE_INSTANTIATE(double)
