@@ -104,7 +104,7 @@ def main():
         cases = [
             (["hss"], 2, "missing operation"),
             (["hss", "nosuch"], 2, "unknown operation 'nosuch'"),
-            (["hss", "compress"], 2, "'hss compress' is not available"),
+            (["hss", "compress", "--rank", "4", "--output", "h.h5"], 2, "option '--input FILE.h5:/DATASET' is required"),
             (["hss", "matvec", "--input", "x.h5:/X", "--output", "y.h5:/Y"], 2,
              "missing option '--hss'"),
             (["hss", "solve", "--hss", "/nonexistent/H.h5", "--rhs", "b.h5:/B", "--output",

@@ -245,7 +245,9 @@ TYPED_TEST(BatchedDense, SvdMatchesLapackSingularValues) {
     const double s1 = ref.empty() ? 0 : ref[0];
     for (int j = 0; j < k[b]; ++j) {
       EXPECT_NEAR(sb(j, 0), ref[j], tol * s1) << "matrix " << b << " sigma " << j;
-      if (j > 0) EXPECT_LE(sb(j, 0), sb(j - 1, 0));
+      if (j > 0) {
+        EXPECT_LE(sb(j, 0), sb(j - 1, 0));
+      }
     }
     EXPECT_LE(orthogonality(ub), tol * std::sqrt(double(k[b]))) << "matrix " << b;
     EXPECT_LE(orthogonality(vb), tol * std::sqrt(double(k[b]))) << "matrix " << b;
