@@ -35,10 +35,11 @@ void tiled_stages(const ExecSpace& exec, const Matrix<T>& x, index_type tile, T 
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, tile),
                              [&](const index_type t) { s(t) = x(first + t, column); });
         team.team_barrier();
-        for (index_type h = 1; h < tile; h <<= 1) {
+        for (int level = 0; (index_type(1) << level) < tile; ++level) {
+          const index_type h = index_type(1) << level;
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, tile / 2), [&](const index_type q) {
-            // q-th pair of this stage: j has bit h clear.
-            const index_type j = (q / h) * 2 * h + q % h;
+            // q-th pair of this stage: insert a 0 bit at position `level` (j has bit h clear).
+            const index_type j = ((q >> level) << (level + 1)) | (q & (h - 1));
             const T a = s(j), b = s(j + h);
             s(j) = a + b;
             s(j + h) = a - b;
@@ -52,15 +53,19 @@ void tiled_stages(const ExecSpace& exec, const Matrix<T>& x, index_type tile, T 
 
 /// One stage h over all columns: consecutive threads take consecutive j (coalesced).
 template <class T>
-void upper_stage(const ExecSpace& exec, const Matrix<T>& x, index_type h, T scale) {
-  const index_type half = static_cast<index_type>(x.extent(0)) / 2;
+void upper_stage(const ExecSpace& exec, const Matrix<T>& x, int level, T scale) {
+  const index_type h = index_type(1) << level;
+  int log_half = 0;
+  while ((index_type(2) << log_half) < static_cast<index_type>(x.extent(0))) ++log_half;
+  const index_type half = index_type(1) << log_half;
   const index_type cols = static_cast<index_type>(x.extent(1));
   Kokkos::parallel_for(
       "strata::sketch::fwht::stage",
       Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, half * cols),
       KOKKOS_LAMBDA(const index_type k) {
-        const index_type q = k % half, column = k / half;
-        const index_type j = (q / h) * 2 * h + q % h;
+        // Shifts and masks only: every extent here is a power of two.
+        const index_type q = k & (half - 1), column = k >> log_half;
+        const index_type j = ((q >> level) << (level + 1)) | (q & (h - 1));
         const T a = x(j, column), b = x(j + h, column);
         x(j, column) = scale * (a + b);
         x(j + h, column) = scale * (a - b);
@@ -87,8 +92,10 @@ void fwht(const ExecSpace& exec, const Matrix<T>& x, const FwhtOptions& options)
   }
   const index_type tile = rows < options.tile_rows ? rows : options.tile_rows;
   tiled_stages(exec, x, tile, tile == rows ? scale : T(1));
-  for (index_type h = tile; h < rows; h <<= 1) {
-    upper_stage(exec, x, h, 2 * h == rows ? scale : T(1));
+  int level = 0;
+  while ((index_type(1) << level) < tile) ++level;
+  for (; (index_type(1) << level) < rows; ++level) {
+    upper_stage(exec, x, level, (index_type(2) << level) == rows ? scale : T(1));
   }
 }
 

@@ -234,6 +234,7 @@ void dense_right(const ExecSpace& exec, const SketchOperator& op, const ConstMat
 /// key ((row * r + local column) * 2 + sign bit) and sorted, so the order inside each row (and
 /// hence every sum over it) is by column: deterministic for any thread count and backend.
 struct SparseRows {
+  /// Row by row, ascending columns: column c with sign +1 stored as c, with sign -1 as ~c.
   Kokkos::View<std::int64_t*, MemSpace> keys;
   IndexView row_ptr;  // d + 1
   index_type width = 0;
@@ -288,6 +289,16 @@ SparseRows sparse_rows(const ExecSpace& exec, const SketchOperator& op, index_ty
         }
         row_ptr(i) = lo;
       });
+  // Decode once (the apply kernels then read a column index, not a key needing a 64-bit modulo):
+  // column c with sign +1 -> c, with sign -1 -> ~c (negative).
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_decode",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, total),
+      KOKKOS_LAMBDA(const index_type p) {
+        const std::int64_t key = keys(p);
+        const std::int64_t c = (key >> 1) % r;
+        keys(p) = (key & 1) ? c : ~c;
+      });
   return csr;
 }
 
@@ -308,8 +319,7 @@ void sparse_left(const ExecSpace& exec, const SketchOperator& op, const ConstMat
         T acc = 0;
         for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
           const std::int64_t key = keys(p);
-          const T v = a((key >> 1) % r, c);
-          acc += (key & 1) ? v : -v;
+          acc += key >= 0 ? a(key, c) : -a(~key, c);
         }
         out(i, c) = scale * acc;
       });
@@ -332,8 +342,7 @@ void sparse_right(const ExecSpace& exec, const SketchOperator& op, const ConstMa
         T acc = 0;
         for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
           const std::int64_t key = keys(p);
-          const T v = a(row, (key >> 1) % n);
-          acc += (key & 1) ? v : -v;
+          acc += key >= 0 ? a(row, key) : -a(row, ~key);
         }
         out(row, i) = scale * acc;
       });

@@ -1,0 +1,249 @@
+// Sketch operators beside baselines measured in the same run:
+//  (1) S A for RandBLAS' published shape (S 1024 x 16384, A 16384 x 4096): the dense Gaussian
+//      sketch (generation of S + GEMM) and the GEMM alone with S already generated (same sizes, the
+//      roofline of a dense sketch), reported as the fraction of the GEMM rate reached; the
+//      sparse-sign sketch with 1, 8 and 16 nonzeros per column, fp64 and fp32.
+//  (2) the FWHT of an N x c block and the SRHT of an N x c matrix in GB/s (one read and one write
+//      of the block, the minimum traffic) beside a memory copy of the same block (read + write).
+//
+//   strata_bench_sketch [--d=1024] [--n=16384] [--k=4096] [--nnz=1,8,16] [--precisions=fp64,fp32]
+//                       [--fwht-n=1048576] [--fwht-cols=16] [google benchmark flags]
+#include <cstdio>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench_main.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/random.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/sketch/fwht.hpp"
+#include "strata/sketch/operator.hpp"
+
+namespace {
+
+namespace sk = strata::sketch;
+using strata::index_type;
+
+index_type option_int(const char* name, const char* fallback) {
+  return std::atol(strata::bench::option(name, fallback).c_str());
+}
+
+std::vector<std::string> list(const char* name, const char* fallback) {
+  std::vector<std::string> out;
+  std::stringstream text(strata::bench::option(name, fallback));
+  std::string item;
+  while (std::getline(text, item, ',')) out.push_back(item);
+  return out;
+}
+
+index_type d() {
+  return option_int("d", "1024");
+}
+index_type n() {
+  return option_int("n", "16384");
+}
+index_type k() {
+  return option_int("k", "4096");
+}
+index_type fwht_n() {
+  return option_int("fwht-n", "1048576");
+}
+index_type fwht_cols() {
+  return option_int("fwht-cols", "16");
+}
+
+template <class T>
+strata::Matrix<T> random_matrix(index_type rows, index_type cols, std::uint64_t seed) {
+  strata::Matrix<T> a("a", static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, a);
+  return a;
+}
+
+sk::SketchOperator make(sk::OperatorKind kind, index_type rows, index_type cols, index_type nnz) {
+  sk::SketchOperator op;
+  op.kind = kind;
+  op.rows = rows;
+  op.cols = cols;
+  op.seed = 1;
+  op.nnz = nnz;
+  return op;
+}
+
+sk::ApplyOptions no_checks() {
+  sk::ApplyOptions o;
+  o.check_finite = false;  // time the sketch itself, not the NaN scan of the input
+  return o;
+}
+
+template <class T>
+void flops_counter(benchmark::State& state) {
+  state.counters["flops"] = benchmark::Counter(
+      2.0 * static_cast<double>(d()) * static_cast<double>(n()) * static_cast<double>(k()),
+      benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T>
+void dense_sketch(benchmark::State& state) {
+  const auto a = random_matrix<T>(n(), k(), 2);
+  strata::Matrix<T> sa("sa", static_cast<std::size_t>(d()), static_cast<std::size_t>(k()));
+  const auto op = make(sk::OperatorKind::gaussian, d(), n(), 0);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    sk::sketch_rows<T>(exec, op, a, sa, no_checks());
+    strata::kx::fence(exec, "bench::dense_sketch");
+  }
+  flops_counter<T>(state);
+}
+
+template <class T>
+void gemm_alone(benchmark::State& state) {
+  const auto a = random_matrix<T>(n(), k(), 2);
+  const auto s = sk::materialize<T>(strata::ExecSpace(),
+                                    make(sk::OperatorKind::gaussian, d(), n(), 0), 0, n());
+  strata::Matrix<T> sa("sa", static_cast<std::size_t>(d()), static_cast<std::size_t>(k()));
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    strata::linalg::gemm(exec, "N", "N", T(1), s, a, T(0), sa);
+    strata::kx::fence(exec, "bench::gemm");
+  }
+  flops_counter<T>(state);
+}
+
+template <class T>
+void sparse_sketch(benchmark::State& state, index_type nnz) {
+  const auto a = random_matrix<T>(n(), k(), 2);
+  strata::Matrix<T> sa("sa", static_cast<std::size_t>(d()), static_cast<std::size_t>(k()));
+  const auto op = make(sk::OperatorKind::sparse_sign, d(), n(), nnz);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    sk::sketch_rows<T>(exec, op, a, sa, no_checks());
+    strata::kx::fence(exec, "bench::sparse_sketch");
+  }
+}
+
+template <class T>
+void bytes_counter(benchmark::State& state, std::size_t values) {
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) * 2 *
+                          static_cast<std::int64_t>(values * sizeof(T)));
+}
+
+template <class T>
+void fwht(benchmark::State& state) {
+  auto x = random_matrix<T>(fwht_n(), fwht_cols(), 3);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    sk::fwht(exec, x);
+    strata::kx::fence(exec, "bench::fwht");
+  }
+  bytes_counter<T>(state, x.size());
+}
+
+template <class T>
+void srht(benchmark::State& state) {
+  const auto a = random_matrix<T>(fwht_n(), fwht_cols(), 3);
+  const index_type rows = std::min<index_type>(d(), fwht_n());
+  strata::Matrix<T> sa("sa", static_cast<std::size_t>(rows), a.extent(1));
+  const auto op = make(sk::OperatorKind::srht, rows, fwht_n(), 0);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    sk::sketch_rows<T>(exec, op, a, sa, no_checks());
+    strata::kx::fence(exec, "bench::srht");
+  }
+  bytes_counter<T>(state, a.size());
+}
+
+template <class T>
+void copy(benchmark::State& state) {
+  const auto a = random_matrix<T>(fwht_n(), fwht_cols(), 3);
+  strata::Matrix<T> b("b", a.extent(0), a.extent(1));
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    Kokkos::deep_copy(exec, b, a);
+    strata::kx::fence(exec, "bench::copy");
+  }
+  bytes_counter<T>(state, a.size());
+}
+
+template <class F>
+void add(const std::string& name, F f) {
+  benchmark::RegisterBenchmark(name.c_str(), f)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+void register_all() {
+  for (const auto& p : list("precisions", "fp64,fp32")) {
+    const bool fp64 = p == "fp64";
+    add("dense_gaussian/" + p,
+        [fp64](benchmark::State& s) { fp64 ? dense_sketch<double>(s) : dense_sketch<float>(s); });
+    add("gemm/" + p,
+        [fp64](benchmark::State& s) { fp64 ? gemm_alone<double>(s) : gemm_alone<float>(s); });
+    for (const auto& s_text : list("nnz", "1,8,16")) {
+      const index_type nnz = std::atol(s_text.c_str());
+      add("sparse_sign/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
+        fp64 ? sparse_sketch<double>(s, nnz) : sparse_sketch<float>(s, nnz);
+      });
+    }
+    add("fwht/" + p, [fp64](benchmark::State& s) { fp64 ? fwht<double>(s) : fwht<float>(s); });
+    add("srht/" + p, [fp64](benchmark::State& s) { fp64 ? srht<double>(s) : srht<float>(s); });
+    add("copy/" + p, [fp64](benchmark::State& s) { fp64 ? copy<double>(s) : copy<float>(s); });
+  }
+}
+
+void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
+  auto find = [&](const std::string& key) {
+    const auto it = runs.lower_bound(key + "/");
+    const bool found = it != runs.end() && it->first.rfind(key + "/", 0) == 0;
+    return found ? it->second : strata::bench::Recorded{};
+  };
+  const double flops =
+      2.0 * static_cast<double>(d()) * static_cast<double>(n()) * static_cast<double>(k());
+  std::printf("\nsketch S A, S %ld x %ld, A %ld x %ld (%s); baseline: the same GEMM with S given\n",
+              static_cast<long>(d()), static_cast<long>(n()), static_cast<long>(n()),
+              static_cast<long>(k()), strata::ExecSpace::name());
+  std::printf("%-5s %-24s %12s %12s %14s\n", "prec", "operator", "time [ms]", "GFLOP/s",
+              "vs GEMM rate");
+  for (const auto& p : list("precisions", "fp64,fp32")) {
+    const double gemm = find("gemm/" + p).seconds_per_iteration;
+    const double dense = find("dense_gaussian/" + p).seconds_per_iteration;
+    if (gemm <= 0) continue;
+    std::printf("%-5s %-24s %12.3f %12.2f %14s\n", p.c_str(), "GEMM alone (baseline)", gemm * 1e3,
+                flops / gemm * 1e-9, "1.000");
+    std::printf("%-5s %-24s %12.3f %12.2f %14.3f\n", p.c_str(), "gaussian (gen + GEMM)",
+                dense * 1e3, flops / dense * 1e-9, dense > 0 ? gemm / dense : 0.0);
+    for (const auto& s_text : list("nnz", "1,8,16")) {
+      const double t = find("sparse_sign/" + p + "/" + s_text).seconds_per_iteration;
+      const std::string name = "sparse-sign nnz=" + s_text;
+      std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM)\n", p.c_str(),
+                  name.c_str(), t * 1e3, "-", "-", t > 0 ? gemm / t : 0.0);
+    }
+  }
+  std::printf(
+      "\nFWHT and SRHT of a %ld x %ld block vs baseline: memory copy of the same block (%s)\n",
+      static_cast<long>(fwht_n()), static_cast<long>(fwht_cols()), strata::ExecSpace::name());
+  std::printf("%-5s %14s %14s %14s %12s %12s\n", "prec", "FWHT GB/s", "SRHT GB/s", "copy GB/s",
+              "FWHT/copy", "SRHT/copy");
+  for (const auto& p : list("precisions", "fp64,fp32")) {
+    const double f = find("fwht/" + p).bytes_per_second * 1e-9;
+    const double s = find("srht/" + p).bytes_per_second * 1e-9;
+    const double c = find("copy/" + p).bytes_per_second * 1e-9;
+    std::printf("%-5s %14.2f %14.2f %14.2f %12.3f %12.3f\n", p.c_str(), f, s, c,
+                c > 0 ? f / c : 0.0, c > 0 ? s / c : 0.0);
+  }
+  std::printf(
+      "(GB/s = 2 x block bytes / time: one read + one write, the minimum traffic of an in-place\n"
+      " transform; the FWHT does log2(N) passes of arithmetic, log2(N) - log2(tile) of them "
+      "outside\n"
+      " team scratch.)\n");
+}
+
+[[maybe_unused]] const bool registered = [] {
+  for (const char* name : {"d", "n", "k", "nnz", "precisions", "fwht-n", "fwht-cols"}) {
+    strata::bench::add_option_name(name);
+  }
+  strata::bench::set_registrar(register_all);
+  strata::bench::set_summary(summary);
+  return true;
+}();
+
+}  // namespace
