@@ -82,9 +82,9 @@ DiagonalResult<T> estimate_diagonal(const ExecSpace& exec, const LinearOperator<
   sketch::detail::require_square(a, "estimate_diagonal");
   const bool deflated = o.method == DiagonalMethod::deflated;
   const index_type minimum = deflated ? 3 : 1;
-  STRATA_REQUIRE(o.matvecs >= minimum, InvalidArgument, "estimate_diagonal: ",
-                 diagonal_method_name(o.method), " needs a budget of at least ", minimum,
-                 " matrix-vector products, got ", o.matvecs);
+  STRATA_REQUIRE(
+      o.matvecs >= minimum, InvalidArgument, "estimate_diagonal: ", diagonal_method_name(o.method),
+      " needs a budget of at least ", minimum, " matrix-vector products, got ", o.matvecs);
   STRATA_REQUIRE(!deflated || o.matvecs / 3 <= a.rows(), InvalidArgument,
                  "estimate_diagonal: a budget of ", o.matvecs, " products gives Diag++ ",
                  o.matvecs / 3, " sketch vectors, more than the ", a.rows(),
@@ -122,7 +122,7 @@ DiagonalResult<T> estimate_diagonal(const ExecSpace& exec, const LinearOperator<
   return r;
 }
 
-#define STRATA_DIAGONAL_DEFINE(T)                                                      \
+#define STRATA_DIAGONAL_DEFINE(T)                                                             \
   template DiagonalResult<T> estimate_diagonal<T>(const ExecSpace&, const LinearOperator<T>&, \
                                                   const DiagonalOptions&);
 STRATA_DIAGONAL_DEFINE(float)

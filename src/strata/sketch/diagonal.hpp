@@ -56,10 +56,9 @@ template <class T>
 DiagonalResult<T> estimate_diagonal(const ExecSpace& exec, const LinearOperator<T>& a,
                                     const DiagonalOptions& options = {});
 
-#define STRATA_DIAGONAL_DECLARE(T)                                                          \
-  extern template DiagonalResult<T> estimate_diagonal<T>(const ExecSpace&,                 \
-                                                         const LinearOperator<T>&,         \
-                                                         const DiagonalOptions&);
+#define STRATA_DIAGONAL_DECLARE(T)                        \
+  extern template DiagonalResult<T> estimate_diagonal<T>( \
+      const ExecSpace&, const LinearOperator<T>&, const DiagonalOptions&);
 STRATA_DIAGONAL_DECLARE(float)
 STRATA_DIAGONAL_DECLARE(double)
 #undef STRATA_DIAGONAL_DECLARE

@@ -17,15 +17,25 @@ namespace {
 std::function<double(double)> function_of(const LanczosOptions& o) {
   switch (o.function) {
     case MatrixFunction::inverse:
-      return [](double x) { return 1.0 / x; };
+      return [](double x) {
+        return 1.0 / x;
+      };
     case MatrixFunction::inverse_sqrt:
-      return [](double x) { return 1.0 / std::sqrt(x); };
+      return [](double x) {
+        return 1.0 / std::sqrt(x);
+      };
     case MatrixFunction::sqrt:
-      return [](double x) { return std::sqrt(x); };
+      return [](double x) {
+        return std::sqrt(x);
+      };
     case MatrixFunction::exp:
-      return [](double x) { return std::exp(x); };
+      return [](double x) {
+        return std::exp(x);
+      };
     case MatrixFunction::log:
-      return [](double x) { return std::log(x); };
+      return [](double x) {
+        return std::log(x);
+      };
     case MatrixFunction::custom:
       break;
   }
@@ -33,8 +43,8 @@ std::function<double(double)> function_of(const LanczosOptions& o) {
 }
 
 /// c = beta0 S f(Theta) S^T e_1 for the tridiagonal matrix (alpha, beta[0..k-2]).
-std::vector<double> small_solution(const std::vector<double>& alpha, const std::vector<double>& beta,
-                                   std::size_t k, double beta0,
+std::vector<double> small_solution(const std::vector<double>& alpha,
+                                   const std::vector<double>& beta, std::size_t k, double beta0,
                                    const std::function<double(double)>& f, const char* f_name,
                                    double* ritz_min, double* ritz_max) {
   const std::vector<double> diagonal(alpha.begin(), alpha.begin() + static_cast<long>(k));
@@ -181,7 +191,8 @@ LanczosResult lanczos_function(const ExecSpace& exec, const LinearOperator<T>& a
     const auto previous =
         small_solution(r.alpha, r.beta, steps - 1, beta0, f, f_name, nullptr, nullptr);
     double change = c[steps - 1] * c[steps - 1];
-    for (std::size_t i = 0; i + 1 < steps; ++i) change += (c[i] - previous[i]) * (c[i] - previous[i]);
+    for (std::size_t i = 0; i + 1 < steps; ++i)
+      change += (c[i] - previous[i]) * (c[i] - previous[i]);
     r.last_change = std::sqrt(change);
   } else {
     r.last_change = std::numeric_limits<double>::quiet_NaN();
@@ -197,9 +208,9 @@ LanczosResult lanczos_function(const ExecSpace& exec, const LinearOperator<T>& a
   return r;
 }
 
-#define STRATA_LANCZOS_DEFINE(T)                                                              \
-  template LanczosResult lanczos_function<T>(const ExecSpace&, const LinearOperator<T>&,  \
-                                             const DistMatrix<T>&, const DistMatrix<T>&,  \
+#define STRATA_LANCZOS_DEFINE(T)                                                         \
+  template LanczosResult lanczos_function<T>(const ExecSpace&, const LinearOperator<T>&, \
+                                             const DistMatrix<T>&, const DistMatrix<T>&, \
                                              const LanczosOptions&);
 STRATA_LANCZOS_DEFINE(float)
 STRATA_LANCZOS_DEFINE(double)

@@ -37,8 +37,8 @@ struct LanczosOptions {
 };
 
 struct LanczosResult {
-  int steps = 0;           ///< Lanczos steps taken (k, or fewer on an invariant subspace)
-  index_type matvecs = 0;  ///< products with A (= steps)
+  int steps = 0;                    ///< Lanczos steps taken (k, or fewer on an invariant subspace)
+  index_type matvecs = 0;           ///< products with A (= steps)
   bool invariant_subspace = false;  ///< the recurrence stopped early with beta ~ 0
   double ritz_min = 0, ritz_max = 0;  ///< smallest and largest eigenvalue of T_k
   /// ||y_k - y_{k-1}||_2, computed from the small problems as ||b|| ||c_k - [c_{k-1}; 0]||, where
@@ -65,7 +65,7 @@ LanczosResult lanczos_function(const ExecSpace& exec, const LinearOperator<T>& a
                                const DistMatrix<T>& b, const DistMatrix<T>& y,
                                const LanczosOptions& options = {});
 
-#define STRATA_LANCZOS_DECLARE(T)                                                           \
+#define STRATA_LANCZOS_DECLARE(T)                                                               \
   extern template LanczosResult lanczos_function<T>(const ExecSpace&, const LinearOperator<T>&, \
                                                     const DistMatrix<T>&, const DistMatrix<T>&, \
                                                     const LanczosOptions&);

@@ -147,8 +147,8 @@ void na_hutch_plus_plus(const ExecSpace& exec, const LinearOperator<T>& a, const
   const auto wtg = replicated_product(exec, w, g);  // ks x l
   const auto gag = detail::column_dots<T>(exec, a.comm(), g.local(), ag.local());
   // The numerical rank of S^T Z is decided relative to the precision of the products.
-  const double rcond =
-      static_cast<double>(std::max(ks, kr)) * static_cast<double>(std::numeric_limits<T>::epsilon());
+  const double rcond = static_cast<double>(std::max(ks, kr)) *
+                       static_cast<double>(std::numeric_limits<T>::epsilon());
   const auto pinv = detail::pseudo_inverse(stz, rcond);  // kr x ks
   // tr(P W^T Z) with P = (S^T Z)^+.
   double low_rank = 0;
@@ -201,9 +201,10 @@ TraceResult estimate_trace(const ExecSpace& exec, const LinearOperator<T>& a,
                            const TraceOptions& options) {
   detail::require_square(a, "estimate_trace");
   const index_type minimum = options.method == TraceMethod::hutchinson ? 1 : 3;
-  STRATA_REQUIRE(options.matvecs >= minimum, InvalidArgument, "estimate_trace: ",
-                 trace_method_name(options.method), " needs a budget of at least ", minimum,
-                 " matrix-vector products, got ", options.matvecs);
+  STRATA_REQUIRE(options.matvecs >= minimum, InvalidArgument,
+                 "estimate_trace: ", trace_method_name(options.method),
+                 " needs a budget of at least ", minimum, " matrix-vector products, got ",
+                 options.matvecs);
   // Hutch++ orthonormalizes floor(m/3) vectors of length n, so it needs floor(m/3) <= n.
   STRATA_REQUIRE(options.method != TraceMethod::hutch_plus_plus || options.matvecs / 3 <= a.rows(),
                  InvalidArgument, "estimate_trace: a budget of ", options.matvecs,
@@ -225,7 +226,7 @@ TraceResult estimate_trace(const ExecSpace& exec, const LinearOperator<T>& a,
   return result;
 }
 
-#define STRATA_TRACE_DEFINE(T)                                                          \
+#define STRATA_TRACE_DEFINE(T)                                                       \
   template TraceResult estimate_trace<T>(const ExecSpace&, const LinearOperator<T>&, \
                                          const TraceOptions&);
 STRATA_TRACE_DEFINE(float)

@@ -73,7 +73,7 @@ template <class T>
 TraceResult estimate_trace(const ExecSpace& exec, const LinearOperator<T>& a,
                            const TraceOptions& options = {});
 
-#define STRATA_TRACE_DECLARE(T)                                                  \
+#define STRATA_TRACE_DECLARE(T)                                                             \
   extern template TraceResult estimate_trace<T>(const ExecSpace&, const LinearOperator<T>&, \
                                                 const TraceOptions&);
 STRATA_TRACE_DECLARE(float)

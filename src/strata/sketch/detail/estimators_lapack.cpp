@@ -43,8 +43,8 @@ HostEigen symmetric_eigen(const HostMatrix<double>& a) {
                  " x ", a.extent(1), "; expected a square matrix");
   HostEigen result;
   result.values.resize(static_cast<std::size_t>(n));
-  result.vectors = HostMatrix<double>("strata::sketch::symmetric_eigen::vectors", a.extent(0),
-                                      a.extent(1));
+  result.vectors =
+      HostMatrix<double>("strata::sketch::symmetric_eigen::vectors", a.extent(0), a.extent(1));
   if (n == 0) return result;
   Kokkos::deep_copy(result.vectors, a);
   int info = 0, lwork = -1;
