@@ -19,6 +19,10 @@ void dorgqr_(const int*, const int*, const int*, double*, const int*, const doub
              const int*, int*);
 void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*,
              const int*, int*);
+void dpotrf_(const char*, const int*, double*, const int*, int*);
+void spotrf_(const char*, const int*, float*, const int*, int*);
+void dtrtri_(const char*, const char*, const int*, double*, const int*, int*);
+void strtri_(const char*, const char*, const int*, float*, const int*, int*);
 void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
             const double*, const int*, const double*, const int*, const double*, double*,
             const int*);
@@ -63,6 +67,21 @@ void orgqr(Args... args) {
     dorgqr_(args...);
   else
     sorgqr_(args...);
+}
+
+template <class T, class... Args>
+void potrf(Args... args) {
+  if constexpr (std::is_same_v<T, double>)
+    dpotrf_(args...);
+  else
+    spotrf_(args...);
+}
+template <class T, class... Args>
+void trtri(Args... args) {
+  if constexpr (std::is_same_v<T, double>)
+    dtrtri_(args...);
+  else
+    strtri_(args...);
 }
 
 template <class T>
@@ -163,6 +182,38 @@ HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
   return q;
 }
 
+template <class T>
+bool cholesky_upper_in_place(const HostMatrix<T>& a) {
+  const int n = checked_int(static_cast<index_type>(a.extent(0)), "cholesky_upper_in_place: rows");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "cholesky_upper_in_place: A is ",
+                 a.extent(0), " x ", a.extent(1), "; expected a square matrix");
+  if (n == 0) return true;
+  int info = 0;
+  potrf<T>("U", &n, a.data(), &n, &info);
+  STRATA_REQUIRE(info >= 0, InternalError, "LAPACK potrf: bad argument ", -info);
+  if (info > 0) return false;
+  for (int j = 0; j < n; ++j) {
+    for (int i = j + 1; i < n; ++i) a(i, j) = 0;
+  }
+  return true;
+}
+
+template <class T>
+void upper_triangular_inverse_in_place(const HostMatrix<T>& r) {
+  const int n = checked_int(static_cast<index_type>(r.extent(0)), "triangular_inverse: rows");
+  STRATA_REQUIRE(r.extent(0) == r.extent(1), ShapeMismatch, "upper_triangular_inverse: R is ",
+                 r.extent(0), " x ", r.extent(1), "; expected a square matrix");
+  if (n == 0) return;
+  int info = 0;
+  trtri<T>("U", "N", &n, r.data(), &n, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "upper_triangular_inverse: R(", info, ", ", info,
+                 ") is exactly zero; R is singular");
+}
+
+template bool cholesky_upper_in_place<float>(const HostMatrix<float>&);
+template bool cholesky_upper_in_place<double>(const HostMatrix<double>&);
+template void upper_triangular_inverse_in_place<float>(const HostMatrix<float>&);
+template void upper_triangular_inverse_in_place<double>(const HostMatrix<double>&);
 template HostMatrix<float> polar_via_svd<float>(const HostMatrix<float>&);
 template HostMatrix<double> polar_via_svd<double>(const HostMatrix<double>&);
 template std::vector<float> singular_values<float>(const HostMatrix<float>&);

@@ -27,4 +27,15 @@ HostMatrix<T> qr_in_place(const HostMatrix<T>& a);
 template <class T>
 HostMatrix<T> polar_via_svd(const HostMatrix<T>& a);
 
+/// Cholesky factor A = R^T R of a symmetric positive definite A (upper triangle used), in place:
+/// A is overwritten by R (strictly lower part zeroed). Returns false, with A partly overwritten,
+/// if A is not numerically positive definite (LAPACK xPOTRF info > 0).
+template <class T>
+bool cholesky_upper_in_place(const HostMatrix<T>& a);
+
+/// R <- R^-1 for an upper triangular R (LAPACK xTRTRI). Throws NumericalError if R has an exact
+/// zero on its diagonal.
+template <class T>
+void upper_triangular_inverse_in_place(const HostMatrix<T>& r);
+
 }  // namespace strata::linalg::host
