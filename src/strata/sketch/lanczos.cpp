@@ -147,7 +147,6 @@ LanczosResult lanczos_function(const ExecSpace& exec, const LinearOperator<T>& a
   }
   Matrix<T> q("strata::sketch::lanczos::Q", n_local, static_cast<std::size_t>(k));
   Matrix<T> w("strata::sketch::lanczos::w", n_local, 1);
-  Matrix<T> h("strata::sketch::lanczos::h", static_cast<std::size_t>(k), 1);
   scale_column<T>(exec, q, 0, b.local(), static_cast<T>(1.0 / beta0));
   const double eps = std::numeric_limits<T>::epsilon();
   double norm_estimate = 0;  // max row sum of |T_j|, a lower bound on ||A||_2
@@ -164,7 +163,10 @@ LanczosResult lanczos_function(const ExecSpace& exec, const LinearOperator<T>& a
       three_term_update<T>(exec, w, q, j, static_cast<T>(alpha), static_cast<T>(previous_beta));
       if (o.reorthogonalize) {
         const auto basis = Kokkos::subview(q, Kokkos::ALL, Kokkos::make_pair(0, j + 1));
-        const auto hj = Kokkos::subview(h, Kokkos::make_pair(0, j + 1), Kokkos::ALL);
+        // A fresh contiguous (j+1) x 1 block: allreduce needs contiguous memory.
+        Matrix<T> hj(
+            Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::lanczos::h"),
+            static_cast<std::size_t>(j + 1), 1);
         for (int pass = 0; pass < 2; ++pass) {
           linalg::gemm(exec, "T", "N", T(1), basis, w, T(0), hj);
           comm.allreduce(exec, hj, ReduceOp::sum);
