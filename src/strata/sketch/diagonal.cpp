@@ -1,5 +1,7 @@
 #include "strata/sketch/diagonal.hpp"
 
+#include <algorithm>
+
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/sketch/detail/estimators_common.hpp"
@@ -85,13 +87,10 @@ DiagonalResult<T> estimate_diagonal(const ExecSpace& exec, const LinearOperator<
   STRATA_REQUIRE(
       o.matvecs >= minimum, InvalidArgument, "estimate_diagonal: ", diagonal_method_name(o.method),
       " needs a budget of at least ", minimum, " matrix-vector products, got ", o.matvecs);
-  STRATA_REQUIRE(!deflated || o.matvecs / 3 <= a.rows(), InvalidArgument,
-                 "estimate_diagonal: a budget of ", o.matvecs, " products gives Diag++ ",
-                 o.matvecs / 3, " sketch vectors, more than the ", a.rows(),
-                 " rows of A; use at most ", 3 * a.rows() + 2);
   DiagonalResult<T> r;
   r.diagonal = sketch::detail::output_block(a, 1, "strata::sketch::diagonal");
-  const index_type k = deflated ? o.matvecs / 3 : 0;
+  // At most n sketch vectors: beyond that Q spans R^n and diag(Q Q^T A) is all of diag(A).
+  const index_type k = deflated ? std::min(o.matvecs / 3, a.rows()) : 0;
   const index_type l = o.matvecs - 2 * k;
   DistMatrix<T> q;
   if (deflated) {

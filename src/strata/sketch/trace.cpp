@@ -1,5 +1,6 @@
 #include "strata/sketch/trace.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -65,9 +66,10 @@ void hutchinson(const ExecSpace& exec, const LinearOperator<T>& a, const TraceOp
 template <class T>
 void hutch_plus_plus(const ExecSpace& exec, const LinearOperator<T>& a, const TraceOptions& o,
                      TraceResult& r) {
-  // floor(m/3) sketch vectors and the rest (>= m/3) for Hutchinson, so that exactly m products
-  // are used and the low-rank part captures any rank <= floor(m/3).
-  const index_type k = o.matvecs / 3;
+  // floor(m/3) sketch vectors (at most n) and the rest (>= m/3) for Hutchinson, so that exactly m
+  // products are used and the low-rank part captures any rank <= floor(m/3). At most n sketch
+  // vectors: beyond that Q already spans R^n and the estimate is exact.
+  const index_type k = std::min(o.matvecs / 3, a.rows());
   const index_type l = o.matvecs - 2 * k;
   DistMatrix<T> q, g;
   {
@@ -205,12 +207,6 @@ TraceResult estimate_trace(const ExecSpace& exec, const LinearOperator<T>& a,
                  "estimate_trace: ", trace_method_name(options.method),
                  " needs a budget of at least ", minimum, " matrix-vector products, got ",
                  options.matvecs);
-  // Hutch++ orthonormalizes floor(m/3) vectors of length n, so it needs floor(m/3) <= n.
-  STRATA_REQUIRE(options.method != TraceMethod::hutch_plus_plus || options.matvecs / 3 <= a.rows(),
-                 InvalidArgument, "estimate_trace: a budget of ", options.matvecs,
-                 " products gives Hutch++ ", options.matvecs / 3, " sketch vectors, more than the ",
-                 a.rows(), " rows of A; use at most ", 3 * a.rows() + 2,
-                 " (the trace is then exact already)");
   TraceResult result;
   switch (options.method) {
     case TraceMethod::hutchinson:

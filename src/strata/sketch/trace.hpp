@@ -40,6 +40,7 @@ TraceMethod parse_trace_method(const std::string& name);
 struct TraceOptions {
   TraceMethod method = TraceMethod::hutch_plus_plus;
   /// Total budget m of products with A (vectors). Hutchinson needs m >= 1, the others m >= 3.
+  /// Hutch++ uses min(floor(m/3), n) sketch vectors, so a budget above 3n is exact.
   index_type matvecs = 30;
   /// Probe distribution. Rademacher minimizes Hutchinson's variance for a given ||A||_F.
   Distribution distribution = Distribution::rademacher;
