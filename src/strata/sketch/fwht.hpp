@@ -1,0 +1,46 @@
+// Fast Walsh-Hadamard transform (FWHT) of the columns of a dense matrix, on the device.
+//
+// H_N is the N x N Sylvester Hadamard matrix (N = 2^p): H_1 = [1], H_2N = [[H_N, H_N], [H_N,
+// -H_N]], so H_N(i, j) = (-1)^popcount(i & j) and H_N H_N = N I (H_N / sqrt(N) is orthogonal and
+// symmetric). fwht(exec, x) overwrites every column x_c of the N x k matrix x with scale * H_N x_c
+// by the radix-2 butterflies of /work/shared/ALGORITHMS.md (d): for h = 1, 2, 4, ..., N/2 and each
+// pair (j, j + h) with j & h = 0: (a, b) <- (a + b, a - b).
+//
+// Kernel structure: stages h < tile_rows run in one launch, a team per (column, tile of
+// tile_rows consecutive rows) that loads the tile into team scratch, does its log2(tile_rows)
+// stages there with a barrier between stages, and writes the tile back once. Each remaining stage
+// (h >= tile_rows) is one coalesced pass over all pairs. Cost: N log2(N) k additions; memory
+// traffic 2 N k values for the tiled stages plus 2 N k per upper stage. In place, O(1) extra memory
+// outside team scratch. Rounding: each output is a sum of N terms computed in a balanced tree of
+// depth log2(N), so |fl(H x) - H x| <= log2(N) u sqrt(N) ||x||_2 entrywise-ish (Higham, ASNA §3.1);
+// the scaled transform H / sqrt(N) preserves 2-norms to a relative log2(N) u.
+#pragma once
+
+#include "strata/core/types.hpp"
+
+namespace strata::sketch {
+
+struct FwhtOptions {
+  /// The result is multiplied by this (1: unnormalized H; 1/sqrt(N): orthonormal).
+  double scale = 1;
+  /// Rows per team-scratch tile (a power of two >= 2); the lower log2(tile_rows) stages run in
+  /// scratch. 1024 fp64 values = 8 KiB of scratch per team.
+  index_type tile_rows = 1024;
+};
+
+/// x <- scale * H_N x, column by column, for an N x k matrix x with N a power of two (N >= 1).
+/// Throws InvalidArgument if N is not a power of two or tile_rows is not a power of two >= 2.
+template <class T>
+void fwht(const ExecSpace& exec, const Matrix<T>& x, const FwhtOptions& options = {});
+
+/// Whether n is a power of two (n >= 1).
+constexpr bool is_power_of_two(index_type n) {
+  return n >= 1 && (n & (n - 1)) == 0;
+}
+/// The smallest power of two >= n (n >= 1).
+index_type next_power_of_two(index_type n);
+
+extern template void fwht<float>(const ExecSpace&, const Matrix<float>&, const FwhtOptions&);
+extern template void fwht<double>(const ExecSpace&, const Matrix<double>&, const FwhtOptions&);
+
+}  // namespace strata::sketch

@@ -1,0 +1,695 @@
+#include "strata/sketch/operator.hpp"
+
+#include <Kokkos_Sort.hpp>
+#include <cmath>
+#include <string>
+#include <unordered_map>
+
+#include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/random.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/sketch/detail/random_bits.hpp"
+#include "strata/sketch/fwht.hpp"
+
+namespace strata::sketch {
+
+const char* operator_name(OperatorKind kind) {
+  switch (kind) {
+    case OperatorKind::gaussian:
+      return "gaussian";
+    case OperatorKind::rademacher:
+      return "rademacher";
+    case OperatorKind::srht:
+      return "srht";
+    case OperatorKind::hadamard:
+      return "hadamard";
+    case OperatorKind::sparse_sign:
+      return "sparse-sign";
+  }
+  return "unknown";
+}
+
+OperatorKind parse_operator(const std::string& name) {
+  for (auto k : {OperatorKind::gaussian, OperatorKind::rademacher, OperatorKind::srht,
+                 OperatorKind::hadamard, OperatorKind::sparse_sign}) {
+    if (name == operator_name(k)) return k;
+  }
+  STRATA_THROW(InvalidArgument, "unknown sketch operator '", name,
+               "'; expected gaussian, rademacher, srht, hadamard or sparse-sign");
+}
+
+namespace {
+bool is_hadamard_type(OperatorKind k) {
+  return k == OperatorKind::srht || k == OperatorKind::hadamard;
+}
+constexpr index_type max_padded_cols = index_type(1) << 40;
+}  // namespace
+
+index_type SketchOperator::padded_cols() const {
+  if (!is_hadamard_type(kind) || cols < 1 || cols > max_padded_cols) return cols;
+  return next_power_of_two(cols);
+}
+
+void SketchOperator::validate() const {
+  const char* name = operator_name(kind);
+  STRATA_REQUIRE(rows >= 1 && cols >= 1, InvalidArgument, "sketch operator '", name,
+                 "': the shape must be at least 1 x 1, got ", rows, " x ", cols);
+  if (kind == OperatorKind::sparse_sign) {
+    STRATA_REQUIRE(nnz >= 1 && nnz <= rows, InvalidArgument,
+                   "sketch operator 'sparse-sign': nonzeros per column (nnz = ", nnz,
+                   ") must be between 1 and the number of sketch rows d = ", rows,
+                   " (each column has nnz distinct rows)");
+    STRATA_REQUIRE(nnz <= max_sparse_nnz, InvalidArgument,
+                   "sketch operator 'sparse-sign': nnz = ", nnz, " exceeds the supported maximum ",
+                   max_sparse_nnz, " nonzeros per column");
+  }
+  if (is_hadamard_type(kind)) {
+    STRATA_REQUIRE(cols <= max_padded_cols, InvalidArgument, "sketch operator '", name,
+                   "': n = ", cols, " exceeds the supported 2^40 columns");
+    const index_type padded = next_power_of_two(cols);
+    STRATA_REQUIRE(pad || padded == cols, InvalidArgument, "sketch operator '", name,
+                   "': n = ", cols,
+                   " is not a power of two and zero padding is disabled; enable padding (to ",
+                   padded, ") or give a power-of-two n");
+    if (kind == OperatorKind::srht) {
+      STRATA_REQUIRE(rows <= padded, InvalidArgument, "sketch operator 'srht': d = ", rows,
+                     " rows cannot be sampled without replacement from the ", padded,
+                     " rows of the (padded) transform; expected d <= ", padded);
+    } else {
+      STRATA_REQUIRE(rows == padded, InvalidArgument,
+                     "sketch operator 'hadamard': the rotation is ", padded, " x ", padded,
+                     " for n = ", cols, " (padded to a power of two), so d = ", rows,
+                     " must equal ", padded);
+    }
+  }
+}
+
+double entry_scale(const SketchOperator& op, bool isometry_scaling) {
+  if (!isometry_scaling) return 1.0;
+  switch (op.kind) {
+    case OperatorKind::hadamard:
+      return 1.0 / static_cast<double>(op.padded_cols());
+    case OperatorKind::sparse_sign:
+      return 1.0 / std::sqrt(static_cast<double>(op.nnz));
+    default:
+      return 1.0 / std::sqrt(static_cast<double>(op.rows));
+  }
+}
+
+std::vector<index_type> srht_sampled_rows(const SketchOperator& op) {
+  STRATA_REQUIRE(op.kind == OperatorKind::srht, InvalidArgument,
+                 "srht_sampled_rows: the operator is '", operator_name(op.kind), "', not 'srht'");
+  op.validate();
+  const index_type n = op.padded_cols(), d = op.rows;
+  // Partial Fisher-Yates on the virtual array pi = (0, 1, ..., N-1): only displaced positions are
+  // stored, so time and memory are O(d) for any N.
+  std::unordered_map<index_type, index_type> moved;
+  moved.reserve(static_cast<std::size_t>(2 * d));
+  auto value_at = [&](index_type p) {
+    const auto it = moved.find(p);
+    return it == moved.end() ? p : it->second;
+  };
+  std::vector<index_type> rows(static_cast<std::size_t>(d));
+  for (index_type i = 0; i < d; ++i) {
+    const auto bits = detail::philox_bits(op.seed, op.stream, detail::tag_permutation,
+                                          static_cast<std::uint64_t>(i), 0);
+    const index_type j = i + detail::uniform_below(bits.v[0], n - i);
+    const index_type vi = value_at(i), vj = value_at(j);
+    moved[j] = vi;
+    rows[static_cast<std::size_t>(i)] = vj;
+  }
+  return rows;
+}
+
+namespace {
+
+using IndexView = Kokkos::View<index_type*, MemSpace>;
+
+IndexView to_device(const std::vector<index_type>& v, const char* label) {
+  IndexView d(std::string(label), v.size());
+  Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged> h(v.data(), v.size());
+  Kokkos::deep_copy(d, h);
+  return d;
+}
+
+IndexView identity_rows(const ExecSpace& exec, index_type n) {
+  IndexView rows(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::rows"),
+                 static_cast<std::size_t>(n));
+  Kokkos::parallel_for(
+      "strata::sketch::identity_rows",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, n),
+      KOKKOS_LAMBDA(const index_type i) { rows(i) = i; });
+  return rows;
+}
+
+template <class T>
+void fill_zero(const ExecSpace& exec, const Matrix<T>& x) {
+  const auto rows = x.extent(0);
+  Kokkos::parallel_for(
+      "strata::sketch::zero", Kokkos::RangePolicy<ExecSpace>(exec, 0, x.extent(0) * x.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k) { x(k % rows, k / rows) = T(0); });
+}
+
+/// out = in^T.
+template <class T>
+void transpose_into(const ExecSpace& exec, const ConstMatrix<T>& in, const Matrix<T>& out) {
+  const auto rows = in.extent(0);
+  Kokkos::parallel_for(
+      "strata::sketch::transpose",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, in.extent(0) * in.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k) { out(k / rows, k % rows) = in(k % rows, k / rows); });
+}
+
+// ---- dense Gaussian / Rademacher ---------------------------------------------------------------
+
+/// Columns per generated block of S so that d * width <= max_block_entries.
+index_type block_width(const SketchOperator& op, index_type total, const ApplyOptions& o) {
+  const index_type w = o.max_block_entries / op.rows;
+  return w < 1 ? 1 : (w < total ? w : total);
+}
+
+/// out = scale * S(:, b:b+r) a for a (r x k).
+template <class T>
+void dense_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                index_type b, const Matrix<T>& out, T scale, const ApplyOptions& o) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  const index_type k = static_cast<index_type>(a.extent(1));
+  if (r == 0) return fill_zero(exec, out);
+  const RandomStream stream{
+      op.kind == OperatorKind::gaussian ? Distribution::gaussian : Distribution::rademacher,
+      op.seed, op.stream};
+  const index_type width = block_width(op, r, o);
+  Matrix<T> s(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::S_block"),
+              static_cast<std::size_t>(op.rows), static_cast<std::size_t>(width));
+  Matrix<T> a_block;
+  if (width < r) {
+    a_block =
+        Matrix<T>(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::A_block"),
+                  static_cast<std::size_t>(width), static_cast<std::size_t>(k));
+  }
+  for (index_type c0 = 0; c0 < r; c0 += width) {
+    const index_type w = (r - c0 < width) ? r - c0 : width;
+    Matrix<T> s_w(s.data(), static_cast<std::size_t>(op.rows), static_cast<std::size_t>(w));
+    fill_random(exec, stream, s_w, 0, b + c0);
+    if (w == r) {
+      linalg::gemm(exec, "N", "N", scale, s_w, a, T(0), out);
+    } else {
+      // Copy the row block of A to a contiguous buffer so that the GEMM reaches the vendor BLAS.
+      Matrix<T> a_w(a_block.data(), static_cast<std::size_t>(w), static_cast<std::size_t>(k));
+      Kokkos::parallel_for(
+          "strata::sketch::copy_rows",
+          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, w * k),
+          KOKKOS_LAMBDA(const index_type q) { a_w(q % w, q / w) = a(c0 + q % w, q / w); });
+      linalg::gemm(exec, "N", "N", scale, s_w, a_w, c0 == 0 ? T(0) : T(1), out);
+    }
+  }
+}
+
+/// out = scale * a S^T for a (m x n).
+template <class T>
+void dense_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                 const Matrix<T>& out, T scale, const ApplyOptions& o) {
+  const index_type n = op.cols;
+  const RandomStream stream{
+      op.kind == OperatorKind::gaussian ? Distribution::gaussian : Distribution::rademacher,
+      op.seed, op.stream};
+  const index_type width = block_width(op, n, o);
+  Matrix<T> s(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::S_block"),
+              static_cast<std::size_t>(op.rows), static_cast<std::size_t>(width));
+  for (index_type c0 = 0; c0 < n; c0 += width) {
+    const index_type w = (n - c0 < width) ? n - c0 : width;
+    Matrix<T> s_w(s.data(), static_cast<std::size_t>(op.rows), static_cast<std::size_t>(w));
+    fill_random(exec, stream, s_w, 0, c0);
+    const auto a_w = Kokkos::subview(a, Kokkos::ALL, std::make_pair(c0, c0 + w));
+    linalg::gemm(exec, "N", "T", scale, a_w, s_w, c0 == 0 ? T(0) : T(1), out);
+  }
+}
+
+// ---- sparse sign -------------------------------------------------------------------------------
+
+/// S(:, b:b+r) as a device CSR by rows. Entries are generated per column, encoded as one 64-bit
+/// key ((row * r + local column) * 2 + sign bit) and sorted, so the order inside each row (and
+/// hence every sum over it) is by column: deterministic for any thread count and backend.
+struct SparseRows {
+  Kokkos::View<std::int64_t*, MemSpace> keys;
+  IndexView row_ptr;  // d + 1
+  index_type width = 0;
+};
+
+SparseRows sparse_rows(const ExecSpace& exec, const SketchOperator& op, index_type b,
+                       index_type r) {
+  const index_type d = op.rows, s = op.nnz;
+  STRATA_REQUIRE(r == 0 || d <= (std::numeric_limits<std::int64_t>::max() / 2 - 1) / r,
+                 InvalidArgument, "sparse-sign: d * n_local = ", d, " * ", r,
+                 " is too large for the 63-bit row-column key; split the columns over more ranks");
+  SparseRows csr;
+  csr.width = r;
+  csr.keys = Kokkos::View<std::int64_t*, MemSpace>(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_keys"),
+      static_cast<std::size_t>(r * s));
+  csr.row_ptr = IndexView(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_row_ptr"),
+      static_cast<std::size_t>(d + 1));
+  const auto keys = csr.keys;
+  const auto row_ptr = csr.row_ptr;
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_generate",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
+      KOKKOS_LAMBDA(const index_type c) {
+        index_type rows[max_sparse_nnz];
+        int signs[max_sparse_nnz];
+        detail::sparse_column(seed, stream, b + c, d, s, rows, signs);
+        for (index_type q = 0; q < s; ++q) {
+          keys(c * s + q) = (rows[q] * r + c) * 2 + (signs[q] > 0 ? 1 : 0);
+        }
+      });
+  kx::fence(exec, "strata::sketch::sparse_generate");
+  Kokkos::sort(keys);
+  Kokkos::fence();
+  const index_type total = r * s;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_row_ptr",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d + 1),
+      KOKKOS_LAMBDA(const index_type i) {
+        // First key of row >= i (lower bound of i * r * 2).
+        const std::int64_t target = i * r * 2;
+        index_type lo = 0, hi = total;
+        while (lo < hi) {
+          const index_type mid = lo + (hi - lo) / 2;
+          if (keys(mid) < target) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+        row_ptr(i) = lo;
+      });
+  return csr;
+}
+
+/// out = scale * S(:, b:b+r) a for a (r x k): a gather per output entry (i, c).
+template <class T>
+void sparse_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                 index_type b, const Matrix<T>& out, T scale) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  const auto csr = sparse_rows(exec, op, b, r);
+  const auto keys = csr.keys;
+  const auto row_ptr = csr.row_ptr;
+  const index_type d = op.rows, k = static_cast<index_type>(a.extent(1));
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_left",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * k),
+      KOKKOS_LAMBDA(const index_type q) {
+        const index_type i = q % d, c = q / d;
+        T acc = 0;
+        for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
+          const std::int64_t key = keys(p);
+          const T v = a((key >> 1) % r, c);
+          acc += (key & 1) ? v : -v;
+        }
+        out(i, c) = scale * acc;
+      });
+}
+
+/// out = scale * a S^T for a (m x n): a gather per output entry (row, i), rows fastest.
+template <class T>
+void sparse_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                  const Matrix<T>& out, T scale) {
+  const index_type n = op.cols;
+  const auto csr = sparse_rows(exec, op, 0, n);
+  const auto keys = csr.keys;
+  const auto row_ptr = csr.row_ptr;
+  const index_type m = static_cast<index_type>(a.extent(0)), d = op.rows;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_right",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * d),
+      KOKKOS_LAMBDA(const index_type q) {
+        const index_type row = q % m, i = q / m;
+        T acc = 0;
+        for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
+          const std::int64_t key = keys(p);
+          const T v = a(row, (key >> 1) % n);
+          acc += (key & 1) ? v : -v;
+        }
+        out(row, i) = scale * acc;
+      });
+}
+
+// ---- Hadamard-based (srht, hadamard) -----------------------------------------------------------
+
+/// out(i, :) = scale * sum_{j in [b, b+r)} H_N(rows_i, j) D_j a(j - b, :) for the selected rows
+/// `rows` of H_N (d of them), by the aligned dyadic split of [b, e) described in operator.hpp.
+template <class T>
+void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                   index_type b, const IndexView& rows, const Matrix<T>& out, T scale) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  const index_type k = static_cast<index_type>(a.extent(1));
+  const index_type n = op.cols, big_n = op.padded_cols();
+  const index_type d = static_cast<index_type>(rows.extent(0));
+  if (r == 0) return fill_zero(exec, out);
+  // The rank holding row n-1 also takes the zero rows [n, N), which usually merges its range into
+  // fewer (larger) aligned blocks: one block [0, N) on a single rank.
+  const index_type e = (b + r == n) ? big_n : b + r;
+  std::vector<std::pair<index_type, index_type>> blocks;  // (start, length)
+  index_type largest = 1;
+  for (index_type c = b; c < e;) {
+    index_type len = 1;
+    while ((c % (2 * len)) == 0 && c + 2 * len <= e) len *= 2;
+    blocks.emplace_back(c, len);
+    largest = len > largest ? len : largest;
+    c += len;
+  }
+  Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_block"),
+              static_cast<std::size_t>(largest), static_cast<std::size_t>(k));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  const index_type end = b + r;
+  for (std::size_t blk = 0; blk < blocks.size(); ++blk) {
+    const index_type c0 = blocks[blk].first, len = blocks[blk].second;
+    Matrix<T> zb(z.data(), static_cast<std::size_t>(len), static_cast<std::size_t>(k));
+    Kokkos::parallel_for(
+        "strata::sketch::hadamard_load",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, len * k),
+        KOKKOS_LAMBDA(const index_type q) {
+          const index_type t = q % len, c = q / len, j = c0 + t;
+          zb(t, c) =
+              j < end ? detail::random_sign<T>(seed, stream, detail::tag_signs_d2, j) * a(j - b, c)
+                      : T(0);
+        });
+    fwht(exec, zb);
+    const bool first = blk == 0;
+    Kokkos::parallel_for(
+        "strata::sketch::hadamard_gather",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * k),
+        KOKKOS_LAMBDA(const index_type q) {
+          const index_type i = q % d, c = q / d;
+          const auto p = static_cast<std::uint64_t>(rows(i));
+          const T v = scale * detail::hadamard_sign<T>(p & static_cast<std::uint64_t>(c0)) *
+                      zb(static_cast<index_type>(p & static_cast<std::uint64_t>(len - 1)), c);
+          out(i, c) = first ? v : out(i, c) + v;
+        });
+  }
+}
+
+/// y <- scale * H_N D1 y (the second half of the Hadamard rotation), y N x k.
+template <class T>
+void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& y, T scale) {
+  const index_type big_n = static_cast<index_type>(y.extent(0));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::hadamard_d1",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(
+          exec, 0, big_n * static_cast<index_type>(y.extent(1))),
+      KOKKOS_LAMBDA(const index_type q) {
+        const index_type i = q % big_n;
+        y(i, q / big_n) *= detail::random_sign<T>(seed, stream, detail::tag_signs_d1, i);
+      });
+  FwhtOptions f;
+  f.scale = static_cast<double>(scale);
+  fwht(exec, y, f);
+}
+
+/// out = scale * a S^T for a (m x n): the transposed, zero-padded, sign-flipped copy of a is
+/// transformed in place (N x m workspace) and the sampled rows are gathered transposed.
+template <class T>
+void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                    const Matrix<T>& out, T scale) {
+  const index_type m = static_cast<index_type>(a.extent(0));
+  const index_type n = op.cols, big_n = op.padded_cols();
+  Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_right"),
+              static_cast<std::size_t>(big_n), static_cast<std::size_t>(m));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::hadamard_load_transposed",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, big_n * m),
+      KOKKOS_LAMBDA(const index_type q) {
+        const index_type t = q % big_n, row = q / big_n;
+        z(t, row) = t < n
+                        ? detail::random_sign<T>(seed, stream, detail::tag_signs_d2, t) * a(row, t)
+                        : T(0);
+      });
+  if (op.kind == OperatorKind::hadamard) {
+    fwht(exec, z);
+    hadamard_finish(exec, op, z, scale);
+    Kokkos::parallel_for(
+        "strata::sketch::hadamard_store_transposed",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * big_n),
+        KOKKOS_LAMBDA(const index_type q) { out(q % m, q / m) = z(q / m, q % m); });
+    return;
+  }
+  fwht(exec, z);
+  const auto rows = to_device(srht_sampled_rows(op), "strata::sketch::srht_rows");
+  const index_type d = op.rows;
+  Kokkos::parallel_for(
+      "strata::sketch::srht_gather_transposed",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * d),
+      KOKKOS_LAMBDA(const index_type q) {
+        const index_type row = q % m, i = q / m;
+        out(row, i) = scale * z(rows(i), row);
+      });
+}
+
+// ---- dispatch ----------------------------------------------------------------------------------
+
+/// Partial left product of the columns [b, b + rows(a)) of S with a, written to out (d x k).
+/// hadamard: out (N x k) receives only H_N D2 a (the part that is summed over ranks); the caller
+/// applies hadamard_finish after the sum.
+template <class T>
+void partial_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                  index_type b, const Matrix<T>& out, const ApplyOptions& o) {
+  const T scale = static_cast<T>(entry_scale(op, o.isometry_scaling));
+  switch (op.kind) {
+    case OperatorKind::gaussian:
+    case OperatorKind::rademacher:
+      return dense_left(exec, op, a, b, out, scale, o);
+    case OperatorKind::sparse_sign:
+      return sparse_left(exec, op, a, b, out, scale);
+    case OperatorKind::srht:
+      return hadamard_left(exec, op, a, b,
+                           to_device(srht_sampled_rows(op), "strata::sketch::srht_rows"), out,
+                           scale);
+    case OperatorKind::hadamard:
+      return hadamard_left(exec, op, a, b, identity_rows(exec, op.padded_cols()), out, T(1));
+  }
+}
+
+template <class T>
+void finish_left(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& out,
+                 const ApplyOptions& o) {
+  if (op.kind == OperatorKind::hadamard) {
+    hadamard_finish(exec, op, out, static_cast<T>(entry_scale(op, o.isometry_scaling)));
+  }
+}
+
+void check_block(const SketchOperator& op, index_type b, index_type e, const char* what) {
+  STRATA_REQUIRE(0 <= b && b <= e && e <= op.cols, InvalidArgument, what, ": the column range [", b,
+                 ", ", e, ") is not inside [0, ", op.cols, ")");
+}
+
+}  // namespace
+
+template <class T>
+Matrix<T> materialize(const ExecSpace& exec, const SketchOperator& op, index_type col_begin,
+                      index_type col_end, const ApplyOptions& options) {
+  op.validate();
+  check_block(op, col_begin, col_end, "materialize");
+  const index_type d = op.rows, w = col_end - col_begin, b = col_begin;
+  Matrix<T> s("strata::sketch::S", static_cast<std::size_t>(d), static_cast<std::size_t>(w));
+  if (w == 0) return s;
+  const T scale = static_cast<T>(entry_scale(op, options.isometry_scaling));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  switch (op.kind) {
+    case OperatorKind::gaussian:
+    case OperatorKind::rademacher: {
+      fill_random(exec,
+                  RandomStream{op.kind == OperatorKind::gaussian ? Distribution::gaussian
+                                                                 : Distribution::rademacher,
+                               op.seed, op.stream},
+                  s, 0, b);
+      Kokkos::parallel_for(
+          "strata::sketch::materialize_scale",
+          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * w),
+          KOKKOS_LAMBDA(const index_type q) { s(q % d, q / d) *= scale; });
+      break;
+    }
+    case OperatorKind::srht: {
+      const auto rows = to_device(srht_sampled_rows(op), "strata::sketch::srht_rows");
+      Kokkos::parallel_for(
+          "strata::sketch::materialize_srht",
+          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * w),
+          KOKKOS_LAMBDA(const index_type q) {
+            const index_type i = q % d, j = b + q / d;
+            s(i, q / d) = scale * detail::random_sign<T>(seed, stream, detail::tag_signs_d2, j) *
+                          detail::hadamard_sign<T>(static_cast<std::uint64_t>(rows(i) & j));
+          });
+      break;
+    }
+    case OperatorKind::hadamard: {
+      // Column j of T is (1/N) H D1 h_j D2_j with h_j = H(:, j): formed directly, then one FWHT.
+      Kokkos::parallel_for(
+          "strata::sketch::materialize_hadamard",
+          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * w),
+          KOKKOS_LAMBDA(const index_type q) {
+            const index_type l = q % d, j = b + q / d;
+            s(l, q / d) = detail::hadamard_sign<T>(static_cast<std::uint64_t>(l & j)) *
+                          detail::random_sign<T>(seed, stream, detail::tag_signs_d1, l) *
+                          detail::random_sign<T>(seed, stream, detail::tag_signs_d2, j);
+          });
+      FwhtOptions f;
+      f.scale = static_cast<double>(scale);
+      fwht(exec, s, f);
+      break;
+    }
+    case OperatorKind::sparse_sign: {
+      const index_type nnz = op.nnz;
+      Kokkos::parallel_for(
+          "strata::sketch::materialize_sparse",
+          Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, w),
+          KOKKOS_LAMBDA(const index_type c) {
+            index_type rows[max_sparse_nnz];
+            T signs[max_sparse_nnz];
+            detail::sparse_column(seed, stream, b + c, d, nnz, rows, signs);
+            for (index_type q = 0; q < nnz; ++q) s(rows[q], c) = scale * signs[q];
+          });
+      break;
+    }
+  }
+  return s;
+}
+
+template <class T>
+void sketch_rows(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                 const Matrix<T>& sa, const ApplyOptions& options) {
+  op.validate();
+  require_shape(a, op.cols, static_cast<index_type>(a.extent(1)), "sketch_rows: A (n x k)");
+  require_shape(sa, op.rows, static_cast<index_type>(a.extent(1)), "sketch_rows: the output S A");
+  if (options.check_finite) require_finite(exec, a, "sketch_rows: A");
+  if (a.extent(1) == 0) return;
+  partial_left(exec, op, a, 0, sa, options);
+  finish_left(exec, op, sa, options);
+}
+
+template <class T>
+void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                    const Matrix<T>& as, const ApplyOptions& options) {
+  op.validate();
+  const auto m = static_cast<index_type>(a.extent(0));
+  require_shape(a, m, op.cols, "sketch_columns: A (m x n)");
+  require_shape(as, m, op.rows, "sketch_columns: the output A S^T");
+  if (options.check_finite) require_finite(exec, a, "sketch_columns: A");
+  if (m == 0) return;
+  const T scale = static_cast<T>(entry_scale(op, options.isometry_scaling));
+  switch (op.kind) {
+    case OperatorKind::gaussian:
+    case OperatorKind::rademacher:
+      return dense_right(exec, op, a, as, scale, options);
+    case OperatorKind::sparse_sign:
+      return sparse_right(exec, op, a, as, scale);
+    case OperatorKind::srht:
+    case OperatorKind::hadamard:
+      return hadamard_right(exec, op, a, as, scale);
+  }
+}
+
+template <class T>
+void sketch_rows(const ExecSpace& exec, const SketchOperator& op, const DistMatrix<T>& a,
+                 const Matrix<T>& sa, const ApplyOptions& options) {
+  collective(a.comm(), [&] {
+    op.validate();
+    STRATA_REQUIRE(a.global_rows() == op.cols, ShapeMismatch, "sketch_rows: A has ",
+                   a.global_rows(), " rows but the operator is ", op.rows, " x ", op.cols,
+                   "; expected A with ", op.cols, " rows");
+    require_shape(sa, op.rows, a.cols(), "sketch_rows: the output S A");
+    if (options.check_finite) require_finite(exec, a.local(), "sketch_rows: A");
+    if (a.cols() > 0) partial_left(exec, op, ConstMatrix<T>(a.local()), a.row_begin(), sa, options);
+  });
+  if (a.cols() == 0) return;
+  a.comm().allreduce(exec, sa, ReduceOp::sum);
+  finish_left(exec, op, sa, options);
+}
+
+template <class T>
+void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const DistMatrix<T>& a,
+                    const DistMatrix<T>& as, const ApplyOptions& options) {
+  collective(a.comm(), [&] {
+    op.validate();
+    STRATA_REQUIRE(as.layout() == a.layout() && as.cols() == op.rows, ShapeMismatch,
+                   "sketch_columns: the output must have A's row distribution and d = ", op.rows,
+                   " columns");
+    sketch_columns(exec, op, ConstMatrix<T>(a.local()), as.local(), options);
+  });
+}
+
+template <class T>
+void sketch_rows(const ExecSpace& exec, const SketchOperator& op, const LinearOperator<T>& a,
+                 const Matrix<T>& sa, const ApplyOptions& options) {
+  const int rank = a.comm().rank();
+  const BlockRowLayout& rows = a.row_layout();
+  const BlockRowLayout& cols = a.col_layout();
+  const index_type d = op.rows;
+  Matrix<T> y;
+  collective(a.comm(), [&] {
+    op.validate();
+    STRATA_REQUIRE(a.rows() == op.cols, ShapeMismatch, "sketch_rows: the operator A is ", a.rows(),
+                   " x ", a.cols(), " but S is ", op.rows, " x ", op.cols, "; expected A with ",
+                   op.cols, " rows");
+    require_shape(sa, d, a.cols(), "sketch_rows: the output S A");
+    y = Matrix<T>("strata::sketch::AtSt", static_cast<std::size_t>(cols.local_rows(rank)),
+                  static_cast<std::size_t>(d));
+  });
+  const auto s = materialize<T>(exec, op, rows.row_begin(rank), rows.row_end(rank), options);
+  Matrix<T> st("strata::sketch::St", s.extent(1), s.extent(0));
+  transpose_into(exec, ConstMatrix<T>(s), st);
+  a.apply_transpose(exec, st, y);  // (S A)^T = A^T S^T
+  if (a.distributed()) {
+    const auto full = allgather_rows(exec, a.comm(), cols, ConstMatrix<T>(y));
+    transpose_into(exec, ConstMatrix<T>(full), sa);
+  } else {
+    transpose_into(exec, ConstMatrix<T>(y), sa);
+  }
+}
+
+template <class T>
+void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const LinearOperator<T>& a,
+                    const Matrix<T>& as, const ApplyOptions& options) {
+  const int rank = a.comm().rank();
+  const BlockRowLayout& rows = a.row_layout();
+  const BlockRowLayout& cols = a.col_layout();
+  collective(a.comm(), [&] {
+    op.validate();
+    STRATA_REQUIRE(a.cols() == op.cols, ShapeMismatch, "sketch_columns: the operator A is ",
+                   a.rows(), " x ", a.cols(), " but S is ", op.rows, " x ", op.cols,
+                   "; expected A with ", op.cols, " columns");
+    require_shape(as, rows.local_rows(rank), op.rows,
+                  "sketch_columns: the output A S^T (this rank's rows of A)");
+  });
+  const auto s = materialize<T>(exec, op, cols.row_begin(rank), cols.row_end(rank), options);
+  Matrix<T> st("strata::sketch::St", s.extent(1), s.extent(0));
+  transpose_into(exec, ConstMatrix<T>(s), st);
+  a.apply(exec, st, as);
+}
+
+#define STRATA_SKETCH_OPERATOR_DEFINE(T)                                                          \
+  template Matrix<T> materialize<T>(const ExecSpace&, const SketchOperator&, index_type,          \
+                                    index_type, const ApplyOptions&);                             \
+  template void sketch_rows<T>(const ExecSpace&, const SketchOperator&, const ConstMatrix<T>&,    \
+                               const Matrix<T>&, const ApplyOptions&);                            \
+  template void sketch_columns<T>(const ExecSpace&, const SketchOperator&, const ConstMatrix<T>&, \
+                                  const Matrix<T>&, const ApplyOptions&);                         \
+  template void sketch_rows<T>(const ExecSpace&, const SketchOperator&, const DistMatrix<T>&,     \
+                               const Matrix<T>&, const ApplyOptions&);                            \
+  template void sketch_columns<T>(const ExecSpace&, const SketchOperator&, const DistMatrix<T>&,  \
+                                  const DistMatrix<T>&, const ApplyOptions&);                     \
+  template void sketch_rows<T>(const ExecSpace&, const SketchOperator&, const LinearOperator<T>&, \
+                               const Matrix<T>&, const ApplyOptions&);                            \
+  template void sketch_columns<T>(const ExecSpace&, const SketchOperator&,                        \
+                                  const LinearOperator<T>&, const Matrix<T>&,                     \
+                                  const ApplyOptions&);
+STRATA_SKETCH_OPERATOR_DEFINE(float)
+STRATA_SKETCH_OPERATOR_DEFINE(double)
+#undef STRATA_SKETCH_OPERATOR_DEFINE
+
+}  // namespace strata::sketch

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Runs `strata sketch apply` as a user would and checks what it prints, writes and returns.
+
+numpy/h5py are not required: the output is checked through the JSON report (shape, finite norms,
+||S A||_F = ||A||_F for the orthogonal Hadamard rotation and the full SRHT) and, when h5py is
+installed, also by reading the written dataset back.
+"""
+import argparse
+import json
+import math
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+
+KEYS = {"command", "status", "operator", "rows", "nnz", "input_shape", "seed", "stream", "scaled",
+        "precision", "input_frobenius_norm", "sketch_frobenius_norm", "mpi_ranks", "time_s"}
+OPERATORS = ("gaussian", "rademacher", "srht", "hadamard", "sparse-sign")
+
+
+def run(cmd, ranks, mpiexec):
+    if ranks > 1 or (mpiexec and ranks != 1):
+        cmd = shlex.split(mpiexec.replace("{n}", str(ranks))) + cmd
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def fail(message, out="", err=""):
+    print(f"FAILED: {message}\n--- stdout ---\n{out}\n--- stderr ---\n{err}")
+    sys.exit(1)
+
+
+def one_json(out, err):
+    lines = [line for line in out.splitlines() if line.strip()]
+    if len(lines) != 1:
+        fail(f"expected exactly one JSON line on stdout, got {len(lines)}", out, err)
+    try:
+        return json.loads(lines[0])
+    except json.JSONDecodeError as e:
+        fail(f"stdout is not valid JSON: {e}", out, err)
+
+
+def read_back(path, dataset):
+    try:
+        import h5py  # optional
+    except ImportError:
+        return None
+    with h5py.File(path, "r") as f:
+        return f[dataset][()]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--strata", required=True)
+    p.add_argument("--mpiexec", default="")
+    p.add_argument("--case", required=True)
+    p.add_argument("--ranks", type=int, default=1)
+    a = p.parse_args()
+    s, n = a.strata, a.ranks
+    rows, cols = 1000, 5  # n = 1000 is not a power of two: srht/hadamard zero-pad to 1024
+
+    if a.case == "sketch_apply_help":
+        code, out, err = run([s, "sketch", "apply", "--help"], n, a.mpiexec)
+        if code != 0 or "usage: strata sketch apply" not in out or "--operator" not in out:
+            fail("'strata sketch apply --help' should print its usage and exit 0", out, err)
+
+    elif a.case == "sketch_apply_run":
+        with tempfile.TemporaryDirectory() as d:
+            x = os.path.join(d, "x.h5")
+            # The input comes from strata itself (one rank: the same file for every rank count).
+            code, out, err = run([s, "demo", "--rows", str(rows), "--cols", str(cols), "--output", x,
+                                  "--quiet"], 1, "")
+            if code != 0:
+                fail("making the input with strata demo --output", out, err)
+            sa = os.path.join(d, "sa.h5")
+            for op in OPERATORS:
+                d_rows = 1024 if op == "hadamard" else 64
+                args = ["sketch", "apply", "--input", x + ":/X", "--operator", op, "--rows", str(d_rows),
+                        "--seed", "42", "--output", sa + ":/SA_" + op.replace("-", "_"), "--json"]
+                code, out, err = run([s] + args, n, a.mpiexec)
+                res = one_json(out, err)
+                if code != 0 or res.get("status") != "ok":
+                    fail(f"sketch apply {op} (exit {code})", out, err)
+                missing = KEYS - res.keys()
+                if missing:
+                    fail(f"missing JSON keys {sorted(missing)}", out, err)
+                if (res["operator"] != op or res["rows"] != d_rows or res["seed"] != "42"
+                        or res["input_shape"] != {"rows": rows, "cols": cols} or res["mpi_ranks"] != n):
+                    fail(f"sketch apply {op}: wrong report", out, err)
+                na, ns = res["input_frobenius_norm"], res["sketch_frobenius_norm"]
+                if not (isinstance(ns, float) and math.isfinite(ns) and ns > 0):
+                    fail(f"sketch apply {op}: the sketch is not finite and nonzero", out, err)
+                # Isometry scaling: E||S A||_F^2 = ||A||_F^2. The rotation is orthogonal (equality to
+                # rounding); the random sketches with d = 64 rows and k = 5 columns concentrate within
+                # a few tens of percent (Gaussian: relative std of ||SA||_F^2 is sqrt(2/(d k)) = 0.08).
+                tol = 1e-12 if op == "hadamard" else 0.5
+                if abs(ns - na) > tol * na:
+                    fail(f"sketch apply {op}: ||SA||_F = {ns} vs ||A||_F = {na}", out, err)
+                # The same operator on one rank: the same sketch to rounding on any rank count.
+                code1, out1, err1 = run([s] + args[:-3] + ["--output", sa + ":/one", "--json"], 1, "")
+                one = one_json(out1, err1)
+                if code1 != 0 or abs(one["sketch_frobenius_norm"] - ns) > 1e-12 * ns:
+                    fail(f"sketch apply {op}: {n} ranks differ from 1 rank", out + out1, err + err1)
+                back = read_back(sa, "/SA_" + op.replace("-", "_"))
+                if back is not None and (back.shape != (d_rows, cols) or not (abs(back).max() < float("inf"))):
+                    fail(f"sketch apply {op}: the written dataset has shape {back.shape}", out, err)
+            if not os.path.exists(sa):
+                fail("no output file was written")
+            # Unscaled srht entries are +-1: ||S A||_F^2 = (d) * mean square, i.e. sqrt(d) times the
+            # scaled norm, exactly up to rounding.
+            base = ["sketch", "apply", "--input", x + ":/X", "--operator", "srht", "--rows", "64",
+                    "--output", sa + ":/raw", "--json"]
+            scaled = one_json(*run([s] + base, n, a.mpiexec)[1:])
+            raw = one_json(*run([s] + base + ["--no-scale"], n, a.mpiexec)[1:])
+            if abs(raw["sketch_frobenius_norm"] - 8 * scaled["sketch_frobenius_norm"]) > 1e-12 * raw["sketch_frobenius_norm"]:
+                fail("--no-scale: the unscaled srht sketch should be sqrt(64) times the scaled one")
+
+    elif a.case == "sketch_apply_errors":
+        with tempfile.TemporaryDirectory() as d:
+            x = os.path.join(d, "x.h5")
+            code, out, err = run([s, "demo", "--rows", str(rows), "--cols", str(cols), "--output", x,
+                                  "--quiet"], 1, "")
+            if code != 0:
+                fail("making the input with strata demo --output", out, err)
+            o = os.path.join(d, "o.h5")
+            inp = ["--input", x + ":/X", "--output", o]
+            for args, expected, status in [
+                (["--operator", "fourier", "--rows", "8"] + inp, "unknown sketch operator 'fourier'", 2),
+                (["--operator", "gaussian"] + inp, "--rows", 2),
+                (["--rows", "8"] + inp, "--operator", 2),
+                (["--operator", "gaussian", "--rows", "8", "--output", o], "--input", 2),
+                (["--operator", "gaussian", "--rows", "0"] + inp, "option '--rows' must be in", 2),
+                (["--operator", "srht", "--rows", "8", "--nnz", "2"] + inp, "sparse-sign operator only", 2),
+                (["--operator", "gaussian", "--rows", "8", "--precision", "fp16"] + inp, "--precision", 2),
+                (["--operator", "sparse-sign", "--rows", "4", "--nnz", "5"] + inp, "nnz = 5", 1),
+                (["--operator", "srht", "--rows", "2000"] + inp, "expected d <= 1024", 1),
+                (["--operator", "hadamard", "--rows", "512"] + inp, "must equal 1024", 1),
+                (["--operator", "hadamard", "--no-pad"] + inp, "not a power of two", 1),
+                (["--operator", "gaussian", "--rows", "8", "--input", x + ":/missing", "--output", o],
+                 "not found", 1),
+            ]:
+                code, out, err = run([s, "sketch", "apply"] + args, n, a.mpiexec)
+                if code != status or expected not in err:
+                    fail(f"'strata sketch apply {' '.join(args)}' should exit {status} with {expected!r}"
+                         f" (exit {code})", out, err)
+            code, out, err = run([s, "sketch", "apply", "--operator", "srht", "--rows", "2000", "--json"] + inp,
+                                 n, a.mpiexec)
+            res = one_json(out, err)
+            if code != 1 or res.get("status") != "error" or "d <= 1024" not in res.get("error", ""):
+                fail("--json errors must be one JSON object with status 'error'", out, err)
+    else:
+        fail(f"unknown case {a.case}")
+    print(f"{a.case} (ranks {n}): ok")
+
+
+if __name__ == "__main__":
+    main()

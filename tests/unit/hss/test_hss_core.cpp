@@ -1,0 +1,274 @@
+// Cluster trees, HSS storage, the dense reference and the HSS matvec.
+//
+// References: to_dense (built on the host from the generators) is checked structurally
+// (off-diagonal block rows have rank <= r, by LAPACK singular values), and the batched matvec is
+// compared with a dense GEMM of to_dense against the same block of vectors.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "strata/core/random.hpp"
+#include "strata/hss/cluster_tree.hpp"
+#include "strata/hss/hss_matrix.hpp"
+#include "strata/hss/matvec.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/linalg/host_lapack.hpp"
+#include "support/allclose.hpp"
+
+namespace {
+
+namespace hss = strata::hss;
+using strata::index_type;
+using strata::Matrix;
+
+template <class T>
+Matrix<T> random_matrix(index_type rows, index_type cols, std::uint64_t seed) {
+  Matrix<T> x("x", rows, cols);
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, x);
+  return x;
+}
+
+template <class V>
+double frobenius(const V& a) {
+  const auto h = strata::testing::to_host(a);
+  double s = 0;
+  for (std::size_t j = 0; j < h.extent(1); ++j) {
+    for (std::size_t i = 0; i < h.extent(0); ++i) s += double(h(i, j)) * double(h(i, j));
+  }
+  return std::sqrt(s);
+}
+
+template <class V>
+double frobenius_difference(const V& a, const V& b) {
+  const auto ha = strata::testing::to_host(a), hb = strata::testing::to_host(b);
+  double s = 0;
+  for (std::size_t j = 0; j < ha.extent(1); ++j) {
+    for (std::size_t i = 0; i < ha.extent(0); ++i) {
+      const double d = double(ha(i, j)) - double(hb(i, j));
+      s += d * d;
+    }
+  }
+  return std::sqrt(s);
+}
+
+// ||HSS X - dense X||_F / (||A||_F ||X||_F), and the bound it must meet. Every entry of HSS X is a
+// chain of inner products: the leaf product D x (m terms) and the path up and down the tree (at
+// most 2L + 1 products of length <= max(m, 2 r_max)). With K the total inner length along that
+// chain, each computed entry is within gamma_K |A||X| (Higham, Thm. 3.5 applied to each product)
+// and so is the dense GEMM; ||.||_F of |A||X| <= ||A||_F ||X||_F. Factor 2 for the two
+// computations.
+template <class T>
+void expect_matvec_matches(const hss::HssMatrix<T>& a, index_type k, hss::Op op,
+                           std::uint64_t seed) {
+  strata::ExecSpace exec;
+  const index_type n = a.size();
+  const Matrix<T> dense = hss::to_dense(exec, a);
+  const Matrix<T> x = random_matrix<T>(n, k, seed);
+  Matrix<T> y("y", n, k), ref("ref", n, k);
+  hss::matvec<T>(exec, a, x, y, op);
+  strata::linalg::gemm(exec, op == hss::Op::none ? "N" : "T", "N", T(1), dense, x, T(0), ref);
+  exec.fence();
+  index_type rmax = 0;
+  for (int l = 1; l <= a.levels(); ++l)
+    rmax = std::max({rmax, a.max_row_rank(l), a.max_col_rank(l)});
+  const double m = static_cast<double>(a.tree().max_leaf_size());
+  const double chain = m + (2.0 * a.levels() + 1) * std::max(m, 2.0 * rmax);
+  const double u = std::numeric_limits<T>::epsilon() / 2;
+  const double bound = 2 * chain * u / (1 - chain * u);
+  const double err = frobenius_difference(y, ref) / (frobenius(dense) * frobenius(x));
+  EXPECT_LE(err, bound) << "n=" << n << " levels=" << a.levels() << " k=" << k;
+  EXPECT_GT(frobenius(y), 0.0);
+}
+
+TEST(ClusterTree, UniformBisectionSizesDifferByAtMostOne) {
+  const auto tree = hss::ClusterTree::uniform(1000, 64);
+  ASSERT_EQ(tree.levels(), 4);  // ceil(1000 / 16) = 63 <= 64 < ceil(1000 / 8) = 125
+  EXPECT_EQ(tree.size(), 1000);
+  EXPECT_TRUE(tree.is_identity());
+  for (int l = 0; l <= tree.levels(); ++l) {
+    index_type lo = tree.size(), hi = 0, next = 0;
+    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
+      EXPECT_EQ(tree.node_begin(l, i), next);  // contiguous, left to right
+      next += tree.node_size(l, i);
+      lo = std::min(lo, tree.node_size(l, i));
+      hi = std::max(hi, tree.node_size(l, i));
+      if (l < tree.levels()) {
+        EXPECT_EQ(tree.node_size(l + 1, 2 * i) + tree.node_size(l + 1, 2 * i + 1),
+                  tree.node_size(l, i));
+        EXPECT_EQ(tree.node_begin(l + 1, 2 * i), tree.node_begin(l, i));
+      }
+    }
+    EXPECT_EQ(next, 1000);
+    EXPECT_LE(hi - lo, 1) << "level " << l;
+  }
+  EXPECT_EQ(tree.max_leaf_size(), 63);
+  EXPECT_EQ(hss::ClusterTree::uniform(64, 64).levels(), 0);
+  EXPECT_EQ(hss::ClusterTree::uniform(3, 1).levels(), 1);  // no empty leaves
+  EXPECT_THROW(hss::ClusterTree::uniform(0, 4), strata::InvalidArgument);
+  EXPECT_THROW(hss::ClusterTree::with_levels(7, 3), strata::InvalidArgument);
+}
+
+TEST(ClusterTree, GeometricBisectionSplitsAtTheMedianOfTheWidestCoordinate) {
+  const index_type n = 777;
+  Kokkos::View<double**, Kokkos::LayoutLeft, Kokkos::HostSpace> points("points", n, 2);
+  const strata::RandomStream s{strata::Distribution::gaussian, 5, 0};
+  for (index_type i = 0; i < n; ++i) {
+    points(i, 0) = 10.0 * s.entry<double>(i, 0);  // wide in x: the root splits along x
+    points(i, 1) = s.entry<double>(i, 1);
+  }
+  const auto tree = hss::ClusterTree::geometric(points, 50);
+  EXPECT_FALSE(tree.is_identity());
+  const auto& perm = tree.permutation_host();
+  std::vector<index_type> sorted(perm.data(), perm.data() + n);
+  std::sort(sorted.begin(), sorted.end());
+  for (index_type i = 0; i < n; ++i) ASSERT_EQ(sorted[static_cast<std::size_t>(i)], i);
+  const auto uniform = hss::ClusterTree::uniform(n, 50);
+  ASSERT_EQ(tree.levels(), uniform.levels());
+  for (int l = 0; l < tree.levels(); ++l) {
+    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
+      EXPECT_EQ(tree.node_size(l, i), uniform.node_size(l, i));
+      const index_type b = tree.node_begin(l, i), mid = tree.node_begin(l + 1, 2 * i + 1),
+                       e = b + tree.node_size(l, i);
+      // The widest coordinate of the node's bounding box separates the children.
+      int widest = 0;
+      double best = -1;
+      for (int c = 0; c < 2; ++c) {
+        double lo = 1e300, hi = -1e300;
+        for (index_type p = b; p < e; ++p) {
+          lo = std::min(lo, points(perm(p), c));
+          hi = std::max(hi, points(perm(p), c));
+        }
+        if (hi - lo > best) {
+          best = hi - lo;
+          widest = c;
+        }
+      }
+      if (l == 0) {
+        EXPECT_EQ(widest, 0);
+      }
+      double left_max = -1e300, right_min = 1e300;
+      for (index_type p = b; p < mid; ++p) left_max = std::max(left_max, points(perm(p), widest));
+      for (index_type p = mid; p < e; ++p) right_min = std::min(right_min, points(perm(p), widest));
+      EXPECT_LE(left_max, right_min) << "level " << l << " node " << i;
+    }
+  }
+}
+
+TEST(HssMatrix, StorageTablesAndFootprint) {
+  const auto tree = hss::ClusterTree::uniform(1000, 64);
+  const auto a = hss::make_random_hss<double>(strata::ExecSpace(), tree, 10, 1);
+  EXPECT_EQ(a.levels(), 4);
+  std::size_t entries = 0;
+  for (int l = 1; l <= 4; ++l) {
+    const auto& lv = a.level(l);
+    EXPECT_EQ(a.max_row_rank(l), 10);
+    for (index_type i = 0; i < lv.nodes; ++i) {
+      EXPECT_EQ(lv.u_rows_host(i), l == 4 ? tree.node_size(4, i) : 20);
+      EXPECT_EQ(lv.u_offset_host(i + 1) - lv.u_offset_host(i), lv.u_rows_host(i) * 10);
+      EXPECT_EQ(lv.b_offset_host(i + 1) - lv.b_offset_host(i), 100);
+      EXPECT_EQ(lv.row_rank_offset_host(i), 10 * i);
+    }
+    entries += lv.u.extent(0) + lv.v.extent(0) + lv.b.extent(0);
+  }
+  entries += a.d().extent(0);
+  EXPECT_EQ(a.generator_bytes(), entries * sizeof(double));
+  // Leaves: 1000 x 10 for each of U and V, sum of m_i^2 for D; inner levels 20 x 10 per node.
+  EXPECT_EQ(a.level(4).u.extent(0), 10000u);
+  EXPECT_GT(a.memory_bytes(), a.generator_bytes());
+  hss::HssRanks bad = hss::uniform_ranks(tree, 10);
+  bad.row[2][1] = 21;  // more columns than the 20 rows of its transfer matrix
+  EXPECT_THROW(hss::HssMatrix<double>(tree, bad), strata::InvalidArgument);
+}
+
+TEST(HssMatrix, DenseReferenceHasLowRankOffDiagonalBlockRows) {
+  strata::ExecSpace exec;
+  const auto tree = hss::ClusterTree::uniform(300, 40);
+  const auto a = hss::make_random_hss<double>(exec, tree, 6, 3);
+  const auto dense = strata::testing::to_host(hss::to_dense(exec, a));
+  for (int l = 1; l <= a.levels(); ++l) {
+    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
+      const index_type b = tree.node_begin(l, i), m = tree.node_size(l, i);
+      strata::HostMatrix<double> row("row", m, 300 - m);
+      for (index_type j = 0, c = 0; j < 300; ++j) {
+        if (j >= b && j < b + m) continue;
+        for (index_type p = 0; p < m; ++p) row(p, c) = dense(b + p, j);
+        ++c;
+      }
+      const auto s = strata::linalg::host::singular_values(row);
+      ASSERT_GT(s.size(), 7u);
+      EXPECT_GT(s[5], 1e-3 * s[0]);
+      EXPECT_LT(s[6], 1e-12 * s[0]) << "block row of level " << l << " node " << i;
+    }
+  }
+}
+
+template <class T>
+class HssMatvec : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(HssMatvec, Scalars);
+
+TYPED_TEST(HssMatvec, UniformRankNotPowerOfTwo) {
+  const auto tree = hss::ClusterTree::uniform(1000, 50);
+  const auto a = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, 12, 11);
+  expect_matvec_matches(a, 5, hss::Op::none, 1);
+  expect_matvec_matches(a, 3, hss::Op::transpose, 2);
+}
+
+TYPED_TEST(HssMatvec, VariableRanks) {
+  const auto tree = hss::ClusterTree::uniform(613, 30);
+  hss::HssRanks ranks;
+  ranks.row.resize(static_cast<std::size_t>(tree.levels()) + 1);
+  ranks.col = ranks.row;
+  for (int l = tree.levels(); l >= 1; --l) {
+    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
+      const auto rows = [&](const std::vector<std::vector<index_type>>& r) {
+        return l == tree.levels() ? tree.node_size(l, i) : r[l + 1][2 * i] + r[l + 1][2 * i + 1];
+      };
+      // Ranks between 1 and 9, different for rows and columns.
+      const index_type rr = 1 + (i * 7 + l * 3) % 9, cr = 1 + (i * 5 + l) % 9;
+      ranks.row[l].push_back(std::min(rr, rows(ranks.row)));
+      ranks.col[l].push_back(std::min(cr, rows(ranks.col)));
+    }
+  }
+  const auto a = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, ranks, 12);
+  EXPECT_NE(a.max_row_rank(tree.levels()), a.level(tree.levels()).row_rank_host(1));
+  expect_matvec_matches(a, 4, hss::Op::none, 3);
+  expect_matvec_matches(a, 4, hss::Op::transpose, 4);
+}
+
+TYPED_TEST(HssMatvec, GeometricTreeTakesVectorsInTheUserOrder) {
+  const index_type n = 500;
+  Kokkos::View<double**, Kokkos::LayoutLeft, Kokkos::HostSpace> points("points", n, 3);
+  const strata::RandomStream s{strata::Distribution::gaussian, 21, 0};
+  for (index_type i = 0; i < n; ++i) {
+    for (int c = 0; c < 3; ++c) points(i, c) = s.entry<double>(i, c);
+  }
+  const auto tree = hss::ClusterTree::geometric(points, 40);
+  const auto a = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, 8, 13);
+  expect_matvec_matches(a, 6, hss::Op::none, 5);
+  expect_matvec_matches(a, 2, hss::Op::transpose, 6);
+}
+
+TYPED_TEST(HssMatvec, SingleLeafAndSingleVector) {
+  const auto a = hss::make_random_hss<TypeParam>(strata::ExecSpace(),
+                                                 hss::ClusterTree::uniform(37, 64), 5, 14);
+  EXPECT_EQ(a.levels(), 0);
+  expect_matvec_matches(a, 1, hss::Op::none, 7);
+  const auto b = hss::make_random_hss<TypeParam>(strata::ExecSpace(),
+                                                 hss::ClusterTree::with_levels(9, 3), 2, 15);
+  expect_matvec_matches(b, 1, hss::Op::transpose, 8);
+}
+
+TEST(HssMatvecErrors, ShapesAndAliasing) {
+  strata::ExecSpace exec;
+  const auto a = hss::make_random_hss<double>(exec, hss::ClusterTree::uniform(100, 20), 4, 1);
+  Matrix<double> x("x", 100, 2), y("y", 99, 2);
+  EXPECT_THROW(hss::matvec<double>(exec, a, x, y), strata::ShapeMismatch);
+  EXPECT_THROW(hss::matvec<double>(exec, a, x, x), strata::InvalidArgument);
+}
+
+}  // namespace

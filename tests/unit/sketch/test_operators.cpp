@@ -1,0 +1,456 @@
+// Sketch operators: the FWHT against an explicit Sylvester Hadamard matrix, every product against
+// the explicit operator (materialize) multiplied on the host, the Hadamard structure of the SRHT,
+// prefix and block independence, subspace-embedding distortion within the theoretical bounds,
+// exact norm preservation of the full SRHT and the Hadamard rotation, and bad-input errors.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <set>
+#include <vector>
+
+#include "strata/core/random.hpp"
+#include "strata/linalg/host_lapack.hpp"
+#include "strata/sketch/fwht.hpp"
+#include "strata/sketch/operator.hpp"
+#include "support/allclose.hpp"
+
+namespace {
+
+using strata::HostMatrix;
+using strata::index_type;
+using strata::Matrix;
+namespace sk = strata::sketch;
+using sk::OperatorKind;
+
+template <class T>
+double unit_roundoff() {
+  return std::numeric_limits<T>::epsilon() / 2;
+}
+
+// Sylvester's construction H_{2m} = [[H_m, H_m], [H_m, -H_m]], built by doubling (independent of
+// the popcount formula the kernels use).
+HostMatrix<double> sylvester(index_type n) {
+  HostMatrix<double> h("H", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
+  h(0, 0) = 1;
+  for (index_type m = 1; m < n; m *= 2) {
+    for (index_type j = 0; j < m; ++j)
+      for (index_type i = 0; i < m; ++i) {
+        h(i, j + m) = h(i, j);
+        h(i + m, j) = h(i, j);
+        h(i + m, j + m) = -h(i, j);
+      }
+  }
+  return h;
+}
+
+template <class T>
+Matrix<T> random_matrix(index_type rows, index_type cols, std::uint64_t seed) {
+  Matrix<T> a("a", static_cast<std::size_t>(rows), static_cast<std::size_t>(cols));
+  strata::fill_random(strata::ExecSpace(),
+                      strata::RandomStream{strata::Distribution::gaussian, seed, 0}, a);
+  return a;
+}
+
+template <class T>
+HostMatrix<double> to_double(const Matrix<T>& a) {
+  const auto h = strata::testing::to_host(a);
+  HostMatrix<double> out("out", h.extent(0), h.extent(1));
+  for (std::size_t j = 0; j < h.extent(1); ++j)
+    for (std::size_t i = 0; i < h.extent(0); ++i) out(i, j) = static_cast<double>(h(i, j));
+  return out;
+}
+
+template <class T>
+Matrix<T> to_device(const HostMatrix<double>& a) {
+  HostMatrix<T> cast("cast", a.extent(0), a.extent(1));
+  for (std::size_t j = 0; j < a.extent(1); ++j)
+    for (std::size_t i = 0; i < a.extent(0); ++i) cast(i, j) = static_cast<T>(a(i, j));
+  Matrix<T> d("d", a.extent(0), a.extent(1));
+  Kokkos::deep_copy(d, cast);
+  return d;
+}
+
+// C = op(A) op(B) in double on the host, and |op(A)| |op(B)| for rounding bounds.
+HostMatrix<double> host_product(const HostMatrix<double>& a, bool ta, const HostMatrix<double>& b,
+                                bool tb, bool absolute = false) {
+  const std::size_t m = ta ? a.extent(1) : a.extent(0), k = ta ? a.extent(0) : a.extent(1);
+  const std::size_t n = tb ? b.extent(0) : b.extent(1);
+  HostMatrix<double> c("c", m, n);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t l = 0; l < k; ++l) {
+      const double blj = tb ? b(j, l) : b(l, j);
+      for (std::size_t i = 0; i < m; ++i) {
+        const double ail = ta ? a(l, i) : a(i, l);
+        c(i, j) += absolute ? std::abs(ail) * std::abs(blj) : ail * blj;
+      }
+    }
+  return c;
+}
+
+// Orthonormal n x k basis of a random k-dimensional subspace (LAPACK QR of a Gaussian matrix).
+HostMatrix<double> random_subspace(index_type n, index_type k, std::uint64_t seed) {
+  auto g = to_double(random_matrix<double>(n, k, seed));
+  strata::linalg::host::qr_in_place(g);
+  return g;
+}
+
+sk::SketchOperator make(OperatorKind kind, index_type d, index_type n, std::uint64_t seed = 11,
+                        index_type nnz = 4) {
+  sk::SketchOperator op;
+  op.kind = kind;
+  op.rows = d;
+  op.cols = n;
+  op.seed = seed;
+  op.stream = 3;
+  op.nnz = nnz;
+  return op;
+}
+
+// Singular values of S U for an orthonormal U (fp64 throughout).
+std::vector<double> sketched_singular_values(const sk::SketchOperator& op,
+                                             const HostMatrix<double>& u) {
+  Matrix<double> su("su", static_cast<std::size_t>(op.rows), u.extent(1));
+  sk::sketch_rows<double>(strata::ExecSpace(), op, to_device<double>(u), su);
+  return strata::linalg::host::singular_values(to_double(su));
+}
+
+// ---- FWHT
+// -----------------------------------------------------------------------------------------
+
+template <class T>
+class Fwht : public ::testing::Test {};
+using Precisions = ::testing::Types<double, float>;
+TYPED_TEST_SUITE(Fwht, Precisions);
+
+TYPED_TEST(Fwht, MatchesSylvesterProduct) {
+  using T = TypeParam;
+  // Tiles of 16 rows make N = 256 run 4 stages in team scratch and 4 as separate passes; the
+  // default tile (1024) runs everything in scratch.
+  for (const index_type n : {1, 2, 8, 256}) {
+    for (const index_type tile : {16, 1024}) {
+      const auto x = random_matrix<T>(n, 3, 5);
+      const auto expected = host_product(sylvester(n), false, to_double(x), false);
+      Matrix<T> y("y", x.extent(0), x.extent(1));
+      Kokkos::deep_copy(y, x);
+      sk::FwhtOptions o;
+      o.tile_rows = tile;
+      o.scale = 0.5;
+      sk::fwht(strata::ExecSpace(), y, o);
+      // Each output is a signed sum of the N inputs in a tree of depth log2 N: the error is at
+      // most log2(N) u ||x_c||_1 (+ one rounding of the scaling). ||x_c||_1 <= N max|x|.
+      double max_abs = 0;
+      const auto xh = to_double(x);
+      for (std::size_t i = 0; i < xh.size(); ++i)
+        max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+      const double atol =
+          (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+      HostMatrix<double> scaled("scaled", expected.extent(0), expected.extent(1));
+      for (std::size_t i = 0; i < expected.size(); ++i) scaled.data()[i] = 0.5 * expected.data()[i];
+      EXPECT_THAT(to_double(y), strata::testing::AllClose(scaled, 0.0, atol))
+          << "N = " << n << ", tile = " << tile;
+    }
+  }
+}
+
+TYPED_TEST(Fwht, OrthonormalScalingPreservesNorms) {
+  using T = TypeParam;
+  const index_type n = 4096;  // > the default tile: two stages outside scratch
+  const auto x = random_matrix<T>(n, 2, 8);
+  Matrix<T> y("y", x.extent(0), x.extent(1));
+  Kokkos::deep_copy(y, x);
+  sk::FwhtOptions o;
+  o.scale = 1 / std::sqrt(static_cast<double>(n));
+  sk::fwht(strata::ExecSpace(), y, o);
+  const auto xh = to_double(x), yh = to_double(y);
+  for (std::size_t c = 0; c < 2; ++c) {
+    double nx = 0, ny = 0;
+    for (index_type i = 0; i < n; ++i) {
+      nx += xh(i, c) * xh(i, c);
+      ny += yh(i, c) * yh(i, c);
+    }
+    // H / sqrt(N) is orthogonal; each output carries a relative error <= (log2 N + 1) u.
+    EXPECT_NEAR(std::sqrt(ny), std::sqrt(nx), 2 * (12 + 1) * unit_roundoff<T>() * std::sqrt(nx));
+  }
+}
+
+TEST(Fwht, RejectsNonPowerOfTwo) {
+  Matrix<double> x("x", 12, 2);
+  EXPECT_THROW(sk::fwht(strata::ExecSpace(), x), strata::InvalidArgument);
+  sk::FwhtOptions o;
+  o.tile_rows = 3;
+  Matrix<double> y("y", 16, 2);
+  EXPECT_THROW(sk::fwht(strata::ExecSpace(), y, o), strata::InvalidArgument);
+}
+
+// ---- products equal the explicit operator
+// ---------------------------------------------------------
+
+struct Case {
+  OperatorKind kind;
+  index_type d, n;
+};
+
+std::vector<Case> all_cases() {
+  return {{OperatorKind::gaussian, 7, 50},   {OperatorKind::rademacher, 9, 300},
+          {OperatorKind::srht, 10, 50},      {OperatorKind::srht, 64, 64},
+          {OperatorKind::hadamard, 64, 50},  {OperatorKind::sparse_sign, 12, 77},
+          {OperatorKind::sparse_sign, 5, 40}};
+}
+
+template <class T>
+class Products : public ::testing::Test {};
+TYPED_TEST_SUITE(Products, Precisions);
+
+TYPED_TEST(Products, LeftAndRightMatchExplicitOperator) {
+  using T = TypeParam;
+  for (const auto& c : all_cases()) {
+    const auto op =
+        make(c.kind, c.d, c.n, 21, c.kind == OperatorKind::sparse_sign && c.d == 5 ? 5 : 3);
+    const auto s = to_double(sk::materialize<T>(strata::ExecSpace(), op, 0, c.n));
+    const auto a = random_matrix<T>(c.n, 4, 2);
+    const auto b = random_matrix<T>(6, c.n, 3);
+    Matrix<T> sa("sa", static_cast<std::size_t>(c.d), 4),
+        bs("bs", 6, static_cast<std::size_t>(c.d));
+    sk::sketch_rows<T>(strata::ExecSpace(), op, a, sa);
+    sk::sketch_columns<T>(strata::ExecSpace(), op, b, bs);
+    // Both sides are sums of n products: |error| <= gamma_{n + 2 log2 N} (|S| |A|)_ij, where the
+    // 2 log2 N covers the FWHTs of the fast paths and of materialize (hadamard), with a factor 2.
+    const double levels = c.n + 2 * std::log2(static_cast<double>(op.padded_cols())) + 2;
+    const double g = 2 * levels * unit_roundoff<T>();
+    const auto ref_sa = host_product(s, false, to_double(a), false);
+    const auto abs_sa = host_product(s, false, to_double(a), false, true);
+    const auto ref_bs = host_product(to_double(b), false, s, true);
+    const auto abs_bs = host_product(to_double(b), false, s, true, true);
+    const auto got_sa = to_double(sa), got_bs = to_double(bs);
+    for (std::size_t i = 0; i < ref_sa.size(); ++i)
+      ASSERT_LE(std::abs(got_sa.data()[i] - ref_sa.data()[i]), g * abs_sa.data()[i] + 1e-300)
+          << sk::operator_name(c.kind) << " S A entry " << i;
+    for (std::size_t i = 0; i < ref_bs.size(); ++i)
+      ASSERT_LE(std::abs(got_bs.data()[i] - ref_bs.data()[i]), g * abs_bs.data()[i] + 1e-300)
+          << sk::operator_name(c.kind) << " A S^T entry " << i;
+  }
+}
+
+TEST(Products, Fp32AgreesWithFp64ToRounding) {
+  for (const auto& c : all_cases()) {
+    const auto op = make(c.kind, c.d, c.n);
+    const auto a = random_matrix<double>(c.n, 3, 4);
+    Matrix<float> a32("a32", a.extent(0), a.extent(1));
+    Kokkos::deep_copy(a32, to_device<float>(to_double(a)));
+    Matrix<double> s64("s64", static_cast<std::size_t>(c.d), 3);
+    Matrix<float> s32("s32", static_cast<std::size_t>(c.d), 3);
+    sk::sketch_rows<double>(strata::ExecSpace(), op, a, s64);
+    sk::sketch_rows<float>(strata::ExecSpace(), op, a32, s32);
+    // fp32 entries of S are the fp64 ones rounded; sums of n terms: gamma_{n + 2 log N + 2}(fp32)
+    // relative to |S||A| <= sqrt(n) * max|S| * ||A||... bounded crudely by (n+20) u32 * sum|S||A|.
+    const auto abs_sa =
+        host_product(to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, c.n)), false,
+                     to_double(a), false, true);
+    const auto x = to_double(s32), y = to_double(s64);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      EXPECT_LE(std::abs(x.data()[i] - y.data()[i]),
+                2 * (c.n + 2 * 12 + 3) * unit_roundoff<float>() * abs_sa.data()[i])
+          << sk::operator_name(c.kind);
+  }
+}
+
+// ---- structure, scaling, reproducibility
+// ----------------------------------------------------------
+
+TEST(Structure, SrhtRowsAreSignedHadamardRows) {
+  // sqrt(d) S(i, j) = D_j H(pi_i, j): the product of rows i and 0 entrywise removes D and leaves
+  // H(pi_i, j) H(pi_0, j) = H(pi_i xor pi_0, j), a row of the Sylvester matrix.
+  const auto op = make(OperatorKind::srht, 20, 64);
+  const auto s = to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, 64));
+  const auto rows = sk::srht_sampled_rows(op);
+  const auto h = sylvester(64);
+  std::set<index_type> distinct(rows.begin(), rows.end());
+  EXPECT_EQ(distinct.size(), rows.size()) << "rows sampled without replacement";
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_GE(rows[i], 0);
+    ASSERT_LT(rows[i], 64);
+    for (index_type j = 0; j < 64; ++j) {
+      const double product = 20.0 * s(i, j) * s(0, j);
+      ASSERT_DOUBLE_EQ(product, h(rows[i] ^ rows[0], j)) << "row " << i << " col " << j;
+    }
+  }
+}
+
+TEST(Structure, SparseSignColumnsHaveDistinctRowsAndScaledSigns) {
+  for (const index_type s : {1, 3, 8}) {
+    const auto op = make(OperatorKind::sparse_sign, 8, 500, 5, s);
+    const auto m = to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, 500));
+    for (index_type j = 0; j < 500; ++j) {
+      index_type count = 0;
+      for (index_type i = 0; i < 8; ++i) {
+        if (m(i, j) != 0) {
+          ++count;
+          ASSERT_DOUBLE_EQ(std::abs(m(i, j)), 1 / std::sqrt(static_cast<double>(s)));
+        }
+      }
+      ASSERT_EQ(count, s) << "column " << j;
+    }
+  }
+}
+
+TEST(Structure, UnscaledIsScaledOverEntryScale) {
+  for (const auto& c : all_cases()) {
+    const auto op = make(c.kind, c.d, c.n);
+    sk::ApplyOptions raw;
+    raw.isometry_scaling = false;
+    const auto scaled = to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, c.n));
+    const auto unscaled = to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, c.n, raw));
+    const double f = sk::entry_scale(op, true);
+    for (std::size_t i = 0; i < scaled.size(); ++i)
+      ASSERT_NEAR(scaled.data()[i], f * unscaled.data()[i],
+                  1e-14 * std::abs(f * unscaled.data()[i]))
+          << sk::operator_name(c.kind);
+  }
+}
+
+TEST(Reproducibility, PrefixOfRowsIsTheSmallerOperator) {
+  sk::ApplyOptions raw;
+  raw.isometry_scaling = false;
+  for (const auto kind : {OperatorKind::gaussian, OperatorKind::rademacher, OperatorKind::srht}) {
+    const auto big =
+        to_double(sk::materialize<double>(strata::ExecSpace(), make(kind, 40, 100), 0, 100, raw));
+    const auto small =
+        to_double(sk::materialize<double>(strata::ExecSpace(), make(kind, 13, 100), 0, 100, raw));
+    for (index_type j = 0; j < 100; ++j)
+      for (index_type i = 0; i < 13; ++i)
+        ASSERT_EQ(small(i, j), big(i, j))
+            << sk::operator_name(kind) << " (" << i << ", " << j << ")";
+  }
+}
+
+TEST(Reproducibility, ColumnBlocksAreGeneratedIndependently) {
+  for (const auto& c : all_cases()) {
+    const auto op = make(c.kind, c.d, c.n);
+    const auto whole = to_double(sk::materialize<double>(strata::ExecSpace(), op, 0, c.n));
+    const index_type b = c.n / 3, e = c.n - 2;
+    const auto block = to_double(sk::materialize<double>(strata::ExecSpace(), op, b, e));
+    for (index_type j = b; j < e; ++j)
+      for (index_type i = 0; i < c.d; ++i)
+        ASSERT_EQ(block(i, j - b), whole(i, j)) << sk::operator_name(c.kind);
+  }
+}
+
+TEST(Reproducibility, SeedAndStreamChangeTheOperator) {
+  const auto a = to_double(
+      sk::materialize<double>(strata::ExecSpace(), make(OperatorKind::srht, 8, 32, 1), 0, 32));
+  auto other = make(OperatorKind::srht, 8, 32, 1);
+  other.stream = 4;
+  const auto b = to_double(sk::materialize<double>(strata::ExecSpace(), other, 0, 32));
+  int same = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) same += a.data()[i] == b.data()[i];
+  EXPECT_LT(same, static_cast<int>(a.size() * 3 / 4));
+}
+
+// ---- subspace embedding
+// ---------------------------------------------------------------------------
+
+void expect_within(const std::vector<double>& sv, double lo, double hi, const char* what) {
+  for (const double s : sv) {
+    EXPECT_GE(s, lo) << what;
+    EXPECT_LE(s, hi) << what;
+  }
+}
+
+TEST(SubspaceEmbedding, GaussianAndRademacher) {
+  // S U is a d x k matrix with iid N(0, 1/d) entries (U orthonormal, Gaussian rotation
+  // invariance); Davidson-Szarek (Vershynin, arXiv 1011.3027, Cor. 5.35): its singular values lie
+  // in 1 +- (sqrt(k) + t) / sqrt(d) with probability >= 1 - 2 exp(-t^2 / 2). d = 256, k = 8,
+  // t = 4: eps = 0.427, failure probability <= 6.7e-4 (and the seed is fixed).
+  const index_type n = 1024, d = 256, k = 8;
+  const auto u = random_subspace(n, k, 99);
+  const double eps_gauss = (std::sqrt(8.0) + 4) / 16;
+  expect_within(sketched_singular_values(make(OperatorKind::gaussian, d, n), u), 1 - eps_gauss,
+                1 + eps_gauss, "gaussian");
+  // Rademacher rows are isotropic and sub-Gaussian: the same bound holds up to an absolute
+  // constant (Vershynin Thm 5.39); we allow t = 6: eps = 0.55.
+  const double eps_rad = (std::sqrt(8.0) + 6) / 16;
+  expect_within(sketched_singular_values(make(OperatorKind::rademacher, d, n), u), 1 - eps_rad,
+                1 + eps_rad, "rademacher");
+}
+
+TEST(SubspaceEmbedding, Srht) {
+  // Tropp, "Improved analysis of the subsampled randomized Hadamard transform" (2011), Thm 3.1:
+  // if 4 [sqrt(k) + sqrt(8 log(k n))]^2 log(k) <= d <= n, the singular values of S U lie in
+  // [sqrt(0.40), sqrt(1.48)]. n = 4096, k = 4: the left side is 648 <= d = 1024.
+  const index_type n = 4096, d = 1024, k = 4;
+  const auto u = random_subspace(n, k, 7);
+  expect_within(sketched_singular_values(make(OperatorKind::srht, d, n), u), std::sqrt(0.40),
+                std::sqrt(1.48), "srht");
+}
+
+TEST(SubspaceEmbedding, SparseSign) {
+  // For s nonzeros per column at distinct rows with signs +-1/sqrt(s), M = U^T S^T S U - I has
+  // E ||M||_F^2 <= (k^2 + k) / d (columns j != j' collide in a row with E <S_j, S_j'>^2 = 1/d;
+  // the same second moment as CountSketch, Nelson & Nguyen, OSNAP, 2013). Chebyshev with
+  // delta = 0.01: ||M||_2 <= eps = sqrt((k^2 + k) / (d delta)) = 0.699 for k = 4, d = 4096, so the
+  // singular values of S U lie in [sqrt(1 - eps), sqrt(1 + eps)] = [0.549, 1.303].
+  const index_type n = 8192, d = 4096, k = 4;
+  const auto u = random_subspace(n, k, 17);
+  const double eps = std::sqrt(20.0 / (4096 * 0.01));
+  for (const index_type s : {1, 4, 8}) {
+    expect_within(sketched_singular_values(make(OperatorKind::sparse_sign, d, n, 13, s), u),
+                  std::sqrt(1 - eps), std::sqrt(1 + eps), "sparse-sign");
+  }
+}
+
+TEST(SubspaceEmbedding, FullSrhtAndHadamardRotationAreOrthogonal) {
+  // With d = N the SRHT is a signed permutation of H_N / sqrt(N): orthogonal; the rotation is
+  // orthogonal for any n after padding. Singular values of S U equal 1 up to the FWHT rounding,
+  // (2 log2 N + 2) u relative, times a factor 4 for the SVD and accumulation.
+  const double u64 = unit_roundoff<double>();
+  const auto u1 = random_subspace(512, 6, 3);
+  for (const double s : sketched_singular_values(make(OperatorKind::srht, 512, 512), u1))
+    EXPECT_NEAR(s, 1.0, 4 * (2 * 9 + 2) * u64);
+  const auto u2 = random_subspace(300, 6, 4);  // padded to 512
+  for (const double s : sketched_singular_values(make(OperatorKind::hadamard, 512, 300), u2))
+    EXPECT_NEAR(s, 1.0, 4 * (2 * 9 + 2) * u64);
+  // And the full explicit rotation: T^T T = I.
+  const auto t = to_double(
+      sk::materialize<double>(strata::ExecSpace(), make(OperatorKind::hadamard, 64, 64), 0, 64));
+  const auto g = host_product(t, true, t, false);
+  for (index_type j = 0; j < 64; ++j)
+    for (index_type i = 0; i < 64; ++i) EXPECT_NEAR(g(i, j), i == j ? 1.0 : 0.0, 64 * 14 * u64);
+}
+
+// ---- errors
+// ---------------------------------------------------------------------------------------
+
+TEST(Errors, BadDescriptionsAndInputs) {
+  const strata::ExecSpace exec;
+  Matrix<double> a("a", 100, 2), out("out", 128, 2);
+  auto no_pad = make(OperatorKind::hadamard, 128, 100);
+  no_pad.pad = false;
+  EXPECT_THROW(sk::sketch_rows<double>(exec, no_pad, a, out), strata::InvalidArgument);
+  EXPECT_THROW(sk::sketch_rows<double>(exec, make(OperatorKind::hadamard, 64, 100), a, out),
+               strata::InvalidArgument);  // d must be N = 128
+  EXPECT_THROW(make(OperatorKind::sparse_sign, 4, 100, 1, 5).validate(), strata::InvalidArgument);
+  EXPECT_THROW(make(OperatorKind::sparse_sign, 4, 100, 1, 0).validate(), strata::InvalidArgument);
+  EXPECT_THROW(make(OperatorKind::srht, 129, 100).validate(), strata::InvalidArgument);
+  EXPECT_NO_THROW(make(OperatorKind::srht, 128, 100).validate());  // padded N = 128
+  EXPECT_THROW(make(OperatorKind::gaussian, 0, 100).validate(), strata::InvalidArgument);
+  EXPECT_THROW(sk::parse_operator("fourier"), strata::InvalidArgument);
+  EXPECT_EQ(sk::parse_operator("sparse-sign"), OperatorKind::sparse_sign);
+  Matrix<double> wrong("wrong", 99, 2), small("small", 10, 3);
+  EXPECT_THROW(sk::sketch_rows<double>(exec, make(OperatorKind::gaussian, 10, 100), wrong, small),
+               strata::ShapeMismatch);
+  EXPECT_THROW(sk::sketch_rows<double>(exec, make(OperatorKind::gaussian, 10, 100), a, small),
+               strata::ShapeMismatch);
+  EXPECT_THROW(sk::sketch_columns<double>(exec, make(OperatorKind::gaussian, 10, 100), a, small),
+               strata::ShapeMismatch);
+  auto bad = Kokkos::create_mirror_view(a);
+  bad(3, 1) = std::numeric_limits<double>::quiet_NaN();
+  Kokkos::deep_copy(a, bad);
+  Matrix<double> sa("sa", 10, 2);
+  EXPECT_THROW(sk::sketch_rows<double>(exec, make(OperatorKind::sparse_sign, 10, 100), a, sa),
+               strata::NonFiniteInput);
+  EXPECT_THROW(sk::materialize<double>(exec, make(OperatorKind::gaussian, 10, 100), 5, 101),
+               strata::InvalidArgument);
+}
+
+}  // namespace
