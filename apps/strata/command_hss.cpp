@@ -1,10 +1,286 @@
-// Placeholder: replaced by the implementation of `strata hss`.
+// strata hss: products with and solves by HSS matrices stored in HDF5 files.
+#include <chrono>
+#include <sstream>
+#include <string>
+
 #include "cli.hpp"
+#include "hss_commands.hpp"
+#include "json.hpp"
+#include "strata/config.hpp"
+#include "strata/core/random.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/hss/hss_io.hpp"
+#include "strata/hss/matvec.hpp"
+#include "strata/hss/ulv.hpp"
+#if STRATA_HAVE_HDF5
+#include "strata/io/hdf5.hpp"
+#endif
 
 namespace strata::cli {
 
-const char* const hss_usage = "usage: strata hss compress|matvec|solve [options]\n";
+const char* const hss_usage =
+    "usage: strata hss <operation> [options]   (strata hss <operation> --help)\n\n"
+    "operations:\n"
+    "  compress  build an HSS approximation of a matrix\n"
+    "  matvec    Y = A X (or A^T X) for an HSS matrix A stored by Strata\n"
+    "  solve     X = A^{-1} B by the ULV factorization of an HSS matrix A\n"
+    "  random    write a random HSS matrix (and optionally a random block B): test data\n";
 
-int run_hss(Args&, Context&) { throw UsageError("'hss' is not available in this build"); }
+namespace {
+
+const char* const matvec_usage =
+    "usage: strata hss matvec --hss H.h5 --input X.h5:/X --output Y.h5:/Y [--transpose] "
+    "[--json]\n\n"
+    "Multiplies the HSS matrix stored in H.h5 (group /hss) by the n x k block X.\n"
+    "  --hss FILE        HSS matrix written by Strata (hss compress or hss random)\n"
+    "  --input F:/D      the block X, a 2-D dataset (n, k)\n"
+    "  --output F:/D     where Y is written (the file's other datasets are kept)\n"
+    "  --transpose       Y = A^T X\n"
+    "  --json            one JSON object: rows, cols, levels, time_s\n";
+
+const char* const solve_usage =
+    "usage: strata hss solve --hss H.h5 --rhs B.h5:/B --output X.h5:/X [--spd] [--json]\n\n"
+    "Solves A X = B with the ULV factorization of the HSS matrix in H.h5 (O(n r^2) work).\n"
+    "  --hss FILE        HSS matrix written by Strata\n"
+    "  --rhs F:/D        right-hand sides B, a 2-D dataset (n, k)\n"
+    "  --output F:/D     where X is written\n"
+    "  --spd             Cholesky-based variant for symmetric positive definite A\n"
+    "  --json            one JSON object: residual ||AX - B||_F / ||B||_F, factor_time_s, time_s\n";
+
+const char* const random_usage =
+    "usage: strata hss random --n N --output H.h5 [--leaf-size 64] [--rank 16] [--seed 0]\n"
+    "                         [--symmetric] [--dtype float64|float32] [--rhs B.h5:/B --columns K]\n"
+    "                         [--json]\n\n"
+    "Writes an exact HSS matrix with random generators (orthonormal bases, well conditioned;\n"
+    "--symmetric makes it symmetric positive definite), and optionally a Gaussian block B.\n";
+
+#if STRATA_HAVE_HDF5
+io::DatasetPath required_path(Args& args, const std::string& name) {
+  const auto v = args.value(name);
+  if (!v) throw UsageError("missing option '" + name + "' (FILE.h5:/dataset)");
+  try {
+    return io::DatasetPath::parse(*v);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
+}
+
+std::string required_file(Args& args, const std::string& name) {
+  const auto v = args.value(name);
+  if (!v) throw UsageError("missing option '" + name + "' (an HDF5 file)");
+  return *v;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <class T>
+int matvec_typed(const std::string& file, const io::DatasetPath& input,
+                 const io::DatasetPath& output, bool transpose, Context& context) {
+  const Comm& comm = context.comm;
+  const auto a = hss::load_hss<T>(comm, file);
+  const auto x = io::read_matrix<T>(comm, input);
+  if (static_cast<index_type>(x.extent(0)) != a.size()) {
+    STRATA_THROW(ShapeMismatch, input.str(), " has ", x.extent(0), " rows but the HSS matrix in ",
+                 file, " is ", a.size(), " x ", a.size());
+  }
+  Matrix<T> y("strata::cli::hss::Y", x.extent(0), x.extent(1));
+  const auto start = std::chrono::steady_clock::now();
+  collective(comm, [&] {
+    hss::matvec<T>(ExecSpace(), a, x, y, transpose ? hss::Op::transpose : hss::Op::none);
+    ExecSpace().fence();
+  });
+  const double time = seconds_since(start);
+  io::write_matrix<T>(comm, output, y);
+  if (context.json) {
+    Json out = Json::object();
+    out.add("command", "hss matvec")
+        .add("status", "ok")
+        .add("rows", static_cast<long long>(a.size()))
+        .add("cols", static_cast<long long>(x.extent(1)))
+        .add("levels", a.levels())
+        .add("transpose", transpose)
+        .add("dtype", scalar_name<T>())
+        .add("time_s", time);
+    context.print(out.str() + "\n");
+  } else if (!context.quiet) {
+    std::ostringstream out;
+    out << "strata hss matvec: " << (transpose ? "A^T X" : "A X") << " for A " << a.size() << " x "
+        << a.size() << " (" << a.levels() << " levels) and " << x.extent(1) << " vectors -> "
+        << output.str() << " in " << time << " s\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+
+template <class T>
+int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::DatasetPath& output,
+                bool spd, Context& context) {
+  const Comm& comm = context.comm;
+  const auto a = hss::load_hss<T>(comm, file);
+  const auto b = io::read_matrix<T>(comm, rhs);
+  if (static_cast<index_type>(b.extent(0)) != a.size()) {
+    STRATA_THROW(ShapeMismatch, rhs.str(), " has ", b.extent(0), " rows but the HSS matrix in ",
+                 file, " is ", a.size(), " x ", a.size());
+  }
+  Matrix<T> x("strata::cli::hss::X", b.extent(0), b.extent(1));
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = collective(comm, [&] {
+    hss::UlvOptions options;
+    options.variant = spd ? hss::UlvVariant::symmetric_positive_definite : hss::UlvVariant::general;
+    const auto factor = hss::ulv_factor<T>(ExecSpace(), a, options);
+    auto r = hss::ulv_solve<T>(ExecSpace(), factor, b, x);
+    return std::make_pair(factor.factor_time_s, r);
+  });
+  const double time = seconds_since(start);
+  io::write_matrix<T>(comm, output, x);
+  if (context.json) {
+    Json out = Json::object();
+    out.add("command", "hss solve")
+        .add("status", "ok")
+        .add("rows", static_cast<long long>(a.size()))
+        .add("cols", static_cast<long long>(b.extent(1)))
+        .add("levels", a.levels())
+        .add("variant", spd ? "spd" : "general")
+        .add("dtype", scalar_name<T>())
+        .add("residual", result.second.residual)
+        .add("factor_time_s", result.first)
+        .add("solve_time_s", result.second.time_s)
+        .add("time_s", time);
+    context.print(out.str() + "\n");
+  } else if (!context.quiet) {
+    std::ostringstream out;
+    out << "strata hss solve: A X = B for A " << a.size() << " x " << a.size() << " (" << a.levels()
+        << " levels, " << (spd ? "SPD" : "general") << " ULV) and " << b.extent(1)
+        << " right-hand sides -> " << output.str()
+        << "\n  ||AX - B||_F / ||B||_F = " << result.second.residual << ", factor " << result.first
+        << " s, solve " << result.second.time_s << " s\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+
+template <class T>
+int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t seed, bool symmetric,
+                 const std::string& file, const std::optional<io::DatasetPath>& rhs,
+                 index_type columns, Context& context) {
+  const Comm& comm = context.comm;
+  const auto tree = hss::ClusterTree::uniform(n, leaf);
+  hss::RandomHssOptions options;
+  options.symmetric = symmetric;
+  const auto a = collective(
+      comm, [&] { return hss::make_random_hss<T>(ExecSpace(), tree, rank, seed, options); });
+  hss::save_hss(comm, file, a);
+  if (rhs) {
+    Matrix<T> b("strata::cli::hss::B", n, columns);
+    fill_random(ExecSpace(), RandomStream{Distribution::gaussian, seed, 1}, b);
+    ExecSpace().fence();
+    io::write_matrix<T>(comm, *rhs, b);
+  }
+  if (context.json) {
+    Json out = Json::object();
+    out.add("command", "hss random")
+        .add("status", "ok")
+        .add("n", static_cast<long long>(n))
+        .add("levels", a.levels())
+        .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
+        .add("rank", static_cast<long long>(rank))
+        .add("symmetric", symmetric)
+        .add("dtype", scalar_name<T>())
+        .add("generator_bytes", static_cast<long long>(a.generator_bytes()));
+    context.print(out.str() + "\n");
+  } else if (!context.quiet) {
+    std::ostringstream out;
+    out << "strata hss random: " << n << " x " << n << " HSS matrix, " << a.levels()
+        << " levels, rank " << rank << " -> " << file << " (" << a.generator_bytes()
+        << " bytes of generators)\n";
+    context.print(out.str());
+  }
+  return 0;
+}
+#endif
+
+int run_hss_matvec(Args& args, Context& context) {
+  if (args.flag("--help")) {
+    context.print(matvec_usage);
+    return 0;
+  }
+#if STRATA_HAVE_HDF5
+  const std::string file = required_file(args, "--hss");
+  const auto input = required_path(args, "--input");
+  const auto output = required_path(args, "--output");
+  const bool transpose = args.flag("--transpose");
+  args.finish();
+  if (hss::stored_hss_dtype(context.comm, file) == "float32") {
+    return matvec_typed<float>(file, input, output, transpose, context);
+  }
+  return matvec_typed<double>(file, input, output, transpose, context);
+#else
+  throw UsageError("'hss matvec' needs HDF5, which this build lacks");
+#endif
+}
+
+int run_hss_solve(Args& args, Context& context) {
+  if (args.flag("--help")) {
+    context.print(solve_usage);
+    return 0;
+  }
+#if STRATA_HAVE_HDF5
+  const std::string file = required_file(args, "--hss");
+  const auto rhs = required_path(args, "--rhs");
+  const auto output = required_path(args, "--output");
+  const bool spd = args.flag("--spd");
+  args.finish();
+  if (hss::stored_hss_dtype(context.comm, file) == "float32") {
+    return solve_typed<float>(file, rhs, output, spd, context);
+  }
+  return solve_typed<double>(file, rhs, output, spd, context);
+#else
+  throw UsageError("'hss solve' needs HDF5, which this build lacks");
+#endif
+}
+
+int run_hss_random(Args& args, Context& context) {
+  if (args.flag("--help")) {
+    context.print(random_usage);
+    return 0;
+  }
+#if STRATA_HAVE_HDF5
+  if (!args.has("--n")) throw UsageError("missing option '--n' (the matrix size)");
+  const index_type n = args.integer("--n", 1, 1, index_type(1) << 40);
+  const index_type leaf = args.integer("--leaf-size", 64, 1, index_type(1) << 30);
+  const index_type rank = args.integer("--rank", 16, 0, index_type(1) << 20);
+  const std::uint64_t seed = args.unsigned_integer("--seed", 0);
+  const bool symmetric = args.flag("--symmetric");
+  const std::string dtype = args.value("--dtype").value_or("float64");
+  const std::string file = required_file(args, "--output");
+  std::optional<io::DatasetPath> rhs;
+  if (args.has("--rhs")) rhs = required_path(args, "--rhs");
+  const index_type columns = args.integer("--columns", 1, 1, index_type(1) << 20);
+  args.finish();
+  if (dtype != "float64" && dtype != "float32") {
+    throw UsageError("option '--dtype' must be float64 or float32, got '" + dtype + "'");
+  }
+  if (dtype == "float32") {
+    return random_typed<float>(n, leaf, rank, seed, symmetric, file, rhs, columns, context);
+  }
+  return random_typed<double>(n, leaf, rank, seed, symmetric, file, rhs, columns, context);
+#else
+  throw UsageError("'hss random' needs HDF5, which this build lacks");
+#endif
+}
+
+}  // namespace
+
+int run_hss(Args& args, Context& context) {
+  const auto op = args.positional();
+  if (!op) throw UsageError("missing operation (compress, matvec, solve or random)");
+  if (*op == "compress") return run_hss_compress(args, context);
+  if (*op == "matvec") return run_hss_matvec(args, context);
+  if (*op == "solve") return run_hss_solve(args, context);
+  if (*op == "random") return run_hss_random(args, context);
+  throw UsageError("unknown operation '" + *op + "' (compress, matvec, solve or random)");
+}
 
 }  // namespace strata::cli

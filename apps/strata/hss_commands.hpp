@@ -1,0 +1,11 @@
+// `strata hss <operation>`: the operations implemented outside command_hss.cpp.
+#pragma once
+
+#include "cli.hpp"
+
+namespace strata::cli {
+
+/// `strata hss compress`: builds an HSS approximation (hss_compress.cpp).
+int run_hss_compress(Args& args, Context& context);
+
+}  // namespace strata::cli

@@ -1,0 +1,146 @@
+// Randomized SVD of an m x n matrix with a decaying spectrum at rank k, per phase, beside two
+// baselines measured in the same run: the GEMM A * Omega (m x n times n x (k + p)) timed alone
+// through the same BLAS, which bounds what one sketching pass can cost, and LAPACK's dgesvd of the
+// whole matrix (singular values only, on the host; skipped with --svd=0).
+//
+//   strata_bench_rsvd [--m=2000] [--n=1000] [--rank=20] [--power=1] [--oversample=10] [--svd=1]
+//
+// A = G1 diag(sigma) G2^T / sqrt(m n) with Gaussian G1 (m x r), G2 (n x r), r = min(m, n) and
+// sigma_j = exp(-j / k): a Gaussian-product matrix whose singular values decay by e every k.
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "bench_main.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/math.hpp"
+#include "strata/core/random.hpp"
+#include "strata/dist/linear_operator.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/linalg/host_lapack.hpp"
+#include "strata/sketch/low_rank.hpp"
+
+namespace {
+
+long opt(const char* name, long fallback) {
+  return std::atol(strata::bench::option(name, std::to_string(fallback)).c_str());
+}
+
+struct Extra {
+  double error_estimate = 0, sigma_next = 0;
+  long matvecs = 0;
+  std::vector<std::pair<std::string, double>> phases;
+};
+Extra g_extra;
+
+strata::Matrix<double> decaying_matrix(long m, long n, long k) {
+  const long r = std::min(m, n);
+  strata::Matrix<double> g1("g1", m, r), g2("g2", n, r), a("a", m, n);
+  const strata::ExecSpace exec;
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 1, 0}, g1);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 1, 1}, g2);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(m) * static_cast<double>(n));
+  Kokkos::parallel_for(
+      "bench::rsvd::scale", Kokkos::RangePolicy<strata::ExecSpace>(exec, 0, g1.size()),
+      KOKKOS_LAMBDA(const std::size_t t) {
+        const std::size_t i = t % g1.extent(0), j = t / g1.extent(0);
+        g1(i, j) *= scale * strata::kx::exp(-static_cast<double>(j) / static_cast<double>(k));
+      });
+  strata::linalg::gemm(exec, "N", "T", 1.0, g1, g2, 0.0, a);
+  strata::kx::fence(exec, "bench::rsvd::input");
+  return a;
+}
+
+void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
+  const auto a = decaying_matrix(m, n, k);
+  const strata::DenseOperator<double> op(a);
+  strata::sketch::LowRankOptions o;
+  o.rank = k;
+  o.oversample = p;
+  o.power_iterations = static_cast<int>(q);
+  strata::sketch::SvdResult<double> r;
+  for (auto _ : state) r = strata::sketch::randomized_svd(strata::ExecSpace(), op, o);
+  g_extra.error_estimate = r.error_estimate;
+  g_extra.matvecs = r.matvecs;
+  g_extra.phases = r.timings.phases();
+  const double l = static_cast<double>(k + p);
+  state.counters["flops"] = benchmark::Counter(2.0 * m * n * l * (2 * q + 2),
+                                               benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void gemm_sketch(benchmark::State& state, long m, long n, long k, long l) {
+  const auto a = decaying_matrix(m, n, k);
+  strata::Matrix<double> omega("omega", n, l), y("y", m, l);
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, omega);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    strata::linalg::gemm(exec, "N", "N", 1.0, a, omega, 0.0, y);
+    strata::kx::fence(exec, "bench::rsvd::gemm");
+  }
+  state.counters["flops"] =
+      benchmark::Counter(2.0 * m * n * l, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void lapack_svd(benchmark::State& state, long m, long n, long k) {
+  const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), decaying_matrix(m, n, k));
+  std::vector<double> s;
+  for (auto _ : state) s = strata::linalg::host::singular_values(a);
+  g_extra.sigma_next = s[static_cast<std::size_t>(k)];
+}
+
+void register_all() {
+  const long m = opt("m", 2000), n = opt("n", 1000), k = opt("rank", 20), q = opt("power", 1),
+             p = opt("oversample", 10);
+  const std::string tag = std::to_string(m) + "x" + std::to_string(n) + "/k" + std::to_string(k);
+  benchmark::RegisterBenchmark(("rsvd/" + tag + "/q" + std::to_string(q)).c_str(),
+                               [=](benchmark::State& s) { rsvd(s, m, n, k, q, p); })
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("gemm_sketch/" + tag).c_str(), [=](benchmark::State& s) {
+    gemm_sketch(s, m, n, k, k + p);
+  })->Unit(benchmark::kMillisecond);
+  if (opt("svd", 1) != 0) {
+    benchmark::RegisterBenchmark(("lapack_svd/" + tag).c_str(),
+                                 [=](benchmark::State& s) { lapack_svd(s, m, n, k); })
+        ->Unit(benchmark::kMillisecond)
+        ->Iterations(1);
+  }
+}
+
+void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
+  auto seconds = [&](const std::string& prefix) {
+    for (const auto& [name, run] : runs)
+      if (name.rfind(prefix, 0) == 0) return run.seconds_per_iteration;
+    return 0.0;
+  };
+  const long m = opt("m", 2000), n = opt("n", 1000), k = opt("rank", 20), q = opt("power", 1),
+             p = opt("oversample", 10);
+  const double t = seconds("rsvd/"), g = seconds("gemm_sketch/"), svd = seconds("lapack_svd/");
+  std::printf("\nRandomized SVD %ld x %ld, rank %ld, oversampling %ld, %ld power steps (%s)\n", m,
+              n, k, p, q, strata::ExecSpace::name());
+  std::printf("  rsvd            %10.3f ms  (%ld matvecs, error estimate %.3e", t * 1e3,
+              g_extra.matvecs, g_extra.error_estimate);
+  if (g_extra.sigma_next > 0) std::printf(", LAPACK sigma_{k+1} %.3e", g_extra.sigma_next);
+  std::printf(")\n");
+  for (const auto& [name, s] : g_extra.phases)
+    std::printf("    %-12s %10.3f ms\n", name.c_str(), s * 1e3);
+  const double passes = 2.0 * q + 2;  // A Omega, A^T Q and 2 per power step
+  std::printf(
+      "  baseline: one sketch GEMM (A * Omega) %10.3f ms = %.2f GFLOP/s; rsvd / (%.0f GEMMs) = "
+      "%.2f\n",
+      g * 1e3, g > 0 ? 2.0 * m * n * (k + p) / g * 1e-9 : 0.0, passes,
+      g > 0 ? t / (passes * g) : 0.0);
+  if (svd > 0)
+    std::printf("  baseline: LAPACK dgesvd (values only, host) %10.3f ms; dgesvd / rsvd = %.2f\n",
+                svd * 1e3, t > 0 ? svd / t : 0.0);
+}
+
+[[maybe_unused]] const bool registered = [] {
+  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd"})
+    strata::bench::add_option_name(name);
+  strata::bench::set_registrar(register_all);
+  strata::bench::set_summary(summary);
+  return true;
+}();
+
+}  // namespace

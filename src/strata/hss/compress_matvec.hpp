@@ -1,0 +1,118 @@
+// HSS approximation of a square operator from products with A and A^T only.
+//
+// Two methods, both bottom-up over the levels of a ClusterTree with every per-level step one
+// batched kernel over all nodes of the level (linalg/batched_dense.hpp):
+//
+//  * Levitt & Martinsson, "Linear-complexity black-box randomized compression of rank-structured
+//    matrices", SISC 2024 (arXiv 2205.02990), Alg. 4.1: ONE batch of products Y = A Omega,
+//    Z = A^T Psi (s columns each). Per node: P = null(Omega_tau), U = leading left singular vectors
+//    of Y_tau P (likewise V from Z_tau null(Psi_tau)), the discrepancy
+//    D = (I - UU^T) Y Omega^+ + UU^T [(I - VV^T) Z Psi^+]^T, then the no-new-products update
+//    Y <- U^T (Y - D Omega), Omega <- V^T Omega (same for Z, Psi) moves one level up; the root
+//    block is Y Omega^+. Needs s >= max(m + r, 3r) (m leaf size, r rank). Products: s with A and s
+//    with A^T.
+//  * Amsel, Chen, Halikias, Keles, Musco & Musco, "Quasi-optimal hierarchically semi-separable
+//    matrix approximation" (arXiv 2505.16937): fresh Gaussian sketches at every level, applied to
+//    the already-reduced operator through lifted test vectors (V^(L) ... V^(l+1) Omega^(l), then A,
+//    then the reductions U^T (. - D .)), and an independent sketch pair for D. Products: 2s with A
+//    and 2s with A^T per level (L levels) plus s of each for the root. Guarantee (their Thm 4.1,
+//    for s >= 3k + 2): E ||A - H||_F^2 <= O(log(N/k)) min over HSS rank-k C of ||A - C||_F^2.
+//
+// The telescoping factorization A = U^(L) (... U^(1) D^(0) V^(1)T + D^(1) ...) V^(L)T + D^(L) that
+// both methods produce is converted to standard generators (ALGORITHMS.md "HSS"): transfer matrices
+// are the parents' U, V; B_ab = the (a, b) block of the parent's reduced block; leaf D = D_tau +
+// U_tau G_tau V_tau^T with G_tau the diagonal block of the reduced matrix.
+//
+// Ranks: fixed (every basis keeps min(rank, rows) columns) or by tolerance (per node, the singular
+// values of the projected samples above a threshold relative to a randomized estimate of ||A||_F);
+// in tolerance mode the sample count grows (Levitt-Martinsson: new products appended, old ones
+// reused) until the a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G meets
+// the tolerance.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "strata/core/progress.hpp"
+#include "strata/dist/linear_operator.hpp"
+#include "strata/hss/hss_matrix.hpp"
+
+namespace strata::hss {
+
+enum class CompressMethod { levitt_martinsson, quasi_optimal };
+
+/// "levitt-martinsson" / "quasi-optimal".
+const char* compress_method_name(CompressMethod method);
+/// Parses the names above; throws InvalidArgument otherwise.
+CompressMethod parse_compress_method(const std::string& name);
+
+struct CompressOptions {
+  CompressMethod method = CompressMethod::levitt_martinsson;
+  /// Fixed-rank mode when > 0: every basis keeps min(rank, rows) columns. 0: tolerance mode.
+  index_type rank = 0;
+  /// Tolerance mode (rank = 0): target for ||A - H||_F / ||A||_F; must be > 0.
+  double tolerance = 0;
+  /// Samples beyond the minimum. Fixed rank: s = max(m + r, 3 r) + oversampling (m = largest
+  /// leaf). Tolerance mode: the initial s is m + 2 oversampling and ranks stay <= s - rows -
+  /// oversampling, so the kept singular vectors are always oversampled.
+  index_type oversampling = 10;
+  /// Samples per sketch (overrides the automatic choice; fixed rank needs s >= m + r and s >= 3r).
+  index_type samples = 0;
+  /// Tolerance mode: largest sample count tried (0: N).
+  index_type max_samples = 0;
+  /// Gaussian probes of the a-posteriori error estimate (tolerance mode needs >= 1; 0 in fixed
+  /// rank mode: no estimate, no extra products).
+  int error_probes = 10;
+  /// Tolerance mode: most adaptive rounds.
+  int max_rounds = 8;
+  std::uint64_t seed = 0;
+};
+
+template <class T>
+struct CompressResult {
+  HssMatrix<T> matrix;
+  /// Products used to build the HSS matrix: columns multiplied by A and by A^T.
+  index_type products = 0, transpose_products = 0;
+  /// Products with A spent on the error estimate (not included above).
+  index_type probe_products = 0;
+  /// Products with A (and, equally many, with A^T) per level, leaves first then up to the root
+  /// (quasi-optimal: fresh per level; Levitt-Martinsson: one entry, the single batch).
+  std::vector<index_type> products_per_level;
+  /// Largest row rank on level l = 1..L (index 0 unused, 0).
+  std::vector<index_type> max_rank_per_level;
+  index_type samples = 0;  ///< samples per sketch in the final round
+  int rounds = 1;          ///< adaptive rounds (tolerance mode)
+  /// ||(A - H) G||_F / ||A G||_F over error_probes Gaussian vectors; -1 if not estimated.
+  double relative_error_estimate = -1;
+  PhaseTimer timings;  ///< phases: products, levels, assemble, estimate
+};
+
+/// Builds an HSS approximation of the square operator A (n x n, replicated, n = tree.size()) on
+/// `tree` from products with A and A^T (see the file comment for the methods and their costs;
+/// extra work O(N s^2) flops, all in batched per-level kernels). Errors: ShapeMismatch (A not
+/// square or not tree-sized), Unsupported (distributed operator), InvalidArgument (no rank and no
+/// positive tolerance, rank above the smallest leaf, too few samples for the null-space step, no
+/// probes in tolerance mode), NonFiniteInput (NaN/Inf in the products). Exceptions thrown by the
+/// operator propagate unchanged.
+template <class T>
+CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOperator<T>& a,
+                                        const ClusterTree& tree, const CompressOptions& options);
+
+/// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57):
+/// an unbiased-in-square randomized estimate of ||A - H||_F / ||A||_F. Costs `probes` products
+/// with A and with H.
+template <class T>
+double estimate_relative_error(const ExecSpace& exec, const LinearOperator<T>& a,
+                               const HssMatrix<T>& h, int probes, std::uint64_t seed);
+
+#define STRATA_HSS_COMPRESS_DECLARE(T)                                                          \
+  extern template CompressResult<T> compress_from_matvecs<T>(                                   \
+      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&);  \
+  extern template double estimate_relative_error<T>(const ExecSpace&, const LinearOperator<T>&, \
+                                                    const HssMatrix<T>&, int, std::uint64_t);
+STRATA_HSS_COMPRESS_DECLARE(float)
+STRATA_HSS_COMPRESS_DECLARE(double)
+#undef STRATA_HSS_COMPRESS_DECLARE
+
+}  // namespace strata::hss

@@ -1,0 +1,313 @@
+// Team-level building blocks of the batched dense kernels (batched_dense.hpp): each function is
+// called by every thread of one team and works on one column-major matrix. Only TeamThreadRange
+// loops, team barriers and Kokkos::single are used, so the code is the same on every backend.
+#pragma once
+
+#include "strata/core/kokkos_ext/math.hpp"
+#include "strata/core/types.hpp"
+
+namespace strata::linalg::detail {
+
+/// One column-major matrix inside a flat array.
+template <class T>
+struct MatRef {
+  T* p = nullptr;
+  int rows = 0, cols = 0, ld = 1;
+  KOKKOS_INLINE_FUNCTION T& operator()(int i, int j) const {
+    return p[i + static_cast<index_type>(j) * ld];
+  }
+};
+
+/// Device-copyable view of a MatrixBatch (the host vectors of BatchLayout stay behind).
+template <class T>
+struct BatchRef {
+  Kokkos::View<T*, MemSpace> values;
+  Kokkos::View<index_type*, MemSpace> offset;
+  Kokkos::View<int*, MemSpace> rows, cols, ld;
+  KOKKOS_INLINE_FUNCTION MatRef<T> operator()(int b) const {
+    MatRef<T> m;
+    m.p = values.data() + offset(b);
+    m.rows = rows(b);
+    m.cols = cols(b);
+    m.ld = ld(b);
+    return m;
+  }
+};
+
+template <class T, class Batch>
+BatchRef<T> ref(const Batch& batch) {
+  return {batch.values, batch.layout.offset, batch.layout.rows, batch.layout.cols, batch.layout.ld};
+}
+
+using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
+using Member = TeamPolicy::member_type;
+template <class T>
+using Scratch =
+    Kokkos::View<T*, ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
+
+/// Householder reflector H = I - tau v v^T with v = (1, a(k+1:m, k) / (alpha - beta)) that maps
+/// a(k:m, k) to (beta, 0, ..., 0) (LAPACK xLARFG convention without rescaling). Overwrites the
+/// column with beta and v's tail; returns tau through `tau_k`. tau = 0 (H = I) when the part below
+/// the diagonal is zero.
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_reflector(const Member& member, const MatRef<T>& a, int k,
+                                           T* tau_k) {
+  T tail = 0;
+  Kokkos::parallel_reduce(
+      Kokkos::TeamThreadRange(member, k + 1, a.rows),
+      [&](const int i, T& s) { s += a(i, k) * a(i, k); }, tail);
+  const T alpha = a(k, k);
+  T tau = 0, beta = alpha, scale = 1;
+  if (tail > T(0)) {
+    const T norm = kx::sqrt(alpha * alpha + tail);
+    beta = alpha >= T(0) ? -norm : norm;
+    tau = (beta - alpha) / beta;
+    scale = T(1) / (alpha - beta);
+  }
+  member.team_barrier();
+  Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k + 1, a.rows),
+                       [&](const int i) { a(i, k) *= scale; });
+  Kokkos::single(Kokkos::PerTeam(member), [&]() {
+    a(k, k) = beta;
+    *tau_k = tau;
+  });
+  member.team_barrier();
+}
+
+/// Applies H_k^T = H_k (reflector k stored below a(k, k)) to columns [first, last) of a.
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_apply_reflector(const Member& member, const MatRef<T>& a, int k,
+                                                 T tau, int first, int last) {
+  if (tau != T(0)) {
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, first, last), [&](const int j) {
+      T w = a(k, j);
+      for (int i = k + 1; i < a.rows; ++i) w += a(i, k) * a(i, j);
+      w *= tau;
+      a(k, j) -= w;
+      for (int i = k + 1; i < a.rows; ++i) a(i, j) -= w * a(i, k);
+    });
+  }
+  member.team_barrier();
+}
+
+/// Unpivoted Householder QR of a in place (R on and above the diagonal, reflectors below):
+/// min(m, n) steps, tau in `tau` (scratch of length >= min(m, n)).
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_householder_qr(const Member& member, const MatRef<T>& a,
+                                                const Scratch<T>& tau) {
+  const int steps = kx::min(a.rows, a.cols);
+  for (int k = 0; k < steps; ++k) {
+    team_reflector(member, a, k, &tau(k));
+    team_apply_reflector(member, a, k, tau(k), k + 1, a.cols);
+  }
+}
+
+/// Columns [first, first + q.cols) of the full orthogonal factor H_0 H_1 ... H_{s-1} whose
+/// reflectors are stored below the diagonal of `f` (rows f.rows = q.rows).
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_form_q(const Member& member, const MatRef<T>& f,
+                                        const Scratch<T>& tau, int reflectors, int first,
+                                        const MatRef<T>& q) {
+  Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q.cols), [&](const int c) {
+    for (int i = 0; i < q.rows; ++i) q(i, c) = i == first + c ? T(1) : T(0);
+  });
+  member.team_barrier();
+  for (int k = reflectors - 1; k >= 0; --k) {
+    const T t = tau(k);
+    if (t == T(0)) continue;
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q.cols), [&](const int c) {
+      T w = q(k, c);
+      for (int i = k + 1; i < q.rows; ++i) w += f(i, k) * q(i, c);
+      w *= t;
+      q(k, c) -= w;
+      for (int i = k + 1; i < q.rows; ++i) q(i, c) -= w * f(i, k);
+    });
+    member.team_barrier();
+  }
+}
+
+/// Column-pivoted Householder QR of a in place, stopped at the first pivot norm d_k <=
+/// max(abs_tol, rel_tol * d_0) or at max_rank steps (max_rank < 0: min(m, n)). The pivot order
+/// goes to perm (length n), tau to tau, the squared trailing column norms use `norms` (length n).
+/// Returns the rank.
+template <class T>
+KOKKOS_INLINE_FUNCTION int team_pivoted_qr(const Member& member, const MatRef<T>& a, int* perm,
+                                           const Scratch<T>& tau, const Scratch<T>& norms,
+                                           const Scratch<int>& shared, int max_rank, double rel_tol,
+                                           double abs_tol) {
+  const int m = a.rows, n = a.cols;
+  const int steps = max_rank < 0 ? kx::min(m, n) : kx::min(max_rank, kx::min(m, n));
+  Kokkos::parallel_for(Kokkos::TeamThreadRange(member, n), [&](const int j) { perm[j] = j; });
+  member.team_barrier();
+  double first = 0;
+  int rank = 0;
+  for (int k = 0; k < steps; ++k) {
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k, n), [&](const int j) {
+      T s = 0;
+      for (int i = k; i < m; ++i) s += a(i, j) * a(i, j);
+      norms(j) = s;
+    });
+    member.team_barrier();
+    Kokkos::single(Kokkos::PerTeam(member), [&]() {
+      int p = k;
+      for (int j = k + 1; j < n; ++j)
+        if (norms(j) > norms(p)) p = j;
+      shared(0) = p;
+      if (p != k) {
+        for (int i = 0; i < m; ++i) kx::swap(a(i, k), a(i, p));
+        kx::swap(perm[k], perm[p]);
+      }
+    });
+    member.team_barrier();
+    const double pivot = kx::sqrt(static_cast<double>(norms(shared(0))));
+    if (k == 0) first = pivot;
+    if (!(pivot > kx::max(abs_tol, rel_tol * first)) || pivot == 0) break;
+    team_reflector(member, a, k, &tau(k));
+    team_apply_reflector(member, a, k, tau(k), k + 1, n);
+    rank = k + 1;
+  }
+  return rank;
+}
+
+/// One-sided Jacobi SVD of W (p x q, p >= q) with the rotations accumulated into J (q x q, which
+/// must hold the identity on entry): on return W = U diag(sigma) with U orthonormal (columns of
+/// zero singular values completed by Gram-Schmidt), sigma non-increasing, and the original W equal
+/// to U diag(sigma) J^T. `work` has length >= p + q, `shared` >= 1. Returns 0 on success, 1 for
+/// non-finite values, 2 if max_sweeps did not suffice.
+template <class T>
+KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>& w,
+                                           const MatRef<T>& j, T* sigma, const Scratch<T>& work,
+                                           const Scratch<int>& shared, T tiny, int max_sweeps) {
+  const int p = w.rows, q = w.cols;
+  const T eps = kx::epsilon<T>();
+  const T tol = kx::sqrt(T(p)) * eps;
+  const int players = q + (q % 2);
+  int status = 2;
+  for (int sweep = 0; sweep < max_sweeps; ++sweep) {
+    int rotations = 0;
+    for (int round = 0; round + 1 < players; ++round) {
+      int rotated = 0;
+      Kokkos::parallel_reduce(
+          Kokkos::TeamThreadRange(member, players / 2),
+          [&](const int pair, int& count) {
+            const int c1 = pair == 0 ? round : (round + pair) % (players - 1);
+            const int c2 = pair == 0 ? players - 1 : (round - pair + players - 1) % (players - 1);
+            if (c1 >= q || c2 >= q) return;
+            T alpha = 0, beta = 0, gamma = 0;
+            for (int i = 0; i < p; ++i) {
+              alpha += w(i, c1) * w(i, c1);
+              beta += w(i, c2) * w(i, c2);
+              gamma += w(i, c1) * w(i, c2);
+            }
+            if (!(kx::abs(gamma) > tol * kx::sqrt(alpha) * kx::sqrt(beta))) return;
+            const T zeta = (beta - alpha) / (T(2) * gamma);
+            const T t = kx::abs(zeta) > T(1) / eps
+                            ? T(1) / (T(2) * zeta)
+                            : (zeta >= T(0) ? T(1) : T(-1)) /
+                                  (kx::abs(zeta) + kx::sqrt(T(1) + zeta * zeta));
+            const T c = T(1) / kx::sqrt(T(1) + t * t), s = c * t;
+            for (int i = 0; i < p; ++i) {
+              const T x = w(i, c1), y = w(i, c2);
+              w(i, c1) = c * x - s * y;
+              w(i, c2) = s * x + c * y;
+            }
+            for (int i = 0; i < q; ++i) {
+              const T x = j(i, c1), y = j(i, c2);
+              j(i, c1) = c * x - s * y;
+              j(i, c2) = s * x + c * y;
+            }
+            ++count;
+          },
+          rotated);
+      member.team_barrier();
+      rotations += rotated;
+    }
+    if (rotations == 0) {
+      status = 0;
+      break;
+    }
+  }
+  // Singular values and descending order (selection sort by column swaps).
+  Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
+    T s = 0;
+    for (int i = 0; i < p; ++i) s += w(i, c) * w(i, c);
+    sigma[c] = kx::sqrt(s);
+  });
+  member.team_barrier();
+  for (int c = 0; c < q; ++c) {
+    Kokkos::single(Kokkos::PerTeam(member), [&]() {
+      int best = c;
+      for (int d = c + 1; d < q; ++d)
+        if (sigma[d] > sigma[best]) best = d;
+      shared(0) = best;
+    });
+    member.team_barrier();
+    const int best = shared(0);
+    if (best != c) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, kx::max(p, q)), [&](const int i) {
+        if (i < p) kx::swap(w(i, c), w(i, best));
+        if (i < q) kx::swap(j(i, c), j(i, best));
+      });
+      member.team_barrier();
+      Kokkos::single(Kokkos::PerTeam(member), [&]() { kx::swap(sigma[c], sigma[best]); });
+      member.team_barrier();
+    }
+  }
+  for (int c = 0; c < q; ++c) {
+    if (!kx::isfinite(sigma[c])) return 1;
+  }
+  // Normalize; complete the columns of (numerically) zero singular values: take the unit vector
+  // e_r least covered by the columns before (1 - sum_k U(r,k)^2 is largest; the sum over r of these
+  // residuals is p - c >= 1, so the best one is >= 1/p), orthogonalize twice, normalize.
+  for (int c = 0; c < q; ++c) {
+    const T sc = sigma[c];
+    if (sc > tiny) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) { w(i, c) /= sc; });
+      member.team_barrier();
+      continue;
+    }
+    Kokkos::single(Kokkos::PerTeam(member), [&]() { sigma[c] = T(0); });
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int r) {
+      T covered = 0;
+      for (int k = 0; k < c; ++k) covered += w(r, k) * w(r, k);
+      work(r) = T(1) - covered;
+    });
+    member.team_barrier();
+    Kokkos::single(Kokkos::PerTeam(member), [&]() {
+      int best = 0;
+      for (int r = 1; r < p; ++r)
+        if (work(r) > work(best)) best = r;
+      shared(0) = best;
+    });
+    member.team_barrier();
+    const int e = shared(0);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) {
+      T x = i == e ? T(1) : T(0);
+      for (int k = 0; k < c; ++k) x -= w(e, k) * w(i, k);
+      w(i, c) = x;
+    });
+    member.team_barrier();
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, c), [&](const int k) {
+      T h = 0;
+      for (int i = 0; i < p; ++i) h += w(i, k) * w(i, c);
+      work(p + k) = h;
+    });
+    member.team_barrier();
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) {
+      T x = w(i, c);
+      for (int k = 0; k < c; ++k) x -= work(p + k) * w(i, k);
+      w(i, c) = x;
+    });
+    member.team_barrier();
+    T norm2 = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(member, p), [&](const int i, T& s) { s += w(i, c) * w(i, c); },
+        norm2);
+    const T inv = T(1) / kx::sqrt(norm2);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) { w(i, c) *= inv; });
+    member.team_barrier();
+  }
+  return status;
+}
+
+}  // namespace strata::linalg::detail
