@@ -165,6 +165,17 @@ TYPED_TEST(Ulv, FullRankNodesAndSingleLeaf) {
   expect_solve_matches(b, 3, hss::UlvVariant::general, 8);
 }
 
+/// Adds `shift` to every stored entry of the leaf blocks D (a free function: CUDA lambdas cannot
+/// live in a gtest body).
+void shift_leaf_blocks(const strata::ExecSpace& exec, const hss::HssMatrix<double>& a,
+                       double shift) {
+  const auto d = a.d();
+  Kokkos::parallel_for(
+      "shift_leaf_blocks", Kokkos::RangePolicy<strata::ExecSpace>(exec, 0, d.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i) { d(i) += shift; });
+  exec.fence();
+}
+
 TEST(UlvErrors, NotSpdAndShapes) {
   strata::ExecSpace exec;
   hss::RandomHssOptions neg;
@@ -172,9 +183,7 @@ TEST(UlvErrors, NotSpdAndShapes) {
   neg.diagonal_shift = 0;
   auto a = hss::make_random_hss<double>(exec, hss::ClusterTree::uniform(200, 25), 5, 29, neg);
   // Negate the diagonal blocks: the matrix becomes far from positive definite.
-  Kokkos::parallel_for(
-      "negate", Kokkos::RangePolicy<strata::ExecSpace>(exec, 0, a.d().extent(0)),
-      KOKKOS_LAMBDA(const std::size_t i) { a.d()(i) -= 20.0; });
+  shift_leaf_blocks(exec, a, -20.0);
   EXPECT_THROW(hss::ulv_factor(exec, a, {hss::UlvVariant::symmetric_positive_definite}),
                strata::NumericalError);
   const auto g = hss::make_random_hss<double>(exec, hss::ClusterTree::uniform(200, 25), 5, 30);

@@ -13,12 +13,7 @@ void copy_batch(const ExecSpace& exec, const linalg::MatrixBatch<T>& src,
   if (count == 0) return;
   const auto s = src.values;
   const auto d = dst.values;
-  const auto so = src.layout.offset, sl = src.layout.ld;
-  const auto dof = dst.layout.offset, dr = dst.layout.rows, dc = dst.layout.cols,
-             dl = dst.layout.ld;
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  Kokkos::parallel_for(
-      "strata::hss::compress::copy_batch", Policy(exec, count, Kokkos::AUTO),
+XX, Policy(exec, count, Kokkos::AUTO),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int rows = dr(b);
@@ -40,9 +35,13 @@ void gather_rows(const ExecSpace& exec, const linalg::MatrixBatch<T>& src,
   const auto s = src.values;
   const auto d = dst.values;
   const auto p = rows.values;
-  const auto so = src.layout.offset, sl = src.layout.ld, po = rows.layout.offset;
-  const auto dof = dst.layout.offset, dr = dst.layout.rows, dc = dst.layout.cols,
-             dl = dst.layout.ld;
+  const auto so = src.layout.offset;
+  const auto sl = src.layout.ld;
+  const auto po = rows.layout.offset;
+  const auto dof = dst.layout.offset;
+  const auto dr = dst.layout.rows;
+  const auto dc = dst.layout.cols;
+  const auto dl = dst.layout.ld;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
       "strata::hss::compress::gather_rows", Policy(exec, count, Kokkos::AUTO),
