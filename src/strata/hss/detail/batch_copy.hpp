@@ -13,7 +13,16 @@ void copy_batch(const ExecSpace& exec, const linalg::MatrixBatch<T>& src,
   if (count == 0) return;
   const auto s = src.values;
   const auto d = dst.values;
-XX, Policy(exec, count, Kokkos::AUTO),
+  // Offsets and dimensions have different index types: one declaration each.
+  const auto so = src.layout.offset;
+  const auto sl = src.layout.ld;
+  const auto dof = dst.layout.offset;
+  const auto dr = dst.layout.rows;
+  const auto dc = dst.layout.cols;
+  const auto dl = dst.layout.ld;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::compress::copy_batch", Policy(exec, count, Kokkos::AUTO),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int rows = dr(b);
