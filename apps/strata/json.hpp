@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace strata::cli {
@@ -27,8 +28,17 @@ class Json {
     for (const auto& v : values) list.push(quote(v));
     return raw(key, list.str());
   }
+  /// An array of numbers.
+  template <class Number, class = std::enable_if_t<std::is_arithmetic_v<Number>>>
+  Json& add(const std::string& key, const std::vector<Number>& values) {
+    Json list = array();
+    for (const auto v : values) list.push_number(static_cast<double>(v));
+    return raw(key, list.str());
+  }
   /// Appends an element to an array.
   Json& push(const Json& value) { return push(value.str()); }
+  /// Appends a number to an array (integers print without a fraction).
+  Json& push_number(double value) { return push(number(value)); }
 
   std::string str() const { return open_ + body_ + close_; }
 

@@ -86,9 +86,8 @@ int apply(const io::DatasetPath& input, const io::DatasetPath& output, sketch::S
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const char* precision = std::is_same_v<T, double> ? "fp64" : "fp32";
   if (context.json) {
-    Json shape = Json::object();
-    shape.add("rows", static_cast<long long>(op.cols))
-        .add("cols", static_cast<long long>(a.cols()));
+    const std::vector<long long> shape{static_cast<long long>(op.cols),
+                                       static_cast<long long>(a.cols())};
     Json out = Json::object();
     out.add("command", "sketch apply")
         .add("status", "ok")

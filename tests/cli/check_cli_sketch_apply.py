@@ -86,7 +86,7 @@ def main():
                 if missing:
                     fail(f"missing JSON keys {sorted(missing)}", out, err)
                 if (res["operator"] != op or res["rows"] != d_rows or res["seed"] != "42"
-                        or res["input_shape"] != {"rows": rows, "cols": cols} or res["mpi_ranks"] != n):
+                        or res["input_shape"] != [rows, cols] or res["mpi_ranks"] != n):
                     fail(f"sketch apply {op}: wrong report", out, err)
                 na, ns = res["input_frobenius_norm"], res["sketch_frobenius_norm"]
                 if not (isinstance(ns, float) and math.isfinite(ns) and ns > 0):
