@@ -21,9 +21,19 @@ namespace strata::testing {
 /// A host copy of `v` that never aliases it (create_mirror_view would alias host views).
 template <class View>
 auto to_host(const View& v) {
-  Kokkos::View<typename View::non_const_data_type, typename View::array_layout, Kokkos::HostSpace>
-      h("strata::testing::to_host", v.layout());
-  Kokkos::deep_copy(h, v);
+  using Layout = typename View::array_layout;
+  Kokkos::View<typename View::non_const_data_type, Layout, Kokkos::HostSpace> h(
+      "strata::testing::to_host", v.layout());
+  if (v.span_is_contiguous() ||
+      Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename View::memory_space>::accessible) {
+    Kokkos::deep_copy(h, v);
+  } else {
+    // A strided device subview cannot be copied across spaces directly: pack it on the device.
+    Kokkos::View<typename View::non_const_data_type, Layout, typename View::memory_space> packed(
+        "strata::testing::to_host_packed", v.layout());
+    Kokkos::deep_copy(packed, v);
+    Kokkos::deep_copy(h, packed);
+  }
   return h;
 }
 
