@@ -159,6 +159,42 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
                                                         const ClusterTree& tree,
                                                         const CompressOptions& options);
 
+/// Factors for the distributed solve. With A = diag(A_gg) + U A~ V^T (file comment):
+/// A x = b  <=>  x = A_gg^{-1} (b - U y^) with (I + A~ S) y^ = A~ V^T diag(A_gg)^{-1} b and
+/// S = V^T diag(A_gg)^{-1} U block diagonal (c_g x r_g per subtree root). Stored: the ULV factors
+/// of every owned A_gg (ulv.hpp), W_g = A_gg^{-1} U^big_g (m_g x r_g) and, on every rank, the LU
+/// factors (partial pivoting, double precision) of the reduced matrix I + A~ S (R x R, R the sum
+/// of the row ranks of the split level).
+template <class T>
+struct DistUlvFactor {
+  DistHssMatrix<T> matrix;
+  std::vector<UlvFactor<T>> subtrees;
+  std::vector<Matrix<T>> w;
+  Matrix<T> s_local;  ///< this rank's rows of S (its subtree roots' column ranks) x R
+  std::vector<double> top_lu;
+  std::vector<int> top_pivots;
+};
+
+/// Factors the distributed A: ulv_factor on every owned subtree's diagonal block A_gg (local, no
+/// communication; options.variant applies to them), W_g by r_g solves with it, S_g = V^big_g^T
+/// W_g, one allgather of S, then on every rank A~ (from the top levels applied to the identity)
+/// and the LU of I + A~ S. Cost O(N r^2 / P) per rank plus O(R^3) redundant (R = 2^l_s r, small).
+/// Needs every A_gg to be nonsingular (true for SPD and for diagonally dominant A; the
+/// single-process ULV needs only A nonsingular), and the accuracy depends on the conditioning of
+/// the A_gg and of I + A~ S besides that of A. Collective; throws (on every rank) NumericalError
+/// when a subtree block or the reduced system is singular.
+template <class T>
+DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
+                            const UlvOptions& options = {});
+
+/// X = A^{-1} B for this rank's rows B, X (local_rows x k, permuted order): the subtree solves,
+/// one allgather of V^T z (sum of column ranks x k numbers), the reduced solve on every rank and
+/// the local correction x_g = z_g - W_g y^_g. Cost O(N r k / P) per rank plus O(R^2 k). With
+/// compute_residual, one distributed matvec gives ||A X - B||_F / ||B||_F (global). Collective.
+template <class T>
+UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& factor,
+                         const ConstMatrix<T>& b, const Matrix<T>& x, bool compute_residual = true);
+
 #define STRATA_HSS_DISTRIBUTED_DECLARE(T)                                                          \
   extern template class DistHssMatrix<T>;                                                          \
   extern template DistHssMatrix<T> distribute<T>(const ExecSpace&, const Comm&,                    \

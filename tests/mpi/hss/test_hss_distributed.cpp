@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "strata/hss/distributed.hpp"
 #include "strata/hss/problems.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/host_lapack.hpp"
 #include "support/allclose.hpp"
 
 namespace {
@@ -236,6 +238,57 @@ TYPED_TEST(HssDistributed, CompressionOfAKernelMatrixMatchesSingleRank) {
   const double u = unit_roundoff<T>();
   EXPECT_LT(err, std::max(1e-3, 1e3 * u));
   EXPECT_LT(diff, 1e3 * u);
+}
+
+template <class T>
+void expect_solve_matches(const hss::ClusterTree& tree, index_type rank, bool spd) {
+  SCOPED_TRACE(::testing::Message() << "L = " << tree.levels() << (spd ? ", SPD" : ", general"));
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  hss::RandomHssOptions ro;
+  ro.symmetric = spd;
+  const auto a = hss::make_random_hss<T>(exec, tree, rank, 31, ro);
+  hss::UlvOptions uo;
+  uo.variant = spd ? hss::UlvVariant::symmetric_positive_definite : hss::UlvVariant::general;
+  const index_type n = tree.size(), k = 2;
+  Matrix<T> b("b", n, k), x("x", n, k);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 8, 0}, b);
+  const auto ref = hss::ulv_factor<T>(exec, a, uo);
+  hss::ulv_solve<T>(exec, ref, b, x, false);
+  const auto dist = hss::distribute<T>(exec, comm, a);
+  const auto f = hss::ulv_factor<T>(exec, dist, uo);
+  const auto bl = local_rows(b, dist.layout(), comm.rank());
+  Matrix<T> xl("xl", bl.extent(0), k);
+  const auto res = hss::ulv_solve<T>(exec, f, bl, xl, true);
+  // kappa(A) from the dense matrix's singular values.
+  const auto dense = hss::to_dense<T>(exec, a);
+  const auto dh = strata::testing::to_host(dense);
+  strata::HostMatrix<double> d64("d64", n, n);
+  for (index_type j = 0; j < n; ++j)
+    for (index_type i = 0; i < n; ++i) d64(i, j) = double(dh(i, j));
+  const auto sv = strata::linalg::host::singular_values(d64);
+  const double kappa = sv.front() / sv.back();
+  // Both solves are backward stable with backward error <= gamma_n ~ n u (orthogonal transforms,
+  // pivoted LU of small blocks), so each forward error is <= kappa n u and they differ by at most
+  // 2 kappa n u; the distributed residual is <= n u in the same sense. Factor 5 for the constants
+  // of the nested transforms.
+  const double u = unit_roundoff<T>();
+  const double tol = 10.0 * kappa * double(n) * u;
+  EXPECT_LT(res.residual, tol);
+  const auto xr = local_rows(x, dist.layout(), comm.rank());
+  const double xnorm = frobenius_t(x);
+  EXPECT_THAT(xl, AllClose(xr, 0.0, tol * xnorm / std::sqrt(double(n * k))));
+  if (comm.is_root()) {
+    std::printf("[dist ulv] %s L=%d ranks=%d residual %.3e (kappa %.2f)\n", spd ? "spd" : "general",
+                tree.levels(), comm.size(), res.residual, kappa);
+  }
+}
+
+TYPED_TEST(HssDistributed, UlvSolveMatchesSingleRank) {
+  using T = TypeParam;
+  expect_solve_matches<T>(hss::ClusterTree::uniform(300, 10), 4, false);
+  expect_solve_matches<T>(hss::ClusterTree::uniform(300, 10), 4, true);
+  expect_solve_matches<T>(hss::ClusterTree::with_levels(61, 2), 3, false);
 }
 
 TEST(HssDistributedErrors, CompressionErrorsAgreedOnEveryRank) {
