@@ -7,6 +7,7 @@
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/random.hpp"
+#include "strata/hss/detail/compress_levels.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/linalg/batched_dense.hpp"
 #include "strata/linalg/norms.hpp"
@@ -26,248 +27,12 @@ CompressMethod parse_compress_method(const std::string& name) {
 
 namespace {
 
-using linalg::BatchLayout;
-using linalg::MatrixBatch;
-
-struct Block {
-  index_type offset;
-  int rows, cols, ld;
-};
-
-/// A batch of `count` blocks of `storage` described by f(i) -> Block.
-template <class T, class F>
-MatrixBatch<T> carve(const Kokkos::View<T*, MemSpace>& storage, int count, F f) {
-  std::vector<index_type> off(static_cast<std::size_t>(count));
-  std::vector<int> rows(off.size()), cols(off.size()), ld(off.size());
-  for (int i = 0; i < count; ++i) {
-    const Block b = f(i);
-    off[i] = b.offset;
-    rows[i] = b.rows;
-    cols[i] = b.cols;
-    ld[i] = std::max(1, b.ld);
-  }
-  return MatrixBatch<T>(storage, BatchLayout::strided(off, rows, cols, ld));
-}
-
-template <class T>
-Kokkos::View<T*, MemSpace> flat(const Matrix<T>& m) {
-  return Kokkos::View<T*, MemSpace>(m.data(), m.span());
-}
-
-/// Dimensions of the nodes of one level: row space (rows of U, of Y) and column space (rows of V,
-/// of Omega), with the stacked offsets of the level's vectors.
-struct LevelDims {
-  int nodes = 0;
-  std::vector<int> row_dim, col_dim;
-  std::vector<index_type> row_off, col_off;  // length nodes + 1
-  index_type rows() const { return row_off.back(); }
-  index_type cols() const { return col_off.back(); }
-  static LevelDims from(const std::vector<int>& r, const std::vector<int>& c) {
-    LevelDims d;
-    d.nodes = static_cast<int>(r.size());
-    d.row_dim = r;
-    d.col_dim = c;
-    d.row_off.assign(r.size() + 1, 0);
-    d.col_off.assign(c.size() + 1, 0);
-    for (std::size_t i = 0; i < r.size(); ++i) {
-      d.row_off[i + 1] = d.row_off[i] + r[i];
-      d.col_off[i + 1] = d.col_off[i] + c[i];
-    }
-    return d;
-  }
-  /// The parent level: node p's rows are the ranks of children 2p, 2p+1.
-  static LevelDims parent_of(const std::vector<int>& r, const std::vector<int>& c) {
-    std::vector<int> pr(r.size() / 2), pc(c.size() / 2);
-    for (std::size_t p = 0; p < pr.size(); ++p) {
-      pr[p] = r[2 * p] + r[2 * p + 1];
-      pc[p] = c[2 * p] + c[2 * p + 1];
-    }
-    return from(pr, pc);
-  }
-};
-
-/// Generators of one level in telescoping form: U_i (row_dim x r_i), V_i (col_dim x c_i),
-/// D_i (row_dim x col_dim).
-template <class T>
-struct LevelFactors {
-  LevelDims dims;
-  std::vector<int> r, c;
-  MatrixBatch<T> u, v, d;
-};
-
-/// Row blocks of a stacked matrix m (rows = Σ dims, `cols` columns starting at column `col0`).
-template <class T>
-MatrixBatch<T> row_blocks(const Matrix<T>& m, const std::vector<index_type>& off,
-                          const std::vector<int>& dim, index_type col0, int cols) {
-  const int ld = static_cast<int>(m.stride(1));
-  return carve<T>(flat(m), static_cast<int>(dim.size()), [&](int i) {
-    return Block{off[i] + col0 * ld, dim[i], cols, ld};
-  });
-}
-
-/// Settings of the per-level factorization.
-struct RankChoice {
-  index_type fixed = 0;  // > 0: fixed rank
-  double threshold = 0;  // tolerance mode: absolute threshold on sigma_j(Y P) / sqrt(k)
-  index_type oversampling = 0;
-  index_type cap = 0;    // tolerance mode: global cap
-  bool hit_cap = false;  // set when some node's rank reached its cap
-};
-
-/// Sample blocks of one level: (Y, Omega) in row/col space, (Z, Psi) in col/row space, and the
-/// (possibly identical) pair used for D.
-template <class T>
-struct Samples {
-  Matrix<T> y, omega, z, psi;
-  index_type s = 0;       // columns used for the bases (columns [0, s))
-  index_type d_col0 = 0;  // the D sketch: columns [d_col0, d_col0 + s_d)
-  index_type s_d = 0;
-};
+using namespace detail::compress;
 
 template <class T>
 std::vector<int> host_ranks(const Kokkos::View<int*, MemSpace>& ranks) {
   auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, ranks);
   return std::vector<int>(h.data(), h.data() + h.extent(0));
-}
-
-/// One level of the bottom-up construction: null spaces, projected samples, truncated SVD bases
-/// and the discrepancy blocks, each step one batched call over all nodes of the level.
-template <class T>
-LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const Samples<T>& smp,
-                             RankChoice& choice) {
-  namespace la = linalg;
-  const int n = dims.nodes, s = static_cast<int>(smp.s);
-  const auto y = row_blocks(smp.y, dims.row_off, dims.row_dim, 0, s);
-  const auto om = row_blocks(smp.omega, dims.col_off, dims.col_dim, 0, s);
-  const auto z = row_blocks(smp.z, dims.col_off, dims.col_dim, 0, s);
-  const auto ps = row_blocks(smp.psi, dims.row_off, dims.row_dim, 0, s);
-  std::vector<int> kp(n), kq(n), sv(n, s), ku(n), kv(n), ones(n, 1);
-  for (int i = 0; i < n; ++i) {
-    kp[i] = s - dims.col_dim[i];
-    kq[i] = s - dims.row_dim[i];
-    STRATA_REQUIRE(kp[i] >= 1 && kq[i] >= 1, InvalidArgument, "compress_from_matvecs: ", s,
-                   " samples leave no null space for a node with ",
-                   std::max(dims.row_dim[i], dims.col_dim[i]),
-                   " rows; the null-space step needs more samples than rows (s >= m + r)");
-    ku[i] = std::min(dims.row_dim[i], kp[i]);
-    kv[i] = std::min(dims.col_dim[i], kq[i]);
-  }
-  // Null-space projections and projected samples Y P, Z Q (Levitt & Martinsson Alg. 4.1 step 3).
-  auto p = MatrixBatch<T>::allocate("strata::hss::compress::P", sv, kp);
-  auto q = MatrixBatch<T>::allocate("strata::hss::compress::Q", sv, kq);
-  la::null_space(exec, om, p);
-  la::null_space(exec, ps, q);
-  auto yp = MatrixBatch<T>::allocate("strata::hss::compress::YP", dims.row_dim, kp);
-  auto zq = MatrixBatch<T>::allocate("strata::hss::compress::ZQ", dims.col_dim, kq);
-  la::gemm_batched(exec, 'N', 'N', T(1), y, p, T(0), yp);
-  la::gemm_batched(exec, 'N', 'N', T(1), z, q, T(0), zq);
-  // Bases: leading left singular vectors (step 4; top-k SVD as in Amsel et al.).
-  auto uf = MatrixBatch<T>::allocate("strata::hss::compress::Ufull", dims.row_dim, ku);
-  auto vf = MatrixBatch<T>::allocate("strata::hss::compress::Vfull", dims.col_dim, kv);
-  auto su = MatrixBatch<T>::allocate("strata::hss::compress::sigmaU", ku, ones);
-  auto svv = MatrixBatch<T>::allocate("strata::hss::compress::sigmaV", kv, ones);
-  {
-    auto wu = MatrixBatch<T>::allocate("strata::hss::compress::Wu", kp, ku);
-    auto wv = MatrixBatch<T>::allocate("strata::hss::compress::Wv", kq, kv);
-    la::svd(exec, yp, uf, su, wu);
-    la::svd(exec, zq, vf, svv, wv);
-  }
-  LevelFactors<T> f;
-  f.dims = dims;
-  f.r.resize(n);
-  f.c.resize(n);
-  if (choice.fixed > 0) {
-    for (int i = 0; i < n; ++i) {
-      f.r[i] = static_cast<int>(std::min<index_type>(choice.fixed, ku[i]));
-      f.c[i] = static_cast<int>(std::min<index_type>(choice.fixed, kv[i]));
-    }
-  } else {
-    // sigma_j(B G) ~ sqrt(k) sigma_j(B) for a k-column Gaussian G: compare against sqrt(k) t.
-    auto rank_by_threshold = [&](const MatrixBatch<T>& sigma, const std::vector<int>& k,
-                                 const std::vector<int>& rows, std::vector<int>& out) {
-      const auto sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, sigma.values);
-      for (int i = 0; i < n; ++i) {
-        const index_type cap = std::max<index_type>(
-            1, std::min<index_type>(
-                   {choice.cap, static_cast<index_type>(rows[i]), k[i] - choice.oversampling}));
-        const double cut = choice.threshold * std::sqrt(static_cast<double>(k[i]));
-        index_type kept = 0;
-        const int avail = sigma.layout.host_rows[i];
-        while (kept<avail&& static_cast<double>(sh(sigma.layout.host_offset[i] + kept))> cut)
-          ++kept;
-        if (kept >= cap) choice.hit_cap = true;
-        out[i] = static_cast<int>(std::max<index_type>(1, std::min(kept, cap)));
-      }
-    };
-    rank_by_threshold(su, kp, dims.row_dim, f.r);
-    rank_by_threshold(svv, kq, dims.col_dim, f.c);
-  }
-  f.u = carve<T>(uf.values, n, [&](int i) {
-    return Block{uf.layout.host_offset[i], dims.row_dim[i], f.r[i], uf.layout.host_ld[i]};
-  });
-  f.v = carve<T>(vf.values, n, [&](int i) {
-    return Block{vf.layout.host_offset[i], dims.col_dim[i], f.c[i], vf.layout.host_ld[i]};
-  });
-  // Discrepancy D = (I - UU^T) Y Om^+ + UU^T [(I - VV^T) Z Psi^+]^T (step 5), written as
-  // D = Yp + U (H - U^T Yp) - U (H V) V^T with Yp = Y Om^+, H = U^T Zp^T, Zp = Z Psi^+.
-  const int sd = static_cast<int>(smp.s_d);
-  const auto yd = row_blocks(smp.y, dims.row_off, dims.row_dim, smp.d_col0, sd);
-  const auto omd = row_blocks(smp.omega, dims.col_off, dims.col_dim, smp.d_col0, sd);
-  const auto zd = row_blocks(smp.z, dims.col_off, dims.col_dim, smp.d_col0, sd);
-  const auto psd = row_blocks(smp.psi, dims.row_off, dims.row_dim, smp.d_col0, sd);
-  f.d = MatrixBatch<T>::allocate("strata::hss::compress::D", dims.row_dim, dims.col_dim);
-  auto zp = MatrixBatch<T>::allocate("strata::hss::compress::Zp", dims.col_dim, dims.row_dim);
-  la::pseudo_inverse_apply(exec, yd, omd, f.d);
-  la::pseudo_inverse_apply(exec, zd, psd, zp);
-  auto h = MatrixBatch<T>::allocate("strata::hss::compress::H", f.r, dims.col_dim);
-  auto g = MatrixBatch<T>::allocate("strata::hss::compress::G", f.r, f.c);
-  auto k = MatrixBatch<T>::allocate("strata::hss::compress::K", f.r, dims.col_dim);
-  la::gemm_batched(exec, 'T', 'T', T(1), f.u, zp, T(0), h);
-  la::gemm_batched(exec, 'N', 'N', T(1), h, f.v, T(0), g);
-  la::gemm_batched(exec, 'N', 'T', T(1), g, f.v, T(0), k);
-  la::gemm_batched(exec, 'T', 'N', T(-1), f.u, f.d, T(1), h);  // h = H - U^T Yp
-  la::gemm_batched(exec, 'N', 'N', T(1), f.u, h, T(1), f.d);
-  la::gemm_batched(exec, 'N', 'N', T(-1), f.u, k, T(1), f.d);
-  return f;
-}
-
-/// out_i = B_i^T x_i for the node bases B (U or V) of a level: projection onto the rank space.
-template <class T>
-Matrix<T> project(const ExecSpace& exec, const MatrixBatch<T>& basis,
-                  const std::vector<index_type>& off, const std::vector<int>& dim,
-                  const std::vector<int>& rank, const Matrix<T>& x, int cols) {
-  const auto parent = LevelDims::from(rank, rank);
-  Matrix<T> out("strata::hss::compress::projected", parent.rows(), cols);
-  linalg::gemm_batched(exec, 'T', 'N', T(1), basis, row_blocks(x, off, dim, 0, cols), T(0),
-                       row_blocks(out, parent.row_off, rank, 0, cols));
-  return out;
-}
-
-/// out_i = B_i x_i (x stacked by rank, out stacked by the basis rows): lifting test vectors.
-template <class T>
-Matrix<T> lift(const ExecSpace& exec, const MatrixBatch<T>& basis,
-               const std::vector<index_type>& off, const std::vector<int>& dim,
-               const std::vector<int>& rank, const Matrix<T>& x, int cols) {
-  const auto parent = LevelDims::from(rank, rank);
-  Matrix<T> out("strata::hss::compress::lifted", off.back(), cols);
-  linalg::gemm_batched(exec, 'N', 'N', T(1), basis, row_blocks(x, parent.row_off, rank, 0, cols),
-                       T(0), row_blocks(out, off, dim, 0, cols));
-  return out;
-}
-
-/// y <- U^T (y - D w) (transpose: V^T (y - D^T w)): one level of the reduction A -> U^T (A - D) V
-/// applied to a sample pair, with no new products (Levitt & Martinsson step 6).
-template <class T>
-Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T>& y,
-                 const Matrix<T>& w, int cols, bool transpose) {
-  const auto& d = f.dims;
-  const auto& yo = transpose ? d.col_off : d.row_off;
-  const auto& yd = transpose ? d.col_dim : d.row_dim;
-  const auto& wo = transpose ? d.row_off : d.col_off;
-  const auto& wd = transpose ? d.row_dim : d.col_dim;
-  linalg::gemm_batched(exec, transpose ? 'T' : 'N', 'N', T(-1), f.d, row_blocks(w, wo, wd, 0, cols),
-                       T(1), row_blocks(y, yo, yd, 0, cols));
-  return project(exec, transpose ? f.v : f.u, yo, yd, transpose ? f.c : f.r, y, cols);
 }
 
 template <class T>
@@ -355,56 +120,12 @@ HssMatrix<T> assemble(const ExecSpace& exec, const ClusterTree& tree,
   for (int l = 1; l <= levels; ++l) {
     const auto& fl = f[l];
     const int n = fl.dims.nodes;
-    const MatrixBatch<T>& dp = l == 1 ? root : f[l - 1].d;
-    auto start_r = [&](int i) {
-      return (i % 2) ? fl.r[i - 1] : 0;
-    };
-    auto start_c = [&](int i) {
-      return (i % 2) ? fl.c[i - 1] : 0;
-    };
-    auto sub = [&](const MatrixBatch<T>& base, int i, int r0, int c0, int rows, int cols) {
-      const int p = i / 2;
-      const int ld = base.layout.host_ld[p];
-      return Block{base.layout.host_offset[p] + r0 + static_cast<index_type>(c0) * ld, rows, cols,
-                   ld};
-    };
-    auto g = MatrixBatch<T>::allocate("strata::hss::compress::Gdiag", fl.r, fl.c);
     auto& lev = h.level(l);
     const auto b = carve<T>(lev.b, n, [&](int i) {
       return Block{lev.b_offset_host(i), fl.r[i], fl.c[i ^ 1], fl.r[i]};
     });
-    la::copy_batched(
-        exec, 'N',
-        carve<T>(dp.values, n,
-                 [&](int i) { return sub(dp, i, start_r(i), start_c(i), fl.r[i], fl.c[i]); }),
-        g);
-    la::copy_batched(exec, 'N',
-                     carve<T>(dp.values, n,
-                              [&](int i) {
-                                return sub(dp, i, start_r(i), start_c(i ^ 1), fl.r[i], fl.c[i ^ 1]);
-                              }),
-                     b);
-    if (l >= 2) {
-      const auto& fp = f[l - 1];
-      std::vector<int> cp(n);
-      for (int i = 0; i < n; ++i) cp[i] = fp.c[i / 2];
-      auto t = MatrixBatch<T>::allocate("strata::hss::compress::UG", fl.r, cp);
-      const auto usub = carve<T>(
-          fp.u.values, n, [&](int i) { return sub(fp.u, i, start_r(i), 0, fl.r[i], fp.r[i / 2]); });
-      const auto gp = carve<T>(g_parent.values, n, [&](int i) {
-        return Block{g_parent.layout.host_offset[i / 2], fp.r[i / 2], fp.c[i / 2],
-                     g_parent.layout.host_ld[i / 2]};
-      });
-      la::gemm_batched(exec, 'N', 'N', T(1), usub, gp, T(0), t);
-      const auto vsub_i = carve<T>(
-          fp.v.values, n, [&](int i) { return sub(fp.v, i, start_c(i), 0, fl.c[i], fp.c[i / 2]); });
-      const auto vsub_j = carve<T>(fp.v.values, n, [&](int i) {
-        return sub(fp.v, i, start_c(i ^ 1), 0, fl.c[i ^ 1], fp.c[i / 2]);
-      });
-      la::gemm_batched(exec, 'N', 'T', T(1), t, vsub_i, T(1), g);
-      la::gemm_batched(exec, 'N', 'T', T(1), t, vsub_j, T(1), b);
-    }
-    g_parent = g;
+    g_parent = couplings_level<T>(exec, fl.r, fl.c, l == 1 ? root : f[l - 1].d,
+                                  l >= 2 ? &f[l - 1] : nullptr, g_parent, b);
   }
   // Leaves: A(I_i, I_i) = D_i + U_i G_i V_i^T.
   const auto& fl = f[levels];
@@ -434,17 +155,6 @@ LevelDims leaf_dims(const ClusterTree& tree) {
   for (std::size_t i = 0; i < m.size(); ++i)
     m[i] = static_cast<int>(tree.node_size(l, static_cast<index_type>(i)));
   return LevelDims::from(m, m);
-}
-
-/// Root block D^(0) = Y Omega^+ of the last reduced matrix.
-template <class T>
-MatrixBatch<T> root_block(const ExecSpace& exec, const LevelDims& dims, const Samples<T>& smp) {
-  const int sd = static_cast<int>(smp.s_d);
-  auto root = MatrixBatch<T>::allocate("strata::hss::compress::D0", dims.row_dim, dims.col_dim);
-  linalg::pseudo_inverse_apply(exec, row_blocks(smp.y, dims.row_off, dims.row_dim, smp.d_col0, sd),
-                               row_blocks(smp.omega, dims.col_off, dims.col_dim, smp.d_col0, sd),
-                               root);
-  return root;
 }
 
 /// Levitt-Martinsson: the given single batch of samples (s columns), moved up level by level.

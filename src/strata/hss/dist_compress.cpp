@@ -1,0 +1,427 @@
+// Distributed Levitt-Martinsson construction (distributed.hpp): the per-level steps of
+// detail/compress_levels.hpp on this rank's subtrees, then on the allgathered reduced samples of
+// the split level redundantly on every rank.
+#include <algorithm>
+#include <cmath>
+
+#include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/random.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
+#include "strata/hss/detail/compress_levels.hpp"
+#include "strata/hss/distributed.hpp"
+
+namespace strata::hss {
+
+namespace {
+
+using namespace detail::compress;
+using linalg::MatrixBatch;
+
+std::vector<int> allgather_ints(const Comm& comm, const std::vector<int>& mine) {
+  const auto counts = comm.allgather(static_cast<std::int64_t>(mine.size()));
+  std::int64_t total = 0;
+  for (const auto c : counts) total += c;
+  std::vector<int> all(static_cast<std::size_t>(total));
+  comm.allgatherv_raw(mine.data(), static_cast<std::int64_t>(mine.size()), all.data(), counts,
+                      strata::detail::mpi_type_tag<int>());
+  return all;
+}
+
+// Rows per rank of a stacked per-node vector with node sizes `dim` (all nodes of the split level).
+BlockRowLayout stacked_layout(const std::vector<int>& dim, const TreeSplit& split) {
+  std::vector<index_type> rows(split.first_node.size() - 1, 0);
+  for (std::size_t p = 0; p < rows.size(); ++p) {
+    for (index_type i = split.first_node[p]; i < split.first_node[p + 1]; ++i)
+      rows[p] += dim[static_cast<std::size_t>(i)];
+  }
+  return BlockRowLayout::from_counts(rows);
+}
+
+// Matrices [start, start + n) of a batch (a view of the same storage).
+template <class T>
+MatrixBatch<T> select(const MatrixBatch<T>& b, int start, int n) {
+  return carve<T>(b.values, n, [&](int i) {
+    const auto k = static_cast<std::size_t>(start + i);
+    return Block{b.layout.host_offset[k], b.layout.host_rows[k], b.layout.host_cols[k],
+                 b.layout.host_ld[k]};
+  });
+}
+
+// An HssLevel with the given ranks and basis rows (zero-filled generators), HssMatrix layout.
+template <class T>
+HssLevel<T> make_level(int level, const std::vector<int>& r, const std::vector<int>& c,
+                       const std::vector<int>& u_rows, const std::vector<int>& v_rows) {
+  HssLevel<T> lv;
+  lv.level = level;
+  lv.nodes = static_cast<index_type>(r.size());
+  const index_type n = lv.nodes;
+  const std::string tag = "strata::hss::dist::level" + std::to_string(level) + "::";
+  const auto table = [&](const std::string& name, index_type len) {
+    return HostIndexArray(tag + name, static_cast<std::size_t>(len));
+  };
+  lv.row_rank_host = table("row_rank", n);
+  lv.col_rank_host = table("col_rank", n);
+  lv.u_rows_host = table("u_rows", n);
+  lv.v_rows_host = table("v_rows", n);
+  lv.u_offset_host = table("u_offset", n + 1);
+  lv.v_offset_host = table("v_offset", n + 1);
+  lv.b_offset_host = table("b_offset", n + 1);
+  lv.row_rank_offset_host = table("row_rank_offset", n + 1);
+  lv.col_rank_offset_host = table("col_rank_offset", n + 1);
+  for (index_type i = 0; i <= n; ++i) {
+    if (i == 0) {
+      lv.u_offset_host(0) = lv.v_offset_host(0) = lv.b_offset_host(0) = 0;
+      lv.row_rank_offset_host(0) = lv.col_rank_offset_host(0) = 0;
+      continue;
+    }
+    const auto k = static_cast<std::size_t>(i - 1);
+    lv.row_rank_host(i - 1) = r[k];
+    lv.col_rank_host(i - 1) = c[k];
+    lv.u_rows_host(i - 1) = u_rows[k];
+    lv.v_rows_host(i - 1) = v_rows[k];
+    lv.u_offset_host(i) = lv.u_offset_host(i - 1) + index_type(u_rows[k]) * r[k];
+    lv.v_offset_host(i) = lv.v_offset_host(i - 1) + index_type(v_rows[k]) * c[k];
+    lv.b_offset_host(i) = lv.b_offset_host(i - 1) + index_type(r[k]) * c[k ^ 1];
+    lv.row_rank_offset_host(i) = lv.row_rank_offset_host(i - 1) + r[k];
+    lv.col_rank_offset_host(i) = lv.col_rank_offset_host(i - 1) + c[k];
+  }
+  const auto dev = [&](const HostIndexArray& h, const std::string& name) {
+    IndexArray d(tag + name, h.extent(0));
+    Kokkos::deep_copy(d, h);
+    return d;
+  };
+  lv.row_rank = dev(lv.row_rank_host, "row_rank");
+  lv.col_rank = dev(lv.col_rank_host, "col_rank");
+  lv.u_rows = dev(lv.u_rows_host, "u_rows");
+  lv.v_rows = dev(lv.v_rows_host, "v_rows");
+  lv.u_offset = dev(lv.u_offset_host, "u_offset");
+  lv.v_offset = dev(lv.v_offset_host, "v_offset");
+  lv.b_offset = dev(lv.b_offset_host, "b_offset");
+  lv.row_rank_offset = dev(lv.row_rank_offset_host, "row_rank_offset");
+  lv.col_rank_offset = dev(lv.col_rank_offset_host, "col_rank_offset");
+  lv.u = FlatArray<T>(tag + "U", static_cast<std::size_t>(lv.u_offset_host(n)));
+  lv.v = FlatArray<T>(tag + "V", static_cast<std::size_t>(lv.v_offset_host(n)));
+  lv.b = FlatArray<T>(tag + "B", static_cast<std::size_t>(lv.b_offset_host(n)));
+  return lv;
+}
+
+// Copies a batch of bases (node i -> node node0 + i of `lv`) into a level's flat U or V array.
+template <class T>
+void store_bases(const ExecSpace& exec, const MatrixBatch<T>& src, const FlatArray<T>& dst,
+                 const HostIndexArray& offset, index_type node0, index_type shift) {
+  linalg::copy_batched(exec, 'N', src, carve<T>(dst, src.layout.count(), [&](int i) {
+                         const auto k = static_cast<std::size_t>(i);
+                         return Block{offset(node0 + i) - shift, src.layout.host_rows[k],
+                                      src.layout.host_cols[k], src.layout.host_rows[k]};
+                       }));
+}
+
+template <class T, class I>
+MatrixBatch<T> level_b(const HssLevel<T>& lev, const std::vector<I>& r, const std::vector<I>& c) {
+  return carve<T>(lev.b, static_cast<int>(r.size()), [&](int i) {
+    const auto k = static_cast<std::size_t>(i);
+    return Block{lev.b_offset_host(i), static_cast<int>(r[k]), static_cast<int>(c[k ^ 1]),
+                 static_cast<int>(r[k])};
+  });
+}
+
+// A single-column matrix over a flat array (for the row collectives).
+template <class T>
+Matrix<T> as_column(const FlatArray<T>& a) {
+  return Matrix<T>(a.data(), a.extent(0), 1);
+}
+
+}  // namespace
+
+template <class T>
+DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
+                                                        const LinearOperator<T>& a,
+                                                        const ClusterTree& tree,
+                                                        const CompressOptions& options) {
+  kx::ScopedRegion region("strata::hss::dist::compress");
+  const Comm& comm = a.comm();
+  const index_type n = tree.size();
+  const int levels = tree.levels();
+  TreeSplit split;
+  index_type s = options.samples;
+  collective(comm, [&] {
+    STRATA_REQUIRE(a.distributed(), InvalidArgument,
+                   "compress_from_matvecs_distributed: the operator is replicated; pass a "
+                   "distributed operator (rows split by split_layout(tree, comm))");
+    STRATA_REQUIRE(a.rows() == a.cols() && a.rows() == n, ShapeMismatch,
+                   "compress_from_matvecs_distributed: A is ", a.rows(), " x ", a.cols(),
+                   " but the cluster tree covers ", n, " indices (A must be square)");
+    split = split_tree(tree, comm.size());
+    STRATA_REQUIRE(a.row_layout() == split.layout && a.col_layout() == split.layout,
+                   InvalidArgument,
+                   "compress_from_matvecs_distributed: the operator's row/column layout does not "
+                   "match the split of the cluster tree over the ranks (rank ",
+                   comm.rank(), " has ", a.row_layout().local_rows(comm.rank()),
+                   " rows, the tree split gives it ", split.layout.local_rows(comm.rank()),
+                   "); build the operator and vectors with split_layout(tree, comm)");
+    STRATA_REQUIRE(options.method == CompressMethod::levitt_martinsson, Unsupported,
+                   "compress_from_matvecs_distributed: only the levitt-martinsson method is "
+                   "distributed");
+    STRATA_REQUIRE(options.rank > 0, Unsupported,
+                   "compress_from_matvecs_distributed: give a rank > 0 (the tolerance mode is not "
+                   "distributed)");
+    STRATA_REQUIRE(options.oversampling >= 0 && options.samples >= 0, InvalidArgument,
+                   "compress_from_matvecs_distributed: oversampling and samples must be >= 0");
+    index_type min_leaf = n, max_leaf = 0;
+    for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i) {
+      min_leaf = std::min(min_leaf, tree.node_size(levels, i));
+      max_leaf = std::max(max_leaf, tree.node_size(levels, i));
+    }
+    STRATA_REQUIRE(levels == 0 || min_leaf >= options.rank, InvalidArgument,
+                   "compress_from_matvecs_distributed: the smallest leaf has ", min_leaf,
+                   " indices, fewer than the rank ", options.rank, "; use a leaf size >= rank");
+    const index_type need = levels == 0 ? n : std::max(max_leaf + options.rank, 3 * options.rank);
+    if (s == 0) s = need + options.oversampling;
+    STRATA_REQUIRE(s >= need, InvalidArgument, "compress_from_matvecs_distributed: ", s,
+                   " samples are too few for rank ", options.rank, " and leaves of up to ",
+                   max_leaf, " indices: the null-space step needs s >= max(m + r, 3r) = ", need);
+  });
+  const int me = comm.rank(), ls = split.split_level;
+  const index_type first = split.first(me), count = split.count(me);
+  const index_type row0 = split.layout.row_begin(me), nl = split.layout.local_rows(me);
+  DistCompressResult<T> result;
+  result.samples = s;
+
+  // Products: this rank's rows of Omega, Psi (rank-count independent streams) and of A Omega,
+  // A^T Psi.
+  Matrix<T> omega("strata::hss::dist::Omega", nl, s), psi("strata::hss::dist::Psi", nl, s);
+  Matrix<T> y("strata::hss::dist::Y", nl, s), z("strata::hss::dist::Z", nl, s);
+  {
+    auto phase = result.timings.scope("products");
+    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, omega, row0, 0);
+    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, psi, row0, 0);
+    for (const bool transpose : {false, true}) {
+      collective(comm, [&] {
+        if (transpose) {
+          a.apply_transpose(exec, psi, z);
+        } else {
+          a.apply(exec, omega, y);
+        }
+        const index_type bad = count_non_finite(exec, transpose ? z : y);
+        STRATA_REQUIRE(bad == 0, NonFiniteInput,
+                       "compress_from_matvecs_distributed: the products "
+                       "with ",
+                       transpose ? "A^T" : "A", " returned ", bad,
+                       " NaN or Inf entries on this rank; the operator must return finite numbers");
+      });
+    }
+    result.products = result.transpose_products = s;
+  }
+
+  Kokkos::Timer timer;
+  RankChoice choice;
+  choice.fixed = options.rank;
+  const int si = static_cast<int>(s);
+  // Local levels L..max(ls, 1) on this rank's subtrees.
+  const index_type leaves_per_sub = ClusterTree::nodes_on_level(levels - ls);
+  std::vector<int> leaf_m;
+  for (index_type i = first * leaves_per_sub; i < (first + count) * leaves_per_sub; ++i)
+    leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
+  LevelDims dims = LevelDims::from(leaf_m, leaf_m);
+  Samples<T> smp;
+  smp.s = smp.s_d = s;
+  smp.y = y;
+  smp.z = z;
+  smp.omega = omega;
+  smp.psi = psi;
+  std::vector<LevelFactors<T>> local(static_cast<std::size_t>(levels) + 1), top_f(local.size());
+  for (int l = levels; l >= std::max(ls, 1); --l) {
+    auto f = factor_level(exec, dims, smp, choice);
+    Samples<T> up;
+    up.s = up.s_d = s;
+    up.y = reduce(exec, f, smp.y, smp.omega, si, false);
+    up.z = reduce(exec, f, smp.z, smp.psi, si, true);
+    up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
+    up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
+    smp = up;
+    if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
+    local[static_cast<std::size_t>(l)] = std::move(f);
+  }
+  // The split level's reduced samples on every rank, then levels ls-1..1 and the root there.
+  std::vector<int> r_all, c_all, urows_all, vrows_all;
+  if (ls >= 1) {
+    const auto& fs = local[static_cast<std::size_t>(ls)];
+    r_all = allgather_ints(comm, fs.r);
+    c_all = allgather_ints(comm, fs.c);
+    urows_all = allgather_ints(comm, fs.dims.row_dim);
+    vrows_all = allgather_ints(comm, fs.dims.col_dim);
+    const auto by_r = stacked_layout(r_all, split), by_c = stacked_layout(c_all, split);
+    smp.y = allgather_rows<T>(exec, comm, by_r, smp.y);
+    smp.psi = allgather_rows<T>(exec, comm, by_r, smp.psi);
+    smp.z = allgather_rows<T>(exec, comm, by_c, smp.z);
+    smp.omega = allgather_rows<T>(exec, comm, by_c, smp.omega);
+    dims = LevelDims::parent_of(r_all, c_all);
+    for (int l = ls - 1; l >= 1; --l) {
+      auto f = factor_level(exec, dims, smp, choice);
+      Samples<T> up;
+      up.s = up.s_d = s;
+      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
+      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
+      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
+      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
+      smp = up;
+      dims = LevelDims::parent_of(f.r, f.c);
+      top_f[static_cast<std::size_t>(l)] = std::move(f);
+    }
+  }
+  const MatrixBatch<T> root = root_block(exec, dims, smp);
+  result.timings.add("levels", timer.seconds());
+  timer.reset();
+
+  // Top levels 1..ls (replicated): bases, couplings and the diagonal blocks G of the reduced
+  // matrix, top-down.
+  std::vector<HssLevel<T>> top(static_cast<std::size_t>(ls) + 1);
+  for (int l = 1; l < ls; ++l) {
+    const auto& f = top_f[static_cast<std::size_t>(l)];
+    auto& lev = top[static_cast<std::size_t>(l)];
+    lev = make_level<T>(l, f.r, f.c, f.dims.row_dim, f.dims.col_dim);
+    store_bases(exec, f.u, lev.u, lev.u_offset_host, 0, 0);
+    store_bases(exec, f.v, lev.v, lev.v_offset_host, 0, 0);
+  }
+  if (ls >= 1) {
+    // The subtree roots' bases: each rank packs its own, then one allgather per kind.
+    const auto& fs = local[static_cast<std::size_t>(ls)];
+    auto& lev = top[static_cast<std::size_t>(ls)];
+    lev = make_level<T>(ls, r_all, c_all, urows_all, vrows_all);
+    for (const bool row_side : {true, false}) {
+      const HostIndexArray& off = row_side ? lev.u_offset_host : lev.v_offset_host;
+      std::vector<index_type> counts(split.first_node.size() - 1);
+      for (std::size_t p = 0; p < counts.size(); ++p)
+        counts[p] = off(split.first_node[p + 1]) - off(split.first_node[p]);
+      FlatArray<T> mine("strata::hss::dist::root_bases", static_cast<std::size_t>(counts[me]));
+      store_bases(exec, row_side ? fs.u : fs.v, mine, off, first, off(first));
+      const Matrix<T> all =
+          allgather_rows<T>(exec, comm, BlockRowLayout::from_counts(counts), as_column(mine));
+      Kokkos::deep_copy(exec, as_column(row_side ? lev.u : lev.v), all);
+    }
+  }
+  MatrixBatch<T> g;
+  for (int l = 1; l <= ls; ++l) {
+    const auto& rl = l < ls ? top_f[static_cast<std::size_t>(l)].r : r_all;
+    const auto& cl = l < ls ? top_f[static_cast<std::size_t>(l)].c : c_all;
+    g = couplings_level<T>(exec, rl, cl, l == 1 ? root : top_f[static_cast<std::size_t>(l) - 1].d,
+                           l >= 2 ? &top_f[static_cast<std::size_t>(l) - 1] : nullptr, g,
+                           level_b(top[static_cast<std::size_t>(l)], rl, cl));
+  }
+  if (ls >= 1) g = select(g, static_cast<int>(first), static_cast<int>(count));
+  // Local levels ls+1..L on this rank's nodes (node i's parent is local node i / 2).
+  std::vector<MatrixBatch<T>> b_local(local.size());
+  for (int l = std::max(ls + 1, 1); l <= levels; ++l) {
+    const auto& f = local[static_cast<std::size_t>(l)];
+    std::vector<int> c_sibling(f.c.size());
+    for (std::size_t i = 0; i < f.c.size(); ++i) c_sibling[i] = f.c[i ^ 1];
+    auto b = MatrixBatch<T>::allocate("strata::hss::dist::B", f.r, c_sibling);
+    g = couplings_level<T>(exec, f.r, f.c, l == 1 ? root : local[static_cast<std::size_t>(l) - 1].d,
+                           l >= 2 ? &local[static_cast<std::size_t>(l) - 1] : nullptr, g, b);
+    b_local[static_cast<std::size_t>(l)] = b;
+  }
+  // Leaf blocks: A(I_i, I_i) = D_i + U_i G_i V_i^T.
+  MatrixBatch<T> d_leaf = root;
+  if (levels >= 1) {
+    const auto& fl = local[static_cast<std::size_t>(levels)];
+    auto t = MatrixBatch<T>::allocate("strata::hss::dist::UG", fl.dims.row_dim, fl.c);
+    linalg::gemm_batched(exec, 'N', 'N', T(1), fl.u, g, T(0), t);
+    d_leaf = MatrixBatch<T>::allocate("strata::hss::dist::Dleaf", fl.dims.row_dim, fl.dims.col_dim);
+    linalg::copy_batched(exec, 'N', fl.d, d_leaf);
+    linalg::gemm_batched(exec, 'N', 'T', T(1), t, fl.v, T(1), d_leaf);
+  }
+  // This rank's subtrees as HssMatrix objects.
+  std::vector<HssMatrix<T>> subs;
+  const int sub_levels = levels - ls;
+  for (index_type j = 0; j < count; ++j) {
+    const ClusterTree sub_tree =
+        ClusterTree::with_levels(tree.node_size(ls, first + j), sub_levels);
+    HssRanks ranks;
+    ranks.row.resize(static_cast<std::size_t>(sub_levels) + 1);
+    ranks.col.resize(ranks.row.size());
+    for (int q = 1; q <= sub_levels; ++q) {
+      const auto& f = local[static_cast<std::size_t>(ls + q)];
+      const index_type nps = ClusterTree::nodes_on_level(q);
+      for (index_type i = j * nps; i < (j + 1) * nps; ++i) {
+        ranks.row[static_cast<std::size_t>(q)].push_back(f.r[static_cast<std::size_t>(i)]);
+        ranks.col[static_cast<std::size_t>(q)].push_back(f.c[static_cast<std::size_t>(i)]);
+      }
+    }
+    HssMatrix<T> sub(sub_tree, ranks);
+    for (int q = 1; q <= sub_levels; ++q) {
+      const auto& f = local[static_cast<std::size_t>(ls + q)];
+      const int nps = static_cast<int>(ClusterTree::nodes_on_level(q));
+      const int start = static_cast<int>(j) * nps;
+      auto& lev = sub.level(q);
+      store_bases(exec, select(f.u, start, nps), lev.u, lev.u_offset_host, 0, 0);
+      store_bases(exec, select(f.v, start, nps), lev.v, lev.v_offset_host, 0, 0);
+      const auto& rr = ranks.row[static_cast<std::size_t>(q)];
+      const auto& cc = ranks.col[static_cast<std::size_t>(q)];
+      linalg::copy_batched(exec, 'N', select(b_local[static_cast<std::size_t>(ls + q)], start, nps),
+                           level_b(lev, rr, cc));
+    }
+    const int nleaf = static_cast<int>(ClusterTree::nodes_on_level(sub_levels));
+    const auto& doff = sub.d_offset_host();
+    const auto src = select(d_leaf, static_cast<int>(j) * nleaf, nleaf);
+    linalg::copy_batched(exec, 'N', src, carve<T>(sub.d(), nleaf, [&](int i) {
+                           const auto k = static_cast<std::size_t>(i);
+                           return Block{doff(i), src.layout.host_rows[k], src.layout.host_cols[k],
+                                        src.layout.host_rows[k]};
+                         }));
+    subs.push_back(std::move(sub));
+  }
+  exec.fence();
+  result.matrix = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top));
+  result.timings.add("assemble", timer.seconds());
+  result.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
+  for (int l = 1; l <= levels; ++l) {
+    const auto& rl = l < ls ? top_f[static_cast<std::size_t>(l)].r
+                            : (l == ls ? r_all : local[static_cast<std::size_t>(l)].r);
+    const index_type mine = rl.empty() ? 0 : *std::max_element(rl.begin(), rl.end());
+    result.max_rank_per_level[static_cast<std::size_t>(l)] = comm.allreduce(mine, ReduceOp::max);
+  }
+  if (options.error_probes > 0) {
+    auto phase = result.timings.scope("estimate");
+    const int probes = options.error_probes;
+    Matrix<T> g0("strata::hss::dist::probes", nl, probes), ag("strata::hss::dist::AG", nl, probes),
+        hg("strata::hss::dist::HG", nl, probes);
+    fill_random(exec, RandomStream{Distribution::gaussian, options.seed + 1, 0x9e57}, g0, row0, 0);
+    collective(comm, [&] { a.apply(exec, g0, ag); });
+    matvec<T>(exec, result.matrix, g0, hg);
+    double sums[2] = {0, 0};
+    Kokkos::parallel_reduce(
+        "strata::hss::dist::estimate",
+        Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
+            exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
+        KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
+          const double d = static_cast<double>(hg(i, j)) - static_cast<double>(ag(i, j));
+          acc += d * d;
+        },
+        sums[0]);
+    Kokkos::parallel_reduce(
+        "strata::hss::dist::estimate_norm",
+        Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
+            exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
+        KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
+          const double v = static_cast<double>(ag(i, j));
+          acc += v * v;
+        },
+        sums[1]);
+    const double diff = comm.allreduce(sums[0], ReduceOp::sum);
+    const double norm = comm.allreduce(sums[1], ReduceOp::sum);
+    result.relative_error_estimate = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+    result.probe_products = probes;
+  }
+  return result;
+}
+
+#define STRATA_HSS_DIST_COMPRESS_INSTANTIATE(T)                        \
+  template DistCompressResult<T> compress_from_matvecs_distributed<T>( \
+      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&);
+STRATA_HSS_DIST_COMPRESS_INSTANTIATE(float)
+STRATA_HSS_DIST_COMPRESS_INSTANTIATE(double)
+#undef STRATA_HSS_DIST_COMPRESS_INSTANTIATE
+
+}  // namespace strata::hss
