@@ -7,6 +7,8 @@
 // permutation is applied inside), on every rank, with no communication.
 #pragma once
 
+#include <memory>
+
 #include "strata/dist/linear_operator.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/hss/ulv.hpp"
