@@ -1,20 +1,25 @@
-// `strata hss compress`: an HSS approximation of a dense matrix from products with A and A^T
-// (Levitt-Martinsson or the quasi-optimal method of Amsel et al.), saved with the HSS HDF5 writer.
-//
-//   strata hss compress --input A.h5:/A (--tol EPS | --rank R) [--leaf-size M]
-//                       [--method levitt-martinsson|quasi-optimal] [--samples S]
-//                       [--oversampling P] [--seed N] --output H.h5 [--json]
-//
-// The built-in --problem generators (src/strata/hss/problems.hpp) are not merged into this branch
-// yet, so the matrix comes from --input only.
+// `strata hss compress`: an HSS approximation of a dense matrix read from HDF5 or of a built-in
+// test matrix (hss/problems.hpp), saved with the HSS HDF5 writer. Methods: Levitt-Martinsson and
+// the quasi-optimal method of Amsel et al. (products with A and A^T only), or the entry-based
+// construction of Martinsson 2011 (products for the bases, entries for D and B).
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "hss_commands.hpp"
 #include "json.hpp"
 #include "strata/config.hpp"
+#include "strata/core/checks.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/progress.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/hss/compress_entries.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/detail/problem_kernels.hpp"
+#include "strata/hss/problems.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/hss/hss_io.hpp"
 #include "strata/io/hdf5.hpp"
@@ -24,121 +29,361 @@ namespace strata::cli {
 
 namespace {
 
+const char* const compress_usage =
+    "usage: strata hss compress (--input A.h5:/A | --problem NAME --n N [--dim D])\n"
+    "                           (--tol EPS | --rank R) --output H.h5 [options]\n\n"
+    "Builds an HSS (hierarchically semi-separable) approximation H of a square matrix A and\n"
+    "writes it to H.h5 (group /hss; read by 'strata hss matvec' and 'strata hss solve').\n\n"
+    "the matrix (exactly one of):\n"
+    "  --input F:/D      a dense square matrix, 2-D dataset D of the HDF5 file F\n"
+    "  --problem NAME    a built-in test matrix, never stored densely (products are computed on\n"
+    "                    the fly): <kernel>-<geometry> with kernel laplace, gaussian, cauchy or\n"
+    "                    exponential and geometry 1d, 2d, 3d or curve; also curve-2d, schur-grid,\n"
+    "                    banded-inverse. The cluster tree follows the problem's points.\n"
+    "  --n N             size of the built-in matrix\n"
+    "  --dim D           dimension for a bare kernel name (--problem laplace --dim 2)\n\n"
+    "accuracy (exactly one of):\n"
+    "  --tol EPS         target relative error ||A - H||_F / ||A||_F (ranks chosen adaptively;\n"
+    "                    with --method entries EPS is the per-node truncation tolerance, and\n"
+    "                    the achieved error is reported as relative_error_estimate)\n"
+    "  --rank R          fixed rank R for every basis (needs --leaf-size >= R)\n\n"
+    "options:\n"
+    "  --output FILE     where H is written (HDF5)\n"
+    "  --leaf-size M     largest leaf block (default max(2R, 64))\n"
+    "  --method NAME     levitt-martinsson (default; one batch of products),\n"
+    "                    quasi-optimal (fresh products per level, Amsel et al.), or\n"
+    "                    entries (bases from products, D and B from entries of A)\n"
+    "  --samples S       samples per sketch (default: chosen from rank and leaf size)\n"
+    "  --oversampling P  extra samples (default 10)\n"
+    "  --error-probes G  Gaussian probes of the error estimate ||(A - H)G||_F / ||AG||_F\n"
+    "                    (default 10; G extra products with A)\n"
+    "  --seed N          random seed (default 0)\n"
+    "  --precision P     fp64 (default) or fp32\n"
+    "  --json            one JSON object: n, levels, leaf_size, max_rank, ranks_per_level,\n"
+    "                    matvecs, memory_bytes, relative_error_estimate, time_s {total, phases}\n";
+
 double parse_number(const std::string& option, const std::string& text) {
   char* end = nullptr;
   const double v = std::strtod(text.c_str(), &end);
-  if (end == text.c_str() || *end != '\0')
+  if (text.empty() || end == text.c_str() || *end != '\0')
     throw UsageError("option '" + option + "' expects a number, got '" + text + "'");
   return v;
 }
 
-Json phases_json(const PhaseTimer& timer) {
-  Json j = Json::object();
-  for (const auto& [name, seconds] : timer.phases()) j.add(name, seconds);
-  return j;
+struct Request {
+#if STRATA_HAVE_HDF5
+  std::optional<io::DatasetPath> input;
+#endif
+  std::string problem;
+  index_type n = 0;
+  int dim = 0;
+  index_type rank = 0;
+  double tolerance = 0;
+  index_type leaf_size = 0;
+  std::string method;
+  index_type samples = 0, oversampling = 10;
+  int error_probes = 10;
+  std::uint64_t seed = 0;
+  std::string output;
+};
+
+/// Entries of a dense device matrix, for the entry-based method on --input.
+template <class T>
+hss::EntryEvaluator<T> dense_entries(const ConstMatrix<T>& a) {
+  return [a](const ExecSpace& exec, const hss::EntryBlocks<T>& blocks) {
+    hss::detail::check_entry_blocks(exec, blocks, static_cast<index_type>(a.extent(0)));
+    hss::detail::fill_entry_blocks(exec, blocks, hss::detail::DenseLookup<T>{a});
+  };
 }
+
+/// What the compression produced, whatever the method.
+template <class T>
+struct Outcome {
+  hss::HssMatrix<T> matrix;
+  index_type products = 0, transpose_products = 0, probe_products = 0, entries = 0;
+  index_type samples = 0, saturated_nodes = 0;
+  double relative_error_estimate = -1;
+};
+
+template <class T>
+Outcome<T> compress_by_entries(const ExecSpace& exec, const hss::ClusterTree& tree,
+                               const LinearOperator<T>& op, const hss::EntryEvaluator<T>& entries,
+                               const Request& request, PhaseTimer& timer) {
+  hss::CompressEntriesOptions options;
+  options.seed = request.seed;
+  if (request.rank > 0) {
+    options.max_rank = static_cast<int>(request.rank);
+    options.samples = static_cast<int>(request.samples > 0 ? request.samples
+                                                           : request.rank + request.oversampling);
+  } else {
+    options.relative_tolerance = request.tolerance;
+    options.samples = static_cast<int>(request.samples);  // 0: the library's default (64)
+  }
+  Outcome<T> out;
+  hss::CompressEntriesResult result;
+  // Tolerance mode: a node whose ID used every sample may have been truncated by the sample count
+  // rather than by the tolerance; double the samples (up to N) until no node saturates.
+  for (int attempt = 0;; ++attempt) {
+    result = hss::CompressEntriesResult{};
+    out.matrix = hss::compress_from_entries_and_products(exec, tree, op, entries, options, &result);
+    out.products += result.products;
+    out.transpose_products += result.transpose_products;
+    out.entries += result.entries;
+    for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
+    const bool retry = request.rank == 0 && request.samples == 0 && result.saturated_nodes > 0 &&
+                       result.samples < tree.size() && attempt < 4;
+    if (!retry) break;
+    options.samples = static_cast<int>(std::min<index_type>(2 * result.samples, tree.size()));
+  }
+  out.samples = result.samples;
+  out.saturated_nodes = result.saturated_nodes;
+  if (request.error_probes > 0) {
+    auto phase = timer.scope("estimate");
+    out.relative_error_estimate =
+        hss::estimate_relative_error(exec, op, out.matrix, request.error_probes, request.seed);
+    out.probe_products = request.error_probes;
+  }
+  return out;
+}
+
+template <class T>
+Outcome<T> compress_by_products(const ExecSpace& exec, const hss::ClusterTree& tree,
+                                const LinearOperator<T>& op, const Request& request,
+                                PhaseTimer& timer) {
+  hss::CompressOptions options;
+  options.method = hss::parse_compress_method(request.method);
+  options.rank = request.rank;
+  options.tolerance = request.tolerance;
+  options.samples = request.samples;
+  options.oversampling = request.oversampling;
+  options.error_probes = request.error_probes;
+  options.seed = request.seed;
+  const auto result = hss::compress_from_matvecs(exec, op, tree, options);
+  for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
+  Outcome<T> out;
+  out.matrix = result.matrix;
+  out.products = result.products;
+  out.transpose_products = result.transpose_products;
+  out.probe_products = result.probe_products;
+  out.samples = result.samples;
+  out.relative_error_estimate = result.relative_error_estimate;
+  return out;
+}
+
+#if STRATA_HAVE_HDF5
+template <class T>
+int compress_typed(const Request& request, Context& context) {
+  const Comm& comm = context.comm;
+  const ExecSpace exec;
+  PhaseTimer timer;
+  Progress progress("hss compress", 4, comm.rank());
+  std::shared_ptr<const hss::Problem<T>> problem;
+  std::shared_ptr<LinearOperator<T>> op;
+  Matrix<T> dense;
+  std::string source;
+  {
+    auto phase = timer.scope("input");
+    if (request.input) {
+      source = request.input->str();
+      dense = io::read_matrix<T>(comm, *request.input);
+      collective(comm, [&] {
+        if (dense.extent(0) != dense.extent(1))
+          STRATA_THROW(ShapeMismatch, source, " is ", dense.extent(0), " x ", dense.extent(1),
+                       "; an HSS approximation needs a square matrix");
+        require_finite(exec, dense, source);
+      });
+      op = std::make_shared<DenseOperator<T>>(dense);
+    } else {
+      source = "problem " + request.problem;
+      hss::ProblemOptions options;
+      options.dim = request.dim;
+      // The name, size and dimension come from the command line and are checked identically on
+      // every rank: a rejection is a usage error on all of them.
+      try {
+        problem = hss::make_problem<T>(request.problem, request.n, options);
+      } catch (const InvalidArgument& e) {
+        throw UsageError(e.what());
+      }
+      op = hss::make_operator<T>(problem);
+    }
+  }
+  progress.advance();
+  const index_type n = op->rows();
+  const index_type leaf =
+      request.leaf_size > 0 ? request.leaf_size : std::max<index_type>(2 * request.rank, 64);
+  hss::ClusterTree tree;
+  {
+    auto phase = timer.scope("tree");
+    collective(comm, [&] {
+      if (problem) {
+        const auto points =
+            Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
+        tree = hss::ClusterTree::geometric(points, leaf);
+      } else {
+        tree = hss::ClusterTree::uniform(n, leaf);
+      }
+    });
+  }
+  progress.advance();
+  if (!context.json && !context.quiet) {
+    std::ostringstream line;
+    line << "strata hss compress: " << source << ", n = " << n << ", " << tree.levels()
+         << " levels, leaf size " << tree.max_leaf_size() << ", method " << request.method << ", "
+         << (request.rank > 0 ? "rank " + std::to_string(request.rank)
+                              : "tolerance " + Json::number(request.tolerance))
+         << ", " << scalar_name<T>() << "\n";
+    context.print(line.str());
+  }
+  Outcome<T> out;
+  collective(comm, [&] {
+    if (request.method == "entries") {
+      const auto entries = problem ? problem->entry_evaluator() : dense_entries<T>(dense);
+      out = compress_by_entries(exec, tree, *op, entries, request, timer);
+    } else {
+      out = compress_by_products(exec, tree, *op, request, timer);
+    }
+  });
+  progress.advance();
+  {
+    auto phase = timer.scope("write");
+    hss::save_hss(comm, request.output, out.matrix);
+  }
+  progress.finish();
+
+  std::vector<long long> ranks;
+  long long max_rank = 0;
+  for (int l = 1; l <= out.matrix.levels(); ++l) {
+    const index_type r = std::max(out.matrix.max_row_rank(l), out.matrix.max_col_rank(l));
+    ranks.push_back(static_cast<long long>(r));
+    max_rank = std::max<long long>(max_rank, r);
+  }
+  const index_type matvecs = out.products + out.transpose_products + out.probe_products;
+  if (context.json) {
+    Json products = Json::object();
+    products.add("A", static_cast<long long>(out.products))
+        .add("AT", static_cast<long long>(out.transpose_products))
+        .add("error_probes", static_cast<long long>(out.probe_products))
+        .add("samples", static_cast<long long>(out.samples));
+    Json time = Json::object();
+    time.add("total", timer.total());
+    for (const auto& [name, seconds] : timer.phases()) time.add(name, seconds);
+    Json j = Json::object();
+    j.add("command", "hss compress")
+        .add("status", "ok")
+        .add("n", static_cast<long long>(n))
+        .add("levels", tree.levels())
+        .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
+        .add("max_rank", max_rank)
+        .add("ranks_per_level", ranks)
+        .add("matvecs", static_cast<long long>(matvecs))
+        .add("products", products)
+        .add("entries", static_cast<long long>(out.entries))
+        .add("memory_bytes", static_cast<long long>(out.matrix.memory_bytes()))
+        .add("relative_error_estimate", out.relative_error_estimate)
+        .add("time_s", time)
+        .add("method", request.method)
+        .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
+        .add("output", request.output);
+    if (request.method == "entries")
+      j.add("saturated_nodes", static_cast<long long>(out.saturated_nodes));
+    context.print(j.str() + "\n");
+  } else if (!context.quiet) {
+    std::ostringstream line;
+    line << "  ranks per level [";
+    for (std::size_t i = 0; i < ranks.size(); ++i) line << (i ? ", " : "") << ranks[i];
+    line << "], " << matvecs << " products (A " << out.products << ", A^T "
+         << out.transpose_products << ", error probes " << out.probe_products << ")";
+    if (request.method == "entries") line << ", " << out.entries << " entries";
+    line << "\n  estimated relative error " << out.relative_error_estimate << ", "
+         << out.matrix.memory_bytes() << " bytes, " << timer.total() << " s";
+    for (const auto& [name, seconds] : timer.phases()) line << " | " << name << " " << seconds;
+    line << "\n";
+    if (out.saturated_nodes > 0)
+      line << "  warning: " << out.saturated_nodes
+           << " nodes used every sample; raise --samples for a more accurate result\n";
+    line << "  wrote " << request.output << "\n";
+    context.print(line.str());
+  }
+  return 0;
+}
+#endif
 
 }  // namespace
 
 int run_hss_compress(Args& args, Context& context) {
+  if (args.flag("--help")) {
+    context.print(compress_usage);
+    return 0;
+  }
+  Request request;
   const auto input = args.value("--input");
-  const auto output = args.value("--output");
   const auto problem = args.value("--problem");
+  const bool has_n = args.has("--n"), has_dim = args.has("--dim");
+  request.n = args.integer("--n", 0, 1, index_type(1) << 40);
+  request.dim = static_cast<int>(args.integer("--dim", 0, 1, 3));
+  const auto output = args.value("--output");
   const auto tol_text = args.value("--tol");
-  const auto rank = args.integer("--rank", 0, 0, 1 << 20);
-  const auto leaf_size = args.integer("--leaf-size", 0, 0, 1 << 24);
-  const auto samples = args.integer("--samples", 0, 0, 1 << 24);
-  const auto oversampling = args.integer("--oversampling", 10, 0, 1 << 20);
-  const auto seed = args.unsigned_integer("--seed", 0);
-  const auto method_name = args.value("--method").value_or("levitt-martinsson");
+  const bool has_rank = args.has("--rank");
+  request.rank = args.integer("--rank", 0, 1, 1 << 20);
+  request.leaf_size = args.integer("--leaf-size", 0, 1, index_type(1) << 30);
+  request.samples = args.integer("--samples", 0, 1, 1 << 24);
+  request.oversampling = args.integer("--oversampling", 10, 0, 1 << 20);
+  request.error_probes = static_cast<int>(args.integer("--error-probes", 10, 0, 1 << 16));
+  request.seed = args.unsigned_integer("--seed", 0);
+  request.method = args.value("--method").value_or("levitt-martinsson");
+  const std::string precision = args.value("--precision").value_or("fp64");
   args.finish();
-  if (problem)
-    throw UsageError(
-        "option '--problem' is not available in this build (the built-in problems are not "
-        "merged yet); pass the matrix with --input FILE.h5:/DATASET");
-  if (!input) throw UsageError("option '--input FILE.h5:/DATASET' is required");
+
+  if (input.has_value() == problem.has_value()) {
+    throw UsageError(input ? "give either '--input' or '--problem', not both"
+                           : "neither --input nor --problem given: option '--input "
+                             "FILE.h5:/DATASET' is required, or '--problem NAME --n N' for a "
+                             "built-in matrix");
+  }
+  if (input && (has_n || has_dim))
+    throw UsageError("options '--n' and '--dim' go with '--problem', not with '--input'");
+  if (problem) {
+    if (!has_n) throw UsageError("option '--problem' needs '--n N' (the matrix size)");
+    request.problem = *problem;
+  }
   if (!output) throw UsageError("option '--output FILE.h5' is required");
-  if ((tol_text.has_value()) == (rank > 0))
+  request.output = *output;
+  if (tol_text.has_value() == has_rank)
     throw UsageError("give exactly one of '--tol EPS' (EPS > 0) and '--rank R' (R >= 1)");
-  if (method_name == "entries")
-    throw UsageError(
-        "option '--method entries' (explicit-entry construction) is not implemented; use "
-        "levitt-martinsson or quasi-optimal");
-  hss::CompressOptions options;
-  try {
-    options.method = hss::parse_compress_method(method_name);
-  } catch (const Error& e) {
-    throw UsageError(e.what());
-  }
-  options.rank = rank;
   if (tol_text) {
-    options.tolerance = parse_number("--tol", *tol_text);
-    if (!(options.tolerance > 0)) throw UsageError("option '--tol' must be > 0");
+    request.tolerance = parse_number("--tol", *tol_text);
+    if (!(request.tolerance > 0) || !std::isfinite(request.tolerance))
+      throw UsageError("option '--tol' must be a number > 0, got '" + *tol_text + "'");
   }
-  options.samples = samples;
-  options.oversampling = oversampling;
-  options.seed = seed;
+  if (request.rank > 0 && request.leaf_size > 0 && request.leaf_size < request.rank) {
+    throw UsageError("--leaf-size " + std::to_string(request.leaf_size) +
+                     " is smaller than --rank " + std::to_string(request.rank) +
+                     "; a leaf basis cannot have more columns than the leaf has rows (use a leaf "
+                     "size >= rank, typically 2 x rank)");
+  }
+  if (request.method != "entries") {
+    try {
+      hss::parse_compress_method(request.method);
+    } catch (const Error&) {
+      throw UsageError("unknown method '" + request.method +
+                       "'; expected levitt-martinsson, quasi-optimal or entries");
+    }
+  }
+  if (precision != "fp64" && precision != "fp32")
+    throw UsageError("option '--precision' must be fp64 or fp32, got '" + precision + "'");
 #if STRATA_HAVE_HDF5
-  io::DatasetPath in;
-  try {
-    in = io::DatasetPath::parse(*input);
-  } catch (const Error& e) {
-    throw UsageError(e.what());
+  if (input) {
+    try {
+      request.input = io::DatasetPath::parse(*input);
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
   }
-  const auto a = io::read_matrix<double>(context.comm, in);
-  const index_type n = static_cast<index_type>(a.extent(0));
-  if (a.extent(0) != a.extent(1))
-    STRATA_THROW(ShapeMismatch, "hss compress: ", in.str(), " is ", a.extent(0), " x ", a.extent(1),
-                 "; an HSS approximation needs a square matrix");
-  const index_type m = leaf_size > 0 ? leaf_size : std::max<index_type>(2 * rank, 64);
-  const auto tree = hss::ClusterTree::uniform(n, m);
-  const DenseOperator<double> op(a);
-  if (!context.json)
-    context.print("hss compress: n = " + std::to_string(n) + ", " + std::to_string(tree.levels()) +
-                  " levels, method " + method_name + "\n");
-  const auto result = hss::compress_from_matvecs(ExecSpace(), op, tree, options);
-  hss::save_hss(context.comm, *output, result.matrix);
-  // Largest rank on each level, keyed by the level number (1 = just below the root).
-  Json ranks = Json::object();
-  index_type max_rank = 0;
-  for (int l = 1; l <= tree.levels(); ++l) {
-    ranks.add(std::to_string(l), static_cast<long long>(result.max_rank_per_level[l]));
-    max_rank = std::max(max_rank, result.max_rank_per_level[l]);
-  }
-  Json matvecs = Json::object();
-  matvecs.add("A", static_cast<long long>(result.products));
-  matvecs.add("AT", static_cast<long long>(result.transpose_products));
-  matvecs.add("error_probes", static_cast<long long>(result.probe_products));
-  matvecs.add("samples", static_cast<long long>(result.samples));
-  matvecs.add("rounds", result.rounds);
-  Json time = phases_json(result.timings);
-  time.add("total", result.timings.total());
-  if (context.json) {
-    Json j = Json::object();
-    j.add("n", static_cast<long long>(n));
-    j.add("levels", tree.levels());
-    j.add("leaf_size", static_cast<long long>(tree.max_leaf_size()));
-    j.add("method", method_name);
-    j.add("max_rank", static_cast<long long>(max_rank));
-    j.add("ranks_per_level", ranks);
-    j.add("matvecs", matvecs);
-    j.add("memory_bytes", static_cast<long long>(result.matrix.memory_bytes()));
-    j.add("relative_error_estimate", result.relative_error_estimate);
-    j.add("time_s", time);
-    j.add("output", *output);
-    context.print(j.str() + "\n");
-  } else {
-    context.print("  ranks per level " + ranks.str() + ", products A " +
-                  std::to_string(result.products) + ", A^T " +
-                  std::to_string(result.transpose_products) + ", estimated relative error " +
-                  std::to_string(result.relative_error_estimate) + ", " +
-                  std::to_string(result.timings.total()) + " s\n  wrote " + *output + "\n");
-  }
-  return 0;
+  return precision == "fp32" ? compress_typed<float>(request, context)
+                             : compress_typed<double>(request, context);
 #else
   (void)context;
-  STRATA_THROW(Unsupported,
-               "strata hss compress reads and writes HDF5, and this build has no HDF5");
+  throw UsageError("'hss compress' writes HDF5, which this build lacks");
 #endif
 }
 
