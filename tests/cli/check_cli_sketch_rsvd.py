@@ -123,7 +123,7 @@ def main():
             code, out, err = run([s, "demo", "--rows", "2000", "--cols", "10", "--output", x, "--quiet"], n, a.mpiexec)
             f = os.path.join(d, "f.h5")
             # b = the columns of U from the rsvd (in the range of X): residual 0 for both methods.
-            code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "3", "--operator", "srht", "--output", f], n, a.mpiexec)
+            code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "3", "--output", f], n, a.mpiexec)
             if code != 0:
                 fail("rsvd for the right-hand sides", out, err)
             for method, operator in [(m_, o_) for m_ in ("precondition", "solve")
