@@ -33,6 +33,9 @@ const char* const rsvd_usage =
     "                    (absolute; HMT eq. 4.3 bound from 10 Gaussian probes)\n"
     "  --block b         adaptive mode: columns added per step (default 16)\n"
     "  --seed s          seed of the random test matrix (default 0)\n"
+    "  --operator K      test matrix: gaussian (default), rademacher, srht or sparse-sign\n"
+    "                    (srht and sparse-sign need --rank: they are drawn whole)\n"
+    "  --nnz s           sparse-sign: nonzeros per row of the test matrix (default 8)\n"
     "  --json            print one JSON object (rank, matvecs, error_estimate, time_s, ...)\n";
 
 const char* const lstsq_usage =
@@ -40,9 +43,12 @@ const char* const lstsq_usage =
     "Least squares min ||A x - b||_2 for a tall A (m >= n, full column rank) and one right-hand\n"
     "side (1-D b) or several (2-D b, one per column).\n\n"
     "options:\n"
-    "  --method M        precondition (default: QR of a Gaussian sketch S A as preconditioner for\n"
+    "  --method M        precondition (default: QR of the sketch S A as preconditioner for\n"
     "                    LSQR; converges to the exact solution) or solve (argmin ||S A x - S b||,\n"
     "                    one pass, near-optimal residual)\n"
+    "  --operator K      sketch: sparse-sign (default, 8 nonzeros per column), srht, gaussian\n"
+    "                    or rademacher\n"
+    "  --nnz s           sparse-sign: nonzeros per column of the sketch (default 8)\n"
     "  --sketch-rows d   rows of the sketch (default 2n for precondition, 4n for solve)\n"
     "  --tol t           LSQR tolerance atol = btol (default 10 machine epsilons)\n"
     "  --max-iter N      LSQR iteration limit (default 1000)\n"
@@ -64,6 +70,36 @@ double number(Args& args, const std::string& name, double fallback) {
     throw UsageError("option '" + name + "' expects a number, got '" + *text + "'");
   }
   return value;
+}
+
+/// --operator for the low-rank drivers (a UsageError names the accepted values).
+sketch::TestMatrixKind test_matrix_option(Args& args, const char* fallback) {
+  const std::string name = args.value("--operator").value_or(fallback);
+  try {
+    return sketch::parse_test_matrix(name);
+  } catch (const Error&) {
+    throw UsageError(
+        "option '--operator' must be gaussian, rademacher, srht or sparse-sign, got '" + name +
+        "'");
+  }
+}
+
+/// --nnz (sparse-sign nonzeros), in [1, 64].
+index_type nnz_option(Args& args) {
+  return static_cast<index_type>(args.integer("--nnz", 8, 1, sketch::max_sparse_nnz));
+}
+
+/// --operator for least squares: any sketch but the square hadamard rotation.
+sketch::OperatorKind sketch_operator_option(Args& args) {
+  const std::string name = args.value("--operator").value_or("sparse-sign");
+  if (name != "hadamard") {
+    try {
+      return sketch::parse_operator(name);
+    } catch (const Error&) {
+    }
+  }
+  throw UsageError("option '--operator' must be sparse-sign, srht, gaussian or rademacher, got '" +
+                   name + "'");
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -95,6 +131,8 @@ int run_sketch_rsvd(Args& args, Context& context) {
   const bool tol_given = args.has("--tol");
   const double tol = number(args, "--tol", 0.0);
   const auto seed = args.unsigned_integer("--seed", 0);
+  const auto kind = test_matrix_option(args, "gaussian");
+  const auto nnz = nnz_option(args);
   args.finish();
   if (!input) throw UsageError("option '--input FILE.h5:/DATASET' is required");
   if (!output) throw UsageError("option '--output FILE.h5' is required");
@@ -108,6 +146,8 @@ int run_sketch_rsvd(Args& args, Context& context) {
   o.tolerance = tol;
   o.block_size = block;
   o.test_matrix.seed = seed;
+  o.test_matrix.kind = kind;
+  o.test_matrix.nnz = nnz;
   const Comm& comm = context.comm;
   const ExecSpace exec;
   const auto start = std::chrono::steady_clock::now();
@@ -146,6 +186,7 @@ int run_sketch_rsvd(Args& args, Context& context) {
         .add("rows", static_cast<long long>(a.global_rows()))
         .add("cols", static_cast<long long>(a.cols()))
         .add("rank", static_cast<long long>(result.rank))
+        .add("operator", sketch::test_matrix_name(kind))
         .add("matvecs", static_cast<long long>(result.matvecs))
         .add("error_estimate", result.error_estimate)
         .add("error_measure",
@@ -189,6 +230,8 @@ int run_sketch_lstsq(Args& args, Context& context) {
   const double tol = number(args, "--tol", 0.0);
   const auto max_iter = args.integer("--max-iter", 1000, 1, 1 << 30);
   const auto seed = args.unsigned_integer("--seed", 0);
+  const auto sketch_kind = sketch_operator_option(args);
+  const auto nnz = nnz_option(args);
   args.finish();
   if (!input) throw UsageError("option '--input FILE.h5:/DATASET' is required");
   if (!rhs) throw UsageError("option '--rhs FILE.h5:/DATASET' is required");
@@ -203,6 +246,8 @@ int run_sketch_lstsq(Args& args, Context& context) {
   o.atol = o.btol = tol;
   o.max_iterations = static_cast<int>(max_iter);
   o.test_matrix.seed = seed;
+  o.sketch_operator = sketch_kind;
+  o.sparse_nnz = nnz;
   const Comm& comm = context.comm;
   const ExecSpace exec;
   const auto start = std::chrono::steady_clock::now();
@@ -262,6 +307,7 @@ int run_sketch_lstsq(Args& args, Context& context) {
         .add("rows", static_cast<long long>(a.global_rows()))
         .add("cols", static_cast<long long>(a.cols()))
         .add("rhs", static_cast<long long>(b.cols()))
+        .add("operator", sketch::operator_name(sketch_kind))
         .add("sketch_rows", static_cast<long long>(result.sketch_rows))
         .add("iterations", result.iterations)
         .add("residual_norm", residual)

@@ -126,12 +126,16 @@ def main():
             code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "3", "--output", f], n, a.mpiexec)
             if code != 0:
                 fail("rsvd for the right-hand sides", out, err)
-            for method in ("precondition", "solve"):
+            for method, operator in [(m_, o_) for m_ in ("precondition", "solve")
+                                     for o_ in ("sparse-sign", "srht", "gaussian", "rademacher")]:
                 code, out, err = run([s, "sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--method", method,
+                                      "--operator", operator, "--sketch-rows", "40",
                                       "--output", os.path.join(d, "sol.h5") + ":/x", "--json"], n, a.mpiexec)
                 res = one_json(out, err)
                 if code != 0 or not LSTSQ_KEYS <= res.keys() or not res["converged"] or res["residual_norm"] > 1e-12:
-                    fail(f"lstsq --method {method}", out, err)
+                    fail(f"lstsq --method {method} --operator {operator}", out, err)
+                if res.get("operator") != operator or res.get("sketch_rows") != 40:
+                    fail("lstsq reports the operator and the sketch rows it used", out, err)
                 if (method == "solve") != (res["iterations"] == 0):
                     fail("iterations: 0 for solve, > 0 for precondition", out, err)
             # Error paths: right-hand sides with the wrong number of rows (/S: 3 entries, /V: 10 x 3), a
@@ -143,6 +147,12 @@ def main():
                 (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--output", f + ":/x", "--method", "qr"],
                  "--method", 2),
                 (["sketch", "lstsq", "--input", x + ":/X", "--output", f + ":/x"], "--rhs", 2),
+                (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--output", f + ":/x",
+                  "--operator", "hadamard"], "--operator", 2),
+                (["sketch", "rsvd", "--input", x + ":/X", "--tol", "0.1", "--output", f,
+                  "--operator", "srht"], "adaptive", 1),
+                (["sketch", "rsvd", "--input", x + ":/X", "--rank", "3", "--output", f,
+                  "--operator", "dense"], "--operator", 2),
                 (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--output", f + ":/x",
                   "--sketch-rows", "5"], "sketch needs at least", 1),
             ]:

@@ -6,7 +6,13 @@
 // by the radix-2 butterflies of /work/shared/ALGORITHMS.md (d): for h = 1, 2, 4, ..., N/2 and each
 // pair (j, j + h) with j & h = 0: (a, b) <- (a + b, a - b).
 //
-// Kernel structure: stages h < tile_rows run in one launch, a team per (column, tile of
+// Kernels (chosen by the execution space, detail/kernel_traits.hpp):
+// Host spaces: a task per (column, L1-sized block of 16 KiB) does all the block's stages in
+// cache (scalar stages h < 8, then radix-4 butterflies on vectors of 8 contiguous values), then
+// each further pass fuses up to 5 stages (radix 4 where possible) over 2^5 strided rows of a
+// 64-value contiguous chunk, so an N x k block is read and written 1 + ceil(log2(N / block) / 5)
+// times (2 passes for N = 2^20 in fp64), with contiguous inner loops that vectorize.
+// GPU spaces: stages h < tile_rows run in one launch, a team per (column, tile of
 // tile_rows consecutive rows) that loads the tile into team scratch, does its log2(tile_rows)
 // stages there with a barrier between stages, and writes the tile back once. Each remaining stage
 // (h >= tile_rows) is one coalesced pass over all pairs. Cost: N log2(N) k additions; memory
@@ -23,8 +29,9 @@ namespace strata::sketch {
 struct FwhtOptions {
   /// The result is multiplied by this (1: unnormalized H; 1/sqrt(N): orthonormal).
   double scale = 1;
-  /// Rows per team-scratch tile (a power of two >= 2); the lower log2(tile_rows) stages run in
-  /// scratch. 1024 fp64 values = 8 KiB of scratch per team.
+  /// GPU kernel: rows per team-scratch tile (a power of two >= 2); the lower log2(tile_rows)
+  /// stages run in scratch. Checked on every backend; the host kernel blocks by cache size. 1024
+  /// fp64 values = 8 KiB of scratch per team.
   index_type tile_rows = 1024;
 };
 

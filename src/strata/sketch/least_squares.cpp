@@ -10,6 +10,7 @@
 #include "strata/linalg/blas.hpp"
 #include "strata/sketch/detail/lowrank_common.hpp"
 #include "strata/sketch/detail/small_dense.hpp"
+#include "strata/sketch/fwht.hpp"
 
 namespace strata::sketch {
 
@@ -42,9 +43,10 @@ void combine_columns(const ExecSpace& exec, const Matrix<T>& y, const std::vecto
   kx::fence(exec, "strata::sketch::lsqr::combine");
 }
 
-/// d default per method (see LeastSquaresOptions::sketch_rows).
-index_type default_sketch_rows(index_type n, LeastSquaresMethod method) {
-  return method == LeastSquaresMethod::sketch_and_precondition ? 2 * n : 4 * n;
+/// d default per method and operator (see LeastSquaresOptions::sketch_rows).
+index_type default_sketch_rows(index_type n, LeastSquaresMethod method, OperatorKind kind) {
+  const bool dense = kind == OperatorKind::gaussian || kind == OperatorKind::rademacher;
+  return method == LeastSquaresMethod::sketch_and_precondition && dense ? 2 * n : 4 * n;
 }
 
 template <class T>
@@ -52,43 +54,33 @@ double default_tolerance(double given) {
   return given > 0 ? given : 10.0 * static_cast<double>(std::numeric_limits<T>::epsilon());
 }
 
-/// S [A b] = ([A b]^T S^T)^T, S^T generated in panels of columns so that only m_local x panel
-/// random values exist at a time. Returns (S A, S b) on the host, scaled by 1/sqrt(d).
+/// The sketch operator of the options for an m-row A and d sketch rows.
+SketchOperator sketch_operator(const LeastSquaresOptions& o, index_type m, index_type d) {
+  SketchOperator op;
+  op.kind = o.sketch_operator;
+  op.rows = d;
+  op.cols = m;
+  op.seed = o.test_matrix.seed;
+  op.stream = o.test_matrix.stream;
+  op.nnz = std::min(o.sparse_nnz, d);
+  return op;
+}
+
+/// (S A, S b) on the host: each rank applies its column block of S to its rows, one allreduce
+/// per product sums them (sketch_rows on a DistMatrix).
 template <class T>
 std::pair<HostMatrix<T>, HostMatrix<T>> sketch_rows_of(const ExecSpace& exec,
                                                        const DistMatrix<T>& a,
-                                                       const DistMatrix<T>& b, index_type d,
-                                                       const TestMatrixOptions& test) {
-  const auto n = static_cast<std::size_t>(a.cols()), k = static_cast<std::size_t>(b.cols());
-  const auto m_local = static_cast<std::size_t>(a.local_rows());
-  const auto dd = static_cast<std::size_t>(d);
-  Matrix<T> ga("strata::sketch::AtSt", n, dd), gb("strata::sketch::btSt", k, dd);
-  const RandomStream stream{Distribution::gaussian, test.seed, 2 * test.stream};
-  const std::size_t panel = 256;
-  Matrix<T> st(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::St"), m_local,
-               std::min(panel, dd));
-  for (std::size_t j0 = 0; j0 < dd; j0 += panel) {
-    const std::size_t j1 = std::min(dd, j0 + panel);
-    const auto cols = Kokkos::make_pair(j0, j1);
-    const auto s_panel =
-        Kokkos::subview(st, Kokkos::ALL, Kokkos::make_pair(std::size_t(0), j1 - j0));
-    fill_random(exec, stream, s_panel, a.row_begin(), static_cast<index_type>(j0));
-    linalg::gemm(exec, "T", "N", T(1), a.local(), s_panel, T(0),
-                 Kokkos::subview(ga, Kokkos::ALL, cols));
-    linalg::gemm(exec, "T", "N", T(1), b.local(), s_panel, T(0),
-                 Kokkos::subview(gb, Kokkos::ALL, cols));
-  }
-  a.comm().allreduce(exec, ga, ReduceOp::sum);
-  a.comm().allreduce(exec, gb, ReduceOp::sum);
-  const auto gah = host_copy(exec, ConstMatrix<T>(ga));
-  const auto gbh = host_copy(exec, ConstMatrix<T>(gb));
-  const T scale = T(1) / std::sqrt(static_cast<T>(d));
-  HostMatrix<T> sa("strata::sketch::SA", dd, n), sb("strata::sketch::Sb", dd, k);
-  for (std::size_t i = 0; i < dd; ++i) {
-    for (std::size_t j = 0; j < n; ++j) sa(i, j) = scale * gah(j, i);
-    for (std::size_t j = 0; j < k; ++j) sb(i, j) = scale * gbh(j, i);
-  }
-  return {sa, sb};
+                                                       const DistMatrix<T>& b,
+                                                       const SketchOperator& op) {
+  const auto dd = static_cast<std::size_t>(op.rows);
+  Matrix<T> sa("strata::sketch::SA", dd, static_cast<std::size_t>(a.cols()));
+  Matrix<T> sb("strata::sketch::Sb", dd, static_cast<std::size_t>(b.cols()));
+  ApplyOptions apply;
+  apply.check_finite = false;  // checked by check_inputs
+  sketch_rows(exec, op, a, sa, apply);
+  sketch_rows(exec, op, b, sb, apply);
+  return {host_copy(exec, ConstMatrix<T>(sa)), host_copy(exec, ConstMatrix<T>(sb))};
 }
 
 /// LSQR (Paige & Saunders 1982, Sec. 4 and the stopping rules of Sec. 6) on M = A R^{-1}, one
@@ -251,6 +243,11 @@ void check_inputs(const ExecSpace& exec, const DistMatrix<T>& a, const DistMatri
                    o.btol);
     STRATA_REQUIRE(o.max_iterations >= 1, InvalidArgument, "max_iterations must be >= 1, got ",
                    o.max_iterations);
+    STRATA_REQUIRE(o.sketch_operator != OperatorKind::hadamard, InvalidArgument,
+                   "the 'hadamard' operator is a square rotation (d = padded m), not a sketch; "
+                   "use srht, sparse-sign, gaussian or rademacher for least squares");
+    STRATA_REQUIRE(o.sparse_nnz >= 1, InvalidArgument,
+                   "sparse-sign needs at least one nonzero per column, got ", o.sparse_nnz);
   });
   detail::require_finite_block(exec, a, "the matrix A");
   detail::require_finite_block(exec, b, "the right-hand side b");
@@ -265,13 +262,20 @@ LeastSquaresResult<T> least_squares(const ExecSpace& exec, const DistMatrix<T>& 
   const index_type n = a.cols();
   const auto k = static_cast<std::size_t>(b.cols());
   LeastSquaresResult<T> result;
-  const index_type d =
-      options.sketch_rows > 0 ? options.sketch_rows : default_sketch_rows(n, options.method);
+  index_type d = options.sketch_rows;
+  if (d == 0) {
+    d = default_sketch_rows(n, options.method, options.sketch_operator);
+    // srht samples rows of the padded transform without replacement.
+    if (options.sketch_operator == OperatorKind::srht)
+      d = std::min(d, next_power_of_two(a.global_rows()));
+  }
   result.sketch_rows = d;
+  const SketchOperator op = sketch_operator(options, a.global_rows(), d);
+  collective(a.comm(), [&] { op.validate(); });
   HostMatrix<T> sa, sb;
   {
     auto phase = result.timings.scope("sketch");
-    std::tie(sa, sb) = sketch_rows_of(exec, a, b, d, options.test_matrix);
+    std::tie(sa, sb) = sketch_rows_of(exec, a, b, op);
     result.matvecs += d;
   }
   if (options.method == LeastSquaresMethod::sketch_and_solve) {

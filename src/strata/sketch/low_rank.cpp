@@ -204,7 +204,7 @@ EigResult<T> nystrom(const ExecSpace& exec, const LinearOperator<T>& a,
   auto y = row_block(a, l, "strata::sketch::Y");
   {
     auto phase = result.timings.scope("qr");
-    detail::fill_test_matrix(exec, detail::basis_stream(options.test_matrix), omega, 0);
+    detail::fill_basis_test_matrix(exec, options.test_matrix, omega, 0);
     detail::orthonormalize_block(exec, omega, options.qr);
   }
   {

@@ -11,6 +11,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/sketch/detail/kernel_traits.hpp"
 #include "strata/sketch/detail/random_bits.hpp"
 #include "strata/sketch/fwht.hpp"
 
@@ -230,125 +231,134 @@ void dense_right(const ExecSpace& exec, const SketchOperator& op, const ConstMat
 
 // ---- sparse sign -------------------------------------------------------------------------------
 
-/// S(:, b:b+r) as a device CSR by rows. Entries are generated per column, encoded as one 64-bit
-/// key ((row * r + local column) * 2 + sign bit) and sorted, so the order inside each row (and
-/// hence every sum over it) is by column: deterministic for any thread count and backend.
-struct SparseRows {
-  /// Row by row, ascending columns: column c with sign +1 stored as c, with sign -1 as ~c.
-  Kokkos::View<std::int64_t*, MemSpace> keys;
-  IndexView row_ptr;  // d + 1
-  index_type width = 0;
-};
-
-SparseRows sparse_rows(const ExecSpace& exec, const SketchOperator& op, index_type b,
-                       index_type r) {
-  const index_type d = op.rows, s = op.nnz;
-  STRATA_REQUIRE(r == 0 || d <= (std::numeric_limits<std::int64_t>::max() / 2 - 1) / r,
-                 InvalidArgument, "sparse-sign: d * n_local = ", d, " * ", r,
-                 " is too large for the 63-bit row-column key; split the columns over more ranks");
-  SparseRows csr;
-  csr.width = r;
-  csr.keys = Kokkos::View<std::int64_t*, MemSpace>(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_keys"),
-      static_cast<std::size_t>(r * s));
-  csr.row_ptr = IndexView(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_row_ptr"),
-      static_cast<std::size_t>(d + 1));
-  const auto keys = csr.keys;
-  const auto row_ptr = csr.row_ptr;
-  const std::uint64_t seed = op.seed, stream = op.stream;
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_generate",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
-      KOKKOS_LAMBDA(const index_type c) {
-        index_type rows[max_sparse_nnz];
-        int signs[max_sparse_nnz];
-        detail::sparse_column(seed, stream, b + c, d, s, rows, signs);
-        for (index_type q = 0; q < s; ++q) {
-          keys(c * s + q) = (rows[q] * r + c) * 2 + (signs[q] > 0 ? 1 : 0);
-        }
-      });
-  kx::fence(exec, "strata::sketch::sparse_generate");
-  Kokkos::sort(keys);
-  Kokkos::fence();
-  const index_type total = r * s;
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_row_ptr",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d + 1),
-      KOKKOS_LAMBDA(const index_type i) {
-        // First key of row >= i (lower bound of i * r * 2).
-        const std::int64_t target = i * r * 2;
-        index_type lo = 0, hi = total;
-        while (lo < hi) {
-          const index_type mid = lo + (hi - lo) / 2;
-          if (keys(mid) < target) {
-            lo = mid + 1;
-          } else {
-            hi = mid;
+/// out = scale * S(:, b:b+r) a for a (r x k) with the cached columns of S.
+template <class T>
+void sparse_left(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                 const Matrix<T>& out, T scale) {
+  const index_type d = s.description().rows, nnz = s.description().nnz;
+  const index_type r = static_cast<index_type>(a.extent(0)),
+                   k = static_cast<index_type>(a.extent(1));
+  if constexpr (detail::KernelTraits<ExecSpace>::host_loops) {
+    // A task per tile of `tile` columns of A: its d x tile block of the output stays in cache
+    // while the rows of A stream by; row j adds +-a(j, c) to the nnz rows of S's column j, in
+    // order of j (a deterministic sum). The entries of column j are decoded once per tile.
+    constexpr index_type tile = 4;
+    const auto entries = s.column_entries();
+    Kokkos::parallel_for(
+        "strata::sketch::sparse_left_host",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0,
+                                                                      (k + tile - 1) / tile),
+        KOKKOS_LAMBDA(const index_type task) {
+          const index_type c0 = task * tile, width = k - c0 < tile ? k - c0 : tile;
+          for (index_type c = 0; c < width; ++c) {
+            for (index_type i = 0; i < d; ++i) out(i, c0 + c) = T(0);
           }
-        }
-        row_ptr(i) = lo;
-      });
-  // Decode once (the apply kernels then read a column index, not a key needing a 64-bit modulo):
-  // column c with sign +1 -> c, with sign -1 -> ~c (negative).
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_decode",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, total),
-      KOKKOS_LAMBDA(const index_type p) {
-        const std::int64_t key = keys(p);
-        const std::int64_t c = (key >> 1) % r;
-        keys(p) = (key & 1) ? c : ~c;
-      });
-  return csr;
+          for (index_type j = 0; j < r; ++j) {
+            const int* e = &entries(j * nnz);
+            for (index_type c = 0; c < width; ++c) {
+              // Branch-free: the signs are random, so a branch on them mispredicts half the time.
+              const T v = a(j, c0 + c);
+              const T plus_minus[2] = {v, -v};
+              T* o = &out(0, c0 + c);
+              for (index_type q = 0; q < nnz; ++q) {
+                const int e_q = e[q];
+                o[e_q ^ (e_q >> 31)] += plus_minus[static_cast<unsigned>(e_q) >> 31];
+              }
+            }
+          }
+          for (index_type c = 0; c < width; ++c) {
+            for (index_type i = 0; i < d; ++i) out(i, c0 + c) *= scale;
+          }
+        });
+  } else {
+    // A thread per output entry gathers its row of S (row-sorted CSR: deterministic order).
+    const auto cols = s.row_entries();
+    const auto row_ptr = s.row_offsets();
+    Kokkos::parallel_for(
+        "strata::sketch::sparse_left",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * k),
+        KOKKOS_LAMBDA(const index_type q) {
+          const index_type i = q % d, c = q / d;
+          T acc = 0;
+          for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
+            const std::int64_t key = cols(p);
+            acc += key >= 0 ? a(key, c) : -a(~key, c);
+          }
+          out(i, c) = scale * acc;
+        });
+  }
 }
 
-/// out = scale * S(:, b:b+r) a for a (r x k): a gather per output entry (i, c).
+/// out = scale * a S(:, b:b+r)^T for a (m x r).
 template <class T>
-void sparse_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
-                 index_type b, const Matrix<T>& out, T scale) {
-  const index_type r = static_cast<index_type>(a.extent(0));
-  const auto csr = sparse_rows(exec, op, b, r);
-  const auto keys = csr.keys;
-  const auto row_ptr = csr.row_ptr;
-  const index_type d = op.rows, k = static_cast<index_type>(a.extent(1));
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_left",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * k),
-      KOKKOS_LAMBDA(const index_type q) {
-        const index_type i = q % d, c = q / d;
-        T acc = 0;
-        for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
-          const std::int64_t key = keys(p);
-          acc += key >= 0 ? a(key, c) : -a(~key, c);
-        }
-        out(i, c) = scale * acc;
-      });
-}
-
-/// out = scale * a S^T for a (m x n): a gather per output entry (row, i), rows fastest.
-template <class T>
-void sparse_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+void sparse_right(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
                   const Matrix<T>& out, T scale) {
-  const index_type n = op.cols;
-  const auto csr = sparse_rows(exec, op, 0, n);
-  const auto keys = csr.keys;
-  const auto row_ptr = csr.row_ptr;
-  const index_type m = static_cast<index_type>(a.extent(0)), d = op.rows;
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_right",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * d),
-      KOKKOS_LAMBDA(const index_type q) {
-        const index_type row = q % m, i = q / m;
-        T acc = 0;
-        for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
-          const std::int64_t key = keys(p);
-          acc += key >= 0 ? a(row, key) : -a(row, ~key);
-        }
-        out(row, i) = scale * acc;
-      });
+  const index_type d = s.description().rows, nnz = s.description().nnz;
+  const index_type m = static_cast<index_type>(a.extent(0)),
+                   r = static_cast<index_type>(a.extent(1));
+  if constexpr (detail::KernelTraits<ExecSpace>::host_loops) {
+    // A task per tile of rows of A: column j of A (its tile) is added, +-, to the nnz columns of
+    // the output named by S's column j; every update is a contiguous loop that vectorizes.
+    constexpr index_type tile = 128;
+    const auto entries = s.column_entries();
+    Kokkos::parallel_for(
+        "strata::sketch::sparse_right_host",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0,
+                                                                      (m + tile - 1) / tile),
+        KOKKOS_LAMBDA(const index_type task) {
+          const index_type i0 = task * tile, len = m - i0 < tile ? m - i0 : tile;
+          for (index_type i = 0; i < d; ++i) {
+            for (index_type t = 0; t < len; ++t) out(i0 + t, i) = T(0);
+          }
+          for (index_type j = 0; j < r; ++j) {
+            const T* x = &a(i0, j);
+            for (index_type q = 0; q < nnz; ++q) {
+              const int row = entries(j * nnz + q);
+              T* o = &out(i0, row >= 0 ? row : ~row);
+              const T sign = row >= 0 ? T(1) : T(-1);
+              for (index_type t = 0; t < len; ++t) o[t] += sign * x[t];
+            }
+          }
+          for (index_type i = 0; i < d; ++i) {
+            for (index_type t = 0; t < len; ++t) out(i0 + t, i) *= scale;
+          }
+        });
+  } else {
+    const auto cols = s.row_entries();
+    const auto row_ptr = s.row_offsets();
+    Kokkos::parallel_for(
+        "strata::sketch::sparse_right",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * d),
+        KOKKOS_LAMBDA(const index_type q) {
+          const index_type row = q % m, i = q / m;
+          T acc = 0;
+          for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
+            const std::int64_t key = cols(p);
+            acc += key >= 0 ? a(row, key) : -a(row, ~key);
+          }
+          out(row, i) = scale * acc;
+        });
+  }
 }
 
 // ---- Hadamard-based (srht, hadamard) -----------------------------------------------------------
+
+/// D2(j) for j in [b, b + r): the input signs of srht / hadamard.
+template <class T>
+Kokkos::View<T*, MemSpace> random_signs(const ExecSpace& exec, const SketchOperator& op,
+                                        index_type b, index_type r) {
+  Kokkos::View<T*, MemSpace> signs(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::signs"),
+      static_cast<std::size_t>(r));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::signs",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
+      KOKKOS_LAMBDA(const index_type t) {
+        signs(t) = detail::random_sign<T>(seed, stream, detail::tag_signs_d2, b + t);
+      });
+  return signs;
+}
 
 /// out(i, :) = scale * sum_{j in [b, b+r)} H_N(rows_i, j) D_j a(j - b, :) for the selected rows
 /// `rows` of H_N (d of them), by the aligned dyadic split of [b, e) described in operator.hpp.
@@ -374,8 +384,9 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
   }
   Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_block"),
               static_cast<std::size_t>(largest), static_cast<std::size_t>(k));
-  const std::uint64_t seed = op.seed, stream = op.stream;
   const index_type end = b + r;
+  // D's signs for [b, b + r), drawn once (one Philox call each) instead of once per entry of A.
+  const auto signs = random_signs<T>(exec, op, b, r);
   for (std::size_t blk = 0; blk < blocks.size(); ++blk) {
     const index_type c0 = blocks[blk].first, len = blocks[blk].second;
     Matrix<T> zb(z.data(), static_cast<std::size_t>(len), static_cast<std::size_t>(k));
@@ -384,9 +395,7 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, len * k),
         KOKKOS_LAMBDA(const index_type q) {
           const index_type t = q % len, c = q / len, j = c0 + t;
-          zb(t, c) =
-              j < end ? detail::random_sign<T>(seed, stream, detail::tag_signs_d2, j) * a(j - b, c)
-                      : T(0);
+          zb(t, c) = j < end ? signs(j - b) * a(j - b, c) : T(0);
         });
     fwht(exec, zb);
     const bool first = blk == 0;
@@ -430,15 +439,13 @@ void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const Const
   const index_type n = op.cols, big_n = op.padded_cols();
   Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_right"),
               static_cast<std::size_t>(big_n), static_cast<std::size_t>(m));
-  const std::uint64_t seed = op.seed, stream = op.stream;
+  const auto signs = random_signs<T>(exec, op, 0, n);
   Kokkos::parallel_for(
       "strata::sketch::hadamard_load_transposed",
       Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, big_n * m),
       KOKKOS_LAMBDA(const index_type q) {
         const index_type t = q % big_n, row = q / big_n;
-        z(t, row) = t < n
-                        ? detail::random_sign<T>(seed, stream, detail::tag_signs_d2, t) * a(row, t)
-                        : T(0);
+        z(t, row) = t < n ? signs(t) * a(row, t) : T(0);
       });
   if (op.kind == OperatorKind::hadamard) {
     fwht(exec, z);
@@ -475,7 +482,9 @@ void partial_left(const ExecSpace& exec, const SketchOperator& op, const ConstMa
     case OperatorKind::rademacher:
       return dense_left(exec, op, a, b, out, scale, o);
     case OperatorKind::sparse_sign:
-      return sparse_left(exec, op, a, b, out, scale);
+      return sparse_left(exec,
+                         SparseSignMatrix(exec, op, b, b + static_cast<index_type>(a.extent(0))), a,
+                         out, scale);
     case OperatorKind::srht:
       return hadamard_left(exec, op, a, b,
                            to_device(srht_sampled_rows(op), "strata::sketch::srht_rows"), out,
@@ -499,6 +508,119 @@ void check_block(const SketchOperator& op, index_type b, index_type e, const cha
 }
 
 }  // namespace
+
+SparseSignMatrix::SparseSignMatrix(const ExecSpace& exec, const SketchOperator& op,
+                                   index_type col_begin, index_type col_end)
+    : op_(op), col_begin_(col_begin), col_end_(col_end) {
+  STRATA_REQUIRE(op.kind == OperatorKind::sparse_sign, InvalidArgument,
+                 "SparseSignMatrix: the operator is '", operator_name(op.kind),
+                 "', not 'sparse-sign'");
+  op.validate();
+  check_block(op, col_begin, col_end, "SparseSignMatrix");
+  const index_type d = op.rows, s = op.nnz, r = col_end - col_begin, b = col_begin;
+  STRATA_REQUIRE(d <= std::numeric_limits<int>::max(), InvalidArgument, "sparse-sign: d = ", d,
+                 " rows exceed the supported 2^31 - 1");
+  columns_ = Kokkos::View<int*, MemSpace>(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_columns"),
+      static_cast<std::size_t>(r * s));
+  const auto columns = columns_;
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_generate",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
+      KOKKOS_LAMBDA(const index_type c) {
+        index_type rows[max_sparse_nnz];
+        int signs[max_sparse_nnz];
+        detail::sparse_column(seed, stream, b + c, d, s, rows, signs);
+        for (index_type q = 0; q < s; ++q) {
+          const int row = static_cast<int>(rows[q]);
+          columns(c * s + q) = signs[q] > 0 ? row : ~row;
+        }
+      });
+  if constexpr (!detail::KernelTraits<ExecSpace>::host_loops) build_rows(exec);
+}
+
+void SparseSignMatrix::build_rows(const ExecSpace& exec) {
+  const index_type d = op_.rows, s = op_.nnz, r = col_end_ - col_begin_;
+  STRATA_REQUIRE(r == 0 || d <= (std::numeric_limits<std::int64_t>::max() / 2 - 1) / r,
+                 InvalidArgument, "sparse-sign: d * n_local = ", d, " * ", r,
+                 " is too large for the 63-bit row-column key; split the columns over more ranks");
+  // Keys ((row * r + local column) * 2 + sign bit), sorted: the order inside each row (and hence
+  // every sum over it) is by column, deterministic for any thread count and backend.
+  Kokkos::View<std::int64_t*, MemSpace> keys(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_keys"),
+      static_cast<std::size_t>(r * s));
+  row_offsets_ = Kokkos::View<index_type*, MemSpace>(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_row_ptr"),
+      static_cast<std::size_t>(d + 1));
+  const auto columns = columns_;
+  const auto row_ptr = row_offsets_;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_keys",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r * s),
+      KOKKOS_LAMBDA(const index_type p) {
+        const int e = columns(p);
+        const std::int64_t row = e >= 0 ? e : ~e;
+        keys(p) = (row * r + p / s) * 2 + (e >= 0 ? 1 : 0);
+      });
+  kx::fence(exec, "strata::sketch::sparse_keys");
+  Kokkos::sort(keys);
+  Kokkos::fence();
+  const index_type total = r * s;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_row_ptr",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d + 1),
+      KOKKOS_LAMBDA(const index_type i) {
+        // First key of row >= i (lower bound of i * r * 2).
+        const std::int64_t target = i * r * 2;
+        index_type lo = 0, hi = total;
+        while (lo < hi) {
+          const index_type mid = lo + (hi - lo) / 2;
+          if (keys(mid) < target) {
+            lo = mid + 1;
+          } else {
+            hi = mid;
+          }
+        }
+        row_ptr(i) = lo;
+      });
+  // Decode once: column c with sign +1 -> c, with sign -1 -> ~c (negative).
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_decode",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, total),
+      KOKKOS_LAMBDA(const index_type p) {
+        const std::int64_t key = keys(p);
+        const std::int64_t c = (key >> 1) % r;
+        keys(p) = (key & 1) ? c : ~c;
+      });
+  rows_ = keys;
+}
+
+template <class T>
+void sketch_rows(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                 const Matrix<T>& sa, const ApplyOptions& options) {
+  const SketchOperator& op = s.description();
+  const index_type r = s.col_end() - s.col_begin(), k = static_cast<index_type>(a.extent(1));
+  require_shape(a, r, k, "sketch_rows: A (the operator's column block of rows x k)");
+  require_shape(sa, op.rows, k, "sketch_rows: the output S A");
+  if (options.check_finite) require_finite(exec, a, "sketch_rows: A");
+  if (k == 0) return;
+  if (r == 0) return fill_zero(exec, sa);
+  sparse_left(exec, s, a, sa, static_cast<T>(entry_scale(op, options.isometry_scaling)));
+}
+
+template <class T>
+void sketch_columns(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                    const Matrix<T>& as, const ApplyOptions& options) {
+  const SketchOperator& op = s.description();
+  const index_type r = s.col_end() - s.col_begin(), m = static_cast<index_type>(a.extent(0));
+  require_shape(a, m, r, "sketch_columns: A (m x the operator's column block)");
+  require_shape(as, m, op.rows, "sketch_columns: the output A S^T");
+  if (options.check_finite) require_finite(exec, a, "sketch_columns: A");
+  if (m == 0) return;
+  if (r == 0) return fill_zero(exec, as);
+  sparse_right(exec, s, a, as, static_cast<T>(entry_scale(op, options.isometry_scaling)));
+}
 
 template <class T>
 Matrix<T> materialize(const ExecSpace& exec, const SketchOperator& op, index_type col_begin,
@@ -596,7 +718,7 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Const
     case OperatorKind::rademacher:
       return dense_right(exec, op, a, as, scale, options);
     case OperatorKind::sparse_sign:
-      return sparse_right(exec, op, a, as, scale);
+      return sparse_right(exec, SparseSignMatrix(exec, op, 0, op.cols), a, as, scale);
     case OperatorKind::srht:
     case OperatorKind::hadamard:
       return hadamard_right(exec, op, a, as, scale);
@@ -682,6 +804,10 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Linea
 }
 
 #define STRATA_SKETCH_OPERATOR_DEFINE(T)                                                          \
+  template void sketch_rows<T>(const ExecSpace&, const SparseSignMatrix&, const ConstMatrix<T>&,  \
+                               const Matrix<T>&, const ApplyOptions&);                            \
+  template void sketch_columns<T>(const ExecSpace&, const SparseSignMatrix&,                      \
+                                  const ConstMatrix<T>&, const Matrix<T>&, const ApplyOptions&);  \
   template Matrix<T> materialize<T>(const ExecSpace&, const SketchOperator&, index_type,          \
                                     index_type, const ApplyOptions&);                             \
   template void sketch_rows<T>(const ExecSpace&, const SketchOperator&, const ConstMatrix<T>&,    \

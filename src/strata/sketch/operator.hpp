@@ -117,8 +117,8 @@ Matrix<T> materialize(const ExecSpace& exec, const SketchOperator& op, index_typ
 /// SA = S A for a dense A (n x k) in device memory; SA must be d x k.
 /// Cost: gaussian/rademacher: generation of d n entries + one GEMM (2 d n k flops).
 /// srht/hadamard: zero-pad to N x k, sign flips, FWHT (N log2 N k adds; hadamard twice), gather of
-/// d rows; workspace N k. sparse-sign: a device CSR of S (n s keys sorted once, deterministic
-/// order) and a gather per output entry (2 n s k flops); workspace O(n s).
+/// d rows; workspace N k. sparse-sign: builds a SparseSignMatrix (below) for the call, then
+/// 2 n s k flops; workspace O(n s). Reuse a SparseSignMatrix to apply one operator many times.
 template <class T>
 void sketch_rows(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
                  const Matrix<T>& sa, const ApplyOptions& options = {});
@@ -164,7 +164,62 @@ template <class T>
 void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const LinearOperator<T>& a,
                     const Matrix<T>& as, const ApplyOptions& options = {});
 
+/// Columns [col_begin, col_end) of a sparse-sign operator, generated once and kept in device
+/// memory, for repeated products with the same operator (Clarkson & Woodruff 2013; Meng &
+/// Mahoney 2013; Nelson & Nguyen 2013 for the OSNAP / SJLT distribution). Building costs
+/// O(w nnz) Philox draws (w = col_end - col_begin) and w nnz ints of memory; on GPU execution
+/// spaces also a row-sorted copy (one sort of w nnz 64-bit keys, w nnz + d + 1 more values) for
+/// the gather kernels. The products below then cost only the 2 w nnz k flops of the sparse
+/// product. Host kernels scatter each row of A into the output block of a cache-resident tile of
+/// columns in increasing column order of S; GPU kernels gather each output entry over its row in
+/// increasing column order: both sums are deterministic, so repeated products are bitwise equal.
+class SparseSignMatrix {
+ public:
+  SparseSignMatrix() = default;
+  /// Throws InvalidArgument unless op is a valid sparse-sign description and [col_begin,
+  /// col_end) lies inside [0, n).
+  SparseSignMatrix(const ExecSpace& exec, const SketchOperator& op, index_type col_begin,
+                   index_type col_end);
+  const SketchOperator& description() const { return op_; }
+  index_type col_begin() const { return col_begin_; }
+  index_type col_end() const { return col_end_; }
+  /// Entry q of local column c at (c * nnz + q): row i with sign +1 stored as i, with -1 as ~i.
+  Kokkos::View<const int*, MemSpace> column_entries() const { return columns_; }
+  /// GPU spaces: row i's entries at [row_offsets(i), row_offsets(i + 1)) in increasing local
+  /// column c, stored as c (sign +1) or ~c (sign -1). Empty on host spaces.
+  Kokkos::View<const std::int64_t*, MemSpace> row_entries() const { return rows_; }
+  Kokkos::View<const index_type*, MemSpace> row_offsets() const { return row_offsets_; }
+
+  /// Builds the row-sorted copy (called by the constructor on GPU execution spaces).
+  void build_rows(const ExecSpace& exec);
+
+ private:
+  SketchOperator op_;
+  index_type col_begin_ = 0;
+  index_type col_end_ = 0;
+  Kokkos::View<int*, MemSpace> columns_;
+  Kokkos::View<std::int64_t*, MemSpace> rows_;
+  Kokkos::View<index_type*, MemSpace> row_offsets_;
+};
+
+/// SA = S(:, col_begin:col_end) A for a dense A ((col_end - col_begin) x k) with a cached
+/// sparse-sign block; SA must be d x k. Cost 2 w nnz k flops, no generation.
+template <class T>
+void sketch_rows(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                 const Matrix<T>& sa, const ApplyOptions& options = {});
+
+/// AS = A S(:, col_begin:col_end)^T for a dense A (m x (col_end - col_begin)); AS must be m x d.
+template <class T>
+void sketch_columns(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                    const Matrix<T>& as, const ApplyOptions& options = {});
+
 #define STRATA_SKETCH_OPERATOR_DECLARE(T)                                                       \
+  extern template void sketch_rows<T>(const ExecSpace&, const SparseSignMatrix&,                \
+                                      const ConstMatrix<T>&, const Matrix<T>&,                  \
+                                      const ApplyOptions&);                                     \
+  extern template void sketch_columns<T>(const ExecSpace&, const SparseSignMatrix&,             \
+                                         const ConstMatrix<T>&, const Matrix<T>&,               \
+                                         const ApplyOptions&);                                  \
   extern template Matrix<T> materialize<T>(const ExecSpace&, const SketchOperator&, index_type, \
                                            index_type, const ApplyOptions&);                    \
   extern template void sketch_rows<T>(const ExecSpace&, const SketchOperator&,                  \

@@ -11,6 +11,29 @@
 
 namespace strata::sketch {
 
+const char* test_matrix_name(TestMatrixKind kind) {
+  switch (kind) {
+    case TestMatrixKind::gaussian:
+      return "gaussian";
+    case TestMatrixKind::rademacher:
+      return "rademacher";
+    case TestMatrixKind::srht:
+      return "srht";
+    case TestMatrixKind::sparse_sign:
+      return "sparse-sign";
+  }
+  return "unknown";
+}
+
+TestMatrixKind parse_test_matrix(const std::string& name) {
+  for (auto k : {TestMatrixKind::gaussian, TestMatrixKind::rademacher, TestMatrixKind::srht,
+                 TestMatrixKind::sparse_sign}) {
+    if (name == test_matrix_name(k)) return k;
+  }
+  STRATA_THROW(InvalidArgument, "unknown test matrix '", name,
+               "'; expected gaussian, rademacher, srht or sparse-sign");
+}
+
 namespace detail {
 
 void check_low_rank_options(index_type rows, index_type cols, const LowRankOptions& o,
@@ -38,6 +61,14 @@ void check_low_rank_options(index_type rows, index_type cols, const LowRankOptio
     STRATA_REQUIRE(o.error_probes >= 1, InvalidArgument,
                    "the adaptive range finder needs at least one error probe, got ",
                    o.error_probes);
+    STRATA_REQUIRE(o.test_matrix.kind == TestMatrixKind::gaussian ||
+                       o.test_matrix.kind == TestMatrixKind::rademacher,
+                   InvalidArgument,
+                   "the adaptive range finder draws its test matrix block by "
+                   "block as the rank grows; the '",
+                   test_matrix_name(o.test_matrix.kind),
+                   "' operator is drawn whole for a fixed size, so use gaussian or rademacher "
+                   "(or give a fixed rank)");
   } else {
     STRATA_REQUIRE(o.rank >= 1, InvalidArgument, "the rank must be >= 1, got ", o.rank,
                    " (or give a tolerance for an adaptive rank)");
@@ -60,7 +91,7 @@ RangeFinderResult<T> fixed_range_finder(const ExecSpace& exec, const LinearOpera
   auto y = row_block(a, l, "strata::sketch::Y");
   {
     auto phase = result.timings.scope("sketch");
-    fill_test_matrix(exec, basis_stream(o.test_matrix), omega, 0);
+    fill_basis_test_matrix(exec, o.test_matrix, omega, 0);
     apply(exec, a, omega, y);
     result.matvecs += l;
     require_finite_block(exec, y, "the sketch A * Omega");

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "strata/core/progress.hpp"
 #include "strata/core/random.hpp"
@@ -17,18 +18,31 @@
 
 namespace strata::sketch {
 
-/// Distribution of the test matrix Omega. The dense i.i.d. kinds are generated entry by entry;
-/// structured operators (SRHT, sparse sign) are further kinds of this enum.
+/// Distribution of the test matrix Omega (cols() x l). The dense i.i.d. kinds are generated entry
+/// by entry; the structured kinds are Omega = S^T for a sketch operator S (l x cols(), see
+/// operator.hpp, unscaled entries: the basis does not depend on a scaling of Omega), with
+/// this rank's rows of Omega materialized from S's matching column block (O(l n_local) work, no
+/// communication), then applied like any Omega, so every operator kind works for any
+/// LinearOperator and distribution and the result does not depend on the number of ranks.
 enum class TestMatrixKind {
-  gaussian,    ///< i.i.d. N(0, 1) (the setting of the HMT bounds)
-  rademacher,  ///< i.i.d. +-1
+  gaussian,     ///< i.i.d. N(0, 1) (the setting of the HMT bounds)
+  rademacher,   ///< i.i.d. +-1
+  srht,         ///< subsampled randomized Hadamard transform (Tropp 2011; HMT Sec. 4.6)
+  sparse_sign,  ///< nnz signs per row of Omega (Martinsson & Tropp 2020, Sec. 9.2)
 };
 
 struct TestMatrixOptions {
   TestMatrixKind kind = TestMatrixKind::gaussian;
   std::uint64_t seed = 0;
   std::uint64_t stream = 0;
+  /// sparse_sign: nonzeros per row of Omega, capped at l (Martinsson & Tropp recommend 8).
+  index_type nnz = 8;
 };
+
+/// "gaussian", "rademacher", "srht", "sparse-sign".
+const char* test_matrix_name(TestMatrixKind kind);
+/// Inverse of test_matrix_name; throws InvalidArgument on anything else.
+TestMatrixKind parse_test_matrix(const std::string& name);
 
 /// How the posterior error estimate turns r probe residuals z_i = (A - A_approx) w_i (w_i
 /// independent standard Gaussian vectors) into a number.
@@ -88,6 +102,12 @@ struct RangeFinderResult {
 ///                            + e sqrt(k + p) / p * sqrt(sum_{j > k} sigma_j^2),
 /// and with q steps the same bound holds with sigma_j replaced by sigma_j^(2q+1) and taken to the
 /// power 1/(2q+1) (HMT Cor. 10.10).
+/// Structured test matrices (q = 0): for SRHT Omega with 4 (sqrt(k) + sqrt(8 log(k n)))^2 log k
+/// <= l <= n, ||(I - Q Q^T) A||_2 <= (1 + sqrt(7 n / l)) sigma_{k+1} with failure probability
+/// O(1/k) (HMT Thm. 11.2, from Tropp 2011, "Improved analysis of the subsampled randomized
+/// Hadamard transform"). Sparse sign maps have no bound this sharp at small nnz; in practice they
+/// behave like Gaussian ones (Martinsson & Tropp 2020, Sec. 9.2; Tropp, Yurtsever, Udell &
+/// Cevher 2017, Sec. 3.3).
 /// Cost: (2q + 1) l products with A or A^T, (2q + 1) tall-skinny QRs of m x l or n x l
 /// (4 m l^2 flops each), plus r products if error_probes = r > 0. Collective for distributed
 /// operators. Throws InvalidArgument (k < 1, k > min(m, n), negative p, q), NonFiniteInput (A
@@ -106,6 +126,8 @@ RangeFinderResult<T> randomized_range_finder(const ExecSpace& exec, const Linear
 /// Guarantee: with the spectral_bound estimator, when it stops below the tolerance,
 /// ||(I - Q Q^T) A||_2 <= tolerance with probability >= 1 - 10^-r (HMT eq. (4.3)); the rank
 /// exceeds the numerical rank at tolerance / (10 sqrt(2/pi) sqrt(min(m, n))) by at most a block.
+/// The test matrix must be gaussian or rademacher (blocks of one global matrix, drawn as the
+/// rank grows); InvalidArgument otherwise.
 /// Cost per block: (2q + 1) b products, two projections (4 m rank b flops) and two QRs of m x b.
 template <class T>
 RangeFinderResult<T> adaptive_range_finder(const ExecSpace& exec, const LinearOperator<T>& a,

@@ -77,6 +77,7 @@ TYPED_TEST(LeastSquares, PreconditionedLsqrMatchesLapack) {
   const auto b_host = right_hand_sides(a_host, k, 1e-3);
   const auto x_ref = reference_solution(a_host, b_host);
   sketch::LeastSquaresOptions o;
+  o.sketch_operator = sketch::OperatorKind::gaussian;  // the setting of the LSRN bound below
   const auto r = sketch::least_squares<T>(strata::ExecSpace(), st::to_device_as<T>(a_host),
                                           st::to_device_as<T>(b_host), o);
   EXPECT_TRUE(r.converged);
@@ -117,6 +118,7 @@ TEST(LeastSquaresSolve, SketchAndSolveIsNearlyOptimal) {
   best = std::sqrt(best);
   sketch::LeastSquaresOptions o;
   o.method = sketch::LeastSquaresMethod::sketch_and_solve;
+  o.sketch_operator = sketch::OperatorKind::gaussian;  // the exact expectation below is Gaussian
   const auto r = sketch::least_squares<double>(
       strata::ExecSpace(), st::to_device_as<double>(a_host), st::to_device_as<double>(b_host), o);
   EXPECT_EQ(r.iterations, 0);
@@ -126,6 +128,59 @@ TEST(LeastSquaresSolve, SketchAndSolveIsNearlyOptimal) {
   const double d = 4.0 * n;
   EXPECT_LE(r.residual_norm[0], best * std::sqrt(1 + 3 * n / (d - n - 1)));
   EXPECT_GE(r.residual_norm[0], best * (1 - 1e-12));
+}
+
+TEST(LeastSquaresOperators, EveryOperatorMatchesLapack) {
+  // Sketch-and-precondition converges to the exact solution whatever the sketch, provided S A has
+  // full rank: every operator kind must give LAPACK's solution to the backward-stable forward
+  // error bound of PreconditionedLsqrMatchesLapack; sketch-and-solve must give a residual within
+  // the subspace-embedding factor. For sparse sign with d = 4n and nnz = 8 and SRHT with d = 4n
+  // the embedding distortion eps satisfies (1 + eps)/(1 - eps) <= 3 with high probability for
+  // these sizes (Meng & Mahoney 2013 Thm. 1; Tropp 2011 Thm. 3.1); sketch-and-solve then gives
+  // ||A x_s - b|| <= (1 + eps)/(1 - eps) ||r*|| (Woodruff 2014, Thm. 2.14 proof), so 3 ||r*||.
+  const std::size_t m = 500, n = 25;
+  const double cond = 1e6;
+  const auto a_host = st::with_spectrum(m, n, log_spaced(n, cond), 83);
+  const auto b_host = right_hand_sides(a_host, 2, 1e-3);
+  const auto x_ref = reference_solution(a_host, b_host);
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  for (const auto kind : {sketch::OperatorKind::gaussian, sketch::OperatorKind::rademacher,
+                          sketch::OperatorKind::srht, sketch::OperatorKind::sparse_sign}) {
+    sketch::LeastSquaresOptions o;
+    o.sketch_operator = kind;
+    const auto r = sketch::least_squares<double>(
+        strata::ExecSpace(), st::to_device_as<double>(a_host), st::to_device_as<double>(b_host), o);
+    EXPECT_TRUE(r.converged) << sketch::operator_name(kind);
+    EXPECT_LT(r.iterations, 200) << sketch::operator_name(kind);
+    const auto x = st::to_host_double(r.x);
+    for (std::size_t c = 0; c < 2; ++c) {
+      double diff = 0;
+      for (std::size_t i = 0; i < n; ++i) diff += (x(i, c) - x_ref(i, c)) * (x(i, c) - x_ref(i, c));
+      const double xnorm = column_norm(x_ref, c);
+      const double bound = double(n) * u * (cond + cond * cond * r.residual_norm[c] / xnorm);
+      EXPECT_LE(std::sqrt(diff) / xnorm, bound) << sketch::operator_name(kind) << " column " << c;
+    }
+    o.method = sketch::LeastSquaresMethod::sketch_and_solve;
+    const auto s = sketch::least_squares<double>(
+        strata::ExecSpace(), st::to_device_as<double>(a_host), st::to_device_as<double>(b_host), o);
+    for (std::size_t c = 0; c < 2; ++c) {
+      double best = 0;
+      for (std::size_t i = 0; i < m; ++i) {
+        double ri = -b_host(i, c);
+        for (std::size_t j = 0; j < n; ++j) ri += a_host(i, j) * x_ref(j, c);
+        best += ri * ri;
+      }
+      best = std::sqrt(best);
+      EXPECT_LE(s.residual_norm[c], 3 * best) << sketch::operator_name(kind);
+      EXPECT_GE(s.residual_norm[c], best * (1 - 1e-9)) << sketch::operator_name(kind);
+    }
+  }
+  // The square rotation is not a sketch.
+  sketch::LeastSquaresOptions o;
+  o.sketch_operator = sketch::OperatorKind::hadamard;
+  EXPECT_THROW(sketch::least_squares<double>(strata::ExecSpace(), st::to_device_as<double>(a_host),
+                                             st::to_device_as<double>(b_host), o),
+               strata::InvalidArgument);
 }
 
 TEST(LeastSquaresErrors, BadInputIsRejectedClearly) {

@@ -78,6 +78,39 @@ TYPED_TEST(LowRank, RsvdErrorWithinTheHmtBound) {
   EXPECT_GE(r.error_estimate, error);
 }
 
+TEST(LowRankOperators, StructuredTestMatricesMeetTheSrhtBound) {
+  // SRHT: ||(I - Q Q^T) A||_2 <= (1 + sqrt(7 n / l)) sigma_{k+1} w.p. 1 - O(1/k) (HMT Thm. 11.2,
+  // Tropp 2011), stated for l >= 4 (sqrt(k) + sqrt(8 log(k n)))^2 log k; for smaller l it is the
+  // documented empirical criterion (fixed seeds). Sparse sign (nnz = 8) has no bound this sharp;
+  // we hold it to the same criterion, which Gaussian test matrices meet with a wide margin
+  // (HMT Thm. 10.6 gives ~(1 + sqrt(k/(p-1))) sigma_{k+1} + tail). Then ||A - U S V^T|| <=
+  // ||(I - QQ^T) A|| + sigma_{k+1}.
+  const std::size_t m = 300, n = 200, k = 15, p = 10;
+  const auto sigma = geometric(n, 0.8);
+  const auto a_host = st::with_spectrum(m, n, sigma, 11);
+  const strata::DenseOperator<double> a(st::to_device_as<double>(a_host));
+  for (const auto kind : {sketch::TestMatrixKind::srht, sketch::TestMatrixKind::sparse_sign}) {
+    sketch::LowRankOptions o;
+    o.rank = k;
+    o.oversample = p;
+    o.test_matrix.kind = kind;
+    o.test_matrix.seed = 3;
+    const auto r = sketch::randomized_svd(strata::ExecSpace(), a, o);
+    const auto u = st::to_host_double(r.u.local());
+    const auto v = st::to_host_double(r.v.local());
+    const double error = st::spectral_error(a_host, u, as_double(r.s), v);
+    const double l = double(k + p);
+    EXPECT_LE(error, (2 + std::sqrt(7 * double(n) / l)) * sigma[k]) << test_matrix_name(kind);
+    EXPECT_GE(error, sigma[k] * (1 - 1e-3)) << test_matrix_name(kind);
+    EXPECT_GE(r.error_estimate, error) << test_matrix_name(kind);
+  }
+  // Drawn whole: the adaptive range finder needs an i.i.d. kind.
+  sketch::LowRankOptions o;
+  o.tolerance = 1e-3;
+  o.test_matrix.kind = sketch::TestMatrixKind::srht;
+  EXPECT_THROW(sketch::randomized_svd(strata::ExecSpace(), a, o), strata::InvalidArgument);
+}
+
 TYPED_TEST(LowRank, PowerIterationImprovesASlowlyDecayingSpectrum) {
   using T = TypeParam;
   const std::size_t m = 200, n = 150, k = 10, p = 10;

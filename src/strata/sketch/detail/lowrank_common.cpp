@@ -7,6 +7,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/sketch/operator.hpp"
 
 namespace strata::sketch::detail {
 
@@ -16,8 +17,12 @@ Distribution distribution_of(TestMatrixKind kind) {
       return Distribution::gaussian;
     case TestMatrixKind::rademacher:
       return Distribution::rademacher;
+    case TestMatrixKind::srht:
+    case TestMatrixKind::sparse_sign:
+      break;
   }
-  STRATA_THROW(InvalidArgument, "unknown test matrix kind ", static_cast<int>(kind));
+  STRATA_THROW(InvalidArgument, "the test matrix '", test_matrix_name(kind),
+               "' is not an i.i.d. distribution; expected gaussian or rademacher here");
 }
 
 RandomStream basis_stream(const TestMatrixOptions& o) {
@@ -43,6 +48,42 @@ template <class T>
 void fill_test_matrix(const ExecSpace& exec, const RandomStream& stream, const DistMatrix<T>& x,
                       index_type col_offset) {
   fill_random(exec, stream, x.local(), x.row_begin(), col_offset);
+}
+
+template <class T>
+void fill_basis_test_matrix(const ExecSpace& exec, const TestMatrixOptions& o,
+                            const DistMatrix<T>& x, index_type col_offset) {
+  if (o.kind == TestMatrixKind::gaussian || o.kind == TestMatrixKind::rademacher) {
+    fill_test_matrix(exec, basis_stream(o), x, col_offset);
+    return;
+  }
+  const index_type l = x.cols();
+  SketchOperator op;
+  op.kind = o.kind == TestMatrixKind::srht ? OperatorKind::srht : OperatorKind::sparse_sign;
+  op.rows = l;
+  op.cols = x.global_rows();
+  op.seed = o.seed;
+  op.stream = 2 * o.stream;
+  op.nnz = std::min(o.nnz, l);
+  collective(x.comm(), [&] {
+    STRATA_REQUIRE(col_offset == 0, InvalidArgument, "the '", test_matrix_name(o.kind),
+                   "' test matrix is drawn whole; expected gaussian or rademacher for a test "
+                   "matrix drawn block by block");
+    STRATA_REQUIRE(o.nnz >= 1, InvalidArgument,
+                   "the sparse-sign test matrix needs nnz >= 1 nonzeros per row, got ", o.nnz);
+    op.validate();
+  });
+  ApplyOptions unscaled;
+  unscaled.isometry_scaling = false;
+  const auto s = materialize<T>(exec, op, x.row_begin(), x.row_begin() + x.local_rows(), unscaled);
+  const auto local = x.local();
+  Kokkos::parallel_for(
+      "strata::sketch::test_matrix_transpose",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, local.extent(0) * local.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t q) {
+        const std::size_t rows = local.extent(0);
+        local(q % rows, q / rows) = s(q / rows, q % rows);
+      });
 }
 
 template <class T>
@@ -206,6 +247,8 @@ Matrix<T> device_copy(const ExecSpace& exec, const HostMatrix<T>& a, const char*
   template void fill_test_matrix<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&, \
                                     index_type);                                                 \
   template DistMatrix<T> columns<T>(const DistMatrix<T>&, index_type, index_type);               \
+  template void fill_basis_test_matrix<T>(const ExecSpace&, const TestMatrixOptions&,            \
+                                          const DistMatrix<T>&, index_type);                     \
   template void apply<T>(const ExecSpace&, const LinearOperator<T>&, const DistMatrix<T>&,       \
                          const DistMatrix<T>&);                                                  \
   template void apply_transpose<T>(const ExecSpace&, const LinearOperator<T>&,                   \

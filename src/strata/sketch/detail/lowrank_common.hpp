@@ -27,6 +27,14 @@ template <class T>
 void fill_test_matrix(const ExecSpace& exec, const RandomStream& stream, const DistMatrix<T>& x,
                       index_type col_offset);
 
+/// X (cols() x l, laid out like the operator's columns) = the basis test matrix Omega of `o`:
+/// for gaussian/rademacher columns [col_offset, col_offset + l) of basis_stream(o); for
+/// srht/sparse_sign S^T with S the unscaled l x n operator {kind, l, n, seed, 2 stream, min(nnz,
+/// l)} (col_offset must be 0). The same global matrix on any number of ranks.
+template <class T>
+void fill_basis_test_matrix(const ExecSpace& exec, const TestMatrixOptions& o,
+                            const DistMatrix<T>& x, index_type col_offset);
+
 /// Columns [begin, end) of X (a view, no copy).
 template <class T>
 DistMatrix<T> columns(const DistMatrix<T>& x, index_type begin, index_type end);
