@@ -32,7 +32,11 @@ HostMatrix<T> gram(const ExecSpace& exec, const DistMatrix<T>& x) {
 template <class T>
 void multiply_in_place(const ExecSpace& exec, const DistMatrix<T>& x, const HostMatrix<T>& m) {
   auto device_m = Kokkos::create_mirror_view_and_copy(MemSpace(), m);
-  DistMatrix<T> product(x.comm(), x.layout(), x.cols(), "strata::tall_skinny_qr::product");
+  // No zero fill: multiply_replicated overwrites every entry.
+  typename DistMatrix<T>::local_type local(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::tall_skinny_qr::product"),
+      x.local().extent(0), x.local().extent(1));
+  DistMatrix<T> product(x.comm(), x.layout(), local);
   multiply_replicated(exec, x, ConstMatrix<T>(device_m), product);
   Kokkos::deep_copy(exec, x.local(), product.local());
 }
