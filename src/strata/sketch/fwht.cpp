@@ -1,8 +1,11 @@
 #include "strata/sketch/fwht.hpp"
 
+#include <algorithm>
+
 #include "strata/core/error.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/sketch/detail/kernel_traits.hpp"
+#include "strata/sketch/detail/team_kernels.hpp"
 
 namespace strata::sketch {
 
@@ -16,61 +19,120 @@ index_type next_power_of_two(index_type n) {
 
 namespace {
 
-/// The butterflies of stages h = 1 .. tile/2 inside each tile of `tile` rows, in team scratch.
+// ---- GPU kernels: fused radix-2^q passes through team scratch ---------------------------------
+
+/// Scratch index of value q of a team's block: one pad value after every 8, so that a radix-8
+/// group on the lowest bits (thread t reading 8 t + m) hits distinct banks (stride 9 is odd).
+KOKKOS_INLINE_FUNCTION index_type padded(index_type q) {
+  return q + (q >> 3);
+}
+
+/// Radix-2^G butterflies in registers: the 2^G values at positions src_start + m * src_step
+/// (m < 2^G; through padded() when src_pad) get all G stages among them and go to the same
+/// positions of dst (dst_start, dst_step, dst_pad), multiplied by `scale`. The loops have
+/// compile-time bounds, so the values stay in registers on GPUs.
+template <int G, class T>
+KOKKOS_INLINE_FUNCTION void radix_group(const T* src, index_type src_start, index_type src_step,
+                                        bool src_pad, T* dst, index_type dst_start,
+                                        index_type dst_step, bool dst_pad, T scale) {
+  constexpr int points = 1 << G;
+  T v[points];
+  for (int m = 0; m < points; ++m) {
+    const index_type q = src_start + m * src_step;
+    v[m] = src[src_pad ? padded(q) : q];
+  }
+  for (int b = 0; b < G; ++b) {
+    for (int m = 0; m < points; ++m) {
+      if ((m & (1 << b)) == 0) {
+        const T a = v[m], c = v[m | (1 << b)];
+        v[m] = a + c;
+        v[m | (1 << b)] = a - c;
+      }
+    }
+  }
+  for (int m = 0; m < points; ++m) {
+    const index_type q = dst_start + m * dst_step;
+    dst[dst_pad ? padded(q) : q] = scale * v[m];
+  }
+}
+
+/// Largest radix of one register group (2^3 = 8 values per thread).
+constexpr int max_group_bits = 3;
+
+/// One pass over x doing the `bits` stages h = 2^level .. 2^(level + bits - 1): a team owns the
+/// 2^bits rows base + v h (v < 2^bits) of a chunk of 2^log_chunk contiguous values (2^log_chunk
+/// <= h), reads them once, does all the pass's stages in registers and team scratch, and writes
+/// them once. The bits of v are split into groups of at most 3; stages on different bits commute
+/// (H_2^bits = H_2 (x) ... (x) H_2), so the group of the top bits is done while loading (each
+/// thread's values differ in the top bits: consecutive threads read consecutive addresses), the
+/// others in increasing order, and the last one while storing, with a barrier between groups.
 template <class T>
-void tiled_stages(const ExecSpace& exec, const Matrix<T>& x, index_type tile, T scale) {
+void fused_pass(const ExecSpace& exec, const Matrix<T>& x, int level, int log_chunk, int bits,
+                T scale) {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Scratch =
       Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
   const index_type rows = static_cast<index_type>(x.extent(0));
-  const index_type tiles_per_column = rows / tile;
-  const index_type league = tiles_per_column * static_cast<index_type>(x.extent(1));
-  Policy policy(exec, static_cast<int>(league), Kokkos::AUTO);
-  policy.set_scratch_size(0, Kokkos::PerTeam(Scratch::shmem_size(static_cast<std::size_t>(tile))));
-  Kokkos::parallel_for(
-      "strata::sketch::fwht::tiled_stages", policy,
-      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
-        const index_type column = team.league_rank() / tiles_per_column;
-        const index_type first = (team.league_rank() % tiles_per_column) * tile;
-        Scratch s(team.team_scratch(0), static_cast<std::size_t>(tile));
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, tile),
-                             [&](const index_type t) { s(t) = x(first + t, column); });
-        team.team_barrier();
-        for (int level = 0; (index_type(1) << level) < tile; ++level) {
-          const index_type h = index_type(1) << level;
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, tile / 2), [&](const index_type q) {
-            // q-th pair of this stage: insert a 0 bit at position `level` (j has bit h clear).
-            const index_type j = ((q >> level) << (level + 1)) | (q & (h - 1));
-            const T a = s(j), b = s(j + h);
-            s(j) = a + b;
-            s(j + h) = a - b;
-          });
-          team.team_barrier();
-        }
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, tile),
-                             [&](const index_type t) { x(first + t, column) = scale * s(t); });
-      });
-}
-
-/// One stage h over all columns: consecutive threads take consecutive j (coalesced).
-template <class T>
-void upper_stage(const ExecSpace& exec, const Matrix<T>& x, int level, T scale) {
   const index_type h = index_type(1) << level;
-  int log_half = 0;
-  while ((index_type(2) << log_half) < static_cast<index_type>(x.extent(0))) ++log_half;
-  const index_type half = index_type(1) << log_half;
-  const index_type cols = static_cast<index_type>(x.extent(1));
-  Kokkos::parallel_for(
-      "strata::sketch::fwht::stage",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, half * cols),
-      KOKKOS_LAMBDA(const index_type k) {
-        // Shifts and masks only: every extent here is a power of two.
-        const index_type q = k & (half - 1), column = k >> log_half;
-        const index_type j = ((q >> level) << (level + 1)) | (q & (h - 1));
-        const T a = x(j, column), b = x(j + h, column);
-        x(j, column) = scale * (a + b);
-        x(j + h, column) = scale * (a - b);
-      });
+  const index_type chunk = index_type(1) << log_chunk;
+  const index_type span = h << bits;  // rows coupled by the pass
+  const index_type chunks_per_span = h / chunk;
+  const index_type team_values = chunk << bits;
+  const index_type teams_per_column = (rows / span) * chunks_per_span;
+  const index_type league = teams_per_column * static_cast<index_type>(x.extent(1));
+  const int groups = (bits + max_group_bits - 1) / max_group_bits;
+  // One group reads and writes x directly; more groups exchange through scratch.
+  const index_type scratch_values = groups > 1 ? padded(team_values - 1) + 1 : 0;
+  const index_type column_stride = static_cast<index_type>(x.stride(1));
+  T* const data = x.data();
+  auto body = KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+    const index_type column = team.league_rank() / teams_per_column;
+    const index_type local = team.league_rank() % teams_per_column;
+    const index_type base = (local / chunks_per_span) * span + (local % chunks_per_span) * chunk;
+    T* const col = data + column * column_stride;
+    Scratch s(team.team_scratch(0), static_cast<std::size_t>(scratch_values));
+    for (int step = 0; step < groups; ++step) {
+      // Group i covers the bits [lo_i, lo_i + g_i) of v (sizes as even as possible); the top group
+      // runs first (while loading), then the groups from the bottom up.
+      const int i = step == 0 ? groups - 1 : step - 1;
+      const int g = bits / groups + (i < bits % groups ? 1 : 0);
+      const int lo = i * (bits / groups) + (i < bits % groups ? i : bits % groups);
+      const bool load = step == 0, store = step == groups - 1;
+      const T* const src = load ? col : s.data();
+      T* const dst = store ? col : s.data();
+      const index_type src_step = load ? (h << lo) : (chunk << lo);
+      const index_type dst_step = store ? (h << lo) : (chunk << lo);
+      const T out_scale = store ? scale : T(1);
+      Kokkos::parallel_for(
+          Kokkos::TeamThreadRange(team, team_values >> g), [&](const index_type t) {
+            // Thread t: value u of the chunk, the other bits of v from t / chunk.
+            const index_type u = t & (chunk - 1), w = t >> log_chunk;
+            const index_type v0 = ((w >> lo) << (lo + g)) | (w & ((index_type(1) << lo) - 1));
+            const index_type src_start = load ? base + u + v0 * h : u + (v0 << log_chunk);
+            const index_type dst_start = store ? base + u + v0 * h : u + (v0 << log_chunk);
+            if (g == 3) {
+              radix_group<3>(src, src_start, src_step, !load, dst, dst_start, dst_step, !store,
+                             out_scale);
+            } else if (g == 2) {
+              radix_group<2>(src, src_start, src_step, !load, dst, dst_start, dst_step, !store,
+                             out_scale);
+            } else {
+              radix_group<1>(src, src_start, src_step, !load, dst, dst_start, dst_step, !store,
+                             out_scale);
+            }
+          });
+      if (!store) team.team_barrier();
+    }
+  };
+  // Eight values per thread in the radix-8 groups: tile / 8 threads (256 at most).
+  const Policy probe(exec, static_cast<int>(league), 1);
+  const int wanted =
+      static_cast<int>(std::min<index_type>(256, std::max<index_type>(1, team_values / 8)));
+  const int team_size = std::min(wanted, probe.team_size_max(body, Kokkos::ParallelForTag()));
+  Policy policy(exec, static_cast<int>(league), team_size);
+  policy.set_scratch_size(
+      0, Kokkos::PerTeam(Scratch::shmem_size(static_cast<std::size_t>(scratch_values))));
+  Kokkos::parallel_for("strata::sketch::fwht::fused_pass", policy, body);
 }
 
 // ---- host kernels: cache-blocked radix-4 butterflies with contiguous inner loops --------------
@@ -245,15 +307,64 @@ void fwht(const ExecSpace& exec, const Matrix<T>& x, const FwhtOptions& options)
   if constexpr (detail::KernelTraits<ExecSpace>::host_loops) {
     host_fwht(exec, x, scale);
   } else {
-    const index_type tile = rows < options.tile_rows ? rows : options.tile_rows;
-    tiled_stages(exec, x, tile, tile == rows ? scale : T(1));
-    int level = 0;
-    while ((index_type(1) << level) < tile) ++level;
-    for (; (index_type(1) << level) < rows; ++level) {
-      upper_stage(exec, x, level, (index_type(2) << level) == rows ? scale : T(1));
-    }
+    detail::fwht_team(exec, x, options.tile_rows, scale);
   }
 }
+
+namespace detail {
+
+template <class T>
+index_type team_scratch_values() {
+  // Room for the pad values of fused_pass (1 per 8) and the alignment of the allocation.
+  const auto limit =
+      static_cast<index_type>(Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0)) - 128;
+  const index_type cap = index_type(32768) / static_cast<index_type>(sizeof(T));
+  index_type values = 1;
+  while (2 * values <= cap &&
+         (2 * values + values / 4) * static_cast<index_type>(sizeof(T)) <= limit) {
+    values *= 2;
+  }
+  return values;
+}
+
+template <class T>
+void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, T scale) {
+  const index_type rows = static_cast<index_type>(x.extent(0));
+  STRATA_REQUIRE(rows >= 2 && is_power_of_two(rows) && tile_rows >= 2 && is_power_of_two(tile_rows),
+                 InvalidArgument, "fwht_team: rows (", rows, ") and tile_rows (", tile_rows,
+                 ") must be powers of two >= 2");
+  if (x.extent(1) == 0) return;
+  index_type tile = std::min(std::min(tile_rows, rows), team_scratch_values<T>());
+  if (tile < 2) tile = 2;
+  int log_rows = 0, log_tile = 0;
+  while ((index_type(1) << log_rows) < rows) ++log_rows;
+  while ((index_type(1) << log_tile) < tile) ++log_tile;
+  // Pass 1: every tile of consecutive rows completely (stages h < tile).
+  fused_pass(exec, x, 0, 0, log_tile, log_tile == log_rows ? scale : T(1));
+  const int remaining = log_rows - log_tile;
+  if (remaining == 0) return;
+  // Upper passes: chunks of >= 32 contiguous bytes (a DRAM sector) per row where the tile allows,
+  // so each pass couples up to 2^(log_tile - log_min_chunk) rows; the remaining stages are split
+  // evenly over the fewest such passes, and each pass widens its chunk to fill the tile.
+  int log_min_chunk = 0;
+  while ((index_type(sizeof(T)) << log_min_chunk) < 32) ++log_min_chunk;
+  const int max_bits = std::max(1, log_tile - log_min_chunk);
+  const int passes = (remaining + max_bits - 1) / max_bits;
+  int level = log_tile;
+  for (int p = 0; p < passes; ++p) {
+    const int bits = remaining / passes + (p < remaining % passes ? 1 : 0);
+    const int log_chunk = std::max(0, log_tile - bits);
+    fused_pass(exec, x, level, log_chunk, bits, p == passes - 1 ? scale : T(1));
+    level += bits;
+  }
+}
+
+template index_type team_scratch_values<float>();
+template index_type team_scratch_values<double>();
+template void fwht_team<float>(const ExecSpace&, const Matrix<float>&, index_type, float);
+template void fwht_team<double>(const ExecSpace&, const Matrix<double>&, index_type, double);
+
+}  // namespace detail
 
 template void fwht<float>(const ExecSpace&, const Matrix<float>&, const FwhtOptions&);
 template void fwht<double>(const ExecSpace&, const Matrix<double>&, const FwhtOptions&);

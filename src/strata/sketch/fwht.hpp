@@ -12,11 +12,15 @@
 // each further pass fuses up to 5 stages (radix 4 where possible) over 2^5 strided rows of a
 // 64-value contiguous chunk, so an N x k block is read and written 1 + ceil(log2(N / block) / 5)
 // times (2 passes for N = 2^20 in fp64), with contiguous inner loops that vectorize.
-// GPU spaces: stages h < tile_rows run in one launch, a team per (column, tile of
-// tile_rows consecutive rows) that loads the tile into team scratch, does its log2(tile_rows)
-// stages there with a barrier between stages, and writes the tile back once. Each remaining stage
-// (h >= tile_rows) is one coalesced pass over all pairs. Cost: N log2(N) k additions; memory
-// traffic 2 N k values for the tiled stages plus 2 N k per upper stage. In place, O(1) extra memory
+// GPU spaces (detail/team_kernels.hpp): fused radix-2^q passes through team scratch. Pass 1 gives
+// each team a tile of `tile` consecutive rows (at most 32 KiB: 4096 fp64 / 8192 fp32 values) and
+// does all its log2(tile) stages; each further pass gives a team 2^q rows at stride h >= tile of
+// a chunk of C contiguous values (C >= 32 bytes, C 2^q = tile) and does q stages: the four-step
+// split H_N = (H_{N/M} (x) I_M)(I_{N/M} (x) H_M) of the Sylvester matrix, no twiddles. Inside a
+// team the stages go 3 at a time in registers (radix 8), exchanging through scratch between
+// groups. Passes over the data: 1 + ceil(log2(N / tile) / (log2(tile) - log2(C_min))), e.g. 2 for
+// N = 2^22 in fp64 and fp32. Cost: N log2(N) k additions; memory
+// traffic 2 N k values per pass. In place, O(1) extra memory
 // outside team scratch. Rounding: each output is a sum of N terms computed in a balanced tree of
 // depth log2(N), so |fl(H x) - H x| <= log2(N) u sqrt(N) ||x||_2 entrywise-ish (Higham, ASNA §3.1);
 // the scaled transform H / sqrt(N) preserves 2-norms to a relative log2(N) u.
@@ -29,10 +33,11 @@ namespace strata::sketch {
 struct FwhtOptions {
   /// The result is multiplied by this (1: unnormalized H; 1/sqrt(N): orthonormal).
   double scale = 1;
-  /// GPU kernel: rows per team-scratch tile (a power of two >= 2); the lower log2(tile_rows)
-  /// stages run in scratch. Checked on every backend; the host kernel blocks by cache size. 1024
-  /// fp64 values = 8 KiB of scratch per team.
-  index_type tile_rows = 1024;
+  /// GPU kernel: rows per team-scratch tile (a power of two >= 2), clamped to N and to the
+  /// largest power of two that fits 32 KiB and the team scratch limit of the execution space
+  /// (TeamPolicy::scratch_size_max(0)); the default takes that largest tile. Checked on every
+  /// backend; the host kernel blocks by cache size.
+  index_type tile_rows = index_type(1) << 13;
 };
 
 /// x <- scale * H_N x, column by column, for an N x k matrix x with N a power of two (N >= 1).

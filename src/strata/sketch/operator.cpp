@@ -1,6 +1,7 @@
 #include "strata/sketch/operator.hpp"
 
 #include <Kokkos_Sort.hpp>
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include "strata/linalg/blas.hpp"
 #include "strata/sketch/detail/kernel_traits.hpp"
 #include "strata/sketch/detail/random_bits.hpp"
+#include "strata/sketch/detail/team_kernels.hpp"
 #include "strata/sketch/fwht.hpp"
 
 namespace strata::sketch {
@@ -229,6 +231,169 @@ void dense_right(const ExecSpace& exec, const SketchOperator& op, const ConstMat
   }
 }
 
+// ---- GPU sparse-sign products: row blocks of S against tiles of A in team scratch -------------
+
+/// Output entries per thread, kept in registers (with their positions in the rows of S).
+constexpr int sparse_items_per_thread = 16;
+
+/// The team functor of detail::sparse_product_team. Result entry (i, c): row i of S (row-sorted
+/// CSR) against "column" c of B, B = a (not transposed: out(i, c)) or B = a^T (transposed:
+/// out(c, i)). A team owns rows [i0, i0 + rows_per_team) of S and columns [c0, c0 + batch) of B;
+/// it walks the rows of B in tiles of tile_rows, loading each tile once into scratch with
+/// coalesced reads (along j for a, along c for a^T), and every thread advances its entries'
+/// positions in their rows of S through the tile. The sum of each entry runs in increasing j.
+template <class T, bool Transposed>
+struct SparseGather {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using Scratch =
+      Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  Kokkos::View<const std::int64_t*, MemSpace> entries;
+  Kokkos::View<const index_type*, MemSpace> row_ptr;
+  ConstMatrix<T> a;
+  Matrix<T> out;
+  T scale;
+  index_type d, w, width, batch, rows_per_team, row_blocks, tile_rows;
+
+  KOKKOS_INLINE_FUNCTION index_type scratch_values() const { return tile_rows * batch; }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Policy::member_type& team) const {
+    const index_type i0 = (team.league_rank() % row_blocks) * rows_per_team;
+    const index_type c0 = (team.league_rank() / row_blocks) * batch;
+    const index_type ni = d - i0 < rows_per_team ? d - i0 : rows_per_team;
+    const index_type nb = width - c0 < batch ? width - c0 : batch;
+    const index_type items = ni * nb;
+    const index_type rank = team.team_rank(), size = team.team_size();
+    Scratch tile(team.team_scratch(0), static_cast<std::size_t>(scratch_values()));
+    // Item -> (row i of S, column cc of B): consecutive items write consecutive addresses.
+    auto row_of = [&](index_type item) {
+      return Transposed ? item / nb : item % ni;
+    };
+    auto col_of = [&](index_type item) {
+      return Transposed ? item % nb : item / ni;
+    };
+    T acc[sparse_items_per_thread];
+    index_type pos[sparse_items_per_thread];
+    for (int m = 0; m < sparse_items_per_thread; ++m) {
+      const index_type item = rank + m * size;
+      acc[m] = T(0);
+      pos[m] = item < items ? row_ptr(i0 + row_of(item)) : 0;
+    }
+    for (index_type j0 = 0; j0 < w; j0 += tile_rows) {
+      const index_type jn = w - j0 < tile_rows ? w - j0 : tile_rows;
+      if (j0 > 0) team.team_barrier();  // the previous tile is consumed
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn * nb), [&](const index_type q) {
+        if (Transposed) {
+          tile(q % nb + batch * (q / nb)) = a(c0 + q % nb, j0 + q / nb);
+        } else {
+          tile(q % jn + tile_rows * (q / jn)) = a(j0 + q % jn, c0 + q / jn);
+        }
+      });
+      team.team_barrier();
+      const index_type j_end = j0 + jn;
+      for (int m = 0; m < sparse_items_per_thread; ++m) {
+        const index_type item = rank + m * size;
+        if (item >= items) break;
+        const index_type row_end = row_ptr(i0 + row_of(item) + 1), cc = col_of(item);
+        index_type p = pos[m];
+        T sum = acc[m];
+        for (; p < row_end; ++p) {
+          const std::int64_t e = entries(p);
+          const index_type j = e >= 0 ? e : ~e;
+          if (j >= j_end) break;
+          const T v = Transposed ? tile(cc + batch * (j - j0)) : tile(j - j0 + tile_rows * cc);
+          sum += e >= 0 ? v : -v;
+        }
+        pos[m] = p;
+        acc[m] = sum;
+      }
+    }
+    for (int m = 0; m < sparse_items_per_thread; ++m) {
+      const index_type item = rank + m * size;
+      if (item >= items) break;
+      const index_type i = i0 + row_of(item), c = c0 + col_of(item);
+      if (Transposed) {
+        out(c, i) = scale * acc[m];
+      } else {
+        out(i, c) = scale * acc[m];
+      }
+    }
+  }
+};
+
+template <class T, bool Transposed>
+void run_sparse_gather(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                       const Matrix<T>& out, T scale) {
+  using F = SparseGather<T, Transposed>;
+  F f{s.row_entries(), s.row_offsets(), a, out, scale, 0, 0, 0, 0, 0, 0, 0};
+  f.d = s.description().rows;
+  f.w = s.col_end() - s.col_begin();
+  f.width = static_cast<index_type>(Transposed ? a.extent(0) : a.extent(1));
+  // Columns of B per team. Not transposed: 4 (each row of S is decoded once per 4 columns).
+  // Transposed: 128 contiguous bytes of a column of a per tile row (coalesced loads).
+  const index_type wanted_batch =
+      Transposed ? std::max<index_type>(1, 128 / static_cast<index_type>(sizeof(T))) : 4;
+  const typename F::Policy probe(exec, 1, 1);
+  const int team_size = std::min(256, probe.team_size_max(f, Kokkos::ParallelForTag()));
+  const index_type capacity = index_type(team_size) * sparse_items_per_thread;
+  f.batch = std::min(std::min(wanted_batch, f.width), capacity);
+  const index_type col_batches = (f.width + f.batch - 1) / f.batch;
+  // Rows of S per team: as many as the registers hold (then every tile of a is read once per
+  // column batch), fewer (down to 32) when that leaves too few teams to fill the device.
+  index_type rows = capacity / f.batch;
+  const index_type target_teams =
+      std::max<index_type>(1, static_cast<index_type>(exec.concurrency()) / (4 * team_size));
+  if (col_batches * ((f.d + rows - 1) / rows) < target_teams) {
+    const index_type fill = (f.d * col_batches + target_teams - 1) / target_teams;
+    rows = std::max(std::min<index_type>(32, rows), std::min(rows, fill));
+  }
+  f.rows_per_team = std::min(rows, f.d);
+  f.row_blocks = (f.d + f.rows_per_team - 1) / f.rows_per_team;
+  f.tile_rows = std::max<index_type>(1, detail::team_scratch_values<T>() / f.batch);
+  typename F::Policy policy(exec, static_cast<int>(f.row_blocks * col_batches), team_size);
+  policy.set_scratch_size(
+      0, Kokkos::PerTeam(F::Scratch::shmem_size(static_cast<std::size_t>(f.scratch_values()))));
+  Kokkos::parallel_for(
+      Transposed ? "strata::sketch::sparse_right_team" : "strata::sketch::sparse_left_team", policy,
+      f);
+}
+
+}  // namespace
+
+namespace detail {
+
+template <class T>
+void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                         const Matrix<T>& out, T scale, bool transposed) {
+  const index_type d = s.description().rows, w = s.col_end() - s.col_begin();
+  STRATA_REQUIRE(static_cast<index_type>(s.row_offsets().extent(0)) == d + 1, InvalidArgument,
+                 "sparse_product_team: the row-sorted copy of the sparse-sign block is missing; "
+                 "call build_rows first");
+  const index_type width = static_cast<index_type>(transposed ? a.extent(0) : a.extent(1));
+  STRATA_REQUIRE(static_cast<index_type>(transposed ? a.extent(1) : a.extent(0)) == w &&
+                     static_cast<index_type>(out.extent(transposed ? 0 : 1)) == width &&
+                     static_cast<index_type>(out.extent(transposed ? 1 : 0)) == d,
+                 ShapeMismatch, "sparse_product_team: A is ", a.extent(0), " x ", a.extent(1),
+                 " and the output ", out.extent(0), " x ", out.extent(1), " for a ", d, " x ", w,
+                 " block of S");
+  if (width == 0) return;
+  if (transposed) {
+    run_sparse_gather<T, true>(exec, s, a, out, scale);
+  } else {
+    run_sparse_gather<T, false>(exec, s, a, out, scale);
+  }
+}
+
+template void sparse_product_team<float>(const ExecSpace&, const SparseSignMatrix&,
+                                         const ConstMatrix<float>&, const Matrix<float>&, float,
+                                         bool);
+template void sparse_product_team<double>(const ExecSpace&, const SparseSignMatrix&,
+                                          const ConstMatrix<double>&, const Matrix<double>&, double,
+                                          bool);
+
+}  // namespace detail
+
+namespace {
+
 // ---- sparse sign -------------------------------------------------------------------------------
 
 /// out = scale * S(:, b:b+r) a for a (r x k) with the cached columns of S.
@@ -271,21 +436,7 @@ void sparse_left(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMa
           }
         });
   } else {
-    // A thread per output entry gathers its row of S (row-sorted CSR: deterministic order).
-    const auto cols = s.row_entries();
-    const auto row_ptr = s.row_offsets();
-    Kokkos::parallel_for(
-        "strata::sketch::sparse_left",
-        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * k),
-        KOKKOS_LAMBDA(const index_type q) {
-          const index_type i = q % d, c = q / d;
-          T acc = 0;
-          for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
-            const std::int64_t key = cols(p);
-            acc += key >= 0 ? a(key, c) : -a(~key, c);
-          }
-          out(i, c) = scale * acc;
-        });
+    detail::sparse_product_team(exec, s, a, out, scale, false);
   }
 }
 
@@ -324,20 +475,7 @@ void sparse_right(const ExecSpace& exec, const SparseSignMatrix& s, const ConstM
           }
         });
   } else {
-    const auto cols = s.row_entries();
-    const auto row_ptr = s.row_offsets();
-    Kokkos::parallel_for(
-        "strata::sketch::sparse_right",
-        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * d),
-        KOKKOS_LAMBDA(const index_type q) {
-          const index_type row = q % m, i = q / m;
-          T acc = 0;
-          for (index_type p = row_ptr(i); p < row_ptr(i + 1); ++p) {
-            const std::int64_t key = cols(p);
-            acc += key >= 0 ? a(row, key) : -a(row, ~key);
-          }
-          out(row, i) = scale * acc;
-        });
+    detail::sparse_product_team(exec, s, a, out, scale, true);
   }
 }
 

@@ -118,7 +118,8 @@ Matrix<T> materialize(const ExecSpace& exec, const SketchOperator& op, index_typ
 /// Cost: gaussian/rademacher: generation of d n entries + one GEMM (2 d n k flops).
 /// srht/hadamard: zero-pad to N x k, sign flips, FWHT (N log2 N k adds; hadamard twice), gather of
 /// d rows; workspace N k. sparse-sign: builds a SparseSignMatrix (below) for the call, then
-/// 2 n s k flops; workspace O(n s). Reuse a SparseSignMatrix to apply one operator many times.
+/// 2 n s k flops; workspace O(n s). Reuse a SparseSignMatrix to apply one operator many times
+/// (it skips the generation and, on GPUs, the sort of the row-sorted copy).
 template <class T>
 void sketch_rows(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
                  const Matrix<T>& sa, const ApplyOptions& options = {});
@@ -171,8 +172,13 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Linea
 /// spaces also a row-sorted copy (one sort of w nnz 64-bit keys, w nnz + d + 1 more values) for
 /// the gather kernels. The products below then cost only the 2 w nnz k flops of the sparse
 /// product. Host kernels scatter each row of A into the output block of a cache-resident tile of
-/// columns in increasing column order of S; GPU kernels gather each output entry over its row in
-/// increasing column order: both sums are deterministic, so repeated products are bitwise equal.
+/// columns in increasing column order of S. GPU kernels (detail/team_kernels.hpp): a team owns up
+/// to 4096 output entries in registers (S A: up to 1024 rows of S x 4 columns of A; A S^T: up to
+/// 256 rows of S x 16 (fp64) / 32 (fp32) rows of A), streams A once per team through team scratch
+/// in coalesced tiles and gathers every output entry over its row of S from the tile; so A is read
+/// ceil(d / rows per team) times in all (once for d <= 1024 in S A), plus the small CSR from
+/// cache. Each output entry is summed in increasing column order on both kinds of backend: the
+/// sums are deterministic and the host and GPU results are bitwise equal.
 class SparseSignMatrix {
  public:
   SparseSignMatrix() = default;

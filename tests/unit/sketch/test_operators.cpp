@@ -11,6 +11,7 @@
 
 #include "strata/core/random.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/sketch/detail/team_kernels.hpp"
 #include "strata/sketch/fwht.hpp"
 #include "strata/sketch/operator.hpp"
 #include "support/allclose.hpp"
@@ -181,6 +182,129 @@ TEST(Fwht, RejectsNonPowerOfTwo) {
   o.tile_rows = 3;
   Matrix<double> y("y", 16, 2);
   EXPECT_THROW(sk::fwht(strata::ExecSpace(), y, o), strata::InvalidArgument);
+}
+
+// ---- GPU (team-scratch) kernels, run here on the host backend --------------------------------
+// The GPU code paths of the FWHT and the sparse-sign products, called directly through
+// detail/team_kernels.hpp (team size 1 here, same index arithmetic and scratch requests).
+
+template <class T>
+class TeamKernels : public ::testing::Test {};
+TYPED_TEST_SUITE(TeamKernels, Precisions);
+
+TYPED_TEST(TeamKernels, FwhtMatchesSylvesterProductForAllSizesAndTiles) {
+  using T = TypeParam;
+  // Tiles of 2 and 8 rows force many upper passes with chunks narrower than 32 bytes; 64 gives
+  // two or three passes with radix-8 groups; the default takes the largest scratch tile.
+  for (index_type n = 2; n <= 1024; n *= 2) {
+    for (const index_type tile :
+         {index_type(2), index_type(8), index_type(64), sk::FwhtOptions{}.tile_rows}) {
+      for (const index_type cols : {1, 3}) {
+        const auto x = random_matrix<T>(n, cols, 17);
+        Matrix<T> y("y", x.extent(0), x.extent(1));
+        Kokkos::deep_copy(y, x);
+        sk::detail::fwht_team(strata::ExecSpace(), y, tile, T(0.5));
+        const auto xh = to_double(x);
+        auto expected = host_product(sylvester(n), false, xh, false);
+        double max_abs = 0;
+        for (std::size_t i = 0; i < xh.size(); ++i) {
+          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+          expected.data()[i] *= 0.5;
+        }
+        // As in Fwht.MatchesSylvesterProduct: log2(N) u ||x_c||_1 + one rounding of the scale.
+        const double atol =
+            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        EXPECT_THAT(to_double(y), strata::testing::AllClose(expected, 0.0, atol))
+            << "N = " << n << ", tile = " << tile << ", columns = " << cols;
+      }
+    }
+  }
+}
+
+TYPED_TEST(TeamKernels, LargeFwhtIsAnInvolutionAndMatchesTheHostKernel) {
+  using T = TypeParam;
+  // N up to 2^16 (too large for an explicit product): H H = N I checks the transform on its own,
+  // and the host kernel (a different stage order and blocking) checks it against a second code.
+  for (index_type n = 2048; n <= (index_type(1) << 16); n *= 4) {
+    for (const index_type tile : {index_type(16), index_type(256), sk::FwhtOptions{}.tile_rows}) {
+      const index_type cols = n >= 16384 ? 2 : 3;
+      const auto x = random_matrix<T>(n, cols, 23);
+      Matrix<T> y("y", x.extent(0), x.extent(1)), z("z", x.extent(0), x.extent(1));
+      Kokkos::deep_copy(y, x);
+      Kokkos::deep_copy(z, x);
+      sk::detail::fwht_team(strata::ExecSpace(), y, tile, T(1));
+      sk::fwht(strata::ExecSpace(), z);
+      const auto xh = to_double(x);
+      double max_abs = 0;
+      for (std::size_t i = 0; i < xh.size(); ++i)
+        max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+      // Each transform errs by at most (log2 N + 1) u N max|x| per entry (as above).
+      const double bound =
+          (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+      EXPECT_THAT(to_double(y), strata::testing::AllClose(to_double(z), 0.0, 2 * bound))
+          << "N = " << n << ", tile = " << tile;
+      // Second transform scaled by 1/N (a power of two: exact) maps y back to x; the first
+      // transform's error passes through H / N with norm 1 / sqrt(N) per entry... bounded by
+      // the same entrywise bound, plus the second transform's bound on |y| <= N max|x|, / N.
+      sk::detail::fwht_team(strata::ExecSpace(), y, tile, static_cast<T>(1.0 / n));
+      EXPECT_THAT(to_double(y), strata::testing::AllClose(xh, 0.0, 2 * bound))
+          << "H H / N, N = " << n << ", tile = " << tile;
+    }
+  }
+}
+
+TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
+  using T = TypeParam;
+  struct SparseCase {
+    index_type d, n, nnz, b, e, k;
+  };
+  // Column blocks [b, e) inside [0, n); w = e - b spans several scratch tiles of A (512 rows for
+  // S A, 128 for A S^T in fp64 here), d and k not multiples of the team's rows and columns.
+  for (const auto& c : std::vector<SparseCase>{{12, 77, 3, 0, 77, 5},
+                                               {37, 1500, 8, 200, 1200, 9},
+                                               {5, 300, 5, 0, 300, 1},
+                                               {64, 900, 1, 100, 900, 20},
+                                               {1, 50, 1, 0, 50, 3}}) {
+    const auto op = make(OperatorKind::sparse_sign, c.d, c.n, 31, c.nnz);
+    const strata::ExecSpace exec;
+    sk::SparseSignMatrix s(exec, op, c.b, c.e);
+    const index_type w = c.e - c.b;
+    const auto a = random_matrix<T>(w, c.k, 5);
+    const auto b = random_matrix<T>(c.k, w, 6);
+    Matrix<T> sa("sa", static_cast<std::size_t>(c.d), static_cast<std::size_t>(c.k));
+    Matrix<T> bs("bs", static_cast<std::size_t>(c.k), static_cast<std::size_t>(c.d));
+    EXPECT_THROW(
+        sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, T(1), false),
+        strata::InvalidArgument);  // no row-sorted copy yet on a host space
+    s.build_rows(exec);
+    const T scale = static_cast<T>(sk::entry_scale(op, true));
+    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, scale, false);
+    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(b), bs, scale, true);
+    // The host kernels add the same terms in the same (increasing column) order: bitwise equal.
+    Matrix<T> sa_host("sa_host", sa.extent(0), sa.extent(1));
+    Matrix<T> bs_host("bs_host", bs.extent(0), bs.extent(1));
+    sk::sketch_rows<T>(exec, s, a, sa_host);
+    sk::sketch_columns<T>(exec, s, b, bs_host);
+    const auto got_sa = to_double(sa), got_bs = to_double(bs);
+    const auto host_sa = to_double(sa_host), host_bs = to_double(bs_host);
+    for (std::size_t i = 0; i < got_sa.size(); ++i)
+      ASSERT_EQ(got_sa.data()[i], host_sa.data()[i]) << "S A entry " << i << ", d = " << c.d;
+    for (std::size_t i = 0; i < got_bs.size(); ++i)
+      ASSERT_EQ(got_bs.data()[i], host_bs.data()[i]) << "A S^T entry " << i << ", d = " << c.d;
+    // Against the explicit block: sums of at most w terms, |error| <= gamma_{w+1} (|S| |A|).
+    const auto dense = to_double(sk::materialize<T>(exec, op, c.b, c.e));
+    const double g = 2 * (w + 1) * unit_roundoff<T>();
+    const auto ref_sa = host_product(dense, false, to_double(a), false);
+    const auto abs_sa = host_product(dense, false, to_double(a), false, true);
+    const auto ref_bs = host_product(to_double(b), false, dense, true);
+    const auto abs_bs = host_product(to_double(b), false, dense, true, true);
+    for (std::size_t i = 0; i < ref_sa.size(); ++i)
+      ASSERT_LE(std::abs(got_sa.data()[i] - ref_sa.data()[i]), g * abs_sa.data()[i] + 1e-300)
+          << "S A entry " << i << ", d = " << c.d;
+    for (std::size_t i = 0; i < ref_bs.size(); ++i)
+      ASSERT_LE(std::abs(got_bs.data()[i] - ref_bs.data()[i]), g * abs_bs.data()[i] + 1e-300)
+          << "A S^T entry " << i << ", d = " << c.d;
+  }
 }
 
 // ---- products equal the explicit operator

@@ -1,0 +1,40 @@
+// The GPU (team-scratch) kernels of the FWHT and of the sparse-sign products, callable on any
+// execution space. fwht() and the sparse-sign products pick them through KernelTraits on GPU
+// spaces; the unit tests call them directly so that the exact GPU code paths also run (with
+// team size 1, and every scratch request checked) on the host backends of CI.
+#pragma once
+
+#include "strata/core/types.hpp"
+#include "strata/sketch/operator.hpp"
+
+namespace strata::sketch::detail {
+
+/// x <- scale * H_N x column by column (N = rows of x, a power of two >= 2) by fused radix-2^q
+/// passes: the first pass transforms every tile of `tile_rows` consecutive rows in team scratch
+/// (all its log2(tile_rows) stages); each further pass couples 2^q rows at stride h (>= the
+/// tile) for a chunk of C contiguous values per row (C 2^q <= tile_rows, C >= 32 bytes where
+/// possible), i.e. the four-step split H_N = (H_{N/M} (x) I_M)(I_{N/M} (x) H_M) of the Sylvester
+/// matrix, so an N x k block is read and written 1 + ceil(log2(N / tile) / (log2(tile) -
+/// log2(C))) times. tile_rows: a power of two >= 2 (clamped to N and to the scratch limit).
+template <class T>
+void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, T scale);
+
+/// The largest power-of-two number of T values that, with the FWHT's padding of 1 value per 8,
+/// fits the level-0 team scratch of a team on this execution space (TeamPolicy::
+/// scratch_size_max(0), present in Kokkos 3.4 and 4.x; about 40 KB on CUDA), capped at 32 KiB of
+/// values so that several teams share a GPU multiprocessor: 4096 fp64 / 8192 fp32 on CUDA.
+template <class T>
+index_type team_scratch_values();
+
+/// Sparse-sign products with the row-sorted copy of s (s.build_rows must have run):
+/// transposed == false: out (d x k) = scale * S a for a (w x k);
+/// transposed == true:  out (m x d) = scale * a S^T for a (m x w).
+/// A team owns a block of output rows of S and a few columns of the result (accumulators in
+/// registers) and streams a once, tile by tile, through team scratch; each output entry is the
+/// sum over its row of S in increasing column order (the order of the host kernels), so results
+/// are deterministic and equal across backends.
+template <class T>
+void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                         const Matrix<T>& out, T scale, bool transposed);
+
+}  // namespace strata::sketch::detail
