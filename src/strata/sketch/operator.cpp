@@ -645,6 +645,26 @@ void check_block(const SketchOperator& op, index_type b, index_type e, const cha
                  ", ", e, ") is not inside [0, ", op.cols, ")");
 }
 
+/// Column c of the block: its s rows (bit-complemented for a negative sign), from the counter
+/// stream. A free function: CUDA lambdas cannot live in a constructor.
+void generate_sparse_columns(const ExecSpace& exec, const SketchOperator& op, index_type b,
+                             index_type r, const Kokkos::View<int*, MemSpace>& columns) {
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  const index_type d = op.rows, s = op.nnz;
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_generate",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
+      KOKKOS_LAMBDA(const index_type c) {
+        index_type rows[max_sparse_nnz];
+        int signs[max_sparse_nnz];
+        detail::sparse_column(seed, stream, b + c, d, s, rows, signs);
+        for (index_type q = 0; q < s; ++q) {
+          const int row = static_cast<int>(rows[q]);
+          columns(c * s + q) = signs[q] > 0 ? row : ~row;
+        }
+      });
+}
+
 }  // namespace
 
 SparseSignMatrix::SparseSignMatrix(const ExecSpace& exec, const SketchOperator& op,
@@ -661,20 +681,7 @@ SparseSignMatrix::SparseSignMatrix(const ExecSpace& exec, const SketchOperator& 
   columns_ = Kokkos::View<int*, MemSpace>(
       Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::sparse_columns"),
       static_cast<std::size_t>(r * s));
-  const auto columns = columns_;
-  const std::uint64_t seed = op.seed, stream = op.stream;
-  Kokkos::parallel_for(
-      "strata::sketch::sparse_generate",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
-      KOKKOS_LAMBDA(const index_type c) {
-        index_type rows[max_sparse_nnz];
-        int signs[max_sparse_nnz];
-        detail::sparse_column(seed, stream, b + c, d, s, rows, signs);
-        for (index_type q = 0; q < s; ++q) {
-          const int row = static_cast<int>(rows[q]);
-          columns(c * s + q) = signs[q] > 0 ? row : ~row;
-        }
-      });
+  generate_sparse_columns(exec, op, b, r, columns_);
   if constexpr (!detail::KernelTraits<ExecSpace>::host_loops) build_rows(exec);
 }
 
