@@ -9,9 +9,12 @@
 #include "strata/config.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
+#include "strata/hss/distributed.hpp"
 #include "strata/hss/hss_io.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/ulv.hpp"
+#include "strata/linalg/norms.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/io/hdf5.hpp"
 #endif
@@ -36,7 +39,10 @@ const char* const matvec_usage =
     "  --input F:/D      the block X, a 2-D dataset (n, k)\n"
     "  --output F:/D     where Y is written (the file's other datasets are kept)\n"
     "  --transpose       Y = A^T X\n"
-    "  --json            one JSON object: rows, cols, levels, time_s\n";
+    "  --json            one JSON object: rows, cols, levels, ranks, distributed, norm_y,\n"
+    "                    time_s\n\n"
+    "Under mpirun with more than one rank the matrix is split over the ranks (each rank its\n"
+    "subtrees' generators and rows) and the distributed product is gathered for writing.\n";
 
 const char* const solve_usage =
     "usage: strata hss solve --hss H.h5 --rhs B.h5:/B --output X.h5:/X [--spd] [--json]\n\n"
@@ -45,7 +51,10 @@ const char* const solve_usage =
     "  --rhs F:/D        right-hand sides B, a 2-D dataset (n, k)\n"
     "  --output F:/D     where X is written\n"
     "  --spd             Cholesky-based variant for symmetric positive definite A\n"
-    "  --json            one JSON object: residual ||AX - B||_F / ||B||_F, factor_time_s, time_s\n";
+    "  --json            one JSON object: residual ||AX - B||_F / ||B||_F, ranks, distributed,\n"
+    "                    factor_time_s, time_s\n\n"
+    "Under mpirun with more than one rank the solve is distributed: ULV of each rank's subtree\n"
+    "blocks and a small replicated reduced system (needs those diagonal blocks nonsingular).\n";
 
 const char* const random_usage =
     "usage: strata hss random --n N --output H.h5 [--leaf-size 64] [--rank 16] [--seed 0]\n"
@@ -75,6 +84,35 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// This rank's rows (split_layout of the tree, permuted order) of a replicated matrix in the
+/// user's order.
+template <class T>
+Matrix<T> local_permuted_rows(const ExecSpace& exec, const hss::DistHssMatrix<T>& a,
+                              const Matrix<T>& x) {
+  Matrix<T> permuted = x;
+  if (!a.tree().is_identity()) {
+    permuted = Matrix<T>("strata::cli::hss::permuted", x.extent(0), x.extent(1));
+    hss::detail::permute_rows<T>(exec, a.tree().permutation(), x, permuted, true);
+  }
+  const index_type row0 = a.layout().row_begin(a.comm().rank());
+  Matrix<T> local("strata::cli::hss::local", a.local_rows(), x.extent(1));
+  Kokkos::deep_copy(
+      exec, local,
+      Kokkos::subview(permuted, std::make_pair(row0, row0 + a.local_rows()), Kokkos::ALL));
+  return local;
+}
+
+/// The replicated matrix in the user's order from every rank's rows (permuted order).
+template <class T>
+Matrix<T> gather_user_rows(const ExecSpace& exec, const hss::DistHssMatrix<T>& a,
+                           const Matrix<T>& local) {
+  Matrix<T> full = allgather_rows<T>(exec, a.comm(), a.layout(), local);
+  if (a.tree().is_identity()) return full;
+  Matrix<T> user("strata::cli::hss::user", full.extent(0), full.extent(1));
+  hss::detail::permute_rows<T>(exec, a.tree().permutation(), full, user, false);
+  return user;
+}
+
 template <class T>
 int matvec_typed(const std::string& file, const io::DatasetPath& input,
                  const io::DatasetPath& output, bool transpose, Context& context) {
@@ -87,10 +125,23 @@ int matvec_typed(const std::string& file, const io::DatasetPath& input,
   }
   Matrix<T> y("strata::cli::hss::Y", x.extent(0), x.extent(1));
   const auto start = std::chrono::steady_clock::now();
-  collective(comm, [&] {
-    hss::matvec<T>(ExecSpace(), a, x, y, transpose ? hss::Op::transpose : hss::Op::none);
-    ExecSpace().fence();
-  });
+  const hss::Op op = transpose ? hss::Op::transpose : hss::Op::none;
+  if (comm.size() > 1) {
+    // Distributed: each rank its subtrees' generators and rows (hss/distributed.hpp).
+    const ExecSpace exec;
+    const auto dist = hss::distribute<T>(exec, comm, a);
+    const auto xl = local_permuted_rows<T>(exec, dist, x);
+    Matrix<T> yl("strata::cli::hss::Y_local", xl.extent(0), xl.extent(1));
+    hss::matvec<T>(exec, dist, xl, yl, op);
+    y = gather_user_rows<T>(exec, dist, yl);
+    exec.fence();
+  } else {
+    collective(comm, [&] {
+      hss::matvec<T>(ExecSpace(), a, x, y, op);
+      ExecSpace().fence();
+    });
+  }
+  const double norm_y = static_cast<double>(linalg::frobenius_norm(ExecSpace(), y));
   const double time = seconds_since(start);
   io::write_matrix<T>(comm, output, y);
   if (context.json) {
@@ -101,6 +152,9 @@ int matvec_typed(const std::string& file, const io::DatasetPath& input,
         .add("cols", static_cast<long long>(x.extent(1)))
         .add("levels", a.levels())
         .add("transpose", transpose)
+        .add("ranks", comm.size())
+        .add("distributed", comm.size() > 1)
+        .add("norm_y", norm_y)
         .add("dtype", scalar_name<T>())
         .add("time_s", time);
     context.print(out.str() + "\n");
@@ -126,13 +180,29 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
   }
   Matrix<T> x("strata::cli::hss::X", b.extent(0), b.extent(1));
   const auto start = std::chrono::steady_clock::now();
-  const auto result = collective(comm, [&] {
-    hss::UlvOptions options;
-    options.variant = spd ? hss::UlvVariant::symmetric_positive_definite : hss::UlvVariant::general;
-    const auto factor = hss::ulv_factor<T>(ExecSpace(), a, options);
-    auto r = hss::ulv_solve<T>(ExecSpace(), factor, b, x);
-    return std::make_pair(factor.factor_time_s, r);
-  });
+  hss::UlvOptions options;
+  options.variant = spd ? hss::UlvVariant::symmetric_positive_definite : hss::UlvVariant::general;
+  std::pair<double, hss::UlvSolveResult> result;
+  if (comm.size() > 1) {
+    // Distributed: ULV of the subtrees' diagonal blocks and the replicated reduced system.
+    const ExecSpace exec;
+    const auto dist = hss::distribute<T>(exec, comm, a);
+    const auto factor_start = std::chrono::steady_clock::now();
+    const auto factor = hss::ulv_factor<T>(exec, dist, options);
+    exec.fence();
+    result.first = seconds_since(factor_start);
+    const auto bl = local_permuted_rows<T>(exec, dist, b);
+    Matrix<T> xl("strata::cli::hss::X_local", bl.extent(0), bl.extent(1));
+    result.second = hss::ulv_solve<T>(exec, factor, bl, xl);
+    x = gather_user_rows<T>(exec, dist, xl);
+    exec.fence();
+  } else {
+    result = collective(comm, [&] {
+      const auto factor = hss::ulv_factor<T>(ExecSpace(), a, options);
+      auto r = hss::ulv_solve<T>(ExecSpace(), factor, b, x);
+      return std::make_pair(factor.factor_time_s, r);
+    });
+  }
   const double time = seconds_since(start);
   io::write_matrix<T>(comm, output, x);
   if (context.json) {
@@ -143,6 +213,8 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
         .add("cols", static_cast<long long>(b.extent(1)))
         .add("levels", a.levels())
         .add("variant", spd ? "spd" : "general")
+        .add("ranks", comm.size())
+        .add("distributed", comm.size() > 1)
         .add("dtype", scalar_name<T>())
         .add("residual", result.second.residual)
         .add("factor_time_s", result.first)

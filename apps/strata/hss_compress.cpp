@@ -16,9 +16,12 @@
 #include "strata/core/error.hpp"
 #include "strata/core/progress.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
 #include "strata/hss/compress_entries.hpp"
 #include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/detail/problem_kernels.hpp"
+#include "strata/hss/distributed.hpp"
+#include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
 #if STRATA_HAVE_HDF5
 #include "strata/hss/hss_io.hpp"
@@ -60,7 +63,12 @@ const char* const compress_usage =
     "  --seed N          random seed (default 0)\n"
     "  --precision P     fp64 (default) or fp32\n"
     "  --json            one JSON object: n, levels, leaf_size, max_rank, ranks_per_level,\n"
-    "                    matvecs, memory_bytes, relative_error_estimate, time_s {total, phases}\n";
+    "                    matvecs, memory_bytes, relative_error_estimate, ranks, distributed,\n"
+    "                    time_s {total, phases}\n\n"
+    "Under mpirun with more than one rank, --problem with levitt-martinsson builds H\n"
+    "distributed (each rank the products and subtrees of its rows; the same H as on one rank,\n"
+    "to rounding) and gathers it for writing; --input and the other methods run the same\n"
+    "computation on every rank.\n";
 
 double parse_number(const std::string& option, const std::string& text) {
   char* end = nullptr;
@@ -170,6 +178,105 @@ Outcome<T> compress_by_products(const ExecSpace& exec, const hss::ClusterTree& t
   return out;
 }
 
+/// y(dst(i), :) = src(from(i), :) for i < from.extent(0).
+template <class T>
+void scatter_rows(const ExecSpace& exec, const Matrix<T>& src, const hss::IndexArray& from,
+                  const Matrix<T>& y, const hss::IndexArray& dst) {
+  const auto count = static_cast<index_type>(from.extent(0));
+  const auto k = static_cast<index_type>(y.extent(1));
+  Kokkos::parallel_for(
+      "strata::cli::hss::scatter_rows",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(exec, {0, 0},
+                                                                                       {count, k}),
+      KOKKOS_LAMBDA(const index_type i, const index_type j) { y(dst(i), j) = src(from(i), j); });
+}
+
+/// A built-in problem as a distributed operator in the tree's permuted order, rows and columns
+/// split by split_layout(tree, comm) (the form compress_from_matvecs_distributed needs): X's row
+/// blocks are allgathered (N k values per rank) and brought to the user's order, and this rank
+/// computes its rows perm(p) of op(A) X with Problem::apply_rows over the runs of those indices
+/// (sorted; gaps below 64 rows merged into one run). Kernel problems: O((rows + gaps) N k) work
+/// per rank; schur-grid / banded-inverse: one O(N b k) banded solve per run.
+template <class T>
+std::shared_ptr<LinearOperator<T>> permuted_problem_operator(
+    const Comm& comm, const hss::ClusterTree& tree,
+    const std::shared_ptr<const hss::Problem<T>>& problem) {
+  const BlockRowLayout layout = hss::split_layout(tree, comm);
+  const index_type row0 = layout.row_begin(comm.rank()), nl = layout.local_rows(comm.rank());
+  std::vector<std::pair<index_type, index_type>> rows;  // (original index, local row)
+  for (index_type i = 0; i < nl; ++i)
+    rows.emplace_back(tree.is_identity() ? row0 + i : tree.permutation_host()(row0 + i), i);
+  std::sort(rows.begin(), rows.end());
+  struct Run {
+    index_type begin, end;
+    hss::IndexArray from, dst;
+  };
+  auto runs = std::make_shared<std::vector<Run>>();
+  for (std::size_t a = 0; a < rows.size();) {
+    std::size_t b = a + 1;
+    while (b < rows.size() && rows[b].first - rows[b - 1].first <= 64) ++b;
+    Run run{rows[a].first, rows[b - 1].first + 1, hss::IndexArray("strata::cli::hss::from", b - a),
+            hss::IndexArray("strata::cli::hss::dst", b - a)};
+    auto from = Kokkos::create_mirror_view(run.from);
+    auto dst = Kokkos::create_mirror_view(run.dst);
+    for (std::size_t i = a; i < b; ++i) {
+      from(i - a) = rows[i].first - run.begin;
+      dst(i - a) = rows[i].second;
+    }
+    Kokkos::deep_copy(run.from, from);
+    Kokkos::deep_copy(run.dst, dst);
+    runs->push_back(run);
+    a = b;
+  }
+  const auto apply = [comm, tree, problem, layout, runs](bool transpose) {
+    return [=](const ExecSpace& exec, const ConstMatrix<T>& x, const Matrix<T>& y) {
+      Matrix<T> full = allgather_rows<T>(exec, comm, layout, x);
+      if (!tree.is_identity()) {
+        Matrix<T> user("strata::cli::hss::X_user", full.extent(0), full.extent(1));
+        hss::detail::permute_rows<T>(exec, tree.permutation(), full, user, false);
+        full = user;
+      }
+      for (const auto& run : *runs) {
+        Matrix<T> part("strata::cli::hss::rows", run.end - run.begin, full.extent(1));
+        problem->apply_rows(exec, transpose, run.begin, full, part);
+        scatter_rows<T>(exec, part, run.from, y, run.dst);
+      }
+      exec.fence();
+    };
+  };
+  return std::make_shared<CallbackOperator<T>>(comm, layout, layout, apply(false), apply(true));
+}
+
+/// Levitt-Martinsson from products with the distributed problem operator, gathered to the
+/// replicated HssMatrix for saving.
+template <class T>
+Outcome<T> compress_distributed(const ExecSpace& exec, const Comm& comm,
+                                const hss::ClusterTree& tree,
+                                const std::shared_ptr<const hss::Problem<T>>& problem,
+                                const Request& request, PhaseTimer& timer) {
+  hss::CompressOptions options;
+  options.rank = request.rank;
+  options.tolerance = request.tolerance;
+  options.samples = request.samples;
+  options.oversampling = request.oversampling;
+  options.error_probes = request.error_probes;
+  options.seed = request.seed;
+  const auto op = permuted_problem_operator<T>(comm, tree, problem);
+  const auto result = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
+  for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
+  Outcome<T> out;
+  {
+    auto phase = timer.scope("gather");
+    out.matrix = hss::gather<T>(exec, result.matrix);
+  }
+  out.products = result.products;
+  out.transpose_products = result.transpose_products;
+  out.probe_products = result.probe_products;
+  out.samples = result.samples;
+  out.relative_error_estimate = result.relative_error_estimate;
+  return out;
+}
+
 #if STRATA_HAVE_HDF5
 template <class T>
 int compress_typed(const Request& request, Context& context) {
@@ -235,7 +342,14 @@ int compress_typed(const Request& request, Context& context) {
     context.print(line.str());
   }
   Outcome<T> out;
+  // More than one rank, a built-in problem and Levitt-Martinsson: the distributed construction
+  // (each rank its subtrees' rows of the products); otherwise every rank computes the same thing.
+  const bool distributed = comm.size() > 1 && problem && request.method == "levitt-martinsson";
+  if (distributed) {
+    out = compress_distributed<T>(exec, comm, tree, problem, request, timer);
+  }
   collective(comm, [&] {
+    if (distributed) return;
     if (request.method == "entries") {
       const auto entries = problem ? problem->entry_evaluator() : dense_entries<T>(dense);
       out = compress_by_entries(exec, tree, *op, entries, request, timer);
@@ -282,6 +396,8 @@ int compress_typed(const Request& request, Context& context) {
         .add("relative_error_estimate", out.relative_error_estimate)
         .add("time_s", time)
         .add("method", request.method)
+        .add("ranks", comm.size())
+        .add("distributed", distributed)
         .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
         .add("output", request.output);
     if (request.method == "entries")

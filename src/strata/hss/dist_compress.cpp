@@ -133,91 +133,28 @@ Matrix<T> as_column(const FlatArray<T>& a) {
   return Matrix<T>(a.data(), a.extent(0), 1);
 }
 
-}  // namespace
-
+// The result of one construction from a given batch of samples.
 template <class T>
-DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
-                                                        const LinearOperator<T>& a,
-                                                        const ClusterTree& tree,
-                                                        const CompressOptions& options) {
-  kx::ScopedRegion region("strata::hss::dist::compress");
-  const Comm& comm = a.comm();
-  const index_type n = tree.size();
+struct DistBuild {
+  DistHssMatrix<T> matrix;
+  std::vector<index_type> max_rank_per_level;
+  bool hit_cap = false;  // some node's rank reached its sample-imposed cap (on any rank)
+};
+
+// Levitt-Martinsson from this rank's rows of the samples `smp` (Y, Z are overwritten): the local
+// levels on this rank's subtrees, the allgathered split level and the replicated top, then the
+// conversion to standard generators. Rank decisions per node depend only on that node's samples
+// and on `choice` (the same on every rank), so they do not depend on the rank count.
+template <class T>
+DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
+                               const TreeSplit& split, Samples<T> smp, RankChoice& choice,
+                               PhaseTimer& timings) {
   const int levels = tree.levels();
-  TreeSplit split;
-  index_type s = options.samples;
-  collective(comm, [&] {
-    STRATA_REQUIRE(a.distributed(), InvalidArgument,
-                   "compress_from_matvecs_distributed: the operator is replicated; pass a "
-                   "distributed operator (rows split by split_layout(tree, comm))");
-    STRATA_REQUIRE(a.rows() == a.cols() && a.rows() == n, ShapeMismatch,
-                   "compress_from_matvecs_distributed: A is ", a.rows(), " x ", a.cols(),
-                   " but the cluster tree covers ", n, " indices (A must be square)");
-    split = split_tree(tree, comm.size());
-    STRATA_REQUIRE(a.row_layout() == split.layout && a.col_layout() == split.layout,
-                   InvalidArgument,
-                   "compress_from_matvecs_distributed: the operator's row/column layout does not "
-                   "match the split of the cluster tree over the ranks (rank ",
-                   comm.rank(), " has ", a.row_layout().local_rows(comm.rank()),
-                   " rows, the tree split gives it ", split.layout.local_rows(comm.rank()),
-                   "); build the operator and vectors with split_layout(tree, comm)");
-    STRATA_REQUIRE(options.method == CompressMethod::levitt_martinsson, Unsupported,
-                   "compress_from_matvecs_distributed: only the levitt-martinsson method is "
-                   "distributed");
-    STRATA_REQUIRE(options.rank > 0, Unsupported,
-                   "compress_from_matvecs_distributed: give a rank > 0 (the tolerance mode is not "
-                   "distributed)");
-    STRATA_REQUIRE(options.oversampling >= 0 && options.samples >= 0, InvalidArgument,
-                   "compress_from_matvecs_distributed: oversampling and samples must be >= 0");
-    index_type min_leaf = n, max_leaf = 0;
-    for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i) {
-      min_leaf = std::min(min_leaf, tree.node_size(levels, i));
-      max_leaf = std::max(max_leaf, tree.node_size(levels, i));
-    }
-    STRATA_REQUIRE(levels == 0 || min_leaf >= options.rank, InvalidArgument,
-                   "compress_from_matvecs_distributed: the smallest leaf has ", min_leaf,
-                   " indices, fewer than the rank ", options.rank, "; use a leaf size >= rank");
-    const index_type need = levels == 0 ? n : std::max(max_leaf + options.rank, 3 * options.rank);
-    if (s == 0) s = need + options.oversampling;
-    STRATA_REQUIRE(s >= need, InvalidArgument, "compress_from_matvecs_distributed: ", s,
-                   " samples are too few for rank ", options.rank, " and leaves of up to ",
-                   max_leaf, " indices: the null-space step needs s >= max(m + r, 3r) = ", need);
-  });
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
-  const index_type row0 = split.layout.row_begin(me), nl = split.layout.local_rows(me);
-  DistCompressResult<T> result;
-  result.samples = s;
-
-  // Products: this rank's rows of Omega, Psi (rank-count independent streams) and of A Omega,
-  // A^T Psi.
-  Matrix<T> omega("strata::hss::dist::Omega", nl, s), psi("strata::hss::dist::Psi", nl, s);
-  Matrix<T> y("strata::hss::dist::Y", nl, s), z("strata::hss::dist::Z", nl, s);
-  {
-    auto phase = result.timings.scope("products");
-    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, omega, row0, 0);
-    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, psi, row0, 0);
-    for (const bool transpose : {false, true}) {
-      collective(comm, [&] {
-        if (transpose) {
-          a.apply_transpose(exec, psi, z);
-        } else {
-          a.apply(exec, omega, y);
-        }
-        const index_type bad = count_non_finite(exec, transpose ? z : y);
-        STRATA_REQUIRE(bad == 0, NonFiniteInput,
-                       "compress_from_matvecs_distributed: the products "
-                       "with ",
-                       transpose ? "A^T" : "A", " returned ", bad,
-                       " NaN or Inf entries on this rank; the operator must return finite numbers");
-      });
-    }
-    result.products = result.transpose_products = s;
-  }
-
+  const index_type s = smp.s;
+  DistBuild<T> out;
   Kokkos::Timer timer;
-  RankChoice choice;
-  choice.fixed = options.rank;
   const int si = static_cast<int>(s);
   // Local levels L..max(ls, 1) on this rank's subtrees.
   const index_type leaves_per_sub = ClusterTree::nodes_on_level(levels - ls);
@@ -225,25 +162,22 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   for (index_type i = first * leaves_per_sub; i < (first + count) * leaves_per_sub; ++i)
     leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
   LevelDims dims = LevelDims::from(leaf_m, leaf_m);
-  Samples<T> smp;
-  smp.s = smp.s_d = s;
-  smp.y = y;
-  smp.z = z;
-  smp.omega = omega;
-  smp.psi = psi;
   std::vector<LevelFactors<T>> local(static_cast<std::size_t>(levels) + 1), top_f(local.size());
-  for (int l = levels; l >= std::max(ls, 1); --l) {
-    auto f = factor_level(exec, dims, smp, choice);
-    Samples<T> up;
-    up.s = up.s_d = s;
-    up.y = reduce(exec, f, smp.y, smp.omega, si, false);
-    up.z = reduce(exec, f, smp.z, smp.psi, si, true);
-    up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
-    up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
-    smp = up;
-    if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
-    local[static_cast<std::size_t>(l)] = std::move(f);
-  }
+  // Local levels can fail on one rank only (too few samples for a node): agree on the error.
+  collective(comm, [&] {
+    for (int l = levels; l >= std::max(ls, 1); --l) {
+      auto f = factor_level(exec, dims, smp, choice);
+      Samples<T> up;
+      up.s = up.s_d = s;
+      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
+      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
+      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
+      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
+      smp = up;
+      if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
+      local[static_cast<std::size_t>(l)] = std::move(f);
+    }
+  });
   // The split level's reduced samples on every rank, then levels ls-1..1 and the root there.
   std::vector<int> r_all, c_all, urows_all, vrows_all;
   if (ls >= 1) {
@@ -272,7 +206,7 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     }
   }
   const MatrixBatch<T> root = root_block(exec, dims, smp);
-  result.timings.add("levels", timer.seconds());
+  timings.add("levels", timer.seconds());
   timer.reset();
 
   // Top levels 1..ls (replicated): bases, couplings and the diagonal blocks G of the reduced
@@ -373,46 +307,243 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     subs.push_back(std::move(sub));
   }
   exec.fence();
-  result.matrix = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top));
-  result.timings.add("assemble", timer.seconds());
-  result.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
+  out.matrix = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top));
+  timings.add("assemble", timer.seconds());
+  out.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
   for (int l = 1; l <= levels; ++l) {
     const auto& rl = l < ls ? top_f[static_cast<std::size_t>(l)].r
                             : (l == ls ? r_all : local[static_cast<std::size_t>(l)].r);
     const index_type mine = rl.empty() ? 0 : *std::max_element(rl.begin(), rl.end());
-    result.max_rank_per_level[static_cast<std::size_t>(l)] = comm.allreduce(mine, ReduceOp::max);
+    out.max_rank_per_level[static_cast<std::size_t>(l)] = comm.allreduce(mine, ReduceOp::max);
   }
-  if (options.error_probes > 0) {
-    auto phase = result.timings.scope("estimate");
-    const int probes = options.error_probes;
-    Matrix<T> g0("strata::hss::dist::probes", nl, probes), ag("strata::hss::dist::AG", nl, probes),
-        hg("strata::hss::dist::HG", nl, probes);
-    fill_random(exec, RandomStream{Distribution::gaussian, options.seed + 1, 0x9e57}, g0, row0, 0);
-    collective(comm, [&] { a.apply(exec, g0, ag); });
-    matvec<T>(exec, result.matrix, g0, hg);
-    double sums[2] = {0, 0};
-    Kokkos::parallel_reduce(
-        "strata::hss::dist::estimate",
-        Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
-            exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
-        KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
-          const double d = static_cast<double>(hg(i, j)) - static_cast<double>(ag(i, j));
-          acc += d * d;
-        },
-        sums[0]);
-    Kokkos::parallel_reduce(
-        "strata::hss::dist::estimate_norm",
-        Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
-            exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
-        KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
-          const double v = static_cast<double>(ag(i, j));
-          acc += v * v;
-        },
-        sums[1]);
-    const double diff = comm.allreduce(sums[0], ReduceOp::sum);
-    const double norm = comm.allreduce(sums[1], ReduceOp::sum);
-    result.relative_error_estimate = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
-    result.probe_products = probes;
+  out.hit_cap = comm.allreduce(choice.hit_cap ? 1 : 0, ReduceOp::max) != 0;
+  return out;
+}
+
+// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57), rows
+// generated by global index in the user's order (the same G as estimate_relative_error at any
+// rank count, also for trees that permute the indices).
+template <class T>
+double estimate_distributed(const ExecSpace& exec, const LinearOperator<T>& a,
+                            const DistHssMatrix<T>& h, int probes, std::uint64_t seed) {
+  const Comm& comm = h.comm();
+  const index_type nl = h.local_rows(), row0 = h.layout().row_begin(comm.rank());
+  Matrix<T> g0("strata::hss::dist::probes", nl, probes), ag("strata::hss::dist::AG", nl, probes),
+      hg("strata::hss::dist::HG", nl, probes);
+  const RandomStream stream{Distribution::gaussian, seed, 0x9e57};
+  const ClusterTree& tree = h.tree();
+  if (tree.is_identity()) {
+    fill_random(exec, stream, g0, row0, 0);
+  } else {
+    // estimate_relative_error draws G in the user's order: row p of the permuted G is row
+    // perm(p) of the stream (O(N probes) numbers per rank).
+    Matrix<T> user("strata::hss::dist::probes_user", h.size(), probes),
+        permuted("strata::hss::dist::probes_permuted", h.size(), probes);
+    fill_random(exec, stream, user, 0, 0);
+    detail::permute_rows<T>(exec, tree.permutation(), user, permuted, true);
+    Kokkos::deep_copy(exec, g0,
+                      Kokkos::subview(permuted, std::make_pair(row0, row0 + nl), Kokkos::ALL));
+  }
+  collective(comm, [&] { a.apply(exec, g0, ag); });
+  matvec<T>(exec, h, g0, hg);
+  double sums[2] = {0, 0};
+  Kokkos::parallel_reduce(
+      "strata::hss::dist::estimate",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
+          exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
+      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
+        const double d = static_cast<double>(hg(i, j)) - static_cast<double>(ag(i, j));
+        acc += d * d;
+      },
+      sums[0]);
+  Kokkos::parallel_reduce(
+      "strata::hss::dist::estimate_norm",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
+          exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
+      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
+        const double v = static_cast<double>(ag(i, j));
+        acc += v * v;
+      },
+      sums[1]);
+  const double diff = comm.allreduce(sums[0], ReduceOp::sum);
+  const double norm = comm.allreduce(sums[1], ReduceOp::sum);
+  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+}
+
+// Global ||M||_F of a row-distributed matrix (sum of squares in double, one allreduce).
+template <class T>
+double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m) {
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::hss::dist::frobenius",
+      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
+          exec, {0, 0},
+          {static_cast<index_type>(m.extent(0)), static_cast<index_type>(m.extent(1))}),
+      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
+        const double v = static_cast<double>(m(i, j));
+        acc += v * v;
+      },
+      sum);
+  return std::sqrt(comm.allreduce(sum, ReduceOp::sum));
+}
+
+}  // namespace
+
+template <class T>
+DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
+                                                        const LinearOperator<T>& a,
+                                                        const ClusterTree& tree,
+                                                        const CompressOptions& options) {
+  kx::ScopedRegion region("strata::hss::dist::compress");
+  const Comm& comm = a.comm();
+  const index_type n = tree.size();
+  const int levels = tree.levels();
+  TreeSplit split;
+  index_type s = options.samples;
+  const bool fixed = options.rank > 0;
+  collective(comm, [&] {
+    STRATA_REQUIRE(a.distributed(), InvalidArgument,
+                   "compress_from_matvecs_distributed: the operator is replicated; pass a "
+                   "distributed operator (rows split by split_layout(tree, comm))");
+    STRATA_REQUIRE(a.rows() == a.cols() && a.rows() == n, ShapeMismatch,
+                   "compress_from_matvecs_distributed: A is ", a.rows(), " x ", a.cols(),
+                   " but the cluster tree covers ", n, " indices (A must be square)");
+    split = split_tree(tree, comm.size());
+    STRATA_REQUIRE(a.row_layout() == split.layout && a.col_layout() == split.layout,
+                   InvalidArgument,
+                   "compress_from_matvecs_distributed: the operator's row/column layout does not "
+                   "match the split of the cluster tree over the ranks (rank ",
+                   comm.rank(), " has ", a.row_layout().local_rows(comm.rank()),
+                   " rows, the tree split gives it ", split.layout.local_rows(comm.rank()),
+                   "); build the operator and vectors with split_layout(tree, comm)");
+    STRATA_REQUIRE(options.method == CompressMethod::levitt_martinsson, Unsupported,
+                   "compress_from_matvecs_distributed: only the levitt-martinsson method is "
+                   "distributed; use compress_from_matvecs with a replicated operator for "
+                   "quasi-optimal");
+    STRATA_REQUIRE(options.rank >= 0, InvalidArgument,
+                   "compress_from_matvecs_distributed: rank = ", options.rank,
+                   "; expected >= 0 (0 selects the tolerance mode)");
+    STRATA_REQUIRE(options.oversampling >= 0 && options.samples >= 0 && options.max_samples >= 0,
+                   InvalidArgument,
+                   "compress_from_matvecs_distributed: oversampling, samples and max_samples must "
+                   "be >= 0");
+    index_type min_leaf = n, max_leaf = 0;
+    for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i) {
+      min_leaf = std::min(min_leaf, tree.node_size(levels, i));
+      max_leaf = std::max(max_leaf, tree.node_size(levels, i));
+    }
+    if (fixed) {
+      STRATA_REQUIRE(levels == 0 || min_leaf >= options.rank, InvalidArgument,
+                     "compress_from_matvecs_distributed: the smallest leaf has ", min_leaf,
+                     " indices, fewer than the rank ", options.rank, "; use a leaf size >= rank");
+      const index_type need = levels == 0 ? n : std::max(max_leaf + options.rank, 3 * options.rank);
+      if (s == 0) s = need + options.oversampling;
+      STRATA_REQUIRE(s >= need, InvalidArgument, "compress_from_matvecs_distributed: ", s,
+                     " samples are too few for rank ", options.rank, " and leaves of up to ",
+                     max_leaf, " indices: the null-space step needs s >= max(m + r, 3r) = ", need);
+    } else {
+      STRATA_REQUIRE(options.tolerance > 0 && std::isfinite(options.tolerance), InvalidArgument,
+                     "compress_from_matvecs_distributed: tolerance = ", options.tolerance,
+                     "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
+      STRATA_REQUIRE(options.error_probes >= 1, InvalidArgument,
+                     "compress_from_matvecs_distributed: the tolerance mode needs error_probes "
+                     ">= 1");
+      if (s == 0) s = max_leaf + 2 * std::max<index_type>(options.oversampling, 1);
+    }
+  });
+  const int me = comm.rank();
+  const index_type row0 = split.layout.row_begin(me), nl = split.layout.local_rows(me);
+  const index_type s_max = options.max_samples > 0 ? options.max_samples : std::max(n, s);
+  DistCompressResult<T> result;
+
+  // This rank's rows of Omega, Psi (rank-count independent streams, generated by global row and
+  // column) and of A Omega, A^T Psi; kept between rounds, new columns appended (as
+  // compress_from_matvecs does).
+  Matrix<T> omega, psi, y, z;
+  double threshold_scale =
+      options.tolerance / std::sqrt(2.0 * static_cast<double>(tree.num_nodes()));
+  double norm_estimate = 0;
+  for (int round = 1;; ++round) {
+    RankChoice choice;
+    choice.fixed = options.rank;
+    choice.oversampling = std::min(options.oversampling, s / 4);
+    choice.cap = std::max<index_type>(1, (s - choice.oversampling) / 3);
+    {
+      auto phase = result.timings.scope("products");
+      const index_type have = static_cast<index_type>(omega.extent(1));
+      Matrix<T> om("strata::hss::dist::Omega", nl, s), ps("strata::hss::dist::Psi", nl, s);
+      Matrix<T> yy("strata::hss::dist::Y", nl, s), zz("strata::hss::dist::Z", nl, s);
+      if (have > 0) {
+        const auto old = std::make_pair(index_type(0), have);
+        Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, old), omega);
+        Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, old), psi);
+        Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, old), y);
+        Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, old), z);
+      }
+      const auto fresh = std::make_pair(have, s);
+      Matrix<T> om_new("strata::hss::dist::Omega_new", nl, s - have),
+          ps_new("strata::hss::dist::Psi_new", nl, s - have);
+      Matrix<T> y_new("strata::hss::dist::Y_new", nl, s - have),
+          z_new("strata::hss::dist::Z_new", nl, s - have);
+      fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, om_new, row0, have);
+      fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, ps_new, row0, have);
+      for (const bool transpose : {false, true}) {
+        collective(comm, [&] {
+          if (transpose) {
+            a.apply_transpose(exec, ps_new, z_new);
+          } else {
+            a.apply(exec, om_new, y_new);
+          }
+          const index_type bad = count_non_finite(exec, transpose ? z_new : y_new);
+          STRATA_REQUIRE(bad == 0, NonFiniteInput,
+                         "compress_from_matvecs_distributed: the products with ",
+                         transpose ? "A^T" : "A", " returned ", bad,
+                         " NaN or Inf entries on this rank; the operator must return finite "
+                         "numbers");
+        });
+      }
+      Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, fresh), om_new);
+      Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, fresh), ps_new);
+      Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, fresh), y_new);
+      Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, fresh), z_new);
+      omega = om;
+      psi = ps;
+      y = yy;
+      z = zz;
+      result.products += s - have;
+      result.transpose_products += s - have;
+      // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same threshold on every rank).
+      norm_estimate = global_frobenius(exec, comm, y) / std::sqrt(static_cast<double>(s));
+    }
+    choice.threshold = threshold_scale * norm_estimate;
+    // The level steps overwrite Y and Z: hand them copies.
+    Samples<T> smp;
+    smp.s = smp.s_d = s;
+    smp.y = Matrix<T>("strata::hss::dist::Yw", nl, s);
+    smp.z = Matrix<T>("strata::hss::dist::Zw", nl, s);
+    Kokkos::deep_copy(exec, smp.y, y);
+    Kokkos::deep_copy(exec, smp.z, z);
+    smp.omega = omega;
+    smp.psi = psi;
+    auto built = build_distributed(exec, comm, tree, split, smp, choice, result.timings);
+    result.matrix = std::move(built.matrix);
+    result.max_rank_per_level = std::move(built.max_rank_per_level);
+    result.samples = s;
+    result.rounds = round;
+    if (options.error_probes > 0) {
+      auto phase = result.timings.scope("estimate");
+      result.relative_error_estimate =
+          estimate_distributed(exec, a, result.matrix, options.error_probes,
+                               options.seed + static_cast<std::uint64_t>(round));
+      result.probe_products += options.error_probes;
+    }
+    if (fixed || result.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
+      break;
+    // Not accurate enough (the same decision on every rank: global estimate, global hit_cap):
+    // more samples if some rank hit its cap, and a lower threshold in proportion to the miss.
+    if (built.hit_cap && s < s_max) s = std::min(s_max, s + std::max(s / 2, index_type(8)));
+    threshold_scale *=
+        std::clamp(0.5 * options.tolerance / result.relative_error_estimate, 0.05, 0.5);
   }
   return result;
 }

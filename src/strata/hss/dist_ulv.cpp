@@ -38,7 +38,9 @@ void host_lu(std::vector<double>& a, std::vector<int>& piv, int n) {
     STRATA_REQUIRE(at(p, j) != 0.0, NumericalError,
                    "hss::ulv_factor (distributed): the reduced system of the split level is "
                    "singular (zero pivot in column ",
-                   j, ")");
+                   j,
+                   "); A may be singular, or the split-level blocks make it so: solve on "
+                   "one rank (the single-process ULV needs only A nonsingular)");
     if (p != j)
       for (int c = 0; c < n; ++c) std::swap(at(j, c), at(p, c));
     for (int i = j + 1; i < n; ++i) at(i, j) /= at(j, j);
@@ -79,7 +81,21 @@ DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
   collective(comm, [&] {
     STRATA_REQUIRE(a.size() >= 1, InvalidArgument,
                    "hss::ulv_factor: the distributed HSS matrix is empty (not built)");
-    for (const auto& sub : subs) f.subtrees.push_back(ulv_factor<T>(exec, sub, options));
+    for (std::size_t j = 0; j < subs.size(); ++j) {
+      try {
+        f.subtrees.push_back(ulv_factor<T>(exec, subs[j], options));
+      } catch (const NumericalError& e) {
+        STRATA_THROW(NumericalError,
+                     "hss::ulv_factor (distributed): the diagonal block A_gg of "
+                     "subtree ",
+                     first + static_cast<index_type>(j), " (level ", ls,
+                     ") could not be factored (", e.what(),
+                     "); the distributed solve needs "
+                     "every split-level diagonal block nonsingular, A alone being nonsingular "
+                     "is not enough: solve on one rank (the single-process ULV needs only A "
+                     "nonsingular) or on fewer ranks (a higher split level)");
+      }
+    }
     if (ls == 0) return;
     const HssLevel<T>& top_ls = a.top_level(ls);
     const auto& roff = top_ls.row_rank_offset_host;

@@ -5,6 +5,7 @@
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/dist/operations.hpp"
 #include "strata/hss/detail/dist_passes.hpp"
 
 namespace strata::hss {
@@ -231,9 +232,104 @@ void matvec(const ExecSpace& exec, const DistHssMatrix<T>& a, const ConstMatrix<
   exec.fence();
 }
 
+namespace {
+
+// The concatenation over ranks (in rank order) of every rank's pieces (flat arrays, concatenated
+// in order): one allgatherv.
+template <class T>
+FlatArray<T> allgather_flat(const ExecSpace& exec, const Comm& comm,
+                            const std::vector<FlatArray<T>>& pieces, const std::string& label) {
+  index_type mine = 0;
+  for (const auto& p : pieces) mine += static_cast<index_type>(p.extent(0));
+  FlatArray<T> packed(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, label), mine);
+  index_type at = 0;
+  for (const auto& p : pieces) {
+    const auto len = static_cast<index_type>(p.extent(0));
+    Kokkos::deep_copy(exec, Kokkos::subview(packed, Kokkos::make_pair(at, at + len)), p);
+    at += len;
+  }
+  const auto counts = comm.allgather(mine);
+  const Matrix<T> all = allgather_rows<T>(exec, comm, BlockRowLayout::from_counts(counts),
+                                          ConstMatrix<T>(packed.data(), mine, 1));
+  return FlatArray<T>(all.data(), all.extent(0));
+}
+
+std::vector<index_type> allgather_index(const Comm& comm, const std::vector<index_type>& mine) {
+  const auto counts = comm.allgather(static_cast<std::int64_t>(mine.size()));
+  std::int64_t total = 0;
+  for (const auto c : counts) total += c;
+  std::vector<index_type> all(static_cast<std::size_t>(total));
+  comm.allgatherv_raw(mine.data(), static_cast<std::int64_t>(mine.size()), all.data(), counts,
+                      strata::detail::mpi_type_tag<index_type>());
+  return all;
+}
+
+}  // namespace
+
+template <class T>
+HssMatrix<T> gather(const ExecSpace& exec, const DistHssMatrix<T>& a) {
+  kx::ScopedRegion region("strata::hss::dist::gather");
+  const Comm& comm = a.comm();
+  const ClusterTree& tree = a.tree();
+  const int ls = a.split_level(), levels = tree.levels();
+  HssRanks ranks;
+  ranks.row.resize(static_cast<std::size_t>(levels) + 1);
+  ranks.col.resize(ranks.row.size());
+  for (int l = 1; l <= levels; ++l) {
+    auto& row = ranks.row[static_cast<std::size_t>(l)];
+    auto& col = ranks.col[static_cast<std::size_t>(l)];
+    if (l <= ls) {
+      const auto& lv = a.top_level(l);
+      for (index_type i = 0; i < lv.nodes; ++i) {
+        row.push_back(lv.row_rank_host(i));
+        col.push_back(lv.col_rank_host(i));
+      }
+      continue;
+    }
+    std::vector<index_type> mine_r, mine_c;
+    for (const auto& sub : a.subtrees()) {
+      const auto& r = sub.ranks().row[static_cast<std::size_t>(l - ls)];
+      const auto& c = sub.ranks().col[static_cast<std::size_t>(l - ls)];
+      mine_r.insert(mine_r.end(), r.begin(), r.end());
+      mine_c.insert(mine_c.end(), c.begin(), c.end());
+    }
+    row = allgather_index(comm, mine_r);
+    col = allgather_index(comm, mine_c);
+  }
+  HssMatrix<T> h(tree, ranks);
+  for (int l = 1; l <= ls; ++l) {
+    const auto& src = a.top_level(l);
+    auto& dst = h.level(l);
+    Kokkos::deep_copy(exec, dst.u, src.u);
+    Kokkos::deep_copy(exec, dst.v, src.v);
+    Kokkos::deep_copy(exec, dst.b, src.b);
+  }
+  // Below the split level, node order is rank order, then subtree order: the global arrays are
+  // the concatenation of the subtrees' arrays.
+  const std::string tag = "strata::hss::dist::gather";
+  for (int l = ls + 1; l <= levels; ++l) {
+    std::vector<FlatArray<T>> u, v, b;
+    for (const auto& sub : a.subtrees()) {
+      u.push_back(sub.level(l - ls).u);
+      v.push_back(sub.level(l - ls).v);
+      b.push_back(sub.level(l - ls).b);
+    }
+    auto& dst = h.level(l);
+    Kokkos::deep_copy(exec, dst.u, allgather_flat(exec, comm, u, tag));
+    Kokkos::deep_copy(exec, dst.v, allgather_flat(exec, comm, v, tag));
+    Kokkos::deep_copy(exec, dst.b, allgather_flat(exec, comm, b, tag));
+  }
+  std::vector<FlatArray<T>> d;
+  for (const auto& sub : a.subtrees()) d.push_back(sub.d());
+  Kokkos::deep_copy(exec, h.d(), allgather_flat(exec, comm, d, tag));
+  exec.fence();
+  return h;
+}
+
 #define STRATA_HSS_DISTRIBUTED_INSTANTIATE(T)                                                  \
   template class DistHssMatrix<T>;                                                             \
   template DistHssMatrix<T> distribute<T>(const ExecSpace&, const Comm&, const HssMatrix<T>&); \
+  template HssMatrix<T> gather<T>(const ExecSpace&, const DistHssMatrix<T>&);                  \
   template void matvec<T>(const ExecSpace&, const DistHssMatrix<T>&, const ConstMatrix<T>&,    \
                           const Matrix<T>&, Op);
 STRATA_HSS_DISTRIBUTED_INSTANTIATE(float)

@@ -7,7 +7,9 @@
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
@@ -240,6 +242,77 @@ TYPED_TEST(HssDistributed, CompressionOfAKernelMatrixMatchesSingleRank) {
   EXPECT_LT(diff, 1e3 * u);
 }
 
+TYPED_TEST(HssDistributed, GatherInvertsDistribute) {
+  using T = TypeParam;
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  // Varying ranks (capped at the small leaves of a non-power-of-two size) and a tree whose split
+  // level is the leaf level at 4 ranks.
+  for (const auto& tree :
+       {hss::ClusterTree::uniform(300, 10), hss::ClusterTree::with_levels(61, 2)}) {
+    const auto a = hss::make_random_hss<T>(exec, tree, 4, 19);
+    const auto g = hss::gather<T>(exec, hss::distribute<T>(exec, comm, a));
+    EXPECT_EQ(g.ranks().row, a.ranks().row);
+    EXPECT_EQ(g.ranks().col, a.ranks().col);
+    // Pure copies of the generators: the dense forms agree exactly.
+    EXPECT_THAT(hss::to_dense<T>(exec, g), AllClose(hss::to_dense<T>(exec, a), 0.0, 0.0));
+  }
+}
+
+TYPED_TEST(HssDistributed, CompressionToleranceModeMatchesSingleRank) {
+  using T = TypeParam;
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  const index_type n = 256;
+  const auto tree = hss::ClusterTree::uniform(n, 32);  // 3 levels, 8 leaves of 32
+  const auto problem = hss::make_problem<T>("cauchy-1d", n);
+  const auto op = hss::make_operator<T>(problem, comm, hss::split_layout(tree, comm));
+  const auto ref_op = hss::make_operator<T>(problem);
+  const auto dense = problem->dense(exec);
+  const double u = unit_roundoff<T>();
+  // Targets well above the precision's floor (the sketches' pseudo-inverses amplify the
+  // rounding of the products by ~1e2 to 1e3).
+  const std::vector<double> tolerances =
+      std::is_same_v<T, float> ? std::vector<double>{1e-3} : std::vector<double>{1e-4, 1e-8};
+  for (const double tol : tolerances) {
+    SCOPED_TRACE(::testing::Message() << "tolerance " << tol);
+    hss::CompressOptions options;
+    options.rank = 0;
+    options.tolerance = tol;
+    options.seed = 11;
+    const auto dist = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
+    const auto ref = hss::compress_from_matvecs<T>(exec, *ref_op, tree, options);
+    // The same decisions as the single-rank run: samples, rounds, products, every node's rank.
+    EXPECT_EQ(dist.samples, ref.samples);
+    EXPECT_EQ(dist.rounds, ref.rounds);
+    EXPECT_EQ(dist.products, ref.products);
+    EXPECT_EQ(dist.transpose_products, ref.transpose_products);
+    EXPECT_EQ(dist.probe_products, ref.probe_products);
+    EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
+    const auto gathered = hss::gather<T>(exec, dist.matrix);
+    EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
+    EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
+    const auto [diff, err] = compare_products(dist.matrix, ref.matrix, dense);
+    // The estimate over 10 probes concentrates within a factor ~2 of the true ratio
+    // (chi-square, >= 10 degrees of freedom), so the true error is <= ~3 tol once it is <= tol.
+    EXPECT_LE(dist.relative_error_estimate, tol);
+    EXPECT_LE(err, 3 * tol);
+    // With identical ranks the two runs differ only by the rounding of the products (summation
+    // order over the row blocks) propagated through the same steps: 1e3 u as for fixed rank.
+    EXPECT_LT(diff, 1e3 * u);
+    // The estimates are computed from the same probes and differ by the same rounding.
+    EXPECT_NEAR(dist.relative_error_estimate, ref.relative_error_estimate,
+                1e3 * u * std::max(1.0, ref.relative_error_estimate));
+    if (comm.is_root()) {
+      std::printf(
+          "[dist tol] tol %.0e ranks=%d s=%lld rounds=%d products=%lld err %.3e diff "
+          "%.3e\n",
+          tol, comm.size(), static_cast<long long>(dist.samples), dist.rounds,
+          static_cast<long long>(dist.products), err, diff);
+    }
+  }
+}
+
 template <class T>
 void expect_solve_matches(const hss::ClusterTree& tree, index_type rank, bool spd) {
   SCOPED_TRACE(::testing::Message() << "L = " << tree.levels() << (spd ? ", SPD" : ", general"));
@@ -338,6 +411,20 @@ TEST(HssDistributedErrors, CompressionErrorsAgreedOnEveryRank) {
     EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, shifted, tree, options),
                  strata::InvalidArgument);
   }
+  // Tolerance mode without probes, neither rank nor tolerance, and the quasi-optimal method.
+  const strata::CallbackOperator<double> identity(comm, layout, layout, fill, fill);
+  hss::CompressOptions no_probes;
+  no_probes.tolerance = 1e-6;
+  no_probes.error_probes = 0;
+  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, identity, tree, no_probes),
+               strata::InvalidArgument);
+  hss::CompressOptions nothing;
+  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, identity, tree, nothing),
+               strata::InvalidArgument);
+  hss::CompressOptions quasi = options;
+  quasi.method = hss::CompressMethod::quasi_optimal;
+  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, identity, tree, quasi),
+               strata::Unsupported);
   // A replicated operator.
   const strata::CallbackOperator<double> replicated(tree.size(), tree.size(), fill, fill);
   EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, replicated, tree, options),
