@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <string>
 #include <vector>
 
 #include <Kokkos_Core.hpp>
@@ -21,16 +22,30 @@ namespace strata::testing {
 /// A host copy of `v` that never aliases it (create_mirror_view would alias host views).
 template <class View>
 auto to_host(const View& v) {
+  // Host copy with the same extents, always contiguous. A strided device subview cannot be copied
+  // across spaces directly (and Kokkos 4's LayoutLeft carries the parent's stride), so it is
+  // packed on the device first.
   using Layout = typename View::array_layout;
-  Kokkos::View<typename View::non_const_data_type, Layout, Kokkos::HostSpace> h(
-      "strata::testing::to_host", v.layout());
+  using Data = typename View::non_const_data_type;
+  constexpr int rank = static_cast<int>(View::rank);
+  static_assert(rank >= 1 && rank <= 3, "to_host: views of rank 1, 2 or 3");
+  auto make = [&](auto space, const char* label) {
+    using Space = decltype(space);
+    if constexpr (rank == 1) {
+      return Kokkos::View<Data, Layout, Space>(std::string(label), v.extent(0));
+    } else if constexpr (rank == 2) {
+      return Kokkos::View<Data, Layout, Space>(std::string(label), v.extent(0), v.extent(1));
+    } else {
+      return Kokkos::View<Data, Layout, Space>(std::string(label), v.extent(0), v.extent(1),
+                                               v.extent(2));
+    }
+  };
+  auto h = make(Kokkos::HostSpace(), "strata::testing::to_host");
   if (v.span_is_contiguous() ||
       Kokkos::SpaceAccessibility<Kokkos::HostSpace, typename View::memory_space>::accessible) {
     Kokkos::deep_copy(h, v);
   } else {
-    // A strided device subview cannot be copied across spaces directly: pack it on the device.
-    Kokkos::View<typename View::non_const_data_type, Layout, typename View::memory_space> packed(
-        "strata::testing::to_host_packed", v.layout());
+    auto packed = make(typename View::memory_space(), "strata::testing::to_host_packed");
     Kokkos::deep_copy(packed, v);
     Kokkos::deep_copy(h, packed);
   }

@@ -251,7 +251,11 @@ FlatArray<T> allgather_flat(const ExecSpace& exec, const Comm& comm,
   const auto counts = comm.allgather(mine);
   const Matrix<T> all = allgather_rows<T>(exec, comm, BlockRowLayout::from_counts(counts),
                                           ConstMatrix<T>(packed.data(), mine, 1));
-  return FlatArray<T>(all.data(), all.extent(0));
+  // A managed copy: `all` is freed on return, so a view of its memory would dangle.
+  FlatArray<T> result(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, label), all.extent(0));
+  Kokkos::deep_copy(exec, result, FlatArray<T>(all.data(), all.extent(0)));
+  exec.fence();
+  return result;
 }
 
 std::vector<index_type> allgather_index(const Comm& comm, const std::vector<index_type>& mine) {
