@@ -56,7 +56,7 @@ const char* const lstsq_usage =
     "  --json            print one JSON object (iterations, residual_norm, "
     "normal_residual_norm, converged, time_s)\n";
 
-double number(Args& args, const std::string& name, double fallback) {
+[[maybe_unused]] double number(Args& args, const std::string& name, double fallback) {
   const auto text = args.value(name);
   if (!text) return fallback;
   std::size_t end = 0;
@@ -73,7 +73,7 @@ double number(Args& args, const std::string& name, double fallback) {
 }
 
 /// --operator for the low-rank drivers (a UsageError names the accepted values).
-sketch::TestMatrixKind test_matrix_option(Args& args, const char* fallback) {
+[[maybe_unused]] sketch::TestMatrixKind test_matrix_option(Args& args, const char* fallback) {
   const std::string name = args.value("--operator").value_or(fallback);
   try {
     return sketch::parse_test_matrix(name);
@@ -85,12 +85,12 @@ sketch::TestMatrixKind test_matrix_option(Args& args, const char* fallback) {
 }
 
 /// --nnz (sparse-sign nonzeros), in [1, 64].
-index_type nnz_option(Args& args) {
+[[maybe_unused]] index_type nnz_option(Args& args) {
   return static_cast<index_type>(args.integer("--nnz", 8, 1, sketch::max_sparse_nnz));
 }
 
 /// --operator for least squares: any sketch but the square hadamard rotation.
-sketch::OperatorKind sketch_operator_option(Args& args) {
+[[maybe_unused]] sketch::OperatorKind sketch_operator_option(Args& args) {
   const std::string name = args.value("--operator").value_or("sparse-sign");
   if (name != "hadamard") {
     try {
@@ -102,11 +102,12 @@ sketch::OperatorKind sketch_operator_option(Args& args) {
                    name + "'");
 }
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
+[[maybe_unused]] double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-Json phase_times(const PhaseTimer& timings, double read, double write, double total) {
+[[maybe_unused]] Json phase_times(const PhaseTimer& timings, double read, double write,
+                                  double total) {
   Json t = Json::object();
   t.add("total", total).add("read", read);
   for (const auto& [name, s] : timings.phases()) t.add(name, s);

@@ -97,7 +97,7 @@ DistDenseOperator<double> read_operator(const Context& context, const io::Datase
 }
 #endif
 
-double seconds_since(std::chrono::steady_clock::time_point start) {
+[[maybe_unused]] double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
@@ -111,7 +111,7 @@ int run_sketch_trace(Args& args, Context& context) {
   const auto method = args.value("--method");
   const auto c = common_options(args);
   args.finish();
-  sketch::TraceOptions o;
+  [[maybe_unused]] sketch::TraceOptions o;
   if (method) {
     try {
       o.method = sketch::parse_trace_method(*method);
@@ -174,7 +174,7 @@ int run_sketch_diag(Args& args, Context& context) {
   const auto c = common_options(args);
   args.finish();
   if (!output) throw UsageError("option '--output FILE.h5:/DATASET' is required");
-  sketch::DiagonalOptions o;
+  [[maybe_unused]] sketch::DiagonalOptions o;
   if (method) {
     try {
       o.method = sketch::parse_diagonal_method(*method);
