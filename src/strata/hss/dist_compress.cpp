@@ -1,6 +1,6 @@
-// Distributed Levitt-Martinsson construction (distributed.hpp): the per-level steps of
-// detail/compress_levels.hpp on this rank's subtrees, then on the allgathered reduced samples of
-// the split level redundantly on every rank.
+// Distributed HSS construction from products (distributed.hpp), Levitt-Martinsson and
+// quasi-optimal (Amsel et al.): the per-level steps of detail/compress_levels.hpp on this rank's
+// subtrees, then on the allgathered reduced samples of the split level redundantly on every rank.
 #include <algorithm>
 #include <cmath>
 
@@ -141,6 +141,31 @@ struct DistBuild {
   bool hit_cap = false;  // some node's rank reached its sample-imposed cap (on any rank)
 };
 
+// Factors of one construction: levels max(l_s, 1)..L on this rank's subtrees (`local`), the
+// replicated levels 1..l_s - 1 (`top`), the ranks and basis rows of all subtree roots (split level
+// l_s >= 1) and the root block.
+template <class T>
+struct DistFactors {
+  std::vector<LevelFactors<T>> local, top;
+  std::vector<int> r_all, c_all, urows_all, vrows_all;
+  MatrixBatch<T> root;
+};
+
+// Ranks and basis rows of every rank's subtree roots, from this rank's split-level factors.
+template <class T>
+void gather_split_level(const Comm& comm, int ls, DistFactors<T>& fac) {
+  const auto& fs = fac.local[static_cast<std::size_t>(ls)];
+  fac.r_all = allgather_ints(comm, fs.r);
+  fac.c_all = allgather_ints(comm, fs.c);
+  fac.urows_all = allgather_ints(comm, fs.dims.row_dim);
+  fac.vrows_all = allgather_ints(comm, fs.dims.col_dim);
+}
+
+template <class T>
+DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
+                                  const TreeSplit& split, const DistFactors<T>& fac,
+                                  const RankChoice& choice, PhaseTimer& timings);
+
 // Levitt-Martinsson from this rank's rows of the samples `smp` (Y, Z are overwritten): the local
 // levels on this rank's subtrees, the allgathered split level and the replicated top, then the
 // conversion to standard generators. Rank decisions per node depend only on that node's samples
@@ -153,7 +178,6 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
   const index_type s = smp.s;
-  DistBuild<T> out;
   Kokkos::Timer timer;
   const int si = static_cast<int>(s);
   // Local levels L..max(ls, 1) on this rank's subtrees.
@@ -162,7 +186,9 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   for (index_type i = first * leaves_per_sub; i < (first + count) * leaves_per_sub; ++i)
     leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
   LevelDims dims = LevelDims::from(leaf_m, leaf_m);
-  std::vector<LevelFactors<T>> local(static_cast<std::size_t>(levels) + 1), top_f(local.size());
+  DistFactors<T> fac;
+  fac.local.resize(static_cast<std::size_t>(levels) + 1);
+  fac.top.resize(fac.local.size());
   // Local levels can fail on one rank only (too few samples for a node): agree on the error.
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
@@ -175,23 +201,18 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
       up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
       smp = up;
       if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
-      local[static_cast<std::size_t>(l)] = std::move(f);
+      fac.local[static_cast<std::size_t>(l)] = std::move(f);
     }
   });
   // The split level's reduced samples on every rank, then levels ls-1..1 and the root there.
-  std::vector<int> r_all, c_all, urows_all, vrows_all;
   if (ls >= 1) {
-    const auto& fs = local[static_cast<std::size_t>(ls)];
-    r_all = allgather_ints(comm, fs.r);
-    c_all = allgather_ints(comm, fs.c);
-    urows_all = allgather_ints(comm, fs.dims.row_dim);
-    vrows_all = allgather_ints(comm, fs.dims.col_dim);
-    const auto by_r = stacked_layout(r_all, split), by_c = stacked_layout(c_all, split);
+    gather_split_level(comm, ls, fac);
+    const auto by_r = stacked_layout(fac.r_all, split), by_c = stacked_layout(fac.c_all, split);
     smp.y = allgather_rows<T>(exec, comm, by_r, smp.y);
     smp.psi = allgather_rows<T>(exec, comm, by_r, smp.psi);
     smp.z = allgather_rows<T>(exec, comm, by_c, smp.z);
     smp.omega = allgather_rows<T>(exec, comm, by_c, smp.omega);
-    dims = LevelDims::parent_of(r_all, c_all);
+    dims = LevelDims::parent_of(fac.r_all, fac.c_all);
     for (int l = ls - 1; l >= 1; --l) {
       auto f = factor_level(exec, dims, smp, choice);
       Samples<T> up;
@@ -202,13 +223,30 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
       up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
       smp = up;
       dims = LevelDims::parent_of(f.r, f.c);
-      top_f[static_cast<std::size_t>(l)] = std::move(f);
+      fac.top[static_cast<std::size_t>(l)] = std::move(f);
     }
   }
-  const MatrixBatch<T> root = root_block(exec, dims, smp);
+  fac.root = root_block(exec, dims, smp);
   timings.add("levels", timer.seconds());
-  timer.reset();
+  return assemble_distributed(exec, comm, tree, split, fac, choice, timings);
+}
 
+// The conversion of the factors to a DistHssMatrix: the replicated top levels' couplings
+// top-down, then this rank's subtrees. `choice.hit_cap` is this rank's flag (allreduced here).
+template <class T>
+DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
+                                  const TreeSplit& split, const DistFactors<T>& fac,
+                                  const RankChoice& choice, PhaseTimer& timings) {
+  const int levels = tree.levels();
+  const int me = comm.rank(), ls = split.split_level;
+  const index_type first = split.first(me), count = split.count(me);
+  const auto& local = fac.local;
+  const auto& top_f = fac.top;
+  const auto& r_all = fac.r_all;
+  const auto& c_all = fac.c_all;
+  const auto& root = fac.root;
+  DistBuild<T> out;
+  Kokkos::Timer timer;
   // Top levels 1..ls (replicated): bases, couplings and the diagonal blocks G of the reduced
   // matrix, top-down.
   std::vector<HssLevel<T>> top(static_cast<std::size_t>(ls) + 1);
@@ -223,7 +261,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     // The subtree roots' bases: each rank packs its own, then one allgather per kind.
     const auto& fs = local[static_cast<std::size_t>(ls)];
     auto& lev = top[static_cast<std::size_t>(ls)];
-    lev = make_level<T>(ls, r_all, c_all, urows_all, vrows_all);
+    lev = make_level<T>(ls, r_all, c_all, fac.urows_all, fac.vrows_all);
     for (const bool row_side : {true, false}) {
       const HostIndexArray& off = row_side ? lev.u_offset_host : lev.v_offset_host;
       std::vector<index_type> counts(split.first_node.size() - 1);
@@ -318,6 +356,178 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   }
   out.hit_cap = comm.allreduce(choice.hit_cap ? 1 : 0, ReduceOp::max) != 0;
   return out;
+}
+
+// Y = A X (transpose: A^T X) for this rank's rows; every rank gets a failure of the callback or
+// NaN/Inf in its result.
+template <class T>
+void apply_checked(const ExecSpace& exec, const Comm& comm, const LinearOperator<T>& a,
+                   const Matrix<T>& x, const Matrix<T>& y, bool transpose) {
+  collective(comm, [&] {
+    if (transpose) {
+      a.apply_transpose(exec, x, y);
+    } else {
+      a.apply(exec, x, y);
+    }
+    const index_type bad = count_non_finite(exec, y);
+    STRATA_REQUIRE(bad == 0, NonFiniteInput,
+                   "compress_from_matvecs_distributed: the products with ", transpose ? "A^T" : "A",
+                   " returned ", bad,
+                   " NaN or Inf entries on this rank; the operator must return finite numbers");
+  });
+}
+
+// This rank's first row in a stacked vector whose rank p holds rows[p] rows.
+index_type exclusive_offset(const Comm& comm, index_type mine) {
+  const auto all = comm.allgather(static_cast<std::int64_t>(mine));
+  index_type off = 0;
+  for (int p = 0; p < comm.rank(); ++p)
+    off += static_cast<index_type>(all[static_cast<std::size_t>(p)]);
+  return off;
+}
+
+// Rows [r0, r0 + rows) of m (a copy).
+template <class T>
+Matrix<T> row_slice(const ExecSpace& exec, const Matrix<T>& m, index_type r0, index_type rows) {
+  Matrix<T> out("strata::hss::dist::row_slice", rows, m.extent(1));
+  Kokkos::deep_copy(exec, out, Kokkos::subview(m, std::make_pair(r0, r0 + rows), Kokkos::ALL));
+  return out;
+}
+
+// Amsel et al. (arXiv 2505.16937), distributed as build_quasi_optimal in compress_matvec.cpp: at
+// every level l = L..0 fresh sketches [Omega | Omega~] (Psi for A^T) of the level's reduced space,
+// generated by global row of that space from stream (seed, 0x100 + 4 l) (+1 for Psi), so every
+// rank count draws the same numbers; lifted through the bases V^(l+1)..V^(L) found so far (levels
+// above the split level redundantly on every rank, the subtrees locally), multiplied by A and A^T
+// (this rank's rows), reduced back through U^T (. - D .) locally, the split level's reduced
+// samples allgathered and reduced further through the replicated top. Levels >= max(l_s, 1)
+// factor this rank's nodes; levels < l_s and the root are factored on every rank. Adds the columns
+// multiplied to `products` (the same count for A^T).
+template <class T>
+DistBuild<T> build_quasi_optimal_distributed(const ExecSpace& exec, const Comm& comm,
+                                             const LinearOperator<T>& a, const ClusterTree& tree,
+                                             const TreeSplit& split, index_type s,
+                                             std::uint64_t seed, RankChoice& choice,
+                                             index_type& products, PhaseTimer& timings) {
+  const int levels = tree.levels();
+  const int me = comm.rank(), ls = split.split_level;
+  const index_type first = split.first(me), count = split.count(me);
+  const index_type nl = split.layout.local_rows(me);
+  Kokkos::Timer timer;
+  const index_type leaves_per_sub = ClusterTree::nodes_on_level(levels - ls);
+  std::vector<int> leaf_m;
+  for (index_type i = first * leaves_per_sub; i < (first + count) * leaves_per_sub; ++i)
+    leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
+  LevelDims dims = LevelDims::from(leaf_m, leaf_m);
+  DistFactors<T> fac;
+  fac.local.resize(static_cast<std::size_t>(levels) + 1);
+  fac.top.resize(fac.local.size());
+  const auto lsz = static_cast<std::size_t>(levels) + 1;
+  double product_seconds = 0;
+  for (int l = levels; l >= 0; --l) {
+    // Level 0 (the root) needs only the D sketch.
+    const index_type width = l == 0 ? s : 2 * s;
+    const int wc = static_cast<int>(width);
+    const std::uint64_t id = 0x100 + 4 * static_cast<std::uint64_t>(l);
+    const RandomStream om_stream{Distribution::gaussian, seed, id},
+        ps_stream{Distribution::gaussian, seed, id + 1};
+    const bool on_subtrees = l >= ls;  // this rank's nodes of level l (all of them when l_s = 0)
+    Samples<T> smp;
+    smp.s = s;
+    smp.s_d = s;
+    smp.d_col0 = l == 0 ? 0 : s;
+    // w[k], x[k]: the sketches lifted to level k's column / row space (this rank's rows for
+    // k >= l_s, replicated for k < l_s).
+    std::vector<Matrix<T>> w(lsz), x(lsz);
+    if (on_subtrees) {
+      smp.omega = Matrix<T>("strata::hss::dist::qo_omega", dims.cols(), width);
+      smp.psi = Matrix<T>("strata::hss::dist::qo_psi", dims.rows(), width);
+      fill_random(exec, om_stream, smp.omega, exclusive_offset(comm, dims.cols()), 0);
+      fill_random(exec, ps_stream, smp.psi, exclusive_offset(comm, dims.rows()), 0);
+      w[static_cast<std::size_t>(l)] = smp.omega;
+      x[static_cast<std::size_t>(l)] = smp.psi;
+    } else {
+      smp.omega = Matrix<T>("strata::hss::dist::qo_omega", dims.cols(), width);
+      smp.psi = Matrix<T>("strata::hss::dist::qo_psi", dims.rows(), width);
+      fill_random(exec, om_stream, smp.omega, 0, 0);
+      fill_random(exec, ps_stream, smp.psi, 0, 0);
+      w[static_cast<std::size_t>(l)] = smp.omega;
+      x[static_cast<std::size_t>(l)] = smp.psi;
+      for (int k = l + 1; k < ls; ++k) {
+        const auto& f = fac.top[static_cast<std::size_t>(k)];
+        const auto kk = static_cast<std::size_t>(k);
+        w[kk] = lift(exec, f.v, f.dims.col_off, f.dims.col_dim, f.c, w[kk - 1], wc);
+        x[kk] = lift(exec, f.u, f.dims.row_off, f.dims.row_dim, f.r, x[kk - 1], wc);
+      }
+    }
+    // Through the subtrees: level max(l + 1, l_s)..L, starting from this rank's rows.
+    const int k0 = std::max(l + 1, ls);
+    Matrix<T> wl = w[static_cast<std::size_t>(k0 - 1)], xl = x[static_cast<std::size_t>(k0 - 1)];
+    if (!on_subtrees) {
+      // The level l_s - 1 space stacks the subtree roots' ranks: this rank's slice.
+      index_type c0 = 0, c1 = 0, r0 = 0, r1 = 0;
+      for (index_type i = 0; i < first + count; ++i) {
+        const auto k = static_cast<std::size_t>(i);
+        (i < first ? c0 : c1) += fac.c_all[k];
+        (i < first ? r0 : r1) += fac.r_all[k];
+      }
+      wl = row_slice(exec, wl, c0, c1);
+      xl = row_slice(exec, xl, r0, r1);
+    }
+    std::vector<Matrix<T>> wloc(lsz), xloc(lsz);
+    for (int k = k0; k <= levels; ++k) {
+      const auto& f = fac.local[static_cast<std::size_t>(k)];
+      wl = lift(exec, f.v, f.dims.col_off, f.dims.col_dim, f.c, wl, wc);
+      xl = lift(exec, f.u, f.dims.row_off, f.dims.row_dim, f.r, xl, wc);
+      wloc[static_cast<std::size_t>(k)] = wl;
+      xloc[static_cast<std::size_t>(k)] = xl;
+    }
+    Matrix<T> y("strata::hss::dist::qo_AW", nl, width), z("strata::hss::dist::qo_ATX", nl, width);
+    Kokkos::Timer product_timer;
+    apply_checked(exec, comm, a, wl, y, false);
+    apply_checked(exec, comm, a, xl, z, true);
+    product_seconds += product_timer.seconds();
+    products += width;
+    for (int k = levels; k >= k0; --k) {
+      const auto kk = static_cast<std::size_t>(k);
+      y = reduce(exec, fac.local[kk], y, wloc[kk], wc, false);
+      z = reduce(exec, fac.local[kk], z, xloc[kk], wc, true);
+    }
+    if (!on_subtrees) {
+      y = allgather_rows<T>(exec, comm, stacked_layout(fac.r_all, split), y);
+      z = allgather_rows<T>(exec, comm, stacked_layout(fac.c_all, split), z);
+      for (int k = ls - 1; k > l; --k) {
+        const auto kk = static_cast<std::size_t>(k);
+        y = reduce(exec, fac.top[kk], y, w[kk], wc, false);
+        z = reduce(exec, fac.top[kk], z, x[kk], wc, true);
+      }
+    }
+    smp.y = y;
+    smp.z = z;
+    if (l == 0) {
+      fac.root = root_block(exec, dims, smp);
+      break;
+    }
+    if (on_subtrees) {
+      // Can fail on one rank only (too few samples for a node): agree on the error.
+      collective(comm, [&] {
+        fac.local[static_cast<std::size_t>(l)] = factor_level(exec, dims, smp, choice);
+      });
+      const auto& f = fac.local[static_cast<std::size_t>(l)];
+      if (l > ls) {
+        dims = LevelDims::parent_of(f.r, f.c);
+      } else {
+        gather_split_level(comm, ls, fac);
+        dims = LevelDims::parent_of(fac.r_all, fac.c_all);
+      }
+    } else {
+      auto f = factor_level(exec, dims, smp, choice);
+      dims = LevelDims::parent_of(f.r, f.c);
+      fac.top[static_cast<std::size_t>(l)] = std::move(f);
+    }
+  }
+  timings.add("levels", timer.seconds());
+  return assemble_distributed(exec, comm, tree, split, fac, choice, timings);
 }
 
 // ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57), rows
@@ -416,10 +626,6 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
                    comm.rank(), " has ", a.row_layout().local_rows(comm.rank()),
                    " rows, the tree split gives it ", split.layout.local_rows(comm.rank()),
                    "); build the operator and vectors with split_layout(tree, comm)");
-    STRATA_REQUIRE(options.method == CompressMethod::levitt_martinsson, Unsupported,
-                   "compress_from_matvecs_distributed: only the levitt-martinsson method is "
-                   "distributed; use compress_from_matvecs with a replicated operator for "
-                   "quasi-optimal");
     STRATA_REQUIRE(options.rank >= 0, InvalidArgument,
                    "compress_from_matvecs_distributed: rank = ", options.rank,
                    "; expected >= 0 (0 selects the tolerance mode)");
@@ -468,64 +674,76 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     choice.fixed = options.rank;
     choice.oversampling = std::min(options.oversampling, s / 4);
     choice.cap = std::max<index_type>(1, (s - choice.oversampling) / 3);
-    {
-      auto phase = result.timings.scope("products");
-      const index_type have = static_cast<index_type>(omega.extent(1));
-      Matrix<T> om("strata::hss::dist::Omega", nl, s), ps("strata::hss::dist::Psi", nl, s);
-      Matrix<T> yy("strata::hss::dist::Y", nl, s), zz("strata::hss::dist::Z", nl, s);
-      if (have > 0) {
-        const auto old = std::make_pair(index_type(0), have);
-        Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, old), omega);
-        Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, old), psi);
-        Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, old), y);
-        Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, old), z);
+    DistBuild<T> built;
+    if (options.method == CompressMethod::levitt_martinsson) {
+      {
+        auto phase = result.timings.scope("products");
+        const index_type have = static_cast<index_type>(omega.extent(1));
+        Matrix<T> om("strata::hss::dist::Omega", nl, s), ps("strata::hss::dist::Psi", nl, s);
+        Matrix<T> yy("strata::hss::dist::Y", nl, s), zz("strata::hss::dist::Z", nl, s);
+        if (have > 0) {
+          const auto old = std::make_pair(index_type(0), have);
+          Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, old), omega);
+          Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, old), psi);
+          Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, old), y);
+          Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, old), z);
+        }
+        const auto fresh = std::make_pair(have, s);
+        Matrix<T> om_new("strata::hss::dist::Omega_new", nl, s - have),
+            ps_new("strata::hss::dist::Psi_new", nl, s - have);
+        Matrix<T> y_new("strata::hss::dist::Y_new", nl, s - have),
+            z_new("strata::hss::dist::Z_new", nl, s - have);
+        fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, om_new, row0,
+                    have);
+        fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, ps_new, row0,
+                    have);
+        apply_checked(exec, comm, a, om_new, y_new, false);
+        apply_checked(exec, comm, a, ps_new, z_new, true);
+        Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, fresh), om_new);
+        Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, fresh), ps_new);
+        Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, fresh), y_new);
+        Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, fresh), z_new);
+        omega = om;
+        psi = ps;
+        y = yy;
+        z = zz;
+        result.products += s - have;
+        result.transpose_products += s - have;
+        // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same threshold on every rank).
+        norm_estimate = global_frobenius(exec, comm, y) / std::sqrt(static_cast<double>(s));
       }
-      const auto fresh = std::make_pair(have, s);
-      Matrix<T> om_new("strata::hss::dist::Omega_new", nl, s - have),
-          ps_new("strata::hss::dist::Psi_new", nl, s - have);
-      Matrix<T> y_new("strata::hss::dist::Y_new", nl, s - have),
-          z_new("strata::hss::dist::Z_new", nl, s - have);
-      fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, om_new, row0, have);
-      fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, ps_new, row0, have);
-      for (const bool transpose : {false, true}) {
-        collective(comm, [&] {
-          if (transpose) {
-            a.apply_transpose(exec, ps_new, z_new);
-          } else {
-            a.apply(exec, om_new, y_new);
-          }
-          const index_type bad = count_non_finite(exec, transpose ? z_new : y_new);
-          STRATA_REQUIRE(bad == 0, NonFiniteInput,
-                         "compress_from_matvecs_distributed: the products with ",
-                         transpose ? "A^T" : "A", " returned ", bad,
-                         " NaN or Inf entries on this rank; the operator must return finite "
-                         "numbers");
-        });
+      choice.threshold = threshold_scale * norm_estimate;
+      // The level steps overwrite Y and Z: hand them copies.
+      Samples<T> smp;
+      smp.s = smp.s_d = s;
+      smp.y = Matrix<T>("strata::hss::dist::Yw", nl, s);
+      smp.z = Matrix<T>("strata::hss::dist::Zw", nl, s);
+      Kokkos::deep_copy(exec, smp.y, y);
+      Kokkos::deep_copy(exec, smp.z, z);
+      smp.omega = omega;
+      smp.psi = psi;
+      built = build_distributed(exec, comm, tree, split, smp, choice, result.timings);
+    } else {
+      if (!fixed && norm_estimate == 0) {
+        // ||A||_F from probes (stream (seed, 0x4e0), rows by global index), as
+        // compress_from_matvecs: E ||A G||_F^2 = probes ||A||_F^2.
+        auto phase = result.timings.scope("products");
+        Matrix<T> g("strata::hss::dist::norm_probe", nl, options.error_probes),
+            ag("strata::hss::dist::norm_probe_A", nl, options.error_probes);
+        fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 0x4e0}, g, row0, 0);
+        apply_checked(exec, comm, a, g, ag, false);
+        result.products += options.error_probes;
+        norm_estimate =
+            global_frobenius(exec, comm, ag) / std::sqrt(static_cast<double>(options.error_probes));
       }
-      Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, fresh), om_new);
-      Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, fresh), ps_new);
-      Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, fresh), y_new);
-      Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, fresh), z_new);
-      omega = om;
-      psi = ps;
-      y = yy;
-      z = zz;
-      result.products += s - have;
-      result.transpose_products += s - have;
-      // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same threshold on every rank).
-      norm_estimate = global_frobenius(exec, comm, y) / std::sqrt(static_cast<double>(s));
+      choice.threshold = threshold_scale * norm_estimate;
+      index_type products = 0;
+      built = build_quasi_optimal_distributed(
+          exec, comm, a, tree, split, s, options.seed + 7919 * static_cast<std::uint64_t>(round),
+          choice, products, result.timings);
+      result.products += products;
+      result.transpose_products += products;
     }
-    choice.threshold = threshold_scale * norm_estimate;
-    // The level steps overwrite Y and Z: hand them copies.
-    Samples<T> smp;
-    smp.s = smp.s_d = s;
-    smp.y = Matrix<T>("strata::hss::dist::Yw", nl, s);
-    smp.z = Matrix<T>("strata::hss::dist::Zw", nl, s);
-    Kokkos::deep_copy(exec, smp.y, y);
-    Kokkos::deep_copy(exec, smp.z, z);
-    smp.omega = omega;
-    smp.psi = psi;
-    auto built = build_distributed(exec, comm, tree, split, smp, choice, result.timings);
     result.matrix = std::move(built.matrix);
     result.max_rank_per_level = std::move(built.max_rank_per_level);
     result.samples = s;
