@@ -65,9 +65,9 @@ const char* const compress_usage =
     "  --json            one JSON object: n, levels, leaf_size, max_rank, ranks_per_level,\n"
     "                    matvecs, memory_bytes, relative_error_estimate, ranks, distributed,\n"
     "                    time_s {total, phases}\n\n"
-    "Under mpirun with more than one rank, --problem with levitt-martinsson builds H\n"
-    "distributed (each rank the products and subtrees of its rows; the same H as on one rank,\n"
-    "to rounding) and gathers it for writing; --input and the other methods run the same\n"
+    "Under mpirun with more than one rank, --problem with levitt-martinsson or quasi-optimal\n"
+    "builds H distributed (each rank the products and subtrees of its rows; the same H as on one\n"
+    "rank, to rounding) and gathers it for writing; --input and the entries method run the same\n"
     "computation on every rank.\n";
 
 double parse_number(const std::string& option, const std::string& text) {
@@ -247,14 +247,15 @@ std::shared_ptr<LinearOperator<T>> permuted_problem_operator(
   return std::make_shared<CallbackOperator<T>>(comm, layout, layout, apply(false), apply(true));
 }
 
-/// Levitt-Martinsson from products with the distributed problem operator, gathered to the
-/// replicated HssMatrix for saving.
+/// Levitt-Martinsson or quasi-optimal from products with the distributed problem operator,
+/// gathered to the replicated HssMatrix for saving.
 template <class T>
 Outcome<T> compress_distributed(const ExecSpace& exec, const Comm& comm,
                                 const hss::ClusterTree& tree,
                                 const std::shared_ptr<const hss::Problem<T>>& problem,
                                 const Request& request, PhaseTimer& timer) {
   hss::CompressOptions options;
+  options.method = hss::parse_compress_method(request.method);
   options.rank = request.rank;
   options.tolerance = request.tolerance;
   options.samples = request.samples;
@@ -342,9 +343,9 @@ int compress_typed(const Request& request, Context& context) {
     context.print(line.str());
   }
   Outcome<T> out;
-  // More than one rank, a built-in problem and Levitt-Martinsson: the distributed construction
+  // More than one rank, a built-in problem and a product-based method: the distributed construction
   // (each rank its subtrees' rows of the products); otherwise every rank computes the same thing.
-  const bool distributed = comm.size() > 1 && problem && request.method == "levitt-martinsson";
+  const bool distributed = comm.size() > 1 && problem && request.method != "entries";
   if (distributed) {
     out = compress_distributed<T>(exec, comm, tree, problem, request, timer);
   }
