@@ -2,6 +2,7 @@
 """Runs `strata hss` as a user would: random test matrices, matvec, ULV solve, help and errors."""
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -29,6 +30,32 @@ def one_json(out, err):
         return json.loads(lines[0])
     except json.JSONDecodeError as e:
         fail(f"stdout is not valid JSON: {e}", out, err)
+
+
+def sketch_norms(s, dataset, stream, out_file):
+    """(||A||_F, ||S A||_F) for a fixed 32-row Rademacher sketch S (entries +-1/sqrt(32), seed 11,
+    the given stream), computed by `strata sketch apply` (h5py may be missing on CI)."""
+    code, out, err = run([s, "sketch", "apply", "--input", dataset, "--operator", "rademacher",
+                          "--rows", "32", "--seed", "11", "--stream", str(stream), "--output",
+                          out_file + ":/SA", "--json"], 1, "")
+    if code != 0:
+        fail(f"sketch apply of {dataset}", out, err)
+    r = one_json(out, err)
+    return r["input_frobenius_norm"], r["sketch_frobenius_norm"]
+
+
+def expect_same_values(s, got, want, rows, slack, what, out_file):
+    """Fails unless ||got - want||_F <= slack ||want||_F is consistent with the norms and three
+    sketches: | ||G|| - ||W|| | <= ||G - W||_F and | ||S G|| - ||S W|| | <= ||S||_2 ||G - W||_F
+    <= ||S||_F ||G - W||_F = sqrt(rows) ||G - W||_F (Rademacher +-1/sqrt(d): ||S||_F^2 = rows).
+    ||G|| alone is blind to permuted or misplaced rows; the sketches are not."""
+    for stream in range(3):
+        ng, sg = sketch_norms(s, got, stream, out_file)
+        nw, sw = sketch_norms(s, want, stream, out_file)
+        if stream == 0 and abs(ng - nw) > slack * nw:
+            fail(f"{what}: ||.||_F is {ng}, expected {nw} (slack {slack} relative)")
+        if abs(sg - sw) > math.sqrt(rows) * slack * nw:
+            fail(f"{what}: sketch {stream} is {sg}, expected {sw} (||.|| = {nw}, slack {slack})")
 
 
 def main():
@@ -75,6 +102,22 @@ def main():
                     fail(f"residual {r['residual']} above {bound} or bad time", out, err)
                 if r["dtype"] != dtype or r["variant"] != ("spd" if spd else "general"):
                     fail("dtype / variant reported wrongly", out, err)
+                # The residual is the solver's own report: check X independently. The matvec of
+                # X (a separate code path) must give back B: ||fl(H X) - B|| <= (residual +
+                # matvec rounding) ||B||. Matvec rounding (test_hss_core's bound): 2 K u ||H|| ||X||
+                # with K = m + (2L + 1) max(m, 2r) = 50 + 13 * 50 = 700 and ||H|| ||X|| / ||B|| <=
+                # cond(H) ~ 2 (the shifted random HSS matrix): 2800 u.
+                code, out, err = run([s, "hss", "matvec", "--hss", h, "--input",
+                                      os.path.join(d, "X.h5") + ":/X", "--output",
+                                      os.path.join(d, "HX.h5") + ":/Y", "--json"], n, a.mpiexec)
+                if code != 0:
+                    fail("hss matvec of the solution", out, err)
+                u = 2.0 ** -53 if dtype == "float64" else 2.0 ** -24
+                expect_same_values(s, os.path.join(d, "HX.h5") + ":/Y", b + ":/B", 2000,
+                                   r["residual"] + 2800 * u, f"H X for the {dtype} "
+                                   f"{'SPD' if spd else 'general'} solve", os.path.join(d, "SA.h5"))
+                os.remove(os.path.join(d, "HX.h5"))
+                os.remove(os.path.join(d, "SA.h5"))
             leftovers = sorted(f for f in os.listdir(d) if f not in ("H.h5", "B.h5", "X.h5"))
             if leftovers:
                 fail(f"temporary files left behind: {leftovers}")
@@ -95,6 +138,25 @@ def main():
                     fail("hss matvec", out, err)
             if os.path.getsize(os.path.join(d, "Y.h5")) < 1000 * 2 * 8:
                 fail("hss matvec did not write Y")
+            # Values of Y = H B (the loop above ends with the transpose; redo H B): solving
+            # H X = Y must give back B, which fails for permuted or misplaced rows of Y.
+            # ||X - B|| <= cond(H) (residual + matvec rounding) ||B||. cond(H) ~ 2 for the
+            # shifted random HSS matrix (hss_matrix.hpp: the shift 2(L+1) + 2 exceeds the norms
+            # of the random parts); allow 10. Matvec rounding 2 K u cond(H), K = m + (2L+1)
+            # max(m, 2r) <= 600 here (at most n = 1000 in any case).
+            code, out, err = run([s, "hss", "matvec", "--hss", h, "--input", b + ":/B", "--output",
+                                  os.path.join(d, "Y.h5") + ":/Y", "--json"], n, a.mpiexec)
+            if code != 0:
+                fail("hss matvec", out, err)
+            code, out, err = run([s, "hss", "solve", "--hss", h, "--rhs",
+                                  os.path.join(d, "Y.h5") + ":/Y", "--output",
+                                  os.path.join(d, "X.h5") + ":/X", "--json"], n, a.mpiexec)
+            r = one_json(out, err)
+            if code != 0:
+                fail("hss solve of H B", out, err)
+            expect_same_values(s, os.path.join(d, "X.h5") + ":/X", b + ":/B", 1000,
+                               10 * (r["residual"] + 2 * 1000 * 10 * 2.0 ** -53),
+                               "solve(H, matvec(H, B))", os.path.join(d, "SA.h5"))
             code, out, err = run([s, "hss", "matvec", "--hss", h, "--input", h + ":/hss/leaves/D",
                                   "--output", os.path.join(d, "Z.h5") + ":/Z"], n, a.mpiexec)
             if code != 1 or "rows" not in out + err:

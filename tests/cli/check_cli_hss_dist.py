@@ -3,10 +3,13 @@
 
 Compares the JSON reports of a 1-rank run with an N-rank run: the same adaptive ranks, products
 and (to rounding) error estimate for the distributed construction; the same product norm and a
-residual at the rounding level for the distributed matvec and solve.
+residual at the rounding level for the distributed matvec and solve; and the values, read back
+through strata itself (h5py may be missing): random sketches of Y at 1 and N ranks agree, and the
+1-rank matvec of each solution X gives back B (norm and sketches).
 """
 import argparse
 import json
+import math
 import os
 import shlex
 import subprocess
@@ -39,6 +42,14 @@ def json_run(cmd, ranks, mpiexec):
         return json.loads(lines[0])
     except json.JSONDecodeError as e:
         fail(f"stdout is not valid JSON: {e}", out, err)
+
+
+def sketch_norms(s, dataset, stream, path, mpiexec):
+    """(||A||_F, ||S A||_F) for a fixed 32-row Rademacher sketch S (seed 11, given stream)."""
+    r = json_run([s, "sketch", "apply", "--input", dataset, "--operator", "rademacher", "--rows",
+                  "32", "--seed", "11", "--stream", str(stream), "--output",
+                  path("SA.h5") + ":/SA", "--json"], 1, mpiexec)
+    return r["input_frobenius_norm"], r["sketch_frobenius_norm"]
 
 
 def close(a, b, rel):
@@ -104,6 +115,42 @@ def main():
             for ranks in (1, n):
                 if not sv[ranks]["residual"] <= 1e-11:
                     fail(f"hss solve at {ranks} ranks: residual {sv[ranks]['residual']}")
+            # Values, not only norms (h5py is not available on CI; strata reads the files back).
+            # ||Y||_F is blind to a row permutation or a block of rows placed on the wrong rank,
+            # so compare sketches: for a Rademacher sketch S (d x 600, entries +-1/sqrt(d)),
+            #   | ||S Y_1|| - ||S Y_n|| | <= ||S||_2 ||Y_1 - Y_n||_F <= ||S||_F ||Y_1 - Y_n||_F,
+            # and ||S||_F = sqrt(600) exactly. ||Y_1 - Y_n|| is the rounding allowance of the
+            # norm comparison above (1e-12 ||Y||); a permuted Y changes ||S Y|| by O(||Y||), and
+            # three independent sketches make an accidental match impossible in practice.
+            rows = 600
+            s_norm = math.sqrt(rows)
+            for stream in range(3):
+                a1 = sketch_norms(s, path("Y1.h5") + ":/Y", stream, path, a.mpiexec)
+                an = sketch_norms(s, path(f"Y{n}.h5") + ":/Y", stream, path, a.mpiexec)
+                if abs(a1[1] - an[1]) > s_norm * 1e-12 * a1[0]:
+                    fail(f"hss matvec: sketch {stream} of Y differs between 1 and {n} ranks: "
+                         f"{a1[1]} vs {an[1]} (||Y|| = {a1[0]})")
+            # Each solution, fed to the 1-rank matvec, must give back B: H X = B holds only for
+            # the solution (H is nonsingular), so a permuted or misplaced X fails it. With
+            # Y' = fl(H X),  ||Y' - B|| <= (residual + matvec rounding) ||B||, the residual being
+            # the solve's reported ||H X - B|| / ||B|| and the rounding the 1e-12 allowance above;
+            # then | ||Y'|| - ||B|| | and | ||S Y'|| - ||S B|| | (S as above, ||S||_F = sqrt(600))
+            # are bounded by 1 and sqrt(600) times that.
+            for ranks in (1, n):
+                back = json_run([s, "hss", "matvec", "--hss", h, "--input",
+                                 path(f"X{ranks}.h5") + ":/X", "--output",
+                                 path("HX.h5") + ":/Y", "--json"], 1, a.mpiexec)
+                slack = sv[ranks]["residual"] + 1e-12
+                norm_b = sketch_norms(s, path("B.h5") + ":/B", 0, path, a.mpiexec)[0]
+                if abs(back["norm_y"] - norm_b) > slack * norm_b:
+                    fail(f"hss solve at {ranks} ranks: ||H X|| = {back['norm_y']} but ||B|| = "
+                         f"{norm_b} (slack {slack})")
+                for stream in range(3):
+                    sb = sketch_norms(s, path("B.h5") + ":/B", stream, path, a.mpiexec)
+                    sy = sketch_norms(s, path("HX.h5") + ":/Y", stream, path, a.mpiexec)
+                    if abs(sy[1] - sb[1]) > s_norm * slack * norm_b:
+                        fail(f"hss solve at {ranks} ranks: sketch {stream} of H X is {sy[1]}, "
+                             f"of B {sb[1]}: X does not solve H X = B")
     print("OK")
 
 

@@ -65,7 +65,19 @@ TYPED_TEST(CompressEntries, ExactHssMatricesAreRecoveredToRounding) {
     // Interpolation matrices of a well-conditioned ID have entries of size O(1) (|X| <= 2 with
     // strong pivoting, a few in practice), so rounding errors of the IDs and of the updates stay
     // at the tolerance level times a modest factor per level.
-    EXPECT_LT(relative_frobenius_error(h, a), 10 * options.relative_tolerance);
+    // The error bound is separate from the ID truncation tolerance above (which only has to
+    // sit above the noise pivots; 10x it would be 2.4e-2 in float, no test of "to rounding").
+    // A is exactly rank 6 everywhere, so nothing above rounding is dropped: each of the L = 4
+    // levels and both bases adds the rounding of an ID and of the sample/update products, inner
+    // lengths <= m + 2 r |X|_max = 25 + 2 * 6 * 4 = 73 (|X|_max <= 4: entries of the
+    // interpolation matrices, <= 2 with strong pivoting, a few in practice), relative to the
+    // node's block: error <= 2 L (m + 2 r |X|_max) u = 584 u (3.5e-5 float, 6.5e-14 double).
+    // Observed: 5.7e-7 = 9.6 u (float), 1.2e-15 = 11 u (double). Dropping a true rank-6
+    // direction would cost O(0.1).
+    const double u = TestFixture::u();
+    const double bound = 2.0 * tree.levels() * (25 + 2 * rank * 4) * u;
+    const double error = relative_frobenius_error(h, a);
+    EXPECT_LT(error, bound);
     for (int level = 1; level <= tree.levels(); ++level) {
       EXPECT_EQ(result.max_row_rank[level], rank) << "level " << level;
       EXPECT_EQ(result.max_col_rank[level], rank) << "level " << level;
@@ -115,9 +127,13 @@ TYPED_TEST(CompressEntries, KernelMatricesReachTheTolerance) {
       const double error =
           kernel_error<T>(c.name, 1024, c.geometric, tolerance, c.samples, with_products, result);
       // The per-node ID tolerance bounds each level's dropped part relative to that node's
-      // sample; summed over the log2(1024/64) = 4 levels and both bases, a factor ~10 is the
-      // expected worst case (Martinsson 2011, Sec. 5).
-      EXPECT_LT(error, 10 * tolerance);
+      // sample (Martinsson 2011, Sec. 5); summed linearly over the log2(1024/64) = 4 levels and
+      // both bases (row and column): error <= 2 * 4 * tolerance = 8 tolerance. (Treating the
+      // node-relative truncation as relative to ||A||_F is the approximation here; it is what
+      // the per-node tolerance is for.) Observed (this build): float 4.8e-5 / 5.9e-5 / 2.8e-7,
+      // double 5.1e-9 / 6.8e-9 / 5.7e-16 for cauchy-1d / laplace-2d / exponential-1d, i.e.
+      // <= 0.68 tolerance.
+      EXPECT_LT(error, 2 * 4 * tolerance);
       EXPECT_EQ(result.saturated_nodes, 0);
     }
   }
@@ -146,8 +162,10 @@ TEST(CompressEntriesRanks, CauchyRanksAreStableUnderDoubling) {
   // The top blocks ([0, 1/2] x [1/2, 1] and their column twins) are the same function sampled
   // more finely, so their numerical rank at a fixed tolerance converges; the largest rank over
   // all levels (one more level per doubling, each level's blocks half as long) stays bounded.
-  // "Stable" = within 3 of the N = 512 value (one or two extra terms of the log-scaled
-  // expansion of 1/(r + delta)).
+  // "Stable" = within 3 of the N = 512 value. This margin is an EMPIRICAL regression bound, not
+  // derived: observed (this build) max ranks 18 / 20 / 20 and top-level ranks 14 / 15 / 17 at
+  // N = 512 / 1024 / 2048 (the top-level change of 3 sits at the bound). Unbounded growth, the
+  // failure this guards against, would add several per doubling.
   for (std::size_t i = 1; i < max_ranks.size(); ++i) {
     EXPECT_LE(std::abs(max_ranks[i] - max_ranks[0]), 3) << "N doubling " << i;
     EXPECT_LE(std::abs(top_ranks[i] - top_ranks[0]), 3) << "N doubling " << i;

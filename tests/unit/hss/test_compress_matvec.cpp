@@ -75,7 +75,8 @@ TEST(CompressMatvec, LevittMartinssonRecoversExactHssFrom3rProducts) {
   // number ~ (sqrt(3r) + sqrt(2r)) / (sqrt(3r) - sqrt(2r)) ~ 10), and with s = 3r exactly the
   // projected sample Y P is the block row times an r x r Gaussian, whose condition number exceeds
   // x r with probability < ~2/x (Edelman 1988): allowing x = 100 and adding the L + 1 levels gives
-  // 100 (L + 1) * 10 * 100 r u (~5e-9 here; 3e-11 observed).
+  // 100 (L + 1) * 10 * 100 r u = 100 * 6 * 10 * 100 * 8 * 1.11e-16 = 5.3e-10 here (3e-11
+  // observed).
   const double u = std::numeric_limits<double>::epsilon() / 2;
   EXPECT_LE(relative_difference(hss::to_dense(strata::ExecSpace(), res.matrix), dense),
             100.0 * (tree.levels() + 1) * 10 * 100 * r * u);

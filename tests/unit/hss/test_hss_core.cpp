@@ -2,13 +2,16 @@
 //
 // References: to_dense (built on the host from the generators) is checked structurally
 // (off-diagonal block rows have rank <= r, by LAPACK singular values), and the batched matvec is
-// compared with a dense GEMM of to_dense against the same block of vectors.
+// compared with a dense GEMM of to_dense against the same block of vectors. One test assembles a
+// small HSS matrix by hand and builds its dense form from the definition, independently of
+// to_dense, and checks to_dense and matvec against it exactly.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <vector>
 
 #include "strata/core/random.hpp"
 #include "strata/hss/cluster_tree.hpp"
@@ -261,6 +264,167 @@ TYPED_TEST(HssMatvec, SingleLeafAndSingleVector) {
   const auto b = hss::make_random_hss<TypeParam>(strata::ExecSpace(),
                                                  hss::ClusterTree::with_levels(9, 3), 2, 15);
   expect_matvec_matches(b, 1, hss::Op::transpose, 8);
+}
+
+// An independent reference for to_dense and matvec: a 2-level HSS matrix of size 12 (uniform
+// tree, leaves of 3 indices) assembled by hand through the public level arrays, with variable
+// ranks (leaves r = 2, c = 1; level 1 r = 1, c = 2, so every B is non-square), and its dense form
+// built here directly from the definition (hss_matrix.hpp; Xia et al. 2010, eq. (2.1)-(2.3)):
+//   A(I_i, I_i) = D_i at the leaves,
+//   A(I_a, I_b) = U_a B_ab V_b^T for leaf siblings a, b,
+//   A(I_p, I_q) = Ubig_p B_pq Vbig_q^T on level 1, Ubig_p = diag(U_2p, U_2p+1) U_p (likewise V).
+// Generators are small integers and X is integer, so every entry of the dense matrix and of A X
+// is an integer of magnitude far below 2^24: exact in float and in double, whatever the order of
+// the sums. The comparison is therefore exact (tolerance 0).
+template <class T>
+T hand_generator(int kind, int level, index_type node, index_type i, index_type j) {
+  return static_cast<T>((kind * 5 + level * 3 + node * 7 + i * 2 + j * 3) % 5 - 2);
+}
+
+TYPED_TEST(HssMatvec, HandAssembledTwoLevelMatrixMatchesItsDefinition) {
+  using T = TypeParam;
+  enum Kind { kD = 0, kU = 1, kV = 2, kB = 3 };
+  const index_type n = 12, m = 3;
+  const auto tree = hss::ClusterTree::uniform(n, m);
+  ASSERT_EQ(tree.levels(), 2);
+  ASSERT_TRUE(tree.is_identity());
+  hss::HssRanks ranks;
+  ranks.row = {{}, {1, 1}, {2, 2, 2, 2}};
+  ranks.col = {{}, {2, 2}, {1, 1, 1, 1}};
+  hss::HssMatrix<T> a(tree, ranks);
+  const auto rr = [&](int l, index_type i) {
+    return ranks.row[l][static_cast<std::size_t>(i)];
+  };
+  const auto cr = [&](int l, index_type i) {
+    return ranks.col[l][static_cast<std::size_t>(i)];
+  };
+  const auto urows = [&](int l, index_type i) {
+    return l == 2 ? m : rr(2, 2 * i) + rr(2, 2 * i + 1);
+  };
+  const auto vrows = [&](int l, index_type i) {
+    return l == 2 ? m : cr(2, 2 * i) + cr(2, 2 * i + 1);
+  };
+  // Write the generators through the documented column-major flat layout.
+  for (int l = 1; l <= 2; ++l) {
+    auto& lev = a.level(l);
+    auto u = Kokkos::create_mirror_view(lev.u);
+    auto v = Kokkos::create_mirror_view(lev.v);
+    auto b = Kokkos::create_mirror_view(lev.b);
+    for (index_type node = 0; node < hss::ClusterTree::nodes_on_level(l); ++node) {
+      ASSERT_EQ(lev.u_rows_host(node), urows(l, node));
+      ASSERT_EQ(lev.v_rows_host(node), vrows(l, node));
+      for (index_type j = 0; j < rr(l, node); ++j)
+        for (index_type i = 0; i < urows(l, node); ++i)
+          u(lev.u_offset_host(node) + i + j * urows(l, node)) =
+              hand_generator<T>(kU, l, node, i, j);
+      for (index_type j = 0; j < cr(l, node); ++j)
+        for (index_type i = 0; i < vrows(l, node); ++i)
+          v(lev.v_offset_host(node) + i + j * vrows(l, node)) =
+              hand_generator<T>(kV, l, node, i, j);
+      for (index_type j = 0; j < cr(l, node ^ 1); ++j)
+        for (index_type i = 0; i < rr(l, node); ++i)
+          b(lev.b_offset_host(node) + i + j * rr(l, node)) = hand_generator<T>(kB, l, node, i, j);
+    }
+    Kokkos::deep_copy(lev.u, u);
+    Kokkos::deep_copy(lev.v, v);
+    Kokkos::deep_copy(lev.b, b);
+  }
+  {
+    hss::FlatArray<T> d_dev = a.d();
+    auto d = Kokkos::create_mirror_view(d_dev);
+    for (index_type leaf = 0; leaf < 4; ++leaf)
+      for (index_type j = 0; j < m; ++j)
+        for (index_type i = 0; i < m; ++i)
+          d(a.d_offset_host()(leaf) + i + j * m) = hand_generator<T>(kD, 2, leaf, i, j);
+    Kokkos::deep_copy(d_dev, d);
+  }
+  // The dense matrix from the definition, in double (exact: integers).
+  std::vector<double> dense(static_cast<std::size_t>(n * n), 0.0);
+  const auto at = [&](index_type i, index_type j) -> double& {
+    return dense[static_cast<std::size_t>(i + j * n)];
+  };
+  // Leaf bases as explicit m x r matrices; the level-1 nested bases Ubig (6 x r) and Vbig.
+  const auto leaf_u = [&](index_type leaf, index_type i, index_type k) {
+    return double(hand_generator<T>(kU, 2, leaf, i, k));
+  };
+  const auto leaf_v = [&](index_type leaf, index_type i, index_type k) {
+    return double(hand_generator<T>(kV, 2, leaf, i, k));
+  };
+  const auto big_u = [&](index_type p, index_type i, index_type k) {  // i in 0..2m-1
+    const index_type child = 2 * p + i / m, off = child == 2 * p ? 0 : rr(2, 2 * p);
+    double s = 0;
+    for (index_type t = 0; t < rr(2, child); ++t)
+      s += leaf_u(child, i % m, t) * double(hand_generator<T>(kU, 1, p, off + t, k));
+    return s;
+  };
+  const auto big_v = [&](index_type p, index_type i, index_type k) {
+    const index_type child = 2 * p + i / m, off = child == 2 * p ? 0 : cr(2, 2 * p);
+    double s = 0;
+    for (index_type t = 0; t < cr(2, child); ++t)
+      s += leaf_v(child, i % m, t) * double(hand_generator<T>(kV, 1, p, off + t, k));
+    return s;
+  };
+  for (index_type leaf = 0; leaf < 4; ++leaf) {
+    for (index_type j = 0; j < m; ++j)
+      for (index_type i = 0; i < m; ++i)
+        at(leaf * m + i, leaf * m + j) = double(hand_generator<T>(kD, 2, leaf, i, j));
+    const index_type sib = leaf ^ 1;
+    for (index_type j = 0; j < m; ++j)
+      for (index_type i = 0; i < m; ++i) {
+        double s = 0;
+        for (index_type p = 0; p < rr(2, leaf); ++p)
+          for (index_type q = 0; q < cr(2, sib); ++q)
+            s += leaf_u(leaf, i, p) * double(hand_generator<T>(kB, 2, leaf, p, q)) *
+                 leaf_v(sib, j, q);
+        at(leaf * m + i, sib * m + j) = s;
+      }
+  }
+  for (index_type p = 0; p < 2; ++p) {
+    const index_type q = p ^ 1;
+    for (index_type j = 0; j < 2 * m; ++j)
+      for (index_type i = 0; i < 2 * m; ++i) {
+        double s = 0;
+        for (index_type x = 0; x < rr(1, p); ++x)
+          for (index_type y = 0; y < cr(1, q); ++y)
+            s += big_u(p, i, x) * double(hand_generator<T>(kB, 1, p, x, y)) * big_v(q, j, y);
+        at(p * 2 * m + i, q * 2 * m + j) = s;
+      }
+  }
+  // The generators are not degenerate: every off-diagonal block class is nonzero.
+  double leaf_coupling = 0, top_coupling = 0;
+  for (index_type j = 0; j < 3; ++j)
+    for (index_type i = 0; i < 3; ++i) {
+      leaf_coupling += std::abs(at(i, 3 + j));
+      top_coupling += std::abs(at(i, 6 + j)) + std::abs(at(6 + i, j));
+    }
+  ASSERT_GT(leaf_coupling, 0.0);
+  ASSERT_GT(top_coupling, 0.0);
+
+  strata::ExecSpace exec;
+  const auto got = strata::testing::to_host(hss::to_dense(exec, a));
+  for (index_type j = 0; j < n; ++j)
+    for (index_type i = 0; i < n; ++i)
+      EXPECT_EQ(double(got(i, j)), at(i, j)) << "to_dense(" << i << ", " << j << ")";
+
+  const index_type k = 2;
+  Matrix<T> x("x", n, k), y("y", n, k);
+  auto xh = Kokkos::create_mirror_view(x);
+  for (index_type j = 0; j < k; ++j)
+    for (index_type i = 0; i < n; ++i) xh(i, j) = static_cast<T>((3 * i + 5 * j) % 7 - 3);
+  Kokkos::deep_copy(x, xh);
+  for (const auto op : {hss::Op::none, hss::Op::transpose}) {
+    hss::matvec<T>(exec, a, x, y, op);
+    exec.fence();
+    const auto yh = strata::testing::to_host(y);
+    for (index_type j = 0; j < k; ++j)
+      for (index_type i = 0; i < n; ++i) {
+        double ref = 0;
+        for (index_type t = 0; t < n; ++t)
+          ref += (op == hss::Op::none ? at(i, t) : at(t, i)) * double(xh(t, j));
+        EXPECT_EQ(double(yh(i, j)), ref)
+            << (op == hss::Op::none ? "A X" : "A^T X") << " (" << i << ", " << j << ")";
+      }
+  }
 }
 
 TEST(HssMatvecErrors, ShapesAndAliasing) {
