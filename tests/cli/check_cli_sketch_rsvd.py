@@ -10,6 +10,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from check_cli import fail, one_json, run  # noqa: E402
+from check_cli_sketch_apply import read_contiguous  # noqa: E402
 
 RSVD_KEYS = {"rank", "matvecs", "error_estimate", "time_s", "singular_values", "converged"}
 LSTSQ_KEYS = {"iterations", "residual_norm", "normal_residual_norm", "converged", "time_s"}
@@ -85,13 +86,25 @@ def main():
                 fail("rank-4 singular values outside the Marchenko-Pastur band", out, err)
             if res["error_estimate"] < 0.95 * low:
                 fail("the error estimate is below sigma_5, which no rank-4 approximation beats", out, err)
-            # Shapes of /U and /V, and their orthonormality, read back through `strata polar`.
+            # Shapes of /U and /V through `strata polar` (its Frobenius scale is 1.01 ||.||_F = 1.01 * 2
+            # for 4 orthonormal columns) ...
             for name, rows in (("/U", 3000), ("/V", 12)):
                 code, out, err = run([s, "polar", "--input", f + ":" + name, "--output", os.path.join(d, "q.h5"),
                                       "--json"], n, a.mpiexec)
                 q = one_json(out, err)
                 if code != 0 or q["rows"] != rows or q["cols"] != 4 or abs(q["scale"] / 1.01 - 2.0) > 1e-12:
-                    fail(f"{name} should be {rows} x 4 with orthonormal columns (||.||_F = 2)", out, err)
+                    fail(f"{name} should be {rows} x 4 with ||.||_F = 2", out, err)
+                # ... and orthonormality entry by entry from the values read back: max |Q^T Q - I|.
+                # Householder-type orthonormalization gives ||Q^T Q - I|| <= c m k u (Higham, Thm.
+                # 19.4); 10 m k u = 1.3e-11 for m = 3000, k = 4. Unit columns that are not orthogonal
+                # (e.g. normalized columns of the Gaussian X: off-diagonals ~ 1/sqrt(m) = 0.018) fail.
+                vals = read_contiguous(f, rows * 4)
+                if vals is None:
+                    fail(f"could not locate the {rows} x 4 float64 dataset {name} in {f}")
+                gram_err = max(abs(sum(vals[r * 4 + i] * vals[r * 4 + j] for r in range(rows)) - (i == j))
+                               for i in range(4) for j in range(4))
+                if gram_err > 10 * rows * 4 * 2.0**-53:
+                    fail(f"{name}: max |Q^T Q - I| = {gram_err}: columns not orthonormal")
             # /U lies in the range of X: least squares reproduces it with a zero residual.
             code, out, err = run([s, "sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--output",
                                   os.path.join(d, "sol.h5") + ":/x", "--json"], n, a.mpiexec)
@@ -121,6 +134,8 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             x = os.path.join(d, "x.h5")
             code, out, err = run([s, "demo", "--rows", "2000", "--cols", "10", "--output", x, "--quiet"], n, a.mpiexec)
+            if code != 0:
+                fail("making the input with strata demo --output", out, err)
             f = os.path.join(d, "f.h5")
             # b = the columns of U from the rsvd (in the range of X): residual 0 for both methods.
             code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "3", "--output", f], n, a.mpiexec)
@@ -138,12 +153,14 @@ def main():
                     fail("lstsq reports the operator and the sketch rows it used", out, err)
                 if (method == "solve") != (res["iterations"] == 0):
                     fail("iterations: 0 for solve, > 0 for precondition", out, err)
-            # Error paths: right-hand sides with the wrong number of rows (/S: 3 entries, /V: 10 x 3), a
-            # wide A (/V is 10 x 3 but /S does not fit it), a bad method, a missing --rhs, too few sketch rows.
+            # Error paths: right-hand sides with the wrong number of rows (/S: 3 entries, /V: 10 x 3, also
+            # against A = /V, 10 x 3), a bad method, a missing --rhs, too few sketch rows. (A wide A is
+            # in sketch_errors.)
             for args, expected, status in [
                 (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/S", "--output", f + ":/x"], "rows", 1),
                 (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/V", "--output", f + ":/x"], "rows", 1),
-                (["sketch", "lstsq", "--input", f + ":/V", "--rhs", f + ":/S", "--output", f + ":/x"], "", 1),
+                (["sketch", "lstsq", "--input", f + ":/V", "--rhs", f + ":/S", "--output", f + ":/x"],
+                 "has 3 entries but A has 10 rows", 1),
                 (["sketch", "lstsq", "--input", x + ":/X", "--rhs", f + ":/U", "--output", f + ":/x", "--method", "qr"],
                  "--method", 2),
                 (["sketch", "lstsq", "--input", x + ":/X", "--output", f + ":/x"], "--rhs", 2),

@@ -83,11 +83,21 @@ TYPED_TEST(LeastSquares, PreconditionedLsqrMatchesLapack) {
   EXPECT_TRUE(r.converged);
   EXPECT_EQ(r.sketch_rows, static_cast<strata::index_type>(2 * n));
   EXPECT_GT(r.iterations, 0);
-  EXPECT_LT(r.iterations, 200);
-  // A Gaussian sketch with d = 2n gives cond_2(A R^-1) <~ (1 + 1/sqrt 2) / (1 - 1/sqrt 2) = 5.8;
-  // LSQR estimates the Frobenius condition number, which is at most n cond_2.
+  // A Gaussian sketch with d = 2n gives kappa = cond_2(A R^-1) <~ (1 + 1/sqrt 2) / (1 - 1/sqrt 2)
+  // = 5.8 (LSRN). The solver's own estimate (Frobenius, <= n cond_2) is only a report; the
+  // observable consequence is the iteration count: LSQR (= CG on the normal equations) reduces
+  // the error by 2 ((kappa - 1) / (kappa + 1))^j, so reaching atol = 10 eps(T) on a criterion
+  // that is up to kappa times the error takes at most log(10 eps / (2 kappa)) / log(0.706)
+  // iterations (double: 104, float: 41); +5 for the start-up and the stopping test's lag.
   EXPECT_LT(r.preconditioned_condition, 5.8 * double(n));
+  const double kappa = 5.8, eps = std::numeric_limits<T>::epsilon();
+  const double max_iterations =
+      std::log(10 * eps / (2 * kappa)) / std::log((kappa - 1) / (kappa + 1)) + 5;
+  EXPECT_LE(double(r.iterations), max_iterations);
   const auto x = st::to_host_double(r.x);
+  // A and b as the solver saw them (rounded to T), for the residuals below.
+  const auto a_t = st::to_host_double(st::to_device_as<T>(a_host));
+  const auto b_t = st::to_host_double(st::to_device_as<T>(b_host));
   for (std::size_t c = 0; c < k; ++c) {
     // Both solutions carry the forward error of a backward-stable solver,
     //   ||dx|| / ||x|| <~ c_mn u (cond + cond^2 ||r|| / (||A|| ||x||)),
@@ -98,9 +108,24 @@ TYPED_TEST(LeastSquares, PreconditionedLsqrMatchesLapack) {
     const double rnorm = r.residual_norm[c];
     const double bound = double(n) * this->u() * (cond + cond * cond * rnorm / xnorm);
     EXPECT_LE(std::sqrt(diff) / xnorm, bound) << "column " << c;
-    // The normal-equation residual is at the rounding level: ||A^T r|| <~ c u ||A|| (||A|| ||x|| +
-    // ||r||).
-    EXPECT_LE(r.normal_residual_norm[c], double(n) * this->u() * (xnorm + rnorm) * 10);
+    // The normal-equation residual, computed here in double from the returned x (not the solver's
+    // report): a backward-stable x solves a problem with ||dA|| <= c u ||A||, so ||A^T (b - A x)||
+    // <~ c u ||A|| (||A|| ||x|| + ||r||) with ||A|| = 1; c = 10 n. Storing x in T adds u ||x||.
+    std::vector<double> res(m), normal(n, 0.0);
+    for (std::size_t i = 0; i < m; ++i) {
+      res[i] = b_t(i, c);
+      for (std::size_t j = 0; j < n; ++j) res[i] -= a_t(i, j) * x(j, c);
+    }
+    double normal_norm = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t i = 0; i < m; ++i) normal[j] += a_t(i, j) * res[i];
+      normal_norm += normal[j] * normal[j];
+    }
+    normal_norm = std::sqrt(normal_norm);
+    EXPECT_LE(normal_norm, double(n) * this->u() * (xnorm + rnorm) * 10) << "column " << c;
+    // The report agrees with it to within the same rounding level.
+    EXPECT_NEAR(r.normal_residual_norm[c], normal_norm,
+                double(n) * this->u() * (xnorm + rnorm) * 10);
   }
 }
 

@@ -12,6 +12,7 @@
 #include "strata/core/random.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "strata/sketch/detail/kernel_traits.hpp"
+#include "strata/sketch/detail/random_bits.hpp"
 #include "strata/sketch/detail/team_kernels.hpp"
 #include "strata/sketch/fwht.hpp"
 #include "strata/sketch/operator.hpp"
@@ -357,6 +358,45 @@ TYPED_TEST(Products, LeftAndRightMatchExplicitOperator) {
     for (std::size_t i = 0; i < ref_bs.size(); ++i)
       ASSERT_LE(std::abs(got_bs.data()[i] - ref_bs.data()[i]), g * abs_bs.data()[i] + 1e-300)
           << sk::operator_name(c.kind) << " A S^T entry " << i;
+  }
+}
+
+TYPED_TEST(Products, HadamardRotationMatchesTheExplicitSylvesterProduct) {
+  // The reference in LeftAndRightMatchExplicitOperator is `materialize`, which runs the same FWHT
+  // as the fast paths; here T = (1/N) H_N D1 H_N D2 (first n columns) is built from the explicit
+  // Sylvester matrix (doubling, above) and the documented sign generator (random_bits.hpp: D2 from
+  // tag_signs_d2, D1 from tag_signs_d1, counter j), in fp64 on the host.
+  using T = TypeParam;
+  for (const index_type n : {index_type(50), index_type(64)}) {
+    const auto op = make(OperatorKind::hadamard, 64, n, 21, 3);
+    const index_type big_n = op.padded_cols();
+    ASSERT_EQ(big_n, 64);
+    const auto h = sylvester(big_n);
+    std::vector<double> d1(static_cast<std::size_t>(big_n)), d2(d1.size());
+    for (index_type j = 0; j < big_n; ++j) {
+      d1[static_cast<std::size_t>(j)] =
+          sk::detail::random_sign<double>(op.seed, op.stream, sk::detail::tag_signs_d1, j);
+      d2[static_cast<std::size_t>(j)] =
+          sk::detail::random_sign<double>(op.seed, op.stream, sk::detail::tag_signs_d2, j);
+    }
+    const auto got = to_double(sk::materialize<T>(strata::ExecSpace(), op, 0, n));
+    ASSERT_EQ(got.extent(0), static_cast<std::size_t>(big_n));
+    ASSERT_EQ(got.extent(1), static_cast<std::size_t>(n));
+    // Entries are sums of N terms +-1/N, exact in fp64 (multiples of 1/N, N a power of two), so the
+    // reference is exact; materialize's FWHTs (2 log2 N additions per entry of values <= 1 in
+    // size) and the final scaling round to <= (2 log2 N + 1) u_T, doubled for safety.
+    const double tol = 2 * (2 * std::log2(double(big_n)) + 1) * unit_roundoff<T>();
+    for (index_type j = 0; j < n; ++j)
+      for (index_type i = 0; i < big_n; ++i) {
+        double want = 0;
+        for (index_type l = 0; l < big_n; ++l)
+          want += h(static_cast<std::size_t>(i), static_cast<std::size_t>(l)) *
+                  d1[static_cast<std::size_t>(l)] *
+                  h(static_cast<std::size_t>(l), static_cast<std::size_t>(j));
+        want *= d2[static_cast<std::size_t>(j)] / double(big_n);
+        ASSERT_NEAR(got(static_cast<std::size_t>(i), static_cast<std::size_t>(j)), want, tol)
+            << "n = " << n << ", entry (" << i << ", " << j << ")";
+      }
   }
 }
 
