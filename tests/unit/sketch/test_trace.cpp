@@ -107,7 +107,7 @@ TYPED_TEST(Estimators, ExactOnLowRankPsdMatrices) {
   const double exact = trace_of(a);
   const double tol = 100.0 * n * TestFixture::eps() * 5;
   for (const auto& [method, m] : {std::make_pair(sketch::TraceMethod::hutch_plus_plus, 18),
-                                 std::make_pair(sketch::TraceMethod::na_hutch_plus_plus, 30)}) {
+                                  std::make_pair(sketch::TraceMethod::na_hutch_plus_plus, 30)}) {
     for (std::uint64_t seed = 0; seed < 3; ++seed) {
       sketch::TraceOptions o;
       o.method = method;
