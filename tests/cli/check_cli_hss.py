@@ -1,35 +1,13 @@
 #!/usr/bin/env python3
 """Runs `strata hss` as a user would: random test matrices, matvec, ULV solve, help and errors."""
 import argparse
-import json
 import math
 import os
-import shlex
 import subprocess
 import sys
 import tempfile
 
-
-def run(cmd, ranks, mpiexec):
-    if ranks > 1 or (mpiexec and ranks != 1):
-        cmd = shlex.split(mpiexec.replace("{n}", str(ranks))) + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def fail(message, out="", err=""):
-    print(f"FAILED: {message}\n--- stdout ---\n{out}\n--- stderr ---\n{err}")
-    sys.exit(1)
-
-
-def one_json(out, err):
-    lines = [line for line in out.splitlines() if line.strip()]
-    if len(lines) != 1:
-        fail(f"expected exactly one JSON line on stdout, got {len(lines)}", out, err)
-    try:
-        return json.loads(lines[0])
-    except json.JSONDecodeError as e:
-        fail(f"stdout is not valid JSON: {e}", out, err)
+from check_cli import fail, one_json, run  # noqa: E402  (shared helpers)
 
 
 def sketch_norms(s, dataset, stream, out_file):

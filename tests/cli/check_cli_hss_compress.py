@@ -4,39 +4,16 @@ then `strata hss matvec` / `strata hss solve` on the result; a dense --input; th
 error cases (exit 2 for usage errors, 1 for data errors). Inputs come from `strata hss random`
 and the committed h5py fixture (numpy/h5py are not needed)."""
 import argparse
-import json
 import os
-import shlex
 import shutil
 import struct
-import subprocess
 import sys
 import tempfile
 
+from check_cli import fail, one_json, run  # noqa: E402  (shared helpers)
+
 KEYS = ("n", "levels", "leaf_size", "max_rank", "ranks_per_level", "matvecs", "memory_bytes",
         "relative_error_estimate", "time_s")
-
-
-def run(cmd, ranks, mpiexec):
-    if ranks > 1 or (mpiexec and ranks != 1):
-        cmd = shlex.split(mpiexec.replace("{n}", str(ranks))) + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def fail(message, out="", err=""):
-    print(f"FAILED: {message}\n--- stdout ---\n{out}\n--- stderr ---\n{err}")
-    sys.exit(1)
-
-
-def one_json(out, err):
-    lines = [line for line in out.splitlines() if line.strip()]
-    if len(lines) != 1:
-        fail(f"expected exactly one JSON line on stdout, got {len(lines)}", out, err)
-    try:
-        return json.loads(lines[0])
-    except json.JSONDecodeError as e:
-        fail(f"stdout is not valid JSON: {e}", out, err)
 
 
 def check_summary(r, n, out, err):

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 
+from check_cli import fail  # noqa: E402  (shared helpers)
+
 
 def run(cmd, ranks, mpiexec):
     if mpiexec:
@@ -24,11 +26,6 @@ def run(cmd, ranks, mpiexec):
         fail("more than one rank needs --mpiexec")
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     return proc.returncode, proc.stdout, proc.stderr
-
-
-def fail(message, out="", err=""):
-    print(f"FAILED: {message}\n--- stdout ---\n{out}\n--- stderr ---\n{err}")
-    sys.exit(1)
 
 
 def json_run(cmd, ranks, mpiexec):

@@ -7,40 +7,17 @@ written datasets back with read_contiguous below (a minimal reader for one conti
 dataset, enough to compare the sketches of N ranks and of 1 rank entry by entry).
 """
 import argparse
-import json
 import math
 import os
-import shlex
 import struct
-import subprocess
 import sys
 import tempfile
+
+from check_cli import fail, one_json, run  # noqa: E402  (shared helpers)
 
 KEYS = {"command", "status", "operator", "rows", "nnz", "input_shape", "seed", "stream", "scaled",
         "precision", "input_frobenius_norm", "sketch_frobenius_norm", "mpi_ranks", "time_s"}
 OPERATORS = ("gaussian", "rademacher", "srht", "hadamard", "sparse-sign")
-
-
-def run(cmd, ranks, mpiexec):
-    if ranks > 1 or (mpiexec and ranks != 1):
-        cmd = shlex.split(mpiexec.replace("{n}", str(ranks))) + cmd
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
-    return proc.returncode, proc.stdout, proc.stderr
-
-
-def fail(message, out="", err=""):
-    print(f"FAILED: {message}\n--- stdout ---\n{out}\n--- stderr ---\n{err}")
-    sys.exit(1)
-
-
-def one_json(out, err):
-    lines = [line for line in out.splitlines() if line.strip()]
-    if len(lines) != 1:
-        fail(f"expected exactly one JSON line on stdout, got {len(lines)}", out, err)
-    try:
-        return json.loads(lines[0])
-    except json.JSONDecodeError as e:
-        fail(f"stdout is not valid JSON: {e}", out, err)
 
 
 def read_back(path, dataset):
