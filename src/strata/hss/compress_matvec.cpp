@@ -303,15 +303,13 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
   } else if (s == 0) {
     s = max_leaf + 2 * std::max<index_type>(options.oversampling, 1);
   }
-  const index_type s_max = options.max_samples > 0 ? options.max_samples : std::max(n, s);
 
   CompressResult<T> result;
   Sampler<T> sampler(exec, a, tree);
   const bool lm = options.method == CompressMethod::levitt_martinsson;
   // Levitt-Martinsson keeps its N x s samples and appends columns when s grows.
   Matrix<T> omega, psi, y, z;
-  double threshold_scale =
-      options.tolerance / std::sqrt(2.0 * static_cast<double>(tree.num_nodes()));
+  ToleranceSchedule schedule(options, n, s, tree.num_nodes());
   double norm_estimate = 0;
   for (int round = 1;; ++round) {
     Build<T> built;
@@ -353,7 +351,7 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
         norm_estimate = static_cast<double>(linalg::frobenius_norm(exec, y)) /
                         std::sqrt(static_cast<double>(s));
       }
-      choice.threshold = threshold_scale * norm_estimate;
+      choice.threshold = schedule.threshold_scale * norm_estimate;
       auto phase = result.timings.scope("levels");
       Samples<T> smp;
       smp.s = smp.s_d = s;
@@ -375,7 +373,7 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
         norm_estimate = static_cast<double>(linalg::frobenius_norm(exec, ag)) /
                         std::sqrt(static_cast<double>(options.error_probes));
       }
-      choice.threshold = threshold_scale * norm_estimate;
+      choice.threshold = schedule.threshold_scale * norm_estimate;
       auto phase = result.timings.scope("levels");
       built = build_quasi_optimal(exec, tree, sampler, s, options.seed + 7919 * round, choice);
     }
@@ -395,11 +393,8 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
     }
     if (fixed || result.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
       break;
-    // Not accurate enough: more samples if some rank hit its sample-imposed cap, and a lower
-    // truncation threshold in proportion to the miss.
-    if (built.hit_cap && s < s_max) s = std::min(s_max, s + std::max(s / 2, index_type(8)));
-    threshold_scale *=
-        std::clamp(0.5 * options.tolerance / result.relative_error_estimate, 0.05, 0.5);
+    // Not accurate enough.
+    schedule.after_missed_round(built.hit_cap, result.relative_error_estimate, s);
   }
   result.products = sampler.products;
   result.transpose_products = sampler.transpose_products;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/linalg/batched_dense.hpp"
 
@@ -15,6 +16,25 @@ namespace strata::hss::detail::compress {
 
 using linalg::BatchLayout;
 using linalg::MatrixBatch;
+
+/// The tolerance-mode rounds, shared by the single-process and the distributed driver so that both
+/// take the same decisions: the sample cap, the scale of the truncation threshold, and how both
+/// change after a round whose error estimate missed the tolerance.
+struct ToleranceSchedule {
+  ToleranceSchedule(const CompressOptions& options, index_type n, index_type s, index_type nodes)
+      : s_max(options.max_samples > 0 ? options.max_samples : std::max(n, s)),
+        threshold_scale(options.tolerance / std::sqrt(2.0 * static_cast<double>(nodes))),
+        tolerance(options.tolerance) {}
+  /// More samples if some node hit its sample-imposed rank cap, and a lower threshold in
+  /// proportion to the miss.
+  void after_missed_round(bool hit_cap, double estimate, index_type& s) {
+    if (hit_cap && s < s_max) s = std::min(s_max, s + std::max(s / 2, index_type(8)));
+    threshold_scale *= std::clamp(0.5 * tolerance / estimate, 0.05, 0.5);
+  }
+  index_type s_max;
+  double threshold_scale;
+  double tolerance;
+};
 
 struct Block {
   index_type offset;
