@@ -1,69 +1,113 @@
-// Distributed solve (distributed.hpp): ULV factors of the subtrees' diagonal blocks and the
-// reduced system of the split level, solved redundantly on every rank.
+// Distributed ULV (distributed.hpp, DistUlvFactor): the single-process elimination steps
+// (detail/ulv_steps.hpp) on every rank's subtrees, one allgather of the reduced blocks of the
+// subtree roots, the top factored and solved redundantly on every rank.
 #include <cmath>
+#include <string>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
-#include "strata/hss/detail/dist_passes.hpp"
+#include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/hss/distributed.hpp"
-#include "strata/linalg/blas.hpp"
 
 namespace strata::hss {
 
 namespace {
 
+// Host and device tables holding `values`.
+void make_table(const std::vector<index_type>& values, const std::string& label, IndexArray& dev,
+                HostIndexArray& host) {
+  host = HostIndexArray(label, values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) host(i) = values[i];
+  dev = IndexArray(label, values.size());
+  Kokkos::deep_copy(dev, host);
+}
+
+// Node g of level `lv` as a one-node level: its bases U_g, V_g (copies) and tables; no coupling
+// (B belongs to the parent's step, which reads the whole level).
 template <class T>
-Matrix<T> rows_copy(const ExecSpace& exec, const ConstMatrix<T>& x, index_type begin,
-                    index_type rows) {
-  Matrix<T> out(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::rows"),
-                rows, x.extent(1));
-  Kokkos::deep_copy(exec, out,
-                    Kokkos::subview(x, Kokkos::make_pair(begin, begin + rows), Kokkos::ALL));
+HssLevel<T> node_bases(const ExecSpace& exec, const HssLevel<T>& lv, index_type g) {
+  const std::string tag = "strata::hss::dist::ulv::root_bases::";
+  HssLevel<T> out;
+  out.level = lv.level;
+  out.nodes = 1;
+  const index_type r = lv.row_rank_host(g), c = lv.col_rank_host(g);
+  const index_type ur = lv.u_rows_host(g), vr = lv.v_rows_host(g);
+  make_table({r}, tag + "row_rank", out.row_rank, out.row_rank_host);
+  make_table({c}, tag + "col_rank", out.col_rank, out.col_rank_host);
+  make_table({ur}, tag + "u_rows", out.u_rows, out.u_rows_host);
+  make_table({vr}, tag + "v_rows", out.v_rows, out.v_rows_host);
+  make_table({0, ur * r}, tag + "u_offset", out.u_offset, out.u_offset_host);
+  make_table({0, vr * c}, tag + "v_offset", out.v_offset, out.v_offset_host);
+  make_table({0, 0}, tag + "b_offset", out.b_offset, out.b_offset_host);
+  make_table({0, r}, tag + "row_rank_offset", out.row_rank_offset, out.row_rank_offset_host);
+  make_table({0, c}, tag + "col_rank_offset", out.col_rank_offset, out.col_rank_offset_host);
+  out.u = FlatArray<T>(tag + "U", static_cast<std::size_t>(ur * r));
+  out.v = FlatArray<T>(tag + "V", static_cast<std::size_t>(vr * c));
+  out.b = FlatArray<T>(tag + "B", 0);
+  const auto range = [](const HostIndexArray& offset, index_type i) {
+    return Kokkos::make_pair(offset(i), offset(i + 1));
+  };
+  Kokkos::deep_copy(exec, out.u, Kokkos::subview(lv.u, range(lv.u_offset_host, g)));
+  Kokkos::deep_copy(exec, out.v, Kokkos::subview(lv.v, range(lv.v_offset_host, g)));
   return out;
 }
 
-// In-place LU with partial pivoting of the n x n column-major host matrix (LAPACK getrf layout).
-void host_lu(std::vector<double>& a, std::vector<int>& piv, int n) {
-  piv.resize(static_cast<std::size_t>(n));
-  const auto at = [&](int i, int j) -> double& {
-    return a[static_cast<std::size_t>(i) + static_cast<std::size_t>(j) * n];
-  };
-  for (int j = 0; j < n; ++j) {
-    int p = j;
-    for (int i = j + 1; i < n; ++i)
-      if (std::abs(at(i, j)) > std::abs(at(p, j))) p = i;
-    piv[static_cast<std::size_t>(j)] = p;
-    STRATA_REQUIRE(at(p, j) != 0.0, NumericalError,
-                   "hss::ulv_factor (distributed): the reduced system of the split level is "
-                   "singular (zero pivot in column ",
-                   j,
-                   "); A may be singular, or the split-level blocks make it so: solve on "
-                   "one rank (the single-process ULV needs only A nonsingular)");
-    if (p != j)
-      for (int c = 0; c < n; ++c) std::swap(at(j, c), at(p, c));
-    for (int i = j + 1; i < n; ++i) at(i, j) /= at(j, j);
-    for (int c = j + 1; c < n; ++c)
-      for (int i = j + 1; i < n; ++i) at(i, c) -= at(i, j) * at(j, c);
-  }
+// The step input of subtree j's root g: the subtree's level 0 with g's bases.
+template <class T>
+detail::UlvLevelInput<T> subtree_root_input(const DistUlvFactor<T>& f, std::size_t j) {
+  auto in = detail::ulv_tree_input(f.matrix.subtrees()[j], f.subtrees[j], 0);
+  in.own = f.subtree_roots[j];
+  return in;
 }
 
-void host_lu_solve(const std::vector<double>& a, const std::vector<int>& piv, int n,
-                   std::vector<double>& b, int k) {
-  const auto at = [&](int i, int j) {
-    return a[static_cast<std::size_t>(i) + static_cast<std::size_t>(j) * n];
-  };
-  for (int c = 0; c < k; ++c) {
-    double* x = b.data() + static_cast<std::size_t>(c) * n;
-    for (int j = 0; j < n; ++j) std::swap(x[j], x[piv[static_cast<std::size_t>(j)]]);
-    for (int j = 0; j < n; ++j)
-      for (int i = j + 1; i < n; ++i) x[i] -= at(i, j) * x[j];
-    for (int j = n - 1; j >= 0; --j) {
-      x[j] /= at(j, j);
-      for (int i = 0; i < j; ++i) x[i] -= at(i, j) * x[j];
-    }
-  }
+// The step input of top level l < l_s: its transfer matrices, the couplings of level l + 1 and the
+// factors of level l + 1 (the gathered reduced level at l + 1 = l_s).
+template <class T>
+detail::UlvLevelInput<T> top_input(const DistUlvFactor<T>& f, int l) {
+  const int ls = f.matrix.split_level();
+  detail::UlvLevelInput<T> in;
+  if (l >= 1) in.own = f.matrix.top_level(l);
+  in.children = f.matrix.top_level(l + 1);
+  in.factored = l + 1 == ls ? f.reduced : f.top[static_cast<std::size_t>(l) + 1];
+  return in;
+}
+
+// What the top needs of an eliminated subtree root (one-node level lv): D^ = W(0:r, m-r:m)
+// (general) or the Schur complement W(0:r, 0:r) (SPD) to dst_d, R to dst_r and, general variant,
+// V^ = (P^T V)(m-r:m, :) to dst_v (compact: r x r, r x r, r x c).
+template <class T>
+void pack_reduced(const ExecSpace& exec, const UlvLevel<T>& lv, bool spd, T* dst_d, T* dst_r,
+                  T* dst_v) {
+  const int m = static_cast<int>(lv.m_host(0)), r = static_cast<int>(lv.r_host(0)),
+            c = static_cast<int>(lv.c_host(0));
+  const int dcol = spd ? 0 : m - r;
+  const T* w = lv.w.data();
+  const T* rf = lv.rfactor.data();
+  Kokkos::parallel_for(
+      "strata::hss::dist::ulv::pack_reduced", Kokkos::RangePolicy<ExecSpace>(exec, 0, r * r),
+      KOKKOS_LAMBDA(const int idx) {
+        const int i = idx % r, j = idx / r;
+        dst_d[idx] = w[i + (dcol + j) * m];
+        dst_r[idx] = rf[idx];
+      });
+  if (spd) return;
+  const T* vt = lv.vt.data();
+  Kokkos::parallel_for(
+      "strata::hss::dist::ulv::pack_basis", Kokkos::RangePolicy<ExecSpace>(exec, 0, r * c),
+      KOKKOS_LAMBDA(const int idx) {
+        const int i = idx % r, j = idx / r;
+        dst_v[idx] = vt[(m - r) + i + j * m];
+      });
+}
+
+// Rows [begin, end) of the matrix `dst` from `src` (same column count).
+template <class T, class Src>
+void copy_rows(const ExecSpace& exec, const Matrix<T>& dst, index_type begin, const Src& src) {
+  const auto rows = static_cast<index_type>(src.extent(0));
+  Kokkos::deep_copy(exec, Kokkos::subview(dst, Kokkos::make_pair(begin, begin + rows), Kokkos::ALL),
+                    src);
 }
 
 }  // namespace
@@ -72,80 +116,137 @@ template <class T>
 DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
                             const UlvOptions& options) {
   kx::ScopedRegion region("strata::hss::dist::ulv_factor");
+  Kokkos::Timer timer;
   const Comm& comm = a.comm();
+  const bool spd = options.variant == UlvVariant::symmetric_positive_definite;
+  const int ls = a.split_level();
+  const auto& subs = a.subtrees();
+  const index_type first = a.first_node();
   DistUlvFactor<T> f;
   f.matrix = a;
-  const auto& subs = a.subtrees();
-  const int ls = a.split_level();
-  const index_type first = a.first_node();
+  f.variant = options.variant;
+  const char* context = "hss::ulv_factor (distributed)";
+  if (ls == 0) {
+    // One rank: the single-process ULV of the whole matrix.
+    collective(comm, [&] {
+      STRATA_REQUIRE(a.size() >= 1, InvalidArgument,
+                     "hss::ulv_factor: the distributed HSS matrix is empty (not built)");
+      f.whole = ulv_factor<T>(exec, subs.front(), options);
+    });
+    f.factor_time_s = timer.seconds();
+    return f;
+  }
+  const HssLevel<T>& top_ls = a.top_level(ls);
+  const index_type roots = top_ls.nodes;
+  // The gathered level l_s: m = r for every subtree root (its reduced unknowns).
+  {
+    std::vector<index_type> r(static_cast<std::size_t>(roots)), c(r.size());
+    for (index_type g = 0; g < roots; ++g) {
+      r[static_cast<std::size_t>(g)] = top_ls.row_rank_host(g);
+      c[static_cast<std::size_t>(g)] = top_ls.col_rank_host(g);
+    }
+    f.reduced =
+        detail::make_ulv_level<T>(roots, r, r, c, !spd, "strata::hss::dist::ulv::reduced::");
+  }
+  const auto& sq = f.reduced.rank_square_offset_host;  // r^2 prefix sums (D^ and R)
+  const auto& vb = f.reduced.basis_offset_host;        // r c prefix sums (V^)
+  // Per rank p: [D^ of its roots | R | V^ (general)], each in node order.
+  const auto part = [&](int p) {
+    const index_type g0 = a.split().first(p), g1 = g0 + a.split().count(p);
+    const index_type squares = sq(g1) - sq(g0);
+    return std::make_pair(squares, 2 * squares + (spd ? 0 : vb(g1) - vb(g0)));
+  };
+  const index_type my_squares = part(comm.rank()).first, my_count = part(comm.rank()).second;
+  FlatArray<T> send(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::ulv::send"),
+      my_count);
+  // Local phase: the subtrees, then their roots; the reduced blocks packed for the allgather.
   collective(comm, [&] {
     STRATA_REQUIRE(a.size() >= 1, InvalidArgument,
                    "hss::ulv_factor: the distributed HSS matrix is empty (not built)");
-    for (std::size_t j = 0; j < subs.size(); ++j) {
-      try {
-        f.subtrees.push_back(ulv_factor<T>(exec, subs[j], options));
-      } catch (const NumericalError& e) {
-        STRATA_THROW(NumericalError,
-                     "hss::ulv_factor (distributed): the diagonal block A_gg of "
-                     "subtree ",
-                     first + static_cast<index_type>(j), " (level ", ls,
-                     ") could not be factored (", e.what(),
-                     "); the distributed solve needs "
-                     "every split-level diagonal block nonsingular, A alone being nonsingular "
-                     "is not enough: solve on one rank (the single-process ULV needs only A "
-                     "nonsingular) or on fewer ranks (a higher split level)");
+    if (spd) {
+      bool symmetric = true;
+      for (const auto& sub : subs) symmetric = symmetric && sub.ranks().row == sub.ranks().col;
+      for (int l = 1; l <= ls; ++l) {
+        const auto& lv = a.top_level(l);
+        for (index_type i = 0; i < lv.nodes; ++i)
+          symmetric = symmetric && lv.row_rank_host(i) == lv.col_rank_host(i);
       }
+      STRATA_REQUIRE(symmetric, InvalidArgument,
+                     "hss::ulv_factor: the SPD variant needs a symmetric HSS matrix (V = U), but "
+                     "its row and column ranks differ; use UlvVariant::general");
     }
-    if (ls == 0) return;
-    const HssLevel<T>& top_ls = a.top_level(ls);
-    const auto& roff = top_ls.row_rank_offset_host;
-    const auto& coff = top_ls.col_rank_offset_host;
-    const index_type rows_total = roff(top_ls.nodes);
-    f.s_local =
-        Matrix<T>("strata::hss::dist::S",
-                  coff(first + static_cast<index_type>(subs.size())) - coff(first), rows_total);
+    detail::UlvBreakdown breakdown{Kokkos::View<int, MemSpace>("strata::hss::dist::ulv::bad")};
     for (std::size_t j = 0; j < subs.size(); ++j) {
       const index_type g = first + static_cast<index_type>(j);
-      const index_type r = top_ls.row_rank_host(g), m = subs[j].size();
-      // W_g = A_gg^{-1} U^big_g, S_g = V^big_g^T W_g (c_g x r_g, at columns of g's row ranks).
-      Matrix<T> eye("strata::hss::dist::I", r, r), ubig("strata::hss::dist::Ubig", m, r);
-      Kokkos::parallel_for(
-          "strata::hss::dist::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, r),
-          KOKKOS_LAMBDA(const index_type i) { eye(i, i) = T(1); });
-      detail::subtree_down<T>(exec, subs[j], top_ls, g, Op::none, eye, 0, ubig);
-      Matrix<T> w("strata::hss::dist::W", m, r);
-      ulv_solve<T>(exec, f.subtrees[j], ubig, w, false);
-      f.w.push_back(w);
-      const auto dst =
-          Kokkos::subview(f.s_local, Kokkos::ALL, Kokkos::make_pair(roff(g), roff(g) + r));
-      detail::subtree_up<T>(exec, subs[j], top_ls, g, Op::none, w, dst, coff(g) - coff(first));
+      auto levels =
+          detail::ulv_tree_levels(subs[j], top_ls.row_rank_host(g), top_ls.col_rank_host(g), !spd);
+      detail::ulv_eliminate_tree<T>(exec, subs[j], levels, spd, breakdown);
+      f.subtrees.push_back(std::move(levels));
+      f.subtree_roots.push_back(node_bases(exec, top_ls, g));
+      detail::ulv_eliminate<T>(exec, subtree_root_input(f, j), f.subtrees[j][0], spd, breakdown);
+      pack_reduced(exec, f.subtrees[j][0], spd, send.data() + (sq(g) - sq(first)),
+                   send.data() + my_squares + (sq(g) - sq(first)),
+                   spd ? nullptr : send.data() + 2 * my_squares + (vb(g) - vb(first)));
     }
-    exec.fence();
+    // A zero pivot here means A itself is singular: the eliminated rows of every step are rows of
+    // (an orthogonal transform of) A that no other block sees.
+    detail::ulv_check_breakdown(exec, breakdown, spd, context);
   });
-  if (ls == 0) return f;
-  // Every rank: M = I + A~ S with S = diag(S_g) (C x R) and A~ (R x C) the top's reduced matrix.
-  const HssLevel<T>& top_ls = a.top_level(ls);
-  const index_type rows_total = top_ls.row_rank_offset_host(top_ls.nodes);
-  const index_type cols_total = top_ls.col_rank_offset_host(top_ls.nodes);
-  const Matrix<T> s = allgather_rows<T>(
-      exec, comm, detail::node_block_layout(top_ls.col_rank_offset_host, a.split().first_node),
-      f.s_local);
-  Matrix<T> eye("strata::hss::dist::I", cols_total, cols_total);
-  Kokkos::parallel_for(
-      "strata::hss::dist::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, cols_total),
-      KOKKOS_LAMBDA(const index_type i) { eye(i, i) = T(1); });
-  const Matrix<T> reduced = detail::top_product<T>(exec, a.top(), ls, Op::none, eye);
-  Matrix<T> m("strata::hss::dist::M", rows_total, rows_total);
-  linalg::gemm(exec, "N", "N", T(1), reduced, s, T(0), m);
-  const auto mh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, m);
-  const int n = static_cast<int>(rows_total);
-  f.top_lu.assign(static_cast<std::size_t>(n) * static_cast<std::size_t>(n), 0.0);
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < n; ++i)
-      f.top_lu[static_cast<std::size_t>(i) + static_cast<std::size_t>(j) * n] =
-          static_cast<double>(mh(i, j)) + (i == j ? 1.0 : 0.0);
-  // The same data and arithmetic on every rank: all succeed or all throw.
-  host_lu(f.top_lu, f.top_pivots, n);
+  // One allgather; rank p's part holds the contiguous node range of its roots for each kind.
+  std::vector<index_type> counts(static_cast<std::size_t>(comm.size()));
+  for (int p = 0; p < comm.size(); ++p) counts[static_cast<std::size_t>(p)] = part(p).second;
+  const Matrix<T> all = allgather_rows<T>(exec, comm, BlockRowLayout::from_counts(counts),
+                                          ConstMatrix<T>(send.data(), my_count, 1));
+  {
+    index_type at = 0;
+    for (int p = 0; p < comm.size(); ++p) {
+      const index_type g0 = a.split().first(p), g1 = g0 + a.split().count(p);
+      const index_type squares = sq(g1) - sq(g0), basis = spd ? 0 : vb(g1) - vb(g0);
+      const auto piece = [&](index_type offset, index_type len) {
+        return Kokkos::subview(FlatArray<T>(all.data(), all.extent(0)),
+                               Kokkos::make_pair(at + offset, at + offset + len));
+      };
+      Kokkos::deep_copy(exec, Kokkos::subview(f.reduced.w, Kokkos::make_pair(sq(g0), sq(g1))),
+                        piece(0, squares));
+      Kokkos::deep_copy(exec, Kokkos::subview(f.reduced.rfactor, Kokkos::make_pair(sq(g0), sq(g1))),
+                        piece(squares, squares));
+      if (!spd) {
+        Kokkos::deep_copy(exec, Kokkos::subview(f.reduced.vt, Kokkos::make_pair(vb(g0), vb(g1))),
+                          piece(2 * squares, basis));
+      }
+      at += 2 * squares + basis;
+    }
+  }
+  // Top: levels l_s - 1..1 and the root, the same on every rank.
+  f.top.resize(static_cast<std::size_t>(ls));
+  for (int l = ls - 1; l >= 0; --l) {
+    const index_type nodes = ClusterTree::nodes_on_level(l);
+    const HssLevel<T>& below = a.top_level(l + 1);
+    std::vector<index_type> m(static_cast<std::size_t>(nodes)), r(m.size(), 0), c(m.size(), 0);
+    for (index_type i = 0; i < nodes; ++i) {
+      const auto s = static_cast<std::size_t>(i);
+      m[s] = below.row_rank_host(2 * i) + below.row_rank_host(2 * i + 1);
+      if (l >= 1) {
+        r[s] = a.top_level(l).row_rank_host(i);
+        c[s] = a.top_level(l).col_rank_host(i);
+      }
+    }
+    f.top[static_cast<std::size_t>(l)] = detail::make_ulv_level<T>(
+        nodes, m, r, c, !spd, "strata::hss::dist::ulv::top" + std::to_string(l) + "::");
+  }
+  f.top_pivots = Kokkos::View<int*, MemSpace>("strata::hss::dist::ulv::pivots",
+                                              static_cast<std::size_t>(f.top[0].m_host(0)));
+  collective(comm, [&] {
+    detail::UlvBreakdown breakdown{Kokkos::View<int, MemSpace>("strata::hss::dist::ulv::bad")};
+    for (int l = ls - 1; l >= 1; --l) {
+      detail::ulv_eliminate<T>(exec, top_input(f, l), f.top[static_cast<std::size_t>(l)], spd,
+                               breakdown);
+    }
+    detail::ulv_factor_root<T>(exec, top_input(f, 0), f.top[0], f.top_pivots, spd, breakdown);
+    detail::ulv_check_breakdown(exec, breakdown, spd, context);
+  });
+  f.factor_time_s = timer.seconds();
   return f;
 }
 
@@ -155,15 +256,17 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
   kx::ScopedRegion region("strata::hss::dist::ulv_solve");
   const DistHssMatrix<T>& a = f.matrix;
   const Comm& comm = a.comm();
+  const int ls = a.split_level();
   const index_type nl = a.local_rows(), k = static_cast<index_type>(b.extent(1));
   collective(comm, [&] {
-    STRATA_REQUIRE(!f.subtrees.empty(), InvalidArgument,
-                   "hss::ulv_solve: the factor is empty (call ulv_factor first)");
+    STRATA_REQUIRE(a.size() >= 1 && (ls == 0 ? !f.whole.levels.empty() : !f.top.empty()),
+                   InvalidArgument, "hss::ulv_solve: the factor is empty (call ulv_factor first)");
     require_shape(b, nl, k, "hss::ulv_solve (distributed): this rank's rows of B");
     require_shape(x, nl, k, "hss::ulv_solve (distributed): this rank's rows of X");
     STRATA_REQUIRE(
         k == 0 || static_cast<const void*>(b.data()) != static_cast<const void*>(x.data()),
         InvalidArgument, "hss::ulv_solve: X and B share memory; X must be a separate array");
+    checked_int(k, "hss::ulv_solve: number of right-hand sides");
   });
   STRATA_REQUIRE(comm.allreduce(k, ReduceOp::min) == comm.allreduce(k, ReduceOp::max),
                  ShapeMismatch,
@@ -172,56 +275,89 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
   UlvSolveResult result;
   if (k == 0) return result;
   Kokkos::Timer timer;
-  const auto& subs = a.subtrees();
-  const int ls = a.split_level();
-  const index_type first = a.first_node();
-  // z_g = A_gg^{-1} b_g on every subtree.
-  std::vector<Matrix<T>> z(subs.size());
-  for (std::size_t j = 0; j < subs.size(); ++j) {
-    const index_type row0 = a.subtree_row_begin(j), rows = subs[j].size();
-    z[j] = Matrix<T>("strata::hss::dist::z", rows, k);
-    ulv_solve<T>(exec, f.subtrees[j], rows_copy<T>(exec, b, row0, rows), z[j], false);
-  }
-  if (ls >= 1) {
-    // g = V^T z (allgathered), y^ = (I + A~ S)^{-1} A~ g, x_g = z_g - W_g y^_g.
+  const bool spd = f.variant == UlvVariant::symmetric_positive_definite;
+  if (ls == 0) {
+    ulv_solve<T>(exec, f.whole, b, x, false);
+  } else {
+    const auto& subs = a.subtrees();
+    const index_type first = a.first_node();
     const HssLevel<T>& top_ls = a.top_level(ls);
     const auto& roff = top_ls.row_rank_offset_host;
     const auto& coff = top_ls.col_rank_offset_host;
-    Matrix<T> g_local("strata::hss::dist::g",
-                      coff(first + static_cast<index_type>(subs.size())) - coff(first), k);
+    // Per rank p: [bred of its roots (row ranks) ; w (column ranks, general)], k columns.
+    const auto part = [&](int p) {
+      const index_type g0 = a.split().first(p), g1 = g0 + a.split().count(p);
+      return std::make_pair(roff(g1) - roff(g0), spd ? 0 : coff(g1) - coff(g0));
+    };
+    const index_type my_r = part(comm.rank()).first, my_c = part(comm.rank()).second;
+    Matrix<T> send(
+        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::ulv::send_rhs"),
+        my_r + my_c, k);
+    // Local upward sweeps, through the subtree roots.
+    std::vector<std::vector<detail::UlvSolveLevel<T>>> s(subs.size());
     for (std::size_t j = 0; j < subs.size(); ++j) {
       const index_type g = first + static_cast<index_type>(j);
-      detail::subtree_up<T>(exec, subs[j], top_ls, g, Op::none, z[j], g_local,
-                            coff(g) - coff(first));
+      const index_type row0 = a.subtree_row_begin(j);
+      const auto& levels = f.subtrees[j];
+      for (const auto& lv : levels) s[j].push_back(detail::ulv_solve_buffers(exec, lv, k));
+      detail::ulv_solve_up_tree<T>(exec, subs[j], levels, s[j], b, row0, spd);
+      detail::ulv_solve_up<T>(exec, subtree_root_input(f, j), levels[0], s[j][0],
+                              levels.size() > 1 ? s[j][1] : detail::UlvSolveLevel<T>{}, b, row0,
+                              spd);
+      copy_rows(exec, send, roff(g) - roff(first), s[j][0].bred);
+      if (!spd) copy_rows(exec, send, my_r + coff(g) - coff(first), s[j][0].w);
     }
-    const Matrix<T> gall = allgather_rows<T>(
-        exec, comm, detail::node_block_layout(coff, a.split().first_node), g_local);
-    const Matrix<T> h = detail::top_product<T>(exec, a.top(), ls, Op::none, gall);
-    const auto hh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, h);
-    const int n = static_cast<int>(h.extent(0));
-    std::vector<double> rhs(static_cast<std::size_t>(n) * static_cast<std::size_t>(k));
-    for (index_type c = 0; c < k; ++c)
-      for (int i = 0; i < n; ++i)
-        rhs[static_cast<std::size_t>(i) + static_cast<std::size_t>(c) * n] =
-            static_cast<double>(hh(i, c));
-    host_lu_solve(f.top_lu, f.top_pivots, n, rhs, static_cast<int>(k));
+    // The reduced right-hand sides of every subtree root, on every rank.
+    std::vector<index_type> counts(static_cast<std::size_t>(comm.size()));
+    for (int p = 0; p < comm.size(); ++p) {
+      const auto [rp, cp] = part(p);
+      counts[static_cast<std::size_t>(p)] = rp + cp;
+    }
+    const Matrix<T> all = allgather_rows<T>(exec, comm, BlockRowLayout::from_counts(counts), send);
+    detail::UlvSolveLevel<T> reduced;
+    reduced.bred = Matrix<T>(
+        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::ulv::bred"),
+        roff(top_ls.nodes), k);
+    reduced.w = Matrix<T>(
+        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::ulv::w"),
+        spd ? 0 : coff(top_ls.nodes), k);
+    index_type at = 0;
+    for (int p = 0; p < comm.size(); ++p) {
+      const index_type g0 = a.split().first(p);
+      const auto [rp, cp] = part(p);
+      copy_rows(exec, reduced.bred, roff(g0),
+                Kokkos::subview(all, Kokkos::make_pair(at, at + rp), Kokkos::ALL));
+      if (!spd) {
+        copy_rows(exec, reduced.w, coff(g0),
+                  Kokkos::subview(all, Kokkos::make_pair(at + rp, at + rp + cp), Kokkos::ALL));
+      }
+      at += rp + cp;
+    }
+    // The top on every rank: upward sweep, root, downward sweep.
+    std::vector<detail::UlvSolveLevel<T>> st;
+    for (const auto& lv : f.top) st.push_back(detail::ulv_solve_buffers(exec, lv, k));
+    const auto below = [&](int l) -> const detail::UlvSolveLevel<T>& {
+      return l + 1 == ls ? reduced : st[static_cast<std::size_t>(l) + 1];
+    };
+    for (int l = ls - 1; l >= 1; --l) {
+      detail::ulv_solve_up<T>(exec, top_input(f, l), f.top[static_cast<std::size_t>(l)],
+                              st[static_cast<std::size_t>(l)], below(l), b, 0, spd);
+    }
+    detail::ulv_solve_root<T>(exec, top_input(f, 0), f.top[0], f.top_pivots, st[0], below(0), b,
+                              spd);
+    for (int l = 1; l < ls; ++l) {
+      const auto i = static_cast<std::size_t>(l);
+      detail::ulv_solve_down<T>(exec, top_input(f, l), f.top[i], st[i - 1].x, 0, st[i], x, 0, spd);
+    }
+    // Local downward sweeps from the subtree roots' kept unknowns (rows of level l_s - 1's x).
     for (std::size_t j = 0; j < subs.size(); ++j) {
       const index_type g = first + static_cast<index_type>(j);
-      const index_type r = top_ls.row_rank_host(g);
-      auto yg_host = HostMatrix<T>("strata::hss::dist::yhat", r, k);
-      for (index_type c = 0; c < k; ++c)
-        for (index_type i = 0; i < r; ++i)
-          yg_host(i, c) = static_cast<T>(
-              rhs[static_cast<std::size_t>(roff(g) + i) + static_cast<std::size_t>(c) * n]);
-      Matrix<T> yg("strata::hss::dist::yhat", r, k);
-      Kokkos::deep_copy(exec, yg, yg_host);
-      linalg::gemm(exec, "N", "N", T(-1), f.w[j], yg, T(1), z[j]);
+      const index_type row0 = a.subtree_row_begin(j);
+      detail::ulv_solve_down<T>(exec, subtree_root_input(f, j), f.subtrees[j][0],
+                                st[static_cast<std::size_t>(ls) - 1].x, roff(g), s[j][0], x, row0,
+                                spd);
+      detail::ulv_solve_down_tree<T>(exec, subs[j], f.subtrees[j], s[j], x, row0, spd);
     }
-  }
-  for (std::size_t j = 0; j < subs.size(); ++j) {
-    const index_type row0 = a.subtree_row_begin(j), rows = subs[j].size();
-    Kokkos::deep_copy(exec, Kokkos::subview(x, Kokkos::make_pair(row0, row0 + rows), Kokkos::ALL),
-                      z[j]);
   }
   exec.fence();
   result.time_s = timer.seconds();

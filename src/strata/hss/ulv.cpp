@@ -5,6 +5,7 @@
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
+#include "strata/hss/detail/ulv_steps.hpp"
 
 namespace strata::hss {
 
@@ -121,21 +122,67 @@ KOKKOS_INLINE_FUNCTION void assemble_reduced_block(const Member& team, const Ulv
   }
 }
 
-struct Breakdown {
-  Kokkos::View<int, MemSpace> count;
-  KOKKOS_INLINE_FUNCTION void add(int n) const {
-    if (n != 0) Kokkos::atomic_add(&count(), n);
-  }
-};
+}  // namespace
 
-// Factors every node of level l (team per node). `hl` holds the node's own generators (U, V, and
-// D at the leaves); `cl`/`chl` the factored children (unused at the leaf level).
+namespace detail {
+
 template <class T>
-void factor_level(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLevel<T>& lv,
-                  const UlvLevel<T>& cl, bool spd, const Breakdown& breakdown) {
-  const bool leaf = l == a.levels();
-  const HssLevel<T>& hl = a.level(l);
-  const HssLevel<T> chl = leaf ? HssLevel<T>{} : a.level(l + 1);
+UlvLevel<T> make_ulv_level(index_type nodes, const std::vector<index_type>& m,
+                           const std::vector<index_type>& r, const std::vector<index_type>& c,
+                           bool general, const std::string& tag) {
+  return make_level<T>(nodes, m, r, c, general, tag);
+}
+
+template <class T>
+UlvLevelInput<T> ulv_tree_input(const HssMatrix<T>& a, const std::vector<UlvLevel<T>>& levels,
+                                int l) {
+  UlvLevelInput<T> in;
+  in.leaf = l == a.levels();
+  if (l >= 1) in.own = a.level(l);
+  if (in.leaf) {
+    in.d = a.d();
+    in.d_offset = a.d_offset();
+    in.begin = a.tree().begin();
+    in.first = ClusterTree::heap_index(a.levels(), 0);
+  } else {
+    in.children = a.level(l + 1);
+    in.factored = levels[static_cast<std::size_t>(l) + 1];
+  }
+  return in;
+}
+
+template <class T>
+std::vector<UlvLevel<T>> ulv_tree_levels(const HssMatrix<T>& a, index_type root_r,
+                                         index_type root_c, bool general) {
+  const int levels = a.levels();
+  std::vector<UlvLevel<T>> out(static_cast<std::size_t>(levels) + 1);
+  // Sizes: m of a leaf is its size, of an inner node the sum of its children's row ranks.
+  for (int l = levels; l >= 0; --l) {
+    const index_type nodes = ClusterTree::nodes_on_level(l);
+    std::vector<index_type> m(static_cast<std::size_t>(nodes)), r(m.size()), c(m.size());
+    for (index_type i = 0; i < nodes; ++i) {
+      const auto s = static_cast<std::size_t>(i);
+      m[s] = l == levels
+                 ? a.tree().node_size(l, i)
+                 : a.level(l + 1).row_rank_host(2 * i) + a.level(l + 1).row_rank_host(2 * i + 1);
+      r[s] = l == 0 ? root_r : a.level(l).row_rank_host(i);
+      c[s] = l == 0 ? root_c : a.level(l).col_rank_host(i);
+    }
+    out[static_cast<std::size_t>(l)] = make_level<T>(
+        nodes, m, r, c, general, "strata::hss::ulv::level" + std::to_string(l) + "::");
+  }
+  return out;
+}
+
+// Factors every node of the level (team per node): the nodes' own generators in in.own (U, V),
+// below them D (leaves) or the factored children (in.factored, couplings in.children).
+template <class T>
+void ulv_eliminate(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
+                   bool spd, const UlvBreakdown& breakdown) {
+  const bool leaf = in.leaf;
+  const HssLevel<T>& hl = in.own;
+  const HssLevel<T>& chl = in.children;
+  const UlvLevel<T>& cl = in.factored;
   const index_type sq_total = lv.square_offset_host(lv.nodes);
   FlatArray<T> mbuf(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::ulv::M"),
                     sq_total);
@@ -147,8 +194,8 @@ void factor_level(const ExecSpace& exec, const HssMatrix<T>& a, int l, const Ulv
                     spd ? 0 : lv.basis_offset_host(lv.nodes));
   FlatArray<T> tau(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::ulv::tau"),
                    lv.m_offset_host(lv.nodes));
-  const IndexArray d_offset = a.d_offset();
-  const FlatArray<T> d = a.d();
+  const IndexArray d_offset = in.d_offset;
+  const FlatArray<T> d = in.d;
   Kokkos::parallel_for(
       "strata::hss::ulv::factor_level", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
@@ -245,12 +292,23 @@ void factor_level(const ExecSpace& exec, const HssMatrix<T>& a, int l, const Ulv
 }
 
 template <class T>
-void factor_root(const ExecSpace& exec, const HssMatrix<T>& a, const UlvLevel<T>& root,
-                 const UlvLevel<T>& cl, const Kokkos::View<int*, MemSpace>& pivots, bool spd,
-                 const Breakdown& breakdown) {
-  const bool leaf = a.levels() == 0;
-  const HssLevel<T> chl = leaf ? HssLevel<T>{} : a.level(1);
-  const FlatArray<T> d = a.d();
+void ulv_eliminate_tree(const ExecSpace& exec, const HssMatrix<T>& a,
+                        const std::vector<UlvLevel<T>>& levels, bool spd,
+                        const UlvBreakdown& breakdown) {
+  for (int l = a.levels(); l >= 1; --l) {
+    ulv_eliminate<T>(exec, ulv_tree_input(a, levels, l), levels[static_cast<std::size_t>(l)], spd,
+                     breakdown);
+  }
+}
+
+template <class T>
+void ulv_factor_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& root,
+                     const Kokkos::View<int*, MemSpace>& pivots, bool spd,
+                     const UlvBreakdown& breakdown) {
+  const bool leaf = in.leaf;
+  const HssLevel<T>& chl = in.children;
+  const UlvLevel<T>& cl = in.factored;
+  const FlatArray<T> d = in.d;
   FlatArray<T> scratch("strata::hss::ulv::root_scratch", root.square_offset_host(1));
   Kokkos::parallel_for(
       "strata::hss::ulv::factor_root", TeamPolicy(exec, 1, Kokkos::AUTO),
@@ -270,7 +328,22 @@ void factor_root(const ExecSpace& exec, const HssMatrix<T>& a, const UlvLevel<T>
       });
 }
 
-}  // namespace
+void ulv_check_breakdown(const ExecSpace& exec, const UlvBreakdown& breakdown, bool spd,
+                         const char* context) {
+  int bad = 0;
+  Kokkos::deep_copy(exec, bad, breakdown.count);
+  exec.fence();
+  if (bad == 0) return;
+  if (spd) {
+    STRATA_THROW(NumericalError, context, ": ", bad,
+                 " non-positive pivots in the Cholesky factors; the matrix is not symmetric "
+                 "positive definite to working precision (use UlvVariant::general)");
+  }
+  STRATA_THROW(NumericalError, context, ": ", bad,
+               " zero pivots; the HSS matrix is singular to working precision");
+}
+
+}  // namespace detail
 
 template <class T>
 UlvFactor<T> ulv_factor(const ExecSpace& exec, const HssMatrix<T>& a, const UlvOptions& options) {
@@ -283,48 +356,17 @@ UlvFactor<T> ulv_factor(const ExecSpace& exec, const HssMatrix<T>& a, const UlvO
                    "hss::ulv_factor: the SPD variant needs a symmetric HSS matrix (V = U), but "
                    "its row and column ranks differ; use UlvVariant::general");
   }
-  const int levels = a.levels();
   UlvFactor<T> f;
   f.matrix = a;
   f.variant = options.variant;
-  f.levels.resize(static_cast<std::size_t>(levels) + 1);
-  // Sizes: m of a leaf is its size, of an inner node the sum of its children's row ranks.
-  for (int l = levels; l >= 0; --l) {
-    const index_type nodes = ClusterTree::nodes_on_level(l);
-    std::vector<index_type> m(static_cast<std::size_t>(nodes)), r(m.size()), c(m.size());
-    for (index_type i = 0; i < nodes; ++i) {
-      const auto s = static_cast<std::size_t>(i);
-      m[s] = l == levels
-                 ? a.tree().node_size(l, i)
-                 : a.level(l + 1).row_rank_host(2 * i) + a.level(l + 1).row_rank_host(2 * i + 1);
-      r[s] = l == 0 ? 0 : a.level(l).row_rank_host(i);
-      c[s] = l == 0 ? 0 : a.level(l).col_rank_host(i);
-    }
-    f.levels[static_cast<std::size_t>(l)] =
-        make_level<T>(nodes, m, r, c, !spd, "strata::hss::ulv::level" + std::to_string(l) + "::");
-  }
-  Breakdown breakdown{Kokkos::View<int, MemSpace>("strata::hss::ulv::breakdown")};
-  for (int l = levels; l >= 1; --l) {
-    factor_level<T>(exec, a, l, f.levels[static_cast<std::size_t>(l)],
-                    l == levels ? UlvLevel<T>{} : f.levels[static_cast<std::size_t>(l) + 1], spd,
-                    breakdown);
-  }
+  f.levels = detail::ulv_tree_levels(a, 0, 0, !spd);
+  detail::UlvBreakdown breakdown{Kokkos::View<int, MemSpace>("strata::hss::ulv::breakdown")};
+  detail::ulv_eliminate_tree<T>(exec, a, f.levels, spd, breakdown);
   f.root_pivots = Kokkos::View<int*, MemSpace>("strata::hss::ulv::pivots",
                                                static_cast<std::size_t>(f.levels[0].m_host(0)));
-  factor_root<T>(exec, a, f.levels[0], levels == 0 ? UlvLevel<T>{} : f.levels[1], f.root_pivots,
-                 spd, breakdown);
-  int bad = 0;
-  Kokkos::deep_copy(exec, bad, breakdown.count);
-  exec.fence();
-  if (bad != 0) {
-    if (spd) {
-      STRATA_THROW(NumericalError, "hss::ulv_factor: ", bad,
-                   " non-positive pivots in the Cholesky factors; the matrix is not symmetric "
-                   "positive definite to working precision (use UlvVariant::general)");
-    }
-    STRATA_THROW(NumericalError, "hss::ulv_factor: ", bad,
-                 " zero pivots; the HSS matrix is singular to working precision");
-  }
+  detail::ulv_factor_root<T>(exec, detail::ulv_tree_input(a, f.levels, 0), f.levels[0],
+                             f.root_pivots, spd, breakdown);
+  detail::ulv_check_breakdown(exec, breakdown, spd, "hss::ulv_factor");
   f.factor_time_s = timer.seconds();
   return f;
 }
@@ -360,13 +402,12 @@ KOKKOS_INLINE_FUNCTION void assemble_reduced_rhs(const Member& team, const UlvLe
   }
 }
 
-template <class T>
-struct SolveLevel {
-  Matrix<T> rhs, x, z, bred, w;  // stacked per node: m, m, e, r, c rows; k columns
-};
+}  // namespace
+
+namespace detail {
 
 template <class T>
-SolveLevel<T> solve_buffers(const ExecSpace& exec, const UlvLevel<T>& lv, index_type k) {
+UlvSolveLevel<T> ulv_solve_buffers(const ExecSpace& exec, const UlvLevel<T>& lv, index_type k) {
   const auto alloc = [&](const char* name, index_type rows) {
     return Matrix<T>(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(name)), rows,
                      k);
@@ -380,19 +421,20 @@ SolveLevel<T> solve_buffers(const ExecSpace& exec, const UlvLevel<T>& lv, index_
 }
 
 template <class T>
-void solve_up(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLevel<T>& lv,
-              const UlvLevel<T>& cl, const SolveLevel<T>& s, const SolveLevel<T>& cs,
-              const ConstMatrix<T>& b, bool spd) {
-  const bool leaf = l == a.levels();
-  const HssLevel<T>& hl = a.level(l);
-  const HssLevel<T> chl = leaf ? HssLevel<T>{} : a.level(l + 1);
+void ulv_solve_up(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
+                  const UlvSolveLevel<T>& s, const UlvSolveLevel<T>& cs, const ConstMatrix<T>& b,
+                  index_type row0, bool spd) {
+  const bool leaf = in.leaf;
+  const HssLevel<T>& hl = in.own;
+  const HssLevel<T>& chl = in.children;
+  const UlvLevel<T>& cl = in.factored;
   const int k = static_cast<int>(b.extent(1));
   const long ldb = static_cast<long>(b.stride(1)), ld = static_cast<long>(s.rhs.stride(1)),
              ldz = static_cast<long>(s.z.stride(1)), ldr = static_cast<long>(s.bred.stride(1)),
              ldw = static_cast<long>(s.w.stride(1));
   const long ldcw = leaf ? 0 : static_cast<long>(cs.w.stride(1));
-  const IndexArray begin = a.tree().begin();
-  const index_type first = ClusterTree::heap_index(a.levels(), 0);
+  const IndexArray begin = in.begin;
+  const index_type first = in.first;
   Kokkos::parallel_for(
       "strata::hss::ulv::solve_up", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
@@ -402,7 +444,7 @@ void solve_up(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLeve
         T* rhs = s.rhs.data() + lv.m_offset(t);
         T* bt = s.x.data() + lv.m_offset(t);
         if (leaf) {
-          const T* src = b.data() + begin(first + t);
+          const T* src = b.data() + row0 + (begin(first + t) - begin(first));
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
             const int i = idx % m, j = idx / m;
             rhs[i + j * ld] = src[i + j * ldb];
@@ -453,16 +495,14 @@ void solve_up(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLeve
 }
 
 template <class T>
-void solve_root(const ExecSpace& exec, const HssMatrix<T>& a, const UlvFactor<T>& f,
-                const SolveLevel<T>& s, const SolveLevel<T>& cs, const ConstMatrix<T>& b,
-                bool spd) {
-  const bool leaf = a.levels() == 0;
-  const UlvLevel<T> root = f.levels[0];
-  const UlvLevel<T> cl = leaf ? UlvLevel<T>{} : f.levels[1];
-  const HssLevel<T> chl = leaf ? HssLevel<T>{} : a.level(1);
-  const int k = static_cast<int>(b.extent(1));
+void ulv_solve_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& root,
+                    const Kokkos::View<int*, MemSpace>& pivots, const UlvSolveLevel<T>& s,
+                    const UlvSolveLevel<T>& cs, const ConstMatrix<T>& b, bool spd) {
+  const bool leaf = in.leaf;
+  const UlvLevel<T>& cl = in.factored;
+  const HssLevel<T>& chl = in.children;
+  const int k = static_cast<int>(s.x.extent(1));
   const long ld = static_cast<long>(s.x.stride(1)), ldb = static_cast<long>(b.stride(1));
-  const Kokkos::View<int*, MemSpace> pivots = f.root_pivots;
   Kokkos::parallel_for(
       "strata::hss::ulv::solve_root", TeamPolicy(exec, 1, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
@@ -495,25 +535,25 @@ void solve_root(const ExecSpace& exec, const HssMatrix<T>& a, const UlvFactor<T>
 }
 
 template <class T>
-void solve_down(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLevel<T>& lv,
-                const UlvLevel<T>& pl, const SolveLevel<T>& s, const SolveLevel<T>& ps,
-                const Matrix<T>& y, bool spd) {
-  const bool leaf = l == a.levels();
-  const int k = static_cast<int>(y.extent(1));
+void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
+                    const Matrix<T>& parent_x, index_type parent_row0, const UlvSolveLevel<T>& s,
+                    const Matrix<T>& y, index_type row0, bool spd) {
+  const bool leaf = in.leaf;
+  const int k = static_cast<int>(parent_x.extent(1));
   const long ld = static_cast<long>(s.rhs.stride(1)), ldz = static_cast<long>(s.z.stride(1)),
-             ldp = static_cast<long>(ps.x.stride(1)), ldy = static_cast<long>(y.stride(1));
-  const IndexArray begin = a.tree().begin();
-  const index_type first = ClusterTree::heap_index(a.levels(), 0);
+             ldp = static_cast<long>(parent_x.stride(1)), ldy = static_cast<long>(y.stride(1));
+  const IndexArray begin = in.begin;
+  const index_type first = in.first;
   Kokkos::parallel_for(
       "strata::hss::ulv::solve_down", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type t = team.league_rank();
         const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)), e = m - r;
-        const index_type p = t / 2;
-        const T* z2 = ps.x.data() + pl.m_offset(p) + ((t & 1) ? lv.r(t - 1) : 0);
+        const T* z2 = parent_x.data() + parent_row0 + lv.r_offset(t);
         const T* z = s.z.data() + lv.e_offset(t);
         T* v = s.rhs.data() + lv.m_offset(t);
-        T* out = leaf ? y.data() + begin(first + t) : s.x.data() + lv.m_offset(t);
+        T* out = leaf ? y.data() + row0 + (begin(first + t) - begin(first))
+                      : s.x.data() + lv.m_offset(t);
         const long ldo = leaf ? ldy : ld;
         const T* w = lv.w.data() + lv.square_offset(t);
         if (!spd) {
@@ -544,7 +584,31 @@ void solve_down(const ExecSpace& exec, const HssMatrix<T>& a, int l, const UlvLe
       });
 }
 
-}  // namespace
+template <class T>
+void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
+                       const std::vector<UlvLevel<T>>& levels,
+                       const std::vector<UlvSolveLevel<T>>& s, const ConstMatrix<T>& b,
+                       index_type row0, bool spd) {
+  for (int l = a.levels(); l >= 1; --l) {
+    const auto i = static_cast<std::size_t>(l);
+    ulv_solve_up<T>(exec, ulv_tree_input(a, levels, l), levels[i], s[i],
+                    l == a.levels() ? UlvSolveLevel<T>{} : s[i + 1], b, row0, spd);
+  }
+}
+
+template <class T>
+void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
+                         const std::vector<UlvLevel<T>>& levels,
+                         const std::vector<UlvSolveLevel<T>>& s, const Matrix<T>& y,
+                         index_type row0, bool spd) {
+  for (int l = 1; l <= a.levels(); ++l) {
+    const auto i = static_cast<std::size_t>(l);
+    ulv_solve_down<T>(exec, ulv_tree_input(a, levels, l), levels[i], s[i - 1].x, 0, s[i], y, row0,
+                      spd);
+  }
+}
+
+}  // namespace detail
 
 template <class T>
 UlvSolveResult ulv_solve(const ExecSpace& exec, const UlvFactor<T>& f, const ConstMatrix<T>& b,
@@ -577,27 +641,17 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const UlvFactor<T>& f, const Con
                    k);
   }
   const int levels = a.levels();
-  std::vector<SolveLevel<T>> s(static_cast<std::size_t>(levels) + 1);
+  std::vector<detail::UlvSolveLevel<T>> s(static_cast<std::size_t>(levels) + 1);
   for (int l = 0; l <= levels; ++l) {
-    s[static_cast<std::size_t>(l)] = solve_buffers(exec, f.levels[static_cast<std::size_t>(l)], k);
+    const auto i = static_cast<std::size_t>(l);
+    s[i] = detail::ulv_solve_buffers(exec, f.levels[i], k);
   }
-  const auto at = [](const auto& v, int l) -> const auto& {
-    return v[static_cast<std::size_t>(l)];
-  };
-  for (int l = levels; l >= 1; --l) {
-    const bool leaf = l == levels;
-    solve_up<T>(exec, a, l, at(f.levels, l), leaf ? UlvLevel<T>{} : at(f.levels, l + 1), at(s, l),
-                leaf ? SolveLevel<T>{} : at(s, l + 1), bp, spd);
-  }
-  solve_root<T>(exec, a, f, at(s, 0), levels == 0 ? SolveLevel<T>{} : at(s, 1),
-                levels == 0 ? bp : ConstMatrix<T>(bp), spd);
-  if (levels == 0) {
-    Kokkos::deep_copy(exec, xp, at(s, 0).x);
-  }
-  for (int l = 1; l <= levels; ++l) {
-    solve_down<T>(exec, a, l, at(f.levels, l), at(f.levels, l - 1), at(s, l), at(s, l - 1), xp,
-                  spd);
-  }
+  detail::ulv_solve_up_tree<T>(exec, a, f.levels, s, bp, 0, spd);
+  detail::ulv_solve_root<T>(exec, detail::ulv_tree_input(a, f.levels, 0), f.levels[0],
+                            f.root_pivots, s[0], levels == 0 ? detail::UlvSolveLevel<T>{} : s[1],
+                            bp, spd);
+  if (levels == 0) Kokkos::deep_copy(exec, xp, s[0].x);
+  detail::ulv_solve_down_tree<T>(exec, a, f.levels, s, xp, 0, spd);
   if (permuted) detail::permute_rows<T>(exec, a.tree().permutation(), xp, x, false);
   exec.fence();
   result.time_s = timer.seconds();
@@ -636,5 +690,43 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const UlvFactor<T>& f, const Con
 STRATA_HSS_ULV_INSTANTIATE(float)
 STRATA_HSS_ULV_INSTANTIATE(double)
 #undef STRATA_HSS_ULV_INSTANTIATE
+
+namespace detail {
+#define STRATA_HSS_ULV_STEPS_INSTANTIATE(T)                                                        \
+  template UlvLevel<T> make_ulv_level<T>(                                                          \
+      index_type, const std::vector<index_type>&, const std::vector<index_type>&,                  \
+      const std::vector<index_type>&, bool, const std::string&);                                   \
+  template UlvLevelInput<T> ulv_tree_input<T>(const HssMatrix<T>&,                                 \
+                                              const std::vector<UlvLevel<T>>&, int);               \
+  template std::vector<UlvLevel<T>> ulv_tree_levels<T>(const HssMatrix<T>&, index_type,            \
+                                                       index_type, bool);                          \
+  template void ulv_eliminate<T>(const ExecSpace&, const UlvLevelInput<T>&, const UlvLevel<T>&,    \
+                                 bool, const UlvBreakdown&);                                       \
+  template void ulv_eliminate_tree<T>(const ExecSpace&, const HssMatrix<T>&,                       \
+                                      const std::vector<UlvLevel<T>>&, bool, const UlvBreakdown&); \
+  template void ulv_factor_root<T>(const ExecSpace&, const UlvLevelInput<T>&, const UlvLevel<T>&,  \
+                                   const Kokkos::View<int*, MemSpace>&, bool,                      \
+                                   const UlvBreakdown&);                                           \
+  template UlvSolveLevel<T> ulv_solve_buffers<T>(const ExecSpace&, const UlvLevel<T>&,             \
+                                                 index_type);                                      \
+  template void ulv_solve_up<T>(const ExecSpace&, const UlvLevelInput<T>&, const UlvLevel<T>&,     \
+                                const UlvSolveLevel<T>&, const UlvSolveLevel<T>&,                  \
+                                const ConstMatrix<T>&, index_type, bool);                          \
+  template void ulv_solve_root<T>(const ExecSpace&, const UlvLevelInput<T>&, const UlvLevel<T>&,   \
+                                  const Kokkos::View<int*, MemSpace>&, const UlvSolveLevel<T>&,    \
+                                  const UlvSolveLevel<T>&, const ConstMatrix<T>&, bool);           \
+  template void ulv_solve_down<T>(const ExecSpace&, const UlvLevelInput<T>&, const UlvLevel<T>&,   \
+                                  const Matrix<T>&, index_type, const UlvSolveLevel<T>&,           \
+                                  const Matrix<T>&, index_type, bool);                             \
+  template void ulv_solve_up_tree<T>(                                                              \
+      const ExecSpace&, const HssMatrix<T>&, const std::vector<UlvLevel<T>>&,                      \
+      const std::vector<UlvSolveLevel<T>>&, const ConstMatrix<T>&, index_type, bool);              \
+  template void ulv_solve_down_tree<T>(                                                            \
+      const ExecSpace&, const HssMatrix<T>&, const std::vector<UlvLevel<T>>&,                      \
+      const std::vector<UlvSolveLevel<T>>&, const Matrix<T>&, index_type, bool);
+STRATA_HSS_ULV_STEPS_INSTANTIATE(float)
+STRATA_HSS_ULV_STEPS_INSTANTIATE(double)
+#undef STRATA_HSS_ULV_STEPS_INSTANTIATE
+}  // namespace detail
 
 }  // namespace strata::hss

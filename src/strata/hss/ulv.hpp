@@ -17,6 +17,9 @@
 // the Schur complement W_kk - W_ke W_ee^{-1} W_ek as the reduced block (with V^ = R); root by
 // Cholesky. Only orthogonal transforms and triangular solves on the leaves' blocks.
 //
+// The per-level steps are detail/ulv_steps.hpp; the distributed ULV (distributed.hpp) runs the
+// same steps on each rank's subtrees and on the replicated top.
+//
 // Cost: O(sum over nodes of m_tau^3) = O(N r^2) flops for leaf size m ~ 2r to factor, O(N r k) to
 // solve k right-hand sides. Each level of the factorization and of each solve sweep is one kernel
 // with a Kokkos team per node. Backward stable in the general variant (orthogonal transforms plus

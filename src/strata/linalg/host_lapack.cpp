@@ -21,6 +21,8 @@ void sorgqr_(const int*, const int*, const int*, float*, const int*, const float
              const int*, int*);
 void dpotrf_(const char*, const int*, double*, const int*, int*);
 void spotrf_(const char*, const int*, float*, const int*, int*);
+void dgesv_(const int*, const int*, double*, const int*, int*, double*, const int*, int*);
+void sgesv_(const int*, const int*, float*, const int*, int*, float*, const int*, int*);
 void dtrtri_(const char*, const char*, const int*, double*, const int*, int*);
 void strtri_(const char*, const char*, const int*, float*, const int*, int*);
 void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
@@ -75,6 +77,13 @@ void potrf(Args... args) {
     dpotrf_(args...);
   else
     spotrf_(args...);
+}
+template <class T, class... Args>
+void gesv(Args... args) {
+  if constexpr (std::is_same_v<T, double>)
+    dgesv_(args...);
+  else
+    sgesv_(args...);
 }
 template <class T, class... Args>
 void trtri(Args... args) {
@@ -210,6 +219,24 @@ void upper_triangular_inverse_in_place(const HostMatrix<T>& r) {
                  ") is exactly zero; R is singular");
 }
 
+template <class T>
+void solve_in_place(const HostMatrix<T>& a, const HostMatrix<T>& b) {
+  const int n = checked_int(static_cast<index_type>(a.extent(0)), "solve_in_place: rows");
+  const int k = checked_int(static_cast<index_type>(b.extent(1)), "solve_in_place: columns of B");
+  STRATA_REQUIRE(a.extent(0) == a.extent(1) && b.extent(0) == a.extent(0), ShapeMismatch,
+                 "solve_in_place: A is ", a.extent(0), " x ", a.extent(1), " and B is ",
+                 b.extent(0), " x ", b.extent(1), "; expected A square and B with A's rows");
+  if (n == 0 || k == 0) return;
+  std::vector<int> pivots(static_cast<std::size_t>(n));
+  int info = 0;
+  gesv<T>(&n, &k, a.data(), &n, pivots.data(), b.data(), &n, &info);
+  STRATA_REQUIRE(info >= 0, InternalError, "LAPACK gesv: bad argument ", -info);
+  STRATA_REQUIRE(info == 0, NumericalError, "solve_in_place: U(", info, ", ", info,
+                 ") is exactly zero; A is singular");
+}
+
+template void solve_in_place<float>(const HostMatrix<float>&, const HostMatrix<float>&);
+template void solve_in_place<double>(const HostMatrix<double>&, const HostMatrix<double>&);
 template bool cholesky_upper_in_place<float>(const HostMatrix<float>&);
 template bool cholesky_upper_in_place<double>(const HostMatrix<double>&);
 template void upper_triangular_inverse_in_place<float>(const HostMatrix<float>&);

@@ -33,6 +33,11 @@ HostMatrix<T> polar_via_svd(const HostMatrix<T>& a);
 template <class T>
 bool cholesky_upper_in_place(const HostMatrix<T>& a);
 
+/// B <- A^{-1} B by LU with partial pivoting (LAPACK xGESV); A (n x n) is overwritten by its LU
+/// factors. Throws NumericalError if U has an exact zero on its diagonal.
+template <class T>
+void solve_in_place(const HostMatrix<T>& a, const HostMatrix<T>& b);
+
 /// R <- R^-1 for an upper triangular R (LAPACK xTRTRI). Throws NumericalError if R has an exact
 /// zero on its diagonal.
 template <class T>
