@@ -6,7 +6,8 @@
 //   mpirun -n P strata_bench_hss_dist_ulv [--n=16384] [--leaf=64] [--rank=16] [--rhs=1]
 //                                          [--reps=5]
 //
-// Prints per phase the median over --reps of the slowest rank's time (after a barrier), and the
+// Prints per phase the median over --reps of the slowest rank's time (after a barrier; distributed
+// and baseline runs alternate), and the
 // relative residual ||A x - b|| / ||b|| of the distributed solve. Only the public API is used, so
 // the same source also times another build of the library (e.g. an older distributed ULV).
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "strata/core/random.hpp"
@@ -41,18 +43,24 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Median over `reps` of the slowest rank's time of f() (every rank calls it).
-template <class F>
-double timed(const strata::Comm& comm, const strata::ExecSpace& exec, int reps, F&& f) {
-  std::vector<double> times;
-  for (int i = 0; i < reps; ++i) {
+// Median over `reps` of the slowest rank's time of f() and of g() (every rank calls both), the
+// two alternating so that both see the same machine load.
+template <class F, class G>
+std::pair<double, double> timed_pair(const strata::Comm& comm, const strata::ExecSpace& exec,
+                                     int reps, F&& f, G&& g) {
+  std::vector<double> tf, tg;
+  const auto once = [&](auto&& h) {
     comm.barrier();
     Kokkos::Timer timer;
-    f();
+    h();
     exec.fence();
-    times.push_back(comm.allreduce(timer.seconds(), strata::ReduceOp::max));
+    return comm.allreduce(timer.seconds(), strata::ReduceOp::max);
+  };
+  for (int i = 0; i < reps; ++i) {
+    tf.push_back(once(f));
+    tg.push_back(once(g));
   }
-  return median(times);
+  return {median(tf), median(tg)};
 }
 
 }  // namespace
@@ -77,20 +85,21 @@ int main(int argc, char** argv) {
     Matrix<double> bl("bl", dist.local_rows(), k), xl("xl", dist.local_rows(), k);
     Kokkos::deep_copy(bl, Kokkos::subview(b, rows, Kokkos::ALL));
 
-    hss::DistUlvFactor<double> f;
-    const double t_factor = timed(comm, exec, reps, [&] { f = hss::ulv_factor(exec, dist); });
-    const double t_solve =
-        timed(comm, exec, reps, [&] { hss::ulv_solve<double>(exec, f, bl, xl, false); });
-    const double residual = hss::ulv_solve<double>(exec, f, bl, xl, true).residual;
-    // Baseline: the single-process ULV of the same matrix, on rank 0.
+    // Baseline: the single-process ULV of the same matrix, on rank 0 (the others wait).
     const bool root = comm.rank() == 0;
+    hss::DistUlvFactor<double> f;
     hss::UlvFactor<double> f1;
-    const double t_factor1 = timed(comm, exec, reps, [&] {
-      if (root) f1 = hss::ulv_factor(exec, a);
-    });
-    const double t_solve1 = timed(comm, exec, reps, [&] {
-      if (root) hss::ulv_solve<double>(exec, f1, b, x, false);
-    });
+    const auto [t_factor, t_factor1] = timed_pair(
+        comm, exec, reps, [&] { f = hss::ulv_factor(exec, dist); },
+        [&] {
+          if (root) f1 = hss::ulv_factor(exec, a);
+        });
+    const auto [t_solve, t_solve1] = timed_pair(
+        comm, exec, reps, [&] { hss::ulv_solve<double>(exec, f, bl, xl, false); },
+        [&] {
+          if (root) hss::ulv_solve<double>(exec, f1, b, x, false);
+        });
+    const double residual = hss::ulv_solve<double>(exec, f, bl, xl, true).residual;
     if (root) {
       std::printf("N=%lld leaf=%lld rank=%lld rhs=%lld ranks=%d split_level=%d reps=%d\n",
                   static_cast<long long>(n), static_cast<long long>(leaf),
