@@ -7,9 +7,9 @@
 //                                          [--reps=5]
 //
 // Prints per phase the median over --reps of the slowest rank's time (after a barrier; distributed
-// and baseline runs alternate), and the
-// relative residual ||A x - b|| / ||b|| of the distributed solve. Only the public API is used, so
-// the same source also times another build of the library (e.g. an older distributed ULV).
+// and baseline runs alternate), and the relative residual ||A x - b|| / ||b|| of the distributed
+// solve. Only the public API is used, so the same source also times another build of the library
+// (e.g. an older distributed ULV).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>

@@ -230,7 +230,8 @@ DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
 
 /// X = A^{-1} B for this rank's rows B, X (local_rows x k, permuted order): the upward sweep of the
 /// ULV solve on the owned subtrees (local), one allgather of the reduced right-hand sides of the
-/// subtree roots (sum of ranks of level l_s x k numbers, twice in the general variant), the top's
+/// subtree roots ((sum of row ranks + sum of column ranks of level l_s) x k numbers; row ranks only
+/// in the SPD variant), the top's
 /// upward sweep, root solve and downward sweep on every rank, and the downward sweep on the owned
 /// subtrees. Cost O(N r k / P) per rank plus O(2^l_s r^2 k). Equals the single-process ulv_solve
 /// of the same matrix to rounding. With compute_residual, one distributed matvec gives
