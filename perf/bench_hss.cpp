@@ -12,7 +12,9 @@
 // construction phases (CompressResult timings: "levels" = the per-level batched kernels, "assemble"
 // = conversion to standard generators, "estimate" = the a-posteriori error estimate), each
 // without the products made inside it; matvec (1 vector), ULV factor and solve (1 right-hand side)
-// times; generator memory; the achieved estimate ||(A - H)G||_F / ||AG||_F. Growth: the ratio
+// times; generator memory; the achieved estimate ||(A - H)G||_F / ||AG||_F and, for N <=
+// --dense-max, the error against the dense matrix ||A - H||_F / ||A||_F ("err-dense", computed
+// after the timed construction). Growth: the ratio
 // time(N) / time(N/2) for consecutive doubled sizes (linear complexity: ~2). On a GPU, sizes up to
 // 2^20 avoid every O(N^2) host step (no dense matrix unless N <= --dense-max).
 #include <KokkosBlas2_gemv.hpp>

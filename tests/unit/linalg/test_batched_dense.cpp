@@ -1,10 +1,13 @@
-// Batched dense kernels (QR, null space, column-pivoted QR / ID, Jacobi SVD, pseudo-inverse,
-// variable GEMM) on batches of different sizes, rank-deficient and zero matrices, checked against
-// host LAPACK (singular values, QR) and against the defining identities.
+// Batched dense kernels (QR, null space, column-pivoted QR / ID, SVD, pseudo-inverse, variable
+// GEMM, copy) on batches of different sizes, rank-deficient, zero, empty and strided (ld > rows)
+// matrices, checked against host LAPACK (singular values, QR), against known factorizations and
+// against the defining identities. The same tests cover whichever backend the build dispatches
+// to (host LAPACK for host memory, team kernels for device memory).
 //
 // Tolerances: u is the unit roundoff of T and n the largest dimension in the batch. Householder QR
 // and one-sided Jacobi are backward stable with constants growing like n u (Higham, Accuracy and
-// Stability, Thm 19.4 and 19.10; Demmel & Veselic 1992 for Jacobi): we allow c n u with c = 20,
+// Stability, Thm 19.4 and 19.10; Demmel & Veselic 1992 for Jacobi; LAPACK Users' Guide Sec. 4.9
+// for xGESDD/xGELSD): we allow c n u with c = 20,
 // relative to ||A||_F for residuals and to sigma_1 for singular values.
 #include <gtest/gtest.h>
 
