@@ -2,8 +2,9 @@
 // batch goes to host LAPACK/BLAS (through linalg/detail/lapack.hpp), and the matrices are spread
 // over the threads of Kokkos::DefaultHostExecutionSpace (a plain loop under Serial). Each thread
 // owns one workspace that grows to the largest request and is reused for every matrix it handles,
-// so the hot loop allocates only while a workspace grows. Used when the batch memory is
-// host-accessible; the raw pointers below are then valid on the host.
+// so the hot loop allocates only while a workspace grows. The BLAS runs single-threaded inside
+// (lapack::SingleThreadedBlas). Used when the batch memory is host-accessible; the raw pointers
+// below are then valid on the host.
 //
 // Routines (LAPACK Users' Guide, 3rd ed.): Householder QR xGEQRF + xORGQR (explicit Q) or xORMQR
 // (null-space columns of the full Q without forming it); SVD by divide and conquer xGESDD with
@@ -76,6 +77,8 @@ HostExecSpace host_instance(const ExecSpace& exec) {
 template <class T, class F>
 std::vector<int> for_each_matrix(const ExecSpace& exec, const char* label, int count, F f) {
   const HostExecSpace host = host_instance(exec);
+  // Parallelism is over the matrices; each LAPACK/BLAS call is small (see lapack.hpp).
+  const lapack::SingleThreadedBlas single_threaded_blas;
   Kokkos::Experimental::UniqueToken<HostExecSpace> token(host);
   std::vector<Workspace<T>> ws(static_cast<std::size_t>(token.size()));
   std::vector<int> info(static_cast<std::size_t>(count), 0);
