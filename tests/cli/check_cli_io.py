@@ -211,19 +211,22 @@ def main():
                     fail(f"{sig.name} left files behind: {os.listdir(d)}", "", err)
 
     elif a.case == "io_disk_full":
-        # A write that fails midway (a file-size limit stands in for a full disk: write(2) fails with
-        # EFBIG as it would with ENOSPC) ends with one error line and leaves nothing behind.
+        # An output larger than the room for it ends with one error line before anything is written
+        # and leaves nothing behind. A file-size limit (ulimit -f) stands in for a full disk; the
+        # writer reserves the space of each dataset first (fallocate, which a full disk refuses
+        # with ENOSPC: tests/unit/io/test_atomic_output.cpp) and checks the limit. 32 MB leaves room
+        # for Open MPI's start-up files.
         def limit():
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-            resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+            resource.setrlimit(resource.RLIMIT_FSIZE, (32 << 20, 32 << 20))
         with tempfile.TemporaryDirectory() as d:
-            for args in (["hss", "random", "--n", "32768", "--leaf-size", "64", "--rank", "8", "--output",
+            for args in (["hss", "random", "--n", "131072", "--leaf-size", "96", "--rank", "8", "--output",
                           os.path.join(d, "h.h5")],
-                         ["demo", "--rows", "20000", "--cols", "8", "--output", os.path.join(d, "x.h5"),
-                          "--quiet"]):
+                         ["demo", "--rows", "400000", "--cols", "16", "--hss-n", "256", "--output",
+                          os.path.join(d, "x.h5"), "--quiet"]):
                 proc = subprocess.run([s] + args, capture_output=True, text=True, timeout=240, preexec_fn=limit)
                 lines = [line for line in proc.stderr.splitlines() if line.strip()]
-                if proc.returncode != 1 or len(lines) != 1 or "error" not in lines[0]:
+                if proc.returncode != 1 or len(lines) != 1 or "more than the file size limit" not in lines[0]:
                     fail(f"'strata {' '.join(args)}' past the file-size limit should fail with one line "
                          f"(exit {proc.returncode})", proc.stdout, proc.stderr)
                 if os.listdir(d):

@@ -514,11 +514,19 @@ struct FileWriter::Impl {
                    ": the writer for '", target, "' was already committed");
   }
 
-  /// Creates the dataset (replacing one of the same name) and returns it.
+  /// Creates the dataset (replacing one of the same name) and returns it. The disk space for its
+  /// values is reserved first (detail::AtomicFile::reserve): HDF5 1.10 cannot close a file after a
+  /// failed write (its shutdown then crashes), so a full disk must be found before HDF5 writes.
   Id create_dataset(const std::string& name, hid_t type, int rank, const hsize_t* dims) {
     collective(comm, [&] {
       STRATA_REQUIRE(name.size() > 1 && name.front() == '/' && name.back() != '/', InvalidArgument,
                      "dataset name '", name, "' must be an absolute path such as /A");
+      if (output) {
+        std::uint64_t bytes = H5Tget_size(type);
+        bool overflow = false;
+        for (int k = 0; k < rank; ++k) overflow |= __builtin_mul_overflow(bytes, dims[k], &bytes);
+        output->reserve(overflow ? std::numeric_limits<std::uint64_t>::max() : bytes);
+      }
     });
     if (object_exists(file.get(), name)) {
       check(H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT),
@@ -777,12 +785,16 @@ void FileWriter::commit() {
   impl_->require_open("commit");
   // H5Fflush makes the MPI-IO driver call MPI_File_sync on every rank (durable data from all
   // nodes); rank 0 then fsyncs (the POSIX driver has no sync of its own) and renames.
+  // A failed flush is agreed on before the close, so that discard() can still close the file
+  // safely; once flushed, the close writes nothing.
   const herr_t flushed = H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL);
-  const herr_t closed = H5Fclose(impl_->file.release());
   try {
     collective(impl_->comm, [&] {
-      check(flushed < 0 ? flushed : closed,
-            "closing the temporary file for '" + impl_->target + "' failed (disk full?)");
+      check(flushed, "writing the temporary file for '" + impl_->target + "' failed (disk full?)");
+    });
+    const herr_t closed = H5Fclose(impl_->file.release());
+    collective(impl_->comm, [&] {
+      check(closed, "closing the temporary file for '" + impl_->target + "' failed (disk full?)");
       if (impl_->comm.is_root()) impl_->output->commit();
     });
   } catch (...) {

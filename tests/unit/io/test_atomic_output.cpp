@@ -272,4 +272,22 @@ TEST_F(AtomicOutput, AFailedCopyOrWriteLeavesNothingBehind) {
   EXPECT_EQ(files(), std::vector<std::string>{"big.h5"});
 }
 
+TEST_F(AtomicOutput, ASpaceReservationThatFailsIsAnErrorBeforeWriting) {
+  // 2^62 bytes: beyond what any local file system holds in one file, so fallocate refuses it at
+  // once (EFBIG) without filling the disk that other processes share, as a full disk refuses a
+  // smaller one (ENOSPC). The error comes before anything is written, and nothing is left.
+  const std::string out = dir + "/full.h5";
+  {
+    AtomicFile file(out, AtomicFile::Start::empty);
+    file.reserve(1 << 20);  // a reservation that fits changes nothing visible
+    struct stat info;
+    ASSERT_EQ(stat(file.temporary().c_str(), &info), 0);
+    EXPECT_EQ(info.st_size, 0);
+    const std::string error = error_of([&] { file.reserve(std::uint64_t(1) << 62); });
+    if (error == "no error") GTEST_SKIP() << "this file system has no fallocate";
+    EXPECT_THAT(error, ::testing::StartsWith("cannot write '" + out + "': no room for "));
+  }
+  EXPECT_EQ(files(), std::vector<std::string>{});
+}
+
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -158,15 +160,20 @@ AtomicFile::AtomicFile(const std::string& target, Start start) : target_(target)
     const std::string prefix = hidden_prefix(name);
     for (int attempt = 0; fd_ < 0; ++attempt) {
       temporary_ = (fs::path(directory_) / (prefix + ".strata-tmp-" + random_hex(12))).string();
+      // Registered before it exists: a signal right after the creation must find it.
+      signal_slot_ = remove_on_signal(temporary_);
       fd_ = open(temporary_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-      if (fd_ < 0 && (errno != EEXIST || attempt == 100)) {
+      if (fd_ < 0) {
         const int code = errno;
-        temporary_.clear();
-        STRATA_THROW(IOError, "cannot create a temporary file in '", directory_, "' for '", target,
-                     "': ", error_text(code), " (is the directory writable?)");
+        forget_on_signal(signal_slot_);
+        signal_slot_ = -1;
+        if (code != EEXIST || attempt == 100) {
+          temporary_.clear();
+          STRATA_THROW(IOError, "cannot create a temporary file in '", directory_, "' for '",
+                       target, "': ", error_text(code), " (is the directory writable?)");
+        }
       }
     }
-    signal_slot_ = remove_on_signal(temporary_);
     if (start == Start::copy_of_target && existing >= 0 && info.st_size > 0) {
       const int code = copy_contents(existing, fd_);
       STRATA_REQUIRE(code == 0, IOError, "cannot copy '", target,
@@ -231,6 +238,37 @@ void AtomicFile::release_lock() noexcept {
   unlink(lock_path_.c_str());  // while still holding the lock (see take_lock)
   close(lock_fd_);
   lock_fd_ = -1;
+}
+
+void AtomicFile::reserve(std::uint64_t bytes) {
+  // Room for metadata HDF5 has not flushed yet, which may come before the values in the file.
+  constexpr std::uint64_t slack = 1 << 20;
+  const auto megabytes = [](double b) {
+    return std::to_string(static_cast<long long>(b / 1e6 + 1));
+  };
+  struct stat info;
+  STRATA_REQUIRE(fd_ >= 0 && fstat(fd_, &info) == 0, IOError, "cannot write '", target_,
+                 "': the temporary file is gone");
+  const auto size = static_cast<std::uint64_t>(info.st_size);
+  const std::uint64_t wanted =
+      bytes > UINT64_MAX - size - slack ? UINT64_MAX : size + bytes + slack;
+  rlimit limit;
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    STRATA_REQUIRE(wanted <= limit.rlim_cur, IOError, "cannot write '", target_, "': it needs ",
+                   megabytes(static_cast<double>(wanted)),
+                   " MB, more than the file size limit (ulimit -f) of ",
+                   megabytes(static_cast<double>(limit.rlim_cur)) + " MB");
+  }
+  if (wanted > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max())) {
+    STRATA_THROW(IOError, "cannot write '", target_, "': ", bytes, " bytes is too large a file");
+  }
+  if (fallocate(fd_, FALLOC_FL_KEEP_SIZE, info.st_size, static_cast<off_t>(wanted - size)) != 0) {
+    const int code = errno;
+    // File systems without fallocate (older NFS, some parallel file systems) get no reservation.
+    STRATA_REQUIRE(code == EOPNOTSUPP || code == ENOSYS || code == EINTR, IOError, "cannot write '",
+                   target_, "': no room for ", megabytes(static_cast<double>(bytes)), " MB in '",
+                   directory_, "': ", error_text(code));
+  }
 }
 
 void AtomicFile::commit() {

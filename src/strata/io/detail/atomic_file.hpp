@@ -22,6 +22,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 
 namespace strata::io::detail {
@@ -40,6 +42,11 @@ class AtomicFile {
   /// True when the temporary file holds a copy of the target (Start::copy_of_target and the target
   /// existed).
   bool holds_copy() const { return holds_copy_; }
+
+  /// Reserves disk space for `bytes` more of the temporary file (fallocate without changing its
+  /// size; skipped where the file system cannot) and checks the file size limit (ulimit -f), so
+  /// that a full disk is an IOError before the data is written. Throws IOError.
+  void reserve(std::uint64_t bytes);
 
   /// fsync, final mode, rename over the target, fsync of the directory, lock released. Throws
   /// IOError (after removing the temporary file) when any step fails.
