@@ -193,8 +193,9 @@ void save_hss(const Comm& comm, const std::string& file, const HssMatrix<T>& a,
               const std::string& group, const std::vector<std::string>& inputs) {
 #if STRATA_HAVE_HDF5
   // Through the one atomic writer of io/hdf5.hpp, replacing the file. Every rank takes part in the
-  // collective writer but only rank 0's matrix is read: the others pass no data, and the number of
-  // levels is rank 0's, so that all ranks make the same calls.
+  // collective writer but only rank 0's matrix is read: the others pass no data (the writer takes
+  // rank 0's lengths and attribute values), and the number of levels is rank 0's, so that all
+  // ranks make the same calls.
   const bool root = comm.is_root();
   const int levels = std::stoi(comm.broadcast(std::to_string(a.levels()), 0));
   io::FileWriter writer(comm, file, io::WriteMode::replace_file, inputs);

@@ -720,8 +720,10 @@ void FileWriter::write(const std::string& dataset, const T* host_data, std::size
 }
 
 void FileWriter::set_integer_attribute(const std::string& object, const std::string& name,
-                                       std::int64_t value) {
+                                       std::int64_t rank_value) {
   impl_->require_open("set_integer_attribute");
+  // Parallel HDF5 needs the same value on every rank: rank 0's.
+  const std::int64_t value = std::stoll(impl_->comm.broadcast(std::to_string(rank_value), 0));
   collective(impl_->comm, [&] {
     STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
                    "set_attribute: object '", object, "' does not exist in the file being written");
@@ -740,8 +742,9 @@ void FileWriter::set_integer_attribute(const std::string& object, const std::str
 }
 
 void FileWriter::set_attribute(const std::string& object, const std::string& name,
-                               const std::string& value) {
+                               const std::string& rank_value) {
   impl_->require_open("set_attribute");
+  const std::string value = impl_->comm.broadcast(rank_value, 0);  // rank 0's on every rank
   collective(impl_->comm, [&] {
     STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
                    "set_attribute: object '", object, "' does not exist in the file being written");
