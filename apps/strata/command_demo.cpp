@@ -1,6 +1,8 @@
 // strata demo: a short end-to-end job on built-in problems that exercises the whole stack on the
 // machine at hand (random streams, distributed products, operators, parallel HDF5) and checks each
 // result. It grows as algorithm modules land.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -312,9 +314,10 @@ int run_demo(Args& args, Context& context) {
     if (output) {
       file = *output;
     } else {
+      // Rank 0's process id keeps demos that run at the same time from writing one file.
       const std::string name =
           (std::filesystem::temp_directory_path() /
-           ("strata-demo-" + std::to_string(seed) + "-" + std::to_string(comm.size()) + ".h5"))
+           ("strata-demo-" + std::to_string(::getpid()) + "-" + std::to_string(seed) + ".h5"))
               .string();
       file = comm.broadcast(name, 0);
     }

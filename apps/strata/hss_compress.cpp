@@ -26,6 +26,7 @@
 #if STRATA_HAVE_HDF5
 #include "strata/hss/hss_io.hpp"
 #include "strata/io/hdf5.hpp"
+#include "strata/io/output_file.hpp"
 #endif
 
 namespace strata::cli {
@@ -292,6 +293,10 @@ int compress_typed(const Request& request, Context& context) {
   {
     auto phase = timer.scope("input");
     if (request.input) {
+      // Replacing the input file would destroy it: refused before any work (save_hss checks too).
+      collective(comm, [&] {
+        if (comm.is_root()) io::check_output_distinct(request.output, {request.input->file});
+      });
       source = request.input->str();
       dense = io::read_matrix<T>(comm, *request.input);
       collective(comm, [&] {
@@ -361,7 +366,9 @@ int compress_typed(const Request& request, Context& context) {
   progress.advance();
   {
     auto phase = timer.scope("write");
-    hss::save_hss(comm, request.output, out.matrix);
+    std::vector<std::string> inputs;
+    if (request.input) inputs.push_back(request.input->file);
+    hss::save_hss(comm, request.output, out.matrix, "/hss", inputs);
   }
   progress.finish();
 
