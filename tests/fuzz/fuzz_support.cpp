@@ -47,6 +47,7 @@ void initialize_runtime() {
   world_comm() = std::make_unique<Comm>();
   set_progress_enabled(false);
   if (!std::freopen("/dev/null", "w", stdout)) throw std::runtime_error("cannot redirect stdout");
+  scratch_directory();  // constructed before the handler is registered, so destroyed after it ran
   std::atexit(finalize_runtime);
 }
 
