@@ -144,7 +144,7 @@ TYPED_TEST(PolarEdgeCases, ExtremeScaling) {
 }
 
 // Rank deficiency: the polar factor is not unique. Detected (with the numerical rank) instead of
-// running to max_steps. A full-rank matrix with sigma_min / sigma_max = 1e-3 * sqrt(u), far below
+// running to max_steps. A full-rank matrix with sigma_min / sigma_max = 30 max(m, n) eps, far below
 // the assumed lower bound 1e-3 but above the rank threshold max(m, n) eps, still converges.
 TYPED_TEST(PolarEdgeCases, RankDeficiency) {
   using T = TypeParam;
@@ -170,8 +170,8 @@ TYPED_TEST(PolarEdgeCases, RankDeficiency) {
     for (int j = 0; j < 3; ++j) hw(j, i) = ht(i, j);
   Kokkos::deep_copy(wide, hw);
   EXPECT_THROW(polar::polar_factor<T>(exec, wide, qw), strata::NumericalError);
-  // diag(1, 1e-3 sqrt(u)) embedded in 3 x 2: full rank, converges to [I; 0].
-  const double small = 1e-3 * std::sqrt(TestFixture::u());
+  // diag(1, 30 max(m, n) eps) embedded in 3 x 2: full rank, converges to [I; 0].
+  const double small = 30 * 3 * 2 * TestFixture::u();
   Matrix<T> q2("q2", 3, 2);
   const auto r =
       polar::polar_factor<T>(exec, from_rows<T>({{1.0, 0.0}, {0.0, small}, {0.0, 0.0}}), q2);
