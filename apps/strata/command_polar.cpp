@@ -36,6 +36,19 @@ polar::ScheduleOptions schedule_options(Args& args, int default_steps) {
   o.steps = static_cast<int>(args.integer("--steps", default_steps, 0, 1000));
   o.cushion = args.real("--cushion", o.cushion);
   o.safety = args.real("--safety", o.safety);
+  // --lower, --degree, --cushion, --safety and --method are checked by the schedule itself: its
+  // refusals are option errors (exit status 2), made before any file is read.
+  polar::ScheduleOptions check = o;
+  check.steps = 1;
+  try {
+    polar::make_schedule(check);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());
+  }
+  if (o.method == polar::Method::muon && default_steps == 0 && o.steps == 0)
+    throw UsageError(
+        "--method muon needs --steps T: the Muon polynomial does not converge to the polar factor "
+        "(it keeps singular values in about [0.7, 1.2])");
   return o;
 }
 
