@@ -80,6 +80,11 @@ int run_demo(Args& args, Context& context) {
   args.finish();
 
   const Comm& comm = context.comm;
+  // This rank's share of X and of the copies the steps make of it (Q, a product, the file's
+  // read-back: at least 4 rows x cols blocks), and the HSS problem's leaf blocks (hss-n x 64).
+  require_memory(4.0 * 8.0 * static_cast<double>(rows) * static_cast<double>(cols) / comm.size(),
+                 "--rows " + std::to_string(rows) + " --cols " + std::to_string(cols));
+  require_memory(8.0 * 64.0 * static_cast<double>(hss_n), "--hss-n " + std::to_string(hss_n));
   const ExecSpace exec;
   std::vector<Step> steps;
   Progress progress("strata demo", 9, comm.rank());
