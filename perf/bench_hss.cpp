@@ -12,7 +12,9 @@
 // construction phases (CompressResult timings: "levels" = the per-level batched kernels, "assemble"
 // = conversion to standard generators, "estimate" = the a-posteriori error estimate), each
 // without the products made inside it; matvec (1 vector), ULV factor and solve (1 right-hand side)
-// times; generator memory; the achieved estimate ||(A - H)G||_F / ||AG||_F. Growth: the ratio
+// times; generator memory; the achieved estimate ||(A - H)G||_F / ||AG||_F and, for N <=
+// --dense-max, the error against the dense matrix ||A - H||_F / ||A||_F ("err-dense", computed
+// after the timed construction). Growth: the ratio
 // time(N) / time(N/2) for consecutive doubled sizes (linear complexity: ~2). On a GPU, sizes up to
 // 2^20 avoid every O(N^2) host step (no dense matrix unless N <= --dense-max).
 #include <KokkosBlas2_gemv.hpp>
@@ -34,12 +36,8 @@
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
 #include "strata/hss/ulv.hpp"
-
-extern "C" {
-void dgetrf_(const int* m, const int* n, double* a, const int* lda, int* ipiv, int* info);
-void dgetrs_(const char* trans, const int* n, const int* nrhs, const double* a, const int* lda,
-             const int* ipiv, double* b, const int* ldb, int* info);
-}
+#include "strata/linalg/detail/lapack.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace {
 
@@ -109,6 +107,7 @@ struct Case {
   double compress_s = 0, product_s = 0;
   index_type products = 0, max_rank = 0;
   double error = -1;
+  double dense_error = -1;  // ||A - H||_F / ||A||_F against the dense matrix (N <= --dense-max)
   std::vector<std::pair<std::string, double>> phases;  // without the products made inside
   double matvec_s = 0, factor_s = 0, solve_s = 0, solve_residual = -1;
   std::size_t memory = 0;
@@ -162,6 +161,23 @@ Case& built_case(const std::string& problem, const std::string& tol, long n) {
   c.compress_s = total - op.seconds;
   c.products = op.vectors;
   c.error = result.relative_error_estimate;
+  if (n <= long_option("dense-max", 8192)) {
+    // Exact error against the dense matrix: one O(N^2) pass, outside the timed construction.
+    const auto a = c.problem->dense(exec);
+    const auto h = hss::to_dense(exec, c.matrix);
+    const double norm_a = strata::linalg::frobenius_norm(exec, a);
+    const auto rows = a.extent(0);
+    double diff = 0;
+    Kokkos::parallel_reduce(
+        "strata::bench::hss::dense_error",
+        Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+        KOKKOS_LAMBDA(const std::size_t k, double& sum) {
+          const double d = a(k % rows, k / rows) - h(k % rows, k / rows);
+          sum += d * d;
+        },
+        diff);
+    c.dense_error = std::sqrt(diff) / norm_a;
+  }
   for (int l = 1; l <= c.matrix.levels(); ++l)
     c.max_rank = std::max({c.max_rank, c.matrix.max_row_rank(l), c.matrix.max_col_rank(l)});
   c.memory = c.matrix.memory_bytes();
@@ -197,6 +213,7 @@ void bench_compress(benchmark::State& state, std::string problem, std::string to
   state.counters["products"] = static_cast<double>(c.products);
   state.counters["max_rank"] = static_cast<double>(c.max_rank);
   state.counters["error"] = c.error;
+  if (c.dense_error >= 0) state.counters["error_dense"] = c.dense_error;
 }
 
 void bench_matvec(benchmark::State& state, std::string problem, std::string tol, long n) {
@@ -260,10 +277,11 @@ void bench_dense_lu(benchmark::State& state, std::string problem, long n) {
     Kokkos::deep_copy(lu, a);
     int info = 0;
     auto start = std::chrono::steady_clock::now();
-    dgetrf_(&dim, &dim, lu.data(), &dim, pivots.data(), &info);
+    strata::linalg::lapack::getrf(&dim, &dim, lu.data(), &dim, pivots.data(), &info);
     factor_s += seconds_since(start);
     start = std::chrono::steady_clock::now();
-    dgetrs_("N", &dim, &one, lu.data(), &dim, pivots.data(), b.data(), &dim, &info);
+    strata::linalg::lapack::getrs("N", &dim, &one, lu.data(), &dim, pivots.data(), b.data(), &dim,
+                                  &info);
     solve_s += seconds_since(start);
     if (info != 0) state.SkipWithError("dgetrf/dgetrs failed");
     ++iterations;
@@ -324,9 +342,9 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
   for (const auto& p : list_option("problems", "cauchy-1d,laplace-2d,exponential-1d")) {
     for (const auto& tol : list_option("tols", "1e-6,1e-10")) {
       std::printf("\n%s, tol %s\n", p.c_str(), tol.c_str());
-      std::printf("%9s %6s %5s %10s %10s %9s %9s %9s %9s %8s %10s  %s\n", "N", "prods", "rank",
+      std::printf("%9s %6s %5s %10s %10s %9s %9s %9s %9s %8s %10s %10s  %s\n", "N", "prods", "rank",
                   "build-prod", "products", "matvec", "ulv-fact", "ulv-solve", "resid", "MB",
-                  "err-est", "growth x2 (build, matvec, factor, solve)");
+                  "err-est", "err-dense", "growth x2 (build, matvec, factor, solve)");
       const Case* previous = nullptr;
       long previous_n = 0;
       for (const long n : sizes) {
@@ -334,11 +352,11 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
         if (it == g_cases.end() || !it->second.built) continue;
         Case& c = it->second;
         c.matvec_s = seconds("matvec/" + case_key(p, tol, n));
-        std::printf("%9ld %6lld %5lld %10.2f %10.2f %9.4f %9.3f %9.4f %9.1e %8.2f %10.2e", n,
+        std::printf("%9ld %6lld %5lld %10.2f %10.2f %9.4f %9.3f %9.4f %9.1e %8.2f %10.2e %10.2e", n,
                     static_cast<long long>(c.products), static_cast<long long>(c.max_rank),
                     c.compress_s * 1e3, c.product_s * 1e3, c.matvec_s * 1e3, c.factor_s * 1e3,
-                    c.solve_s * 1e3, c.solve_residual, static_cast<double>(c.memory) / 1e6,
-                    c.error);
+                    c.solve_s * 1e3, c.solve_residual, static_cast<double>(c.memory) / 1e6, c.error,
+                    c.dense_error);
         if (previous && n == 2 * previous_n) {
           std::printf("  %.2f %.2f %.2f %.2f", ratio(c.compress_s, previous->compress_s),
                       ratio(c.matvec_s, previous->matvec_s), ratio(c.factor_s, previous->factor_s),

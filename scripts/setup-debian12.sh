@@ -6,7 +6,10 @@
 # 1. Installs the Debian packages Strata needs that are missing (quietly; nothing if all are there).
 #    Needs root, or sudo.
 # 2. Configures and builds with the CMake preset NAME (default: "default", a Release build in
-#    build/default). Presets: default, debug, ci, asan (see CMakePresets.json).
+#    build/default). Presets: default, debug, ci, asan, nompi (see CMakePresets.json).
+#
+# The asan preset also gets clang-14, libfuzzer-14-dev and libclang-rt-14-dev (ASan/UBSan,
+# libFuzzer); the nompi preset gets libhdf5-dev (serial HDF5, installs beside libhdf5-openmpi-dev).
 set -euo pipefail
 
 preset=default
@@ -16,7 +19,7 @@ while [ $# -gt 0 ]; do
     --preset) preset="$2"; shift 2 ;;
     --preset=*) preset="${1#--preset=}"; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) echo "setup-debian12.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -28,6 +31,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev librandom123-dev
   liblapack-dev libopenblas-dev
 )
+case "$preset" in
+  asan) packages+=(clang-14 libfuzzer-14-dev libclang-rt-14-dev) ;;
+  nompi) packages+=(libhdf5-dev) ;;
+esac
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

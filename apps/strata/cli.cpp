@@ -1,7 +1,12 @@
 #include "cli.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <limits>
+#include <sstream>
+
+#include <unistd.h>
 
 namespace strata::cli {
 
@@ -11,10 +16,19 @@ Args::Args(std::vector<std::string> tokens)
   for (std::size_t i = 0; i < tokens_.size(); ++i) used_[i] = tokens_[i].rfind("--kokkos-", 0) == 0;
 }
 
+namespace {
+
+[[noreturn]] void repeated(const std::string& name) {
+  throw UsageError("option '" + name + "' is given more than once; give it once");
+}
+
+}  // namespace
+
 bool Args::flag(const std::string& name) {
   bool found = false;
   for (std::size_t i = 0; i < tokens_.size(); ++i) {
     if (!used_[i] && tokens_[i] == name) {
+      if (found) repeated(name);
       used_[i] = true;
       found = true;
     } else if (!used_[i] && tokens_[i].rfind(name + "=", 0) == 0) {
@@ -30,10 +44,12 @@ std::optional<std::string> Args::value(const std::string& name) {
     if (used_[i]) continue;
     if (tokens_[i] == name) {
       if (i + 1 >= tokens_.size()) throw UsageError("option '" + name + "' needs a value");
+      if (result) repeated(name);
       used_[i] = used_[i + 1] = true;
       result = tokens_[i + 1];
       ++i;
     } else if (tokens_[i].rfind(name + "=", 0) == 0) {
+      if (result) repeated(name);
       used_[i] = true;
       result = tokens_[i].substr(name.size() + 1);
     }
@@ -58,6 +74,38 @@ std::int64_t Args::integer(const std::string& name, std::int64_t fallback, std::
   if (parsed < min_value || parsed > max_value) {
     throw UsageError("option '" + name + "' must be in [" + std::to_string(min_value) + ", " +
                      std::to_string(max_value) + "], got " + *text);
+  }
+  return parsed;
+}
+
+double Args::real(const std::string& name, double fallback, double min_value, double max_value) {
+  const auto text = value(name);
+  if (!text) return fallback;
+  std::size_t end = 0;
+  double parsed = 0;
+  try {
+    parsed = std::stod(*text, &end);
+  } catch (const std::out_of_range&) {
+    throw UsageError("option '" + name + "' is out of the range of a double, got '" + *text + "'");
+  } catch (const std::exception&) {
+    end = 0;
+  }
+  if (end != text->size() || text->empty() || !std::isfinite(parsed)) {
+    throw UsageError("option '" + name + "' expects a finite number, got '" + *text + "'");
+  }
+  if (parsed < min_value || parsed > max_value) {
+    std::ostringstream range;
+    range << "option '" << name << "' must be ";
+    if (min_value > -std::numeric_limits<double>::max() &&
+        max_value < std::numeric_limits<double>::max()) {
+      range << "in [" << min_value << ", " << max_value << "]";
+    } else if (min_value > -std::numeric_limits<double>::max()) {
+      range << ">= " << min_value;
+    } else {
+      range << "<= " << max_value;
+    }
+    range << ", got " << *text;
+    throw UsageError(range.str());
   }
   return parsed;
 }
@@ -105,6 +153,46 @@ void Context::print(const std::string& text) const {
   if (comm.rank() == 0) {
     std::fputs(text.c_str(), stdout);
     std::fflush(stdout);
+  }
+}
+
+int Context::inaccurate(const std::string& message) const {
+  if (comm.rank() == 0) {
+    std::fprintf(stderr, "strata %s: warning: %s\n", command.c_str(), message.c_str());
+    std::fflush(stderr);
+  }
+  return exit_inaccurate;
+}
+
+namespace {
+
+/// Bytes this process can allocate: MemAvailable (Linux), else the physical memory; 0 if unknown.
+double available_memory() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  double kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit) {
+    if (key == "MemAvailable:") return kib * 1024.0;
+  }
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 0.0;
+}
+
+std::string gigabytes(double bytes) {
+  std::ostringstream out;
+  out.precision(3);
+  out << bytes / 1e9 << " GB";
+  return out.str();
+}
+
+}  // namespace
+
+void require_memory(double bytes, const std::string& option) {
+  const double available = available_memory();
+  if (available > 0 && bytes > available) {
+    throw UsageError(option + " needs at least " + gigabytes(bytes) + " of memory, and " +
+                     gigabytes(available) + " are available");
   }
 }
 

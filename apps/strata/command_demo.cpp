@@ -1,6 +1,8 @@
 // strata demo: a short end-to-end job on built-in problems that exercises the whole stack on the
 // machine at hand (random streams, distributed products, operators, parallel HDF5) and checks each
 // result. It grows as algorithm modules land.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -78,6 +80,11 @@ int run_demo(Args& args, Context& context) {
   args.finish();
 
   const Comm& comm = context.comm;
+  // This rank's share of X and of the copies the steps make of it (Q, a product, the file's
+  // read-back: at least 4 rows x cols blocks), and the HSS problem's leaf blocks (hss-n x 64).
+  require_memory(4.0 * 8.0 * static_cast<double>(rows) * static_cast<double>(cols) / comm.size(),
+                 "--rows " + std::to_string(rows) + " --cols " + std::to_string(cols));
+  require_memory(8.0 * 64.0 * static_cast<double>(hss_n), "--hss-n " + std::to_string(hss_n));
   const ExecSpace exec;
   std::vector<Step> steps;
   Progress progress("strata demo", 9, comm.rank());
@@ -312,9 +319,10 @@ int run_demo(Args& args, Context& context) {
     if (output) {
       file = *output;
     } else {
+      // Rank 0's process id keeps demos that run at the same time from writing one file.
       const std::string name =
           (std::filesystem::temp_directory_path() /
-           ("strata-demo-" + std::to_string(seed) + "-" + std::to_string(comm.size()) + ".h5"))
+           ("strata-demo-" + std::to_string(::getpid()) + "-" + std::to_string(seed) + ".h5"))
               .string();
       file = comm.broadcast(name, 0);
     }

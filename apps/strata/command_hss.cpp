@@ -1,7 +1,9 @@
 // strata hss: products with and solves by HSS matrices stored in HDF5 files.
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
 #include "hss_commands.hpp"
@@ -51,8 +53,12 @@ const char* const solve_usage =
     "  --rhs F:/D        right-hand sides B, a 2-D dataset (n, k)\n"
     "  --output F:/D     where X is written\n"
     "  --spd             Cholesky-based variant for symmetric positive definite A\n"
-    "  --json            one JSON object: residual ||AX - B||_F / ||B||_F, ranks, distributed,\n"
-    "                    factor_time_s, time_s\n\n"
+    "  --json            one JSON object: residual ||AX - B||_F / ||B||_F,\n"
+    "                    condition_lower_bound, ranks, distributed, factor_time_s, time_s\n\n"
+    "A matrix that is singular to working precision is an error (exit status 1, nothing\n"
+    "written): a lower bound on cond_2(A) from a few products and solves reaches 1/(K u), where\n"
+    "the solve's forward error bound cond(A) K u / (1 - cond(A) K u) is void (K = m + 2 (L + 1)\n"
+    "max(m, 2 r) for leaf size m, L levels, rank r; u the unit roundoff).\n\n"
     "Under mpirun with more than one rank the solve is distributed: ULV of each rank's subtree\n"
     "blocks and a small replicated reduced system (needs those diagonal blocks nonsingular).\n";
 
@@ -217,6 +223,7 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
         .add("distributed", comm.size() > 1)
         .add("dtype", scalar_name<T>())
         .add("residual", result.second.residual)
+        .add("condition_lower_bound", result.second.condition_lower_bound)
         .add("factor_time_s", result.first)
         .add("solve_time_s", result.second.time_s)
         .add("time_s", time);
@@ -226,7 +233,8 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
     out << "strata hss solve: A X = B for A " << a.size() << " x " << a.size() << " (" << a.levels()
         << " levels, " << (spd ? "SPD" : "general") << " ULV) and " << b.extent(1)
         << " right-hand sides -> " << output.str()
-        << "\n  ||AX - B||_F / ||B||_F = " << result.second.residual << ", factor " << result.first
+        << "\n  ||AX - B||_F / ||B||_F = " << result.second.residual
+        << ", cond_2(A) >= " << result.second.condition_lower_bound << ", factor " << result.first
         << " s, solve " << result.second.time_s << " s\n";
     context.print(out.str());
   }
@@ -243,6 +251,14 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
   options.symmetric = symmetric;
   const auto a = collective(
       comm, [&] { return hss::make_random_hss<T>(ExecSpace(), tree, rank, seed, options); });
+  // A node's rank is at most its number of rows (leaves smaller than --leaf-size when n is not
+  // leaf-size times a power of 2): report the ranks used, not the one asked for.
+  std::vector<long long> ranks;
+  long long used = 0;
+  for (int l = 1; l <= a.levels(); ++l) {
+    ranks.push_back(static_cast<long long>(std::max(a.max_row_rank(l), a.max_col_rank(l))));
+    used = std::max(used, ranks.back());
+  }
   hss::save_hss(comm, file, a);
   if (rhs) {
     Matrix<T> b("strata::cli::hss::B", n, columns);
@@ -257,7 +273,9 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
         .add("n", static_cast<long long>(n))
         .add("levels", a.levels())
         .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
-        .add("rank", static_cast<long long>(rank))
+        .add("rank", used)
+        .add("requested_rank", static_cast<long long>(rank))
+        .add("ranks_per_level", ranks)
         .add("symmetric", symmetric)
         .add("dtype", scalar_name<T>())
         .add("generator_bytes", static_cast<long long>(a.generator_bytes()));
@@ -265,8 +283,11 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
   } else if (!context.quiet) {
     std::ostringstream out;
     out << "strata hss random: " << n << " x " << n << " HSS matrix, " << a.levels()
-        << " levels, rank " << rank << " -> " << file << " (" << a.generator_bytes()
-        << " bytes of generators)\n";
+        << " levels, rank " << used
+        << (used < static_cast<long long>(rank)
+                ? " (--rank " + std::to_string(rank) + " exceeds the smallest nodes' sizes)"
+                : std::string())
+        << " -> " << file << " (" << a.generator_bytes() << " bytes of generators)\n";
     context.print(out.str());
   }
   return 0;
@@ -334,6 +355,21 @@ int run_hss_random(Args& args, Context& context) {
   if (dtype != "float64" && dtype != "float32") {
     throw UsageError("option '--dtype' must be float64 or float32, got '" + dtype + "'");
   }
+  if (rank > leaf) {
+    throw UsageError("--rank " + std::to_string(rank) + " is larger than --leaf-size " +
+                     std::to_string(leaf) +
+                     "; a leaf basis cannot have more columns than the leaf has rows (use a leaf "
+                     "size >= rank, typically 2 x rank)");
+  }
+  {
+    // The generators: D (n x leaf), U and V (n x rank each at the leaves, about as much above),
+    // and B if asked for.
+    const double scalar = dtype == "float32" ? 4.0 : 8.0;
+    const double count =
+        static_cast<double>(n) * (static_cast<double>(leaf) + 4.0 * static_cast<double>(rank) +
+                                  (rhs ? static_cast<double>(columns) : 0.0));
+    require_memory(count * scalar, "--n " + std::to_string(n));
+  }
   if (dtype == "float32") {
     return random_typed<float>(n, leaf, rank, seed, symmetric, file, rhs, columns, context);
   }
@@ -348,6 +384,8 @@ int run_hss_random(Args& args, Context& context) {
 int run_hss(Args& args, Context& context) {
   const auto op = args.positional();
   if (!op) throw UsageError("missing operation (compress, matvec, solve or random)");
+  if (*op == "compress" || *op == "matvec" || *op == "solve" || *op == "random")
+    context.command = "hss " + *op;
   if (*op == "compress") return run_hss_compress(args, context);
   if (*op == "matvec") return run_hss_matvec(args, context);
   if (*op == "solve") return run_hss_solve(args, context);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <tuple>
 
 #include "cli.hpp"
 #include "json.hpp"
@@ -19,22 +20,6 @@ namespace strata::cli {
 
 namespace {
 
-double number(Args& args, const std::string& name, double fallback) {
-  const auto text = args.value(name);
-  if (!text) return fallback;
-  std::size_t end = 0;
-  double value = 0;
-  try {
-    value = std::stod(*text, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  if (end != text->size() || text->empty() || !std::isfinite(value)) {
-    throw UsageError("option '" + name + "' expects a number, got '" + *text + "'");
-  }
-  return value;
-}
-
 /// The options shared by `schedule` and the iterations.
 polar::ScheduleOptions schedule_options(Args& args, int default_steps) {
   polar::ScheduleOptions o;
@@ -46,11 +31,24 @@ polar::ScheduleOptions schedule_options(Args& args, int default_steps) {
       throw UsageError(e.what());
     }
   }
-  o.lower = number(args, "--lower", o.lower);
+  o.lower = args.real("--lower", o.lower);
   o.degree = static_cast<int>(args.integer("--degree", 5, 3, 5));
   o.steps = static_cast<int>(args.integer("--steps", default_steps, 0, 1000));
-  o.cushion = number(args, "--cushion", o.cushion);
-  o.safety = number(args, "--safety", o.safety);
+  o.cushion = args.real("--cushion", o.cushion);
+  o.safety = args.real("--safety", o.safety);
+  // --lower, --degree, --cushion, --safety and --method are checked by the schedule itself: its
+  // refusals are option errors (exit status 2), made before any file is read.
+  polar::ScheduleOptions check = o;
+  check.steps = 1;
+  try {
+    polar::make_schedule(check);
+  } catch (const InvalidArgument& e) {
+    throw UsageError(e.what());
+  }
+  if (o.method == polar::Method::muon && default_steps == 0 && o.steps == 0)
+    throw UsageError(
+        "--method muon needs --steps T: the Muon polynomial does not converge to the polar factor "
+        "(it keeps singular values in about [0.7, 1.2])");
   return o;
 }
 
@@ -88,6 +86,28 @@ int run_schedule(Args& args, Context& context) {
   return 0;
 }
 
+/// Whether an iteration met what was asked: --tol EPS (error <= EPS) or, without --tol and
+/// --steps, working precision (the library's stagnation test). Fixed --steps ask for no accuracy.
+bool accuracy_met(const polar::IterationOptions& options, bool converged, double error) {
+  if (options.steps > 0) return true;
+  return converged && (options.tolerance == 0 || error <= options.tolerance);
+}
+
+/// The warning for a missed accuracy.
+std::string accuracy_warning(const polar::IterationOptions& options, int iterations, double error,
+                             const char* error_name) {
+  std::ostringstream out;
+  out << "the requested accuracy was not met: " << error_name << " = " << error << " after "
+      << iterations << " steps, ";
+  if (options.tolerance > 0) {
+    out << "above --tol " << options.tolerance;
+  } else {
+    out << "short of working precision";
+  }
+  out << " (the result was written; raise --max-steps, lower --lower, or use fp64)";
+  return out.str();
+}
+
 #if STRATA_HAVE_HDF5
 /// A 3-D dataset: a batch of matrices, each rank taking a share of whole matrices.
 template <class T>
@@ -108,10 +128,12 @@ int run_batch(const std::string& operation, const io::DatasetPath& input,
     polar::BatchedIterationResult r;
     if (a.local.extent(2) > 0)
       r = polar::polar_factor_batched<T>(ExecSpace(), a.local, q.local, options);
-    return std::make_pair(r.iterations, r.max_error);
+    return std::make_tuple(r.iterations, r.max_error, r.converged ? 1 : 0);
   });
-  const int iterations = comm.allreduce(result.first, ReduceOp::max);
-  const double error = comm.allreduce(result.second, ReduceOp::max);
+  const int iterations = comm.allreduce(std::get<0>(result), ReduceOp::max);
+  const double error = comm.allreduce(std::get<1>(result), ReduceOp::max);
+  const bool met =
+      accuracy_met(options, comm.allreduce(std::get<2>(result), ReduceOp::min) == 1, error);
   io::FileWriter writer(comm, output.file);
   writer.write(output.dataset, q);
   writer.set_attribute(output.dataset, "operation", operation);
@@ -125,7 +147,7 @@ int run_batch(const std::string& operation, const io::DatasetPath& input,
   if (context.json) {
     Json out = Json::object();
     out.add("command", "polar factor")
-        .add("status", "ok")
+        .add("status", met ? "ok" : "inaccurate")
         .add("method", polar::method_name(options.method))
         .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
         .add("batch", static_cast<long long>(count))
@@ -146,7 +168,10 @@ int run_batch(const std::string& operation, const io::DatasetPath& input,
         << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
     context.print(out.str());
   }
-  return 0;
+  if (!met)
+    return context.inaccurate(
+        accuracy_warning(options, iterations, error, "max ||Q_i^T Q_i - I||_F"));
+  return exit_ok;
 }
 
 #if STRATA_HAVE_BF16
@@ -186,7 +211,7 @@ int run_bf16(const std::string& operation, const io::DatasetPath& input,
   if (context.json) {
     Json out = Json::object();
     out.add("command", "polar factor")
-        .add("status", "ok")
+        .add("status", accuracy_met(options, result.converged, result.error) ? "ok" : "inaccurate")
         .add("method", polar::method_name(options.method))
         .add("precision", "bf16")
         .add("rows", static_cast<long long>(a.extent(0)))
@@ -202,7 +227,10 @@ int run_bf16(const std::string& operation, const io::DatasetPath& input,
         << " s\n";
     context.print(out.str());
   }
-  return 0;
+  if (!accuracy_met(options, result.converged, result.error))
+    return context.inaccurate(
+        accuracy_warning(options, result.iterations, result.error, "||Q^T Q - I||_F"));
+  return exit_ok;
 }
 #endif
 
@@ -256,12 +284,13 @@ int run_operation(const std::string& operation, const io::DatasetPath& input,
   const char* error_name = operation == "factor" ? "||Q^T Q - I||_F"
                            : operation == "sign" ? "||S^2 - I||_F"
                                                  : "||Z Y - I||_F";
+  const bool met = accuracy_met(options, result.converged, result.error);
   if (context.json) {
     Json phases = Json::object();
     for (const auto& [name, s] : result.timings.phases()) phases.add(name, s);
     Json out = Json::object();
     out.add("command", "polar " + operation)
-        .add("status", "ok")
+        .add("status", met ? "ok" : "inaccurate")
         .add("method", polar::method_name(options.method))
         .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
         .add("rows", static_cast<long long>(rows))
@@ -283,7 +312,10 @@ int run_operation(const std::string& operation, const io::DatasetPath& input,
         << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
     context.print(out.str());
   }
-  return 0;
+  if (!met)
+    return context.inaccurate(
+        accuracy_warning(options, result.iterations, result.error, error_name));
+  return exit_ok;
 }
 #endif
 
@@ -292,19 +324,21 @@ int run_operation(const std::string& operation, const io::DatasetPath& input,
 int run_polar(Args& args, Context& context) {
   std::string operation = "factor";
   if (const auto first = args.positional()) operation = *first;
-  if (operation == "schedule") return run_schedule(args, context);
   if (operation != "factor" && operation != "sign" && operation != "sqrt" &&
-      operation != "invsqrt") {
+      operation != "invsqrt" && operation != "schedule") {
     throw UsageError("unknown operation '" + operation +
                      "'; expected factor, sign, sqrt, invsqrt or schedule");
   }
+  context.command = "polar " + operation;
+  if (operation == "schedule") return run_schedule(args, context);
 #if STRATA_HAVE_HDF5
   const auto input = args.value("--input");
   const auto output = args.value("--output");
   const auto precision = args.value("--precision").value_or("fp64");
   const bool steps_given = args.has("--steps");
   const auto sched = schedule_options(args, 0);
-  const double tolerance = number(args, "--tol", 0.0);
+  const bool tolerance_given = args.has("--tol");
+  const double tolerance = args.real("--tol", 0.0, 0.0);
   const auto max_steps = args.integer("--max-steps", 60, 1, 1000);
   const bool spectral = args.flag("--spectral-scaling");
   args.finish();
@@ -312,7 +346,12 @@ int run_polar(Args& args, Context& context) {
   if (!output) throw UsageError("option '--output FILE.h5:/DATASET' is required");
   if (steps_given && sched.steps == 0)
     throw UsageError("option '--steps' must be >= 1 (omit it to iterate to --tol)");
-  if (tolerance < 0) throw UsageError("option '--tol' must be >= 0");
+  if (steps_given && tolerance_given)
+    throw UsageError(
+        "options '--steps' and '--tol' exclude each other: --steps T takes exactly T steps "
+        "whatever the error, --tol EPS iterates until the error is <= EPS");
+  if (tolerance_given && !(tolerance > 0))
+    throw UsageError("option '--tol' must be > 0 (omit it to iterate to working precision)");
   polar::IterationOptions options;
   options.method = sched.method;
   options.degree = sched.degree;
@@ -323,6 +362,8 @@ int run_polar(Args& args, Context& context) {
   options.tolerance = tolerance;
   options.max_steps = static_cast<int>(max_steps);
   options.scaling = spectral ? polar::Scaling::spectral_estimate : polar::Scaling::frobenius;
+  // A missed tolerance still writes the iterate, with exit status 3 and a warning.
+  options.throw_if_not_converged = false;
   io::DatasetPath in, out;
   try {
     in = io::DatasetPath::parse(*input);

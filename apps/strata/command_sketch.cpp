@@ -19,6 +19,8 @@ int run_sketch(Args& args, Context& context) {
   const auto op = args.positional();
   // Each operation answers its own --help (with its options) before anything else.
   if (!op) throw UsageError("missing operation (apply, rsvd, lstsq, trace or diag)");
+  if (*op == "apply" || *op == "rsvd" || *op == "lstsq" || *op == "trace" || *op == "diag")
+    context.command = "sketch " + *op;
   if (*op == "apply") return run_sketch_apply(args, context);
   if (*op == "rsvd") return run_sketch_rsvd(args, context);
   if (*op == "lstsq") return run_sketch_lstsq(args, context);

@@ -26,6 +26,7 @@
 #if STRATA_HAVE_HDF5
 #include "strata/hss/hss_io.hpp"
 #include "strata/io/hdf5.hpp"
+#include "strata/io/output_file.hpp"
 #endif
 
 namespace strata::cli {
@@ -69,14 +70,6 @@ const char* const compress_usage =
     "builds H distributed (each rank the products and subtrees of its rows; the same H as on one\n"
     "rank, to rounding) and gathers it for writing; --input and the entries method run the same\n"
     "computation on every rank.\n";
-
-double parse_number(const std::string& option, const std::string& text) {
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || end == text.c_str() || *end != '\0')
-    throw UsageError("option '" + option + "' expects a number, got '" + text + "'");
-  return v;
-}
 
 struct Request {
 #if STRATA_HAVE_HDF5
@@ -292,6 +285,10 @@ int compress_typed(const Request& request, Context& context) {
   {
     auto phase = timer.scope("input");
     if (request.input) {
+      // Replacing the input file would destroy it: refused before any work (save_hss checks too).
+      collective(comm, [&] {
+        if (comm.is_root()) io::check_output_distinct(request.output, {request.input->file});
+      });
       source = request.input->str();
       dense = io::read_matrix<T>(comm, *request.input);
       collective(comm, [&] {
@@ -361,7 +358,9 @@ int compress_typed(const Request& request, Context& context) {
   progress.advance();
   {
     auto phase = timer.scope("write");
-    hss::save_hss(comm, request.output, out.matrix);
+    std::vector<std::string> inputs;
+    if (request.input) inputs.push_back(request.input->file);
+    hss::save_hss(comm, request.output, out.matrix, "/hss", inputs);
   }
   progress.finish();
 
@@ -373,6 +372,16 @@ int compress_typed(const Request& request, Context& context) {
     max_rank = std::max<long long>(max_rank, r);
   }
   const index_type matvecs = out.products + out.transpose_products + out.probe_products;
+  // Tolerance mode asks for ||A - H||_F <= tol ||A||_F. The product methods check their own
+  // estimate against tol (and give up after their rounds); the entry method truncates each of the
+  // 2 bases of every level at the relative tolerance tol, and on one level these truncations act on
+  // disjoint block rows (columns), so each of the 2 L stages moves H by at most tol ||A||_F in the
+  // Frobenius norm: ||A - H||_F <= 2 L tol ||A||_F is what it promises.
+  const double promised = request.method == "entries"
+                              ? 2.0 * out.matrix.levels() * request.tolerance
+                              : request.tolerance;
+  const bool estimated = out.relative_error_estimate >= 0;
+  const bool met = request.rank > 0 || !estimated || out.relative_error_estimate <= promised;
   if (context.json) {
     Json products = Json::object();
     products.add("A", static_cast<long long>(out.products))
@@ -384,7 +393,7 @@ int compress_typed(const Request& request, Context& context) {
     for (const auto& [name, seconds] : timer.phases()) time.add(name, seconds);
     Json j = Json::object();
     j.add("command", "hss compress")
-        .add("status", "ok")
+        .add("status", met ? "ok" : "inaccurate")
         .add("n", static_cast<long long>(n))
         .add("levels", tree.levels())
         .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
@@ -421,7 +430,16 @@ int compress_typed(const Request& request, Context& context) {
     line << "  wrote " << request.output << "\n";
     context.print(line.str());
   }
-  return 0;
+  if (!met) {
+    std::ostringstream warning;
+    warning << "the requested accuracy was not met: estimated relative error "
+            << out.relative_error_estimate << " > "
+            << (request.method == "entries" ? "2 x levels x --tol = " : "--tol ") << promised
+            << " (H was written; the matrix may not be compressible to that tolerance: try a "
+               "larger --tol, or --rank)";
+    return context.inaccurate(warning.str());
+  }
+  return exit_ok;
 }
 #endif
 
@@ -439,7 +457,8 @@ int run_hss_compress(Args& args, Context& context) {
   request.n = args.integer("--n", 0, 1, index_type(1) << 40);
   request.dim = static_cast<int>(args.integer("--dim", 0, 1, 3));
   const auto output = args.value("--output");
-  const auto tol_text = args.value("--tol");
+  const bool has_tol = args.has("--tol");
+  request.tolerance = args.real("--tol", 0.0);
   const bool has_rank = args.has("--rank");
   request.rank = args.integer("--rank", 0, 1, 1 << 20);
   request.leaf_size = args.integer("--leaf-size", 0, 1, index_type(1) << 30);
@@ -465,13 +484,10 @@ int run_hss_compress(Args& args, Context& context) {
   }
   if (!output) throw UsageError("option '--output FILE.h5' is required");
   request.output = *output;
-  if (tol_text.has_value() == has_rank)
+  if (has_tol == has_rank)
     throw UsageError("give exactly one of '--tol EPS' (EPS > 0) and '--rank R' (R >= 1)");
-  if (tol_text) {
-    request.tolerance = parse_number("--tol", *tol_text);
-    if (!(request.tolerance > 0) || !std::isfinite(request.tolerance))
-      throw UsageError("option '--tol' must be a number > 0, got '" + *tol_text + "'");
-  }
+  if (has_tol && !(request.tolerance > 0))
+    throw UsageError("option '--tol' must be a number > 0, got " + Json::number(request.tolerance));
   if (request.rank > 0 && request.leaf_size > 0 && request.leaf_size < request.rank) {
     throw UsageError("--leaf-size " + std::to_string(request.leaf_size) +
                      " is smaller than --rank " + std::to_string(request.rank) +
@@ -488,6 +504,14 @@ int run_hss_compress(Args& args, Context& context) {
   }
   if (precision != "fp64" && precision != "fp32")
     throw UsageError("option '--precision' must be fp64 or fp32, got '" + precision + "'");
+  if (problem) {
+    // At least the leaf blocks D (n x leaf) and the points (n x 3) are held in memory.
+    const double leaf = static_cast<double>(
+        request.leaf_size > 0 ? request.leaf_size : std::max<index_type>(2 * request.rank, 64));
+    const double scalar = precision == "fp32" ? 4.0 : 8.0;
+    require_memory(static_cast<double>(request.n) * (leaf * scalar + 3 * 8.0),
+                   "--n " + std::to_string(request.n));
+  }
 #if STRATA_HAVE_HDF5
   if (input) {
     try {

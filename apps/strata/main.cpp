@@ -1,7 +1,9 @@
 // The `strata` command-line tool.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -88,6 +90,41 @@ void print_usage(std::FILE* out) {
       out, "\nRun under mpirun for several ranks. Kokkos options (--kokkos-...) are accepted.\n");
 }
 
+/// Kokkos' numeric options are checked here: Kokkos 3.4 parses them with std::stoi and would end
+/// the program with a bare "stoi". Returns the error message, empty if all are well formed.
+std::string check_kokkos_options(const std::vector<std::string>& tokens) {
+  const auto is_integer = [](const std::string& text, bool allow_pair) {
+    std::size_t i = 0, groups = 0;
+    while (i < text.size()) {
+      const std::size_t begin = i;
+      while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+      if (i == begin || i - begin > 9) return false;
+      ++groups;
+      if (i < text.size() && !(allow_pair && text[i] == ',' && groups == 1)) return false;
+      if (i < text.size()) ++i;
+      if (i == text.size() && text.back() == ',') return false;
+    }
+    return groups >= 1;
+  };
+  for (const auto& t : tokens) {
+    if (t.rfind("--kokkos-", 0) != 0) continue;
+    const auto eq = t.find('=');
+    const std::string name = t.substr(0, eq);
+    const bool numeric = name == "--kokkos-threads" || name == "--kokkos-num-threads" ||
+                         name == "--kokkos-numa" || name == "--kokkos-device" ||
+                         name == "--kokkos-device-id" || name == "--kokkos-skip-device";
+    const bool pair = name == "--kokkos-ndevices" || name == "--kokkos-num-devices";
+    if (!numeric && !pair) continue;
+    if (eq == std::string::npos) return "option '" + name + "' needs a value: " + name + "=N";
+    const std::string value = t.substr(eq + 1);
+    if (!is_integer(value, pair)) {
+      return "option '" + name + "' expects a non-negative integer" +
+             std::string(pair ? " (or N,M)" : "") + ", got '" + value + "'";
+    }
+  }
+  return "";
+}
+
 /// One line on stderr (rank 0), plus a JSON object on stdout when --json was given.
 void report_error(const strata::cli::Context& context, const std::string& command,
                   const std::string& message, const std::string& hint) {
@@ -106,6 +143,19 @@ int main(int argc, char** argv) {
   std::vector<std::string> tokens(argv + 1, argv + argc);
   const bool wants_json = std::find(tokens.begin(), tokens.end(), "--json") != tokens.end();
   int status = 0;
+  if (const auto bad = check_kokkos_options(tokens); !bad.empty()) {
+    // MPI is not initialized yet: the launcher's rank variable picks the one rank that prints.
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    if (!rank) rank = std::getenv("PMI_RANK");
+    if (rank && std::strcmp(rank, "0") != 0) return strata::cli::exit_usage;
+    std::fprintf(stderr, "strata: error: %s (see 'strata --help')\n", bad.c_str());
+    if (wants_json) {
+      strata::cli::Json out = strata::cli::Json::object();
+      out.add("command", "strata").add("status", "error").add("error", bad);
+      std::printf("%s\n", out.str().c_str());
+    }
+    return strata::cli::exit_usage;
+  }
   try {
     // Kokkos answers an unprefixed --help with its own text; it sees only the other tokens.
     std::vector<char*> kokkos_argv{argv[0]};
@@ -118,7 +168,7 @@ int main(int argc, char** argv) {
     kokkos_argv.push_back(nullptr);
     char** kargv = kokkos_argv.data();
     strata::ScopeGuard guard(kokkos_argc, kargv);
-    strata::cli::Context context{strata::Comm(), wants_json, false};
+    strata::cli::Context context{strata::Comm(), wants_json, false, ""};
     // Kokkos 3.4 leaves its flags in argv; Args skips them either way. --help is put back where
     // it was given, since Kokkos 4 may have removed its own (--kokkos-) flags.
     const bool wants_help = std::find(tokens.begin(), tokens.end(), "--help") != tokens.end() ||
@@ -154,6 +204,7 @@ int main(int argc, char** argv) {
       return 2;
     }
     strata::cli::Args args(std::vector<std::string>(tokens.begin() + 1, tokens.end()));
+    context.command = name;
     try {
       // `strata sketch rsvd --help` is answered by the operation itself.
       const bool has_operation = tokens.size() > 1 && tokens[1].rfind("-", 0) != 0;
@@ -166,14 +217,21 @@ int main(int argc, char** argv) {
       if (context.quiet || context.json) strata::set_progress_enabled(false);
       status = command->run(args, context);
     } catch (const strata::cli::UsageError& e) {
-      report_error(context, name, e.what(), " (see 'strata " + name + " --help')");
-      status = 2;
+      report_error(context, context.command, e.what(),
+                   " (see 'strata " + context.command + " --help')");
+      status = strata::cli::exit_usage;
     } catch (const strata::Error& e) {
-      report_error(context, name, e.what(), "");
-      status = 1;
+      report_error(context, context.command, e.what(), "");
+      status = strata::cli::exit_failure;
+    } catch (const std::bad_alloc&) {
+      report_error(context, context.command,
+                   "out of memory: the data or the options ask for more memory than this machine "
+                   "has",
+                   "");
+      status = strata::cli::exit_failure;
     } catch (const std::exception& e) {
-      report_error(context, name, e.what(), "");
-      status = 1;
+      report_error(context, context.command, e.what(), "");
+      status = strata::cli::exit_failure;
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "strata: error: %s\n", e.what());

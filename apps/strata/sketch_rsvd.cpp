@@ -56,22 +56,6 @@ const char* const lstsq_usage =
     "  --json            print one JSON object (iterations, residual_norm, "
     "normal_residual_norm, converged, time_s)\n";
 
-[[maybe_unused]] double number(Args& args, const std::string& name, double fallback) {
-  const auto text = args.value(name);
-  if (!text) return fallback;
-  std::size_t end = 0;
-  double value = 0;
-  try {
-    value = std::stod(*text, &end);
-  } catch (const std::exception&) {
-    end = 0;
-  }
-  if (end != text->size() || text->empty() || !std::isfinite(value)) {
-    throw UsageError("option '" + name + "' expects a number, got '" + *text + "'");
-  }
-  return value;
-}
-
 /// --operator for the low-rank drivers (a UsageError names the accepted values).
 [[maybe_unused]] sketch::TestMatrixKind test_matrix_option(Args& args, const char* fallback) {
   const std::string name = args.value("--operator").value_or(fallback);
@@ -130,7 +114,7 @@ int run_sketch_rsvd(Args& args, Context& context) {
   const auto power = args.integer("--power", 0, 0, 100);
   const auto block = args.integer("--block", 16, 1, 1 << 20);
   const bool tol_given = args.has("--tol");
-  const double tol = number(args, "--tol", 0.0);
+  const double tol = args.real("--tol", 0.0);
   const auto seed = args.unsigned_integer("--seed", 0);
   const auto kind = test_matrix_option(args, "gaussian");
   const auto nnz = nnz_option(args);
@@ -183,7 +167,7 @@ int run_sketch_rsvd(Args& args, Context& context) {
       list += (j ? ", " : "") + Json::number(result.s[j]);
     list += "]";
     out.add("command", "sketch rsvd")
-        .add("status", "ok")
+        .add("status", result.converged ? "ok" : "inaccurate")
         .add("rows", static_cast<long long>(a.global_rows()))
         .add("cols", static_cast<long long>(a.cols()))
         .add("rank", static_cast<long long>(result.rank))
@@ -206,10 +190,16 @@ int run_sketch_rsvd(Args& args, Context& context) {
         << " -> " << *output << " (/U, /S, /V)\n  rank " << result.rank << ", " << result.matvecs
         << " matvecs, estimated ||A - U S V^T||_2 <= " << result.error_estimate << ", " << total
         << " s on " << comm.size() << " rank" << (comm.size() > 1 ? "s" : "") << "\n";
-    if (!result.converged) out << "  warning: the tolerance was not met at the largest rank\n";
     context.print(out.str());
   }
-  return 0;
+  if (!result.converged) {
+    std::ostringstream warning;
+    warning << "the requested accuracy was not met: estimated ||A - U S V^T||_2 <= "
+            << result.error_estimate << " > --tol " << tol << " at the largest rank " << result.rank
+            << " (U, S, V were written)";
+    return context.inaccurate(warning.str());
+  }
+  return exit_ok;
 #else
   throw UsageError("'sketch rsvd' needs HDF5, which this build of Strata does not have");
 #endif
@@ -228,7 +218,7 @@ int run_sketch_lstsq(Args& args, Context& context) {
   const auto sketch_rows =
       args.integer("--sketch-rows", 0, 1, std::numeric_limits<std::int64_t>::max());
   const bool tol_given = args.has("--tol");
-  const double tol = number(args, "--tol", 0.0);
+  const double tol = args.real("--tol", 0.0);
   const auto max_iter = args.integer("--max-iter", 1000, 1, 1 << 30);
   const auto seed = args.unsigned_integer("--seed", 0);
   const auto sketch_kind = sketch_operator_option(args);
@@ -303,7 +293,7 @@ int run_sketch_lstsq(Args& args, Context& context) {
   if (context.json) {
     Json out = Json::object();
     out.add("command", "sketch lstsq")
-        .add("status", "ok")
+        .add("status", result.converged ? "ok" : "inaccurate")
         .add("method", method)
         .add("rows", static_cast<long long>(a.global_rows()))
         .add("cols", static_cast<long long>(a.cols()))
@@ -328,10 +318,16 @@ int run_sketch_lstsq(Args& args, Context& context) {
         << x_path.str() << "\n  " << result.iterations
         << " LSQR iterations, ||A x - b|| = " << residual << ", ||A^T (A x - b)|| = " << normal
         << ", " << total << " s\n";
-    if (!result.converged) out << "  warning: LSQR did not converge within --max-iter\n";
     context.print(out.str());
   }
-  return 0;
+  if (!result.converged) {
+    std::ostringstream warning;
+    warning << "the requested accuracy was not met: LSQR did not reach its tolerance within "
+            << max_iter << " iterations (--max-iter); ||A^T (A x - b)|| = " << normal
+            << " (x was written)";
+    return context.inaccurate(warning.str());
+  }
+  return exit_ok;
 #else
   throw UsageError("'sketch lstsq' needs HDF5, which this build of Strata does not have");
 #endif

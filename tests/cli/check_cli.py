@@ -134,7 +134,7 @@ def main():
             fail(f"bounds must decrease to double precision: {bounds}", out, err)
         for args, expected, status in [
             (["polar", "schedule", "--steps", "0"], "--steps", 2),
-            (["polar", "schedule", "--lower", "1.5"], "lower bound", 1),
+            (["polar", "schedule", "--lower", "1.5"], "lower bound", 2),
             (["polar", "schedule", "--method", "svd"], "unknown method 'svd'", 2),
             (["polar", "frobnicate"], "unknown operation", 2),
         ]:

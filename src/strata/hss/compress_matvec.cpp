@@ -44,6 +44,7 @@ class Sampler {
   /// Y = op(A) X with X, Y in the tree's permuted order; checks the result for NaN/Inf.
   void apply(const Matrix<T>& x, const Matrix<T>& y, bool transpose) {
     if (x.extent(1) == 0) return;
+    Kokkos::Timer timer;
     if (tree_.is_identity()) {
       run(x, y, transpose);
     } else {
@@ -58,9 +59,11 @@ class Sampler {
                    transpose ? "A^T" : "A", " returned ", bad,
                    " NaN or Inf entries; the operator must return finite numbers");
     (transpose ? transpose_products : products) += static_cast<index_type>(x.extent(1));
+    seconds += timer.seconds();
   }
 
   index_type products = 0, transpose_products = 0;
+  double seconds = 0;  // spent in apply
 
  private:
   void run(const Matrix<T>& x, const Matrix<T>& y, bool transpose) {
@@ -158,16 +161,23 @@ LevelDims leaf_dims(const ClusterTree& tree) {
 }
 
 /// Levitt-Martinsson: the given single batch of samples (s columns), moved up level by level.
+/// With stop_if_capped, the pass stops at the first level with a node capped by the samples: the
+/// levels above would be built on truncated bases, and their predictions of the samples needed
+/// would be polluted by the capped residuals in their samples.
 template <class T>
 Build<T> build_levitt_martinsson(const ExecSpace& exec, const ClusterTree& tree, Samples<T> smp,
-                                 RankChoice& choice) {
+                                 RankChoice& choice, bool stop_if_capped) {
   Build<T> out;
   const int levels = tree.levels();
   out.levels.resize(static_cast<std::size_t>(levels) + 1);
   auto dims = leaf_dims(tree);
   const int s = static_cast<int>(smp.s);
   for (int l = levels; l >= 1; --l) {
-    auto f = factor_level(exec, dims, smp, choice);
+    auto f = factor_level(exec, dims, smp, l, choice);
+    if (stop_if_capped && choice.hit_cap) {
+      out.hit_cap = true;
+      return out;
+    }
     Samples<T> up;
     up.s = up.s_d = smp.s;
     up.y = reduce(exec, f, smp.y, smp.omega, s, false);
@@ -183,54 +193,105 @@ Build<T> build_levitt_martinsson(const ExecSpace& exec, const ClusterTree& tree,
   return out;
 }
 
-/// Amsel et al.: fresh sketches [Omega | Omega~] at every level, lifted to R^N through the bases
-/// found so far, multiplied by A (A^T), and reduced back through U^T (. - D .).
+/// Amsel et al.: fresh sketches at every level (SketchPlan: a basis sketch and an independent D
+/// sketch, widths from the level's node sizes and the ranks found below), lifted to R^N through
+/// the bases found so far, multiplied by A (A^T), and reduced back through U^T (. - D .). In
+/// tolerance mode (budget_scale > 0) a level whose nodes are capped by the samples appends
+/// basis columns and is factored again; ||A||_F is estimated from the leaves' unlifted sketches
+/// when `norm` is 0 (E ||A G||_F^2 = cols ||A||_F^2).
 template <class T>
 Build<T> build_quasi_optimal(const ExecSpace& exec, const ClusterTree& tree, Sampler<T>& sampler,
-                             index_type s, std::uint64_t seed, RankChoice& choice) {
+                             const SketchPlan& plan, index_type first_rank, std::uint64_t seed,
+                             double budget_scale, double& norm, RankChoice& choice,
+                             index_type& widest) {
   Build<T> out;
   const int levels = tree.levels();
+  const index_type n = tree.size();
   out.levels.resize(static_cast<std::size_t>(levels) + 1);
   auto dims = leaf_dims(tree);
+  index_type expected_rank = first_rank;
+  struct Sketch {
+    Matrix<T> omega, psi, y, z;
+  };
   for (int l = levels; l >= 0; --l) {
-    // Level 0 (the root) needs only the D sketch.
-    const index_type width = l == 0 ? s : 2 * s;
     const std::uint64_t id = 0x100 + 4 * static_cast<std::uint64_t>(l);
-    Samples<T> smp;
-    smp.s = s;
-    smp.s_d = s;
-    smp.d_col0 = l == 0 ? 0 : s;
-    smp.omega = gaussian<T>(exec, seed, id, dims.cols(), width);
-    smp.psi = gaussian<T>(exec, seed, id + 1, dims.rows(), width);
-    // Lift: W_k = V^(k) W_{k-1} for k = l+1..L (and U for the transpose side).
-    std::vector<Matrix<T>> w(static_cast<std::size_t>(levels) + 1),
-        x(static_cast<std::size_t>(levels) + 1);
-    w[l] = smp.omega;
-    x[l] = smp.psi;
-    const int wc = static_cast<int>(width);
-    for (int k = l + 1; k <= levels; ++k) {
-      const auto& f = out.levels[k];
-      w[k] = lift(exec, f.v, f.dims.col_off, f.dims.col_dim, f.c, w[k - 1], wc);
-      x[k] = lift(exec, f.u, f.dims.row_off, f.dims.row_dim, f.r, x[k - 1], wc);
-    }
-    const index_type n = tree.size();
-    Matrix<T> y("strata::hss::compress::AW", n, width), z("strata::hss::compress::ATX", n, width);
-    sampler.apply(w[levels], y, false);
-    sampler.apply(x[levels], z, true);
-    out.products_per_level.push_back(width);
-    for (int k = levels; k > l; --k) {
-      y = reduce(exec, out.levels[k], y, w[k], wc, false);
-      z = reduce(exec, out.levels[k], z, x[k], wc, true);
-    }
-    smp.y = y;
-    smp.z = z;
-    if (l == 0) {
-      out.root = root_block(exec, dims, smp);
+    // Columns [col0, col0 + cols) of the streams (sid, sid + 1), lifted: W_k = V^(k) W_{k-1} for
+    // k = l+1..L (U for the transpose side), multiplied and reduced back to level l.
+    auto sketch = [&](std::uint64_t sid, index_type col0, index_type cols) {
+      Sketch sk;
+      sk.omega = Matrix<T>("strata::hss::compress::qo_omega", dims.cols(), cols);
+      sk.psi = Matrix<T>("strata::hss::compress::qo_psi", dims.rows(), cols);
+      fill_random(exec, RandomStream{Distribution::gaussian, seed, sid}, sk.omega, 0, col0);
+      fill_random(exec, RandomStream{Distribution::gaussian, seed, sid + 1}, sk.psi, 0, col0);
+      const int wc = static_cast<int>(cols);
+      std::vector<Matrix<T>> w(static_cast<std::size_t>(levels) + 1),
+          x(static_cast<std::size_t>(levels) + 1);
+      w[l] = sk.omega;
+      x[l] = sk.psi;
+      for (int k = l + 1; k <= levels; ++k) {
+        const auto& f = out.levels[k];
+        w[k] = lift(exec, f.v, f.dims.col_off, f.dims.col_dim, f.c, w[k - 1], wc);
+        x[k] = lift(exec, f.u, f.dims.row_off, f.dims.row_dim, f.r, x[k - 1], wc);
+      }
+      Matrix<T> y("strata::hss::compress::AW", n, cols), z("strata::hss::compress::ATX", n, cols);
+      sampler.apply(w[levels], y, false);
+      sampler.apply(x[levels], z, true);
+      for (int k = levels; k > l; --k) {
+        y = reduce(exec, out.levels[k], y, w[k], wc, false);
+        z = reduce(exec, out.levels[k], z, x[k], wc, true);
+      }
+      sk.y = y;
+      sk.z = z;
+      return sk;
+    };
+    const index_type c = largest_node(dims);
+    const index_type sd = plan.d(c);
+    index_type sb = l == 0 ? 0 : plan.basis(c, expected_rank);
+    const Sketch dsk = sketch(id + 2, 0, sd);
+    Sketch bsk;
+    index_type have = 0;
+    for (;;) {
+      if (sb > have) {
+        const Sketch more = sketch(id, have, sb - have);
+        bsk.omega = hcat(exec, bsk.omega, more.omega);
+        bsk.psi = hcat(exec, bsk.psi, more.psi);
+        bsk.y = hcat(exec, bsk.y, more.y);
+        bsk.z = hcat(exec, bsk.z, more.z);
+        have = sb;
+      }
+      Samples<T> smp;
+      smp.s = sb;
+      smp.d_col0 = sb;
+      smp.s_d = sd;
+      smp.omega = hcat(exec, bsk.omega, dsk.omega);
+      smp.psi = hcat(exec, bsk.psi, dsk.psi);
+      smp.y = hcat(exec, bsk.y, dsk.y);
+      smp.z = hcat(exec, bsk.z, dsk.z);
+      if (l == levels && norm == 0)
+        norm = static_cast<double>(linalg::frobenius_norm(exec, smp.y)) /
+               std::sqrt(static_cast<double>(sb + sd));
+      if (l == 0) {
+        out.root = root_block(exec, dims, smp);
+        break;
+      }
+      RankChoice level = choice;
+      level.budget = budget_scale * norm;
+      level.hit_cap = false;
+      level.s_needed = 0;
+      level.max_rank = 0;
+      auto f = factor_level(exec, dims, smp, l, level);
+      if (level.hit_cap && budget_scale > 0 && sb < plan.s_max) {
+        sb = plan.grow(sb, level.s_needed);
+        continue;
+      }
+      choice.hit_cap = choice.hit_cap || level.hit_cap;
+      expected_rank = level.max_rank;
+      dims = LevelDims::parent_of(f.r, f.c);
+      out.levels[l] = std::move(f);
       break;
     }
-    auto f = factor_level(exec, dims, smp, choice);
-    dims = LevelDims::parent_of(f.r, f.c);
-    out.levels[l] = std::move(f);
+    out.products_per_level.push_back(sb + sd);
+    widest = std::max(widest, std::max(sb, sd));
   }
   out.hit_cap = choice.hit_cap;
   return out;
@@ -309,28 +370,30 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
   const bool lm = options.method == CompressMethod::levitt_martinsson;
   // Levitt-Martinsson keeps its N x s samples and appends columns when s grows.
   Matrix<T> omega, psi, y, z;
-  ToleranceSchedule schedule(options, n, s, tree.num_nodes());
+  ToleranceSchedule schedule(options, n, s);
   double norm_estimate = 0;
+  // Quasi-optimal: widths per level (fixed: the given s, or from the rank; tolerance mode: the
+  // leaves start from m + 2p, i.e. an expected rank p, and every level grows as needed).
+  SketchPlan plan;
+  plan.fixed_s = options.samples;
+  plan.p = options.oversampling;
+  plan.s_max = schedule.s_max;
+  const index_type first_rank =
+      fixed ? options.rank : std::max<index_type>(options.oversampling, 1);
+  index_type widest = 0;
   for (int round = 1;; ++round) {
     Build<T> built;
     RankChoice choice;
     choice.fixed = options.rank;
+    choice.levels = levels;
     choice.oversampling = std::min(options.oversampling, s / 4);
-    choice.cap = std::max<index_type>(1, (s - choice.oversampling) / 3);
+    // Capped by the samples (Levitt-Martinsson; quasi-optimal grows per level): no estimate is
+    // needed to know that more samples are due.
+    const bool may_grow = !fixed && s < schedule.s_max && round < options.max_rounds;
     if (lm) {
       {
         auto phase = result.timings.scope("products");
         const index_type have = static_cast<index_type>(omega.extent(1));
-        Matrix<T> om("strata::hss::compress::Omega", n, s), ps("strata::hss::compress::Psi", n, s);
-        Matrix<T> yy("strata::hss::compress::Y", n, s), zz("strata::hss::compress::Z", n, s);
-        if (have > 0) {
-          const auto old = std::make_pair(index_type(0), have);
-          Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, old), omega);
-          Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, old), psi);
-          Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, old), y);
-          Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, old), z);
-        }
-        const auto fresh = std::make_pair(have, s);
         Matrix<T> om_new("strata::hss::compress::Omega_new", n, s - have),
             ps_new("strata::hss::compress::Psi_new", n, s - have);
         fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, om_new, 0, have);
@@ -339,19 +402,15 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
             z_new("strata::hss::compress::Z_new", n, s - have);
         sampler.apply(om_new, y_new, false);
         sampler.apply(ps_new, z_new, true);
-        Kokkos::deep_copy(exec, Kokkos::subview(om, Kokkos::ALL, fresh), om_new);
-        Kokkos::deep_copy(exec, Kokkos::subview(ps, Kokkos::ALL, fresh), ps_new);
-        Kokkos::deep_copy(exec, Kokkos::subview(yy, Kokkos::ALL, fresh), y_new);
-        Kokkos::deep_copy(exec, Kokkos::subview(zz, Kokkos::ALL, fresh), z_new);
-        omega = om;
-        psi = ps;
-        y = yy;
-        z = zz;
+        omega = hcat(exec, omega, om_new);
+        psi = hcat(exec, psi, ps_new);
+        y = hcat(exec, y, y_new);
+        z = hcat(exec, z, z_new);
         // E ||A Omega||_F^2 = s ||A||_F^2.
         norm_estimate = static_cast<double>(linalg::frobenius_norm(exec, y)) /
                         std::sqrt(static_cast<double>(s));
       }
-      choice.threshold = schedule.threshold_scale * norm_estimate;
+      choice.budget = schedule.budget_scale * norm_estimate;
       auto phase = result.timings.scope("levels");
       Samples<T> smp;
       smp.s = smp.s_d = s;
@@ -362,28 +421,30 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
       Kokkos::deep_copy(exec, smp.z, z);
       smp.omega = omega;
       smp.psi = psi;
-      built = build_levitt_martinsson(exec, tree, smp, choice);
+      built = build_levitt_martinsson(exec, tree, smp, choice, may_grow);
       built.products_per_level = {s};
+      widest = s;
     } else {
-      if (!fixed && norm_estimate == 0) {
-        auto phase = result.timings.scope("products");
-        const auto g = gaussian<T>(exec, options.seed, 0x4e0, n, options.error_probes);
-        Matrix<T> ag("strata::hss::compress::norm_probe", n, options.error_probes);
-        sampler.apply(g, ag, false);
-        norm_estimate = static_cast<double>(linalg::frobenius_norm(exec, ag)) /
-                        std::sqrt(static_cast<double>(options.error_probes));
-      }
-      choice.threshold = schedule.threshold_scale * norm_estimate;
-      auto phase = result.timings.scope("levels");
-      built = build_quasi_optimal(exec, tree, sampler, s, options.seed + 7919 * round, choice);
+      Kokkos::Timer timer;
+      const double before = sampler.seconds;
+      built =
+          build_quasi_optimal(exec, tree, sampler, plan, first_rank, options.seed + 7919 * round,
+                              fixed ? 0.0 : schedule.budget_scale, norm_estimate, choice, widest);
+      const double in_products = sampler.seconds - before;
+      result.timings.add("products", in_products);
+      result.timings.add("levels", timer.seconds() - in_products);
+    }
+    result.samples = widest;
+    result.rounds = round;
+    if (lm && may_grow && built.hit_cap) {
+      schedule.after_missed_round(true, choice.s_needed, 0, s);
+      continue;
     }
     {
       auto phase = result.timings.scope("assemble");
       result.matrix = assemble(exec, tree, built.levels, built.root);
     }
     result.products_per_level = built.products_per_level;
-    result.samples = s;
-    result.rounds = round;
     if (options.error_probes > 0) {
       auto phase = result.timings.scope("estimate");
       result.relative_error_estimate =
@@ -393,8 +454,8 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
     }
     if (fixed || result.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
       break;
-    // Not accurate enough.
-    schedule.after_missed_round(built.hit_cap, result.relative_error_estimate, s);
+    // Not accurate enough although no node was capped: smaller budgets.
+    schedule.after_missed_round(false, 0, result.relative_error_estimate, s);
   }
   result.products = sampler.products;
   result.transpose_products = sampler.transpose_products;

@@ -14,8 +14,13 @@
 //  * Amsel, Chen, Halikias, Keles, Musco & Musco, "Quasi-optimal hierarchically semi-separable
 //    matrix approximation" (arXiv 2505.16937): fresh Gaussian sketches at every level, applied to
 //    the already-reduced operator through lifted test vectors (V^(L) ... V^(l+1) Omega^(l), then A,
-//    then the reductions U^T (. - D .)), and an independent sketch pair for D. Products: 2s with A
-//    and 2s with A^T per level (L levels) plus s of each for the root. Guarantee (their Thm 4.1,
+//    then the reductions U^T (. - D .)), and an independent sketch pair for D. Widths per level
+//    follow the ranks: c + r + p for the bases (c the level's largest node: the leaf size, or the
+//    sum of the children's ranks; r the rank found one level down, or the fixed rank) and c + p
+//    for D (only D for the root); a tolerance-mode level whose nodes are capped by the samples
+//    appends columns. Products: about sum over levels of (2c + r + 2p) ~ (5r + 2p) L with A and
+//    as many with A^T, i.e. O(r log(N/r)) as in their Thm 4.1 -- roughly L times
+//    Levitt-Martinsson's single batch, the price of fresh sketches. Guarantee (their Thm 4.1,
 //    for s >= 3k + 2): E ||A - H||_F^2 <= O(log(N/k)) min over HSS rank-k C of ||A - C||_F^2.
 //
 // The telescoping factorization A = U^(L) (... U^(1) D^(0) V^(1)T + D^(1) ...) V^(L)T + D^(L) that
@@ -23,11 +28,17 @@
 // are the parents' U, V; B_ab = the (a, b) block of the parent's reduced block; leaf D = D_tau +
 // U_tau G_tau V_tau^T with G_tau the diagonal block of the reduced matrix.
 //
-// Ranks: fixed (every basis keeps min(rank, rows) columns) or by tolerance (per node, the singular
-// values of the projected samples above a threshold relative to a randomized estimate of ||A||_F);
-// in tolerance mode the sample count grows (Levitt-Martinsson: new products appended, old ones
-// reused) until the a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G meets
-// the tolerance.
+// Ranks: fixed (every basis keeps min(rank, rows) columns) or by tolerance: the target
+// ||A - H||_F <= tol ||A||_F is split into equal per-node budgets (the error splits orthogonally
+// over the levels and nodes, with D's sketch error as a computable factor: ToleranceSchedule in
+// detail/compress_levels.hpp), and each node keeps the smallest rank whose residual, estimated
+// from the singular values of its projected samples, fits its budget. The achieved error is
+// therefore a modest fraction of tol (not orders of magnitude below it). A node whose rank is
+// capped by the samples (k - p for a k-dimensional null space) predicts the samples it needs;
+// Levitt-Martinsson then appends that many columns to its batch (old products reused) and
+// repeats the pass, quasi-optimal appends columns to that level's sketch only. Finally the
+// a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G must meet the
+// tolerance; if not (no node capped), the budgets shrink and the pass is repeated.
 #pragma once
 
 #include <cstdint>
@@ -54,10 +65,12 @@ struct CompressOptions {
   /// Tolerance mode (rank = 0): target for ||A - H||_F / ||A||_F; must be > 0.
   double tolerance = 0;
   /// Samples beyond the minimum. Fixed rank: s = max(m + r, 3 r) + oversampling (m = largest
-  /// leaf). Tolerance mode: the initial s is m + 2 oversampling and ranks stay <= s - rows -
-  /// oversampling, so the kept singular vectors are always oversampled.
+  /// leaf). Tolerance mode: the initial s is m + 2 oversampling and ranks stay <= k -
+  /// oversampling (k = s - rows of Omega_tau: the null-space dimension), so the kept singular
+  /// vectors are always oversampled. Quasi-optimal: per-level widths (file comment).
   index_type oversampling = 10;
-  /// Samples per sketch (overrides the automatic choice; fixed rank needs s >= m + r and s >= 3r).
+  /// Samples per sketch (overrides the automatic choice; fixed rank needs s >= m + r and s >= 3r;
+  /// quasi-optimal: every sketch of every level, tolerance mode: the first width).
   index_type samples = 0;
   /// Tolerance mode: largest sample count tried (0: N).
   index_type max_samples = 0;
@@ -81,7 +94,7 @@ struct CompressResult {
   std::vector<index_type> products_per_level;
   /// Largest row rank on level l = 1..L (index 0 unused, 0).
   std::vector<index_type> max_rank_per_level;
-  index_type samples = 0;  ///< samples per sketch in the final round
+  index_type samples = 0;  ///< samples per sketch in the final round (quasi-optimal: widest)
   int rounds = 1;          ///< adaptive rounds (tolerance mode)
   /// ||(A - H) G||_F / ||A G||_F over error_probes Gaussian vectors; -1 if not estimated.
   double relative_error_estimate = -1;

@@ -1,6 +1,7 @@
 // Distributed ULV (distributed.hpp, DistUlvFactor): the single-process elimination steps
 // (detail/ulv_steps.hpp) on every rank's subtrees, one allgather of the reduced blocks of the
 // subtree roots, the top factored and solved redundantly on every rank.
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -8,8 +9,10 @@
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
+#include "strata/hss/detail/conditioning.hpp"
 #include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/hss/distributed.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace strata::hss {
 
@@ -257,6 +260,7 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
   const DistHssMatrix<T>& a = f.matrix;
   const Comm& comm = a.comm();
   const int ls = a.split_level();
+  const auto& subs = a.subtrees();
   const index_type nl = a.local_rows(), k = static_cast<index_type>(b.extent(1));
   collective(comm, [&] {
     STRATA_REQUIRE(a.size() >= 1 && (ls == 0 ? !f.whole.levels.empty() : !f.top.empty()),
@@ -279,7 +283,6 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
   if (ls == 0) {
     ulv_solve<T>(exec, f.whole, b, x, false);
   } else {
-    const auto& subs = a.subtrees();
     const index_type first = a.first_node();
     const HssLevel<T>& top_ls = a.top_level(ls);
     const auto& roff = top_ls.row_rank_offset_host;
@@ -386,6 +389,43 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
     const double diff = comm.allreduce(sums[0], ReduceOp::sum);
     const double norm = comm.allreduce(sums[1], ReduceOp::sum);
     result.residual = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+    // Is X meaningful (detail/conditioning.hpp)? Throws NumericalError, on every rank, for a
+    // singular A: every decision below depends on global (allreduced) values only.
+    const index_type non_finite = comm.allreduce(count_non_finite(exec, x), ReduceOp::sum);
+    if (non_finite == 0) {
+      const auto column_norm = [&](const Matrix<T>& v) {
+        return std::sqrt(comm.allreduce(linalg::sum_of_squares(exec, v), ReduceOp::sum));
+      };
+      const double x_norm =
+          std::sqrt(comm.allreduce(linalg::sum_of_squares(exec, x), ReduceOp::sum));
+      const auto conditioning = detail::estimate_conditioning<T>(
+          exec, nl,
+          [&](const Matrix<T>& in, const Matrix<T>& out, Op op) {
+            matvec<T>(exec, a, in, out, op);
+          },
+          [&](const Matrix<T>& in, const Matrix<T>& out) { ulv_solve<T>(exec, f, in, out, false); },
+          column_norm, static_cast<std::uint64_t>(comm.rank()),
+          norm > 0 ? x_norm / std::sqrt(norm) : 0.0);
+      result.condition_lower_bound = conditioning.condition();
+      // The largest rank: of this rank's subtrees and of the replicated top levels.
+      index_type rank = 0;
+      for (const auto& sub : subs) {
+        for (int l = 1; l <= sub.levels(); ++l)
+          rank = std::max({rank, sub.max_row_rank(l), sub.max_col_rank(l)});
+      }
+      for (int l = 1; l <= ls; ++l) {
+        const auto& level = a.top_level(l);
+        for (std::size_t i = 0; i < level.row_rank_host.extent(0); ++i)
+          rank = std::max({rank, level.row_rank_host(i), level.col_rank_host(i)});
+      }
+      rank = comm.allreduce(rank, ReduceOp::max);
+      detail::check_solution<T>(
+          "hss::ulv_solve", 0, conditioning,
+          detail::ulv_chain_length(a.tree().max_leaf_size(), a.tree().levels(), rank),
+          result.residual);
+    } else {
+      detail::check_solution<T>("hss::ulv_solve", non_finite, {}, 1.0, result.residual);
+    }
   }
   return result;
 }

@@ -1,15 +1,23 @@
 #include "strata/hss/hss_io.hpp"
 
-#include <cstdio>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "strata/config.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/memory.hpp"
 #include "strata/dist/collective.hpp"
 
 #if STRATA_HAVE_HDF5
 #include <hdf5.h>
+
+#include "strata/io/detail/hdf5_checks.hpp"
+#include "strata/io/hdf5.hpp"
 #endif
 
 namespace strata::hss {
@@ -47,25 +55,6 @@ hid_t native_type() {
 }
 
 template <class T>
-void write_flat(hid_t group, const std::string& name, const T* data, std::size_t count,
-                const std::string& file) {
-  const hsize_t dims[1] = {static_cast<hsize_t>(count)};
-  Handle space(H5Screate_simple(1, dims, nullptr), H5Sclose, "HDF5: cannot create a dataspace");
-  Handle set(H5Dcreate2(group, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT,
-                        H5P_DEFAULT, H5P_DEFAULT),
-             H5Dclose, "cannot create dataset " + name + " in " + file);
-  if (count > 0 && H5Dwrite(set.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) {
-    STRATA_THROW(IOError, "cannot write dataset ", name, " to ", file);
-  }
-}
-
-template <class View>
-void write_view(hid_t group, const std::string& name, const View& v, const std::string& file) {
-  const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, v);
-  write_flat(group, name, h.data(), h.extent(0), file);
-}
-
-template <class T>
 std::vector<T> read_flat(hid_t group, const std::string& name, const std::string& file) {
   if (H5Lexists(group, name.c_str(), H5P_DEFAULT) <= 0) {
     STRATA_THROW(IOError, file, " has no dataset ", name,
@@ -74,35 +63,36 @@ std::vector<T> read_flat(hid_t group, const std::string& name, const std::string
   }
   Handle set(H5Dopen2(group, name.c_str(), H5P_DEFAULT), H5Dclose,
              "cannot open dataset " + name + " in " + file);
+  const std::string where = file + ": " + name;
+  // Values must be floating point and tables integers: HDF5 would convert an int32 generator
+  // silently, and the dense reader refuses integer data too.
+  Handle type(H5Dget_type(set.get()), H5Tclose, "cannot read the type of " + name);
+  const H5T_class_t type_class = H5Tget_class(type.get());
+  const bool want_float = !std::is_same_v<T, index_type>;
+  if (want_float && type_class != H5T_FLOAT) {
+    STRATA_THROW(Unsupported, "dataset ", name, " in ", file, " has dtype ",
+                 type_class == H5T_INTEGER ? "integer" : "non-numeric", " (",
+                 8 * H5Tget_size(type.get()), "-bit); expected float32 or float64");
+  }
+  if (!want_float && type_class != H5T_INTEGER) {
+    STRATA_THROW(Unsupported, "dataset ", name, " in ", file,
+                 " does not hold integers; an HSS file stores its offsets, ranks and permutation "
+                 "as int64");
+  }
+  io::detail::require_filters_available(set.get(), where);
   Handle space(H5Dget_space(set.get()), H5Sclose, "cannot read the shape of " + name);
-  hsize_t dims[1] = {0};
-  if (H5Sget_simple_extent_ndims(space.get()) != 1) {
+  const std::vector<index_type> dims = io::detail::dataset_extents(space.get(), where);
+  if (dims.size() != 1) {
     STRATA_THROW(IOError, "dataset ", name, " in ", file, " is not 1-D as expected");
   }
-  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  require_host_memory(checked_bytes({dims[0]}, sizeof(T)),
+                      "reading " + where + " (" + std::to_string(dims[0]) + " entries)");
   std::vector<T> out(static_cast<std::size_t>(dims[0]));
   if (!out.empty() &&
       H5Dread(set.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0) {
     STRATA_THROW(IOError, "cannot read dataset ", name, " from ", file);
   }
   return out;
-}
-
-void write_attribute(hid_t object, const std::string& name, long long value) {
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "HDF5: cannot create a dataspace");
-  Handle attr(
-      H5Acreate2(object, name.c_str(), H5T_NATIVE_LLONG, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-      H5Aclose, "cannot create attribute " + name);
-  H5Awrite(attr.get(), H5T_NATIVE_LLONG, &value);
-}
-
-void write_attribute(hid_t object, const std::string& name, const std::string& value) {
-  Handle type(H5Tcopy(H5T_C_S1), H5Tclose, "HDF5: cannot create a string type");
-  H5Tset_size(type.get(), value.size());
-  Handle space(H5Screate(H5S_SCALAR), H5Sclose, "HDF5: cannot create a dataspace");
-  Handle attr(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute " + name);
-  H5Awrite(attr.get(), type.get(), value.c_str());
 }
 
 long long read_integer_attribute(hid_t object, const std::string& name, const std::string& where) {
@@ -157,62 +147,102 @@ Handle open_group(hid_t file_id, const std::string& group, const std::string& fi
                 "cannot open group " + group + " in " + file);
 }
 
+/// Bytes of the generators HssMatrix(tree, ranks) allocates (layout of hss_matrix.cpp), in long
+/// double so that ranks from a crafted file cannot overflow; ranks outside [0, basis rows] are
+/// clamped here and refused by HssMatrix's own checks.
+template <class T>
+long double generator_bytes(const ClusterTree& tree, const HssRanks& ranks) {
+  const int levels = tree.levels();
+  long double entries = 0;
+  std::vector<long double> child_row, child_col;
+  for (int l = levels; l >= 1; --l) {
+    const index_type nodes = ClusterTree::nodes_on_level(l);
+    const auto& rr = ranks.row[static_cast<std::size_t>(l)];
+    const auto& cr = ranks.col[static_cast<std::size_t>(l)];
+    if (static_cast<index_type>(rr.size()) != nodes ||
+        static_cast<index_type>(cr.size()) != nodes) {
+      return 0;  // HssMatrix refuses the table before it allocates anything
+    }
+    std::vector<long double> row(static_cast<std::size_t>(nodes)), col(row.size());
+    for (index_type i = 0; i < nodes; ++i) {
+      const auto k = static_cast<std::size_t>(i);
+      const long double urows = l == levels ? static_cast<long double>(tree.node_size(l, i))
+                                            : child_row[2 * k] + child_row[2 * k + 1];
+      const long double vrows = l == levels ? static_cast<long double>(tree.node_size(l, i))
+                                            : child_col[2 * k] + child_col[2 * k + 1];
+      row[k] = std::clamp(static_cast<long double>(rr[k]), 0.0L, urows);
+      col[k] = std::clamp(static_cast<long double>(cr[k]), 0.0L, vrows);
+      entries += urows * row[k] + vrows * col[k];
+    }
+    for (std::size_t k = 0; k < row.size(); ++k) entries += row[k] * col[k ^ 1];
+    child_row = std::move(row);
+    child_col = std::move(col);
+  }
+  for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i) {
+    const auto m = static_cast<long double>(tree.node_size(levels, i));
+    entries += m * m;
+  }
+  return entries * sizeof(T);
+}
+
 }  // namespace
 #endif
 
 template <class T>
 void save_hss(const Comm& comm, const std::string& file, const HssMatrix<T>& a,
-              const std::string& group) {
+              const std::string& group, const std::vector<std::string>& inputs) {
 #if STRATA_HAVE_HDF5
-  collective(comm, [&] {
-    if (!comm.is_root()) return;
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-    const std::string temp = file + ".strata-tmp";
-    {
-      Handle f(H5Fcreate(temp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose,
-               "cannot create " + temp + " (is the directory writable?)");
-      Handle lcpl(H5Pcreate(H5P_LINK_CREATE), H5Pclose, "HDF5 property list");
-      H5Pset_create_intermediate_group(lcpl.get(), 1);
-      Handle g(H5Gcreate2(f.get(), group.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT), H5Gclose,
-               "cannot create group " + group + " in " + file);
-      write_attribute(g.get(), "format", std::string("strata-hss"));
-      write_attribute(g.get(), "version", 1LL);
-      write_attribute(g.get(), "n", static_cast<long long>(a.size()));
-      write_attribute(g.get(), "levels", static_cast<long long>(a.levels()));
-      write_attribute(g.get(), "leaf_size", static_cast<long long>(a.tree().max_leaf_size()));
-      write_attribute(g.get(), "dtype", std::string(scalar_name<T>()));
-      write_view(g.get(), "permutation", a.tree().permutation(), file);
-      {
-        Handle leaves(H5Gcreate2(g.get(), "leaves", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                      H5Gclose, "cannot create group leaves in " + file);
-        write_view(leaves.get(), "D", a.d(), file);
-        write_view(leaves.get(), "D_offsets", a.d_offset(), file);
-      }
-      for (int l = 1; l <= a.levels(); ++l) {
-        const HssLevel<T>& lv = a.level(l);
-        const std::string name = "level_" + std::to_string(l);
-        Handle lg(H5Gcreate2(g.get(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                  H5Gclose, "cannot create group " + name + " in " + file);
-        write_view(lg.get(), "U", lv.u, file);
-        write_view(lg.get(), "V", lv.v, file);
-        write_view(lg.get(), "B", lv.b, file);
-        write_view(lg.get(), "U_offsets", lv.u_offset, file);
-        write_view(lg.get(), "V_offsets", lv.v_offset, file);
-        write_view(lg.get(), "B_offsets", lv.b_offset, file);
-        write_view(lg.get(), "row_rank", lv.row_rank, file);
-        write_view(lg.get(), "col_rank", lv.col_rank, file);
-      }
+  // Through the one atomic writer of io/hdf5.hpp, replacing the file. Every rank takes part in the
+  // collective writer but only rank 0's matrix is read: the others pass no data (the writer takes
+  // rank 0's lengths and attribute values), and the number of levels is rank 0's, so that all
+  // ranks make the same calls.
+  const bool root = comm.is_root();
+  const int levels = std::stoi(comm.broadcast(std::to_string(a.levels()), 0));
+  io::FileWriter writer(comm, file, io::WriteMode::replace_file, inputs);
+  const std::string base = group == "/" ? std::string() : group;
+  const auto put = [&](const std::string& name, const auto& view) {
+    if (!root) {
+      writer.write(base + "/" + name,
+                   static_cast<const typename std::decay_t<decltype(view)>::value_type*>(nullptr),
+                   0);
+      return;
     }
-    if (std::rename(temp.c_str(), file.c_str()) != 0) {
-      std::remove(temp.c_str());
-      STRATA_THROW(IOError, "cannot move the finished ", temp, " to ", file);
-    }
-  });
+    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, view);
+    writer.write(base + "/" + name, host.data(), host.extent(0));
+  };
+  put("permutation", a.tree().permutation());
+  put("leaves/D", a.d());
+  put("leaves/D_offsets", a.d_offset());
+  for (int l = 1; l <= levels; ++l) {
+    const std::string name = "level_" + std::to_string(l) + "/";
+    const HssLevel<T>* lv = root ? &a.level(l) : nullptr;
+    const auto put_level = [&](const char* what, const auto member) {
+      using View = std::decay_t<decltype(a.level(1).*member)>;
+      put(name + what, lv ? lv->*member : View());
+    };
+    put_level("U", &HssLevel<T>::u);
+    put_level("V", &HssLevel<T>::v);
+    put_level("B", &HssLevel<T>::b);
+    put_level("U_offsets", &HssLevel<T>::u_offset);
+    put_level("V_offsets", &HssLevel<T>::v_offset);
+    put_level("B_offsets", &HssLevel<T>::b_offset);
+    put_level("row_rank", &HssLevel<T>::row_rank);
+    put_level("col_rank", &HssLevel<T>::col_rank);
+  }
+  const std::string object = group.empty() ? "/" : group;
+  writer.set_attribute(object, "format", std::string("strata-hss"));
+  writer.set_integer_attribute(object, "version", 1);
+  writer.set_integer_attribute(object, "n", root ? a.size() : 0);
+  writer.set_integer_attribute(object, "levels", levels);
+  writer.set_integer_attribute(object, "leaf_size", root ? a.tree().max_leaf_size() : 0);
+  writer.set_attribute(object, "dtype", std::string(scalar_name<T>()));
+  writer.commit();
 #else
   (void)comm;
   (void)file;
   (void)a;
   (void)group;
+  (void)inputs;
   STRATA_THROW(Unsupported, "save_hss: this Strata build has no HDF5 support");
 #endif
 }
@@ -227,9 +257,18 @@ HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::stri
     const long long version = read_integer_attribute(g.get(), "version", where);
     STRATA_REQUIRE(version == 1, IOError, where, " has HSS format version ", version,
                    "; this Strata reads version 1");
-    const auto n = static_cast<index_type>(read_integer_attribute(g.get(), "n", where));
-    const auto levels = static_cast<int>(read_integer_attribute(g.get(), "levels", where));
+    const long long n_stored = read_integer_attribute(g.get(), "n", where);
+    const long long levels_stored = read_integer_attribute(g.get(), "levels", where);
+    STRATA_REQUIRE(levels_stored >= 0 && levels_stored <= 40, IOError, where, " declares ",
+                   levels_stored, " levels; a Strata HSS file has 0 to 40");
+    const auto n = static_cast<index_type>(n_stored);
+    const auto levels = static_cast<int>(levels_stored);
+    // The permutation has n entries in every file Strata writes; its length, checked against the
+    // memory by read_flat, bounds every size that follows.
     const auto perm = read_flat<index_type>(g.get(), "permutation", file);
+    STRATA_REQUIRE(n >= 1 && static_cast<index_type>(perm.size()) == n, IOError, where,
+                   " declares n = ", n, " but its permutation has ", perm.size(),
+                   " entries; the file is inconsistent");
     bool identity = true;
     for (std::size_t i = 0; i < perm.size(); ++i) {
       identity = identity && perm[i] == static_cast<index_type>(i);
@@ -244,6 +283,11 @@ HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::stri
       ranks.row[static_cast<std::size_t>(l)] = read_flat<index_type>(lg.get(), "row_rank", file);
       ranks.col[static_cast<std::size_t>(l)] = read_flat<index_type>(lg.get(), "col_rank", file);
     }
+    const long double bytes = generator_bytes<T>(tree, ranks);
+    require_host_memory(
+        bytes < 1.8e19L ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(std::ceil(bytes)))
+                        : std::nullopt,
+        "the HSS matrix of " + where + " (n = " + std::to_string(n) + ")");
     HssMatrix<T> a(tree, ranks);
     const auto load = [&](hid_t loc, const std::string& name, const FlatArray<T>& dst,
                           const std::string& offsets_name, const HostIndexArray& offsets) {
@@ -297,7 +341,7 @@ std::string stored_hss_dtype(const Comm& comm, const std::string& file, const st
 
 #define STRATA_HSS_IO_INSTANTIATE(T)                                              \
   template void save_hss<T>(const Comm&, const std::string&, const HssMatrix<T>&, \
-                            const std::string&);                                  \
+                            const std::string&, const std::vector<std::string>&); \
   template HssMatrix<T> load_hss<T>(const Comm&, const std::string&, const std::string&);
 STRATA_HSS_IO_INSTANTIATE(float)
 STRATA_HSS_IO_INSTANTIATE(double)

@@ -15,21 +15,26 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "strata/dist/comm.hpp"
 #include "strata/hss/hss_matrix.hpp"
 
 namespace strata::hss {
 
-/// Writes `a` to `file` (replacing the file). Rank 0 writes; collective (errors agreed on all
-/// ranks). Throws IOError when the file cannot be written, Unsupported without HDF5.
+/// Writes `a` to `file` (replacing the file) through io::FileWriter: atomic, never through a
+/// symbolic link, refused when `file` is not a regular HDF5 file or is one of `inputs` (the files
+/// the command read). Rank 0's matrix is written; collective (errors agreed on all ranks). Throws
+/// IOError when the file cannot be written, Unsupported without HDF5.
 template <class T>
 void save_hss(const Comm& comm, const std::string& file, const HssMatrix<T>& a,
-              const std::string& group = "/hss");
+              const std::string& group = "/hss", const std::vector<std::string>& inputs = {});
 
 /// Reads an HSS matrix written by save_hss on every rank. Values stored in the other precision are
-/// converted by HDF5. Collective. Throws IOError (missing or malformed file) or InvalidArgument
-/// (inconsistent tables).
+/// converted by HDF5. Every size read from the file is checked (against the other tables and
+/// against the available memory) before anything is allocated. Collective. Throws IOError
+/// (missing or malformed file), Unsupported (integer values, a missing HDF5 filter) or
+/// InvalidArgument (inconsistent tables, not enough memory).
 template <class T>
 HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::string& group = "/hss");
 
@@ -39,7 +44,7 @@ std::string stored_hss_dtype(const Comm& comm, const std::string& file,
 
 #define STRATA_HSS_IO_DECLARE(T)                                                         \
   extern template void save_hss<T>(const Comm&, const std::string&, const HssMatrix<T>&, \
-                                   const std::string&);                                  \
+                                   const std::string&, const std::vector<std::string>&); \
   extern template HssMatrix<T> load_hss<T>(const Comm&, const std::string&, const std::string&);
 STRATA_HSS_IO_DECLARE(float)
 STRATA_HSS_IO_DECLARE(double)

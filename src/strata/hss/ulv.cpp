@@ -1,11 +1,14 @@
 #include "strata/hss/ulv.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/hss/detail/conditioning.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
 #include "strata/hss/detail/ulv_steps.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace strata::hss {
 
@@ -679,6 +682,30 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const UlvFactor<T>& f, const Con
         },
         norm);
     result.residual = norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+    // Is X meaningful (detail/conditioning.hpp)? Throws NumericalError for a singular A.
+    const index_type non_finite = count_non_finite(exec, x);
+    if (non_finite == 0) {
+      const double x_norm = static_cast<double>(linalg::frobenius_norm(exec, x));
+      const auto column_norm = [&](const Matrix<T>& v) {
+        return static_cast<double>(linalg::frobenius_norm(exec, v));
+      };
+      const auto conditioning = detail::estimate_conditioning<T>(
+          exec, n,
+          [&](const Matrix<T>& in, const Matrix<T>& out, Op op) {
+            matvec<T>(exec, a, in, out, op);
+          },
+          [&](const Matrix<T>& in, const Matrix<T>& out) { ulv_solve<T>(exec, f, in, out, false); },
+          column_norm, 0, norm > 0 ? x_norm / std::sqrt(norm) : 0.0);
+      result.condition_lower_bound = conditioning.condition();
+      index_type rank = 0;
+      for (int l = 1; l <= levels; ++l)
+        rank = std::max({rank, a.max_row_rank(l), a.max_col_rank(l)});
+      detail::check_solution<T>("hss::ulv_solve", 0, conditioning,
+                                detail::ulv_chain_length(a.tree().max_leaf_size(), levels, rank),
+                                result.residual);
+    } else {
+      detail::check_solution<T>("hss::ulv_solve", non_finite, {}, 1.0, result.residual);
+    }
   }
   return result;
 }

@@ -3,12 +3,16 @@
 #include <hdf5.h>
 
 #include <filesystem>
-#include <random>
+#include <limits>
 #include <sstream>
 #include <system_error>
 
 #include "strata/config.hpp"
+#include "strata/core/memory.hpp"
 #include "strata/dist/collective.hpp"
+#include "strata/io/detail/atomic_file.hpp"
+#include "strata/io/detail/hdf5_checks.hpp"
+#include "strata/io/output_file.hpp"
 
 namespace strata::io {
 
@@ -75,27 +79,41 @@ void check(herr_t status, const std::string& what) {
 Id file_access(const Comm& comm) {
   Id fapl = checked(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "H5Pcreate(file access) failed");
 #if STRATA_HAVE_MPI
-  check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio failed");
+  // One rank needs no MPI-IO; the POSIX driver also avoids Open MPI's OMPIO, whose shared file
+  // pointer components overflow a 256-byte buffer on long paths (a crash for a 244-character name).
+  if (comm.size() > 1) {
+    check(H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL), "H5Pset_fapl_mpio failed");
+  }
 #else
   (void)comm;
 #endif
   return fapl;
 }
 
-Id transfer_collective() {
+/// Collective transfers for a dataset of a file opened with MPI-IO (file_access: several ranks);
+/// the POSIX driver refuses an MPI-IO transfer list.
+Id transfer_collective(hid_t dataset) {
   Id dxpl = checked(H5Pcreate(H5P_DATASET_XFER), H5Pclose, "H5Pcreate(transfer) failed");
 #if STRATA_HAVE_MPI
-  check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio failed");
+  Id file = checked(H5Iget_file_id(dataset), H5Fclose, "H5Iget_file_id failed");
+  Id fapl = checked(H5Fget_access_plist(file.get()), H5Pclose, "H5Fget_access_plist failed");
+  if (H5Pget_driver(fapl.get()) == H5FD_MPIO) {
+    check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio failed");
+  }
+#else
+  (void)dataset;
 #endif
   return dxpl;
 }
 
 template <class T>
 hid_t memory_type() {
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_NATIVE_INT64;
   return std::is_same_v<T, float> ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
 }
 template <class T>
 hid_t file_type() {
+  if constexpr (std::is_same_v<T, std::int64_t>) return H5T_STD_I64LE;
   return std::is_same_v<T, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
 }
 
@@ -104,11 +122,18 @@ Id open_for_read(const Comm& comm, const std::string& file) {
   silence_hdf5();
   collective(comm, [&] {
     std::error_code ec;
-    if (!fs::exists(file, ec)) {
+    const fs::file_status status = fs::status(file, ec);
+    if (!fs::exists(status)) {
       STRATA_THROW(IOError, "cannot open '", file, "': no such file");
     }
-    if (fs::is_directory(file, ec)) {
+    if (fs::is_directory(status)) {
       STRATA_THROW(IOError, "cannot open '", file, "': it is a directory, expected an HDF5 file");
+    }
+    // Opening a FIFO or a device would block or read a stream; HDF5 needs a regular file.
+    if (!fs::is_regular_file(status)) {
+      STRATA_THROW(IOError, "cannot open '", file, "': it is not a regular file (",
+                   fs::is_fifo(status) ? "a FIFO" : "a device or socket",
+                   "), expected an HDF5 file");
     }
   });
   Id fapl = file_access(comm);
@@ -138,10 +163,12 @@ struct OpenDataset {
   Id file;
   Id dataset;
   DatasetInfo info;
+  DatasetPath path;
 };
 
 OpenDataset open_dataset(const Comm& comm, const DatasetPath& path) {
   OpenDataset result;
+  result.path = path;
   result.file = open_for_read(comm, path.file);
   collective(comm, [&] {
     if (!object_exists(result.file.get(), path.dataset)) {
@@ -163,10 +190,8 @@ OpenDataset open_dataset(const Comm& comm, const DatasetPath& path) {
     }
     result.info.dtype = size == 4 ? Dtype::float32 : Dtype::float64;
     Id space = checked(H5Dget_space(result.dataset.get()), H5Sclose, "H5Dget_space failed");
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    std::vector<hsize_t> dims(static_cast<std::size_t>(rank > 0 ? rank : 0));
-    if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-    for (const auto d : dims) result.info.shape.push_back(static_cast<index_type>(d));
+    result.info.shape = detail::dataset_extents(space.get(), path.str());
+    detail::require_filters_available(result.dataset.get(), path.str());
   });
   return result;
 }
@@ -179,6 +204,68 @@ std::string shape_string(const std::vector<index_type>& shape) {
   out << ")";
   return out.str();
 }
+
+const char* filter_name(H5Z_filter_t id) {
+  switch (id) {
+    case H5Z_FILTER_DEFLATE:
+      return "gzip (deflate)";
+    case H5Z_FILTER_SZIP:
+      return "szip";
+    case 32000:
+      return "lzf";
+    case 32001:
+      return "blosc";
+    case 32004:
+      return "lz4";
+    case 32008:
+      return "bitshuffle";
+    case 32015:
+      return "zstd";
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+namespace detail {
+
+void require_filters_available(hid_t dataset, const std::string& where) {
+  Id plist = checked(H5Dget_create_plist(dataset), H5Pclose, "H5Dget_create_plist failed");
+  const int filters = H5Pget_nfilters(plist.get());
+  for (int k = 0; k < filters; ++k) {
+    unsigned flags = 0, config = 0;
+    std::size_t values = 0;
+    char stored_name[256] = {0};
+    const H5Z_filter_t id = H5Pget_filter2(plist.get(), static_cast<unsigned>(k), &flags, &values,
+                                           nullptr, sizeof stored_name, stored_name, &config);
+    if (id < 0 || H5Zfilter_avail(id) > 0) continue;
+    const char* known = filter_name(id);
+    const std::string name = stored_name[0] ? stored_name : known ? known : "unnamed";
+    STRATA_THROW(Unsupported, "dataset '", where, "' is stored with the HDF5 filter '", name,
+                 "' (filter id ", id, "), which this HDF5 library does not have; rewrite it ",
+                 "without that filter (e.g. h5repack -f NONE) or with gzip");
+  }
+}
+
+std::vector<index_type> dataset_extents(hid_t space, const std::string& where) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  if (rank < 0) STRATA_THROW(IOError, "cannot read the shape of '", where, "'");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  std::vector<index_type> shape;
+  for (const hsize_t d : dims) {
+    STRATA_REQUIRE(d <= static_cast<hsize_t>(std::numeric_limits<index_type>::max()),
+                   InvalidArgument, "dataset '", where, "' declares an extent of ",
+                   static_cast<unsigned long long>(d), ", more than 2^63 - 1 entries");
+    shape.push_back(static_cast<index_type>(d));
+  }
+  return shape;
+}
+
+}  // namespace detail
+
+namespace {
 
 /// File and memory dataspaces selecting the block [start, start + count) of `dataset`; an empty
 /// block selects nothing on both, so that the rank still takes part in collective I/O.
@@ -202,6 +289,7 @@ Selection select_block(hid_t dataset, int rank, const hsize_t* start, const hsiz
   return s;
 }
 
+/// The dataset has `rank` dimensions and holds at least one value.
 void require_rank(const DatasetPath& path, const DatasetInfo& info, std::size_t rank) {
   if (info.shape.size() != rank) {
     STRATA_THROW(ShapeMismatch, "dataset '", path.str(), "' has ", info.shape.size(), "-D shape ",
@@ -211,6 +299,30 @@ void require_rank(const DatasetPath& path, const DatasetInfo& info, std::size_t 
                              : "length",
                  ")");
   }
+  for (const index_type extent : info.shape) {
+    STRATA_REQUIRE(extent > 0, ShapeMismatch, "dataset '", path.str(), "' is empty (shape ",
+                   shape_string(info.shape), "); expected at least one ",
+                   rank == 1 ? "entry" : "row and one column");
+  }
+}
+
+/// Copies of the data alive at once while a read stages it: the row-major buffer read from the
+/// file, its column-major host copy and, when the memory space is host memory, the result.
+constexpr std::uint64_t staged_copies = std::is_same_v<MemSpace, Kokkos::HostSpace> ? 3 : 2;
+
+/// Refuses a read whose buffers would not fit in the memory available now (a crafted file may
+/// declare any shape), before anything is allocated.
+template <class T>
+void require_memory_for(const DatasetPath& path, std::initializer_list<index_type> extents,
+                        std::uint64_t copies) {
+  std::optional<std::uint64_t> bytes = checked_bytes(extents, sizeof(T));
+  if (bytes && __builtin_mul_overflow(*bytes, copies, &*bytes)) bytes.reset();
+  std::ostringstream what;
+  what << "reading '" << path.str() << "' (";
+  std::size_t k = 0;
+  for (const index_type e : extents) what << (k++ ? " x " : "") << e;
+  what << " " << (sizeof(T) == 4 ? "float32" : "float64") << " values on this rank)";
+  require_host_memory(bytes, what.str());
 }
 
 /// Reads rows [row_begin, row_begin + rows) of a 2-D dataset into a row-major host buffer.
@@ -225,7 +337,7 @@ Kokkos::View<T**, Kokkos::LayoutRight, Kokkos::HostSpace> read_rows(const OpenDa
   const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
   const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
   const Selection selection = select_block(d.dataset.get(), 2, start, count);
-  Id dxpl = transfer_collective();
+  Id dxpl = transfer_collective(d.dataset.get());
   check(H5Dread(d.dataset.get(), memory_type<T>(), selection.memory.get(), selection.file.get(),
                 dxpl.get(), buffer.data()),
         "reading the data of the dataset failed");
@@ -241,13 +353,6 @@ Matrix<T> to_device_column_major(const Source& row_major, const std::string& lab
                    host.extent(1));
   Kokkos::deep_copy(device, host);
   return device;
-}
-
-std::string random_token() {
-  std::random_device device;
-  std::ostringstream out;
-  out << std::hex << device() << device();
-  return out.str();
 }
 
 }  // namespace
@@ -286,7 +391,10 @@ DatasetInfo inspect(const Comm& comm, const DatasetPath& path) {
 template <class T>
 Matrix<T> read_matrix(const Comm& comm, const DatasetPath& path) {
   const OpenDataset d = open_dataset(comm, path);
-  collective(comm, [&] { require_rank(path, d.info, 2); });
+  collective(comm, [&] {
+    require_rank(path, d.info, 2);
+    require_memory_for<T>(path, {d.info.shape[0], d.info.shape[1]}, staged_copies);
+  });
   const auto buffer = read_rows<T>(d, 0, d.info.shape[0]);
   return to_device_column_major<T>(buffer, "strata::io::read_matrix");
 }
@@ -306,6 +414,9 @@ DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
     }
     return BlockRowLayout(d.info.shape[0], comm.size());
   });
+  collective(comm, [&] {
+    require_memory_for<T>(path, {rows.local_rows(comm.rank()), d.info.shape[1]}, staged_copies);
+  });
   const auto buffer = read_rows<T>(d, rows.row_begin(comm.rank()), rows.local_rows(comm.rank()));
   return DistMatrix<T>(comm, rows,
                        to_device_column_major<T>(buffer, "strata::io::read_dist_matrix"));
@@ -314,10 +425,13 @@ DistMatrix<T> read_dist_matrix(const Comm& comm, const DatasetPath& path,
 template <class T>
 Vector<T> read_vector(const Comm& comm, const DatasetPath& path) {
   const OpenDataset d = open_dataset(comm, path);
-  collective(comm, [&] { require_rank(path, d.info, 1); });
+  collective(comm, [&] {
+    require_rank(path, d.info, 1);
+    require_memory_for<T>(path, {d.info.shape[0]}, staged_copies - 1);
+  });
   HostVector<T> host(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_vector"),
                      static_cast<std::size_t>(d.info.shape[0]));
-  Id dxpl = transfer_collective();
+  Id dxpl = transfer_collective(d.dataset.get());
   check(H5Dread(d.dataset.get(), memory_type<T>(), H5S_ALL, H5S_ALL, dxpl.get(), host.data()),
         "reading '" + path.str() + "' failed");
   Vector<T> device(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_vector"),
@@ -335,6 +449,7 @@ DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path) {
   out.layout = BlockRowLayout(count, comm.size());
   const index_type begin = out.layout.row_begin(comm.rank()),
                    mine = out.layout.local_rows(comm.rank());
+  collective(comm, [&] { require_memory_for<T>(path, {mine, rows, cols}, staged_copies); });
   Kokkos::View<T***, Kokkos::LayoutRight, Kokkos::HostSpace> buffer(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::io::read_batch"),
       static_cast<std::size_t>(mine), static_cast<std::size_t>(rows),
@@ -343,7 +458,7 @@ DistBatch<T> read_batch(const Comm& comm, const DatasetPath& path) {
   const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows),
                              static_cast<hsize_t>(cols)};
   const Selection selection = select_block(d.dataset.get(), 3, start, extent);
-  Id dxpl = transfer_collective();
+  Id dxpl = transfer_collective(d.dataset.get());
   const herr_t status = H5Dread(d.dataset.get(), memory_type<T>(), selection.memory.get(),
                                 selection.file.get(), dxpl.get(), buffer.data());
   collective(comm, [&] { check(status, "reading '" + path.str() + "' failed"); });
@@ -390,6 +505,7 @@ struct FileWriter::Impl {
   Comm comm;
   std::string target;
   std::string temporary;
+  std::unique_ptr<detail::AtomicFile> output;  ///< rank 0 only
   Id file;
   bool committed = false;
 
@@ -398,11 +514,19 @@ struct FileWriter::Impl {
                    ": the writer for '", target, "' was already committed");
   }
 
-  /// Creates the dataset (replacing one of the same name) and returns it.
+  /// Creates the dataset (replacing one of the same name) and returns it. The disk space for its
+  /// values is reserved first (detail::AtomicFile::reserve): HDF5 1.10 cannot close a file after a
+  /// failed write (its shutdown then crashes), so a full disk must be found before HDF5 writes.
   Id create_dataset(const std::string& name, hid_t type, int rank, const hsize_t* dims) {
     collective(comm, [&] {
       STRATA_REQUIRE(name.size() > 1 && name.front() == '/' && name.back() != '/', InvalidArgument,
                      "dataset name '", name, "' must be an absolute path such as /A");
+      if (output) {
+        std::uint64_t bytes = H5Tget_size(type);
+        bool overflow = false;
+        for (int k = 0; k < rank; ++k) overflow |= __builtin_mul_overflow(bytes, dims[k], &bytes);
+        output->reserve(overflow ? std::numeric_limits<std::uint64_t>::max() : bytes);
+      }
     });
     if (object_exists(file.get(), name)) {
       check(H5Ldelete(file.get(), name.c_str(), H5P_DEFAULT),
@@ -427,7 +551,7 @@ struct FileWriter::Impl {
     const hsize_t start[2] = {static_cast<hsize_t>(row_begin), 0};
     const hsize_t count[2] = {static_cast<hsize_t>(rows), static_cast<hsize_t>(cols)};
     const Selection selection = select_block(dataset.get(), 2, start, count);
-    Id dxpl = transfer_collective();
+    Id dxpl = transfer_collective(dataset.get());
     const herr_t status = H5Dwrite(dataset.get(), memory_type<T>(), selection.memory.get(),
                                    selection.file.get(), dxpl.get(), data);
     collective(comm, [&] { check(status, "writing dataset '" + name + "' failed (disk full?)"); });
@@ -439,49 +563,39 @@ struct FileWriter::Impl {
 
   void discard() noexcept {
     file.reset();
-    if (comm.is_root() && !temporary.empty()) {
-      std::error_code ec;
-      fs::remove(temporary, ec);
-    }
+    if (output) output->discard();
   }
 };
 
-FileWriter::FileWriter(const Comm& comm, const std::string& file, WriteMode mode)
+FileWriter::FileWriter(const Comm& comm, const std::string& file, WriteMode mode,
+                       const std::vector<std::string>& inputs)
     : impl_(std::make_unique<Impl>()) {
   silence_hdf5();
   impl_->comm = comm;
   impl_->target = file;
-  const std::string token = comm.broadcast(comm.is_root() ? random_token() : std::string(), 0);
-  const fs::path target(file);
-  const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  impl_->temporary =
-      (directory / ("." + target.filename().string() + ".strata-tmp-" + token)).string();
   const bool update = mode == WriteMode::update_file;
-  collective(comm, [&] {
-    std::error_code ec;
-    STRATA_REQUIRE(!target.filename().empty(), InvalidArgument, "output '", file,
-                   "' names no file; expected a file name such as out.h5");
-    STRATA_REQUIRE(fs::is_directory(directory, ec), IOError, "cannot write '", file,
-                   "': directory '", directory.string(), "' does not exist");
-    STRATA_REQUIRE(!fs::is_directory(target, ec), IOError, "cannot write '", file,
-                   "': it is a directory");
-    if (comm.is_root() && update && fs::exists(target, ec)) {
-      STRATA_REQUIRE(H5Fis_hdf5(file.c_str()) > 0, IOError, "cannot update '", file,
-                     "': it exists but is not an HDF5 file (remove it or choose another name)");
-      fs::copy_file(target, impl_->temporary, fs::copy_options::overwrite_existing, ec);
-      STRATA_REQUIRE(!ec, IOError, "cannot copy '", file,
-                     "' to a temporary file for updating: ", ec.message());
-    }
+  // Rank 0 checks the target and creates the temporary file; the others learn its name.
+  std::string created = collective(comm, [&] {
+    if (!comm.is_root()) return std::string();
+    // Updating keeps the input file's other datasets (the write goes to a copy), so only a
+    // replacement is refused.
+    if (!update) check_output_distinct(file, inputs);
+    impl_->output = std::make_unique<detail::AtomicFile>(
+        file,
+        update ? detail::AtomicFile::Start::copy_of_target : detail::AtomicFile::Start::empty);
+    return std::string(impl_->output->holds_copy() ? "1" : "0") + impl_->output->temporary();
   });
-  const bool exists = comm.broadcast(fs::exists(impl_->temporary) ? "1" : "0", 0) == "1";
+  created = comm.broadcast(created, 0);
+  const bool holds_copy = created.front() == '1';
+  impl_->temporary = created.substr(1);
   Id fapl = file_access(comm);
   const hid_t id =
-      exists ? H5Fopen(impl_->temporary.c_str(), H5F_ACC_RDWR, fapl.get())
-             : H5Fcreate(impl_->temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+      holds_copy ? H5Fopen(impl_->temporary.c_str(), H5F_ACC_RDWR, fapl.get())
+                 : H5Fcreate(impl_->temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
   try {
     collective(comm, [&] {
-      STRATA_REQUIRE(id >= 0, IOError, "cannot create a temporary file next to '", file,
-                     "' (is the directory writable?)");
+      STRATA_REQUIRE(id >= 0, IOError, "cannot ", holds_copy ? "open" : "create",
+                     " the temporary HDF5 file '", impl_->temporary, "' for '", file, "'");
     });
   } catch (...) {
     if (id >= 0) H5Fclose(id);
@@ -544,7 +658,7 @@ void FileWriter::write(const std::string& dataset,
   const hsize_t start[1] = {0};
   const hsize_t mine[1] = {impl_->comm.is_root() ? dims[0] : 0};
   const Selection selection = select_block(data.get(), 1, start, mine);
-  Id dxpl = transfer_collective();
+  Id dxpl = transfer_collective(data.get());
   const herr_t status = H5Dwrite(data.get(), memory_type<T>(), selection.memory.get(),
                                  selection.file.get(), dxpl.get(), host.data());
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
@@ -583,15 +697,54 @@ void FileWriter::write(const std::string& dataset, const DistBatch<T>& x) {
   const hsize_t extent[3] = {static_cast<hsize_t>(mine), static_cast<hsize_t>(rows),
                              static_cast<hsize_t>(cols)};
   const Selection selection = select_block(data.get(), 3, start, extent);
-  Id dxpl = transfer_collective();
+  Id dxpl = transfer_collective(data.get());
   const herr_t status = H5Dwrite(data.get(), memory_type<T>(), selection.memory.get(),
                                  selection.file.get(), dxpl.get(), buffer.data());
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
+template <class T>
+void FileWriter::write(const std::string& dataset, const T* host_data, std::size_t count) {
+  impl_->require_open("write");
+  // Rank 0's length, so that every rank creates the same dataset (a collective call).
+  const hsize_t dims[1] = {
+      static_cast<hsize_t>(std::stoull(impl_->comm.broadcast(std::to_string(count), 0)))};
+  Id data = impl_->create_dataset(dataset, file_type<T>(), 1, dims);
+  const hsize_t start[1] = {0};
+  const hsize_t mine[1] = {impl_->comm.is_root() ? dims[0] : 0};
+  const Selection selection = select_block(data.get(), 1, start, mine);
+  Id dxpl = transfer_collective(data.get());
+  const herr_t status = H5Dwrite(data.get(), memory_type<T>(), selection.memory.get(),
+                                 selection.file.get(), dxpl.get(), host_data);
+  collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
+}
+
+void FileWriter::set_integer_attribute(const std::string& object, const std::string& name,
+                                       std::int64_t rank_value) {
+  impl_->require_open("set_integer_attribute");
+  // Parallel HDF5 needs the same value on every rank: rank 0's.
+  const std::int64_t value = std::stoll(impl_->comm.broadcast(std::to_string(rank_value), 0));
+  collective(impl_->comm, [&] {
+    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
+                   "set_attribute: object '", object, "' does not exist in the file being written");
+  });
+  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
+  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
+          "cannot replace attribute '" + name + "'");
+  }
+  Id attribute =
+      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_STD_I64LE,
+                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+              H5Aclose, "cannot create attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value),
+        "cannot write attribute '" + name + "'");
+}
+
 void FileWriter::set_attribute(const std::string& object, const std::string& name,
-                               const std::string& value) {
+                               const std::string& rank_value) {
   impl_->require_open("set_attribute");
+  const std::string value = impl_->comm.broadcast(rank_value, 0);  // rank 0's on every rank
   collective(impl_->comm, [&] {
     STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
                    "set_attribute: object '", object, "' does not exist in the file being written");
@@ -633,16 +786,19 @@ void FileWriter::set_attribute(const std::string& object, const std::string& nam
 
 void FileWriter::commit() {
   impl_->require_open("commit");
-  const herr_t closed = H5Fclose(impl_->file.release());
+  // H5Fflush makes the MPI-IO driver call MPI_File_sync on every rank (durable data from all
+  // nodes); rank 0 then fsyncs (the POSIX driver has no sync of its own) and renames.
+  // A failed flush is agreed on before the close, so that discard() can still close the file
+  // safely; once flushed, the close writes nothing.
+  const herr_t flushed = H5Fflush(impl_->file.get(), H5F_SCOPE_GLOBAL);
   try {
     collective(impl_->comm, [&] {
+      check(flushed, "writing the temporary file for '" + impl_->target + "' failed (disk full?)");
+    });
+    const herr_t closed = H5Fclose(impl_->file.release());
+    collective(impl_->comm, [&] {
       check(closed, "closing the temporary file for '" + impl_->target + "' failed (disk full?)");
-      if (impl_->comm.is_root()) {
-        std::error_code ec;
-        fs::rename(impl_->temporary, impl_->target, ec);
-        STRATA_REQUIRE(!ec, IOError, "cannot move the finished file into place at '", impl_->target,
-                       "': ", ec.message());
-      }
+      if (impl_->comm.is_root()) impl_->output->commit();
     });
   } catch (...) {
     impl_->discard();
@@ -680,5 +836,8 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T
   template void write_matrix<T>(const Comm&, const DatasetPath&, const ConstMatrix<T>&);
 STRATA_IO_INSTANTIATE(float)
 STRATA_IO_INSTANTIATE(double)
+template void FileWriter::write<float>(const std::string&, const float*, std::size_t);
+template void FileWriter::write<double>(const std::string&, const double*, std::size_t);
+template void FileWriter::write<std::int64_t>(const std::string&, const std::int64_t*, std::size_t);
 
 }  // namespace strata::io

@@ -6,11 +6,15 @@
 // reads or writes its own row block of a DistMatrix.
 //
 // Writes never leave a half-written file: FileWriter writes to a temporary file beside the target
-// and renames it into place in commit(). In update mode the existing file is copied first, so its
-// other datasets are kept and the target is replaced atomically. Errors (missing file or dataset,
-// wrong rank, unsupported dtype, shape mismatch, unwritable directory) are raised on every rank.
+// and renames it into place in commit() (detail/atomic_file.hpp: exclusive creation, no symbolic
+// links followed, fsync, a lock against concurrent writers, removal on error and on SIGINT,
+// SIGTERM, SIGHUP). In update mode the existing file is copied first, so its other datasets are
+// kept and the target is replaced atomically. Errors (missing file or dataset, wrong rank,
+// unsupported dtype or filter, empty dataset, a shape too large for the memory, unwritable
+// directory, a target that is not a regular HDF5 file) are raised on every rank.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,7 +87,11 @@ enum class WriteMode {
 /// set_attribute().
 class FileWriter {
  public:
-  FileWriter(const Comm& comm, const std::string& file, WriteMode mode = WriteMode::update_file);
+  /// `inputs`: the files the command reads. Replacing one of them (replace_file) is refused with
+  /// IOError before anything is written (check_output_distinct in output_file.hpp); updating one
+  /// keeps its other datasets and is allowed.
+  FileWriter(const Comm& comm, const std::string& file, WriteMode mode = WriteMode::update_file,
+             const std::vector<std::string>& inputs = {});
   ~FileWriter();
   FileWriter(const FileWriter&) = delete;
   FileWriter& operator=(const FileWriter&) = delete;
@@ -103,9 +111,18 @@ class FileWriter {
   template <class T>
   void write(const std::string& dataset, const DistBatch<T>& x);
 
-  /// String or number attribute on "/" or on a dataset already written.
+  /// A 1-D array in host memory, the same on every rank; rank 0's copy is written (the length
+  /// too). T: float, double or std::int64_t.
+  template <class T>
+  void write(const std::string& dataset, const T* host_data, std::size_t count);
+
+  /// String or number attribute on "/" or on an object (dataset, group) already written. String
+  /// and integer values are rank 0's; a number must be the same on every rank.
   void set_attribute(const std::string& object, const std::string& name, const std::string& value);
   void set_attribute(const std::string& object, const std::string& name, double value);
+  /// A 64-bit integer attribute.
+  void set_integer_attribute(const std::string& object, const std::string& name,
+                             std::int64_t value);
 
   /// Closes the temporary file and renames it to the target. Collective.
   void commit();
@@ -137,5 +154,9 @@ void write_matrix(const Comm& comm, const DatasetPath& path, const ConstMatrix<T
 STRATA_IO_DECLARE(float)
 STRATA_IO_DECLARE(double)
 #undef STRATA_IO_DECLARE
+extern template void FileWriter::write<float>(const std::string&, const float*, std::size_t);
+extern template void FileWriter::write<double>(const std::string&, const double*, std::size_t);
+extern template void FileWriter::write<std::int64_t>(const std::string&, const std::int64_t*,
+                                                     std::size_t);
 
 }  // namespace strata::io

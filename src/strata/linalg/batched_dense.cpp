@@ -5,15 +5,10 @@
 #include <string>
 
 #include "strata/core/checks.hpp"
-#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/linalg/detail/batched_dense_backend.hpp"
 #include "strata/linalg/detail/batched_dense_team.hpp"
 
 namespace strata::linalg {
-
-using detail::Member;
-using detail::ref;
-using detail::Scratch;
-using detail::TeamPolicy;
 
 int BatchLayout::max_rows() const {
   return host_rows.empty() ? 0 : *std::max_element(host_rows.begin(), host_rows.end());
@@ -127,24 +122,6 @@ void require_shapes(const char* function, const char* name, const MatrixBatch<T>
   }
 }
 
-TeamPolicy team_policy(const ExecSpace& exec, int count, std::size_t scratch_bytes) {
-  TeamPolicy policy(exec, count, Kokkos::AUTO);
-  if (scratch_bytes > 0) policy.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
-  return policy;
-}
-
-/// Throws NumericalError naming the first failing matrix if any entry of `info` is nonzero.
-void check_info(const ExecSpace& exec, const Kokkos::View<int*, MemSpace>& info,
-                const char* function) {
-  kx::fence(exec, "strata::linalg::batched_dense::info");
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, info);
-  for (std::size_t b = 0; b < h.extent(0); ++b) {
-    STRATA_REQUIRE(h(b) == 0, NumericalError, function, ": matrix ", b,
-                   h(b) == 1 ? " holds NaN or Inf entries; expected finite numbers"
-                             : " did not converge (one-sided Jacobi sweeps exhausted)");
-  }
-}
-
 }  // namespace
 
 template <class T>
@@ -159,37 +136,13 @@ void householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a, const Matrix
     STRATA_REQUIRE(q.layout.host_cols[b] <= ar[b], ShapeMismatch, "householder_qr: Q matrix ", b,
                    " has ", q.layout.host_cols[b], " columns; the full Q has only ", ar[b]);
   }
-  const bool want_r = r.layout.count() > 0;
-  if (want_r) {
+  if (r.layout.count() > 0) {
     require_shapes(
         "householder_qr", "R", r, count, [&](int b) { return std::min(ar[b], ac[b]); },
         [&](int b) { return ac[b]; });
   }
   if (count == 0) return;
-  // Factor a packed copy (the input stays intact).
-  auto work = MatrixBatch<T>::allocate("strata::linalg::householder_qr::work", ar, ac);
-  const auto a_ref = ref<T>(a), w_ref = ref<T>(work), q_ref = ref<T>(q), r_ref = ref<T>(r);
-  const int len = std::max(1, std::min(a.layout.max_rows(), a.layout.max_cols()));
-  Kokkos::parallel_for(
-      "strata::linalg::householder_qr", team_policy(exec, count, Scratch<T>::shmem_size(len)),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len);
-        const auto src = a_ref(b), f = w_ref(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
-          for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
-        });
-        member.team_barrier();
-        detail::team_householder_qr(member, f, tau);
-        const int steps = kx::min(f.rows, f.cols);
-        detail::team_form_q(member, f, tau, steps, 0, q_ref(b));
-        if (want_r) {
-          const auto rr = r_ref(b);
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rr.cols), [&](const int j) {
-            for (int i = 0; i < rr.rows; ++i) rr(i, j) = i <= j ? f(i, j) : T(0);
-          });
-        }
-      });
+  detail::Backend::householder_qr(exec, a, q, r);
 }
 
 template <class T>
@@ -206,31 +159,15 @@ void null_space(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatc
                    " null-space directions are guaranteed; take more columns (samples) than rows");
   }
   if (count == 0) return;
-  auto work = MatrixBatch<T>::allocate("strata::linalg::null_space::work", ac, ar);
-  const auto a_ref = ref<T>(a), w_ref = ref<T>(work), n_ref = ref<T>(n);
-  const int len = std::max(1, a.layout.max_rows());
-  Kokkos::parallel_for(
-      "strata::linalg::null_space", team_policy(exec, count, Scratch<T>::shmem_size(len)),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len);
-        const auto src = a_ref(b), f = w_ref(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
-          for (int i = 0; i < f.rows; ++i) f(i, j) = src(j, i);
-        });
-        member.team_barrier();
-        detail::team_householder_qr(member, f, tau);
-        const int steps = kx::min(f.rows, f.cols);
-        detail::team_form_q(member, f, tau, steps, f.cols, n_ref(b));
-      });
+  detail::Backend::null_space(exec, a, n);
 }
 
 namespace {
-/// Shared driver of column_pivoted_qr and interpolative_decomposition.
-template <class T, class Finish>
-void pivoted_qr_driver(const ExecSpace& exec, const char* label, const MatrixBatch<T>& a,
-                       const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
-                       const MatrixBatch<int>& perm, Finish finish) {
+/// Checks shared by column_pivoted_qr and interpolative_decomposition.
+template <class T>
+void require_pivoted_qr_arguments(const char* label, const MatrixBatch<T>& a, const RankRule& rule,
+                                  const Kokkos::View<int*, MemSpace>& ranks,
+                                  const MatrixBatch<int>& perm) {
   const int count = a.layout.count();
   STRATA_REQUIRE(static_cast<int>(ranks.extent(0)) == count, ShapeMismatch, label, ": ranks has ",
                  ranks.extent(0), " entries, expected ", count);
@@ -240,30 +177,6 @@ void pivoted_qr_driver(const ExecSpace& exec, const char* label, const MatrixBat
   const auto& ac = a.layout.host_cols;
   require_shapes(
       label, "perm", perm, count, [&](int b) { return ac[b]; }, [](int) { return 1; });
-  if (count == 0) return;
-  auto work = MatrixBatch<T>::allocate("strata::linalg::pivoted_qr::work", a.layout.host_rows, ac);
-  const auto a_ref = ref<T>(a), w_ref = ref<T>(work);
-  const auto p_ref = ref<int>(perm);
-  const int len = std::max(1, std::max(a.layout.max_rows(), a.layout.max_cols()));
-  const std::size_t bytes = 2 * Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(4);
-  const int max_rank = rule.max_rank;
-  const double rel = rule.relative_tolerance, abs_tol = rule.absolute_tolerance;
-  Kokkos::parallel_for(
-      label, team_policy(exec, count, bytes), KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len), norms(member.team_scratch(0), len);
-        Scratch<int> shared(member.team_scratch(0), 4);
-        const auto src = a_ref(b), f = w_ref(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
-          for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
-        });
-        member.team_barrier();
-        int* pv = p_ref(b).p;
-        const int k =
-            detail::team_pivoted_qr(member, f, pv, tau, norms, shared, max_rank, rel, abs_tol);
-        Kokkos::single(Kokkos::PerTeam(member), [&]() { ranks(b) = k; });
-        finish(member, b, f, tau, k, pv);
-      });
 }
 }  // namespace
 
@@ -289,22 +202,9 @@ void column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>& a, const Ran
     STRATA_REQUIRE(!want_r || r.layout.host_rows[b] <= std::min(ar[b], ac[b]), ShapeMismatch,
                    "column_pivoted_qr: R matrix ", b, " has more than min(m, n) rows");
   }
-  const auto q_ref = ref<T>(q), r_ref = ref<T>(r);
-  pivoted_qr_driver(
-      exec, "strata::linalg::column_pivoted_qr", a, rule, ranks, perm,
-      KOKKOS_LAMBDA(const Member& member, const int b, const detail::MatRef<T>& f,
-                    const Scratch<T>& tau, const int k, int*) {
-        if (want_q) {
-          const auto qq = q_ref(b);
-          detail::team_form_q(member, f, tau, k, 0, qq);
-        }
-        if (want_r) {
-          const auto rr = r_ref(b);
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rr.cols), [&](const int j) {
-            for (int i = 0; i < rr.rows; ++i) rr(i, j) = (i <= j && i < k) ? f(i, j) : T(0);
-          });
-        }
-      });
+  require_pivoted_qr_arguments("strata::linalg::column_pivoted_qr", a, rule, ranks, perm);
+  if (count == 0) return;
+  detail::Backend::column_pivoted_qr(exec, a, rule, ranks, perm, q, r);
 }
 
 template <class T>
@@ -324,28 +224,10 @@ void interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
                    "interpolative_decomposition: X matrix ", b, " has ", x.layout.host_rows[b],
                    " rows; the rank can reach ", cap, " (min(m, n) or max_rank)");
   }
-  const auto x_ref = ref<T>(x);
-  pivoted_qr_driver(
-      exec, "strata::linalg::interpolative_decomposition", a, rule, ranks, skeleton,
-      KOKKOS_LAMBDA(const Member& member, const int b, const detail::MatRef<T>& f,
-                    const Scratch<T>&, const int k, int* pv) {
-        // T = R11^{-1} R12 by back substitution, in place over R12 (one column per thread).
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k, f.cols), [&](const int j) {
-          for (int i = k - 1; i >= 0; --i) {
-            T s = f(i, j);
-            for (int l = i + 1; l < k; ++l) s -= f(i, l) * f(l, j);
-            f(i, j) = s / f(i, i);
-          }
-        });
-        member.team_barrier();
-        const auto xx = x_ref(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
-          const int c = pv[j];
-          for (int i = 0; i < xx.rows; ++i) {
-            xx(i, c) = i >= k ? T(0) : (j < k ? (i == j ? T(1) : T(0)) : f(i, j));
-          }
-        });
-      });
+  require_pivoted_qr_arguments("strata::linalg::interpolative_decomposition", a, rule, ranks,
+                               skeleton);
+  if (count == 0) return;
+  detail::Backend::interpolative_decomposition(exec, a, rule, ranks, skeleton, x);
 }
 
 template <class T>
@@ -363,31 +245,7 @@ void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u
   require_shapes(
       "svd", "V", v, count, [&](int b) { return ac[b]; }, k_of);
   if (count == 0) return;
-  const auto a_ref = ref<T>(a), u_ref = ref<T>(u), s_ref = ref<T>(sigma), v_ref = ref<T>(v);
-  const int len = std::max(1, a.layout.max_rows() + a.layout.max_cols());
-  const T tiny = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
-  Kokkos::View<int*, MemSpace> info("strata::linalg::svd::info", count);
-  Kokkos::parallel_for(
-      "strata::linalg::svd",
-      team_policy(exec, count, Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2)),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        Scratch<T> work(member.team_scratch(0), len);
-        Scratch<int> shared(member.team_scratch(0), 2);
-        const auto src = a_ref(b), uu = u_ref(b), vv = v_ref(b);
-        const bool tall = src.rows >= src.cols;
-        // Tall: W = A in U, rotations in V. Wide: W = A^T in V, rotations in U.
-        const auto w = tall ? uu : vv, j = tall ? vv : uu;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, w.cols), [&](const int c) {
-          for (int i = 0; i < w.rows; ++i) w(i, c) = tall ? src(i, c) : src(c, i);
-          for (int i = 0; i < j.rows; ++i) j(i, c) = i == c ? T(1) : T(0);
-        });
-        member.team_barrier();
-        const int status =
-            detail::team_jacobi_svd(member, w, j, s_ref(b).p, work, shared, tiny, 60);
-        Kokkos::single(Kokkos::PerTeam(member), [&]() { info(b) = status; });
-      });
-  check_info(exec, info, "svd");
+  detail::Backend::svd(exec, a, u, sigma, v);
 }
 
 template <class T>
@@ -398,7 +256,7 @@ Kokkos::View<int*, MemSpace> truncation_ranks(const ExecSpace& exec, const Matri
                  rule.relative_tolerance, ", absolute ", rule.absolute_tolerance);
   const int count = d.layout.count();
   Kokkos::View<int*, MemSpace> ranks("strata::linalg::truncation_ranks", count);
-  const auto d_ref = ref<T>(d);
+  const auto d_ref = detail::ref<T>(d);
   const int max_rank = rule.max_rank;
   const double rel = rule.relative_tolerance, abs_tol = rule.absolute_tolerance;
   Kokkos::parallel_for(
@@ -427,46 +285,12 @@ void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const 
       "pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
       [&](int i) { return ar[i]; });
   if (count == 0) return;
-  std::vector<int> k(static_cast<std::size_t>(count)), ones(static_cast<std::size_t>(count), 1);
-  for (int i = 0; i < count; ++i) k[i] = std::min(ar[i], ac[i]);
-  auto u = MatrixBatch<T>::allocate("strata::linalg::pinv::u", ar, k);
-  auto s = MatrixBatch<T>::allocate("strata::linalg::pinv::sigma", k, ones);
-  auto v = MatrixBatch<T>::allocate("strata::linalg::pinv::v", ac, k);
-  svd(exec, a, u, s, v);
-  auto t = MatrixBatch<T>::allocate("strata::linalg::pinv::bv", br, k);
-  const auto b_ref = ref<T>(b), x_ref = ref<T>(x), u_ref = ref<T>(u), s_ref = ref<T>(s),
-             v_ref = ref<T>(v), t_ref = ref<T>(t);
+  // rcond <= 0: max(m, n) u over the batch, as documented.
   const double cut_factor =
       rcond > 0 ? rcond
                 : static_cast<double>(std::max(a.layout.max_rows(), a.layout.max_cols())) *
                       std::numeric_limits<T>::epsilon();
-  Kokkos::parallel_for(
-      "strata::linalg::pseudo_inverse_apply", team_policy(exec, count, 0),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int i = member.league_rank();
-        const auto bb = b_ref(i), uu = u_ref(i), vv = v_ref(i), tt = t_ref(i), xx = x_ref(i);
-        const T* sg = s_ref(i).p;
-        const int kk = uu.cols;
-        const T cut = kk > 0 ? static_cast<T>(cut_factor) * sg[0] : T(0);
-        // T = B V diag(1/sigma) with the singular values <= cut dropped.
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, tt.rows * kk), [&](const int e) {
-          const int r = e % tt.rows, l = e / tt.rows;
-          T acc = 0;
-          if (sg[l] > cut) {
-            for (int c = 0; c < bb.cols; ++c) acc += bb(r, c) * vv(c, l);
-            acc /= sg[l];
-          }
-          tt(r, l) = acc;
-        });
-        member.team_barrier();
-        // X = T U^T.
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, xx.rows * xx.cols), [&](const int e) {
-          const int r = e % xx.rows, c = e / xx.rows;
-          T acc = 0;
-          for (int l = 0; l < kk; ++l) acc += tt(r, l) * uu(c, l);
-          xx(r, c) = acc;
-        });
-      });
+  detail::Backend::pseudo_inverse_apply(exec, b, a, x, cut_factor);
 }
 
 template <class T>
@@ -489,21 +313,7 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
                    c.layout.host_cols[i], "; shapes do not fit");
   }
   if (count == 0) return;
-  const auto a_ref = ref<T>(a), b_ref = ref<T>(b), c_ref = ref<T>(c);
-  Kokkos::parallel_for(
-      "strata::linalg::gemm_batched::variable", team_policy(exec, count, 0),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int i = member.league_rank();
-        const auto aa = a_ref(i), bb = b_ref(i), cc = c_ref(i);
-        const int inner = ta ? aa.rows : aa.cols;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, cc.rows * cc.cols), [&](const int e) {
-          const int r = e % cc.rows, col = e / cc.rows;
-          T acc = 0;
-          for (int l = 0; l < inner; ++l)
-            acc += (ta ? aa(l, r) : aa(r, l)) * (tb ? bb(col, l) : bb(l, col));
-          cc(r, col) = beta == T(0) ? alpha * acc : alpha * acc + beta * cc(r, col);
-        });
-      });
+  detail::Backend::gemm_batched(exec, ta, tb, alpha, a, b, beta, c);
 }
 
 template <class T>
@@ -516,17 +326,7 @@ void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
       [&](int i) { return t ? a.layout.host_cols[i] : a.layout.host_rows[i]; },
       [&](int i) { return t ? a.layout.host_rows[i] : a.layout.host_cols[i]; });
   if (count == 0) return;
-  const auto a_ref = ref<T>(a), b_ref = ref<T>(b);
-  Kokkos::parallel_for(
-      "strata::linalg::copy_batched", team_policy(exec, count, 0),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int i = member.league_rank();
-        const auto aa = a_ref(i), bb = b_ref(i);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, bb.rows * bb.cols), [&](const int e) {
-          const int r = e % bb.rows, c = e / bb.rows;
-          bb(r, c) = t ? aa(c, r) : aa(r, c);
-        });
-      });
+  detail::Backend::copy_batched(exec, t, a, b);
 }
 
 #define STRATA_BATCHED_DENSE_DEFINE(T)                                                             \

@@ -1,18 +1,23 @@
 // Portable batched small dense kernels over matrices of different sizes: Householder QR (thin or
-// full Q, null-space bases), column-pivoted QR and the interpolative decomposition, the SVD by
-// one-sided Jacobi, pseudo-inverse application X = B A^+, and a variable-size GEMM.
+// full Q, null-space bases), column-pivoted QR and the interpolative decomposition, the SVD,
+// pseudo-inverse application X = B A^+, and a variable-size GEMM.
 //
 // A MatrixBatch is one flat array holding many column-major matrices, each described by an offset,
-// a shape and a leading dimension (BatchLayout). Every call launches ONE Kokkos team kernel with a
-// team per matrix (league rank = matrix index), so the per-node work of a whole level of a
-// hierarchical matrix is a single launch; small per-matrix vectors (Householder scalars, column
-// norms) live in team scratch. The kernels are written with TeamThreadRange loops and team
-// barriers only, so they run on every Kokkos backend; they target matrices of up to a few hundred
-// rows and columns (the work of one matrix is done by one team).
+// a shape and a leading dimension (BatchLayout). Each call is one batched operation over all
+// matrices (the per-node work of a whole level of a hierarchical matrix), with one of two
+// implementations chosen by where the batch memory lives (linalg/detail/batched_dense_backend.hpp):
+// - host-accessible memory (Serial, OpenMP, Threads builds): host LAPACK/BLAS per matrix (xGEQRF,
+//   xORGQR, xORMQR, xGESDD, xGELSD, xGEMM), the matrices spread over the threads of the default
+//   host execution space, one workspace per thread;
+// - device memory (CUDA, HIP): one Kokkos team kernel per call with a team per matrix (league rank
+//   = matrix index), small per-matrix vectors in team scratch, TeamThreadRange loops and team
+//   barriers only; they target matrices of up to a few hundred rows and columns.
+// Column-pivoted QR and the interpolative decomposition use the team kernels on every backend.
 //
 // Reference algorithms: Golub & Van Loan, Matrix Computations (4th ed.): Householder QR (Alg.
 // 5.2.1), QR with column pivoting (Alg. 5.4.1), one-sided (Hestenes) Jacobi SVD (Sec. 8.6.4);
-// Cheng, Gimbutas, Martinsson & Rokhlin, SISC 26 (2005) for the interpolative decomposition.
+// Cheng, Gimbutas, Martinsson & Rokhlin, SISC 26 (2005) for the interpolative decomposition;
+// LAPACK Users' Guide (3rd ed.) for the host routines.
 #pragma once
 
 #include <vector>
@@ -116,15 +121,16 @@ void interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
                                  const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
                                  const MatrixBatch<int>& skeleton, const MatrixBatch<T>& x);
 
-/// Thin SVD A_b = U_b diag(sigma_b) V_b^T by one-sided (Hestenes) Jacobi with the round-robin
-/// pair ordering (n/2 rotations of one round run in parallel within the team), on A_b if m >= n
-/// and on A_b^T otherwise. Layouts: u m x k, sigma k x 1, v n x k with k = min(m, n). sigma is
-/// non-increasing and >= 0; U and V have orthonormal columns also for rank-deficient and zero A
-/// (columns for zero singular values are completed by Gram-Schmidt against the others). Cost per
-/// matrix: about 6 sweeps x 3 m n^2 flops (m >= n). Guarantee: |sigma_j - sigma_j(A)| = O(n u
-/// sigma_1) (relative accuracy for well-scaled columns), ||U^T U - I||, ||V^T V - I|| = O(n u).
-/// Throws NumericalError if some matrix has not converged within 60 sweeps (never observed) or
-/// holds NaN/Inf.
+/// Thin SVD A_b = U_b diag(sigma_b) V_b^T. Layouts: u m x k, sigma k x 1, v n x k with k = min(m,
+/// n). sigma is non-increasing and >= 0; U and V have orthonormal columns also for rank-deficient
+/// and zero A. Host memory: LAPACK xGESDD (xGESVD if it does not converge), |sigma_j -
+/// sigma_j(A)| = O(max(m, n) u sigma_1). Device memory: one-sided (Hestenes) Jacobi with the
+/// round-robin pair ordering (n/2 rotations of one round run in parallel within the team), on A_b
+/// if m >= n and on A_b^T otherwise, columns for zero singular values completed by Gram-Schmidt;
+/// |sigma_j - sigma_j(A)| = O(n u sigma_1) (relative accuracy for well-scaled columns). Both:
+/// ||U^T U - I||, ||V^T V - I|| = O(n u); cost O(m n min(m, n)) flops per matrix. Throws
+/// NumericalError if some matrix holds NaN/Inf or the iteration did not converge (never
+/// observed).
 template <class T>
 void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
          const MatrixBatch<T>& sigma, const MatrixBatch<T>& v);
@@ -136,23 +142,27 @@ Kokkos::View<int*, MemSpace> truncation_ranks(const ExecSpace& exec, const Matri
 
 /// X_b = B_b A_b^+ (B_b q x s, A_b p x s, X_b q x p): the minimum-norm solution of X A = B in the
 /// least-squares sense, with the pseudo-inverse taken from the SVD of A_b with singular values <=
-/// rcond * sigma_1 treated as zero (rcond <= 0: s u). For a wide full-row-rank A (the Omega_tau of
-/// Levitt & Martinsson) this is B A^T (A A^T)^{-1}. Cost per matrix: the SVD of A plus 2 q s p + 2
-/// q p^2 flops. Error: the usual O(kappa(A) u) relative to ||B|| ||A^+||.
+/// rcond * sigma_1 treated as zero (rcond <= 0: max(m, n) u with m, n the largest row and column
+/// counts of A in the batch). For a wide full-row-rank A (the Omega_tau of Levitt & Martinsson)
+/// this is B A^T (A A^T)^{-1}. Host memory: LAPACK xGELSD on A^T X^T = B^T (xGELSS if it does not
+/// converge); device memory: the SVD above, then B V diag(1/sigma) U^T. Cost per matrix: the SVD
+/// of A plus O(q s p) flops. Error: the usual O(kappa(A) u) relative to ||B|| ||A^+||. Throws
+/// NumericalError if some A holds NaN/Inf.
 template <class T>
 void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const MatrixBatch<T>& a,
                           const MatrixBatch<T>& x, double rcond = 0);
 
 /// C_b = alpha op(A_b) op(B_b) + beta C_b for matrices of different sizes, op = transpose when
-/// trans_* is 'T'. One team per matrix, each entry of C an inner product of length k (beta = 0:
-/// C is not read). Cost 2 m n k flops per matrix; error ||delta C|| <= k u |A||B| entrywise.
+/// trans_* is 'T' (beta = 0: C is not read). Host memory: BLAS xGEMM per matrix; device memory:
+/// one team per matrix, each entry of C an inner product of length k. Cost 2 m n k flops per
+/// matrix; error ||delta C|| <= k u |A||B| entrywise.
 template <class T>
 void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
                   const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,
                   const MatrixBatch<T>& c);
 
 /// B_b = op(A_b) (op = transpose when trans is 'T'), e.g. to gather sub-blocks described by a
-/// strided layout into packed storage or back. One team per matrix; A and B must not overlap.
+/// strided layout into packed storage or back. A and B must not overlap.
 template <class T>
 void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
                   const MatrixBatch<T>& b);

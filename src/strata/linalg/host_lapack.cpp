@@ -3,96 +3,11 @@
 #include <algorithm>
 
 #include "strata/core/checks.hpp"
-
-extern "C" {
-void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*,
-             double*, const int*, double*, const int*, double*, const int*, int*);
-void sgesvd_(const char*, const char*, const int*, const int*, float*, const int*, float*, float*,
-             const int*, float*, const int*, float*, const int*, int*);
-void dsyev_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
-            int*);
-void ssyev_(const char*, const char*, const int*, float*, const int*, float*, float*, const int*,
-            int*);
-void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
-void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
-void dorgqr_(const int*, const int*, const int*, double*, const int*, const double*, double*,
-             const int*, int*);
-void sorgqr_(const int*, const int*, const int*, float*, const int*, const float*, float*,
-             const int*, int*);
-void dpotrf_(const char*, const int*, double*, const int*, int*);
-void spotrf_(const char*, const int*, float*, const int*, int*);
-void dgesv_(const int*, const int*, double*, const int*, int*, double*, const int*, int*);
-void sgesv_(const int*, const int*, float*, const int*, int*, float*, const int*, int*);
-void dtrtri_(const char*, const char*, const int*, double*, const int*, int*);
-void strtri_(const char*, const char*, const int*, float*, const int*, int*);
-void dgemm_(const char*, const char*, const int*, const int*, const int*, const double*,
-            const double*, const int*, const double*, const int*, const double*, double*,
-            const int*);
-void sgemm_(const char*, const char*, const int*, const int*, const int*, const float*,
-            const float*, const int*, const float*, const int*, const float*, float*, const int*);
-}
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::linalg::host {
 
 namespace {
-template <class T, class... Args>
-void gesvd(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dgesvd_(args...);
-  else
-    sgesvd_(args...);
-}
-template <class T, class... Args>
-void syev(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dsyev_(args...);
-  else
-    ssyev_(args...);
-}
-template <class T, class... Args>
-void geqrf(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dgeqrf_(args...);
-  else
-    sgeqrf_(args...);
-}
-template <class T, class... Args>
-void gemm(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dgemm_(args...);
-  else
-    sgemm_(args...);
-}
-template <class T, class... Args>
-void orgqr(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dorgqr_(args...);
-  else
-    sorgqr_(args...);
-}
-
-template <class T, class... Args>
-void potrf(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dpotrf_(args...);
-  else
-    spotrf_(args...);
-}
-template <class T, class... Args>
-void gesv(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dgesv_(args...);
-  else
-    sgesv_(args...);
-}
-template <class T, class... Args>
-void trtri(Args... args) {
-  if constexpr (std::is_same_v<T, double>)
-    dtrtri_(args...);
-  else
-    strtri_(args...);
-}
-
 template <class T>
 HostMatrix<T> copy_of(const HostMatrix<T>& a) {
   HostMatrix<T> c(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::host_lapack::copy"),
@@ -112,12 +27,12 @@ std::vector<T> singular_values(const HostMatrix<T>& a) {
   const int lda = std::max(1, m), one = 1;
   int info = 0, lwork = -1;
   T query = 0, dummy = 0;
-  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query,
-           &lwork, &info);
+  lapack::gesvd("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, &query,
+                &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  gesvd<T>("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one, work.data(),
-           &lwork, &info);
+  lapack::gesvd("N", "N", &m, &n, work_a.data(), &lda, s.data(), &dummy, &one, &dummy, &one,
+                work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK gesvd failed (info = ", info, ")");
   return s;
 }
@@ -132,10 +47,10 @@ std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a) {
   auto work_a = copy_of(a);
   int info = 0, lwork = -1;
   T query = 0;
-  syev<T>("N", "L", &n, work_a.data(), &n, w.data(), &query, &lwork, &info);
+  lapack::syev("N", "L", &n, work_a.data(), &n, w.data(), &query, &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  syev<T>("N", "L", &n, work_a.data(), &n, w.data(), work.data(), &lwork, &info);
+  lapack::syev("N", "L", &n, work_a.data(), &n, w.data(), work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK syev failed (info = ", info, ")");
   return w;
 }
@@ -153,15 +68,15 @@ HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
   std::vector<T> tau(static_cast<std::size_t>(n));
   int info = 0, lwork = -1;
   T query = 0;
-  geqrf<T>(&m, &n, a.data(), &lda, tau.data(), &query, &lwork, &info);
+  lapack::geqrf(&m, &n, a.data(), &lda, tau.data(), &query, &lwork, &info);
   lwork = std::max(static_cast<int>(query), n);
   std::vector<T> work(static_cast<std::size_t>(lwork));
-  geqrf<T>(&m, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  lapack::geqrf(&m, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK geqrf failed (info = ", info, ")");
   for (int j = 0; j < n; ++j) {
     for (int i = 0; i <= j; ++i) r(i, j) = a(i, j);
   }
-  orgqr<T>(&m, &n, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
+  lapack::orgqr(&m, &n, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK orgqr failed (info = ", info, ")");
   return r;
 }
@@ -178,16 +93,16 @@ HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
   std::vector<T> s(static_cast<std::size_t>(n));
   int info = 0, lwork = -1;
   T query = 0;
-  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &query,
-           &lwork, &info);
+  lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, &query,
+                &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  gesvd<T>("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n, work.data(),
-           &lwork, &info);
+  lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &n,
+                work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK gesvd failed (info = ", info, ")");
   HostMatrix<T> q("strata::host_lapack::Q", a.extent(0), a.extent(1));
   const T one = 1, zero = 0;
-  gemm<T>("N", "N", &m, &n, &n, &one, u.data(), &m, vt.data(), &n, &zero, q.data(), &m);
+  lapack::gemm("N", "N", &m, &n, &n, &one, u.data(), &m, vt.data(), &n, &zero, q.data(), &m);
   return q;
 }
 
@@ -198,7 +113,7 @@ bool cholesky_upper_in_place(const HostMatrix<T>& a) {
                  a.extent(0), " x ", a.extent(1), "; expected a square matrix");
   if (n == 0) return true;
   int info = 0;
-  potrf<T>("U", &n, a.data(), &n, &info);
+  lapack::potrf("U", &n, a.data(), &n, &info);
   STRATA_REQUIRE(info >= 0, InternalError, "LAPACK potrf: bad argument ", -info);
   if (info > 0) return false;
   for (int j = 0; j < n; ++j) {
@@ -214,7 +129,7 @@ void upper_triangular_inverse_in_place(const HostMatrix<T>& r) {
                  r.extent(0), " x ", r.extent(1), "; expected a square matrix");
   if (n == 0) return;
   int info = 0;
-  trtri<T>("U", "N", &n, r.data(), &n, &info);
+  lapack::trtri("U", "N", &n, r.data(), &n, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "upper_triangular_inverse: R(", info, ", ", info,
                  ") is exactly zero; R is singular");
 }
@@ -229,7 +144,7 @@ void solve_in_place(const HostMatrix<T>& a, const HostMatrix<T>& b) {
   if (n == 0 || k == 0) return;
   std::vector<int> pivots(static_cast<std::size_t>(n));
   int info = 0;
-  gesv<T>(&n, &k, a.data(), &n, pivots.data(), b.data(), &n, &info);
+  lapack::gesv(&n, &k, a.data(), &n, pivots.data(), b.data(), &n, &info);
   STRATA_REQUIRE(info >= 0, InternalError, "LAPACK gesv: bad argument ", -info);
   STRATA_REQUIRE(info == 0, NumericalError, "solve_in_place: U(", info, ", ", info,
                  ") is exactly zero; A is singular");

@@ -25,15 +25,27 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, cons
       Policy(exec, static_cast<int>(x.extent(2)), Kokkos::AUTO),
       KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        double sum = 0;
+        // amax * sqrt(sum (x / amax)^2): no overflow or underflow for entries anywhere in the
+        // floating-point range (squares of 1e300 or 1e-310 would over/underflow).
+        double amax = 0;
         Kokkos::parallel_reduce(
             Kokkos::TeamThreadRange(member, entries),
-            [&](const std::size_t k, double& s) {
-              const double v = static_cast<double>(x(k % rows, k / rows, b));
-              s += v * v;
+            [&](const std::size_t k, double& m) {
+              const double v = kx::abs(static_cast<double>(x(k % rows, k / rows, b)));
+              if (v > m) m = v;
             },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(member), [&]() { norms(b) = kx::sqrt(sum); });
+            Kokkos::Max<double>(amax));
+        double sum = 0;
+        if (amax > 0) {
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, entries),
+              [&](const std::size_t k, double& s) {
+                const double v = static_cast<double>(x(k % rows, k / rows, b)) / amax;
+                s += v * v;
+              },
+              sum);
+        }
+        Kokkos::single(Kokkos::PerTeam(member), [&]() { norms(b) = amax * kx::sqrt(sum); });
       });
   return norms;
 }
@@ -132,6 +144,7 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
       result.iterations = t;
       result.errors = errors;
       result.max_error = worst;
+      result.converged = rule.converged();
       break;
     }
     const Step& p = rule.step(t);

@@ -15,6 +15,7 @@ struct BatchedIterationResult {
   std::vector<double> errors;  ///< final ||Q_i^T Q_i - I||_F per matrix
   double max_error = 0;
   std::vector<double> max_error_history;  ///< max over the batch, entering each step
+  bool converged = true;  ///< false: stopped short of the tolerance (throw_if_not_converged off)
   PhaseTimer timings;
 };
 

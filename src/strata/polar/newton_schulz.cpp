@@ -87,6 +87,16 @@ double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
   return std::sqrt(sum);
 }
 
+/// tr G for a square G, in double.
+template <class T>
+double trace(const ExecSpace& exec, const Matrix<T>& g) {
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::polar::trace", Kokkos::RangePolicy<ExecSpace>(exec, 0, g.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& s) { s += static_cast<double>(g(i, i)); }, sum);
+  return sum;
+}
+
 /// out = a I + b G + c G^2 (G square, out distinct from G).
 template <class T>
 void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
@@ -103,6 +113,75 @@ void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, con
         const std::size_t i = k % n, j = k / n;
         out(i, j) += b * g(i, j) + (i == j ? a : T(0));
       });
+}
+
+/// Overflow- and underflow-free scaling. A matrix with entries anywhere in the floating-point
+/// range (up to ~1e308, or subnormal ~1e-310) has a Frobenius norm whose square over- or
+/// underflows; with amax = max |a_ij|, the norm is amax * sqrt(sum (a_ij / amax)^2), where
+/// a_ij / amax <= 1 and the sum is in [1, m n]. Squares that underflow are below (eps^2)^8 of the
+/// largest one and change nothing.
+template <class View>
+double max_abs(const ExecSpace& exec, const View& a) {
+  const auto rows = a.extent(0);
+  double result = 0;
+  Kokkos::parallel_reduce(
+      "strata::polar::max_abs", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k, double& m) {
+        const double v = static_cast<double>(a(k % rows, k / rows));
+        const double magnitude = v < 0 ? -v : v;
+        if (magnitude > m) m = magnitude;
+      },
+      Kokkos::Max<double>(result));
+  return result;
+}
+
+/// sum (a_ij / amax)^2 in double.
+template <class View>
+double relative_sum_of_squares(const ExecSpace& exec, const View& a, double amax) {
+  const auto rows = a.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::polar::relative_sum_of_squares",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k, double& s) {
+        const double v = static_cast<double>(a(k % rows, k / rows)) / amax;
+        s += v * v;
+      },
+      sum);
+  return sum;
+}
+
+/// x = a / (amax * relative), evaluated as (a / amax) / relative in double: no intermediate
+/// over- or underflows, whatever the magnitude of amax (amax >= max |a_ij|, relative >= 1).
+template <class T, class Source>
+void divide_into(const ExecSpace& exec, const Source& a, double amax, double relative,
+                 const Matrix<T>& x) {
+  const auto rows = a.extent(0);
+  Kokkos::parallel_for(
+      "strata::polar::divide", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
+      KOKKOS_LAMBDA(const std::size_t k) {
+        x(k % rows, k / rows) =
+            static_cast<T>(static_cast<double>(a(k % rows, k / rows)) / amax / relative);
+      });
+}
+
+/// The scale of a replicated square input: X_0 = A / (amax * relative), relative = safety *
+/// ||A||_F / amax. Throws InvalidArgument (with `zero_message`) for the zero matrix.
+struct InputScale {
+  double amax = 0, relative = 0;
+  double value() const { return amax * relative; }
+  /// sqrt(value()) without overflow.
+  double root() const { return std::sqrt(amax) * std::sqrt(relative); }
+};
+
+template <class T>
+InputScale frobenius_scale(const ExecSpace& exec, const ConstMatrix<T>& a, double safety,
+                           const char* zero_message) {
+  InputScale s;
+  s.amax = max_abs(exec, a);
+  STRATA_REQUIRE(s.amax > 0, InvalidArgument, zero_message);
+  s.relative = safety * std::sqrt(relative_sum_of_squares(exec, a, s.amax));
+  return s;
 }
 
 /// x = factor * a.
@@ -178,19 +257,28 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
     schedule = &schedule_for(o);
   });
   {
+    // Without overflow or underflow (see max_abs): the largest entry first, then the norm of
+    // A / amax.
     auto phase = result.timings.scope("scale");
-    double norm = 0;
-    if (o.scaling == Scaling::frobenius) {
-      norm = static_cast<double>(frobenius_norm(exec, a));
-    } else {
-      norm = spectral_estimate(exec, a, o.power_iterations);
-    }
-    STRATA_REQUIRE(norm > 0, InvalidArgument, what,
+    const double amax = comm.allreduce(max_abs(exec, a.local()), ReduceOp::max);
+    STRATA_REQUIRE(amax > 0, InvalidArgument, what,
                    ": the input is the zero matrix; its polar factor is not unique");
-    result.scale = norm * o.safety;
-    scale_into<T>(exec, a.local(), static_cast<T>(1.0 / result.scale), q.local());
+    double relative = 0;
+    if (o.scaling == Scaling::frobenius) {
+      relative =
+          std::sqrt(comm.allreduce(relative_sum_of_squares(exec, a.local(), amax), ReduceOp::sum));
+      divide_into<T>(exec, a.local(), amax, relative * o.safety, q.local());
+    } else {
+      divide_into<T>(exec, a.local(), amax, 1.0, q.local());
+      relative = spectral_estimate(exec, q, o.power_iterations);
+      STRATA_REQUIRE(relative > 0, InvalidArgument, what,
+                     ": the power iteration found no nonzero singular value; the input is zero "
+                     "to working precision");
+      scale_into<T>(exec, q.local(), static_cast<T>(1.0 / (relative * o.safety)), q.local());
+    }
+    result.scale = amax * relative * o.safety;
   }
-  StoppingRule rule(o, *schedule, n, what, std::numeric_limits<T>::epsilon() / 2);
+  StoppingRule rule(o, *schedule, n, what, std::numeric_limits<T>::epsilon() / 2, a.global_rows());
   Matrix<T> gram("strata::polar::gram", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
   Matrix<T> poly("strata::polar::poly", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
   DistMatrix<T> next(comm, q.layout(), n, "strata::polar::next");
@@ -203,9 +291,11 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
       inner_product(exec, current, current, gram);
     }
     const double error = need_gram ? distance_to_identity<T>(exec, gram) : 0.0;
+    if (need_gram && rule.wants_trace(t)) rule.check_rank(t, error, trace<T>(exec, gram));
     if (rule.done(t, error, result.error_history)) {
       result.iterations = t;
       result.error = error;
+      result.converged = rule.converged();
       break;
     }
     {
@@ -298,15 +388,14 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
   require_finite(exec, a, "matrix_sign: A");
   IterationResult result;
   const Schedule& schedule = schedule_for(o);
-  const double norm = linalg::frobenius_norm(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument,
-                 "matrix_sign: A is the zero matrix; its sign is undefined");
-  result.scale = norm * o.safety;
+  const auto scale = frobenius_scale<T>(exec, a, o.safety,
+                                        "matrix_sign: A is the zero matrix; its sign is undefined");
+  result.scale = scale.value();
   Matrix<T> x("strata::sign::X", a.extent(0), a.extent(1)),
       next("strata::sign::next", a.extent(0), a.extent(1));
   Matrix<T> square("strata::sign::X2", a.extent(0), a.extent(1)),
       poly("strata::sign::poly", a.extent(0), a.extent(1));
-  scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), x);
+  divide_into<T>(exec, a, scale.amax, scale.relative, x);
   StoppingRule rule(o, schedule, n, "matrix_sign", std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
     linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
@@ -314,6 +403,7 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
     if (rule.done(t, error, result.error_history)) {
       result.iterations = t;
       result.error = error;
+      result.converged = rule.converged();
       break;
     }
     // X and X^2 commute, so X p(X^2) needs no ordering care.
@@ -339,39 +429,41 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   if (inverse_sqrt_a.size() != 0)
     require_shape(inverse_sqrt_a, n, n, "sqrt: the inverse square root output");
   require_finite(exec, a, "sqrt: A");
-  const double norm = linalg::frobenius_norm(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument,
-                 "sqrt: A is the zero matrix; expected a positive definite matrix");
+  const auto scale = frobenius_scale<T>(
+      exec, a, o.safety, "sqrt: A is the zero matrix; expected a positive definite matrix");
   {
     // Symmetry to rounding: ||A - A^T||_F <= n eps ||A||_F.
     Matrix<T> at("strata::sqrt::At", a.extent(1), a.extent(0));
     transpose_into<T>(exec, a, at);
     const auto rows = a.extent(0);
+    const double amax = scale.amax;
     double asym = 0;
     Kokkos::parallel_reduce(
         "strata::sqrt::asymmetry",
         Kokkos::RangePolicy<ExecSpace>(exec, 0, a.extent(0) * a.extent(1)),
         KOKKOS_LAMBDA(const std::size_t k, double& s) {
-          const double d = static_cast<double>(a(k % rows, k / rows)) -
-                           static_cast<double>(at(k % rows, k / rows));
+          const double d = (static_cast<double>(a(k % rows, k / rows)) -
+                            static_cast<double>(at(k % rows, k / rows))) /
+                           amax;
           s += d * d;
         },
         asym);
-    STRATA_REQUIRE(
-        std::sqrt(asym) <= static_cast<double>(n) * std::numeric_limits<T>::epsilon() * norm,
-        InvalidArgument,
-        "sqrt: A is not symmetric (||A - A^T||_F / ||A||_F = ", std::sqrt(asym) / norm,
-        "); expected a symmetric positive definite matrix");
+    // Relative to amax, like the norm: ||A - A^T||_F / ||A||_F = sqrt(asym) / (relative/safety).
+    const double relative_asymmetry = std::sqrt(asym) * o.safety / scale.relative;
+    STRATA_REQUIRE(relative_asymmetry <= static_cast<double>(n) * std::numeric_limits<T>::epsilon(),
+                   InvalidArgument,
+                   "sqrt: A is not symmetric (||A - A^T||_F / ||A||_F = ", relative_asymmetry,
+                   "); expected a symmetric positive definite matrix");
   }
   IterationResult result;
   const Schedule& schedule = schedule_for(o);
-  result.scale = norm * o.safety;
+  result.scale = scale.value();
   Matrix<T> y("strata::sqrt::Y", a.extent(0), a.extent(1)),
       z("strata::sqrt::Z", a.extent(0), a.extent(1));
   Matrix<T> m("strata::sqrt::M", a.extent(0), a.extent(1)),
       poly("strata::sqrt::poly", a.extent(0), a.extent(1));
   Matrix<T> next("strata::sqrt::next", a.extent(0), a.extent(1));
-  scale_into<T>(exec, a, static_cast<T>(1.0 / result.scale), y);
+  divide_into<T>(exec, a, scale.amax, scale.relative, y);
   set_identity<T>(exec, z);
   StoppingRule rule(o, schedule, n, "sqrt", std::numeric_limits<T>::epsilon() / 2);
   for (int t = 0;; ++t) {
@@ -380,6 +472,7 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
     if (rule.done(t, error, result.error_history)) {
       result.iterations = t;
       result.error = error;
+      result.converged = rule.converged();
       break;
     }
     polynomial_of<T>(exec, m, rule.step(t), poly);
@@ -388,7 +481,7 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
     linalg::gemm(exec, "N", "N", T(1), poly, z, T(0), next);
     std::swap(z, next);
   }
-  const double root = std::sqrt(result.scale);
+  const double root = scale.root();
   if (sqrt_a.size() != 0) scale_into<T>(exec, y, static_cast<T>(root), sqrt_a);
   if (inverse_sqrt_a.size() != 0)
     scale_into<T>(exec, z, static_cast<T>(1.0 / root), inverse_sqrt_a);
@@ -408,11 +501,10 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   require_nonempty(a, "inverse_pth_root: A");
   require_shape(root, n, n, "inverse_pth_root: the output");
   require_finite(exec, a, "inverse_pth_root: A");
-  const double norm = linalg::frobenius_norm(exec, a);
-  STRATA_REQUIRE(norm > 0, InvalidArgument,
-                 "inverse_pth_root: A is the zero matrix; expected positive definite");
+  const auto scale = frobenius_scale<T>(
+      exec, a, 1.0, "inverse_pth_root: A is the zero matrix; expected positive definite");
   IterationResult result;
-  result.scale = norm;  // c^p
+  result.scale = scale.value();  // c^p
   // One contracting step repeated: the stopping rule's stagnation test applies from the start.
   Schedule single;
   single.steps.resize(1);
@@ -424,8 +516,8 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   Matrix<T> x("strata::root::X", size, size), m("strata::root::M", size, size),
       t("strata::root::T", size, size);
   Matrix<T> next("strata::root::next", size, size);
-  const double c = std::pow(norm, 1.0 / p);
-  scale_into<T>(exec, a, static_cast<T>(1.0 / norm), m);
+  const double c = std::pow(scale.amax, 1.0 / p) * std::pow(scale.relative, 1.0 / p);
+  divide_into<T>(exec, a, scale.amax, scale.relative, m);
   set_identity<T>(exec, x);
   scale_into<T>(exec, x, static_cast<T>(1.0 / c), x);
   for (int step = 0;; ++step) {

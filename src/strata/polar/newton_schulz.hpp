@@ -48,6 +48,10 @@ struct IterationOptions {
   int power_iterations = 8;
   /// Report the final error in fixed-step mode (one more Gram product).
   bool report_error = true;
+  /// Tolerance mode: throw NumericalError when the tolerance (or, with tolerance 0, working
+  /// precision) cannot be reached, by stagnation at the rounding floor or within max_steps. False:
+  /// stop there and return the iterate with IterationResult::converged = false.
+  bool throw_if_not_converged = true;
 };
 
 struct IterationResult {
@@ -55,14 +59,18 @@ struct IterationResult {
   double error = 0;  ///< final orthogonality error (see IterationOptions::tolerance)
   std::vector<double> error_history;  ///< error of the iterate entering each step
   double scale = 0;                   ///< the input was divided by this
+  /// False when the iteration stopped short of its tolerance (see throw_if_not_converged).
+  bool converged = true;
   PhaseTimer timings;
 };
 
 /// Polar factor Q of A (m x n, any aspect ratio): A = Q H with Q having orthonormal columns (m >=
 /// n) or rows (m < n) and H symmetric positive semidefinite. Q must be m x n and may not alias A.
 /// If `hermitian` is non-null (n x n) it receives H = Q^T A (for m >= n).
-/// Throws NonFiniteInput, InvalidArgument (zero or empty A), NumericalError (divergence, or no
-/// convergence within max_steps).
+/// The input is scaled without overflow or underflow (entries anywhere in the floating-point range,
+/// subnormal ones included). Throws NonFiniteInput, InvalidArgument (zero or empty A),
+/// NumericalError (divergence, no convergence within max_steps, or, in tolerance mode, an input
+/// that is rank deficient to working precision: its polar factor is not unique).
 template <class T>
 IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& q,
                              const IterationOptions& options = {}, const Matrix<T>& hermitian = {});

@@ -278,6 +278,27 @@ LeastSquaresResult<T> least_squares(const ExecSpace& exec, const DistMatrix<T>& 
     std::tie(sa, sb) = sketch_rows_of(exec, a, b, op);
     result.matvecs += d;
   }
+  // Both methods need full column rank: S is a subspace embedding for range(A), so S A has A's
+  // singular values within a factor (1 +- eps_S), and a diagonal of R (S A = Q R) at n eps of the
+  // largest marks a column dependent on the others to working precision. Sketch-and-solve
+  // would otherwise return an x of norm ~1/eps (the minimizer is not unique).
+  HostMatrix<T> r;
+  {
+    auto phase = result.timings.scope("factor");
+    r = detail::small_qr_r(sa);
+    double largest = 0, smallest = std::numeric_limits<double>::infinity();
+    for (index_type i = 0; i < n; ++i) {
+      largest = std::max(largest, std::abs(static_cast<double>(r(i, i))));
+      smallest = std::min(smallest, std::abs(static_cast<double>(r(i, i))));
+    }
+    const double floor =
+        static_cast<double>(n) * static_cast<double>(std::numeric_limits<T>::epsilon());
+    STRATA_REQUIRE(smallest > floor * largest, NumericalError,
+                   "A is numerically rank deficient: the R factor of its sketch has diagonal "
+                   "entries from ",
+                   largest, " down to ", smallest,
+                   "; least squares needs full column rank (remove dependent columns)");
+  }
   if (options.method == LeastSquaresMethod::sketch_and_solve) {
     auto phase = result.timings.scope("factor");
     result.x = device_copy(exec, detail::small_least_squares(sa, sb), "strata::sketch::x");
@@ -285,19 +306,6 @@ LeastSquaresResult<T> least_squares(const ExecSpace& exec, const DistMatrix<T>& 
     Matrix<T> rinv;
     {
       auto phase = result.timings.scope("factor");
-      const auto r = detail::small_qr_r(sa);
-      double largest = 0, smallest = std::numeric_limits<double>::infinity();
-      for (index_type i = 0; i < n; ++i) {
-        largest = std::max(largest, std::abs(static_cast<double>(r(i, i))));
-        smallest = std::min(smallest, std::abs(static_cast<double>(r(i, i))));
-      }
-      const double floor =
-          static_cast<double>(n) * static_cast<double>(std::numeric_limits<T>::epsilon());
-      STRATA_REQUIRE(smallest > floor * largest, NumericalError,
-                     "A is numerically rank deficient: the R factor of its sketch has diagonal "
-                     "entries from ",
-                     largest, " down to ", smallest,
-                     "; least squares needs full column rank (remove dependent columns)");
       rinv = device_copy(exec, detail::small_triangular_inverse(r), "strata::sketch::Rinv");
     }
     Matrix<T> y;

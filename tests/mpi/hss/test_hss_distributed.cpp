@@ -260,6 +260,7 @@ std::pair<double, double> quasi_optimal_matches(const strata::LinearOperator<T>&
   EXPECT_EQ(dist.products, ref.products);
   EXPECT_EQ(dist.transpose_products, ref.transpose_products);
   EXPECT_EQ(dist.probe_products, ref.probe_products);
+  EXPECT_EQ(dist.products_per_level, ref.products_per_level);
   EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
   const auto gathered = hss::gather<T>(exec, dist.matrix);
   EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
@@ -402,6 +403,7 @@ TYPED_TEST(HssDistributed, CompressionToleranceModeMatchesSingleRank) {
     EXPECT_EQ(dist.products, ref.products);
     EXPECT_EQ(dist.transpose_products, ref.transpose_products);
     EXPECT_EQ(dist.probe_products, ref.probe_products);
+    EXPECT_EQ(dist.products_per_level, ref.products_per_level);
     EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
     const auto gathered = hss::gather<T>(exec, dist.matrix);
     EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);

@@ -15,11 +15,8 @@
 #include "strata/core/random.hpp"
 #include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/hss_matrix.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 #include "support/allclose.hpp"
-
-extern "C" void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*,
-                        double*, double*, const int*, double*, const int*, double*, const int*,
-                        int*);
 
 namespace {
 
@@ -173,12 +170,12 @@ HostMatrix<double> top_left_vectors(const HostMatrix<double>& a, int k) {
   std::vector<double> s(mn);
   double vt = 0, query = 0;
   int info = 0, lwork = -1, one = 1, ldu = std::max(1, m);
-  dgesvd_("S", "N", &m, &n, copy.data(), &m, s.data(), u.data(), &ldu, &vt, &one, &query, &lwork,
-          &info);
+  strata::linalg::lapack::gesvd("S", "N", &m, &n, copy.data(), &m, s.data(), u.data(), &ldu, &vt,
+                                &one, &query, &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<double> work(lwork);
-  dgesvd_("S", "N", &m, &n, copy.data(), &m, s.data(), u.data(), &ldu, &vt, &one, work.data(),
-          &lwork, &info);
+  strata::linalg::lapack::gesvd("S", "N", &m, &n, copy.data(), &m, s.data(), u.data(), &ldu, &vt,
+                                &one, work.data(), &lwork, &info);
   EXPECT_EQ(info, 0);
   HostMatrix<double> out("uk", m, std::min(k, mn));
   for (std::size_t j = 0; j < out.extent(1); ++j)

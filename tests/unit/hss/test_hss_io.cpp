@@ -1,10 +1,20 @@
-// HSS matrices survive a save/load round trip through HDF5 bit for bit.
+// HSS matrices survive a save/load round trip through HDF5 bit for bit; the writer is the atomic
+// io::FileWriter (no link followed, no input or foreign file replaced) and the reader checks every
+// size and type a crafted file declares before it allocates.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
+#include <hdf5.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <vector>
 
 #include "strata/core/random.hpp"
 #include "strata/hss/hss_io.hpp"
@@ -146,6 +156,179 @@ TEST(HssIo, MissingOrForeignFiles) {
                              hss::make_random_hss<double>(strata::ExecSpace(),
                                                           hss::ClusterTree::uniform(50, 20), 3, 5)),
                strata::IOError);
+}
+
+// ---- the writer: one atomic writer for every output ----
+
+class HssFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "strata-hss-io-XXXXXX").string();
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir = pattern;
+    file = dir + "/h.h5";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& entry : std::filesystem::directory_iterator(dir))
+      names.push_back(entry.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+  static std::string read_text(const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  static hss::HssMatrix<double> matrix() {
+    return hss::make_random_hss<double>(strata::ExecSpace(), hss::ClusterTree::uniform(64, 16), 4,
+                                        9);
+  }
+  template <class F>
+  static std::string error_of(F&& f) {
+    try {
+      f();
+    } catch (const strata::Error& e) {
+      return e.what();
+    }
+    return "no error";
+  }
+  /// Opens the saved file with the HDF5 C API and lets `edit` change it.
+  template <class F>
+  void edit(F&& change) const {
+    const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_GE(f, 0);
+    change(f);
+    H5Fclose(f);
+  }
+  /// Replaces dataset `name` by one of `type` and `count` entries (written from `values` when
+  /// given, else chunked and unwritten: a few bytes in the file whatever `count`).
+  static void replace_dataset(hid_t f, const std::string& name, hid_t type, hsize_t count,
+                              const void* values = nullptr, hid_t memory_type = -1) {
+    ASSERT_GE(H5Ldelete(f, name.c_str(), H5P_DEFAULT), 0) << name;
+    const hid_t space = H5Screate_simple(1, &count, nullptr);
+    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    const hsize_t chunk = 1;
+    if (!values) H5Pset_chunk(dcpl, 1, &chunk);
+    const hid_t set = H5Dcreate2(f, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ASSERT_GE(set, 0) << name;
+    if (values) H5Dwrite(set, memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values);
+    H5Dclose(set);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+  }
+  /// Replaces an integer attribute of /hss (delete and create: HDF5 1.10 cannot rewrite one
+  /// created in place, "can't locate open attribute").
+  static void set_attribute(hid_t f, const char* name, long long value) {
+    ASSERT_GE(H5Adelete_by_name(f, "/hss", name, H5P_DEFAULT), 0) << name;
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attribute = H5Acreate_by_name(f, "/hss", name, H5T_STD_I64LE, space, H5P_DEFAULT,
+                                              H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(attribute, 0) << name;
+    ASSERT_GE(H5Awrite(attribute, H5T_NATIVE_LLONG, &value), 0) << name;
+    H5Aclose(attribute);
+    H5Sclose(space);
+  }
+
+  std::string dir, file;
+  const strata::Comm comm = strata::Comm::self();
+};
+
+TEST_F(HssFiles, SaveRefusesWhatItMustNotReplaceAndFollowsNoLink) {
+  const std::string victim = dir + "/victim.txt";
+  { std::ofstream(victim) << "precious"; }
+  // The fixed temporary name of earlier versions, planted as a link to another file.
+  ASSERT_EQ(symlink(victim.c_str(), (file + ".strata-tmp").c_str()), 0);
+  hss::save_hss(comm, file, matrix());
+  EXPECT_EQ(read_text(victim), "precious");
+  EXPECT_FALSE(std::filesystem::is_symlink(file));
+  EXPECT_EQ(hss::load_hss<double>(comm, file).size(), 64);
+
+  // The output is the command's input: refused, the input untouched.
+  const auto before = std::filesystem::file_size(file);
+  EXPECT_THAT(error_of([&] { hss::save_hss(comm, file, matrix(), "/hss", {file}); }),
+              ::testing::StartsWith("the output '" + file + "' is the input file"));
+  EXPECT_EQ(std::filesystem::file_size(file), before);
+
+  // A text file, a FIFO, a link: refused like the dense writer refuses them.
+  EXPECT_EQ(error_of([&] { hss::save_hss(comm, victim, matrix()); }),
+            "cannot write '" + victim +
+                "': it exists but is not an HDF5 file (remove it or choose another name)");
+  EXPECT_EQ(read_text(victim), "precious");
+  const std::string fifo = dir + "/pipe.h5";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(error_of([&] { hss::save_hss(comm, fifo, matrix()); }),
+              ::testing::HasSubstr("it is a FIFO"));
+  const std::string link = dir + "/link.h5";
+  ASSERT_EQ(symlink(victim.c_str(), link.c_str()), 0);
+  EXPECT_THAT(error_of([&] { hss::save_hss(comm, link, matrix()); }),
+              ::testing::HasSubstr("it is a symbolic link"));
+  EXPECT_EQ(read_text(victim), "precious");
+
+  // A 244-character name works (the temporary name is shortened, not the target's).
+  const std::string long_name = dir + "/" + std::string(241, 'h') + ".h5";
+  hss::save_hss(comm, long_name, matrix());
+  EXPECT_EQ(hss::load_hss<double>(comm, long_name).size(), 64);
+  EXPECT_EQ(files(),
+            (std::vector<std::string>{"h.h5", "h.h5.strata-tmp", std::string(241, 'h') + ".h5",
+                                      "link.h5", "pipe.h5", "victim.txt"}));
+}
+
+TEST_F(HssFiles, CraftedSizesAndTypesAreRefusedBeforeAllocating) {
+  const auto saved = [&] {
+    std::filesystem::remove(file);
+    hss::save_hss(comm, file, matrix());
+  };
+  // An int32 generator: refused like integer data elsewhere (HDF5 would convert it silently).
+  saved();
+  const auto u_count = hss::load_hss<double>(comm, file).level(1).u.extent(0);
+  edit([&](hid_t f) {
+    const std::vector<int> ints(u_count, 1);
+    replace_dataset(f, "/hss/level_1/U", H5T_STD_I32LE, u_count, ints.data(), H5T_NATIVE_INT);
+  });
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            "dataset U in " + file + " has dtype integer (32-bit); expected float32 or float64");
+  EXPECT_THROW(hss::load_hss<double>(comm, file), strata::Unsupported);
+
+  // A permutation declaring 2^61 entries in a few-KB file.
+  saved();
+  edit([&](hid_t f) { replace_dataset(f, "/hss/permutation", H5T_STD_I64LE, hsize_t(1) << 61); });
+  EXPECT_THAT(error_of([&] { hss::load_hss<double>(comm, file); }),
+              ::testing::StartsWith("reading " + file +
+                                    ": permutation (2305843009213693952 entries) needs more than "
+                                    "18446744073 GB"));
+
+  // n that disagrees with the permutation; absurd level counts.
+  saved();
+  edit([&](hid_t f) { set_attribute(f, "n", (1ll << 40) + 3); });
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            file +
+                ":/hss declares n = 1099511627779 but its permutation has 64 entries; the file "
+                "is inconsistent");
+  saved();
+  edit([&](hid_t f) { set_attribute(f, "levels", 1000); });
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            file + ":/hss declares 1000 levels; a Strata HSS file has 0 to 40");
+
+  // Ranks of 2^40 on a 64 x 64 matrix: the generators' size would overflow 64 bits. Refused by
+  // the rank checks before any generator is allocated.
+  saved();
+  edit([&](hid_t f) {
+    const std::vector<long long> huge(2, 1ll << 40);
+    replace_dataset(f, "/hss/level_1/row_rank", H5T_STD_I64LE, 2, huge.data(), H5T_NATIVE_LLONG);
+  });
+  EXPECT_THAT(error_of([&] { hss::load_hss<double>(comm, file); }),
+              ::testing::HasSubstr("ranks must be >= 0 and at most the rows of the basis"));
+
+  // A rank table stored as floating point.
+  saved();
+  edit([&](hid_t f) {
+    const std::vector<double> ranks(2, 4.0);
+    replace_dataset(f, "/hss/level_1/col_rank", H5T_IEEE_F64LE, 2, ranks.data(), H5T_NATIVE_DOUBLE);
+  });
+  EXPECT_THAT(error_of([&] { hss::load_hss<double>(comm, file); }),
+              ::testing::HasSubstr("col_rank in " + file + " does not hold integers"));
 }
 
 }  // namespace

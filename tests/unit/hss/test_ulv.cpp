@@ -9,12 +9,9 @@
 #include "strata/core/random.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/hss/ulv.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "support/allclose.hpp"
-
-extern "C" {
-void dgesv_(const int*, const int*, double*, const int*, int*, double*, const int*, int*);
-}
 
 namespace {
 
@@ -31,7 +28,7 @@ strata::HostMatrix<double> dense_solve(const strata::HostMatrix<double>& a,
   Kokkos::deep_copy(x, b);
   std::vector<int> piv(static_cast<std::size_t>(n));
   int info = 0;
-  dgesv_(&n, &k, lu.data(), &n, piv.data(), x.data(), &n, &info);
+  strata::linalg::lapack::gesv(&n, &k, lu.data(), &n, piv.data(), x.data(), &n, &info);
   EXPECT_EQ(info, 0);
   return x;
 }

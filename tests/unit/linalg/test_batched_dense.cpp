@@ -1,10 +1,13 @@
-// Batched dense kernels (QR, null space, column-pivoted QR / ID, Jacobi SVD, pseudo-inverse,
-// variable GEMM) on batches of different sizes, rank-deficient and zero matrices, checked against
-// host LAPACK (singular values, QR) and against the defining identities.
+// Batched dense kernels (QR, null space, column-pivoted QR / ID, SVD, pseudo-inverse, variable
+// GEMM, copy) on batches of different sizes, rank-deficient, zero, empty and strided (ld > rows)
+// matrices, checked against host LAPACK (singular values, QR), against known factorizations and
+// against the defining identities. The same tests cover whichever backend the build dispatches
+// to (host LAPACK for host memory, team kernels for device memory).
 //
 // Tolerances: u is the unit roundoff of T and n the largest dimension in the batch. Householder QR
 // and one-sided Jacobi are backward stable with constants growing like n u (Higham, Accuracy and
-// Stability, Thm 19.4 and 19.10; Demmel & Veselic 1992 for Jacobi): we allow c n u with c = 20,
+// Stability, Thm 19.4 and 19.10; Demmel & Veselic 1992 for Jacobi; LAPACK Users' Guide Sec. 4.9
+// for xGESDD/xGELSD): we allow c n u with c = 20,
 // relative to ||A||_F for residuals and to sigma_1 for singular values.
 #include <gtest/gtest.h>
 
@@ -414,6 +417,281 @@ TYPED_TEST(BatchedDense, VariableGemmMatchesHostProducts) {
   }
   EXPECT_THROW(la::gemm_batched(strata::ExecSpace(), 'T', 'N', T(1), a, b, T(0), c),
                strata::ShapeMismatch);
+}
+
+// ---- Cases added with the host LAPACK path: empty, strided, rank-deficient and non-finite
+// inputs through every function, and the conventions the HSS construction relies on.
+
+/// A batch whose matrix b is the leading rows[b] x cols[b] block of a (rows[b] + pad) x (cols[b])
+/// column-major array (ld = rows + pad), filled with `fill` outside the blocks so that a kernel
+/// that ignores ld reads or writes the wrong entries.
+template <class T>
+MatrixBatch<T> padded(const std::vector<HostMatrix<double>>& mats, int pad, double fill) {
+  std::vector<std::int64_t> off;
+  std::vector<int> rows, cols, ld;
+  std::int64_t next = 0;
+  for (const auto& m : mats) {
+    off.push_back(next);
+    rows.push_back(static_cast<int>(m.extent(0)));
+    cols.push_back(static_cast<int>(m.extent(1)));
+    ld.push_back(std::max(1, rows.back() + pad));
+    next += static_cast<std::int64_t>(ld.back()) * std::max(1, cols.back());
+  }
+  auto layout = la::BatchLayout::strided(off, rows, cols, ld);
+  Kokkos::View<T*, strata::MemSpace> values("padded", static_cast<std::size_t>(next));
+  auto h = Kokkos::create_mirror_view(values);
+  for (std::int64_t i = 0; i < next; ++i) h(i) = static_cast<T>(fill);
+  for (std::size_t b = 0; b < mats.size(); ++b)
+    for (int j = 0; j < cols[b]; ++j)
+      for (int i = 0; i < rows[b]; ++i)
+        h(off[b] + i + static_cast<std::int64_t>(j) * ld[b]) = static_cast<T>(mats[b](i, j));
+  Kokkos::deep_copy(values, h);
+  return MatrixBatch<T>(values, layout);
+}
+
+TYPED_TEST(BatchedDense, EmptyMatricesThroughEveryFunction) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const strata::ExecSpace exec;
+  // 0 x 3, 3 x 0, 0 x 0 and a regular 4 x 2 in one batch.
+  std::vector<HostMatrix<double>> mats = {HostMatrix<double>("e1", 0, 3),
+                                          HostMatrix<double>("e2", 3, 0),
+                                          HostMatrix<double>("e3", 0, 0), gaussian(4, 2, 71)};
+  const std::vector<int> m = {0, 3, 0, 4}, n = {3, 0, 0, 2}, k = {0, 0, 0, 2}, one = {1, 1, 1, 1};
+  const auto a = to_batch<T>(mats);
+  // QR with the full Q: the Q of a matrix without columns is the identity.
+  auto q = MatrixBatch<T>::allocate("q", m, m);
+  auto r = MatrixBatch<T>::allocate("r", k, n);
+  la::householder_qr(exec, a, q, r);
+  const auto q1 = matrix(q, 1);
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(q1(i, j), i == j ? 1.0 : 0.0);
+  EXPECT_LE(orthogonality(matrix(q, 3)), c_stable * 4 * u * 2);
+  // SVD: k = 0 for the empty ones; the regular one must still be right.
+  auto uu = MatrixBatch<T>::allocate("u", m, k);
+  auto sg = MatrixBatch<T>::allocate("s", k, one);
+  auto v = MatrixBatch<T>::allocate("v", n, k);
+  la::svd(exec, a, uu, sg, v);
+  const auto ref = strata::linalg::host::singular_values(rounded<T>(mats[3]));
+  for (int j = 0; j < 2; ++j) EXPECT_NEAR(matrix(sg, 3)(j, 0), ref[j], c_stable * 4 * u * ref[0]);
+  // Null space of a matrix without rows: an orthonormal basis of the whole space.
+  const auto an = to_batch<T>({HostMatrix<double>("e", 0, 3), gaussian(2, 5, 74)});
+  auto ns = MatrixBatch<T>::allocate("n", {3, 5}, {2, 3});
+  la::null_space(exec, an, ns);
+  EXPECT_LE(orthogonality(matrix(ns, 0)), c_stable * 3 * u);
+  EXPECT_LE(orthogonality(matrix(ns, 1)), c_stable * 5 * u * std::sqrt(3.0));
+  // X = B A^+ with A p x 0: A^+ = 0, so X = 0 whatever X held before; p = 0 or q = 0: empty X.
+  std::vector<HostMatrix<double>> bs = {HostMatrix<double>("b1", 2, 3), gaussian(5, 0, 72),
+                                        HostMatrix<double>("b3", 0, 0), gaussian(3, 2, 73)};
+  const auto bb = to_batch<T>(bs);
+  auto x = MatrixBatch<T>::allocate("x", {2, 5, 0, 3}, m);
+  Kokkos::deep_copy(x.values, T(7));
+  la::pseudo_inverse_apply(exec, bb, a, x);
+  EXPECT_EQ(frobenius(matrix(x, 1)), 0.0);
+  // GEMM with an empty inner dimension: C = beta C, and beta = 0 does not read C (NaN stays out).
+  auto c = MatrixBatch<T>::allocate("c", {3, 2}, {2, 3});
+  Kokkos::deep_copy(c.values, std::numeric_limits<T>::quiet_NaN());
+  const auto ea = to_batch<T>({HostMatrix<double>("ea", 3, 0), HostMatrix<double>("eb", 2, 0)});
+  const auto eb = to_batch<T>({HostMatrix<double>("ec", 0, 2), HostMatrix<double>("ed", 0, 3)});
+  la::gemm_batched(exec, 'N', 'N', T(1), ea, eb, T(0), c);
+  EXPECT_EQ(frobenius(matrix(c, 0)), 0.0);
+  EXPECT_EQ(frobenius(matrix(c, 1)), 0.0);
+  Kokkos::deep_copy(c.values, T(2));
+  la::gemm_batched(exec, 'N', 'N', T(1), ea, eb, T(3), c);
+  EXPECT_EQ(matrix(c, 1)(1, 2), 6.0);
+  // Transposed copies: the empty ones are no-ops, the regular one is exact.
+  auto copy = MatrixBatch<T>::allocate("copy", n, m);
+  la::copy_batched(exec, 'T', a, copy);
+  const auto c3 = matrix(copy, 3), a3 = matrix(a, 3);
+  for (int j = 0; j < 4; ++j)
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(c3(i, j), a3(j, i));
+}
+
+TYPED_TEST(BatchedDense, SvdConventionsOnRankDeficientAndStridedMatrices) {
+  // What the HSS construction relies on: sigma non-increasing and >= 0, U and V orthonormal also
+  // for zero singular values, A = U diag(sigma) V^T, and inputs/outputs with ld > rows.
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  HostMatrix<double> dup("dup", 7, 3), wide1("wide1", 3, 8);
+  for (int i = 0; i < 7; ++i)
+    for (int j = 0; j < 3; ++j) dup(i, j) = 1.0 + i;  // three equal columns: rank 1
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 8; ++j) wide1(i, j) = (i + 1) * (j % 3 - 1.0);  // rank 1
+  std::vector<HostMatrix<double>> mats = {HostMatrix<double>("zero", 5, 5),
+                                          HostMatrix<double>("zero1", 1, 1),
+                                          dup,
+                                          wide1,
+                                          with_singular_values(9, 6, {1, 1, 1}, 81),
+                                          gaussian(6, 11, 82)};
+  const auto a = padded<T>(mats, 3, 1e30);
+  std::vector<int> m, n, k, one;
+  for (const auto& x : mats) {
+    m.push_back(x.extent(0));
+    n.push_back(x.extent(1));
+    k.push_back(std::min<int>(x.extent(0), x.extent(1)));
+    one.push_back(1);
+  }
+  std::vector<HostMatrix<double>> u0, v0;
+  for (std::size_t b = 0; b < mats.size(); ++b) {
+    u0.emplace_back("u0", m[b], k[b]);
+    v0.emplace_back("v0", n[b], k[b]);
+  }
+  auto uu = padded<T>(u0, 2, -1e30);
+  auto v = padded<T>(v0, 1, -1e30);
+  auto s = MatrixBatch<T>::allocate("s", k, one);
+  la::svd(strata::ExecSpace(), a, uu, s, v);
+  for (int b = 0; b < a.layout.count(); ++b) {
+    const auto ab = rounded<T>(mats[b]);
+    const auto ub = matrix(uu, b), sb = matrix(s, b), vb = matrix(v, b);
+    const auto ref = strata::linalg::host::singular_values(ab);
+    const double tol = c_stable * std::max(m[b], n[b]) * u;
+    for (int j = 0; j < k[b]; ++j) {
+      EXPECT_GE(sb(j, 0), 0.0) << b;
+      EXPECT_NEAR(sb(j, 0), ref[j], tol * std::max(ref[0], 1e-300)) << b << " sigma " << j;
+      if (j > 0) {
+        EXPECT_LE(sb(j, 0), sb(j - 1, 0)) << b;
+      }
+    }
+    EXPECT_LE(orthogonality(ub), tol * std::sqrt(double(k[b]))) << "matrix " << b;
+    EXPECT_LE(orthogonality(vb), tol * std::sqrt(double(k[b]))) << "matrix " << b;
+    HostMatrix<double> us("us", m[b], k[b]);
+    for (int j = 0; j < k[b]; ++j)
+      for (int i = 0; i < m[b]; ++i) us(i, j) = ub(i, j) * sb(j, 0);
+    EXPECT_LE(distance(multiply(us, vb, false, true), ab), tol * std::max(frobenius(ab), 1e-300))
+        << "matrix " << b;
+  }
+  // The padding around the blocks is untouched.
+  auto hu = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, uu.values);
+  EXPECT_EQ(static_cast<double>(hu(uu.layout.host_offset[0] + 5)), static_cast<double>(T(-1e30)));
+}
+
+TYPED_TEST(BatchedDense, PseudoInverseDropsSingularValuesAtOrBelowRcond) {
+  // A = U diag(sigma) V^T with a known SVD; X = B A^+ keeps exactly the sigma_j > rcond sigma_1:
+  // the reference is B V_k diag(1/sigma_k) U_k^T from the exact factors.
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const int p = 5, s = 8, q = 4;
+  auto uf = gaussian(p, 3, 91), vf = gaussian(s, 3, 92);
+  strata::linalg::host::qr_in_place(uf);
+  strata::linalg::host::qr_in_place(vf);
+  struct Case {
+    std::vector<double> sigma;
+    double rcond;
+    int kept;
+  };
+  // rcond between 1e-3 and 1e-9 drops the third value (for fp32 its rounding to ~u ||A|| too);
+  // the default rcond (max(m, n) u) keeps all of {1, 0.5, 0.1} and drops an exact zero.
+  const std::vector<Case> cases = {
+      {{1, 1e-3, 1e-9}, 1e-6, 2}, {{1, 0.5, 0.1}, 0, 3}, {{2, 1, 0}, 0, 2}};
+  for (const auto& c : cases) {
+    HostMatrix<double> us("us", p, 3);
+    for (int j = 0; j < 3; ++j)
+      for (int i = 0; i < p; ++i) us(i, j) = uf(i, j) * c.sigma[j];
+    const auto ad = multiply(us, vf, false, true);
+    const auto bd = gaussian(q, s, 93);
+    const auto a = to_batch<T>({ad}), b = to_batch<T>({bd});
+    auto x = MatrixBatch<T>::allocate("x", {q}, {p});
+    la::pseudo_inverse_apply(strata::ExecSpace(), b, a, x, c.rcond);
+    HostMatrix<double> vk("vk", s, c.kept), uk("uk", p, c.kept);
+    for (int j = 0; j < c.kept; ++j) {
+      for (int i = 0; i < s; ++i) vk(i, j) = vf(i, j) / c.sigma[j];
+      for (int i = 0; i < p; ++i) uk(i, j) = uf(i, j);
+    }
+    const auto expected = multiply(multiply(rounded<T>(bd), vk), uk, false, true);
+    // Wedin: ||A_k^+ - Ak~^+|| <= 1.62 ||A_k^+||^2 ||dA_k||, with ||dA_k|| <= 2 ||dA|| (the
+    // truncation moves by at most ||dA|| more) and ||dA|| <= c n u ||A||_F (rounding of A to T
+    // and the backward error of the solver).
+    const double sk = c.sigma[c.kept - 1];
+    const double tol =
+        1.62 * 2 * c_stable * s * u * frobenius(ad) / (sk * sk) * frobenius(rounded<T>(bd));
+    EXPECT_LE(distance(matrix(x, 0), expected), tol) << "kept " << c.kept;
+  }
+}
+
+TYPED_TEST(BatchedDense, NullSpaceAndQrLeadingColumnsOnStridedMatrices) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const strata::ExecSpace exec;
+  std::vector<HostMatrix<double>> mats = {with_singular_values(5, 12, {3, 1e-3}, 101),
+                                          gaussian(3, 10, 102), gaussian(10, 6, 103)};
+  const auto a = padded<T>({mats[0], mats[1]}, 4, 1e30);
+  // Null spaces with N in a strided layout too.
+  const auto n =
+      padded<T>({HostMatrix<double>("n0", 12, 7), HostMatrix<double>("n1", 10, 5)}, 2, 0.0);
+  la::null_space(exec, a, n);
+  for (int b = 0; b < 2; ++b) {
+    const auto nb = matrix(n, b);
+    const double tol = c_stable * nb.extent(0) * u;
+    EXPECT_LE(orthogonality(nb), tol * std::sqrt(double(nb.extent(1)))) << b;
+    EXPECT_LE(frobenius(multiply(rounded<T>(mats[b]), nb)), tol * frobenius(mats[b])) << b;
+  }
+  // Q with fewer columns than min(m, n) is the leading columns of the thin Q; Q with more
+  // columns than n (but < m) extends it orthonormally.
+  const auto tall = to_batch<T>({mats[2]});
+  auto q_thin = MatrixBatch<T>::allocate("qt", {10}, {6});
+  auto q_lead = MatrixBatch<T>::allocate("ql", {10}, {3});
+  auto q_more = MatrixBatch<T>::allocate("qm", {10}, {8});
+  auto r = MatrixBatch<T>::allocate("r", {6}, {6});
+  la::householder_qr(exec, tall, q_thin, r);
+  la::householder_qr(exec, tall, q_lead, MatrixBatch<T>());
+  la::householder_qr(exec, tall, q_more, MatrixBatch<T>());
+  const auto qt = matrix(q_thin, 0), ql = matrix(q_lead, 0), qm = matrix(q_more, 0);
+  // Same reflectors, possibly applied in a different order: c n u per entry (|Q_ij| <= 1).
+  const double tol = c_stable * 10 * u;
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 10; ++i) EXPECT_NEAR(ql(i, j), qt(i, j), tol);
+  for (int j = 0; j < 6; ++j)
+    for (int i = 0; i < 10; ++i) EXPECT_NEAR(qm(i, j), qt(i, j), tol);
+  EXPECT_LE(orthogonality(qm), c_stable * 10 * u * std::sqrt(8.0));
+}
+
+TYPED_TEST(BatchedDense, GemmAndCopyOnStridedBlocks) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const strata::ExecSpace exec;
+  std::vector<HostMatrix<double>> as = {gaussian(6, 4, 111), gaussian(3, 5, 112)};
+  std::vector<HostMatrix<double>> bs = {gaussian(7, 6, 113), gaussian(2, 3, 114)};
+  const auto a = padded<T>(as, 3, 1e30), b = padded<T>(bs, 1, 1e30);
+  // C = 1.5 A^T B^T, C pre-filled with NaN (beta = 0 must not read it).
+  auto c = padded<T>({HostMatrix<double>("c0", 4, 7), HostMatrix<double>("c1", 5, 2)}, 2, 0.0);
+  Kokkos::deep_copy(c.values, std::numeric_limits<T>::quiet_NaN());
+  la::gemm_batched(exec, 'T', 'T', T(1.5), a, b, T(0), c);
+  for (int i = 0; i < 2; ++i) {
+    const auto ai = rounded<T>(as[i]), bi = rounded<T>(bs[i]);
+    const auto expected = multiply(ai, bi, true, true);
+    const auto got = matrix(c, i);
+    const double k = ai.extent(0);
+    for (std::size_t col = 0; col < got.extent(1); ++col)
+      for (std::size_t row = 0; row < got.extent(0); ++row)
+        EXPECT_NEAR(got(row, col), 1.5 * expected(row, col),
+                    2 * 1.5 * k * u * frobenius(ai) * frobenius(bi));
+  }
+  // Transposed copy between strided layouts is exact.
+  auto t = padded<T>({HostMatrix<double>("t0", 4, 6), HostMatrix<double>("t1", 5, 3)}, 5, 0.0);
+  la::copy_batched(exec, 'T', a, t);
+  for (int i = 0; i < 2; ++i) {
+    const auto ai = matrix(a, i), ti = matrix(t, i);
+    for (std::size_t col = 0; col < ti.extent(1); ++col)
+      for (std::size_t row = 0; row < ti.extent(0); ++row) EXPECT_EQ(ti(row, col), ai(col, row));
+  }
+}
+
+TYPED_TEST(BatchedDense, NonFiniteInputsAreReported) {
+  using T = TypeParam;
+  auto bad = gaussian(4, 6, 121);
+  bad(2, 3) = std::numeric_limits<double>::quiet_NaN();
+  auto inf = gaussian(4, 6, 122);
+  inf(0, 0) = std::numeric_limits<double>::infinity();
+  for (const auto& mat : {bad, inf}) {
+    const auto a = to_batch<T>({gaussian(3, 3, 123), mat});
+    auto uu = MatrixBatch<T>::allocate("u", {3, 4}, {3, 4});
+    auto s = MatrixBatch<T>::allocate("s", {3, 4}, {1, 1});
+    auto v = MatrixBatch<T>::allocate("v", {3, 6}, {3, 4});
+    EXPECT_THROW(la::svd(strata::ExecSpace(), a, uu, s, v), strata::NumericalError);
+    const auto b = to_batch<T>({gaussian(2, 3, 124), gaussian(2, 6, 125)});
+    auto x = MatrixBatch<T>::allocate("x", {2, 2}, {3, 4});
+    EXPECT_THROW(la::pseudo_inverse_apply(strata::ExecSpace(), b, a, x), strata::NumericalError);
+  }
 }
 
 }  // namespace

@@ -1,16 +1,7 @@
 #include "strata/hss/detail/band_lapack.hpp"
 
 #include "strata/core/checks.hpp"
-
-extern "C" {
-void dpbtrf_(const char*, const int*, const int*, double*, const int*, int*);
-void dpbtrs_(const char*, const int*, const int*, const int*, const double*, const int*, double*,
-             const int*, int*);
-void dgbtrf_(const int*, const int*, const int*, const int*, double*, const int*, int*, int*);
-void dgbtrs_(const char*, const int*, const int*, const int*, const int*, const double*, const int*,
-             const int*, double*, const int*, int*);
-void dgesv_(const int*, const int*, double*, const int*, int*, double*, const int*, int*);
-}
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::hss::detail {
 
@@ -19,7 +10,7 @@ BandCholesky::BandCholesky(HostMatrix<double> lower_band) : ab_(std::move(lower_
   const int kd = checked_int(static_cast<index_type>(ab_.extent(0)) - 1, "BandCholesky: band");
   const int ldab = kd + 1;
   int info = 0;
-  dpbtrf_("L", &n, &kd, ab_.data(), &ldab, &info);
+  linalg::lapack::pbtrf("L", &n, &kd, ab_.data(), &ldab, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "BandCholesky: dpbtrf failed with info = ", info,
                  " (the band matrix is not positive definite)");
 }
@@ -33,7 +24,7 @@ void BandCholesky::solve(const HostMatrix<double>& b) const {
   if (n == 0 || k == 0) return;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "BandCholesky: ldb");
   int info = 0;
-  dpbtrs_("L", &n, &kd, &k, ab_.data(), &ldab, b.data(), &ldb, &info);
+  linalg::lapack::pbtrs("L", &n, &kd, &k, ab_.data(), &ldab, b.data(), &ldb, &info);
   STRATA_REQUIRE(info == 0, InternalError, "BandCholesky: dpbtrs failed with info = ", info);
 }
 
@@ -50,7 +41,7 @@ BandLU::BandLU(const HostMatrix<double>& band, int kl, int ku) : kl_(kl), ku_(ku
   }
   pivots_.assign(static_cast<std::size_t>(n), 0);
   int info = 0;
-  dgbtrf_(&n, &n, &kl_, &ku_, ab_.data(), &ldab, pivots_.data(), &info);
+  linalg::lapack::gbtrf(&n, &n, &kl_, &ku_, ab_.data(), &ldab, pivots_.data(), &info);
   STRATA_REQUIRE(info == 0, NumericalError, "BandLU: dgbtrf failed with info = ", info,
                  " (the band matrix is singular)");
 }
@@ -63,8 +54,8 @@ void BandLU::solve(const HostMatrix<double>& b, bool transpose) const {
   if (n == 0 || k == 0) return;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "BandLU: ldb");
   int info = 0;
-  dgbtrs_(transpose ? "T" : "N", &n, &kl_, &ku_, &k, ab_.data(), &ldab, pivots_.data(), b.data(),
-          &ldb, &info);
+  linalg::lapack::gbtrs(transpose ? "T" : "N", &n, &kl_, &ku_, &k, ab_.data(), &ldab,
+                        pivots_.data(), b.data(), &ldb, &info);
   STRATA_REQUIRE(info == 0, InternalError, "BandLU: dgbtrs failed with info = ", info);
 }
 
@@ -80,7 +71,7 @@ void dense_solve(const HostMatrix<double>& a, const HostMatrix<double>& b) {
   const int lda = n;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "dense_solve: ldb");
   int info = 0;
-  dgesv_(&n, &k, lu.data(), &lda, pivots.data(), b.data(), &ldb, &info);
+  linalg::lapack::gesv(&n, &k, lu.data(), &lda, pivots.data(), b.data(), &ldb, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "dense_solve: dgesv failed with info = ", info,
                  " (singular matrix)");
 }

@@ -17,22 +17,48 @@ namespace strata::hss::detail::compress {
 using linalg::BatchLayout;
 using linalg::MatrixBatch;
 
-/// The tolerance-mode rounds, shared by the single-process and the distributed driver so that both
-/// take the same decisions: the sample cap, the scale of the truncation threshold, and how both
-/// change after a round whose error estimate missed the tolerance.
+/// Tolerance mode: how the target ||A - H||_F <= tol ||A||_F is split into per-node budgets, and
+/// how the sample count and the budgets change between rounds. Shared by the single-process and
+/// the distributed driver so that both take the same decisions.
+///
+/// Error model (derivation). In telescoping form H = U (H~) V^T + D with orthonormal U, V, the
+/// error splits orthogonally, level by level:
+///   ||A - H||_F^2 = ||(I - UU^T)(A - D)||_F^2 + ||UU^T (A - D)(I - VV^T)||_F^2 + ||A~ - H~||_F^2,
+/// because the three terms have orthogonal ranges (I - UU^T, U) or co-ranges (I - VV^T, V).
+/// Block row tau of the first term is (I - U_t U_t^T) A(I_t, I_t^c) plus the error of D_t, which
+/// is (I - U_t U_t^T) A(I_t, I_t^c) Omega(I_t^c,:) Omega_t^+: for a Gaussian Omega its expected
+/// square is the block-row residual times E||Omega_t^+||_F^2 = c / (s_d - c - 1) (Omega_t is
+/// c x s_d). The second term is at most the block-column residuals. So
+///   ||A - H||_F^2 <~ sum over all non-root nodes of (1 + amp) (row residual + column residual).
+/// The budget is split equally over the L levels and, within level l, over its 2^l nodes and their
+/// two residuals: b_l^2 = tol^2 ||A||_F^2 / (2 L 2^l), which sums to tol^2 ||A||_F^2. (An equal
+/// split over all nodes would starve the few large nodes near the root, whose block rows also
+/// carry the lower levels' residuals in Levitt-Martinsson's recycled samples.) Each node's rank is
+/// the smallest whose estimated residual (rank_for_budget) fits its budget, so each residual lies
+/// between (decay) b_l^2 and b_l^2: the achieved error is a modest fraction of tol, not orders of
+/// magnitude below it.
 struct ToleranceSchedule {
-  ToleranceSchedule(const CompressOptions& options, index_type n, index_type s, index_type nodes)
+  /// The rounds stop when the a-posteriori estimate over ~10 probes is <= tol; it scatters by
+  /// ~+-25% around the true error (chi-square with ~10 degrees of freedom in ||A G||_F^2), so
+  /// aiming at 0.75 tol lets the first round pass in most cases: a miss costs a second pass
+  /// (and, for quasi-optimal, all its products again).
+  static constexpr double kEstimateMargin = 0.75;
+  ToleranceSchedule(const CompressOptions& options, index_type n, index_type s)
       : s_max(options.max_samples > 0 ? options.max_samples : std::max(n, s)),
-        threshold_scale(options.tolerance / std::sqrt(2.0 * static_cast<double>(nodes))),
+        budget_scale(kEstimateMargin * options.tolerance / std::sqrt(2.0)),
         tolerance(options.tolerance) {}
-  /// More samples if some node hit its sample-imposed rank cap, and a lower threshold in
-  /// proportion to the miss.
-  void after_missed_round(bool hit_cap, double estimate, index_type& s) {
-    if (hit_cap && s < s_max) s = std::min(s_max, s + std::max(s / 2, index_type(8)));
-    threshold_scale *= std::clamp(0.5 * tolerance / estimate, 0.05, 0.5);
+  /// After a round whose estimate missed the tolerance: if some node's rank was capped by the
+  /// samples, raise s to what the capped nodes asked for (at least a small step) and keep the
+  /// budgets; otherwise the model was optimistic: shrink the budgets in proportion to the miss.
+  void after_missed_round(bool hit_cap, index_type s_needed, double estimate, index_type& s) {
+    if (hit_cap && s < s_max) {
+      s = std::min(s_max, std::max(s_needed, s + std::max<index_type>(4, s / 16)));
+      return;
+    }
+    budget_scale *= std::clamp(0.8 * tolerance / estimate, 0.05, 0.8);
   }
   index_type s_max;
-  double threshold_scale;
+  double budget_scale;  // node budget b_l = budget_scale ||A||_F / sqrt(L 2^l)
   double tolerance;
 };
 
@@ -115,11 +141,53 @@ MatrixBatch<T> row_blocks(const Matrix<T>& m, const std::vector<index_type>& off
 /// Settings of the per-level factorization.
 struct RankChoice {
   index_type fixed = 0;  // > 0: fixed rank
-  double threshold = 0;  // tolerance mode: absolute threshold on sigma_j(Y P) / sqrt(k)
+  double budget = 0;     // tolerance mode: budget_scale ||A||_F (ToleranceSchedule)
+  int levels = 0;        // L: node budget at level l is budget / sqrt(L 2^l)
   index_type oversampling = 0;
-  index_type cap = 0;    // tolerance mode: global cap
-  bool hit_cap = false;  // set when some node's rank reached its cap
+  bool hit_cap = false;     // set when some node's rank was capped by the samples
+  index_type s_needed = 0;  // the samples (of this level's sketch) the capped nodes predict
+  index_type max_rank = 0;  // largest rank chosen (both sides) on the levels factored
 };
+
+/// Tolerance-mode rank of one node from the singular values sigma (non-increasing, all
+/// min(rows, k) of them) of its projected sample Y P = B G (B the block row, G a k-column
+/// Gaussian). E ||M G||_F^2 = k ||M||_F^2, and the residual of B's best rank-r approximation is
+/// seen by only the k - r columns of G that the top r directions do not use:
+/// sum_{j > r} sigma_j^2 / (k - r) estimates ||B - B_r||_F^2 (unbiased for a flat tail). The rank
+/// is the smallest r with (1 + amp) * that estimate <= budget^2, at most the cap k - p (p columns
+/// of oversampling left) and at most rows. A node capped below the rank it wants predicts the
+/// extra rank from the decay of its last singular values, in `extra` (0 if not capped).
+inline int rank_for_budget(const double* sigma, int count, int k, int rows, index_type p,
+                           double amp, double budget, index_type& extra) {
+  extra = 0;
+  std::vector<double> tail(static_cast<std::size_t>(count) + 1, 0.0);
+  for (int j = count - 1; j >= 0; --j) tail[j] = tail[j + 1] + sigma[j] * sigma[j];
+  const int cap = static_cast<int>(std::max<index_type>(1, std::min<index_type>(rows, k - p)));
+  const double b2 = budget * budget;
+  auto fits = [&](int r) {
+    return r >= count || (1 + amp) * tail[r] / static_cast<double>(k - r) <= b2;
+  };
+  int r = 1;
+  while (r < cap && !fits(r)) ++r;
+  if (fits(r) || cap >= rows) return r;
+  // Capped. The estimate still works, with less oversampling, beyond the cap: the rank that fits
+  // there; else extrapolate: with geometric decay rho per index, each rank divides the residual
+  // by rho^2.
+  for (int q = r + 1; q < std::min(count, k); ++q) {
+    if (fits(q)) {
+      extra = q - r;
+      return r;
+    }
+  }
+  const double ratio = (1 + amp) * tail[r] / static_cast<double>(k - r) / b2;
+  const int d = std::min(r - 1, 4);
+  double rho = 0.9;
+  if (d >= 1 && sigma[r - 1] > 0 && sigma[r - 1 - d] > 0)
+    rho = std::clamp(std::pow(sigma[r - 1] / sigma[r - 1 - d], 1.0 / d), 0.05, 0.95);
+  const double steps = std::ceil(std::log(ratio) / (-2.0 * std::log(rho)));
+  extra = std::clamp<index_type>(static_cast<index_type>(steps), 1, std::max(r, 4));
+  return r;
+}
 
 /// Sample blocks of one level: (Y, Omega) in row/col space, (Z, Psi) in col/row space, and the
 /// (possibly identical) pair used for D.
@@ -135,7 +203,7 @@ struct Samples {
 /// and the discrepancy blocks, each step one batched call over all nodes of the level.
 template <class T>
 LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const Samples<T>& smp,
-                             RankChoice& choice) {
+                             int level, RankChoice& choice) {
   namespace la = linalg;
   const int n = dims.nodes, s = static_cast<int>(smp.s);
   const auto y = row_blocks(smp.y, dims.row_off, dims.row_dim, 0, s);
@@ -183,26 +251,40 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
       f.c[i] = static_cast<int>(std::min<index_type>(choice.fixed, kv[i]));
     }
   } else {
-    // sigma_j(B G) ~ sqrt(k) sigma_j(B) for a k-column Gaussian G: compare against sqrt(k) t.
-    auto rank_by_threshold = [&](const MatrixBatch<T>& sigma, const std::vector<int>& k,
-                                 const std::vector<int>& rows, std::vector<int>& out) {
+    // The D sketch's error amplification (ToleranceSchedule): U's residual enters D through
+    // Omega_t^+ (col_dim x s_d), V's through Psi_t^+ (row_dim x s_d).
+    const double node_budget =
+        choice.budget / std::sqrt(std::max(choice.levels, 1) * std::ldexp(1.0, level));
+    const double s_dd = static_cast<double>(smp.s_d);
+    auto amp = [&](int c) {
+      return s_dd > c + 1 ? c / (s_dd - c - 1) : 1e6;
+    };
+    auto by_budget = [&](const MatrixBatch<T>& sigma, const std::vector<int>& k,
+                         const std::vector<int>& rows, const std::vector<int>& other,
+                         std::vector<int>& out) {
       const auto sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, sigma.values);
+      std::vector<double> sg;
       for (int i = 0; i < n; ++i) {
-        const index_type cap = std::max<index_type>(
-            1, std::min<index_type>(
-                   {choice.cap, static_cast<index_type>(rows[i]), k[i] - choice.oversampling}));
-        const double cut = choice.threshold * std::sqrt(static_cast<double>(k[i]));
-        index_type kept = 0;
         const int avail = sigma.layout.host_rows[i];
-        while (kept<avail&& static_cast<double>(sh(sigma.layout.host_offset[i] + kept))> cut)
-          ++kept;
-        if (kept >= cap) choice.hit_cap = true;
-        out[i] = static_cast<int>(std::max<index_type>(1, std::min(kept, cap)));
+        sg.resize(static_cast<std::size_t>(avail));
+        for (int j = 0; j < avail; ++j)
+          sg[j] = static_cast<double>(sh(sigma.layout.host_offset[i] + j));
+        index_type extra = 0;
+        out[i] = rank_for_budget(sg.data(), avail, k[i], rows[i], choice.oversampling,
+                                 amp(other[i]), node_budget, extra);
+        if (extra > 0) {
+          choice.hit_cap = true;
+          // Node i needs k - p >= r + extra, k = s - other (its null-space dimension).
+          choice.s_needed = std::max<index_type>(choice.s_needed,
+                                                 other[i] + out[i] + extra + choice.oversampling);
+        }
       }
     };
-    rank_by_threshold(su, kp, dims.row_dim, f.r);
-    rank_by_threshold(svv, kq, dims.col_dim, f.c);
+    by_budget(su, kp, dims.row_dim, dims.col_dim, f.r);
+    by_budget(svv, kq, dims.col_dim, dims.row_dim, f.c);
   }
+  for (int i = 0; i < n; ++i)
+    choice.max_rank = std::max<index_type>(choice.max_rank, std::max(f.r[i], f.c[i]));
   f.u = carve<T>(uf.values, n, [&](int i) {
     return Block{uf.layout.host_offset[i], dims.row_dim[i], f.r[i], uf.layout.host_ld[i]};
   });
@@ -269,6 +351,49 @@ Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T
   linalg::gemm_batched(exec, transpose ? 'T' : 'N', 'N', T(-1), f.d, row_blocks(w, wo, wd, 0, cols),
                        T(1), row_blocks(y, yo, yd, 0, cols));
   return project(exec, transpose ? f.v : f.u, yo, yd, transpose ? f.c : f.r, y, cols);
+}
+
+/// [a | b]: the columns of a, then those of b (either may have no columns).
+template <class T>
+Matrix<T> hcat(const ExecSpace& exec, const Matrix<T>& a, const Matrix<T>& b) {
+  const index_type ca = static_cast<index_type>(a.extent(1)),
+                   cb = static_cast<index_type>(b.extent(1));
+  if (cb == 0) return a;
+  if (ca == 0) return b;
+  Matrix<T> out("strata::hss::compress::hcat", a.extent(0), ca + cb);
+  Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(index_type(0), ca)), a);
+  Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(ca, ca + cb)), b);
+  return out;
+}
+
+/// Quasi-optimal (Amsel et al.) sketch widths per level. Each level has two independent sketches:
+/// one for the bases (null space of Omega_t, c rows, must keep >= r + p columns: c + r + p) and
+/// one for D (Omega_t^+ needs >= c columns; p more keep E||Omega_t^+||_F^2 = c / (p - 1)
+/// bounded). c is the level's largest node (leaf size, or the sum of the children's ranks) and r
+/// the rank expected there: the rank found one level down (ranks of neighbouring levels are
+/// alike), or the given rank. A level whose nodes are capped by the samples grows its basis
+/// sketch (tolerance mode), appending columns: no product is spent twice.
+struct SketchPlan {
+  index_type fixed_s = 0;  // > 0: every sketch has these many columns (the user's --samples)
+  index_type p = 0;        // oversampling
+  index_type s_max = 0;    // most columns of one sketch
+  index_type basis(index_type c, index_type r) const {
+    return fixed_s > 0 ? fixed_s : std::min(s_max, c + r + p);
+  }
+  index_type d(index_type c) const {
+    return fixed_s > 0 ? fixed_s : std::min(s_max, c + std::max<index_type>(p, 2));
+  }
+  /// After a round capped by the samples: what the capped nodes predicted, at least a small step.
+  index_type grow(index_type s, index_type needed) const {
+    return std::min(s_max, std::max(needed, s + std::max<index_type>(4, s / 16)));
+  }
+};
+
+/// Largest node (rows or columns) of a level.
+inline index_type largest_node(const LevelDims& d) {
+  int c = 0;
+  for (int i = 0; i < d.nodes; ++i) c = std::max({c, d.row_dim[i], d.col_dim[i]});
+  return c;
 }
 
 /// Root block D^(0) = Y Omega^+ of the last reduced matrix.

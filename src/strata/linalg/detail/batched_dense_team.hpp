@@ -171,9 +171,10 @@ KOKKOS_INLINE_FUNCTION int team_pivoted_qr(const Member& member, const MatRef<T>
 
 /// One-sided Jacobi SVD of W (p x q, p >= q) with the rotations accumulated into J (q x q, which
 /// must hold the identity on entry): on return W = U diag(sigma) with U orthonormal (columns of
-/// zero singular values completed by Gram-Schmidt), sigma non-increasing, and the original W equal
-/// to U diag(sigma) J^T. `work` has length >= p + q, `shared` >= 1. Returns 0 on success, 1 for
-/// non-finite values, 2 if max_sweeps did not suffice.
+/// zero singular values, and of singular values <= eps ||W||_F, completed by Gram-Schmidt), sigma
+/// non-increasing, and the original W equal to U diag(sigma) J^T + O(eps ||W||_F). `work` has
+/// length >= p + q, `shared` >= 1. Returns 0 on success, 1 for non-finite values, 2 if max_sweeps
+/// did not suffice.
 template <class T>
 KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>& w,
                                            const MatRef<T>& j, T* sigma, const Scratch<T>& work,
@@ -182,6 +183,18 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   const T eps = kx::epsilon<T>();
   const T tol = kx::sqrt(T(p)) * eps;
   const int players = q + (q % 2);
+  // A column of norm <= eps ||W||_F is rounding noise of the rotations of the large columns: its
+  // angle to any other column is then O(1) noise, so rotating it never converges (observed in
+  // fp32 on rank-deficient matrices). Such columns are left alone and treated as zero at the end
+  // (an error <= eps ||W||_F <= sqrt(q) eps sigma_1 in the singular values).
+  T frobenius2 = 0;
+  Kokkos::parallel_reduce(
+      Kokkos::TeamThreadRange(member, q),
+      [&](const int c, T& s) {
+        for (int i = 0; i < p; ++i) s += w(i, c) * w(i, c);
+      },
+      frobenius2);
+  const T negligible = eps * eps * frobenius2;
   int status = 2;
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
     int rotations = 0;
@@ -199,6 +212,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
               beta += w(i, c2) * w(i, c2);
               gamma += w(i, c1) * w(i, c2);
             }
+            if (!(alpha > negligible && beta > negligible)) return;
             if (!(kx::abs(gamma) > tol * kx::sqrt(alpha) * kx::sqrt(beta))) return;
             const T zeta = (beta - alpha) / (T(2) * gamma);
             const T t = kx::abs(zeta) > T(1) / eps
@@ -259,9 +273,10 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   // Normalize; complete the columns of (numerically) zero singular values: take the unit vector
   // e_r least covered by the columns before (1 - sum_k U(r,k)^2 is largest; the sum over r of these
   // residuals is p - c >= 1, so the best one is >= 1/p), orthogonalize twice, normalize.
+  const T zero_below = kx::max(tiny, kx::sqrt(negligible));
   for (int c = 0; c < q; ++c) {
     const T sc = sigma[c];
-    if (sc > tiny) {
+    if (sc > zero_below) {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) { w(i, c) /= sc; });
       member.team_barrier();
       continue;

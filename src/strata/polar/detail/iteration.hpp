@@ -20,11 +20,60 @@ class StoppingRule {
  public:
   /// `unit_roundoff` of the storage precision sets where stagnation is recognized as the rounding
   /// floor (bf16's floor, ~sqrt(n) 2^-8, can be far above fp32's).
+  /// `rows` > 0 (polar factors of a rows x n iterate, rows >= n) enables check_rank().
   StoppingRule(const IterationOptions& o, const Schedule& s, index_type n, const char* what,
-               double unit_roundoff)
-      : o_(o), schedule_(s), n_(n), what_(what) {
+               double unit_roundoff, index_type rows = 0)
+      : o_(o), schedule_(s), n_(n), rows_(rows), what_(what), unit_roundoff_(unit_roundoff) {
     tolerance_ = o.tolerance;
     floor_threshold_ = std::max(0.1, 16 * std::sqrt(static_cast<double>(n)) * unit_roundoff);
+  }
+
+  /// False once the iteration stopped without meeting its tolerance (only when
+  /// o.throw_if_not_converged is false; otherwise that throws).
+  bool converged() const { return converged_; }
+
+  /// Whether check_rank() wants the trace of the Gram matrix of the iterate after t steps.
+  bool wants_trace(int t) const {
+    return rows_ > 0 && o_.steps == 0 && static_cast<std::size_t>(t) >= schedule_.steps.size() + 2;
+  }
+
+  /// Rank deficiency of a polar factor's input, from the Gram matrix G = X_t^T X_t of the iterate
+  /// after t steps (error = ||G - I||_F, trace = tr G). Throws NumericalError when some singular
+  /// values of the scaled input X_0 are below max(rows, n) eps ||X_0||_F: the polar factor is then
+  /// not unique, and the iteration would only amplify rounding noise in those directions.
+  ///
+  /// Derivation. X_t = p(X_0) keeps the singular vectors of X_0 and maps each singular value s to
+  /// f_t(s); for small s, f_t(s) = A_t s (1 + O(f_t(s)^2)), A_t the product of the linear
+  /// coefficients a of the steps taken. Two steps after the schedule (repeating the classical
+  /// contracting step) the singular values >= the assumed lower bound are 1 to working precision,
+  /// so with lambda_i the eigenvalues of G, D = sum lambda_i (1 - lambda_i) = tr G - ||G||_F^2 =
+  /// n - tr G - ||G - I||_F^2 is the sum of the lambda_i (1 - lambda_i) of the unconverged ones,
+  /// and ||G - I||_F^2 is their number k when they are all tiny. G is computed with an error E,
+  /// |E| <= gamma_rows |X|^T |X| entrywise, so |D(G + E) - D(G)| <= |tr E| + 2 ||G||_F ||E||_F
+  /// + ||E||_F^2 <= 3 rows n^1.5 u =: delta (||X||_F^2 <= n). Every tiny singular value of X_t is
+  /// then <= sqrt(max(D, 0) + delta), and that of X_0 is <= sqrt(max(D, 0) + delta) / A_t. Once
+  /// that bound is below max(rows, n) eps (numpy's matrix_rank threshold, relative to ||X_0||_2 <=
+  /// ||X_0||_F <= 1) the k singular values are zero to working precision. The test is never met by
+  /// a singular value above the threshold (the bound is an upper bound), and is met for one at the
+  /// rounding-noise level as soon as A_t has grown past sqrt(delta) / threshold.
+  void check_rank(int t, double error, double trace) const {
+    if (!wants_trace(t)) return;
+    const double squared = error * error;
+    const double k = std::round(squared);
+    if (k < 1 || std::abs(squared - k) > 0.25) return;
+    const double n = static_cast<double>(n_), rows = static_cast<double>(rows_);
+    const double delta = 3 * rows * n * std::sqrt(n) * unit_roundoff_;
+    const double small = std::sqrt(std::max(n - trace - squared, 0.0) + delta);
+    if (small > 0.1) return;  // not tiny: lambda (1 - lambda) ~ lambda does not hold yet
+    double amplification = 1;
+    for (int s = 0; s < t; ++s) amplification *= step(s).a;
+    const double threshold = std::max(rows, n) * 2 * unit_roundoff_;
+    if (small / amplification > threshold) return;
+    STRATA_THROW(NumericalError, what_, ": the input is rank deficient: ", k, " of its ", n_,
+                 " singular values are below ", std::max(rows_, n_),
+                 " eps ||A||_F (numerical rank ", n_ - static_cast<index_type>(k),
+                 "); the polar factor of a rank-deficient matrix is not unique (any orthonormal "
+                 "completion of its range serves), so none is returned");
   }
 
   /// True if the iterate whose error is `error` is the answer. `t` steps were taken so far.
@@ -45,16 +94,20 @@ class StoppingRule {
     }
     if (tolerance_ > 0 && error <= tolerance_) return true;
     if (o_.steps > 0) return t >= o_.steps;  // fixed steps: no stagnation or step-limit checks
+    // Exactly converged (X^T X = I in floating point, e.g. a 1 x 1 input): X = U f(S) V^T with
+    // f > 0 on the spectrum, so X^T X = I means f = 1 and X is the polar factor.
+    if (error == 0) return true;
     // Stagnation: once the schedule is exhausted the iteration repeats its last, contracting step;
     // below an error of 0.1 every singular value is within ~0.1 of 1, where that step converges
     // cubically, so an error that fails to halve has hit the rounding floor. (Above 0.1, slow
     // progress means small singular values still climbing, not stagnation, unless the precision's
     // own floor 16 sqrt(n) u is higher still.)
     const bool in_tail = static_cast<std::size_t>(t) >= schedule_.steps.size();
-    const bool stagnated =
-        t >= 2 && in_tail && error <= floor_threshold_ && error > 0.5 * history[history.size() - 2];
+    const bool stagnated = t >= 2 && in_tail && error <= floor_threshold_ &&
+                           error >= 0.5 * history[history.size() - 2];
     if (stagnated) {
       if (tolerance_ > 0) {
+        if (!o_.throw_if_not_converged) return not_converged();
         STRATA_THROW(NumericalError, what_, ": cannot reach the tolerance ", tolerance_,
                      "; the error stagnated at ", error,
                      ", the rounding floor of this precision for n = ", n_);
@@ -62,11 +115,17 @@ class StoppingRule {
       return true;  // default mode: converged to working precision
     }
     if (t >= o_.max_steps) {
+      if (!o_.throw_if_not_converged) return not_converged();
       STRATA_THROW(NumericalError, what_, ": no convergence in ", o_.max_steps, " steps (error ",
                    error, ", tolerance ", tolerance_,
                    "); raise max_steps or lower the assumed lower bound");
     }
     return false;
+  }
+
+  bool not_converged() {
+    converged_ = false;
+    return true;
   }
 
   const Step& step(int t) const {
@@ -78,9 +137,12 @@ class StoppingRule {
   const IterationOptions& o_;
   const Schedule& schedule_;
   index_type n_;
+  index_type rows_ = 0;
   const char* what_;
+  double unit_roundoff_;
   double tolerance_ = 0;
   double floor_threshold_ = 0.1;
+  bool converged_ = true;
 };
 
 }  // namespace strata::polar::detail

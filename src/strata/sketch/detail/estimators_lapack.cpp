@@ -3,14 +3,7 @@
 #include <algorithm>
 
 #include "strata/core/checks.hpp"
-
-extern "C" {
-void dstev_(const char*, const int*, double*, double*, double*, const int*, double*, int*);
-void dsyev_(const char*, const char*, const int*, double*, const int*, double*, double*, const int*,
-            int*);
-void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*,
-             double*, const int*, double*, const int*, double*, const int*, int*);
-}
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::sketch::detail {
 
@@ -30,7 +23,8 @@ HostEigen tridiagonal_eigen(const std::vector<double>& diagonal,
   std::vector<double> work(static_cast<std::size_t>(std::max(1, 2 * k - 2)));
   int info = 0;
   const int ldz = k;
-  dstev_("V", &k, result.values.data(), e.data(), result.vectors.data(), &ldz, work.data(), &info);
+  linalg::lapack::stev("V", &k, result.values.data(), e.data(), result.vectors.data(), &ldz,
+                       work.data(), &info);
   STRATA_REQUIRE(info == 0, NumericalError,
                  "LAPACK dstev did not converge on the Lanczos tridiagonal matrix (info = ", info,
                  ")");
@@ -49,10 +43,12 @@ HostEigen symmetric_eigen(const HostMatrix<double>& a) {
   Kokkos::deep_copy(result.vectors, a);
   int info = 0, lwork = -1;
   double query = 0;
-  dsyev_("V", "L", &n, result.vectors.data(), &n, result.values.data(), &query, &lwork, &info);
+  linalg::lapack::syev("V", "L", &n, result.vectors.data(), &n, result.values.data(), &query,
+                       &lwork, &info);
   lwork = std::max(static_cast<int>(query), 1);
   std::vector<double> work(static_cast<std::size_t>(lwork));
-  dsyev_("V", "L", &n, result.vectors.data(), &n, result.values.data(), work.data(), &lwork, &info);
+  linalg::lapack::syev("V", "L", &n, result.vectors.data(), &n, result.values.data(), work.data(),
+                       &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK dsyev failed (info = ", info, ")");
   return result;
 }
@@ -70,12 +66,12 @@ HostMatrix<double> pseudo_inverse(const HostMatrix<double>& a, double rcond) {
   HostMatrix<double> vt("vt", static_cast<std::size_t>(r), static_cast<std::size_t>(n));
   int info = 0, lwork = -1;
   double query = 0;
-  dgesvd_("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &r, &query,
-          &lwork, &info);
+  linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &r,
+                        &query, &lwork, &info);
   lwork = std::max(static_cast<int>(query), 1);
   std::vector<double> work(static_cast<std::size_t>(lwork));
-  dgesvd_("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &r, work.data(),
-          &lwork, &info);
+  linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, s.data(), u.data(), &m, vt.data(), &r,
+                        work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK dgesvd failed (info = ", info, ")");
   const double cutoff = rcond * s[0];
   for (int l = 0; l < r; ++l) {

@@ -5,55 +5,11 @@
 #include <type_traits>
 
 #include "strata/core/checks.hpp"
-
-extern "C" {
-void dgesvd_(const char*, const char*, const int*, const int*, double*, const int*, double*,
-             double*, const int*, double*, const int*, double*, const int*, int*);
-void sgesvd_(const char*, const char*, const int*, const int*, float*, const int*, float*, float*,
-             const int*, float*, const int*, float*, const int*, int*);
-void dgesdd_(const char*, const int*, const int*, double*, const int*, double*, double*, const int*,
-             double*, const int*, double*, const int*, int*, int*);
-void sgesdd_(const char*, const int*, const int*, float*, const int*, float*, float*, const int*,
-             float*, const int*, float*, const int*, int*, int*);
-void dsyevd_(const char*, const char*, const int*, double*, const int*, double*, double*,
-             const int*, int*, const int*, int*);
-void ssyevd_(const char*, const char*, const int*, float*, const int*, float*, float*, const int*,
-             int*, const int*, int*);
-void dpotrf_(const char*, const int*, double*, const int*, int*);
-void spotrf_(const char*, const int*, float*, const int*, int*);
-void dtrsm_(const char*, const char*, const char*, const char*, const int*, const int*,
-            const double*, const double*, const int*, double*, const int*);
-void strsm_(const char*, const char*, const char*, const char*, const int*, const int*,
-            const float*, const float*, const int*, float*, const int*);
-void dgeqrf_(const int*, const int*, double*, const int*, double*, double*, const int*, int*);
-void sgeqrf_(const int*, const int*, float*, const int*, float*, float*, const int*, int*);
-void dgels_(const char*, const int*, const int*, const int*, double*, const int*, double*,
-            const int*, double*, const int*, int*);
-void sgels_(const char*, const int*, const int*, const int*, float*, const int*, float*, const int*,
-            float*, const int*, int*);
-}
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::sketch::detail {
 
 namespace {
-
-// One name per LAPACK routine, dispatched on the scalar type.
-#define STRATA_LAPACK_DISPATCH(name)         \
-  template <class T, class... Args>          \
-  void name(Args... args) {                  \
-    if constexpr (std::is_same_v<T, double>) \
-      d##name##_(args...);                   \
-    else                                     \
-      s##name##_(args...);                   \
-  }
-STRATA_LAPACK_DISPATCH(gesvd)
-STRATA_LAPACK_DISPATCH(gesdd)
-STRATA_LAPACK_DISPATCH(syevd)
-STRATA_LAPACK_DISPATCH(potrf)
-STRATA_LAPACK_DISPATCH(trsm)
-STRATA_LAPACK_DISPATCH(geqrf)
-STRATA_LAPACK_DISPATCH(gels)
-#undef STRATA_LAPACK_DISPATCH
 
 template <class T>
 HostMatrix<T> copy_of(const HostMatrix<T>& a, const char* label) {
@@ -85,21 +41,21 @@ SmallSvd<T> small_svd(const HostMatrix<T>& a) {
   // randomized SVD, with the same backward error (Demmel, Applied NLA, Sec. 5.4.3); xGESVD stays
   // as the fallback for the rare inputs where it does not converge.
   std::vector<int> iwork(static_cast<std::size_t>(8 * r));
-  gesdd<T>("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu, out.vt.data(), &ldvt,
-           &query, &lwork, iwork.data(), &info);
+  linalg::lapack::gesdd("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
+                        out.vt.data(), &ldvt, &query, &lwork, iwork.data(), &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  gesdd<T>("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu, out.vt.data(), &ldvt,
-           work.data(), &lwork, iwork.data(), &info);
+  linalg::lapack::gesdd("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
+                        out.vt.data(), &ldvt, work.data(), &lwork, iwork.data(), &info);
   if (info > 0) {
     Kokkos::deep_copy(work_a, a);
     lwork = -1;
-    gesvd<T>("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu, out.vt.data(),
-             &ldvt, &query, &lwork, &info);
+    linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
+                          out.vt.data(), &ldvt, &query, &lwork, &info);
     lwork = static_cast<int>(query);
     work.assign(static_cast<std::size_t>(std::max(lwork, 1)), T(0));
-    gesvd<T>("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu, out.vt.data(),
-             &ldvt, work.data(), &lwork, &info);
+    linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
+                          out.vt.data(), &ldvt, work.data(), &lwork, &info);
   }
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK SVD failed on a ", m, " x ", n,
                  " matrix (info = ", info, "); is the input finite?");
@@ -116,14 +72,14 @@ SmallEig<T> small_symmetric_eig(const HostMatrix<T>& a) {
   int info = 0, lwork = -1, liwork = -1, iquery = 0;
   T query = 0;
   const int ld = lda(n);
-  syevd<T>("V", "L", &n, out.vectors.data(), &ld, out.values.data(), &query, &lwork, &iquery,
-           &liwork, &info);
+  linalg::lapack::syevd("V", "L", &n, out.vectors.data(), &ld, out.values.data(), &query, &lwork,
+                        &iquery, &liwork, &info);
   lwork = static_cast<int>(query);
   liwork = iquery;
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
   std::vector<int> iwork(static_cast<std::size_t>(std::max(liwork, 1)));
-  syevd<T>("V", "L", &n, out.vectors.data(), &ld, out.values.data(), work.data(), &lwork,
-           iwork.data(), &liwork, &info);
+  linalg::lapack::syevd("V", "L", &n, out.vectors.data(), &ld, out.values.data(), work.data(),
+                        &lwork, iwork.data(), &liwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK xSYEVD failed on a ", n, " x ", n,
                  " matrix (info = ", info, "); is the input finite?");
   return out;
@@ -136,7 +92,7 @@ bool small_cholesky_upper(const HostMatrix<T>& a, const HostMatrix<T>& c) {
   if (n == 0) return true;
   int info = 0;
   const int ld = lda(n);
-  potrf<T>("U", &n, c.data(), &ld, &info);
+  linalg::lapack::potrf("U", &n, c.data(), &ld, &info);
   for (int j = 0; j < n; ++j)
     for (int i = j + 1; i < n; ++i) c(i, j) = T(0);
   return info == 0;
@@ -153,7 +109,7 @@ void small_triangular_solve(char trans, const HostMatrix<T>& r, const HostMatrix
   const T one = 1;
   const char t[2] = {trans, 0};
   const int ld = lda(n);
-  trsm<T>("L", "U", t, "N", &n, &k, &one, r.data(), &ld, b.data(), &ld);
+  linalg::lapack::trsm("L", "U", t, "N", &n, &k, &one, r.data(), &ld, b.data(), &ld);
 }
 
 template <class T>
@@ -177,10 +133,10 @@ HostMatrix<T> small_qr_r(const HostMatrix<T>& a) {
   int info = 0, lwork = -1;
   T query = 0;
   const int ld = lda(m);
-  geqrf<T>(&m, &n, work_a.data(), &ld, tau.data(), &query, &lwork, &info);
+  linalg::lapack::geqrf(&m, &n, work_a.data(), &ld, tau.data(), &query, &lwork, &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  geqrf<T>(&m, &n, work_a.data(), &ld, tau.data(), work.data(), &lwork, &info);
+  linalg::lapack::geqrf(&m, &n, work_a.data(), &ld, tau.data(), work.data(), &lwork, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK xGEQRF failed (info = ", info, ")");
   for (int j = 0; j < n; ++j)
     for (int i = 0; i <= j; ++i) r(i, j) = work_a(i, j);
@@ -202,10 +158,12 @@ HostMatrix<T> small_least_squares(const HostMatrix<T>& a, const HostMatrix<T>& b
   int info = 0, lwork = -1;
   T query = 0;
   const int ld = lda(m);
-  gels<T>("N", &m, &n, &k, work_a.data(), &ld, work_b.data(), &ld, &query, &lwork, &info);
+  linalg::lapack::gels("N", &m, &n, &k, work_a.data(), &ld, work_b.data(), &ld, &query, &lwork,
+                       &info);
   lwork = static_cast<int>(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  gels<T>("N", &m, &n, &k, work_a.data(), &ld, work_b.data(), &ld, work.data(), &lwork, &info);
+  linalg::lapack::gels("N", &m, &n, &k, work_a.data(), &ld, work_b.data(), &ld, work.data(), &lwork,
+                       &info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK xGELS failed (info = ", info,
                  "): the sketched matrix is rank deficient, so A is (numerically) rank deficient");
   for (int j = 0; j < k; ++j)

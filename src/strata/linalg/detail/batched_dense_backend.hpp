@@ -1,0 +1,72 @@
+// The two implementations of the batched dense kernels of batched_dense.hpp, and the one place that
+// chooses between them. The public functions (batched_dense.cpp) check shapes and arguments and
+// then call Backend::<kernel>; the kernels below may assume valid, non-empty batches.
+//
+// - HostKernels (batched_dense_host.cpp): when the batch memory is host-accessible (Serial,
+//   OpenMP, Threads; CUDA UVM), every matrix goes to host LAPACK/BLAS (xGEQRF/xORGQR/xORMQR,
+//   xGESDD with xGESVD fallback, xGELSD, xGEMM) through linalg/detail/lapack.hpp, in a
+//   Kokkos::DefaultHostExecutionSpace range over the matrices with one workspace per thread.
+// - TeamKernels (batched_dense_team.cpp): one Kokkos team per matrix with the team building blocks
+//   of batched_dense_team.hpp; runs on every backend and is what device memory spaces use.
+//
+// Where a team kernel is measured to beat LAPACK on the host, HostKernels forwards to it (see the
+// comment at each forwarding function in batched_dense_host.cpp).
+#pragma once
+
+#include <type_traits>
+
+#include "strata/core/kokkos_ext/spaces.hpp"
+#include "strata/linalg/batched_dense.hpp"
+
+namespace strata::linalg::detail {
+
+#define STRATA_BATCHED_DENSE_KERNELS                                                               \
+  template <class T>                                                                               \
+  static void householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a,                       \
+                             const MatrixBatch<T>& q, const MatrixBatch<T>& r);                    \
+  template <class T>                                                                               \
+  static void null_space(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& n); \
+  template <class T>                                                                               \
+  static void column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>& a,                    \
+                                const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,   \
+                                const MatrixBatch<int>& perm, const MatrixBatch<T>& q,             \
+                                const MatrixBatch<T>& r);                                          \
+  template <class T>                                                                               \
+  static void interpolative_decomposition(                                                         \
+      const ExecSpace& exec, const MatrixBatch<T>& a, const RankRule& rule,                        \
+      const Kokkos::View<int*, MemSpace>& ranks, const MatrixBatch<int>& skeleton,                 \
+      const MatrixBatch<T>& x);                                                                    \
+  /* Throws NumericalError for non-finite input or (team) unconverged sweeps. */                   \
+  template <class T>                                                                               \
+  static void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,         \
+                  const MatrixBatch<T>& sigma, const MatrixBatch<T>& v);                           \
+  /* rcond > 0 here: the public function resolves the default. */                                  \
+  template <class T>                                                                               \
+  static void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,                 \
+                                   const MatrixBatch<T>& a, const MatrixBatch<T>& x,               \
+                                   double rcond);                                                  \
+  template <class T>                                                                               \
+  static void gemm_batched(const ExecSpace& exec, bool trans_a, bool trans_b, T alpha,             \
+                           const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,               \
+                           const MatrixBatch<T>& c);                                               \
+  template <class T>                                                                               \
+  static void copy_batched(const ExecSpace& exec, bool trans, const MatrixBatch<T>& a,             \
+                           const MatrixBatch<T>& b);
+
+/// One Kokkos team per matrix; every backend.
+struct TeamKernels {
+  STRATA_BATCHED_DENSE_KERNELS
+};
+
+/// Host LAPACK/BLAS per matrix, threads over matrices; host-accessible memory only.
+struct HostKernels {
+  STRATA_BATCHED_DENSE_KERNELS
+};
+
+#undef STRATA_BATCHED_DENSE_KERNELS
+
+/// The dispatch point: host LAPACK where the batch memory is host-accessible, team kernels
+/// elsewhere (device memory).
+using Backend = std::conditional_t<kx::host_accessible<MemSpace>, HostKernels, TeamKernels>;
+
+}  // namespace strata::linalg::detail

@@ -1,0 +1,374 @@
+// Host kernels of the batched dense operations (batched_dense_backend.hpp): every matrix of a
+// batch goes to host LAPACK/BLAS (through linalg/detail/lapack.hpp), and the matrices are spread
+// over the threads of Kokkos::DefaultHostExecutionSpace (a plain loop under Serial). Each thread
+// owns one workspace that grows to the largest request and is reused for every matrix it handles,
+// so the hot loop allocates only while a workspace grows. The BLAS runs single-threaded inside
+// (lapack::SingleThreadedBlas). Used when the batch memory is host-accessible; the raw pointers
+// below are then valid on the host.
+//
+// Routines (LAPACK Users' Guide, 3rd ed.): Householder QR xGEQRF + xORGQR (explicit Q) or xORMQR
+// (null-space columns of the full Q without forming it); SVD by divide and conquer xGESDD with
+// the QR-iteration xGESVD as fallback if it does not converge; B A^+ as the minimum-norm
+// least-squares solution of A^T X^T = B^T by xGELSD (SVD-based, singular values <= rcond sigma_1
+// dropped: the rcond semantics of batched_dense.hpp) with xGELSS as fallback; GEMM by xGEMM.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/linalg/detail/batched_dense_backend.hpp"
+#include "strata/linalg/detail/lapack.hpp"
+
+namespace strata::linalg::detail {
+
+namespace {
+
+/// One column-major host matrix of a batch.
+template <class T>
+struct HostRef {
+  T* p;
+  int rows, cols, ld;
+  T& operator()(int i, int j) const { return p[i + static_cast<index_type>(j) * ld]; }
+};
+
+template <class T>
+HostRef<T> host_ref(const MatrixBatch<T>& batch, int b) {
+  const auto i = static_cast<std::size_t>(b);
+  return {batch.values.data() + batch.layout.host_offset[i], batch.layout.host_rows[i],
+          batch.layout.host_cols[i], batch.layout.host_ld[i]};
+}
+
+/// Per-thread scratch: grows, never shrinks, reused across the matrices of one call.
+template <class T>
+struct Workspace {
+  std::vector<T> a, b, s, tau, work;
+  std::vector<int> iwork;
+};
+
+template <class V>
+auto* ensure(V& v, index_type n) {
+  if (static_cast<index_type>(v.size()) < std::max<index_type>(n, 1))
+    v.resize(static_cast<std::size_t>(std::max<index_type>(n, 1)));
+  return v.data();
+}
+
+/// Size of the work array from a LAPACK workspace query (lwork = -1) result.
+template <class T>
+int query_size(T q) {
+  return std::max(1, static_cast<int>(std::ceil(static_cast<double>(q))));
+}
+
+HostExecSpace host_instance(const ExecSpace& exec) {
+  // The inputs may come from asynchronous work on `exec` (e.g. CUDA with UVM memory).
+  kx::fence(exec, "strata::linalg::batched_dense::host::inputs");
+  if constexpr (std::is_same_v<ExecSpace, HostExecSpace>) {
+    return exec;
+  } else {
+    return HostExecSpace{};
+  }
+}
+
+/// Calls f(b, workspace, info_b) for every matrix b of a batch, in parallel over the host
+/// threads; f reports failures through info_b (exceptions must not cross the parallel region).
+/// Returns the per-matrix info.
+template <class T, class F>
+std::vector<int> for_each_matrix(const ExecSpace& exec, const char* label, int count, F f) {
+  const HostExecSpace host = host_instance(exec);
+  // Parallelism is over the matrices; each LAPACK/BLAS call is small (see lapack.hpp).
+  const lapack::SingleThreadedBlas single_threaded_blas;
+  Kokkos::Experimental::UniqueToken<HostExecSpace> token(host);
+  std::vector<Workspace<T>> ws(static_cast<std::size_t>(token.size()));
+  std::vector<int> info(static_cast<std::size_t>(count), 0);
+  Kokkos::parallel_for(label, Kokkos::RangePolicy<HostExecSpace>(host, 0, count), [&](const int b) {
+    const int id = token.acquire();
+    f(b, ws[static_cast<std::size_t>(id)], info[static_cast<std::size_t>(b)]);
+    token.release(id);
+  });
+  kx::fence(host, std::string(label) + "::done");
+  return info;
+}
+
+/// Info codes of the host kernels.
+enum : int { ok = 0, not_finite = 1, no_convergence = 2 };
+
+void check_info(const std::vector<int>& info, const char* function) {
+  for (std::size_t b = 0; b < info.size(); ++b) {
+    STRATA_REQUIRE(info[b] == ok, NumericalError, function, ": matrix ", b,
+                   info[b] == not_finite ? " holds NaN or Inf entries; expected finite numbers"
+                                         : " did not converge (LAPACK SVD failed)");
+  }
+}
+
+template <class T>
+bool all_finite(const HostRef<T>& a) {
+  for (int j = 0; j < a.cols; ++j)
+    for (int i = 0; i < a.rows; ++i)
+      if (!std::isfinite(a(i, j))) return false;
+  return true;
+}
+
+/// Copies op(a) (op = transpose when `trans`) into w with leading dimension ld.
+template <class T>
+void copy_to(const HostRef<T>& a, bool trans, T* w, int ld) {
+  if (trans) {
+    for (int j = 0; j < a.cols; ++j)
+      for (int i = 0; i < a.rows; ++i) w[j + static_cast<index_type>(i) * ld] = a(i, j);
+  } else {
+    for (int j = 0; j < a.cols; ++j)
+      std::copy(&a(0, j), &a(0, j) + a.rows, w + static_cast<index_type>(j) * ld);
+  }
+}
+
+/// Householder QR of w (m x n, leading dimension ld) in place, tau of length min(m, n).
+template <class T>
+void geqrf(int m, int n, T* w, int ld, Workspace<T>& ws) {
+  if (m == 0 || n == 0) return;
+  T* tau = ensure(ws.tau, std::min(m, n));
+  int info = 0, lwork = -1;
+  T q = 0;
+  lapack::geqrf(&m, &n, w, &ld, tau, &q, &lwork, &info);
+  lwork = query_size(q);
+  lapack::geqrf(&m, &n, w, &ld, tau, ensure(ws.work, lwork), &lwork, &info);
+}
+
+}  // namespace
+
+template <class T>
+void HostKernels::householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                 const MatrixBatch<T>& q, const MatrixBatch<T>& r) {
+  const bool want_r = r.layout.count() > 0;
+  for_each_matrix<T>(exec, "strata::linalg::householder_qr::host", a.layout.count(),
+                     [&](const int b, Workspace<T>& ws, int&) {
+                       const auto src = host_ref(a, b), qq = host_ref(q, b);
+                       int m = src.rows, n = src.cols, ld = std::max(1, m);
+                       const int k = std::min(m, n);
+                       T* f = ensure(ws.a, static_cast<index_type>(ld) * n);
+                       copy_to(src, false, f, ld);
+                       geqrf(m, n, f, ld, ws);
+                       if (want_r) {
+                         const auto rr = host_ref(r, b);
+                         for (int j = 0; j < n; ++j)
+                           for (int i = 0; i < k; ++i)
+                             rr(i, j) = i <= j ? f[i + static_cast<index_type>(j) * ld] : T(0);
+                       }
+                       // Columns [0, qc) of H_0 ... H_{k-1} depend only on the first min(k, qc)
+                       // reflectors.
+                       int qc = qq.cols, kq = std::min(k, qc), ldq = qq.ld;
+                       if (qc == 0) return;
+                       for (int j = 0; j < std::min(qc, n); ++j)
+                         std::copy(f + static_cast<index_type>(j) * ld,
+                                   f + static_cast<index_type>(j) * ld + m, &qq(0, j));
+                       int info = 0, lwork = -1;
+                       T query = 0;
+                       T* tau = ensure(ws.tau, std::max(kq, 1));
+                       lapack::orgqr(&m, &qc, &kq, qq.p, &ldq, tau, &query, &lwork, &info);
+                       lwork = query_size(query);
+                       lapack::orgqr(&m, &qc, &kq, qq.p, &ldq, tau, ensure(ws.work, lwork), &lwork,
+                                     &info);
+                     });
+}
+
+template <class T>
+void HostKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
+                             const MatrixBatch<T>& n) {
+  for_each_matrix<T>(exec, "strata::linalg::null_space::host", a.layout.count(),
+                     [&](const int b, Workspace<T>& ws, int&) {
+                       const auto src = host_ref(a, b), nn = host_ref(n, b);
+                       // QR of A^T (s x p); N = Q [0; I_k; 0] (columns p .. p + k - 1 of the full
+                       // Q).
+                       int p = src.rows, s = src.cols, kn = nn.cols, ld = std::max(1, s),
+                           ldn = nn.ld;
+                       int reflectors = std::min(s, p);
+                       if (kn == 0) return;
+                       for (int j = 0; j < kn; ++j)
+                         for (int i = 0; i < s; ++i) nn(i, j) = i == p + j ? T(1) : T(0);
+                       if (reflectors == 0) return;
+                       T* f = ensure(ws.a, static_cast<index_type>(ld) * p);
+                       copy_to(src, true, f, ld);
+                       geqrf(s, p, f, ld, ws);
+                       int info = 0, lwork = -1;
+                       T query = 0;
+                       lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p,
+                                     &ldn, &query, &lwork, &info);
+                       lwork = query_size(query);
+                       lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p,
+                                     &ldn, ensure(ws.work, lwork), &lwork, &info);
+                     });
+}
+
+// Column-pivoted QR and the interpolative decomposition stay on the team kernels: LAPACK's xGEQP3
+// cannot stop at the rank (it always factors to min(m, n)), and a host version has not been
+// measured against them yet; they are not on the HSS-from-products path.
+template <class T>
+void HostKernels::column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                    const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
+                                    const MatrixBatch<int>& perm, const MatrixBatch<T>& q,
+                                    const MatrixBatch<T>& r) {
+  TeamKernels::column_pivoted_qr(exec, a, rule, ranks, perm, q, r);
+}
+
+template <class T>
+void HostKernels::interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                              const RankRule& rule,
+                                              const Kokkos::View<int*, MemSpace>& ranks,
+                                              const MatrixBatch<int>& skeleton,
+                                              const MatrixBatch<T>& x) {
+  TeamKernels::interpolative_decomposition(exec, a, rule, ranks, skeleton, x);
+}
+
+template <class T>
+void HostKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
+                      const MatrixBatch<T>& sigma, const MatrixBatch<T>& v) {
+  const auto info = for_each_matrix<T>(
+      exec, "strata::linalg::svd::host", a.layout.count(),
+      [&](const int b, Workspace<T>& ws, int& status) {
+        const auto src = host_ref(a, b), uu = host_ref(u, b), vv = host_ref(v, b);
+        int m = src.rows, n = src.cols, k = std::min(m, n), ld = std::max(1, m), ldu = uu.ld;
+        if (k == 0) return;
+        if (!all_finite(src)) {
+          status = not_finite;
+          return;
+        }
+        T* f = ensure(ws.a, static_cast<index_type>(ld) * n);
+        T* vt = ensure(ws.b, static_cast<index_type>(k) * n);
+        T* s = host_ref(sigma, b).p;
+        copy_to(src, false, f, ld);
+        int info = 0, lwork = -1;
+        T query = 0;
+        int* iwork = ensure(ws.iwork, 8 * k);
+        lapack::gesdd("S", &m, &n, f, &ld, s, uu.p, &ldu, vt, &k, &query, &lwork, iwork, &info);
+        lwork = query_size(query);
+        lapack::gesdd("S", &m, &n, f, &ld, s, uu.p, &ldu, vt, &k, ensure(ws.work, lwork), &lwork,
+                      iwork, &info);
+        if (info > 0) {
+          copy_to(src, false, f, ld);
+          lwork = -1;
+          lapack::gesvd("S", "S", &m, &n, f, &ld, s, uu.p, &ldu, vt, &k, &query, &lwork, &info);
+          lwork = query_size(query);
+          lapack::gesvd("S", "S", &m, &n, f, &ld, s, uu.p, &ldu, vt, &k, ensure(ws.work, lwork),
+                        &lwork, &info);
+        }
+        if (info != 0) {
+          status = no_convergence;
+          return;
+        }
+        for (int j = 0; j < n; ++j)
+          for (int i = 0; i < k; ++i) vv(j, i) = vt[i + static_cast<index_type>(j) * k];
+      });
+  check_info(info, "svd");
+}
+
+template <class T>
+void HostKernels::pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
+                                       const MatrixBatch<T>& a, const MatrixBatch<T>& x,
+                                       double rcond) {
+  const T rc = static_cast<T>(rcond);
+  const auto info = for_each_matrix<T>(
+      exec, "strata::linalg::pseudo_inverse_apply::host", a.layout.count(),
+      [&](const int i, Workspace<T>& ws, int& status) {
+        const auto aa = host_ref(a, i), bb = host_ref(b, i), xx = host_ref(x, i);
+        // X A = B  <=>  A^T X^T = B^T: A^T is s x p, B^T is s x q, X^T is p x q.
+        int p = aa.rows, s = aa.cols, q = bb.rows;
+        if (q == 0 || p == 0) return;
+        if (s == 0) {
+          for (int j = 0; j < p; ++j)
+            for (int r = 0; r < q; ++r) xx(r, j) = T(0);
+          return;
+        }
+        if (!all_finite(aa)) {
+          status = not_finite;
+          return;
+        }
+        int lda = s, ldb = std::max(s, p), rank = 0, info = 0, lwork = -1;
+        T* at = ensure(ws.a, static_cast<index_type>(lda) * p);
+        T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+        T* sv = ensure(ws.s, std::min(s, p));
+        copy_to(aa, true, at, lda);
+        copy_to(bb, true, bt, ldb);
+        T query = 0;
+        int iquery = 0;
+        lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &iquery,
+                      &info);
+        lwork = query_size(query);
+        // LIWORK >= 3 minmn nlvl + 11 minmn with nlvl = floor(log2(minmn / (smlsiz + 1))) + 1
+        // and smlsiz = 25 (xGELSD documentation); older LAPACKs do not return it in the query.
+        const int minmn = std::min(s, p);
+        const int nlvl = std::max(0, static_cast<int>(std::log2(minmn / 26.0)) + 1);
+        int* iwork = ensure(ws.iwork, std::max({iquery, 3 * minmn * nlvl + 11 * minmn, 1}));
+        lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork),
+                      &lwork, iwork, &info);
+        if (info > 0) {
+          copy_to(aa, true, at, lda);
+          copy_to(bb, true, bt, ldb);
+          lwork = -1;
+          lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &info);
+          lwork = query_size(query);
+          lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork),
+                        &lwork, &info);
+        }
+        if (info != 0) {
+          status = no_convergence;
+          return;
+        }
+        for (int j = 0; j < p; ++j)
+          for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+      });
+  check_info(info, "pseudo_inverse_apply");
+}
+
+template <class T>
+void HostKernels::gemm_batched(const ExecSpace& exec, bool ta, bool tb, T alpha,
+                               const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,
+                               const MatrixBatch<T>& c) {
+  for_each_matrix<T>(exec, "strata::linalg::gemm_batched::host", c.layout.count(),
+                     [&](const int i, Workspace<T>&, int&) {
+                       const auto aa = host_ref(a, i), bb = host_ref(b, i), cc = host_ref(c, i);
+                       int m = cc.rows, n = cc.cols, k = ta ? aa.rows : aa.cols;
+                       int lda = aa.ld, ldb = bb.ld, ldc = cc.ld;
+                       if (m == 0 || n == 0) return;
+                       lapack::gemm(ta ? "T" : "N", tb ? "T" : "N", &m, &n, &k, &alpha, aa.p, &lda,
+                                    bb.p, &ldb, &beta, cc.p, &ldc);
+                     });
+}
+
+template <class T>
+void HostKernels::copy_batched(const ExecSpace& exec, bool trans, const MatrixBatch<T>& a,
+                               const MatrixBatch<T>& b) {
+  for_each_matrix<T>(exec, "strata::linalg::copy_batched::host", a.layout.count(),
+                     [&](const int i, Workspace<T>&, int&) {
+                       const auto bb = host_ref(b, i);
+                       copy_to(host_ref(a, i), trans, bb.p, bb.ld);
+                     });
+}
+
+#define STRATA_HOST_KERNELS_DEFINE(T)                                                              \
+  template void HostKernels::householder_qr<T>(const ExecSpace&, const MatrixBatch<T>&,            \
+                                               const MatrixBatch<T>&, const MatrixBatch<T>&);      \
+  template void HostKernels::null_space<T>(const ExecSpace&, const MatrixBatch<T>&,                \
+                                           const MatrixBatch<T>&);                                 \
+  template void HostKernels::column_pivoted_qr<T>(                                                 \
+      const ExecSpace&, const MatrixBatch<T>&, const RankRule&,                                    \
+      const Kokkos::View<int*, MemSpace>&, const MatrixBatch<int>&, const MatrixBatch<T>&,         \
+      const MatrixBatch<T>&);                                                                      \
+  template void HostKernels::interpolative_decomposition<T>(                                       \
+      const ExecSpace&, const MatrixBatch<T>&, const RankRule&,                                    \
+      const Kokkos::View<int*, MemSpace>&, const MatrixBatch<int>&, const MatrixBatch<T>&);        \
+  template void HostKernels::svd<T>(const ExecSpace&, const MatrixBatch<T>&,                       \
+                                    const MatrixBatch<T>&, const MatrixBatch<T>&,                  \
+                                    const MatrixBatch<T>&);                                        \
+  template void HostKernels::pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,      \
+                                                     const MatrixBatch<T>&, const MatrixBatch<T>&, \
+                                                     double);                                      \
+  template void HostKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
+                                             const MatrixBatch<T>&, const MatrixBatch<T>&, T,      \
+                                             const MatrixBatch<T>&);                               \
+  template void HostKernels::copy_batched<T>(const ExecSpace&, bool, const MatrixBatch<T>&,        \
+                                             const MatrixBatch<T>&);
+STRATA_HOST_KERNELS_DEFINE(float)
+STRATA_HOST_KERNELS_DEFINE(double)
+#undef STRATA_HOST_KERNELS_DEFINE
+
+}  // namespace strata::linalg::detail

@@ -1,0 +1,322 @@
+// Team kernels of the batched dense operations (batched_dense_backend.hpp): one Kokkos team per
+// matrix (league rank = matrix index) built from the team blocks of batched_dense_team.hpp. They
+// run on every backend; batched_dense.cpp selects them for device memory spaces.
+#include <algorithm>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/linalg/detail/batched_dense_backend.hpp"
+#include "strata/linalg/detail/batched_dense_team.hpp"
+
+namespace strata::linalg::detail {
+
+namespace {
+
+TeamPolicy team_policy(const ExecSpace& exec, int count, std::size_t scratch_bytes) {
+  TeamPolicy policy(exec, count, Kokkos::AUTO);
+  if (scratch_bytes > 0) policy.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
+  return policy;
+}
+
+/// Throws NumericalError naming the first failing matrix if any entry of `info` is nonzero.
+void check_info(const ExecSpace& exec, const Kokkos::View<int*, MemSpace>& info,
+                const char* function) {
+  kx::fence(exec, "strata::linalg::batched_dense::info");
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, info);
+  for (std::size_t b = 0; b < h.extent(0); ++b) {
+    STRATA_REQUIRE(h(b) == 0, NumericalError, function, ": matrix ", b,
+                   h(b) == 1 ? " holds NaN or Inf entries; expected finite numbers"
+                             : " did not converge (one-sided Jacobi sweeps exhausted)");
+  }
+}
+
+/// Shared driver of column_pivoted_qr and interpolative_decomposition.
+template <class T, class Finish>
+void pivoted_qr_driver(const ExecSpace& exec, const char* label, const MatrixBatch<T>& a,
+                       const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
+                       const MatrixBatch<int>& perm, Finish finish) {
+  const int count = a.layout.count();
+  auto work = MatrixBatch<T>::allocate("strata::linalg::pivoted_qr::work", a.layout.host_rows,
+                                       a.layout.host_cols);
+  const auto a_ref = ref<T>(a), w_ref = ref<T>(work);
+  const auto p_ref = ref<int>(perm);
+  const int len = std::max(1, std::max(a.layout.max_rows(), a.layout.max_cols()));
+  const std::size_t bytes = 2 * Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(4);
+  const int max_rank = rule.max_rank;
+  const double rel = rule.relative_tolerance, abs_tol = rule.absolute_tolerance;
+  Kokkos::parallel_for(
+      label, team_policy(exec, count, bytes), KOKKOS_LAMBDA(const Member& member) {
+        const int b = member.league_rank();
+        Scratch<T> tau(member.team_scratch(0), len), norms(member.team_scratch(0), len);
+        Scratch<int> shared(member.team_scratch(0), 4);
+        const auto src = a_ref(b), f = w_ref(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
+          for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
+        });
+        member.team_barrier();
+        int* pv = p_ref(b).p;
+        const int k = team_pivoted_qr(member, f, pv, tau, norms, shared, max_rank, rel, abs_tol);
+        Kokkos::single(Kokkos::PerTeam(member), [&]() { ranks(b) = k; });
+        finish(member, b, f, tau, k, pv);
+      });
+}
+
+}  // namespace
+
+template <class T>
+void TeamKernels::householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                 const MatrixBatch<T>& q, const MatrixBatch<T>& r) {
+  const int count = a.layout.count();
+  const bool want_r = r.layout.count() > 0;
+  // Factor a packed copy (the input stays intact).
+  auto work = MatrixBatch<T>::allocate("strata::linalg::householder_qr::work", a.layout.host_rows,
+                                       a.layout.host_cols);
+  const auto a_ref = ref<T>(a), w_ref = ref<T>(work), q_ref = ref<T>(q), r_ref = ref<T>(r);
+  const int len = std::max(1, std::min(a.layout.max_rows(), a.layout.max_cols()));
+  Kokkos::parallel_for(
+      "strata::linalg::householder_qr", team_policy(exec, count, Scratch<T>::shmem_size(len)),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int b = member.league_rank();
+        Scratch<T> tau(member.team_scratch(0), len);
+        const auto src = a_ref(b), f = w_ref(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
+          for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
+        });
+        member.team_barrier();
+        team_householder_qr(member, f, tau);
+        const int steps = kx::min(f.rows, f.cols);
+        team_form_q(member, f, tau, steps, 0, q_ref(b));
+        if (want_r) {
+          const auto rr = r_ref(b);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rr.cols), [&](const int j) {
+            for (int i = 0; i < rr.rows; ++i) rr(i, j) = i <= j ? f(i, j) : T(0);
+          });
+        }
+      });
+}
+
+template <class T>
+void TeamKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
+                             const MatrixBatch<T>& n) {
+  const int count = a.layout.count();
+  auto work = MatrixBatch<T>::allocate("strata::linalg::null_space::work", a.layout.host_cols,
+                                       a.layout.host_rows);
+  const auto a_ref = ref<T>(a), w_ref = ref<T>(work), n_ref = ref<T>(n);
+  const int len = std::max(1, a.layout.max_rows());
+  Kokkos::parallel_for(
+      "strata::linalg::null_space", team_policy(exec, count, Scratch<T>::shmem_size(len)),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int b = member.league_rank();
+        Scratch<T> tau(member.team_scratch(0), len);
+        const auto src = a_ref(b), f = w_ref(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
+          for (int i = 0; i < f.rows; ++i) f(i, j) = src(j, i);
+        });
+        member.team_barrier();
+        team_householder_qr(member, f, tau);
+        const int steps = kx::min(f.rows, f.cols);
+        team_form_q(member, f, tau, steps, f.cols, n_ref(b));
+      });
+}
+
+template <class T>
+void TeamKernels::column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                    const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
+                                    const MatrixBatch<int>& perm, const MatrixBatch<T>& q,
+                                    const MatrixBatch<T>& r) {
+  const bool want_q = q.layout.count() > 0, want_r = r.layout.count() > 0;
+  const auto q_ref = ref<T>(q), r_ref = ref<T>(r);
+  pivoted_qr_driver(
+      exec, "strata::linalg::column_pivoted_qr", a, rule, ranks, perm,
+      KOKKOS_LAMBDA(const Member& member, const int b, const MatRef<T>& f, const Scratch<T>& tau,
+                    const int k, int*) {
+        if (want_q) {
+          const auto qq = q_ref(b);
+          team_form_q(member, f, tau, k, 0, qq);
+        }
+        if (want_r) {
+          const auto rr = r_ref(b);
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, rr.cols), [&](const int j) {
+            for (int i = 0; i < rr.rows; ++i) rr(i, j) = (i <= j && i < k) ? f(i, j) : T(0);
+          });
+        }
+      });
+}
+
+template <class T>
+void TeamKernels::interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                              const RankRule& rule,
+                                              const Kokkos::View<int*, MemSpace>& ranks,
+                                              const MatrixBatch<int>& skeleton,
+                                              const MatrixBatch<T>& x) {
+  const auto x_ref = ref<T>(x);
+  pivoted_qr_driver(
+      exec, "strata::linalg::interpolative_decomposition", a, rule, ranks, skeleton,
+      KOKKOS_LAMBDA(const Member& member, const int b, const MatRef<T>& f, const Scratch<T>&,
+                    const int k, int* pv) {
+        // T = R11^{-1} R12 by back substitution, in place over R12 (one column per thread).
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k, f.cols), [&](const int j) {
+          for (int i = k - 1; i >= 0; --i) {
+            T s = f(i, j);
+            for (int l = i + 1; l < k; ++l) s -= f(i, l) * f(l, j);
+            f(i, j) = s / f(i, i);
+          }
+        });
+        member.team_barrier();
+        const auto xx = x_ref(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
+          const int c = pv[j];
+          for (int i = 0; i < xx.rows; ++i) {
+            xx(i, c) = i >= k ? T(0) : (j < k ? (i == j ? T(1) : T(0)) : f(i, j));
+          }
+        });
+      });
+}
+
+template <class T>
+void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
+                      const MatrixBatch<T>& sigma, const MatrixBatch<T>& v) {
+  const int count = a.layout.count();
+  const auto a_ref = ref<T>(a), u_ref = ref<T>(u), s_ref = ref<T>(sigma), v_ref = ref<T>(v);
+  const int len = std::max(1, a.layout.max_rows() + a.layout.max_cols());
+  const T tiny = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
+  Kokkos::View<int*, MemSpace> info("strata::linalg::svd::info", count);
+  Kokkos::parallel_for(
+      "strata::linalg::svd",
+      team_policy(exec, count, Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2)),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int b = member.league_rank();
+        Scratch<T> work(member.team_scratch(0), len);
+        Scratch<int> shared(member.team_scratch(0), 2);
+        const auto src = a_ref(b), uu = u_ref(b), vv = v_ref(b);
+        const bool tall = src.rows >= src.cols;
+        // Tall: W = A in U, rotations in V. Wide: W = A^T in V, rotations in U.
+        const auto w = tall ? uu : vv, j = tall ? vv : uu;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, w.cols), [&](const int c) {
+          for (int i = 0; i < w.rows; ++i) w(i, c) = tall ? src(i, c) : src(c, i);
+          for (int i = 0; i < j.rows; ++i) j(i, c) = i == c ? T(1) : T(0);
+        });
+        member.team_barrier();
+        const int status = team_jacobi_svd(member, w, j, s_ref(b).p, work, shared, tiny, 60);
+        Kokkos::single(Kokkos::PerTeam(member), [&]() { info(b) = status; });
+      });
+  check_info(exec, info, "svd");
+}
+
+template <class T>
+void TeamKernels::pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
+                                       const MatrixBatch<T>& a, const MatrixBatch<T>& x,
+                                       double rcond) {
+  const int count = a.layout.count();
+  const auto& ar = a.layout.host_rows;
+  const auto& ac = a.layout.host_cols;
+  const auto& br = b.layout.host_rows;
+  std::vector<int> k(static_cast<std::size_t>(count)), ones(static_cast<std::size_t>(count), 1);
+  for (int i = 0; i < count; ++i) k[i] = std::min(ar[i], ac[i]);
+  auto u = MatrixBatch<T>::allocate("strata::linalg::pinv::u", ar, k);
+  auto s = MatrixBatch<T>::allocate("strata::linalg::pinv::sigma", k, ones);
+  auto v = MatrixBatch<T>::allocate("strata::linalg::pinv::v", ac, k);
+  svd(exec, a, u, s, v);
+  auto t = MatrixBatch<T>::allocate("strata::linalg::pinv::bv", br, k);
+  const auto b_ref = ref<T>(b), x_ref = ref<T>(x), u_ref = ref<T>(u), s_ref = ref<T>(s),
+             v_ref = ref<T>(v), t_ref = ref<T>(t);
+  const double cut_factor = rcond;
+  Kokkos::parallel_for(
+      "strata::linalg::pseudo_inverse_apply", team_policy(exec, count, 0),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int i = member.league_rank();
+        const auto bb = b_ref(i), uu = u_ref(i), vv = v_ref(i), tt = t_ref(i), xx = x_ref(i);
+        const T* sg = s_ref(i).p;
+        const int kk = uu.cols;
+        const T cut = kk > 0 ? static_cast<T>(cut_factor) * sg[0] : T(0);
+        // T = B V diag(1/sigma) with the singular values <= cut dropped.
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, tt.rows * kk), [&](const int e) {
+          const int r = e % tt.rows, l = e / tt.rows;
+          T acc = 0;
+          if (sg[l] > cut) {
+            for (int c = 0; c < bb.cols; ++c) acc += bb(r, c) * vv(c, l);
+            acc /= sg[l];
+          }
+          tt(r, l) = acc;
+        });
+        member.team_barrier();
+        // X = T U^T.
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, xx.rows * xx.cols), [&](const int e) {
+          const int r = e % xx.rows, c = e / xx.rows;
+          T acc = 0;
+          for (int l = 0; l < kk; ++l) acc += tt(r, l) * uu(c, l);
+          xx(r, c) = acc;
+        });
+      });
+}
+
+template <class T>
+void TeamKernels::gemm_batched(const ExecSpace& exec, bool ta, bool tb, T alpha,
+                               const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,
+                               const MatrixBatch<T>& c) {
+  const int count = c.layout.count();
+  const auto a_ref = ref<T>(a), b_ref = ref<T>(b), c_ref = ref<T>(c);
+  Kokkos::parallel_for(
+      "strata::linalg::gemm_batched::variable", team_policy(exec, count, 0),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int i = member.league_rank();
+        const auto aa = a_ref(i), bb = b_ref(i), cc = c_ref(i);
+        const int inner = ta ? aa.rows : aa.cols;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, cc.rows * cc.cols), [&](const int e) {
+          const int r = e % cc.rows, col = e / cc.rows;
+          T acc = 0;
+          for (int l = 0; l < inner; ++l)
+            acc += (ta ? aa(l, r) : aa(r, l)) * (tb ? bb(col, l) : bb(l, col));
+          cc(r, col) = beta == T(0) ? alpha * acc : alpha * acc + beta * cc(r, col);
+        });
+      });
+}
+
+template <class T>
+void TeamKernels::copy_batched(const ExecSpace& exec, bool t, const MatrixBatch<T>& a,
+                               const MatrixBatch<T>& b) {
+  const int count = a.layout.count();
+  const auto a_ref = ref<T>(a), b_ref = ref<T>(b);
+  Kokkos::parallel_for(
+      "strata::linalg::copy_batched", team_policy(exec, count, 0),
+      KOKKOS_LAMBDA(const Member& member) {
+        const int i = member.league_rank();
+        const auto aa = a_ref(i), bb = b_ref(i);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, bb.rows * bb.cols), [&](const int e) {
+          const int r = e % bb.rows, c = e / bb.rows;
+          bb(r, c) = t ? aa(c, r) : aa(r, c);
+        });
+      });
+}
+
+#define STRATA_TEAM_KERNELS_DEFINE(T)                                                              \
+  template void TeamKernels::householder_qr<T>(const ExecSpace&, const MatrixBatch<T>&,            \
+                                               const MatrixBatch<T>&, const MatrixBatch<T>&);      \
+  template void TeamKernels::null_space<T>(const ExecSpace&, const MatrixBatch<T>&,                \
+                                           const MatrixBatch<T>&);                                 \
+  template void TeamKernels::column_pivoted_qr<T>(                                                 \
+      const ExecSpace&, const MatrixBatch<T>&, const RankRule&,                                    \
+      const Kokkos::View<int*, MemSpace>&, const MatrixBatch<int>&, const MatrixBatch<T>&,         \
+      const MatrixBatch<T>&);                                                                      \
+  template void TeamKernels::interpolative_decomposition<T>(                                       \
+      const ExecSpace&, const MatrixBatch<T>&, const RankRule&,                                    \
+      const Kokkos::View<int*, MemSpace>&, const MatrixBatch<int>&, const MatrixBatch<T>&);        \
+  template void TeamKernels::svd<T>(const ExecSpace&, const MatrixBatch<T>&,                       \
+                                    const MatrixBatch<T>&, const MatrixBatch<T>&,                  \
+                                    const MatrixBatch<T>&);                                        \
+  template void TeamKernels::pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,      \
+                                                     const MatrixBatch<T>&, const MatrixBatch<T>&, \
+                                                     double);                                      \
+  template void TeamKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
+                                             const MatrixBatch<T>&, const MatrixBatch<T>&, T,      \
+                                             const MatrixBatch<T>&);                               \
+  template void TeamKernels::copy_batched<T>(const ExecSpace&, bool, const MatrixBatch<T>&,        \
+                                             const MatrixBatch<T>&);
+STRATA_TEAM_KERNELS_DEFINE(float)
+STRATA_TEAM_KERNELS_DEFINE(double)
+#undef STRATA_TEAM_KERNELS_DEFINE
+
+}  // namespace strata::linalg::detail
