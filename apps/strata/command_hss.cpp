@@ -59,8 +59,9 @@ const char* const solve_usage =
     "written): a lower bound on cond_2(A) from a few products and solves reaches 1/(K u), where\n"
     "the solve's forward error bound cond(A) K u / (1 - cond(A) K u) is void (K = m + 2 (L + 1)\n"
     "max(m, 2 r) for leaf size m, L levels, rank r; u the unit roundoff).\n\n"
-    "Under mpirun with more than one rank the solve is distributed: ULV of each rank's subtree\n"
-    "blocks and a small replicated reduced system (needs those diagonal blocks nonsingular).\n";
+    "Under mpirun with more than one rank the solve is a distributed ULV: elimination inside\n"
+    "each rank's subtrees, then a small reduced system factored on every rank; it solves any\n"
+    "nonsingular A, as on one rank.\n";
 
 const char* const random_usage =
     "usage: strata hss random --n N --output H.h5 [--leaf-size 64] [--rank 16] [--seed 0]\n"
@@ -190,7 +191,8 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
   options.variant = spd ? hss::UlvVariant::symmetric_positive_definite : hss::UlvVariant::general;
   std::pair<double, hss::UlvSolveResult> result;
   if (comm.size() > 1) {
-    // Distributed: ULV of the subtrees' diagonal blocks and the replicated reduced system.
+    // Distributed ULV: elimination inside each rank's subtrees, the small reduced system of the
+    // subtree roots factored on every rank (any nonsingular A).
     const ExecSpace exec;
     const auto dist = hss::distribute<T>(exec, comm, a);
     const auto factor_start = std::chrono::steady_clock::now();
