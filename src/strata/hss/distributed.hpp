@@ -240,7 +240,11 @@ DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
 /// upward sweep, root solve and downward sweep on every rank, and the downward sweep on the owned
 /// subtrees. Cost O(N r k / P) per rank plus O(2^l_s r^2 k). Equals the single-process ulv_solve
 /// of the same matrix to rounding. With compute_residual, one distributed matvec gives
-/// ||A X - B||_F / ||B||_F (global). Collective.
+/// ||A X - B||_F / ||B||_F (global), and X is checked as by the single-process ulv_solve (ulv.hpp,
+/// detail/conditioning.hpp): a lower bound on cond_2(A) from distributed products and solves
+/// (global norms, so the same on every rank), NumericalError when X has NaN/Inf entries or that
+/// bound reaches 1/(K u) (K of the global tree, the same elimination). Collective; errors agreed
+/// on every rank.
 template <class T>
 UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& factor,
                          const ConstMatrix<T>& b, const Matrix<T>& x, bool compute_residual = true);
