@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <stdexcept>
 #include <typeinfo>
 
@@ -55,12 +54,9 @@ const Comm& world() {
   return *world_comm();
 }
 
-void note_foreign_exception(const char* target, const std::exception& e) {
-  static std::set<std::string> seen;
-  const std::string line = std::string(typeid(e).name()) + ": " + e.what();
-  if (seen.insert(line).second) {
-    std::fprintf(stderr, "[%s] not a strata::Error: %s\n", target, line.c_str());
-  }
+void foreign_exception(const char* target, const std::exception& e) {
+  std::fprintf(stderr, "[%s] not a strata::Error: %s: %s\n", target, typeid(e).name(), e.what());
+  std::abort();
 }
 
 const std::string& scratch_directory() {
