@@ -42,6 +42,9 @@ void initialize_runtime() {
   static char* argv_storage[] = {name, nullptr};
   int argc = 1;
   char** argv = argv_storage;
+  // Open MPI's own handlers for SIGABRT/SIGSEGV/SIGBUS/SIGFPE (MCA opal_signal) would replace
+  // libFuzzer's, which then never writes the crashing input: keep them off unless the user set it.
+  ::setenv("OMPI_MCA_opal_signal", "", 0);
   runtime() = std::make_unique<ScopeGuard>(argc, argv);
   world_comm() = std::make_unique<Comm>();
   set_progress_enabled(false);
