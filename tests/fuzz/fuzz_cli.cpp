@@ -12,8 +12,8 @@
 // after finish() (between options, or on the input files) are therefore not reached here.
 //
 // A UsageError or strata::Error is a correct rejection; a crash, a sanitizer report, a hang (the
-// options are never used to do work here) or an exception of another type is a defect (the last
-// kind is reported once per message and fuzzing goes on).
+// options are never used to do work here) or an exception of another type is a defect (reported
+// with its type and message, then abort()).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const strata::cli::UsageError&) {
   } catch (const strata::Error&) {
   } catch (const std::exception& e) {
-    strata::fuzz::note_foreign_exception("fuzz_cli", e);
+    strata::fuzz::foreign_exception("fuzz_cli", e);
   }
   return 0;
 }

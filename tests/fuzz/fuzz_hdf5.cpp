@@ -2,7 +2,7 @@
 // dataset /data is inspected and read the ways the commands read their inputs: 1-D as a vector,
 // 2-D as a replicated and as a row-distributed matrix (float64 and float32), 3-D as a batch.
 // Any strata::Error is a correct rejection; a crash, a sanitizer report, a hang or another
-// exception is a defect.
+// exception (reported with its type and message, then abort()) is a defect.
 #include <cstddef>
 #include <cstdint>
 
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     io::read_string_attribute(comm, io::DatasetPath{file, "/"}, "creator");
   } catch (const strata::Error&) {
   } catch (const std::exception& e) {
-    strata::fuzz::note_foreign_exception("fuzz_hdf5", e);
+    strata::fuzz::foreign_exception("fuzz_hdf5", e);
   }
   return 0;
 }

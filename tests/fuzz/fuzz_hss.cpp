@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   } catch (const strata::Error&) {
   } catch (const std::exception& e) {
-    strata::fuzz::note_foreign_exception("fuzz_hss", e);
+    strata::fuzz::foreign_exception("fuzz_hss", e);
   }
   return 0;
 }

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <set>
 #include <stdexcept>
 #include <typeinfo>
 
@@ -43,6 +42,9 @@ void initialize_runtime() {
   static char* argv_storage[] = {name, nullptr};
   int argc = 1;
   char** argv = argv_storage;
+  // Open MPI's own handlers for SIGABRT/SIGSEGV/SIGBUS/SIGFPE (MCA opal_signal) would replace
+  // libFuzzer's, which then never writes the crashing input: keep them off unless the user set it.
+  ::setenv("OMPI_MCA_opal_signal", "", 0);
   runtime() = std::make_unique<ScopeGuard>(argc, argv);
   world_comm() = std::make_unique<Comm>();
   set_progress_enabled(false);
@@ -55,12 +57,9 @@ const Comm& world() {
   return *world_comm();
 }
 
-void note_foreign_exception(const char* target, const std::exception& e) {
-  static std::set<std::string> seen;
-  const std::string line = std::string(typeid(e).name()) + ": " + e.what();
-  if (seen.insert(line).second) {
-    std::fprintf(stderr, "[%s] not a strata::Error: %s\n", target, line.c_str());
-  }
+void foreign_exception(const char* target, const std::exception& e) {
+  std::fprintf(stderr, "[%s] not a strata::Error: %s: %s\n", target, typeid(e).name(), e.what());
+  std::abort();
 }
 
 const std::string& scratch_directory() {

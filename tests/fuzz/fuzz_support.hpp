@@ -22,10 +22,11 @@ const Comm& world();
 /// one, else $TMPDIR or /tmp; removed at exit) and returns its path. Each call replaces the file.
 std::string write_scratch_file(const std::uint8_t* data, std::size_t size, const std::string& name);
 
-/// Reports (once per distinct message, on standard error) an exception that is not a strata::Error:
-/// the command-line tool prints these as they are ("std::bad_alloc", "stoi"), which is a defect of
-/// the message but not a crash, so fuzzing goes on.
-void note_foreign_exception(const char* target, const std::exception& e);
+/// An exception that is not a strata::Error escaped: the command-line tool would print it as it is
+/// ("std::bad_alloc", "vector::_M_default_append", "stoi") instead of a clear one-line error. That
+/// is a defect: prints the type and message on standard error and aborts, so libFuzzer keeps the
+/// input.
+[[noreturn]] void foreign_exception(const char* target, const std::exception& e);
 
 /// This process's scratch directory (created on first use).
 const std::string& scratch_directory();

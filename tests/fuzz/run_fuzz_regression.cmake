@@ -1,5 +1,5 @@
 # ctest driver for one fuzz target: every seed and every saved regression input is executed, then
-# RUNS mutated inputs (fixed -seed, so a run is reproducible). Fails on any crash, sanitizer report,
+# RUNS mutated inputs (none with RUNS=0; a fixed -seed, so a run is reproducible). Fails on any crash, sanitizer report,
 # leak of time (-timeout) or memory (-rss_limit_mb). Crashing inputs go to ${SCRATCH}-artifacts/.
 #   cmake -DFUZZER=... -DSCRATCH=... -DSEEDS=... -DREGRESSIONS=... -DRUNS=... [-DDICT=...]
 #         -P run_fuzz_regression.cmake

@@ -250,6 +250,7 @@ Build<T> build_quasi_optimal(const ExecSpace& exec, const ClusterTree& tree, Sam
     const Sketch dsk = sketch(id + 2, 0, sd);
     Sketch bsk;
     index_type have = 0;
+    int attempt = 0;
     for (;;) {
       if (sb > have) {
         const Sketch more = sketch(id, have, sb - have);
@@ -281,7 +282,7 @@ Build<T> build_quasi_optimal(const ExecSpace& exec, const ClusterTree& tree, Sam
       level.max_rank = 0;
       auto f = factor_level(exec, dims, smp, l, level);
       if (level.hit_cap && budget_scale > 0 && sb < plan.s_max) {
-        sb = plan.grow(sb, level.s_needed);
+        sb = plan.grow(sb, level.s_needed, attempt++);
         continue;
       }
       choice.hit_cap = choice.hit_cap || level.hit_cap;
@@ -381,6 +382,9 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
   const index_type first_rank =
       fixed ? options.rank : std::max<index_type>(options.oversampling, 1);
   index_type widest = 0;
+  // Rounds capped by the samples end early and grow s geometrically (at most ~log2(N / s) of
+  // them, bounded by s_max); max_rounds bounds the rounds that reach the estimate.
+  int estimated_rounds = 0;
   for (int round = 1;; ++round) {
     Build<T> built;
     RankChoice choice;
@@ -389,7 +393,7 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
     choice.oversampling = std::min(options.oversampling, s / 4);
     // Capped by the samples (Levitt-Martinsson; quasi-optimal grows per level): no estimate is
     // needed to know that more samples are due.
-    const bool may_grow = !fixed && s < schedule.s_max && round < options.max_rounds;
+    const bool may_grow = !fixed && s < schedule.s_max;
     if (lm) {
       {
         auto phase = result.timings.scope("products");
@@ -452,7 +456,8 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
                                   options.seed + static_cast<std::uint64_t>(round));
       result.probe_products += options.error_probes;
     }
-    if (fixed || result.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
+    if (fixed || result.relative_error_estimate <= options.tolerance ||
+        ++estimated_rounds >= options.max_rounds)
       break;
     // Not accurate enough although no node was capped: smaller budgets.
     schedule.after_missed_round(false, 0, result.relative_error_estimate, s);

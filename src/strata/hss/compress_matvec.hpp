@@ -77,7 +77,8 @@ struct CompressOptions {
   /// Gaussian probes of the a-posteriori error estimate (tolerance mode needs >= 1; 0 in fixed
   /// rank mode: no estimate, no extra products).
   int error_probes = 10;
-  /// Tolerance mode: most adaptive rounds.
+  /// Tolerance mode: most rounds that end with an error estimate (rounds stopped early because a
+  /// node was capped by the samples, which grow s geometrically up to max_samples, not counted).
   int max_rounds = 8;
   std::uint64_t seed = 0;
 };

@@ -557,6 +557,7 @@ DistBuild<T> build_quasi_optimal_distributed(
     const Sketch dsk = sketch(id + 2, 0, sd);
     Sketch bsk;
     index_type have = 0;
+    int attempt = 0;
     for (;;) {
       if (sb > have) {
         const Sketch more = sketch(id, have, sb - have);
@@ -597,7 +598,7 @@ DistBuild<T> build_quasi_optimal_distributed(
       level.s_needed = comm.allreduce(level.s_needed, ReduceOp::max);
       level.max_rank = comm.allreduce(level.max_rank, ReduceOp::max);
       if (level.hit_cap && budget_scale > 0 && sb < plan.s_max) {
-        sb = plan.grow(sb, level.s_needed);
+        sb = plan.grow(sb, level.s_needed, attempt++);
         continue;
       }
       choice.hit_cap = choice.hit_cap || level.hit_cap;
@@ -752,6 +753,9 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   plan.s_max = schedule.s_max;
   const index_type first_rank =
       fixed ? options.rank : std::max<index_type>(options.oversampling, 1);
+  // Rounds capped by the samples end early and grow s geometrically (at most ~log2(N / s) of
+  // them, bounded by s_max); max_rounds bounds the rounds that reach the estimate.
+  int estimated_rounds = 0;
   for (int round = 1;; ++round) {
     RankChoice choice;
     choice.fixed = options.rank;
@@ -795,7 +799,7 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       smp.psi = psi;
       // Capped by the samples: no assembly and no estimate, more samples (as
       // compress_from_matvecs).
-      const bool may_grow = !fixed && s < schedule.s_max && round < options.max_rounds;
+      const bool may_grow = !fixed && s < schedule.s_max;
       built = build_distributed(exec, comm, tree, split, smp, choice, may_grow, result.timings);
       result.samples = s;
       result.rounds = round;
@@ -827,7 +831,8 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
                                options.seed + static_cast<std::uint64_t>(round));
       result.probe_products += options.error_probes;
     }
-    if (fixed || result.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
+    if (fixed || result.relative_error_estimate <= options.tolerance ||
+        ++estimated_rounds >= options.max_rounds)
       break;
     // Not accurate enough although no node was capped (the same decision on every rank: global
     // estimate): smaller budgets.

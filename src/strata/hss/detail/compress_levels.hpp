@@ -48,16 +48,26 @@ struct ToleranceSchedule {
         budget_scale(kEstimateMargin * options.tolerance / std::sqrt(2.0)),
         tolerance(options.tolerance) {}
   /// After a round whose estimate missed the tolerance: if some node's rank was capped by the
-  /// samples, raise s to what the capped nodes asked for (at least a small step) and keep the
-  /// budgets; otherwise the model was optimistic: shrink the budgets in proportion to the miss.
+  /// samples, raise s to what the capped nodes asked for (grown_samples), and keep the budgets;
+  /// otherwise the model was optimistic: shrink the budgets in proportion to the miss.
   void after_missed_round(bool hit_cap, index_type s_needed, double estimate, index_type& s) {
     if (hit_cap && s < s_max) {
-      s = std::min(s_max, std::max(s_needed, s + std::max<index_type>(4, s / 16)));
+      s = grown_samples(s, s_needed, s_max, capped_rounds++);
       return;
     }
     budget_scale *= std::clamp(0.8 * tolerance / estimate, 0.05, 0.8);
   }
+  /// The samples after the attempt-th (0, 1, ...) capped attempt with s samples: what the capped
+  /// nodes predict, at least s + max(8, s / 8), s / 4, s / 2 for attempts 0, 1, >= 2. The
+  /// in-sample prediction uses the last, least oversampled singular values and can fall short
+  /// (in Levitt-Martinsson, whose recycled samples carry the lower levels' residuals, again and
+  /// again): small steps first keep the overshoot small, the doubling floor bounds the attempts.
+  static index_type grown_samples(index_type s, index_type needed, index_type s_max, int attempt) {
+    const index_type step = std::max<index_type>(8, s >> std::max(1, 3 - attempt));
+    return std::min(s_max, std::max(needed, s + step));
+  }
   index_type s_max;
+  int capped_rounds = 0;
   double budget_scale;  // node budget b_l = budget_scale ||A||_F / sqrt(L 2^l)
   double tolerance;
 };
@@ -383,9 +393,9 @@ struct SketchPlan {
   index_type d(index_type c) const {
     return fixed_s > 0 ? fixed_s : std::min(s_max, c + std::max<index_type>(p, 2));
   }
-  /// After a round capped by the samples: what the capped nodes predicted, at least a small step.
-  index_type grow(index_type s, index_type needed) const {
-    return std::min(s_max, std::max(needed, s + std::max<index_type>(4, s / 16)));
+  /// After the attempt-th capped factorization of a level (ToleranceSchedule::grown_samples).
+  index_type grow(index_type s, index_type needed, int attempt) const {
+    return ToleranceSchedule::grown_samples(s, needed, s_max, attempt);
   }
 };
 
