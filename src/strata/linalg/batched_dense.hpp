@@ -62,6 +62,12 @@ struct MatrixBatch {
   /// Allocates a zero-initialized packed batch with the given shapes.
   static MatrixBatch allocate(const std::string& label, const std::vector<int>& rows,
                               const std::vector<int>& cols);
+  /// As allocate, without the zero fill (the entries are indeterminate): for outputs that the
+  /// next call overwrites entirely, e.g. the C of gemm_batched with beta = 0, and the outputs of
+  /// svd, null_space, pseudo_inverse_apply and copy_batched. Saves the fill and, on the host, the
+  /// first-touch page faults it causes.
+  static MatrixBatch allocate_uninitialized(const std::string& label, const std::vector<int>& rows,
+                                            const std::vector<int>& cols);
   /// A batch over existing storage. Throws ShapeMismatch if `values` is shorter than layout.span.
   MatrixBatch(Kokkos::View<T*, MemSpace> values, BatchLayout layout);
   MatrixBatch() = default;

@@ -700,6 +700,87 @@ TYPED_TEST(BatchedDense, PseudoInverseQrPathAndSvdFallbackMatchLapackGelsd) {
   }
 }
 
+/// An uninitialized batch filled with NaN, so that any entry a kernel leaves unwritten shows.
+template <class T>
+MatrixBatch<T> nan_batch(const std::vector<int>& rows, const std::vector<int>& cols) {
+  auto x = MatrixBatch<T>::allocate_uninitialized("nan", rows, cols);
+  Kokkos::deep_copy(x.values, std::numeric_limits<T>::quiet_NaN());
+  return x;
+}
+
+/// Entries of two batches of equal layout that differ (NaN differs from everything).
+template <class T>
+int differing_entries(const MatrixBatch<T>& a, const MatrixBatch<T>& b) {
+  const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, a.values);
+  const auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, b.values);
+  int n = 0;
+  for (std::size_t e = 0; e < static_cast<std::size_t>(a.layout.span); ++e) n += !(ha(e) == hb(e));
+  return n;
+}
+
+TYPED_TEST(BatchedDense, UninitializedOutputsAreFullyOverwritten) {
+  // allocate_uninitialized is for outputs that a call overwrites entirely: svd, null_space,
+  // pseudo_inverse_apply, copy_batched and gemm_batched with beta = 0 (also with an empty inner
+  // dimension, where C must become zero). Outputs prefilled with NaN must come out identical,
+  // entry for entry, to the same calls on zero-filled outputs.
+  using T = TypeParam;
+  const auto mats = test_matrices();
+  const auto a = to_batch<T>(mats);
+  const strata::ExecSpace exec;
+  std::vector<int> m, n, k, ones, bq;
+  for (const auto& x : mats) {
+    m.push_back(x.extent(0));
+    n.push_back(x.extent(1));
+    k.push_back(std::min(m.back(), n.back()));
+    ones.push_back(1);
+    bq.push_back(3);
+  }
+  auto u0 = MatrixBatch<T>::allocate("u", m, k), un = nan_batch<T>(m, k);
+  auto s0 = MatrixBatch<T>::allocate("s", k, ones), sn = nan_batch<T>(k, ones);
+  auto v0 = MatrixBatch<T>::allocate("v", n, k), vn = nan_batch<T>(n, k);
+  la::svd(exec, a, u0, s0, v0);
+  la::svd(exec, a, un, sn, vn);
+  EXPECT_EQ(differing_entries(u0, un), 0);
+  EXPECT_EQ(differing_entries(s0, sn), 0);
+  EXPECT_EQ(differing_entries(v0, vn), 0);
+  // Null spaces of the wide matrices (p < s).
+  std::vector<HostMatrix<double>> wide;
+  std::vector<int> ws, wk;
+  for (std::size_t i = 0; i < mats.size(); ++i)
+    if (m[i] < n[i]) {
+      wide.push_back(mats[i]);
+      ws.push_back(n[i]);
+      wk.push_back(n[i] - m[i]);
+    }
+  const auto aw = to_batch<T>(wide);
+  auto n0 = MatrixBatch<T>::allocate("n", ws, wk), nn = nan_batch<T>(ws, wk);
+  la::null_space(exec, aw, n0);
+  la::null_space(exec, aw, nn);
+  EXPECT_EQ(differing_entries(n0, nn), 0);
+  std::vector<HostMatrix<double>> bs;
+  for (std::size_t i = 0; i < mats.size(); ++i) bs.push_back(gaussian(3, n[i], 300 + i));
+  const auto b = to_batch<T>(bs);
+  auto x0 = MatrixBatch<T>::allocate("x", bq, m), xn = nan_batch<T>(bq, m);
+  la::pseudo_inverse_apply(exec, b, a, x0);
+  la::pseudo_inverse_apply(exec, b, a, xn);
+  EXPECT_EQ(differing_entries(x0, xn), 0);
+  auto c0 = MatrixBatch<T>::allocate("c", m, m), cn = nan_batch<T>(m, m);
+  la::gemm_batched(exec, 'N', 'T', T(1), a, a, T(0), c0);
+  la::gemm_batched(exec, 'N', 'T', T(1), a, a, T(0), cn);
+  EXPECT_EQ(differing_entries(c0, cn), 0);
+  // Empty inner dimension: C = 0.
+  const std::vector<int> zeros(m.size(), 0);
+  const auto e1 = MatrixBatch<T>::allocate("e1", m, zeros),
+             e2 = MatrixBatch<T>::allocate("e2", zeros, n);
+  auto z0 = MatrixBatch<T>::allocate("z", m, n), zn = nan_batch<T>(m, n);
+  la::gemm_batched(exec, 'N', 'N', T(1), e1, e2, T(0), zn);
+  EXPECT_EQ(differing_entries(z0, zn), 0);
+  auto t0 = MatrixBatch<T>::allocate("t", n, m), tn = nan_batch<T>(n, m);
+  la::copy_batched(exec, 'T', a, t0);
+  la::copy_batched(exec, 'T', a, tn);
+  EXPECT_EQ(differing_entries(t0, tn), 0);
+}
+
 TYPED_TEST(BatchedDense, NullSpaceAndQrLeadingColumnsOnStridedMatrices) {
   using T = TypeParam;
   const double u = unit_roundoff<T>();
