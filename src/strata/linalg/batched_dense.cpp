@@ -97,6 +97,16 @@ MatrixBatch<T> MatrixBatch<T>::allocate(const std::string& label, const std::vec
 }
 
 template <class T>
+MatrixBatch<T> MatrixBatch<T>::allocate_uninitialized(const std::string& label,
+                                                      const std::vector<int>& rows,
+                                                      const std::vector<int>& cols) {
+  auto l = BatchLayout::packed(rows, cols);
+  Kokkos::View<T*, MemSpace> v(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
+                               static_cast<std::size_t>(l.span));
+  return MatrixBatch<T>(v, std::move(l));
+}
+
+template <class T>
 MatrixBatch<T> as_matrix_batch(const Batch<T>& batch) {
   Kokkos::View<T*, MemSpace> flat(batch.data(), batch.size());
   return MatrixBatch<T>(flat, BatchLayout::uniform(static_cast<int>(batch.extent(0)),

@@ -7,8 +7,8 @@
 // matrices (the per-node work of a whole level of a hierarchical matrix), with one of two
 // implementations chosen by where the batch memory lives (linalg/detail/batched_dense_backend.hpp):
 // - host-accessible memory (Serial, OpenMP, Threads builds): host LAPACK/BLAS per matrix (xGEQRF,
-//   xORGQR, xORMQR, xGESDD, xGELSD, xGEMM), the matrices spread over the threads of the default
-//   host execution space, one workspace per thread;
+//   xORGQR, xORMQR, xTRCON, xTRSM, xGESDD, xGELSD, xGEMM), the matrices spread over the threads
+//   of the default host execution space, one workspace per thread;
 // - device memory (CUDA, HIP): one Kokkos team kernel per call with a team per matrix (league rank
 //   = matrix index), small per-matrix vectors in team scratch, TeamThreadRange loops and team
 //   barriers only; they target matrices of up to a few hundred rows and columns.
@@ -62,6 +62,12 @@ struct MatrixBatch {
   /// Allocates a zero-initialized packed batch with the given shapes.
   static MatrixBatch allocate(const std::string& label, const std::vector<int>& rows,
                               const std::vector<int>& cols);
+  /// As allocate, without the zero fill (the entries are indeterminate): for outputs that the
+  /// next call overwrites entirely, e.g. the C of gemm_batched with beta = 0, and the outputs of
+  /// svd, null_space, pseudo_inverse_apply and copy_batched. Saves the fill and, on the host, the
+  /// first-touch page faults it causes.
+  static MatrixBatch allocate_uninitialized(const std::string& label, const std::vector<int>& rows,
+                                            const std::vector<int>& cols);
   /// A batch over existing storage. Throws ShapeMismatch if `values` is shorter than layout.span.
   MatrixBatch(Kokkos::View<T*, MemSpace> values, BatchLayout layout);
   MatrixBatch() = default;
@@ -144,9 +150,13 @@ Kokkos::View<int*, MemSpace> truncation_ranks(const ExecSpace& exec, const Matri
 /// least-squares sense, with the pseudo-inverse taken from the SVD of A_b with singular values <=
 /// rcond * sigma_1 treated as zero (rcond <= 0: max(m, n) u with m, n the largest row and column
 /// counts of A in the batch). For a wide full-row-rank A (the Omega_tau of Levitt & Martinsson)
-/// this is B A^T (A A^T)^{-1}. Host memory: LAPACK xGELSD on A^T X^T = B^T (xGELSS if it does not
-/// converge); device memory: the SVD above, then B V diag(1/sigma) U^T. Cost per matrix: the SVD
-/// of A plus O(q s p) flops. Error: the usual O(kappa(A) u) relative to ||B|| ||A^+||. Throws
+/// this is B A^T (A A^T)^{-1}. Host memory: for wide or square A (p <= s), X^T = R^{-1} Q^T B^T
+/// from the QR A^T = Q R (xGEQRF, xORMQR, xTRSM; 2 s p^2 + 4 s p q flops) when the condition
+/// estimate of R (xTRCON) shows that sigma_p(A) exceeds rcond sigma_1(A) by a safe margin (then
+/// the truncation drops nothing and this is the same X; derivation in batched_dense_host.cpp);
+/// otherwise, and for tall A, LAPACK xGELSD on A^T X^T = B^T (xGELSS if it does not converge).
+/// Device memory: the SVD above, then B V diag(1/sigma) U^T. Cost per matrix: the SVD of A plus
+/// O(q s p) flops. Error: the usual O(kappa(A) u) relative to ||B|| ||A^+||. Throws
 /// NumericalError if some A holds NaN/Inf.
 template <class T>
 void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const MatrixBatch<T>& a,

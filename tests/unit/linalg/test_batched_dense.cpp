@@ -16,8 +16,11 @@
 #include <limits>
 #include <vector>
 
+#include "strata/core/kokkos_ext/spaces.hpp"
 #include "strata/core/random.hpp"
 #include "strata/linalg/batched_dense.hpp"
+#include "strata/linalg/detail/batched_dense_backend.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 #include "strata/linalg/host_lapack.hpp"
 
 namespace {
@@ -606,6 +609,176 @@ TYPED_TEST(BatchedDense, PseudoInverseDropsSingularValuesAtOrBelowRcond) {
         1.62 * 2 * c_stable * s * u * frobenius(ad) / (sk * sk) * frobenius(rounded<T>(bd));
     EXPECT_LE(distance(matrix(x, 0), expected), tol) << "kept " << c.kept;
   }
+}
+
+/// Reference X = B A^+ (A p x s, B q x s) by LAPACK dgelsd in double on A^T X^T = B^T, singular
+/// values <= rcond sigma_1 dropped; `rank` receives the number kept.
+HostMatrix<double> gelsd_reference(const HostMatrix<double>& a, const HostMatrix<double>& b,
+                                   double rcond, int& rank) {
+  int p = a.extent(0), s = a.extent(1), q = b.extent(0), lda = s, ldb = std::max(s, p);
+  std::vector<double> at(static_cast<std::size_t>(lda) * p), bt(static_cast<std::size_t>(ldb) * q),
+      sv(static_cast<std::size_t>(std::min(s, p)));
+  for (int i = 0; i < p; ++i)
+    for (int j = 0; j < s; ++j) at[j + static_cast<std::size_t>(i) * lda] = a(i, j);
+  for (int i = 0; i < q; ++i)
+    for (int j = 0; j < s; ++j) bt[j + static_cast<std::size_t>(i) * ldb] = b(i, j);
+  int info = 0, lwork = -1, iquery = 0;
+  double query = 0;
+  strata::linalg::lapack::gelsd(&s, &p, &q, at.data(), &lda, bt.data(), &ldb, sv.data(), &rcond,
+                                &rank, &query, &lwork, &iquery, &info);
+  lwork = static_cast<int>(query);
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  // LIWORK bound of the xGELSD documentation (smlsiz = 25), for LAPACKs that do not return it.
+  std::vector<int> iwork(static_cast<std::size_t>(std::max(iquery, 3 * 16 * s + 11 * s + 1)));
+  strata::linalg::lapack::gelsd(&s, &p, &q, at.data(), &lda, bt.data(), &ldb, sv.data(), &rcond,
+                                &rank, work.data(), &lwork, iwork.data(), &info);
+  EXPECT_EQ(info, 0);
+  HostMatrix<double> x("x", q, p);
+  for (int i = 0; i < q; ++i)
+    for (int j = 0; j < p; ++j) x(i, j) = bt[j + static_cast<std::size_t>(i) * ldb];
+  return x;
+}
+
+TYPED_TEST(BatchedDense, PseudoInverseQrPathAndSvdFallbackMatchLapackGelsd) {
+  // Host memory solves wide and square A through the QR of A^T when R is well conditioned, and
+  // through the SVD (xGELSD) otherwise. One batch holds both kinds; each X must match a double
+  // LAPACK dgelsd reference with the same rcond, and (host builds) the routes taken are counted.
+  // Route of the well-conditioned matrices: the criterion (batched_dense_host.cpp) takes QR when
+  // rc >= 3 p 10 max(rcond, n eps) with rc >= 1 / kappa_1(R) >= 1 / (p kappa_2(A)) (the estimator
+  // only overestimates rc); for kappa_2 = 10 and p <= 8 that is >= 1/80, above 3 8 10 max(1e-6, 15
+  // eps) <= 4.3e-4 also in fp32. Route of the others: a zero or 1e-9 singular value (rc ~ u or
+  // 1e-9), and sigma_3 = 3e-6 (kept: above rcond = 1e-6; rc <= p / kappa_2 = 9e-6, a factor 10
+  // below the 3 3 10 1e-6 = 9e-5 threshold, so the estimator would have to be off by 10x).
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const double rcond = 1e-6;
+  struct Case {
+    int p, s;
+    std::vector<double> sigma;
+    int kept;
+    bool qr;
+  };
+  const std::vector<Case> cases = {
+      {6, 15, {1, 0.8, 0.6, 0.4, 0.2, 0.1}, 6, true},
+      {8, 10, {3, 2, 1, 1, 0.5, 0.5, 0.4, 0.3}, 8, true},
+      {5, 5, {1, 1, 1, 0.5, 0.2}, 5, true},  // square
+      {4, 9, {1, 0.5, 1e-9, 0}, 2, false},   // rank-deficient: truncated
+      {3, 7, {1, 0.5, 3e-6}, 3, false},      // kept, but inside the safety margin
+  };
+  std::vector<HostMatrix<double>> as, bs;
+  std::vector<int> xr, xc;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    as.push_back(with_singular_values(k.p, k.s, k.sigma, 200 + 2 * c));
+    bs.push_back(gaussian(3 + static_cast<int>(c), k.s, 201 + 2 * c));
+    xr.push_back(3 + static_cast<int>(c));
+    xc.push_back(k.p);
+  }
+  const auto a = to_batch<T>(as), b = to_batch<T>(bs);
+  auto x = MatrixBatch<T>::allocate("x", xr, xc);
+  if constexpr (strata::kx::host_accessible<strata::MemSpace>) {
+    const auto paths =
+        strata::linalg::detail::host_pseudo_inverse_apply(strata::ExecSpace(), b, a, x, rcond);
+    EXPECT_EQ(paths.qr, 3);
+    EXPECT_EQ(paths.svd, 2);
+  } else {
+    la::pseudo_inverse_apply(strata::ExecSpace(), b, a, x, rcond);
+  }
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    const auto ah = rounded<T>(as[c]), bh = rounded<T>(bs[c]);
+    int rank = -1;
+    const auto expected = gelsd_reference(ah, bh, rcond, rank);
+    EXPECT_EQ(rank, k.kept) << "matrix " << c;
+    // Both are within Wedin's bound of the exact truncated B A_k^+ (see
+    // PseudoInverseDropsSingularValuesAtOrBelowRcond): 1.62 2 c n u ||A||_F ||B||_F / sigma_k^2
+    // each, so twice that between them.
+    const double sk = k.sigma[static_cast<std::size_t>(k.kept - 1)];
+    const double tol =
+        2 * 1.62 * 2 * c_stable * k.s * u * frobenius(ah) / (sk * sk) * frobenius(bh);
+    EXPECT_LE(distance(matrix(x, static_cast<int>(c)), expected), tol) << "matrix " << c;
+  }
+}
+
+/// An uninitialized batch filled with NaN, so that any entry a kernel leaves unwritten shows.
+template <class T>
+MatrixBatch<T> nan_batch(const std::vector<int>& rows, const std::vector<int>& cols) {
+  auto x = MatrixBatch<T>::allocate_uninitialized("nan", rows, cols);
+  Kokkos::deep_copy(x.values, std::numeric_limits<T>::quiet_NaN());
+  return x;
+}
+
+/// Entries of two batches of equal layout that differ (NaN differs from everything).
+template <class T>
+int differing_entries(const MatrixBatch<T>& a, const MatrixBatch<T>& b) {
+  const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, a.values);
+  const auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, b.values);
+  int n = 0;
+  for (std::size_t e = 0; e < static_cast<std::size_t>(a.layout.span); ++e) n += !(ha(e) == hb(e));
+  return n;
+}
+
+TYPED_TEST(BatchedDense, UninitializedOutputsAreFullyOverwritten) {
+  // allocate_uninitialized is for outputs that a call overwrites entirely: svd, null_space,
+  // pseudo_inverse_apply, copy_batched and gemm_batched with beta = 0 (also with an empty inner
+  // dimension, where C must become zero). Outputs prefilled with NaN must come out identical,
+  // entry for entry, to the same calls on zero-filled outputs.
+  using T = TypeParam;
+  const auto mats = test_matrices();
+  const auto a = to_batch<T>(mats);
+  const strata::ExecSpace exec;
+  std::vector<int> m, n, k, ones, bq;
+  for (const auto& x : mats) {
+    m.push_back(x.extent(0));
+    n.push_back(x.extent(1));
+    k.push_back(std::min(m.back(), n.back()));
+    ones.push_back(1);
+    bq.push_back(3);
+  }
+  auto u0 = MatrixBatch<T>::allocate("u", m, k), un = nan_batch<T>(m, k);
+  auto s0 = MatrixBatch<T>::allocate("s", k, ones), sn = nan_batch<T>(k, ones);
+  auto v0 = MatrixBatch<T>::allocate("v", n, k), vn = nan_batch<T>(n, k);
+  la::svd(exec, a, u0, s0, v0);
+  la::svd(exec, a, un, sn, vn);
+  EXPECT_EQ(differing_entries(u0, un), 0);
+  EXPECT_EQ(differing_entries(s0, sn), 0);
+  EXPECT_EQ(differing_entries(v0, vn), 0);
+  // Null spaces of the wide matrices (p < s).
+  std::vector<HostMatrix<double>> wide;
+  std::vector<int> ws, wk;
+  for (std::size_t i = 0; i < mats.size(); ++i)
+    if (m[i] < n[i]) {
+      wide.push_back(mats[i]);
+      ws.push_back(n[i]);
+      wk.push_back(n[i] - m[i]);
+    }
+  const auto aw = to_batch<T>(wide);
+  auto n0 = MatrixBatch<T>::allocate("n", ws, wk), nn = nan_batch<T>(ws, wk);
+  la::null_space(exec, aw, n0);
+  la::null_space(exec, aw, nn);
+  EXPECT_EQ(differing_entries(n0, nn), 0);
+  std::vector<HostMatrix<double>> bs;
+  for (std::size_t i = 0; i < mats.size(); ++i) bs.push_back(gaussian(3, n[i], 300 + i));
+  const auto b = to_batch<T>(bs);
+  auto x0 = MatrixBatch<T>::allocate("x", bq, m), xn = nan_batch<T>(bq, m);
+  la::pseudo_inverse_apply(exec, b, a, x0);
+  la::pseudo_inverse_apply(exec, b, a, xn);
+  EXPECT_EQ(differing_entries(x0, xn), 0);
+  auto c0 = MatrixBatch<T>::allocate("c", m, m), cn = nan_batch<T>(m, m);
+  la::gemm_batched(exec, 'N', 'T', T(1), a, a, T(0), c0);
+  la::gemm_batched(exec, 'N', 'T', T(1), a, a, T(0), cn);
+  EXPECT_EQ(differing_entries(c0, cn), 0);
+  // Empty inner dimension: C = 0.
+  const std::vector<int> zeros(m.size(), 0);
+  const auto e1 = MatrixBatch<T>::allocate("e1", m, zeros),
+             e2 = MatrixBatch<T>::allocate("e2", zeros, n);
+  auto z0 = MatrixBatch<T>::allocate("z", m, n), zn = nan_batch<T>(m, n);
+  la::gemm_batched(exec, 'N', 'N', T(1), e1, e2, T(0), zn);
+  EXPECT_EQ(differing_entries(z0, zn), 0);
+  auto t0 = MatrixBatch<T>::allocate("t", n, m), tn = nan_batch<T>(n, m);
+  la::copy_batched(exec, 'T', a, t0);
+  la::copy_batched(exec, 'T', a, tn);
+  EXPECT_EQ(differing_entries(t0, tn), 0);
 }
 
 TYPED_TEST(BatchedDense, NullSpaceAndQrLeadingColumnsOnStridedMatrices) {

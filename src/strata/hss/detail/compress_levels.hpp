@@ -232,22 +232,24 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
     kv[i] = std::min(dims.col_dim[i], kq[i]);
   }
   // Null-space projections and projected samples Y P, Z Q (Levitt & Martinsson Alg. 4.1 step 3).
-  auto p = MatrixBatch<T>::allocate("strata::hss::compress::P", sv, kp);
-  auto q = MatrixBatch<T>::allocate("strata::hss::compress::Q", sv, kq);
+  auto p = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::P", sv, kp);
+  auto q = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Q", sv, kq);
   la::null_space(exec, om, p);
   la::null_space(exec, ps, q);
-  auto yp = MatrixBatch<T>::allocate("strata::hss::compress::YP", dims.row_dim, kp);
-  auto zq = MatrixBatch<T>::allocate("strata::hss::compress::ZQ", dims.col_dim, kq);
+  auto yp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::YP", dims.row_dim, kp);
+  auto zq = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::ZQ", dims.col_dim, kq);
   la::gemm_batched(exec, 'N', 'N', T(1), y, p, T(0), yp);
   la::gemm_batched(exec, 'N', 'N', T(1), z, q, T(0), zq);
   // Bases: leading left singular vectors (step 4; top-k SVD as in Amsel et al.).
-  auto uf = MatrixBatch<T>::allocate("strata::hss::compress::Ufull", dims.row_dim, ku);
-  auto vf = MatrixBatch<T>::allocate("strata::hss::compress::Vfull", dims.col_dim, kv);
-  auto su = MatrixBatch<T>::allocate("strata::hss::compress::sigmaU", ku, ones);
-  auto svv = MatrixBatch<T>::allocate("strata::hss::compress::sigmaV", kv, ones);
+  auto uf =
+      MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Ufull", dims.row_dim, ku);
+  auto vf =
+      MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Vfull", dims.col_dim, kv);
+  auto su = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::sigmaU", ku, ones);
+  auto svv = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::sigmaV", kv, ones);
   {
-    auto wu = MatrixBatch<T>::allocate("strata::hss::compress::Wu", kp, ku);
-    auto wv = MatrixBatch<T>::allocate("strata::hss::compress::Wv", kq, kv);
+    auto wu = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Wu", kp, ku);
+    auto wv = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Wv", kq, kv);
     la::svd(exec, yp, uf, su, wu);
     la::svd(exec, zq, vf, svv, wv);
   }
@@ -308,13 +310,15 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   const auto omd = row_blocks(smp.omega, dims.col_off, dims.col_dim, smp.d_col0, sd);
   const auto zd = row_blocks(smp.z, dims.col_off, dims.col_dim, smp.d_col0, sd);
   const auto psd = row_blocks(smp.psi, dims.row_off, dims.row_dim, smp.d_col0, sd);
-  f.d = MatrixBatch<T>::allocate("strata::hss::compress::D", dims.row_dim, dims.col_dim);
-  auto zp = MatrixBatch<T>::allocate("strata::hss::compress::Zp", dims.col_dim, dims.row_dim);
+  f.d = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::D", dims.row_dim,
+                                               dims.col_dim);
+  auto zp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Zp", dims.col_dim,
+                                                   dims.row_dim);
   la::pseudo_inverse_apply(exec, yd, omd, f.d);
   la::pseudo_inverse_apply(exec, zd, psd, zp);
-  auto h = MatrixBatch<T>::allocate("strata::hss::compress::H", f.r, dims.col_dim);
-  auto g = MatrixBatch<T>::allocate("strata::hss::compress::G", f.r, f.c);
-  auto k = MatrixBatch<T>::allocate("strata::hss::compress::K", f.r, dims.col_dim);
+  auto h = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::H", f.r, dims.col_dim);
+  auto g = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::G", f.r, f.c);
+  auto k = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::K", f.r, dims.col_dim);
   la::gemm_batched(exec, 'T', 'T', T(1), f.u, zp, T(0), h);
   la::gemm_batched(exec, 'N', 'N', T(1), h, f.v, T(0), g);
   la::gemm_batched(exec, 'N', 'T', T(1), g, f.v, T(0), k);
@@ -330,7 +334,8 @@ Matrix<T> project(const ExecSpace& exec, const MatrixBatch<T>& basis,
                   const std::vector<index_type>& off, const std::vector<int>& dim,
                   const std::vector<int>& rank, const Matrix<T>& x, int cols) {
   const auto parent = LevelDims::from(rank, rank);
-  Matrix<T> out("strata::hss::compress::projected", parent.rows(), cols);
+  Matrix<T> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::compress::projected"),
+                parent.rows(), cols);
   linalg::gemm_batched(exec, 'T', 'N', T(1), basis, row_blocks(x, off, dim, 0, cols), T(0),
                        row_blocks(out, parent.row_off, rank, 0, cols));
   return out;
@@ -342,7 +347,8 @@ Matrix<T> lift(const ExecSpace& exec, const MatrixBatch<T>& basis,
                const std::vector<index_type>& off, const std::vector<int>& dim,
                const std::vector<int>& rank, const Matrix<T>& x, int cols) {
   const auto parent = LevelDims::from(rank, rank);
-  Matrix<T> out("strata::hss::compress::lifted", off.back(), cols);
+  Matrix<T> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::compress::lifted"),
+                off.back(), cols);
   linalg::gemm_batched(exec, 'N', 'N', T(1), basis, row_blocks(x, parent.row_off, rank, 0, cols),
                        T(0), row_blocks(out, off, dim, 0, cols));
   return out;
@@ -410,7 +416,8 @@ inline index_type largest_node(const LevelDims& d) {
 template <class T>
 MatrixBatch<T> root_block(const ExecSpace& exec, const LevelDims& dims, const Samples<T>& smp) {
   const int sd = static_cast<int>(smp.s_d);
-  auto root = MatrixBatch<T>::allocate("strata::hss::compress::D0", dims.row_dim, dims.col_dim);
+  auto root = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::D0", dims.row_dim,
+                                                     dims.col_dim);
   linalg::pseudo_inverse_apply(exec, row_blocks(smp.y, dims.row_off, dims.row_dim, smp.d_col0, sd),
                                row_blocks(smp.omega, dims.col_off, dims.col_dim, smp.d_col0, sd),
                                root);
@@ -441,7 +448,7 @@ MatrixBatch<T> couplings_level(const ExecSpace& exec, const std::vector<int>& r,
     return Block{base.layout.host_offset[p] + r0 + static_cast<index_type>(c0) * ld, rows, cols,
                  ld};
   };
-  auto g = MatrixBatch<T>::allocate("strata::hss::compress::Gdiag", r, c);
+  auto g = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Gdiag", r, c);
   la::copy_batched(
       exec, 'N',
       carve<T>(dp.values, n, [&](int i) { return sub(dp, i, start_r(i), start_c(i), r[i], c[i]); }),
@@ -454,7 +461,7 @@ MatrixBatch<T> couplings_level(const ExecSpace& exec, const std::vector<int>& r,
   if (fp != nullptr) {
     std::vector<int> cp(n);
     for (int i = 0; i < n; ++i) cp[i] = fp->c[i / 2];
-    auto t = MatrixBatch<T>::allocate("strata::hss::compress::UG", r, cp);
+    auto t = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::UG", r, cp);
     const auto usub = carve<T>(
         fp->u.values, n, [&](int i) { return sub(fp->u, i, start_r(i), 0, r[i], fp->r[i / 2]); });
     const auto gp = carve<T>(g_parent.values, n, [&](int i) {

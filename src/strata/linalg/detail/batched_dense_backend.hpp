@@ -4,8 +4,8 @@
 //
 // - HostKernels (batched_dense_host.cpp): when the batch memory is host-accessible (Serial,
 //   OpenMP, Threads; CUDA UVM), every matrix goes to host LAPACK/BLAS (xGEQRF/xORGQR/xORMQR,
-//   xGESDD with xGESVD fallback, xGELSD, xGEMM) through linalg/detail/lapack.hpp, in a
-//   Kokkos::DefaultHostExecutionSpace range over the matrices with one workspace per thread.
+//   xGESDD with xGESVD fallback, xTRCON/xTRSM or xGELSD, xGEMM) through linalg/detail/lapack.hpp,
+//   in a Kokkos::DefaultHostExecutionSpace range over the matrices with one workspace per thread.
 // - TeamKernels (batched_dense_team.cpp): one Kokkos team per matrix with the team building blocks
 //   of batched_dense_team.hpp; runs on every backend and is what device memory spaces use.
 //
@@ -64,6 +64,19 @@ struct HostKernels {
 };
 
 #undef STRATA_BATCHED_DENSE_KERNELS
+
+/// Which route HostKernels::pseudo_inverse_apply took, counted over the matrices of a batch: the
+/// QR of A^T (wide or square A, R well enough conditioned) or the SVD (xGELSD). Matrices with
+/// nothing to factor (no rows in A or B, or no columns) count in neither.
+struct PinvPaths {
+  int qr = 0, svd = 0;
+};
+
+/// HostKernels::pseudo_inverse_apply, also reporting the routes taken (for tests). Host-accessible
+/// memory only; rcond > 0.
+template <class T>
+PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
+                                    const MatrixBatch<T>& a, const MatrixBatch<T>& x, double rcond);
 
 /// The dispatch point: host LAPACK where the batch memory is host-accessible, team kernels
 /// elsewhere (device memory).

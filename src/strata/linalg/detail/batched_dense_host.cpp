@@ -8,11 +8,15 @@
 //
 // Routines (LAPACK Users' Guide, 3rd ed.): Householder QR xGEQRF + xORGQR (explicit Q) or xORMQR
 // (null-space columns of the full Q without forming it); SVD by divide and conquer xGESDD with
-// the QR-iteration xGESVD as fallback if it does not converge; B A^+ as the minimum-norm
-// least-squares solution of A^T X^T = B^T by xGELSD (SVD-based, singular values <= rcond sigma_1
-// dropped: the rcond semantics of batched_dense.hpp) with xGELSS as fallback; GEMM by xGEMM.
+// the QR-iteration xGESVD as fallback if it does not converge; B A^+ for wide or square A through
+// the QR of A^T (xGEQRF, xTRCON, xORMQR, xTRSM) when R is well enough conditioned for that to be
+// the rcond-truncated pseudo-inverse (qr_gives_truncated_pinv), else (and for tall A) as the
+// minimum-norm least-squares solution of A^T X^T = B^T by xGELSD (SVD-based, singular values <=
+// rcond sigma_1 dropped: the rcond semantics of batched_dense.hpp) with xGELSS as fallback; GEMM
+// by xGEMM.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -261,62 +265,153 @@ void HostKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
   check_info(info, "svd");
 }
 
+namespace {
+
+/// Whether the QR of A^T (s x p, s >= p) gives B A^+ as the SVD-truncated pseudo-inverse would,
+/// from the 1-norm reciprocal condition estimate rc of R (xTRCON).
+///
+/// Derivation. (1) Exactness: if sigma_p(A) > rcond sigma_1(A), the truncation drops nothing and
+/// A^+ = A^T (A A^T)^{-1} = Q R^{-T}, so X^T = R^{-1} Q^T B^T: the least-squares solution of
+/// A^T X^T = B^T (unique, A^T has full column rank), which Householder QR computes backward
+/// stably (Higham, Accuracy and Stability, Thm 20.3), as xGELSD does: both carry the error of
+/// the problem's conditioning, O(kappa(A) u) (plus the kappa^2 u residual term of least squares).
+/// (2) Agreement of the decision: xGELSD keeps sigma_j when its computed value exceeds rcond
+/// times the computed sigma_1; the computed values are those of A + E with ||E||_2 <= c n u
+/// ||A||_2 (n = max(s, p), c a modest constant), so it keeps all p of them whenever
+/// sigma_p >= (rcond + c n u) sigma_1. With r' = max(rcond, n eps) (eps = 2u) that holds when
+/// sigma_p >= M r' sigma_1 and M >= 1 + c / 2; we take M = 10.
+/// (3) Estimating sigma_p / sigma_1 = 1 / kappa_2(A) from R: kappa_2(R) = kappa_2(A) up to the
+/// O(s p u) backward error of the QR. xTRCON returns rc = 1 / (||R||_1 est(||R^{-1}||_1)) with
+/// est a lower bound of ||R^{-1}||_1, in practice within a factor 3 of it (Higham, Sec. 15.3).
+/// Norm equivalence on p x p matrices, ||M||_2 <= sqrt(p) ||M||_1 <= p ||M||_2, gives
+/// kappa_2(R) <= p kappa_1(R) <= 3 p / rc. So rc >= 3 p M r' implies kappa_2(A) <= 1 / (M r'),
+/// which is (2). Anything below (near-singular, rank-deficient, or the estimate unlucky) takes
+/// the SVD route, which is the documented definition; a false fallback costs only time.
+template <class T>
+bool qr_gives_truncated_pinv(T rc, int p, int s, double rcond) {
+  constexpr double margin = 10;
+  const double r =
+      std::max(rcond, std::max(s, p) * static_cast<double>(std::numeric_limits<T>::epsilon()));
+  return static_cast<double>(rc) >= 3.0 * p * margin * r;
+}
+
+/// X = B A^+ through the QR of A^T when qr_gives_truncated_pinv (A p x s with p <= s): A^T = Q R,
+/// X^T = R^{-1} (Q^T B^T)(0:p, :) by xGEQRF, xTRCON, xORMQR and xTRSM. Returns false, with x
+/// untouched, when R is too ill-conditioned for that.
+template <class T>
+bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
+                Workspace<T>& ws) {
+  int p = aa.rows, s = aa.cols, q = bb.rows, lda = s, info = 0;
+  T* at = ensure(ws.a, static_cast<index_type>(lda) * p);
+  copy_to(aa, true, at, lda);
+  geqrf(s, p, at, lda, ws);
+  T rc = 0;
+  lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
+                &info);
+  if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  int ldb = s, lwork = -1;
+  T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  copy_to(bb, true, bt, ldb);
+  T query = 0;
+  lapack::ormqr("L", "T", &s, &q, &p, at, &lda, ws.tau.data(), bt, &ldb, &query, &lwork, &info);
+  lwork = query_size(query);
+  lapack::ormqr("L", "T", &s, &q, &p, at, &lda, ws.tau.data(), bt, &ldb, ensure(ws.work, lwork),
+                &lwork, &info);
+  const T one = 1;
+  lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, bt, &ldb);
+  for (int j = 0; j < p; ++j)
+    for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+  return true;
+}
+
+/// X = B A^+ by the SVD-based minimum-norm least-squares solver xGELSD on A^T X^T = B^T (xGELSS
+/// if it does not converge). Returns the LAPACK info.
+template <class T>
+int pinv_by_svd(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
+                Workspace<T>& ws) {
+  // X A = B  <=>  A^T X^T = B^T: A^T is s x p, B^T is s x q, X^T is p x q.
+  int p = aa.rows, s = aa.cols, q = bb.rows;
+  const T rc = static_cast<T>(rcond);
+  int lda = s, ldb = std::max(s, p), rank = 0, info = 0, lwork = -1;
+  T* at = ensure(ws.a, static_cast<index_type>(lda) * p);
+  T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  T* sv = ensure(ws.s, std::min(s, p));
+  copy_to(aa, true, at, lda);
+  copy_to(bb, true, bt, ldb);
+  T query = 0;
+  int iquery = 0;
+  lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &iquery, &info);
+  lwork = query_size(query);
+  // LIWORK >= 3 minmn nlvl + 11 minmn with nlvl = floor(log2(minmn / (smlsiz + 1))) + 1
+  // and smlsiz = 25 (xGELSD documentation); older LAPACKs do not return it in the query.
+  const int minmn = std::min(s, p);
+  const int nlvl = std::max(0, static_cast<int>(std::log2(minmn / 26.0)) + 1);
+  int* iwork = ensure(ws.iwork, std::max({iquery, 3 * minmn * nlvl + 11 * minmn, 1}));
+  lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork), &lwork,
+                iwork, &info);
+  if (info > 0) {
+    copy_to(aa, true, at, lda);
+    copy_to(bb, true, bt, ldb);
+    lwork = -1;
+    lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &info);
+    lwork = query_size(query);
+    lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork), &lwork,
+                  &info);
+  }
+  if (info != 0) return info;
+  for (int j = 0; j < p; ++j)
+    for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+  return 0;
+}
+
+}  // namespace
+
+template <class T>
+PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
+                                    const MatrixBatch<T>& a, const MatrixBatch<T>& x,
+                                    double rcond) {
+  const int count = a.layout.count();
+  // 1: QR of A^T, 2: SVD (xGELSD); 0: nothing to factor. One entry per matrix (no races).
+  std::vector<char> path(static_cast<std::size_t>(count), 0);
+  const auto info = for_each_matrix<T>(exec, "strata::linalg::pseudo_inverse_apply::host", count,
+                                       [&](const int i, Workspace<T>& ws, int& status) {
+                                         const auto aa = host_ref(a, i), bb = host_ref(b, i),
+                                                    xx = host_ref(x, i);
+                                         const int p = aa.rows, s = aa.cols, q = bb.rows;
+                                         if (q == 0 || p == 0) return;
+                                         if (s == 0) {
+                                           for (int j = 0; j < p; ++j)
+                                             for (int r = 0; r < q; ++r) xx(r, j) = T(0);
+                                           return;
+                                         }
+                                         if (!all_finite(aa)) {
+                                           status = not_finite;
+                                           return;
+                                         }
+                                         // Wide or square A (the HSS case: Gaussian Omega_t
+                                         // blocks): QR when it is accurate.
+                                         if (p <= s && pinv_by_qr(aa, bb, xx, rcond, ws)) {
+                                           path[static_cast<std::size_t>(i)] = 1;
+                                           return;
+                                         }
+                                         path[static_cast<std::size_t>(i)] = 2;
+                                         if (pinv_by_svd(aa, bb, xx, rcond, ws) != 0)
+                                           status = no_convergence;
+                                       });
+  check_info(info, "pseudo_inverse_apply");
+  PinvPaths paths;
+  for (const char c : path) {
+    paths.qr += c == 1;
+    paths.svd += c == 2;
+  }
+  return paths;
+}
+
 template <class T>
 void HostKernels::pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
                                        const MatrixBatch<T>& a, const MatrixBatch<T>& x,
                                        double rcond) {
-  const T rc = static_cast<T>(rcond);
-  const auto info = for_each_matrix<T>(
-      exec, "strata::linalg::pseudo_inverse_apply::host", a.layout.count(),
-      [&](const int i, Workspace<T>& ws, int& status) {
-        const auto aa = host_ref(a, i), bb = host_ref(b, i), xx = host_ref(x, i);
-        // X A = B  <=>  A^T X^T = B^T: A^T is s x p, B^T is s x q, X^T is p x q.
-        int p = aa.rows, s = aa.cols, q = bb.rows;
-        if (q == 0 || p == 0) return;
-        if (s == 0) {
-          for (int j = 0; j < p; ++j)
-            for (int r = 0; r < q; ++r) xx(r, j) = T(0);
-          return;
-        }
-        if (!all_finite(aa)) {
-          status = not_finite;
-          return;
-        }
-        int lda = s, ldb = std::max(s, p), rank = 0, info = 0, lwork = -1;
-        T* at = ensure(ws.a, static_cast<index_type>(lda) * p);
-        T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
-        T* sv = ensure(ws.s, std::min(s, p));
-        copy_to(aa, true, at, lda);
-        copy_to(bb, true, bt, ldb);
-        T query = 0;
-        int iquery = 0;
-        lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &iquery,
-                      &info);
-        lwork = query_size(query);
-        // LIWORK >= 3 minmn nlvl + 11 minmn with nlvl = floor(log2(minmn / (smlsiz + 1))) + 1
-        // and smlsiz = 25 (xGELSD documentation); older LAPACKs do not return it in the query.
-        const int minmn = std::min(s, p);
-        const int nlvl = std::max(0, static_cast<int>(std::log2(minmn / 26.0)) + 1);
-        int* iwork = ensure(ws.iwork, std::max({iquery, 3 * minmn * nlvl + 11 * minmn, 1}));
-        lapack::gelsd(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork),
-                      &lwork, iwork, &info);
-        if (info > 0) {
-          copy_to(aa, true, at, lda);
-          copy_to(bb, true, bt, ldb);
-          lwork = -1;
-          lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, &query, &lwork, &info);
-          lwork = query_size(query);
-          lapack::gelss(&s, &p, &q, at, &lda, bt, &ldb, sv, &rc, &rank, ensure(ws.work, lwork),
-                        &lwork, &info);
-        }
-        if (info != 0) {
-          status = no_convergence;
-          return;
-        }
-        for (int j = 0; j < p; ++j)
-          for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
-      });
-  check_info(info, "pseudo_inverse_apply");
+  host_pseudo_inverse_apply(exec, b, a, x, rcond);
 }
 
 template <class T>
@@ -362,6 +457,9 @@ void HostKernels::copy_batched(const ExecSpace& exec, bool trans, const MatrixBa
   template void HostKernels::pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,      \
                                                      const MatrixBatch<T>&, const MatrixBatch<T>&, \
                                                      double);                                      \
+  template PinvPaths host_pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,         \
+                                                  const MatrixBatch<T>&, const MatrixBatch<T>&,    \
+                                                  double);                                         \
   template void HostKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
                                              const MatrixBatch<T>&, const MatrixBatch<T>&, T,      \
                                              const MatrixBatch<T>&);                               \

@@ -60,6 +60,9 @@ void sstev_(const char* jobz, const int* n, float* d, float* e, float* z, const 
 void spotrf_(const char* uplo, const int* n, float* a, const int* lda, int* info, std::size_t);
 void strtri_(const char* uplo, const char* diag, const int* n, float* a, const int* lda, int* info,
              std::size_t, std::size_t);
+void strcon_(const char* norm, const char* uplo, const char* diag, const int* n, const float* a,
+             const int* lda, float* rcond, float* work, int* iwork, int* info, std::size_t,
+             std::size_t, std::size_t);
 void sgesv_(const int* n, const int* nrhs, float* a, const int* lda, int* ipiv, float* b,
             const int* ldb, int* info);
 void sgetrf_(const int* m, const int* n, float* a, const int* lda, int* ipiv, int* info);
@@ -111,6 +114,9 @@ void dstev_(const char* jobz, const int* n, double* d, double* e, double* z, con
             double* work, int* info, std::size_t);
 void dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info, std::size_t);
 void dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
+             std::size_t, std::size_t);
+void dtrcon_(const char* norm, const char* uplo, const char* diag, const int* n, const double* a,
+             const int* lda, double* rcond, double* work, int* iwork, int* info, std::size_t,
              std::size_t, std::size_t);
 void dgesv_(const int* n, const int* nrhs, double* a, const int* lda, int* ipiv, double* b,
             const int* ldb, int* info);
@@ -281,6 +287,19 @@ inline void trtri(const char* uplo, const char* diag, const int* n, float* a, co
 inline void trtri(const char* uplo, const char* diag, const int* n, double* a, const int* lda,
                   int* info) {
   fortran::dtrtri_(uplo, diag, n, a, lda, info, std::size_t{1}, std::size_t{1});
+}
+/// Reciprocal condition number estimate of a triangular matrix (work: 3n, iwork: n).
+inline void trcon(const char* norm, const char* uplo, const char* diag, const int* n,
+                  const float* a, const int* lda, float* rcond, float* work, int* iwork,
+                  int* info) {
+  fortran::strcon_(norm, uplo, diag, n, a, lda, rcond, work, iwork, info, std::size_t{1},
+                   std::size_t{1}, std::size_t{1});
+}
+inline void trcon(const char* norm, const char* uplo, const char* diag, const int* n,
+                  const double* a, const int* lda, double* rcond, double* work, int* iwork,
+                  int* info) {
+  fortran::dtrcon_(norm, uplo, diag, n, a, lda, rcond, work, iwork, info, std::size_t{1},
+                   std::size_t{1}, std::size_t{1});
 }
 inline void gesv(const int* n, const int* nrhs, float* a, const int* lda, int* ipiv, float* b,
                  const int* ldb, int* info) {
