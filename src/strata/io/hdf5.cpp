@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -514,6 +515,9 @@ struct FileWriter::Impl {
                    ": the writer for '", target, "' was already committed");
   }
 
+  /// `object` exists in the file being written (agreed on by every rank).
+  void require_object(const std::string& object) const;
+
   /// Creates the dataset (replacing one of the same name) and returns it. The disk space for its
   /// values is reserved first (detail::AtomicFile::reserve): HDF5 1.10 cannot close a file after a
   /// failed write (its shutdown then crashes), so a full disk must be found before HDF5 writes.
@@ -719,69 +723,63 @@ void FileWriter::write(const std::string& dataset, const T* host_data, std::size
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
+namespace {
+
+// Creates (or replaces) the scalar attribute `name` of `object` and writes `value` (memory type
+// `memory`, stored as `stored`). The caller has agreed on the value across ranks.
+void write_scalar_attribute(hid_t file, const std::string& object, const std::string& name,
+                            hid_t stored, hid_t memory, const void* value) {
+  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
+  if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+    check(H5Adelete_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT),
+          "cannot replace attribute '" + name + "'");
+  }
+  Id attribute = checked(H5Acreate_by_name(file, object.c_str(), name.c_str(), stored, space.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose, "cannot create attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), memory, value), "cannot write attribute '" + name + "'");
+}
+
+}  // namespace
+
+void FileWriter::Impl::require_object(const std::string& object) const {
+  collective(comm, [&] {
+    STRATA_REQUIRE(object_exists(file.get(), object), InvalidArgument, "set_attribute: object '",
+                   object, "' does not exist in the file being written");
+  });
+}
+
 void FileWriter::set_integer_attribute(const std::string& object, const std::string& name,
                                        std::int64_t rank_value) {
   impl_->require_open("set_integer_attribute");
   // Parallel HDF5 needs the same value on every rank: rank 0's.
   const std::int64_t value = std::stoll(impl_->comm.broadcast(std::to_string(rank_value), 0));
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_STD_I64LE,
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
-  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value),
-        "cannot write attribute '" + name + "'");
+  impl_->require_object(object);
+  write_scalar_attribute(impl_->file.get(), object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void FileWriter::set_attribute(const std::string& object, const std::string& name,
                                const std::string& rank_value) {
   impl_->require_open("set_attribute");
   const std::string value = impl_->comm.broadcast(rank_value, 0);  // rank 0's on every rank
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
+  impl_->require_object(object);
   Id type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy failed");
   check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), "H5Tset_size failed");
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), type.get(),
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  check(H5Awrite(attribute.get(), type.get(), padded.data()),
-        "cannot write attribute '" + name + "'");
+  write_scalar_attribute(impl_->file.get(), object, name, type.get(), type.get(), padded.data());
 }
 
-void FileWriter::set_attribute(const std::string& object, const std::string& name, double value) {
+void FileWriter::set_attribute(const std::string& object, const std::string& name,
+                               double rank_value) {
   impl_->require_open("set_attribute");
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_IEEE_F64LE,
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
-  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value),
-        "cannot write attribute '" + name + "'");
+  // Rank 0's value on every rank, bit for bit (its bytes travel as a string).
+  const std::string bytes = impl_->comm.broadcast(
+      std::string(reinterpret_cast<const char*>(&rank_value), sizeof(double)), 0);
+  double value = 0;
+  std::memcpy(&value, bytes.data(), sizeof(double));
+  impl_->require_object(object);
+  write_scalar_attribute(impl_->file.get(), object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                         &value);
 }
 
 void FileWriter::commit() {
