@@ -249,6 +249,36 @@ void require_filters_available(hid_t dataset, const std::string& where) {
   }
 }
 
+void require_numeric_type(hid_t type, H5T_class_t wanted, const std::string& where) {
+  const H5T_class_t type_class = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type);
+  const bool ok = type_class == wanted &&
+                  (wanted == H5T_FLOAT ? (size == 4 || size == 8)
+                                       : (size == 1 || size == 2 || size == 4 || size == 8));
+  if (ok) return;
+  const char* kind = type_class == H5T_INTEGER ? "integer"
+                     : type_class == H5T_FLOAT ? "floating-point"
+                                               : "non-numeric";
+  STRATA_THROW(Unsupported, where, " has dtype ", kind, " of ", size, " bytes; expected ",
+               wanted == H5T_FLOAT ? "float32 or float64" : "an integer of 1, 2, 4 or 8 bytes");
+}
+
+void require_single_value_attribute(hid_t attribute, const std::string& where) {
+  Id space = checked(H5Aget_space(attribute), H5Sclose, "cannot read the shape of " + where);
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  STRATA_REQUIRE(points == 1, IOError, where, " holds ", static_cast<long long>(points),
+                 " values where Strata writes one; the file was not written by Strata or is "
+                 "damaged");
+}
+
+std::size_t string_attribute_size(hid_t type, const std::string& where) {
+  constexpr std::size_t limit = 64 * 1024;
+  const std::size_t size = H5Tget_size(type);
+  STRATA_REQUIRE(size > 0 && size <= limit, IOError, where, " declares a string of ", size,
+                 " bytes (Strata reads strings of 1 byte to 64 KiB)");
+  return size;
+}
+
 std::vector<index_type> dataset_extents(hid_t space, const std::string& where) {
   const int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 0) STRATA_THROW(IOError, "cannot read the shape of '", where, "'");
@@ -492,7 +522,9 @@ std::string read_string_attribute(const Comm& comm, const DatasetPath& object,
                    "' of '", object.str(), "' is not a string");
     STRATA_REQUIRE(H5Tis_variable_str(type.get()) <= 0, Unsupported, "attribute '", name,
                    "' is a variable-length string; Strata reads fixed-length strings");
-    std::string value(H5Tget_size(type.get()), '\0');
+    const std::string where = "attribute '" + name + "' of '" + object.str() + "'";
+    detail::require_single_value_attribute(attribute.get(), where);
+    std::string value(detail::string_attribute_size(type.get(), where), '\0');
     check(H5Aread(attribute.get(), type.get(), value.data()),
           "reading attribute '" + name + "' failed");
     value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
