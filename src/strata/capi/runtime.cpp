@@ -51,21 +51,14 @@ const char* strata_error_name(int code) {
     case STRATA_SUCCESS:
       return "success";
     case STRATA_ERROR_INVALID_ARGUMENT:
-      return "invalid argument";
     case STRATA_ERROR_SHAPE_MISMATCH:
-      return "shape mismatch";
     case STRATA_ERROR_NON_FINITE:
-      return "non-finite input";
     case STRATA_ERROR_IO:
-      return "I/O error";
     case STRATA_ERROR_UNSUPPORTED:
-      return "unsupported";
     case STRATA_ERROR_NUMERICAL:
-      return "numerical failure";
     case STRATA_ERROR_COMMUNICATION:
-      return "communication error";
     case STRATA_ERROR_INTERNAL:
-      return "internal error";
+      return strata::error_code_name(static_cast<strata::ErrorCode>(code));
     case STRATA_ERROR_OUT_OF_MEMORY:
       return "out of memory";
     case STRATA_ERROR_CALLBACK:
