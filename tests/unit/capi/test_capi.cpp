@@ -810,4 +810,156 @@ TEST(CapiSketch, TraceOfALowRankOperatorIsExact) {
             STRATA_ERROR_INVALID_ARGUMENT);
 }
 
+// The single-precision entry points not covered above, each on a problem with a known answer;
+// tolerances are the double-precision ones' derivations with u32 in place of u64.
+int diagonal_product32(void* context, int, int64_t local_rows, int64_t k, const float* x,
+                       int64_t ldx, float* y, int64_t ldy) {
+  const auto& c = *static_cast<const DiagonalContext*>(context);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < local_rows; ++i)
+      y[i + j * ldy] = float(c.d[std::size_t(c.first + i)]) * x[i + j * ldx];
+  return 0;
+}
+
+TEST(CapiSinglePrecision, RemainingFunctions) {
+  const Ranks ranks;
+  // HSS from entries and from dense rows: exact to rounding (see hss_exact_tolerance), here
+  // L * 100 * n * u32 ~ 1.4e-2 is far too loose; the products of an exact HSS matrix agree to
+  // about n u32 ||A|| per entry: 300 * 1.2e-7 = 3.6e-5, and 1e-3 leaves the construction's factor.
+  const int64_t n = 300;
+  const Split split(n, ranks.size);
+  const int64_t m = split.rows(ranks.rank), ld = std::max<int64_t>(m, 1);
+  const auto a = kernel_matrix<float>(n);
+  const auto local = a.block(split.first(ranks.rank), m);
+  strata_hss_options options;
+  strata_hss_default_options(&options);
+  options.leaf_size = 32;
+  options.rank = 6;
+  strata_s_hss from_dense = nullptr, from_entries = nullptr;
+  ASSERT_EQ(
+      strata_s_hss_compress_dense(world(), m, n, local.data(), ld, &options, &from_dense, nullptr),
+      STRATA_SUCCESS)
+      << last_error();
+  ASSERT_EQ(strata_s_hss_compress_entries(world(), m, n, entries<float>, nullptr, &options,
+                                          &from_entries, nullptr),
+            STRATA_SUCCESS)
+      << last_error();
+  Dense<float> ones(ld, 1), y1(ld, 1), y2(ld, 1);
+  for (auto& v : ones.v) v = 1;
+  ASSERT_EQ(strata_s_hss_matvec(from_dense, STRATA_NO_TRANSPOSE, 1, ones.data(), ld, y1.data(), ld),
+            STRATA_SUCCESS);
+  ASSERT_EQ(
+      strata_s_hss_matvec(from_entries, STRATA_NO_TRANSPOSE, 1, ones.data(), ld, y2.data(), ld),
+      STRATA_SUCCESS);
+  for (int64_t i = 0; i < m; ++i) {
+    double row_sum = 0;
+    for (int64_t j = 0; j < n; ++j) row_sum += kernel(split.first(ranks.rank) + i, j);
+    EXPECT_NEAR(y1(i, 0), row_sum, 1e-3 * row_sum);
+    EXPECT_NEAR(y2(i, 0), row_sum, 1e-3 * row_sum);
+  }
+  EXPECT_EQ(strata_s_hss_destroy(from_dense), STRATA_SUCCESS);
+  EXPECT_EQ(strata_s_hss_destroy(from_entries), STRATA_SUCCESS);
+
+  // Square root of diag-like SPD matrix V diag(lambda) V^T: 9 * 100 sqrt(n) u32 (as in double).
+  const int64_t k = 6;
+  std::vector<double> lambda{1, 2, 4, 5, 8, 9};
+  Dense<float> spd(k, k), root(k, k);
+  Dense<double> root_exact(k, k);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < k; ++i) {
+      double s = 0, r = 0;
+      for (int64_t l = 0; l < k; ++l) {
+        s += dct(k, i, l) * lambda[std::size_t(l)] * dct(k, j, l);
+        r += dct(k, i, l) * std::sqrt(lambda[std::size_t(l)]) * dct(k, j, l);
+      }
+      spd(i, j) = float(s);
+      root_exact(i, j) = r;
+    }
+  ASSERT_EQ(strata_s_sqrt(k, spd.data(), k, root.data(), k, nullptr, k, nullptr, nullptr),
+            STRATA_SUCCESS)
+      << last_error();
+  EXPECT_LT(relative_difference(root, root_exact), 9 * 100 * std::sqrt(double(k)) * u32);
+
+  // Randomized SVD of a rank-6 matrix: |s_j - sigma_j| <= 1e-12 / u64 * u32 * sigma_1 (scaled).
+  const int64_t rows = 200, cols = 12;
+  const Split rsplit(rows, ranks.size);
+  const int64_t rm = rsplit.rows(ranks.rank), rld = std::max<int64_t>(rm, 1);
+  const std::vector<double> sigma{10, 5, 2, 1, 0.5, 0.25};
+  const auto a64 =
+      with_singular_values<double>(rows, cols, sigma).block(rsplit.first(ranks.rank), rm);
+  Dense<float> a_local(rm, cols);
+  for (std::size_t i = 0; i < a64.v.size(); ++i) a_local.v[i] = float(a64.v[i]);
+  strata_rsvd_options rsvd_options;
+  strata_rsvd_default_options(&rsvd_options);
+  rsvd_options.rank = 3;
+  Dense<float> u(rld, 3), v(cols, 3);
+  std::vector<float> s(3);
+  ASSERT_EQ(strata_s_rsvd(world(), rm, cols, a_local.data(), rld, &rsvd_options, u.data(), rld,
+                          s.data(), v.data(), cols, nullptr),
+            STRATA_SUCCESS)
+      << last_error();
+  for (int j = 0; j < 3; ++j)
+    EXPECT_NEAR(s[std::size_t(j)], sigma[std::size_t(j)], 4500 * u32 * 10);
+
+  // Sketch apply: S A for A = ones, against the C++ materialized S: a sum of `rows` terms of
+  // size 1/sqrt(8) errs by at most rows u32 times the sum of their magnitudes.
+  strata_sketch_options sketch_options;
+  strata_sketch_default_options(&sketch_options);
+  sketch_options.rows = 8;
+  sketch_options.kind = STRATA_SKETCH_RADEMACHER;
+  Dense<float> ones_rows(rld, 1), sa(8, 1);
+  for (auto& x : ones_rows.v) x = 1;
+  ASSERT_EQ(
+      strata_s_sketch_apply(world(), &sketch_options, rm, 1, ones_rows.data(), rld, sa.data(), 8),
+      STRATA_SUCCESS)
+      << last_error();
+  strata::sketch::SketchOperator op;
+  op.kind = strata::sketch::OperatorKind::rademacher;
+  op.rows = 8;
+  op.cols = rows;
+  const auto s_dense = Kokkos::create_mirror_view_and_copy(
+      Kokkos::HostSpace(), strata::sketch::materialize<double>(strata::ExecSpace(), op, 0, rows));
+  for (int64_t i = 0; i < 8; ++i) {
+    double row_sum = 0;
+    for (int64_t j = 0; j < rows; ++j) row_sum += s_dense(i, j);
+    EXPECT_NEAR(sa(i, 0), row_sum, rows * u32 * double(rows) / std::sqrt(8.0));
+  }
+
+  // Least squares of a consistent system (cond 5): cond * 1e3 u32.
+  Dense<float> b(rld, 1), x(cols, 1);
+  std::vector<double> x_true(static_cast<std::size_t>(cols));
+  for (int64_t j = 0; j < cols; ++j) x_true[std::size_t(j)] = 1.0 + double(j);
+  const auto well =
+      with_singular_values<double>(rows, cols, {5, 4, 3, 3, 2, 2, 2, 1.5, 1.5, 1, 1, 1})
+          .block(rsplit.first(ranks.rank), rm);
+  Dense<float> well32(rm, cols);
+  for (std::size_t i = 0; i < well.v.size(); ++i) well32.v[i] = float(well.v[i]);
+  for (int64_t i = 0; i < rm; ++i) {
+    double sum = 0;
+    for (int64_t j = 0; j < cols; ++j) sum += double(well32(i, j)) * x_true[std::size_t(j)];
+    b(i, 0) = float(sum);
+  }
+  ASSERT_EQ(strata_s_least_squares(world(), rm, cols, well32.data(), rld, 1, b.data(), rld, nullptr,
+                                   x.data(), cols, nullptr),
+            STRATA_SUCCESS)
+      << last_error();
+  for (int64_t j = 0; j < cols; ++j)
+    EXPECT_NEAR(x(j, 0), x_true[std::size_t(j)], 5 * 1e3 * u32 * x_true[std::size_t(j)]);
+
+  // Trace of a rank-5 diagonal operator (exact for Hutch++ with 30 products): 100 u32 tr.
+  DiagonalContext context;
+  context.first = split.first(ranks.rank);
+  context.d.assign(std::size_t(n), 0.0);
+  double trace = 0;
+  for (const int64_t i : {0, 10, 100, 200, 299}) {
+    context.d[std::size_t(i)] = 2.0 + double(i);
+    trace += 2.0 + double(i);
+  }
+  strata_trace_info trace_info;
+  ASSERT_EQ(strata_s_estimate_trace(world(), m, diagonal_product32, &context, nullptr, &trace_info),
+            STRATA_SUCCESS)
+      << last_error();
+  EXPECT_NEAR(trace_info.estimate, trace, 100 * u32 * trace);
+}
+
 }  // namespace
