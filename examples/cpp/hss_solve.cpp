@@ -23,7 +23,8 @@ double entry(strata::index_type i, strata::index_type j) {
 }
 
 /// y = A x on this rank's rows [first, first + local rows): gather x, multiply by the rows.
-void product(const strata::BlockRowLayout& layout, int rank, const strata::HostMatrix<double>& x,
+void product(const strata::BlockRowLayout& layout, int rank,
+             const Kokkos::View<const double**, Kokkos::LayoutLeft, Kokkos::HostSpace>& x,
              const strata::HostMatrix<double>& y) {
   std::vector<double> whole(n);
   const auto first = layout.row_begin(rank);
@@ -92,7 +93,9 @@ int main(int argc, char** argv) {
     }
     product(layout, comm.rank(), x_true, b);
     strata::Matrix<double> x("x", local_rows, 1);
-    hss::ulv_solve(exec, factor, Kokkos::create_mirror_view_and_copy(strata::MemSpace(), b), x);
+    hss::ulv_solve(
+        exec, factor,
+        strata::ConstMatrix<double>(Kokkos::create_mirror_view_and_copy(strata::MemSpace(), b)), x);
     const auto hx = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
 
     // ||A x - b|| / ||b|| <= sqrt(N) tol cond(A) (see examples/c/hss_solve.c; cond(A) <= 41),

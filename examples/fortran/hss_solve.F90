@@ -30,7 +30,7 @@ contains
   end function entry
 
   ! y = A x on this rank's rows (A is symmetric: A^T x is the same product).
-  integer(c_int) function product(context, trans, local_rows, k, x, ldx, y, ldy) bind(C)
+  integer(c_int) function apply_kernel(context, trans, local_rows, k, x, ldx, y, ldy) bind(C)
     type(c_ptr), value :: context
     integer(c_int), value :: trans
     integer(c_int64_t), value :: local_rows, k, ldx, ldy
@@ -54,8 +54,8 @@ contains
         end do
       end do
     end do
-    product = 0
-  end function product
+    apply_kernel = 0
+  end function apply_kernel
 
   real(c_double) function global_norm(v)
     real(c_double), intent(in) :: v(:)
@@ -115,7 +115,7 @@ program hss_solve
   call strata_hss_default_options(options)
   options%leaf_size = 64
   options%tolerance = tolerance
-  call check(strata_d_hss_compress_matvec(comm, local_rows, c_funloc(product), c_loc(op), &
+  call check(strata_d_hss_compress_matvec(comm, local_rows, c_funloc(apply_kernel), c_loc(op), &
                                           options, hss, info))
   call check(strata_d_hss_factor(hss, STRATA_ULV_GENERAL))
 
@@ -123,14 +123,14 @@ program hss_solve
   do i = 1, local_rows
     x_true(i) = 1 + sin(0.01d0 * real(op%first + i - 1, c_double))
   end do
-  if (product(c_loc(op), STRATA_NO_TRANSPOSE, local_rows, 1_c_int64_t, x_true, local_rows, b, &
-              local_rows) /= 0) error stop "product failed"
+  if (apply_kernel(c_loc(op), STRATA_NO_TRANSPOSE, local_rows, 1_c_int64_t, x_true, local_rows, b, &
+              local_rows) /= 0) error stop "the product failed"
   call check(strata_d_hss_solve(hss, 1_c_int64_t, b, local_rows, x, local_rows, solve_info))
 
   ! ||A x - b|| / ||b|| <= sqrt(n) tol cond(A) (see the C example for the derivation; cond(A) <=
   ! 41), with a factor 10 on the randomized estimate behind the tolerance.
-  if (product(c_loc(op), STRATA_NO_TRANSPOSE, local_rows, 1_c_int64_t, x, local_rows, res, &
-              local_rows) /= 0) error stop "product failed"
+  if (apply_kernel(c_loc(op), STRATA_NO_TRANSPOSE, local_rows, 1_c_int64_t, x, local_rows, res, &
+              local_rows) /= 0) error stop "the product failed"
   res = res - b
   residual = global_norm(res) / global_norm(b)
   bound = sqrt(real(n, c_double)) * 10 * tolerance * 41

@@ -580,7 +580,9 @@ TEST(CapiPolar, DistributedPolarFactorIsKnown) {
   Kokkos::deep_copy(whole, hw);
   const auto cpp =
       strata::polar::polar_factor(strata::ExecSpace(), strata::ConstMatrix<double>(whole), q_cpp);
-  EXPECT_EQ(cpp.iterations, info.iterations);
+  // The same schedule and stopping test; the Gram sums are grouped differently over ranks, so the
+  // test at 10 sqrt(n) u may pass one step earlier or later.
+  EXPECT_LE(std::abs(cpp.iterations - info.iterations), 1);
 
   Dense<float> a32(ld, n), q32(ld, n);
   for (std::size_t i = 0; i < a_local.v.size(); ++i) a32.v[i] = float(a_local.v[i]);
