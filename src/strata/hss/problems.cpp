@@ -658,8 +658,17 @@ std::shared_ptr<LinearOperator<T>> make_operator(std::shared_ptr<const Problem<T
   return std::make_shared<ProblemOperator<T>>(std::move(problem), comm, rows, true);
 }
 
+template <class T>
+EntryEvaluator<T> dense_entry_evaluator(const ConstMatrix<T>& a) {
+  return [a](const ExecSpace& exec, const EntryBlocks<T>& blocks) {
+    detail::check_entry_blocks(exec, blocks, static_cast<index_type>(a.extent(0)));
+    detail::fill_entry_blocks(exec, blocks, detail::DenseLookup<T>{a});
+  };
+}
+
 #define STRATA_HSS_PROBLEMS_INSTANTIATE(T)                                                         \
   template class Problem<T>;                                                                       \
+  template EntryEvaluator<T> dense_entry_evaluator<T>(const ConstMatrix<T>&);                      \
   template EntryBlocks<T> make_entry_blocks<T>(const std::vector<std::vector<index_type>>&,        \
                                                const std::vector<std::vector<index_type>>&);       \
   template void detail::check_entry_blocks<T>(const ExecSpace&, const EntryBlocks<T>&,             \

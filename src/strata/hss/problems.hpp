@@ -58,35 +58,9 @@
 #include <vector>
 
 #include "strata/dist/linear_operator.hpp"
+#include "strata/hss/callbacks.hpp"
 
 namespace strata::hss {
-
-/// A batch of blocks A(I_b, J_b), b = 0..count-1, in device memory. Block b has the row indices
-/// rows[row_offsets[b] .. row_offsets[b+1]) and the column indices cols[col_offsets[b] ..
-/// col_offsets[b+1]) (global, 0-based, any order, repeats allowed); its m_b x n_b values are
-/// written column-major at values[value_offsets[b] ..), with leading dimension m_b:
-/// values[value_offsets[b] + a + m_b * c] = A(rows[row_offsets[b] + a], cols[col_offsets[b] + c]).
-/// value_offsets[b+1] - value_offsets[b] must be >= m_b n_b.
-template <class T>
-struct EntryBlocks {
-  Kokkos::View<const index_type*, MemSpace> rows, row_offsets;
-  Kokkos::View<const index_type*, MemSpace> cols, col_offsets;
-  Kokkos::View<const index_type*, MemSpace> value_offsets;
-  Kokkos::View<T*, MemSpace> values;
-
-  index_type count() const {
-    return row_offsets.extent(0) == 0 ? 0 : static_cast<index_type>(row_offsets.extent(0)) - 1;
-  }
-};
-
-/// Packs host index lists into an EntryBlocks (device copies; values allocated, tightly packed).
-template <class T>
-EntryBlocks<T> make_entry_blocks(const std::vector<std::vector<index_type>>& rows,
-                                 const std::vector<std::vector<index_type>>& cols);
-
-/// A batched device entry evaluator: fills blocks.values for every block of the batch.
-template <class T>
-using EntryEvaluator = std::function<void(const ExecSpace&, const EntryBlocks<T>&)>;
 
 struct ProblemOptions {
   int dim = 0;                    ///< dimension for a bare kernel name ("laplace"); 0 means 1
@@ -178,15 +152,13 @@ std::shared_ptr<LinearOperator<T>> make_operator(std::shared_ptr<const Problem<T
                                                  const Comm& comm,
                                                  std::optional<BlockRowLayout> layout = {});
 
-#define STRATA_HSS_PROBLEMS_DECLARE(T)                                                           \
-  extern template class Problem<T>;                                                              \
-  extern template EntryBlocks<T> make_entry_blocks<T>(                                           \
-      const std::vector<std::vector<index_type>>&, const std::vector<std::vector<index_type>>&); \
-  extern template std::shared_ptr<const Problem<T>> make_problem<T>(                             \
-      const std::string&, index_type, const ProblemOptions&);                                    \
-  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>(                           \
-      std::shared_ptr<const Problem<T>>);                                                        \
-  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>(                           \
+#define STRATA_HSS_PROBLEMS_DECLARE(T)                                 \
+  extern template class Problem<T>;                                    \
+  extern template std::shared_ptr<const Problem<T>> make_problem<T>(   \
+      const std::string&, index_type, const ProblemOptions&);          \
+  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>( \
+      std::shared_ptr<const Problem<T>>);                              \
+  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>( \
       std::shared_ptr<const Problem<T>>, const Comm&, std::optional<BlockRowLayout>);
 STRATA_HSS_PROBLEMS_DECLARE(float)
 STRATA_HSS_PROBLEMS_DECLARE(double)
