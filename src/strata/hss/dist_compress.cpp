@@ -133,6 +133,17 @@ Matrix<T> as_column(const FlatArray<T>& a) {
   return Matrix<T>(a.data(), a.extent(0), 1);
 }
 
+// Calls the user's operator: on one rank directly (its exceptions propagate unchanged), on several
+// under collective() (every rank gets a failure of one).
+template <class F>
+void call_operator(const Comm& comm, F&& f) {
+  if (comm.size() == 1) {
+    f();
+  } else {
+    collective(comm, std::forward<F>(f));
+  }
+}
+
 // Products with the user's operator A for vectors given by this rank's rows in the tree's order:
 // moved to the user's order and layout (detail/row_exchange.hpp), multiplied, moved back. Every
 // rank gets a failure of the callback or NaN/Inf in its result (collective).
@@ -159,7 +170,7 @@ class Sampler {
       yu = Matrix<T>("strata::hss::compress::y_user", nu, k);
       exchange_.template to_user<T>(exec, comm, x, xu);
     }
-    collective(comm, [&] {
+    const auto run = [&] {
       if (transpose) {
         a_.apply_transpose(exec, xu, yu);
       } else {
@@ -169,7 +180,8 @@ class Sampler {
       STRATA_REQUIRE(bad == 0, NonFiniteInput, "hss::compress: the products with ",
                      transpose ? "A^T" : "A", " returned ", bad,
                      " NaN or Inf entries on this rank; the operator must return finite numbers");
-    });
+    };
+    call_operator(comm, run);
     if (!trivial) exchange_.template to_tree<T>(exec, comm, yu, y);
     seconds += timer.seconds();
   }
@@ -669,7 +681,7 @@ double estimate_error(const ExecSpace& exec, const LinearOperator<T>& a, const D
   Matrix<T> g("strata::hss::estimate::probes", nl, probes),
       ag("strata::hss::estimate::AG", nl, probes), hg("strata::hss::estimate::HG", nl, probes);
   fill_random(exec, RandomStream{Distribution::gaussian, seed, 0x9e57}, g, row0, 0);
-  collective(comm, [&] { a.apply(exec, g, ag); });
+  call_operator(comm, [&] { a.apply(exec, g, ag); });
   matvec<T>(exec, h, g, hg);
   double sums[2] = {0, 0};
   Kokkos::parallel_reduce(
