@@ -57,6 +57,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/op.hpp"
 #include "strata/dist/linear_operator.hpp"
 #include "strata/hss/callbacks.hpp"
 
@@ -103,7 +104,7 @@ class Problem {
   /// Kernel matrices: O(rows N k) work on the device, tiled (a team per 128-row tile and 8
   /// vectors, the kernel recomputed per tile), no N x N storage. schur-grid / banded-inverse:
   /// banded solves on the host in double, O(N b k) (b the band), whatever the row range.
-  virtual void apply_rows(const ExecSpace& exec, bool transpose, index_type row_begin,
+  virtual void apply_rows(const ExecSpace& exec, Op op, index_type row_begin,
                           const ConstMatrix<T>& x, const Matrix<T>& y) const = 0;
 
   /// Y = A X and Y = A^T X for X, Y of size N x k.
