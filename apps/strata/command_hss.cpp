@@ -91,33 +91,14 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-/// This rank's rows (split_layout of the tree, permuted order) of a replicated matrix in the
-/// user's order.
+/// This rank's rows (the distributed matrix's layout) of a replicated matrix.
 template <class T>
-Matrix<T> local_permuted_rows(const ExecSpace& exec, const hss::DistHssMatrix<T>& a,
-                              const Matrix<T>& x) {
-  Matrix<T> permuted = x;
-  if (!a.tree().is_identity()) {
-    permuted = Matrix<T>("strata::cli::hss::permuted", x.extent(0), x.extent(1));
-    hss::detail::permute_rows<T>(exec, a.tree().permutation(), x, permuted, true);
-  }
+Matrix<T> local_rows_of(const ExecSpace& exec, const hss::DistHssMatrix<T>& a, const Matrix<T>& x) {
   const index_type row0 = a.layout().row_begin(a.comm().rank());
   Matrix<T> local("strata::cli::hss::local", a.local_rows(), x.extent(1));
-  Kokkos::deep_copy(
-      exec, local,
-      Kokkos::subview(permuted, std::make_pair(row0, row0 + a.local_rows()), Kokkos::ALL));
+  Kokkos::deep_copy(exec, local,
+                    Kokkos::subview(x, std::make_pair(row0, row0 + a.local_rows()), Kokkos::ALL));
   return local;
-}
-
-/// The replicated matrix in the user's order from every rank's rows (permuted order).
-template <class T>
-Matrix<T> gather_user_rows(const ExecSpace& exec, const hss::DistHssMatrix<T>& a,
-                           const Matrix<T>& local) {
-  Matrix<T> full = allgather_rows<T>(exec, a.comm(), a.layout(), local);
-  if (a.tree().is_identity()) return full;
-  Matrix<T> user("strata::cli::hss::user", full.extent(0), full.extent(1));
-  hss::detail::permute_rows<T>(exec, a.tree().permutation(), full, user, false);
-  return user;
 }
 
 template <class T>
@@ -137,10 +118,10 @@ int matvec_typed(const std::string& file, const io::DatasetPath& input,
     // Distributed: each rank its subtrees' generators and rows (hss/distributed.hpp).
     const ExecSpace exec;
     const auto dist = hss::distribute<T>(exec, comm, a);
-    const auto xl = local_permuted_rows<T>(exec, dist, x);
+    const auto xl = local_rows_of<T>(exec, dist, x);
     Matrix<T> yl("strata::cli::hss::Y_local", xl.extent(0), xl.extent(1));
     hss::matvec<T>(exec, dist, xl, yl, op);
-    y = gather_user_rows<T>(exec, dist, yl);
+    y = allgather_rows<T>(exec, comm, dist.layout(), yl);
     exec.fence();
   } else {
     collective(comm, [&] {
@@ -199,10 +180,10 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
     const auto factor = hss::ulv_factor<T>(exec, dist, options);
     exec.fence();
     result.first = seconds_since(factor_start);
-    const auto bl = local_permuted_rows<T>(exec, dist, b);
+    const auto bl = local_rows_of<T>(exec, dist, b);
     Matrix<T> xl("strata::cli::hss::X_local", bl.extent(0), bl.extent(1));
     result.second = hss::ulv_solve<T>(exec, factor, bl, xl);
-    x = gather_user_rows<T>(exec, dist, xl);
+    x = allgather_rows<T>(exec, comm, dist.layout(), xl);
     exec.fence();
   } else {
     result = collective(comm, [&] {

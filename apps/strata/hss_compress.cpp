@@ -17,9 +17,7 @@
 #include "strata/core/progress.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
-#include "strata/hss/compress_entries.hpp"
 #include "strata/hss/compress_matvec.hpp"
-#include "strata/hss/detail/problem_kernels.hpp"
 #include "strata/hss/distributed.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
@@ -47,9 +45,9 @@ const char* const compress_usage =
     "  --n N             size of the built-in matrix\n"
     "  --dim D           dimension for a bare kernel name (--problem laplace --dim 2)\n\n"
     "accuracy (exactly one of):\n"
-    "  --tol EPS         target relative error ||A - H||_F / ||A||_F (ranks chosen adaptively;\n"
-    "                    with --method entries EPS is the per-node truncation tolerance, and\n"
-    "                    the achieved error is reported as relative_error_estimate)\n"
+    "  --tol EPS         target relative error ||A - H||_F / ||A||_F (ranks chosen adaptively,\n"
+    "                    the same target for every method; the achieved error is reported as\n"
+    "                    relative_error_estimate)\n"
     "  --rank R          fixed rank R for every basis (needs --leaf-size >= R)\n\n"
     "options:\n"
     "  --output FILE     where H is written (HDF5)\n"
@@ -88,13 +86,16 @@ struct Request {
   std::string output;
 };
 
-/// Entries of a dense device matrix, for the entry-based method on --input.
-template <class T>
-hss::EntryEvaluator<T> dense_entries(const ConstMatrix<T>& a) {
-  return [a](const ExecSpace& exec, const hss::EntryBlocks<T>& blocks) {
-    hss::detail::check_entry_blocks(exec, blocks, static_cast<index_type>(a.extent(0)));
-    hss::detail::fill_entry_blocks(exec, blocks, hss::detail::DenseLookup<T>{a});
-  };
+hss::CompressOptions compress_options(const Request& request) {
+  hss::CompressOptions options;
+  options.method = hss::parse_compress_method(request.method);
+  options.rank = request.rank;
+  options.tolerance = request.tolerance;
+  options.samples = request.samples;
+  options.oversampling = request.oversampling;
+  options.error_probes = request.error_probes;
+  options.seed = request.seed;
+  return options;
 }
 
 /// What the compression produced, whatever the method.
@@ -106,168 +107,49 @@ struct Outcome {
   double relative_error_estimate = -1;
 };
 
-template <class T>
-Outcome<T> compress_by_entries(const ExecSpace& exec, const hss::ClusterTree& tree,
-                               const LinearOperator<T>& op, const hss::EntryEvaluator<T>& entries,
-                               const Request& request, PhaseTimer& timer) {
-  hss::CompressEntriesOptions options;
-  options.seed = request.seed;
-  if (request.rank > 0) {
-    options.max_rank = static_cast<int>(request.rank);
-    options.samples = static_cast<int>(request.samples > 0 ? request.samples
-                                                           : request.rank + request.oversampling);
-  } else {
-    options.relative_tolerance = request.tolerance;
-    options.samples = static_cast<int>(request.samples);  // 0: the library's default (64)
-  }
-  Outcome<T> out;
-  hss::CompressEntriesResult result;
-  // Tolerance mode: a node whose ID used every sample may have been truncated by the sample count
-  // rather than by the tolerance; double the samples (up to N) until no node saturates.
-  for (int attempt = 0;; ++attempt) {
-    result = hss::CompressEntriesResult{};
-    out.matrix = hss::compress_from_entries_and_products(exec, tree, op, entries, options, &result);
-    out.products += result.products;
-    out.transpose_products += result.transpose_products;
-    out.entries += result.entries;
-    for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
-    const bool retry = request.rank == 0 && request.samples == 0 && result.saturated_nodes > 0 &&
-                       result.samples < tree.size() && attempt < 4;
-    if (!retry) break;
-    options.samples = static_cast<int>(std::min<index_type>(2 * result.samples, tree.size()));
-  }
-  out.samples = result.samples;
-  out.saturated_nodes = result.saturated_nodes;
-  if (request.error_probes > 0) {
-    auto phase = timer.scope("estimate");
-    out.relative_error_estimate =
-        hss::estimate_relative_error(exec, op, out.matrix, request.error_probes, request.seed);
-    out.probe_products = request.error_probes;
-  }
-  return out;
-}
-
-template <class T>
-Outcome<T> compress_by_products(const ExecSpace& exec, const hss::ClusterTree& tree,
-                                const LinearOperator<T>& op, const Request& request,
-                                PhaseTimer& timer) {
-  hss::CompressOptions options;
-  options.method = hss::parse_compress_method(request.method);
-  options.rank = request.rank;
-  options.tolerance = request.tolerance;
-  options.samples = request.samples;
-  options.oversampling = request.oversampling;
-  options.error_probes = request.error_probes;
-  options.seed = request.seed;
-  const auto result = hss::compress_from_matvecs(exec, op, tree, options);
+template <class T, class Result>
+void copy_counts(const Result& result, index_type entries, index_type saturated_nodes,
+                 PhaseTimer& timer, Outcome<T>& out) {
   for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
-  Outcome<T> out;
-  out.matrix = result.matrix;
   out.products = result.products;
   out.transpose_products = result.transpose_products;
   out.probe_products = result.probe_products;
   out.samples = result.samples;
+  out.entries = entries;
+  out.saturated_nodes = saturated_nodes;
   out.relative_error_estimate = result.relative_error_estimate;
+}
+
+/// Every rank the whole construction from the replicated operator (the entries method reads
+/// `entries`).
+template <class T>
+Outcome<T> compress_replicated(const ExecSpace& exec, const hss::ClusterTree& tree,
+                               const LinearOperator<T>& op, const hss::EntryEvaluator<T>& entries,
+                               const Request& request, PhaseTimer& timer) {
+  const auto result =
+      hss::compress_from_matvecs(exec, op, tree, compress_options(request), entries);
+  Outcome<T> out;
+  out.matrix = result.matrix;
+  copy_counts(result, result.entries, result.saturated_nodes, timer, out);
   return out;
 }
 
-/// y(dst(i), :) = src(from(i), :) for i < from.extent(0).
-template <class T>
-void scatter_rows(const ExecSpace& exec, const Matrix<T>& src, const hss::IndexArray& from,
-                  const Matrix<T>& y, const hss::IndexArray& dst) {
-  const auto count = static_cast<index_type>(from.extent(0));
-  const auto k = static_cast<index_type>(y.extent(1));
-  Kokkos::parallel_for(
-      "strata::cli::hss::scatter_rows",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(exec, {0, 0},
-                                                                                       {count, k}),
-      KOKKOS_LAMBDA(const index_type i, const index_type j) { y(dst(i), j) = src(from(i), j); });
-}
-
-/// A built-in problem as a distributed operator in the tree's permuted order, rows and columns
-/// split by split_layout(tree, comm) (the form compress_from_matvecs_distributed needs): X's row
-/// blocks are allgathered (N k values per rank) and brought to the user's order, and this rank
-/// computes its rows perm(p) of op(A) X with Problem::apply_rows over the runs of those indices
-/// (sorted; gaps below 64 rows merged into one run). Kernel problems: O((rows + gaps) N k) work
-/// per rank; schur-grid / banded-inverse: one O(N b k) banded solve per run.
-template <class T>
-std::shared_ptr<LinearOperator<T>> permuted_problem_operator(
-    const Comm& comm, const hss::ClusterTree& tree,
-    const std::shared_ptr<const hss::Problem<T>>& problem) {
-  const BlockRowLayout layout = hss::split_layout(tree, comm);
-  const index_type row0 = layout.row_begin(comm.rank()), nl = layout.local_rows(comm.rank());
-  std::vector<std::pair<index_type, index_type>> rows;  // (original index, local row)
-  for (index_type i = 0; i < nl; ++i)
-    rows.emplace_back(tree.is_identity() ? row0 + i : tree.permutation_host()(row0 + i), i);
-  std::sort(rows.begin(), rows.end());
-  struct Run {
-    index_type begin, end;
-    hss::IndexArray from, dst;
-  };
-  auto runs = std::make_shared<std::vector<Run>>();
-  for (std::size_t a = 0; a < rows.size();) {
-    std::size_t b = a + 1;
-    while (b < rows.size() && rows[b].first - rows[b - 1].first <= 64) ++b;
-    Run run{rows[a].first, rows[b - 1].first + 1, hss::IndexArray("strata::cli::hss::from", b - a),
-            hss::IndexArray("strata::cli::hss::dst", b - a)};
-    auto from = Kokkos::create_mirror_view(run.from);
-    auto dst = Kokkos::create_mirror_view(run.dst);
-    for (std::size_t i = a; i < b; ++i) {
-      from(i - a) = rows[i].first - run.begin;
-      dst(i - a) = rows[i].second;
-    }
-    Kokkos::deep_copy(run.from, from);
-    Kokkos::deep_copy(run.dst, dst);
-    runs->push_back(run);
-    a = b;
-  }
-  const auto apply = [comm, tree, problem, layout, runs](bool transpose) {
-    return [=](const ExecSpace& exec, const ConstMatrix<T>& x, const Matrix<T>& y) {
-      Matrix<T> full = allgather_rows<T>(exec, comm, layout, x);
-      if (!tree.is_identity()) {
-        Matrix<T> user("strata::cli::hss::X_user", full.extent(0), full.extent(1));
-        hss::detail::permute_rows<T>(exec, tree.permutation(), full, user, false);
-        full = user;
-      }
-      for (const auto& run : *runs) {
-        Matrix<T> part("strata::cli::hss::rows", run.end - run.begin, full.extent(1));
-        problem->apply_rows(exec, transpose, run.begin, full, part);
-        scatter_rows<T>(exec, part, run.from, y, run.dst);
-      }
-      exec.fence();
-    };
-  };
-  return std::make_shared<CallbackOperator<T>>(comm, layout, layout, apply(false), apply(true));
-}
-
-/// Levitt-Martinsson or quasi-optimal from products with the distributed problem operator,
-/// gathered to the replicated HssMatrix for saving.
+/// The distributed construction from the problem's distributed operator (balanced rows in the
+/// user's order), gathered to the replicated HssMatrix for saving.
 template <class T>
 Outcome<T> compress_distributed(const ExecSpace& exec, const Comm& comm,
                                 const hss::ClusterTree& tree,
                                 const std::shared_ptr<const hss::Problem<T>>& problem,
                                 const Request& request, PhaseTimer& timer) {
-  hss::CompressOptions options;
-  options.method = hss::parse_compress_method(request.method);
-  options.rank = request.rank;
-  options.tolerance = request.tolerance;
-  options.samples = request.samples;
-  options.oversampling = request.oversampling;
-  options.error_probes = request.error_probes;
-  options.seed = request.seed;
-  const auto op = permuted_problem_operator<T>(comm, tree, problem);
-  const auto result = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
-  for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
+  const auto op = hss::make_operator<T>(problem, comm);
+  const auto result =
+      hss::compress_from_matvecs_distributed<T>(exec, *op, tree, compress_options(request));
   Outcome<T> out;
   {
     auto phase = timer.scope("gather");
     out.matrix = hss::gather<T>(exec, result.matrix);
   }
-  out.products = result.products;
-  out.transpose_products = result.transpose_products;
-  out.probe_products = result.probe_products;
-  out.samples = result.samples;
-  out.relative_error_estimate = result.relative_error_estimate;
+  copy_counts(result, 0, 0, timer, out);
   return out;
 }
 
@@ -348,12 +230,10 @@ int compress_typed(const Request& request, Context& context) {
   }
   collective(comm, [&] {
     if (distributed) return;
-    if (request.method == "entries") {
-      const auto entries = problem ? problem->entry_evaluator() : dense_entries<T>(dense);
-      out = compress_by_entries(exec, tree, *op, entries, request, timer);
-    } else {
-      out = compress_by_products(exec, tree, *op, request, timer);
-    }
+    hss::EntryEvaluator<T> entries;
+    if (request.method == "entries")
+      entries = problem ? problem->entry_evaluator() : hss::dense_entry_evaluator<T>(dense);
+    out = compress_replicated(exec, tree, *op, entries, request, timer);
   });
   progress.advance();
   {
@@ -372,14 +252,9 @@ int compress_typed(const Request& request, Context& context) {
     max_rank = std::max<long long>(max_rank, r);
   }
   const index_type matvecs = out.products + out.transpose_products + out.probe_products;
-  // Tolerance mode asks for ||A - H||_F <= tol ||A||_F. The product methods check their own
-  // estimate against tol (and give up after their rounds); the entry method truncates each of the
-  // 2 bases of every level at the relative tolerance tol, and on one level these truncations act on
-  // disjoint block rows (columns), so each of the 2 L stages moves H by at most tol ||A||_F in the
-  // Frobenius norm: ||A - H||_F <= 2 L tol ||A||_F is what it promises.
-  const double promised = request.method == "entries"
-                              ? 2.0 * out.matrix.levels() * request.tolerance
-                              : request.tolerance;
+  // Tolerance mode asks for ||A - H||_F <= tol ||A||_F; every method checks its own estimate
+  // against tol (and gives up after its rounds).
+  const double promised = request.tolerance;
   const bool estimated = out.relative_error_estimate >= 0;
   const bool met = request.rank > 0 || !estimated || out.relative_error_estimate <= promised;
   if (context.json) {
@@ -434,7 +309,7 @@ int compress_typed(const Request& request, Context& context) {
     std::ostringstream warning;
     warning << "the requested accuracy was not met: estimated relative error "
             << out.relative_error_estimate << " > "
-            << (request.method == "entries" ? "2 x levels x --tol = " : "--tol ") << promised
+            << "--tol " << promised
             << " (H was written; the matrix may not be compressible to that tolerance: try a "
                "larger --tol, or --rank)";
     return context.inaccurate(warning.str());
@@ -494,13 +369,11 @@ int run_hss_compress(Args& args, Context& context) {
                      "; a leaf basis cannot have more columns than the leaf has rows (use a leaf "
                      "size >= rank, typically 2 x rank)");
   }
-  if (request.method != "entries") {
-    try {
-      hss::parse_compress_method(request.method);
-    } catch (const Error&) {
-      throw UsageError("unknown method '" + request.method +
-                       "'; expected levitt-martinsson, quasi-optimal or entries");
-    }
+  try {
+    hss::parse_compress_method(request.method);
+  } catch (const Error&) {
+    throw UsageError("unknown method '" + request.method +
+                     "'; expected levitt-martinsson, quasi-optimal or entries");
   }
   if (precision != "fp64" && precision != "fp32")
     throw UsageError("option '--precision' must be fp64 or fp32, got '" + precision + "'");

@@ -1,7 +1,12 @@
-// HSS approximation of a square operator from products with A and A^T only.
+// HSS approximation of a square operator from products with A and A^T (and, for the entries
+// method, entries of A).
 //
-// Two methods, both bottom-up over the levels of a ClusterTree with every per-level step one
-// batched kernel over all nodes of the level (linalg/batched_dense.hpp):
+// One construction serves 1..P ranks: compress_from_matvecs_distributed (distributed.hpp) on the
+// operator's communicator; compress_from_matvecs below is the same code on a replicated operator
+// (a one-rank communicator), returning the replicated HssMatrix. Vectors are always in the
+// user's order. Three methods; the two product-only ones, both bottom-up over the levels of a
+// ClusterTree with every per-level step one batched kernel over all nodes of the level
+// (linalg/batched_dense.hpp):
 //
 //  * Levitt & Martinsson, "Linear-complexity black-box randomized compression of rank-structured
 //    matrices", SISC 2024 (arXiv 2205.02990), Alg. 4.1: ONE batch of products Y = A Omega,
@@ -39,6 +44,13 @@
 // repeats the pass, quasi-optimal appends columns to that level's sketch only. Finally the
 // a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G must meet the
 // tolerance; if not (no node capped), the budgets shrink and the pass is repeated.
+//
+// The third method, entries (compress_entries.hpp: Martinsson 2011, the scheme of STRUMPACK),
+// takes the bases from products and D, B from entries. Its tolerance means the same: the
+// interpolative decompositions truncate at the relative pivot tolerance tau (first tau = tol),
+// the samples double (up to max_samples, at most 4 times) while some node's rank is capped by
+// them, and while the a-posteriori estimate exceeds tol, tau shrinks by the ratio (halved, at
+// least 1/64 per round) for at most max_rounds rounds.
 #pragma once
 
 #include <cstdint>
@@ -47,13 +59,14 @@
 
 #include "strata/core/progress.hpp"
 #include "strata/dist/linear_operator.hpp"
+#include "strata/hss/callbacks.hpp"
 #include "strata/hss/hss_matrix.hpp"
 
 namespace strata::hss {
 
-enum class CompressMethod { levitt_martinsson, quasi_optimal };
+enum class CompressMethod { levitt_martinsson, quasi_optimal, entries };
 
-/// "levitt-martinsson" / "quasi-optimal".
+/// "levitt-martinsson" / "quasi-optimal" / "entries".
 const char* compress_method_name(CompressMethod method);
 /// Parses the names above; throws InvalidArgument otherwise.
 CompressMethod parse_compress_method(const std::string& name);
@@ -62,15 +75,18 @@ struct CompressOptions {
   CompressMethod method = CompressMethod::levitt_martinsson;
   /// Fixed-rank mode when > 0: every basis keeps min(rank, rows) columns. 0: tolerance mode.
   index_type rank = 0;
-  /// Tolerance mode (rank = 0): target for ||A - H||_F / ||A||_F; must be > 0.
+  /// Tolerance mode (rank = 0): target for ||A - H||_F / ||A||_F, the same for every method (met
+  /// by the a-posteriori estimate, see the file comment); must be > 0.
   double tolerance = 0;
   /// Samples beyond the minimum. Fixed rank: s = max(m + r, 3 r) + oversampling (m = largest
-  /// leaf). Tolerance mode: the initial s is m + 2 oversampling and ranks stay <= k -
-  /// oversampling (k = s - rows of Omega_tau: the null-space dimension), so the kept singular
-  /// vectors are always oversampled. Quasi-optimal: per-level widths (file comment).
+  /// leaf; entries: r + oversampling). Tolerance mode: the initial s is m + 2 oversampling
+  /// (entries: 64) and ranks stay <= k - oversampling (k = s - rows of Omega_tau: the null-space
+  /// dimension), so the kept singular vectors are always oversampled. Quasi-optimal: per-level
+  /// widths (file comment).
   index_type oversampling = 10;
   /// Samples per sketch (overrides the automatic choice; fixed rank needs s >= m + r and s >= 3r;
-  /// quasi-optimal: every sketch of every level, tolerance mode: the first width).
+  /// quasi-optimal: every sketch of every level, tolerance mode: the first width; entries: no
+  /// doubling).
   index_type samples = 0;
   /// Tolerance mode: largest sample count tried (0: N).
   index_type max_samples = 0;
@@ -90,8 +106,13 @@ struct CompressResult {
   index_type products = 0, transpose_products = 0;
   /// Products with A spent on the error estimate (not included above).
   index_type probe_products = 0;
+  /// Entries of A evaluated (entries method; 0 otherwise).
+  index_type entries = 0;
+  /// Entries method: nodes whose rank reached the sample count in the final round (the samples
+  /// may have been too few: raise `samples`); 0 otherwise.
+  index_type saturated_nodes = 0;
   /// Products with A (and, equally many, with A^T) per level, leaves first then up to the root
-  /// (quasi-optimal: fresh per level; Levitt-Martinsson: one entry, the single batch).
+  /// (quasi-optimal: fresh per level; Levitt-Martinsson and entries: one entry, the single batch).
   std::vector<index_type> products_per_level;
   /// Largest row rank on level l = 1..L (index 0 unused, 0).
   std::vector<index_type> max_rank_per_level;
@@ -99,30 +120,36 @@ struct CompressResult {
   int rounds = 1;          ///< adaptive rounds (tolerance mode)
   /// ||(A - H) G||_F / ||A G||_F over error_probes Gaussian vectors; -1 if not estimated.
   double relative_error_estimate = -1;
-  PhaseTimer timings;  ///< phases: products, levels, assemble, estimate
+  PhaseTimer timings;  ///< phases: products, levels, assemble, estimate (entries: samples,
+                       ///< construction, estimate)
 };
 
-/// Builds an HSS approximation of the square operator A (n x n, replicated, n = tree.size()) on
-/// `tree` from products with A and A^T (see the file comment for the methods and their costs;
-/// extra work O(N s^2) flops, all in batched per-level kernels). Errors: ShapeMismatch (A not
-/// square or not tree-sized), Unsupported (distributed operator), InvalidArgument (no rank and no
-/// positive tolerance, rank above the smallest leaf, too few samples for the null-space step, no
-/// probes in tolerance mode), NonFiniteInput (NaN/Inf in the products). Exceptions thrown by the
-/// operator propagate unchanged.
+/// Builds an HSS approximation of the square operator A (n x n, replicated, n = tree.size(); X
+/// and Y of its products in the user's order) on `tree` (see the file comment for the methods and
+/// their costs; extra work O(N s^2) flops, all in batched per-level kernels). Levitt-Martinsson
+/// and quasi-optimal run compress_from_matvecs_distributed on the operator's one-rank
+/// communicator and gather the result; the entries method needs `entries` (A's entries in the
+/// user's order). Errors: ShapeMismatch (A not square or not tree-sized), Unsupported (distributed
+/// operator), InvalidArgument (no rank and no positive tolerance, rank above the smallest leaf,
+/// too few samples for the null-space step, no probes in tolerance mode, entries method without
+/// an evaluator), NonFiniteInput (NaN/Inf in the products). Exceptions thrown by the operator
+/// propagate unchanged.
 template <class T>
 CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOperator<T>& a,
-                                        const ClusterTree& tree, const CompressOptions& options);
+                                        const ClusterTree& tree, const CompressOptions& options,
+                                        const EntryEvaluator<T>& entries = {});
 
-/// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57):
-/// an unbiased-in-square randomized estimate of ||A - H||_F / ||A||_F. Costs `probes` products
-/// with A and with H.
+/// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57) (rows by
+/// the user's index): an unbiased-in-square randomized estimate of ||A - H||_F / ||A||_F. Costs
+/// `probes` products with A and with H. A replicated; the distributed form is in distributed.hpp.
 template <class T>
 double estimate_relative_error(const ExecSpace& exec, const LinearOperator<T>& a,
                                const HssMatrix<T>& h, int probes, std::uint64_t seed);
 
 #define STRATA_HSS_COMPRESS_DECLARE(T)                                                          \
   extern template CompressResult<T> compress_from_matvecs<T>(                                   \
-      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&);  \
+      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&,   \
+      const EntryEvaluator<T>&);                                                                \
   extern template double estimate_relative_error<T>(const ExecSpace&, const LinearOperator<T>&, \
                                                     const HssMatrix<T>&, int, std::uint64_t);
 STRATA_HSS_COMPRESS_DECLARE(float)

@@ -1,6 +1,7 @@
-// Distributed HSS construction from products (distributed.hpp), Levitt-Martinsson and
-// quasi-optimal (Amsel et al.): the per-level steps of detail/compress_levels.hpp on this rank's
-// subtrees, then on the allgathered reduced samples of the split level redundantly on every rank.
+// The HSS construction from products for 1..P ranks (distributed.hpp; compress_from_matvecs is
+// this code on a one-rank communicator), Levitt-Martinsson and quasi-optimal (Amsel et al.): the
+// per-level steps of detail/compress_levels.hpp on this rank's subtrees, then on the allgathered
+// reduced samples of the split level redundantly on every rank.
 #include <algorithm>
 #include <cmath>
 
@@ -133,6 +134,66 @@ Matrix<T> as_column(const FlatArray<T>& a) {
   return Matrix<T>(a.data(), a.extent(0), 1);
 }
 
+// Calls the user's operator: on one rank directly (its exceptions propagate unchanged), on several
+// under collective() (every rank gets a failure of one).
+template <class F>
+void call_operator(const Comm& comm, F&& f) {
+  if (comm.size() == 1) {
+    f();
+  } else {
+    collective(comm, std::forward<F>(f));
+  }
+}
+
+// Products with the user's operator A for vectors given by this rank's rows in the tree's order:
+// moved to the user's order and layout (detail/row_exchange.hpp), multiplied, moved back. Every
+// rank gets a failure of the callback or NaN/Inf in its result (collective).
+template <class T>
+class Sampler {
+ public:
+  Sampler(const LinearOperator<T>& a, const detail::RowExchange& exchange)
+      : a_(a), exchange_(exchange) {}
+
+  const BlockRowLayout& user_layout() const { return exchange_.user_layout(); }
+
+  /// Y = A X (transpose: A^T X); X, Y this rank's rows in the tree's order.
+  void apply(const ExecSpace& exec, const Matrix<T>& x, const Matrix<T>& y, bool transpose) {
+    const Comm& comm = a_.comm();
+    const auto k = static_cast<index_type>(x.extent(1));
+    Kokkos::Timer timer;
+    const bool trivial = exchange_.trivial();
+    const index_type nu = user_layout().local_rows(comm.rank());
+    Matrix<T> xu = x, yu = y;
+    if (!trivial) {
+      xu = Matrix<T>(
+          Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::compress::x_user"),
+          nu, k);
+      yu = Matrix<T>("strata::hss::compress::y_user", nu, k);
+      exchange_.template to_user<T>(exec, comm, x, xu);
+    }
+    const auto run = [&] {
+      if (transpose) {
+        a_.apply_transpose(exec, xu, yu);
+      } else {
+        a_.apply(exec, xu, yu);
+      }
+      const index_type bad = count_non_finite(exec, yu);
+      STRATA_REQUIRE(bad == 0, NonFiniteInput, "hss::compress: the products with ",
+                     transpose ? "A^T" : "A", " returned ", bad,
+                     " NaN or Inf entries on this rank; the operator must return finite numbers");
+    };
+    call_operator(comm, run);
+    if (!trivial) exchange_.template to_tree<T>(exec, comm, yu, y);
+    seconds += timer.seconds();
+  }
+
+  double seconds = 0;  ///< spent in apply
+
+ private:
+  const LinearOperator<T>& a_;
+  const detail::RowExchange& exchange_;
+};
+
 // The result of one construction from a given batch of samples.
 template <class T>
 struct DistBuild {
@@ -149,6 +210,7 @@ struct DistFactors {
   std::vector<LevelFactors<T>> local, top;
   std::vector<int> r_all, c_all, urows_all, vrows_all;
   MatrixBatch<T> root;
+  BlockRowLayout user_layout;  // of the result's vectors
 };
 
 // Ranks and basis rows of every rank's subtree roots, from this rank's split-level factors.
@@ -172,8 +234,9 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
 // and on `choice` (the same on every rank), so they do not depend on the rank count.
 template <class T>
 DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
-                               const TreeSplit& split, Samples<T> smp, RankChoice& choice,
-                               bool stop_if_capped, PhaseTimer& timings) {
+                               const TreeSplit& split, const BlockRowLayout& user_layout,
+                               Samples<T> smp, RankChoice& choice, bool stop_if_capped,
+                               PhaseTimer& timings) {
   const int levels = tree.levels();
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
@@ -187,12 +250,14 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
   LevelDims dims = LevelDims::from(leaf_m, leaf_m);
   DistFactors<T> fac;
+  fac.user_layout = user_layout;
   fac.local.resize(static_cast<std::size_t>(levels) + 1);
   fac.top.resize(fac.local.size());
   // Local levels can fail on one rank only (too few samples for a node): agree on the error.
-  // With stop_if_capped, as compress_from_matvecs, the pass stops at the first level with a capped
-  // node, and the samples asked for are those of the deepest capped level over all ranks: every
-  // rank factored that level (none stopped below it), so they are the single-process ones.
+  // With stop_if_capped the pass stops at the first level with a capped node (the levels above
+  // would be built on truncated bases, and their predictions of the samples needed polluted by the
+  // capped residuals), and the samples asked for are those of the deepest capped level over all
+  // ranks: every rank factored that level (none stopped below it), so they are the one-rank ones.
   int capped_level = -1;
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
@@ -368,7 +433,7 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
     subs.push_back(std::move(sub));
   }
   exec.fence();
-  out.matrix = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top));
+  out.matrix = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top), fac.user_layout);
   timings.add("assemble", timer.seconds());
   out.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
   for (int l = 1; l <= levels; ++l) {
@@ -379,25 +444,6 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
   }
   out.hit_cap = comm.allreduce(choice.hit_cap ? 1 : 0, ReduceOp::max) != 0;
   return out;
-}
-
-// Y = A X (transpose: A^T X) for this rank's rows; every rank gets a failure of the callback or
-// NaN/Inf in its result.
-template <class T>
-void apply_checked(const ExecSpace& exec, const Comm& comm, const LinearOperator<T>& a,
-                   const Matrix<T>& x, const Matrix<T>& y, bool transpose) {
-  collective(comm, [&] {
-    if (transpose) {
-      a.apply_transpose(exec, x, y);
-    } else {
-      a.apply(exec, x, y);
-    }
-    const index_type bad = count_non_finite(exec, y);
-    STRATA_REQUIRE(bad == 0, NonFiniteInput,
-                   "compress_from_matvecs_distributed: the products with ", transpose ? "A^T" : "A",
-                   " returned ", bad,
-                   " NaN or Inf entries on this rank; the operator must return finite numbers");
-  });
 }
 
 // This rank's first row in a stacked vector whose rank p holds rows[p] rows.
@@ -434,7 +480,7 @@ double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>
   return std::sqrt(comm.allreduce(sum, ReduceOp::sum));
 }
 
-// Amsel et al. (arXiv 2505.16937), distributed as build_quasi_optimal in compress_matvec.cpp: at
+// Amsel et al. (arXiv 2505.16937; the method of compress_matvec.hpp's file comment): at
 // every level l = L..0 fresh sketches (a basis sketch from streams (seed, 0x100 + 4 l) and
 // (.., + 1), a D sketch from (.., + 2) and (.., + 3); widths from SketchPlan with the level's
 // largest node and the largest rank found below, both over all ranks) of the level's reduced
@@ -449,7 +495,7 @@ double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>
 // multiplied to `products` (the same count for A^T).
 template <class T>
 DistBuild<T> build_quasi_optimal_distributed(
-    const ExecSpace& exec, const Comm& comm, const LinearOperator<T>& a, const ClusterTree& tree,
+    const ExecSpace& exec, const Comm& comm, Sampler<T>& sampler, const ClusterTree& tree,
     const TreeSplit& split, const SketchPlan& plan, index_type first_rank, std::uint64_t seed,
     double budget_scale, double& norm, RankChoice& choice, index_type& products,
     std::vector<index_type>& per_level, index_type& widest, PhaseTimer& timings) {
@@ -464,6 +510,7 @@ DistBuild<T> build_quasi_optimal_distributed(
     leaf_m.push_back(static_cast<int>(tree.node_size(levels, i)));
   LevelDims dims = LevelDims::from(leaf_m, leaf_m);
   DistFactors<T> fac;
+  fac.user_layout = sampler.user_layout();
   fac.local.resize(static_cast<std::size_t>(levels) + 1);
   fac.top.resize(fac.local.size());
   const auto lsz = static_cast<std::size_t>(levels) + 1;
@@ -528,8 +575,8 @@ DistBuild<T> build_quasi_optimal_distributed(
       }
       Matrix<T> y("strata::hss::dist::qo_AW", nl, cols), z("strata::hss::dist::qo_ATX", nl, cols);
       Kokkos::Timer product_timer;
-      apply_checked(exec, comm, a, wl, y, false);
-      apply_checked(exec, comm, a, xl, z, true);
+      sampler.apply(exec, wl, y, false);
+      sampler.apply(exec, xl, z, true);
       product_seconds += product_timer.seconds();
       products += cols;
       for (int k = levels; k >= k0; --k) {
@@ -627,34 +674,20 @@ DistBuild<T> build_quasi_optimal_distributed(
 }
 
 // ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57), rows
-// generated by global index in the user's order (the same G as estimate_relative_error at any
-// rank count, also for trees that permute the indices).
+// generated by global index in the user's order (the same G at any rank count and layout).
 template <class T>
-double estimate_distributed(const ExecSpace& exec, const LinearOperator<T>& a,
-                            const DistHssMatrix<T>& h, int probes, std::uint64_t seed) {
+double estimate_error(const ExecSpace& exec, const LinearOperator<T>& a, const DistHssMatrix<T>& h,
+                      int probes, std::uint64_t seed) {
   const Comm& comm = h.comm();
   const index_type nl = h.local_rows(), row0 = h.layout().row_begin(comm.rank());
-  Matrix<T> g0("strata::hss::dist::probes", nl, probes), ag("strata::hss::dist::AG", nl, probes),
-      hg("strata::hss::dist::HG", nl, probes);
-  const RandomStream stream{Distribution::gaussian, seed, 0x9e57};
-  const ClusterTree& tree = h.tree();
-  if (tree.is_identity()) {
-    fill_random(exec, stream, g0, row0, 0);
-  } else {
-    // estimate_relative_error draws G in the user's order: row p of the permuted G is row
-    // perm(p) of the stream (O(N probes) numbers per rank).
-    Matrix<T> user("strata::hss::dist::probes_user", h.size(), probes),
-        permuted("strata::hss::dist::probes_permuted", h.size(), probes);
-    fill_random(exec, stream, user, 0, 0);
-    detail::permute_rows<T>(exec, tree.permutation(), user, permuted, true);
-    Kokkos::deep_copy(exec, g0,
-                      Kokkos::subview(permuted, std::make_pair(row0, row0 + nl), Kokkos::ALL));
-  }
-  collective(comm, [&] { a.apply(exec, g0, ag); });
-  matvec<T>(exec, h, g0, hg);
+  Matrix<T> g("strata::hss::estimate::probes", nl, probes),
+      ag("strata::hss::estimate::AG", nl, probes), hg("strata::hss::estimate::HG", nl, probes);
+  fill_random(exec, RandomStream{Distribution::gaussian, seed, 0x9e57}, g, row0, 0);
+  call_operator(comm, [&] { a.apply(exec, g, ag); });
+  matvec<T>(exec, h, g, hg);
   double sums[2] = {0, 0};
   Kokkos::parallel_reduce(
-      "strata::hss::dist::estimate",
+      "strata::hss::estimate::difference",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
           exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
       KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
@@ -663,7 +696,7 @@ double estimate_distributed(const ExecSpace& exec, const LinearOperator<T>& a,
       },
       sums[0]);
   Kokkos::parallel_reduce(
-      "strata::hss::dist::estimate_norm",
+      "strata::hss::estimate::norm",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
           exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
       KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
@@ -691,26 +724,23 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   index_type s = options.samples;
   const bool fixed = options.rank > 0;
   collective(comm, [&] {
-    STRATA_REQUIRE(a.distributed(), InvalidArgument,
-                   "compress_from_matvecs_distributed: the operator is replicated; pass a "
-                   "distributed operator (rows split by split_layout(tree, comm))");
-    STRATA_REQUIRE(a.rows() == a.cols() && a.rows() == n, ShapeMismatch,
-                   "compress_from_matvecs_distributed: A is ", a.rows(), " x ", a.cols(),
-                   " but the cluster tree covers ", n, " indices (A must be square)");
-    split = split_tree(tree, comm.size());
-    STRATA_REQUIRE(a.row_layout() == split.layout && a.col_layout() == split.layout,
+    STRATA_REQUIRE(options.method != CompressMethod::entries, InvalidArgument,
+                   "hss::compress: the entries method needs an entry evaluator; call "
+                   "compress_from_matvecs with one (replicated operator)");
+    STRATA_REQUIRE(a.rows() == a.cols(), ShapeMismatch, "hss::compress: A is ", a.rows(), " x ",
+                   a.cols(), "; HSS compression needs a square operator");
+    STRATA_REQUIRE(a.rows() == n, ShapeMismatch, "hss::compress: A is ", a.rows(), " x ", a.cols(),
+                   " but the cluster tree covers ", n, " indices");
+    STRATA_REQUIRE(a.row_layout() == a.col_layout() && a.row_layout().num_ranks() == comm.size(),
                    InvalidArgument,
-                   "compress_from_matvecs_distributed: the operator's row/column layout does not "
-                   "match the split of the cluster tree over the ranks (rank ",
-                   comm.rank(), " has ", a.row_layout().local_rows(comm.rank()),
-                   " rows, the tree split gives it ", split.layout.local_rows(comm.rank()),
-                   "); build the operator and vectors with split_layout(tree, comm)");
-    STRATA_REQUIRE(options.rank >= 0, InvalidArgument,
-                   "compress_from_matvecs_distributed: rank = ", options.rank,
+                   "hss::compress: the operator's rows and columns must be split alike over its "
+                   "communicator's ranks (vectors in one layout)");
+    split = split_tree(tree, comm.size());
+    STRATA_REQUIRE(options.rank >= 0, InvalidArgument, "hss::compress: rank = ", options.rank,
                    "; expected >= 0 (0 selects the tolerance mode)");
     STRATA_REQUIRE(options.oversampling >= 0 && options.samples >= 0 && options.max_samples >= 0,
                    InvalidArgument,
-                   "compress_from_matvecs_distributed: oversampling, samples and max_samples must "
+                   "hss::compress: oversampling, samples and max_samples must "
                    "be >= 0");
     index_type min_leaf = n, max_leaf = 0;
     for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i) {
@@ -719,19 +749,19 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     }
     if (fixed) {
       STRATA_REQUIRE(levels == 0 || min_leaf >= options.rank, InvalidArgument,
-                     "compress_from_matvecs_distributed: the smallest leaf has ", min_leaf,
+                     "hss::compress: the smallest leaf has ", min_leaf,
                      " indices, fewer than the rank ", options.rank, "; use a leaf size >= rank");
       const index_type need = levels == 0 ? n : std::max(max_leaf + options.rank, 3 * options.rank);
       if (s == 0) s = need + options.oversampling;
-      STRATA_REQUIRE(s >= need, InvalidArgument, "compress_from_matvecs_distributed: ", s,
+      STRATA_REQUIRE(s >= need, InvalidArgument, "hss::compress: ", s,
                      " samples are too few for rank ", options.rank, " and leaves of up to ",
                      max_leaf, " indices: the null-space step needs s >= max(m + r, 3r) = ", need);
     } else {
       STRATA_REQUIRE(options.tolerance > 0 && std::isfinite(options.tolerance), InvalidArgument,
-                     "compress_from_matvecs_distributed: tolerance = ", options.tolerance,
+                     "hss::compress: tolerance = ", options.tolerance,
                      "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
       STRATA_REQUIRE(options.error_probes >= 1, InvalidArgument,
-                     "compress_from_matvecs_distributed: the tolerance mode needs error_probes "
+                     "hss::compress: the tolerance mode needs error_probes "
                      ">= 1");
       if (s == 0) s = max_leaf + 2 * std::max<index_type>(options.oversampling, 1);
     }
@@ -739,14 +769,16 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   const int me = comm.rank();
   const index_type row0 = split.layout.row_begin(me), nl = split.layout.local_rows(me);
   DistCompressResult<T> result;
+  const detail::RowExchange exchange(tree, split.layout, a.row_layout());
+  Sampler<T> sampler(a, exchange);
 
   // This rank's rows of Omega, Psi (rank-count independent streams, generated by global row and
-  // column) and of A Omega, A^T Psi; kept between rounds, new columns appended (as
-  // compress_from_matvecs does).
+  // column) and of A Omega, A^T Psi; kept between rounds, new columns appended.
   Matrix<T> omega, psi, y, z;
   ToleranceSchedule schedule(options, n, s);
   double norm_estimate = 0;
-  // Quasi-optimal sketch widths, as compress_from_matvecs.
+  // Quasi-optimal sketch widths (fixed: the given s, or from the rank; tolerance mode: the
+  // leaves start from m + 2p, i.e. an expected rank p, and every level grows as needed).
   SketchPlan plan;
   plan.fixed_s = options.samples;
   plan.p = options.oversampling;
@@ -776,8 +808,8 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
                     have);
         fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, ps_new, row0,
                     have);
-        apply_checked(exec, comm, a, om_new, y_new, false);
-        apply_checked(exec, comm, a, ps_new, z_new, true);
+        sampler.apply(exec, om_new, y_new, false);
+        sampler.apply(exec, ps_new, z_new, true);
         omega = hcat(exec, omega, om_new);
         psi = hcat(exec, psi, ps_new);
         y = hcat(exec, y, y_new);
@@ -797,10 +829,10 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       Kokkos::deep_copy(exec, smp.z, z);
       smp.omega = omega;
       smp.psi = psi;
-      // Capped by the samples: no assembly and no estimate, more samples (as
-      // compress_from_matvecs).
+      // Capped by the samples: no assembly and no estimate, more samples.
       const bool may_grow = !fixed && s < schedule.s_max;
-      built = build_distributed(exec, comm, tree, split, smp, choice, may_grow, result.timings);
+      built = build_distributed(exec, comm, tree, split, sampler.user_layout(), smp, choice,
+                                may_grow, result.timings);
       result.samples = s;
       result.rounds = round;
       if (may_grow && built.hit_cap) {
@@ -812,7 +844,7 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       index_type products = 0;
       std::vector<index_type> per_level;
       built =
-          build_quasi_optimal_distributed(exec, comm, a, tree, split, plan, first_rank,
+          build_quasi_optimal_distributed(exec, comm, sampler, tree, split, plan, first_rank,
                                           options.seed + 7919 * static_cast<std::uint64_t>(round),
                                           fixed ? 0.0 : schedule.budget_scale, norm_estimate,
                                           choice, products, per_level, widest, result.timings);
@@ -827,8 +859,8 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     if (options.error_probes > 0) {
       auto phase = result.timings.scope("estimate");
       result.relative_error_estimate =
-          estimate_distributed(exec, a, result.matrix, options.error_probes,
-                               options.seed + static_cast<std::uint64_t>(round));
+          estimate_error(exec, a, result.matrix, options.error_probes,
+                         options.seed + static_cast<std::uint64_t>(round));
       result.probe_products += options.error_probes;
     }
     if (fixed || result.relative_error_estimate <= options.tolerance ||
@@ -841,9 +873,27 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   return result;
 }
 
-#define STRATA_HSS_DIST_COMPRESS_INSTANTIATE(T)                        \
-  template DistCompressResult<T> compress_from_matvecs_distributed<T>( \
-      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&);
+template <class T>
+double estimate_relative_error(const ExecSpace& exec, const LinearOperator<T>& a,
+                               const DistHssMatrix<T>& h, int probes, std::uint64_t seed) {
+  collective(h.comm(), [&] {
+    STRATA_REQUIRE(probes >= 1, InvalidArgument, "estimate_relative_error: probes = ", probes,
+                   "; expected >= 1");
+    STRATA_REQUIRE(a.rows() == h.size() && a.cols() == h.size(), ShapeMismatch,
+                   "estimate_relative_error: A is ", a.rows(), " x ", a.cols(),
+                   " but the HSS matrix is ", h.size(), " x ", h.size());
+    STRATA_REQUIRE(a.row_layout() == h.layout() && a.col_layout() == h.layout(), InvalidArgument,
+                   "estimate_relative_error: the operator's rows are not split like the HSS "
+                   "matrix's vectors (layout())");
+  });
+  return estimate_error(exec, a, h, probes, seed);
+}
+
+#define STRATA_HSS_DIST_COMPRESS_INSTANTIATE(T)                                                \
+  template DistCompressResult<T> compress_from_matvecs_distributed<T>(                         \
+      const ExecSpace&, const LinearOperator<T>&, const ClusterTree&, const CompressOptions&); \
+  template double estimate_relative_error<T>(const ExecSpace&, const LinearOperator<T>&,       \
+                                             const DistHssMatrix<T>&, int, std::uint64_t);
 STRATA_HSS_DIST_COMPRESS_INSTANTIATE(float)
 STRATA_HSS_DIST_COMPRESS_INSTANTIATE(double)
 #undef STRATA_HSS_DIST_COMPRESS_INSTANTIATE

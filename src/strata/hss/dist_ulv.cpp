@@ -253,15 +253,18 @@ DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
   return f;
 }
 
+namespace {
+
+// ulv_solve on this rank's rows in the tree's order (tree_local_rows() x k).
 template <class T>
-UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const ConstMatrix<T>& b,
-                         const Matrix<T>& x, bool compute_residual) {
+UlvSolveResult ulv_solve_tree(const ExecSpace& exec, const DistUlvFactor<T>& f,
+                              const ConstMatrix<T>& b, const Matrix<T>& x, bool compute_residual) {
   kx::ScopedRegion region("strata::hss::dist::ulv_solve");
   const DistHssMatrix<T>& a = f.matrix;
   const Comm& comm = a.comm();
   const int ls = a.split_level();
   const auto& subs = a.subtrees();
-  const index_type nl = a.local_rows(), k = static_cast<index_type>(b.extent(1));
+  const index_type nl = a.tree_local_rows(), k = static_cast<index_type>(b.extent(1));
   collective(comm, [&] {
     STRATA_REQUIRE(a.size() >= 1 && (ls == 0 ? !f.whole.levels.empty() : !f.top.empty()),
                    InvalidArgument, "hss::ulv_solve: the factor is empty (call ulv_factor first)");
@@ -366,7 +369,7 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
   result.time_s = timer.seconds();
   if (compute_residual) {
     Matrix<T> ax("strata::hss::dist::ax", nl, k);
-    matvec<T>(exec, a, x, ax);
+    detail::matvec_tree<T>(exec, a, x, ax, Op::none);
     double sums[2] = {0, 0};
     Kokkos::parallel_reduce(
         "strata::hss::dist::residual",
@@ -401,9 +404,11 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
       const auto conditioning = detail::estimate_conditioning<T>(
           exec, nl,
           [&](const Matrix<T>& in, const Matrix<T>& out, Op op) {
-            matvec<T>(exec, a, in, out, op);
+            detail::matvec_tree<T>(exec, a, in, out, op);
           },
-          [&](const Matrix<T>& in, const Matrix<T>& out) { ulv_solve<T>(exec, f, in, out, false); },
+          [&](const Matrix<T>& in, const Matrix<T>& out) {
+            ulv_solve_tree<T>(exec, f, in, out, false);
+          },
           column_norm, static_cast<std::uint64_t>(comm.rank()),
           norm > 0 ? x_norm / std::sqrt(norm) : 0.0);
       result.condition_lower_bound = conditioning.condition();
@@ -427,6 +432,30 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const
       detail::check_solution<T>("hss::ulv_solve", non_finite, {}, 1.0, result.residual);
     }
   }
+  return result;
+}
+
+}  // namespace
+
+template <class T>
+UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& f, const ConstMatrix<T>& b,
+                         const Matrix<T>& x, bool compute_residual) {
+  const DistHssMatrix<T>& a = f.matrix;
+  const auto& ex = a.exchange();
+  if (ex.trivial()) return ulv_solve_tree<T>(exec, f, b, x, compute_residual);
+  const index_type k = static_cast<index_type>(b.extent(1));
+  collective(a.comm(), [&] {
+    require_shape(b, a.local_rows(), k, "hss::ulv_solve (distributed): this rank's rows of B");
+    require_shape(x, a.local_rows(), k, "hss::ulv_solve (distributed): this rank's rows of X");
+  });
+  const index_type nt = a.tree_local_rows();
+  Matrix<T> bt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::b_tree"),
+               nt, k),
+      xt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::x_tree"), nt, k);
+  ex.template to_tree<T>(exec, a.comm(), b, bt);
+  const UlvSolveResult result = ulv_solve_tree<T>(exec, f, bt, xt, compute_residual);
+  ex.template to_user<T>(exec, a.comm(), xt, x);
+  exec.fence();
   return result;
 }
 

@@ -46,12 +46,19 @@ BlockRowLayout split_layout(const ClusterTree& tree, const Comm& comm) {
 
 template <class T>
 DistHssMatrix<T>::DistHssMatrix(const Comm& comm, const ClusterTree& tree,
-                                std::vector<HssMatrix<T>> subtrees, std::vector<HssLevel<T>> top)
+                                std::vector<HssMatrix<T>> subtrees, std::vector<HssLevel<T>> top,
+                                std::optional<BlockRowLayout> layout)
     : comm_(comm),
       tree_(tree),
       split_(split_tree(tree, comm.size())),
       subtrees_(std::move(subtrees)),
       top_(std::move(top)) {
+  const BlockRowLayout user = layout ? *layout : BlockRowLayout(tree_.size(), comm_.size());
+  STRATA_REQUIRE(user.num_ranks() == comm_.size() && user.global_rows() == tree_.size(),
+                 InvalidArgument, "DistHssMatrix: the vectors' row layout covers ",
+                 user.global_rows(), " rows over ", user.num_ranks(), " ranks; the matrix has ",
+                 tree_.size(), " rows over ", comm_.size(), " ranks");
+  exchange_ = std::make_shared<const detail::RowExchange>(tree_, split_.layout, user);
   const int ls = split_.split_level;
   const index_type first = split_.first(comm_.rank()), count = split_.count(comm_.rank());
   STRATA_REQUIRE(static_cast<index_type>(subtrees_.size()) == count, InvalidArgument,
@@ -110,9 +117,11 @@ Matrix<T> rows_of(const ExecSpace& exec, const ConstMatrix<T>& x, index_type beg
 }  // namespace
 
 template <class T>
-DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMatrix<T>& a) {
+DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMatrix<T>& a,
+                            std::optional<BlockRowLayout> layout) {
   std::vector<HssLevel<T>> top;
   std::vector<HssMatrix<T>> subs;
+  DistHssMatrix<T> out;
   collective(comm, [&] {
     const ClusterTree& tree = a.tree();
     const TreeSplit split = split_tree(tree, comm.size());
@@ -148,16 +157,40 @@ DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMa
       subs.push_back(std::move(sub));
     }
     exec.fence();
+    out = DistHssMatrix<T>(comm, a.tree(), std::move(subs), std::move(top), std::move(layout));
   });
-  return DistHssMatrix<T>(comm, a.tree(), std::move(subs), std::move(top));
+  return out;
 }
 
 template <class T>
 void matvec(const ExecSpace& exec, const DistHssMatrix<T>& a, const ConstMatrix<T>& x,
             const Matrix<T>& y, Op op) {
+  const auto& ex = a.exchange();
+  if (ex.trivial()) {
+    detail::matvec_tree<T>(exec, a, x, y, op);
+    return;
+  }
+  const index_type k = static_cast<index_type>(x.extent(1));
+  collective(a.comm(), [&] {
+    require_shape(x, a.local_rows(), k, "hss::matvec (distributed): this rank's rows of X");
+    require_shape(y, a.local_rows(), k, "hss::matvec (distributed): this rank's rows of Y");
+  });
+  const index_type nt = a.tree_local_rows();
+  Matrix<T> xt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::x_tree"),
+               nt, k),
+      yt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::y_tree"), nt, k);
+  ex.template to_tree<T>(exec, a.comm(), x, xt);
+  detail::matvec_tree<T>(exec, a, xt, yt, op);
+  ex.template to_user<T>(exec, a.comm(), yt, y);
+  exec.fence();
+}
+
+template <class T>
+void detail::matvec_tree(const ExecSpace& exec, const DistHssMatrix<T>& a, const ConstMatrix<T>& x,
+                         const Matrix<T>& y, Op op) {
   kx::ScopedRegion region("strata::hss::dist::matvec");
   const Comm& comm = a.comm();
-  const index_type n_local = a.local_rows();
+  const index_type n_local = a.tree_local_rows();
   const index_type k = static_cast<index_type>(x.extent(1));
   collective(comm, [&] {
     STRATA_REQUIRE(a.size() >= 1, InvalidArgument,
@@ -330,12 +363,15 @@ HssMatrix<T> gather(const ExecSpace& exec, const DistHssMatrix<T>& a) {
   return h;
 }
 
-#define STRATA_HSS_DISTRIBUTED_INSTANTIATE(T)                                                  \
-  template class DistHssMatrix<T>;                                                             \
-  template DistHssMatrix<T> distribute<T>(const ExecSpace&, const Comm&, const HssMatrix<T>&); \
-  template HssMatrix<T> gather<T>(const ExecSpace&, const DistHssMatrix<T>&);                  \
-  template void matvec<T>(const ExecSpace&, const DistHssMatrix<T>&, const ConstMatrix<T>&,    \
-                          const Matrix<T>&, Op);
+#define STRATA_HSS_DISTRIBUTED_INSTANTIATE(T)                                                 \
+  template class DistHssMatrix<T>;                                                            \
+  template DistHssMatrix<T> distribute<T>(const ExecSpace&, const Comm&, const HssMatrix<T>&, \
+                                          std::optional<BlockRowLayout>);                     \
+  template HssMatrix<T> gather<T>(const ExecSpace&, const DistHssMatrix<T>&);                 \
+  template void matvec<T>(const ExecSpace&, const DistHssMatrix<T>&, const ConstMatrix<T>&,   \
+                          const Matrix<T>&, Op);                                              \
+  template void detail::matvec_tree<T>(const ExecSpace&, const DistHssMatrix<T>&,             \
+                                       const ConstMatrix<T>&, const Matrix<T>&, Op);
 STRATA_HSS_DISTRIBUTED_INSTANTIATE(float)
 STRATA_HSS_DISTRIBUTED_INSTANTIATE(double)
 #undef STRATA_HSS_DISTRIBUTED_INSTANTIATE

@@ -24,18 +24,26 @@
 //   solve:  the ULV elimination (ulv.hpp) on the subtrees, allgather of the reduced blocks of the
 //           subtree roots, the top factored on every rank (see DistUlvFactor).
 //
-// Distributed vectors are blocks of rows in the tree's permuted order (identity for uniform trees):
-// rank p holds rows [layout.row_begin(p), layout.row_end(p)) of split_layout(). Every function
-// here is collective over the matrix's communicator; errors are agreed on (collective.hpp), so a
-// failure on one rank throws the same error on every rank.
+// Vectors are the user's: blocks of rows in the user's own index order, rank p holding rows
+// [layout().row_begin(p), layout().row_end(p)) of the matrix's layout() (the user's
+// BlockRowLayout, given at construction: the operator's layout for compression, any layout for
+// distribute()). Internally the rows live in the tree's permuted order split by split_layout();
+// every call moves them there and back (detail/row_exchange.hpp: one allgather of the block, N k
+// numbers per rank, unless the tree is the identity and the layouts agree). One rank is the same
+// code with P = 1 (Comm::self()). Every function here is collective over the matrix's
+// communicator; errors are agreed on (collective.hpp), so a failure on one rank throws the same
+// error on every rank.
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "strata/dist/comm.hpp"
 #include "strata/dist/linear_operator.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/detail/row_exchange.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/ulv.hpp"
@@ -60,8 +68,9 @@ struct TreeSplit {
 /// levels or a smaller leaf size.
 TreeSplit split_tree(const ClusterTree& tree, int num_ranks);
 
-/// The row layout that distributed vectors and the user's distributed operator must use with a
-/// distributed HSS matrix on `tree` over `comm`: split_tree(tree, comm.size()).layout.
+/// The rows of every rank in the tree's permuted order (split_tree(tree, comm.size()).layout): the
+/// layout the distributed HSS code works in internally. Users need not use it: they pass their
+/// own layout and order; passing this layout (with an identity tree) saves the row exchange.
 BlockRowLayout split_layout(const ClusterTree& tree, const Comm& comm);
 
 /// An HSS matrix split over the ranks of `comm` (see the file comment).
@@ -73,19 +82,26 @@ class DistHssMatrix {
 
   /// Assembles the parts: `subtrees` are this rank's subtrees (split.count(rank) of them, each an
   /// HssMatrix on the node's index range with L - l_s levels), `top` holds levels 1..l_s (index
-  /// 0 unused; every node of the level, HssMatrix layout). Throws InvalidArgument when they do not
-  /// match the tree (not collective: the builders below check and agree).
+  /// 0 unused; every node of the level, HssMatrix layout); `layout` is the user's row layout of
+  /// vectors (default: balanced over comm). Throws InvalidArgument when they do not match the tree
+  /// (not collective: the builders below check and agree).
   DistHssMatrix(const Comm& comm, const ClusterTree& tree, std::vector<HssMatrix<T>> subtrees,
-                std::vector<HssLevel<T>> top);
+                std::vector<HssLevel<T>> top, std::optional<BlockRowLayout> layout = {});
 
   const Comm& comm() const { return comm_; }
   const ClusterTree& tree() const { return tree_; }
   const TreeSplit& split() const { return split_; }
   int split_level() const { return split_.split_level; }
   index_type size() const { return tree_.size(); }
-  const BlockRowLayout& layout() const { return split_.layout; }
-  /// Rows of the vectors on this rank.
-  index_type local_rows() const { return split_.layout.local_rows(comm_.rank()); }
+  /// The user's row layout of vectors (in the user's index order).
+  const BlockRowLayout& layout() const { return exchange_->user_layout(); }
+  /// Rows of the user's vectors on this rank.
+  index_type local_rows() const { return layout().local_rows(comm_.rank()); }
+  /// The internal layout (tree's permuted order, split_layout()) and this rank's rows in it.
+  const BlockRowLayout& tree_layout() const { return split_.layout; }
+  index_type tree_local_rows() const { return split_.layout.local_rows(comm_.rank()); }
+  /// Moves vectors between the user's rows and the tree's (internal).
+  const detail::RowExchange& exchange() const { return *exchange_; }
   /// First subtree root (node of level l_s) owned here.
   index_type first_node() const { return split_.first(comm_.rank()); }
   /// This rank's subtrees, in node order.
@@ -102,14 +118,18 @@ class DistHssMatrix {
   TreeSplit split_;
   std::vector<HssMatrix<T>> subtrees_;
   std::vector<HssLevel<T>> top_;
+  std::shared_ptr<const detail::RowExchange> exchange_ =
+      std::make_shared<const detail::RowExchange>();
 };
 
 /// The distributed form of a replicated HSS matrix `a` (the same on every rank): each rank copies
 /// its subtrees' generators, the top levels are shared with `a`. Cost O(local generators), no
-/// communication beyond the error agreement. Collective. Throws InvalidArgument when a has fewer
-/// leaves than comm has ranks.
+/// communication beyond the error agreement. `layout`: the user's row layout of vectors (default:
+/// balanced over comm). Collective. Throws InvalidArgument when a has fewer leaves than comm has
+/// ranks or the layout does not cover a's rows over comm's ranks.
 template <class T>
-DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMatrix<T>& a);
+DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMatrix<T>& a,
+                            std::optional<BlockRowLayout> layout = {});
 
 /// The replicated HssMatrix form of a distributed one (the inverse of distribute()): every rank
 /// receives all subtrees' generators (one allgather per level and kind: U, V, B, and the leaf
@@ -120,7 +140,8 @@ DistHssMatrix<T> distribute(const ExecSpace& exec, const Comm& comm, const HssMa
 template <class T>
 HssMatrix<T> gather(const ExecSpace& exec, const DistHssMatrix<T>& a);
 
-/// Y = op(A) X for this rank's rows X, Y (local_rows x k, permuted order): the local diagonal
+/// Y = op(A) X for this rank's rows X, Y (local_rows() x k of the user's layout, user's order;
+/// moved to the tree's order and back, see the file comment): the local diagonal
 /// blocks by the HSS matvec on each subtree, the off-diagonal part through the nested bases: upward
 /// pass on the subtrees, allgather of x^ at the split level (sum of ranks x k numbers), the top
 /// levels on every rank, downward pass. Cost O(local generators x k) flops per rank plus O(2^l_s
@@ -131,6 +152,13 @@ HssMatrix<T> gather(const ExecSpace& exec, const DistHssMatrix<T>& a);
 template <class T>
 void matvec(const ExecSpace& exec, const DistHssMatrix<T>& a, const ConstMatrix<T>& x,
             const Matrix<T>& y, Op op = Op::none);
+
+namespace detail {
+/// The same product on this rank's rows in the tree's order (tree_local_rows() x k).
+template <class T>
+void matvec_tree(const ExecSpace& exec, const DistHssMatrix<T>& a, const ConstMatrix<T>& x,
+                 const Matrix<T>& y, Op op);
+}  // namespace detail
 
 template <class T>
 struct DistCompressResult {
@@ -150,46 +178,55 @@ struct DistCompressResult {
   PhaseTimer timings;  ///< phases: products, levels, assemble, estimate (this rank's times)
 };
 
-/// Levitt & Martinsson's construction (SISC 2024, Alg. 4.1; compress_matvec.hpp) from products
-/// with a distributed operator A whose rows and columns are split by split_layout(tree, comm) (the
-/// user's callback computes this rank's rows of A Omega and A^T Psi). Omega, Psi (and the error
-/// probes) are generated by global rows and columns from the same counter-based streams as
-/// compress_from_matvecs, so with the same options the result equals the single-process
-/// compress_from_matvecs(A, tree, options) to rounding at any rank count. Each rank runs the
-/// per-level steps on its subtrees' nodes (batched); the reduced samples of the split level (4
-/// blocks of rank x s per subtree root) are allgathered and levels l_s - 1..1 and the root are
-/// processed redundantly on every rank.
+/// The HSS construction from products for 1..P ranks (compress_matvec.hpp: the methods, options
+/// and their costs; compress_from_matvecs is this function on a one-rank communicator). A is the
+/// user's operator, in the user's order, distributed over its communicator by any row layout
+/// (rows and columns alike; a replicated operator runs on its one-rank communicator); the result
+/// takes and returns vectors in that layout and order. Internally the tree is cut at the split
+/// level: Omega, Psi (and the error probes) are generated by global row and column from
+/// counter-based streams, every rank runs the per-level steps on its subtrees' nodes (batched),
+/// the reduced samples of the split level (4 blocks of rank x s per subtree root) are allgathered
+/// and levels l_s - 1..1 and the root are processed redundantly on every rank; the products move
+/// the vectors between the tree's split and the user's layout (detail/row_exchange.hpp). So
+/// ranks, rounds, products and the matrix are those of the one-rank run to rounding, at any rank
+/// count.
 ///  * Fixed rank (options.rank > 0): one batch, s = max(m + r, 3r) + oversampling unless given.
-///  * Tolerance mode (options.rank = 0, options.tolerance > 0), as compress_from_matvecs: per node,
-///    the smallest rank whose estimated residual fits the per-node budget (ToleranceSchedule)
-///    relative to the global estimate ||A Omega||_F / sqrt(s) of ||A||_F (allreduce), capped by
-///    the sample count; when some node on some rank is capped (allreduce), s grows to what the
-///    capped nodes predict (allreduce max; new columns appended to Omega, Psi, Y, Z, old products
-///    reused) and the pass is repeated without an estimate; otherwise the a-posteriori estimate
-///    ||(A - H) G||_F / ||A G||_F (global, allreduce) decides whether to stop or to shrink the
-///    budgets, at most options.max_rounds rounds. Every decision depends only on global
-///    quantities or on one node's (rank-count independent) samples, so ranks, rounds and
-///    products are those of the single-process run (up to rounding ties).
-///  * options.method = quasi_optimal (Amsel et al. 2025, as compress_from_matvecs): fresh sketches
-///    per level (a basis sketch of c + r + p columns and an independent D sketch of c + p, c the
-///    level's largest node and r the largest rank one level down, both allreduced), generated by
-///    global row of that level's reduced space (so every rank count draws the same numbers),
-///    lifted through the replicated top levels and the local subtrees, multiplied by A by rows,
-///    reduced locally and allgathered at the split level; in tolerance mode a level with a capped
-///    node appends basis columns. O(r L) products, fixed rank or tolerance mode.
-/// Products (Levitt-Martinsson): s (final) with A and with A^T, plus error_probes with A per round
-/// for the estimate.
-/// Extra work O(N s^2 / P + 2^l_s r s^2) flops per rank and round. Collective; errors agreed on
-/// every rank: InvalidArgument (replicated operator, operator layout not the tree split, fewer
-/// leaves than ranks, rank above the smallest leaf, too few samples, no rank and no positive
-/// tolerance, no probes in tolerance mode), ShapeMismatch (A not square or not tree-sized),
-/// NonFiniteInput (NaN/Inf in the products on any rank); an exception thrown by the operator on
-/// one rank reaches every rank.
+///  * Tolerance mode (options.rank = 0, options.tolerance > 0): per node, the smallest rank whose
+///    estimated residual fits the per-node budget (ToleranceSchedule) relative to the global
+///    estimate ||A Omega||_F / sqrt(s) of ||A||_F (allreduce), capped by the sample count; when
+///    some node on some rank is capped (allreduce), s grows to what the capped nodes predict
+///    (allreduce max; new columns appended to Omega, Psi, Y, Z, old products reused) and the pass
+///    is repeated without an estimate; otherwise the a-posteriori estimate ||(A - H) G||_F /
+///    ||A G||_F (global, allreduce) decides whether to stop or to shrink the budgets, at most
+///    options.max_rounds rounds.
+///  * options.method = quasi_optimal (Amsel et al. 2025): fresh sketches per level (a basis sketch
+///    of c + r + p columns and an independent D sketch of c + p, c the level's largest node and r
+///    the largest rank one level down, both allreduced), generated by global row of that level's
+///    reduced space, lifted through the replicated top levels and the local subtrees, multiplied
+///    by A, reduced locally and allgathered at the split level; in tolerance mode a level with a
+///    capped node appends basis columns. O(r L) products.
+///  * options.method = entries: InvalidArgument (single rank, compress_from_matvecs).
+/// Extra work O(N s^2 / P + 2^l_s r s^2) flops per rank and round, plus the row exchange of
+/// every product (N s numbers received per rank; none for an identity tree whose layout is
+/// split_layout()). Collective; errors agreed on every rank: InvalidArgument (rows and columns
+/// split differently, fewer leaves than ranks, rank above the smallest leaf, too few samples, no
+/// rank and no positive tolerance, no probes in tolerance mode), ShapeMismatch (A not square or
+/// not tree-sized), NonFiniteInput (NaN/Inf in the products on any rank); an exception thrown by
+/// the operator on one rank reaches every rank.
 template <class T>
 DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
                                                         const LinearOperator<T>& a,
                                                         const ClusterTree& tree,
                                                         const CompressOptions& options);
+
+/// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57), rows by
+/// the user's global index (the same G at any rank count and layout): the estimate of
+/// ||A - H||_F / ||A||_F that the construction uses. A's rows and columns split by h.layout().
+/// Costs `probes` products with A and with H. Collective; InvalidArgument / ShapeMismatch on
+/// mismatched shapes or layouts.
+template <class T>
+double estimate_relative_error(const ExecSpace& exec, const LinearOperator<T>& a,
+                               const DistHssMatrix<T>& h, int probes, std::uint64_t seed);
 
 /// The distributed ULV factorization (Chandrasekaran, Gu & Pals 2006; Xia et al. 2010, ulv.hpp):
 /// the elimination of ulv.hpp run on every rank's subtrees, then on the replicated top.
@@ -233,7 +270,8 @@ template <class T>
 DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
                             const UlvOptions& options = {});
 
-/// X = A^{-1} B for this rank's rows B, X (local_rows x k, permuted order): the upward sweep of the
+/// X = A^{-1} B for this rank's rows B, X (local_rows() x k of the user's layout and order, moved
+/// to the tree's order and back as for matvec): the upward sweep of the
 /// ULV solve on the owned subtrees (local), one allgather of the reduced right-hand sides of the
 /// subtree roots ((sum of row ranks + sum of column ranks of level l_s) x k numbers; row ranks only
 /// in the SPD variant), the top's
@@ -251,11 +289,13 @@ UlvSolveResult ulv_solve(const ExecSpace& exec, const DistUlvFactor<T>& factor,
 
 #define STRATA_HSS_DISTRIBUTED_DECLARE(T)                                                          \
   extern template class DistHssMatrix<T>;                                                          \
-  extern template DistHssMatrix<T> distribute<T>(const ExecSpace&, const Comm&,                    \
-                                                 const HssMatrix<T>&);                             \
+  extern template DistHssMatrix<T> distribute<T>(                                                  \
+      const ExecSpace&, const Comm&, const HssMatrix<T>&, std::optional<BlockRowLayout>);          \
   extern template HssMatrix<T> gather<T>(const ExecSpace&, const DistHssMatrix<T>&);               \
   extern template void matvec<T>(const ExecSpace&, const DistHssMatrix<T>&, const ConstMatrix<T>&, \
-                                 const Matrix<T>&, Op);
+                                 const Matrix<T>&, Op);                                            \
+  extern template void detail::matvec_tree<T>(const ExecSpace&, const DistHssMatrix<T>&,           \
+                                              const ConstMatrix<T>&, const Matrix<T>&, Op);
 STRATA_HSS_DISTRIBUTED_DECLARE(float)
 STRATA_HSS_DISTRIBUTED_DECLARE(double)
 #undef STRATA_HSS_DISTRIBUTED_DECLARE

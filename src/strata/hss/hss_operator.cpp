@@ -55,7 +55,43 @@ void transpose_leaf_blocks(const ExecSpace& exec, const HssMatrix<T>& from,
       });
 }
 
+// The level of A^T: ranks, basis rows and offsets swapped, U and V swapped (shared, not copied),
+// new couplings B_i = (old B_{i^1})^T.
+template <class T>
+HssLevel<T> transpose_level(const ExecSpace& exec, const HssLevel<T>& a) {
+  HssLevel<T> t = a;
+  std::swap(t.row_rank, t.col_rank);
+  std::swap(t.row_rank_host, t.col_rank_host);
+  std::swap(t.u_rows, t.v_rows);
+  std::swap(t.u_rows_host, t.v_rows_host);
+  std::swap(t.u_offset, t.v_offset);
+  std::swap(t.u_offset_host, t.v_offset_host);
+  std::swap(t.row_rank_offset, t.col_rank_offset);
+  std::swap(t.row_rank_offset_host, t.col_rank_offset_host);
+  std::swap(t.u, t.v);
+  const index_type n = a.nodes;
+  t.b_offset_host = HostIndexArray("strata::hss::transpose::b_offset_host", n + 1);
+  t.b_offset_host(0) = 0;
+  for (index_type i = 0; i < n; ++i)
+    t.b_offset_host(i + 1) = t.b_offset_host(i) + t.row_rank_host(i) * t.col_rank_host(i ^ 1);
+  t.b_offset = IndexArray("strata::hss::transpose::b_offset", n + 1);
+  Kokkos::deep_copy(t.b_offset, t.b_offset_host);
+  t.b = FlatArray<T>("strata::hss::transpose::B", static_cast<std::size_t>(t.b_offset_host(n)));
+  if (n > 0) transpose_couplings(exec, a, t);
+  return t;
+}
+
 }  // namespace
+
+template <class T>
+DistHssMatrix<T> transpose(const ExecSpace& exec, const DistHssMatrix<T>& a) {
+  std::vector<HssMatrix<T>> subs;
+  for (const auto& sub : a.subtrees()) subs.push_back(transpose(exec, sub));
+  std::vector<HssLevel<T>> top(a.top().size());
+  for (std::size_t l = 1; l < top.size(); ++l) top[l] = transpose_level(exec, a.top()[l]);
+  kx::fence(exec, "strata::hss::transpose::distributed");
+  return DistHssMatrix<T>(a.comm(), a.tree(), std::move(subs), std::move(top), a.layout());
+}
 
 template <class T>
 HssMatrix<T> transpose(const ExecSpace& exec, const HssMatrix<T>& a) {
@@ -95,7 +131,11 @@ double trace(const ExecSpace& exec, const HssMatrix<T>& a) {
 template <class T>
 HssOperator<T>::HssOperator(const ExecSpace& exec, HssMatrix<T> a,
                             const HssOperatorOptions& options)
-    : matrix_(std::move(a)), mode_(options.mode), comm_(Comm::self()), layout_(matrix_.size(), 1) {
+    : matrix_(std::move(a)),
+      size_(matrix_.size()),
+      mode_(options.mode),
+      comm_(Comm::self()),
+      layout_(matrix_.size(), 1) {
   if (mode_ == HssOperatorMode::inverse) {
     UlvOptions ulv;
     ulv.variant = options.variant;
@@ -108,6 +148,7 @@ HssOperator<T>::HssOperator(const ExecSpace& exec, HssMatrix<T> a,
 template <class T>
 HssOperator<T>::HssOperator(const ExecSpace& exec, UlvFactor<T> factor, bool factor_transpose)
     : matrix_(factor.matrix),
+      size_(matrix_.size()),
       mode_(HssOperatorMode::inverse),
       comm_(Comm::self()),
       layout_(matrix_.size(), 1) {
@@ -116,14 +157,51 @@ HssOperator<T>::HssOperator(const ExecSpace& exec, UlvFactor<T> factor, bool fac
 }
 
 template <class T>
+HssOperator<T>::HssOperator(const ExecSpace& exec, DistHssMatrix<T> a,
+                            const HssOperatorOptions& options)
+    : dist_(std::make_shared<const DistHssMatrix<T>>(std::move(a))),
+      size_(dist_->size()),
+      mode_(options.mode),
+      comm_(dist_->comm()),
+      layout_(dist_->layout()) {
+  if (mode_ == HssOperatorMode::inverse) {
+    UlvOptions ulv;
+    ulv.variant = options.variant;
+    dist_factor_ = std::make_shared<const DistUlvFactor<T>>(ulv_factor(exec, *dist_, ulv));
+    factor_time_s_ = dist_factor_->factor_time_s;
+    factor_transposed(exec, options.factor_transpose);
+  }
+}
+
+template <class T>
 void HssOperator<T>::factor_transposed(const ExecSpace& exec, bool wanted) {
-  if (!wanted || factor_->variant == UlvVariant::symmetric_positive_definite) return;
+  const UlvVariant variant = dist_ ? dist_factor_->variant : factor_->variant;
+  if (!wanted || variant == UlvVariant::symmetric_positive_definite) return;
   UlvOptions ulv;
   ulv.variant = UlvVariant::general;
   const auto start = std::chrono::steady_clock::now();
-  transpose_factor_ =
-      std::make_shared<const UlvFactor<T>>(ulv_factor(exec, transpose(exec, matrix_), ulv));
+  if (dist_) {
+    dist_transpose_factor_ =
+        std::make_shared<const DistUlvFactor<T>>(ulv_factor(exec, transpose(exec, *dist_), ulv));
+  } else {
+    transpose_factor_ =
+        std::make_shared<const UlvFactor<T>>(ulv_factor(exec, transpose(exec, matrix_), ulv));
+  }
   factor_time_s_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+template <class T>
+const HssMatrix<T>& HssOperator<T>::matrix() const {
+  STRATA_REQUIRE(!dist_, InvalidArgument,
+                 "HssOperator::matrix: this operator is distributed; use distributed_matrix()");
+  return matrix_;
+}
+
+template <class T>
+const DistHssMatrix<T>& HssOperator<T>::distributed_matrix() const {
+  STRATA_REQUIRE(dist_, InvalidArgument,
+                 "HssOperator::distributed_matrix: this operator is replicated; use matrix()");
+  return *dist_;
 }
 
 template <class T>
@@ -137,7 +215,13 @@ const UlvFactor<T>& HssOperator<T>::factor() const {
 template <class T>
 void HssOperator<T>::do_apply(const ExecSpace& exec, const const_matrix_type& x,
                               const matrix_type& y) const {
-  if (mode_ == HssOperatorMode::matrix) {
+  if (dist_) {
+    if (mode_ == HssOperatorMode::matrix) {
+      matvec(exec, *dist_, x, y, Op::none);
+    } else {
+      ulv_solve(exec, *dist_factor_, x, y, false);
+    }
+  } else if (mode_ == HssOperatorMode::matrix) {
     matvec(exec, matrix_, x, y, Op::none);
   } else {
     ulv_solve(exec, *factor_, x, y, false);
@@ -148,9 +232,26 @@ template <class T>
 void HssOperator<T>::do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                                         const matrix_type& y) const {
   if (mode_ == HssOperatorMode::matrix) {
-    matvec(exec, matrix_, x, y, Op::transpose);
-  } else if (factor_->variant == UlvVariant::symmetric_positive_definite) {
-    ulv_solve(exec, *factor_, x, y, false);  // A^{-T} = A^{-1} for symmetric A
+    if (dist_) {
+      matvec(exec, *dist_, x, y, Op::transpose);
+    } else {
+      matvec(exec, matrix_, x, y, Op::transpose);
+    }
+    return;
+  }
+  const UlvVariant variant = dist_ ? dist_factor_->variant : factor_->variant;
+  if (variant == UlvVariant::symmetric_positive_definite) {
+    // A^{-T} = A^{-1} for symmetric A.
+    if (dist_) {
+      ulv_solve(exec, *dist_factor_, x, y, false);
+    } else {
+      ulv_solve(exec, *factor_, x, y, false);
+    }
+  } else if (dist_) {
+    STRATA_REQUIRE(dist_transpose_factor_, Unsupported,
+                   "HssOperator::apply_transpose: the inverse operator was built without a factor "
+                   "of A^T (factor_transpose = false); rebuild it with factor_transpose = true");
+    ulv_solve(exec, *dist_transpose_factor_, x, y, false);
   } else {
     STRATA_REQUIRE(transpose_factor_, Unsupported,
                    "HssOperator::apply_transpose: the inverse operator was built without a factor "
@@ -159,9 +260,10 @@ void HssOperator<T>::do_apply_transpose(const ExecSpace& exec, const const_matri
   }
 }
 
-#define STRATA_HSS_OPERATOR_INSTANTIATE(T)                                   \
-  template class HssOperator<T>;                                             \
-  template HssMatrix<T> transpose<T>(const ExecSpace&, const HssMatrix<T>&); \
+#define STRATA_HSS_OPERATOR_INSTANTIATE(T)                                           \
+  template class HssOperator<T>;                                                     \
+  template HssMatrix<T> transpose<T>(const ExecSpace&, const HssMatrix<T>&);         \
+  template DistHssMatrix<T> transpose<T>(const ExecSpace&, const DistHssMatrix<T>&); \
   template double trace<T>(const ExecSpace&, const HssMatrix<T>&);
 STRATA_HSS_OPERATOR_INSTANTIATE(float)
 STRATA_HSS_OPERATOR_INSTANTIATE(double)

@@ -3,13 +3,16 @@
 // every matrix-free driver of Strata (sketch/: randomized SVD, trace and diagonal estimation;
 // HSS compression itself) runs on HSS matrices unchanged.
 //
-// Replicated operator: X and Y are whole n x k blocks in the user's original order (the tree's
-// permutation is applied inside), on every rank, with no communication.
+// Replicated operator (from an HssMatrix): X and Y are whole n x k blocks in the user's original
+// order (the tree's permutation is applied inside), on every rank, with no communication.
+// Distributed operator (from a DistHssMatrix): X and Y are this rank's rows of the user's vectors
+// in the matrix's layout() and the user's order; every call is collective (distributed.hpp).
 #pragma once
 
 #include <memory>
 
 #include "strata/dist/linear_operator.hpp"
+#include "strata/hss/distributed.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/hss/ulv.hpp"
 
@@ -50,15 +53,26 @@ class HssOperator final : public LinearOperator<T> {
   /// and factor_transpose, A^T is factored here.
   HssOperator(const ExecSpace& exec, UlvFactor<T> factor, bool factor_transpose = true);
 
-  index_type rows() const override { return matrix_.size(); }
-  index_type cols() const override { return matrix_.size(); }
+  /// The distributed operator of a distributed HSS matrix (shallow), over a.comm() with rows and
+  /// columns split by a.layout(). Inverse mode: the distributed ULV factor(s) (distributed.hpp;
+  /// the transpose factor from the transposed generators, transpose() below). Collective; errors
+  /// of the distributed ulv_factor propagate on every rank.
+  HssOperator(const ExecSpace& exec, DistHssMatrix<T> a, const HssOperatorOptions& options = {});
+
+  index_type rows() const override { return size_; }
+  index_type cols() const override { return size_; }
+  bool distributed() const override { return static_cast<bool>(dist_); }
   const Comm& comm() const override { return comm_; }
   const BlockRowLayout& row_layout() const override { return layout_; }
   const BlockRowLayout& col_layout() const override { return layout_; }
 
   HssOperatorMode mode() const { return mode_; }
-  const HssMatrix<T>& matrix() const { return matrix_; }
-  /// Inverse mode: the factor of A (throws InvalidArgument in matrix mode).
+  /// The replicated matrix (throws InvalidArgument for a distributed operator).
+  const HssMatrix<T>& matrix() const;
+  /// The distributed matrix (throws InvalidArgument for a replicated operator).
+  const DistHssMatrix<T>& distributed_matrix() const;
+  /// Inverse mode, replicated: the factor of A (throws InvalidArgument in matrix mode or for a
+  /// distributed operator).
   const UlvFactor<T>& factor() const;
   /// Inverse mode: seconds spent in the ULV factorization(s) (0 in matrix mode).
   double factor_time_s() const { return factor_time_s_; }
@@ -73,8 +87,11 @@ class HssOperator final : public LinearOperator<T> {
   void factor_transposed(const ExecSpace& exec, bool wanted);
 
   HssMatrix<T> matrix_;
+  std::shared_ptr<const DistHssMatrix<T>> dist_;
+  index_type size_ = 0;
   HssOperatorMode mode_;
   std::shared_ptr<const UlvFactor<T>> factor_, transpose_factor_;
+  std::shared_ptr<const DistUlvFactor<T>> dist_factor_, dist_transpose_factor_;
   double factor_time_s_ = 0;
   Comm comm_;
   BlockRowLayout layout_;
@@ -86,14 +103,20 @@ class HssOperator final : public LinearOperator<T> {
 template <class T>
 HssMatrix<T> transpose(const ExecSpace& exec, const HssMatrix<T>& a);
 
+/// The distributed HSS matrix of A^T (same split, same layout): every rank transposes its
+/// subtrees and the replicated top levels. Local work, no communication; cost as above per rank.
+template <class T>
+DistHssMatrix<T> transpose(const ExecSpace& exec, const DistHssMatrix<T>& a);
+
 /// Trace of an HSS matrix: the sum of the diagonals of its leaf blocks D (the couplings U B V^T
 /// only touch off-diagonal blocks). Cost O(N) (one reduction); exact up to rounding.
 template <class T>
 double trace(const ExecSpace& exec, const HssMatrix<T>& a);
 
-#define STRATA_HSS_OPERATOR_DECLARE(T)                                              \
-  extern template class HssOperator<T>;                                             \
-  extern template HssMatrix<T> transpose<T>(const ExecSpace&, const HssMatrix<T>&); \
+#define STRATA_HSS_OPERATOR_DECLARE(T)                                                      \
+  extern template class HssOperator<T>;                                                     \
+  extern template HssMatrix<T> transpose<T>(const ExecSpace&, const HssMatrix<T>&);         \
+  extern template DistHssMatrix<T> transpose<T>(const ExecSpace&, const DistHssMatrix<T>&); \
   extern template double trace<T>(const ExecSpace&, const HssMatrix<T>&);
 STRATA_HSS_OPERATOR_DECLARE(float)
 STRATA_HSS_OPERATOR_DECLARE(double)

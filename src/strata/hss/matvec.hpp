@@ -1,11 +1,13 @@
 // Products with an HSS matrix: Y = A X or Y = A^T X for a block of k vectors.
 #pragma once
 
+#include "strata/core/op.hpp"
 #include "strata/hss/hss_matrix.hpp"
 
 namespace strata::hss {
 
-enum class Op { none, transpose };
+/// strata::Op (core/op.hpp), also reachable as hss::Op.
+using strata::Op;
 
 /// Y = op(A) X for X, Y n x k in the user's original order (the tree's permutation is applied on
 /// the way in and out). The standard HSS product (Chandrasekaran, Gu & Pals 2006; Xia et al. 2010,

@@ -37,14 +37,14 @@ void Problem<T>::check_apply_shapes(index_type row_begin, const ConstMatrix<T>& 
 template <class T>
 void Problem<T>::apply(const ExecSpace& exec, const ConstMatrix<T>& x, const Matrix<T>& y) const {
   require_shape(y, n_, static_cast<index_type>(x.extent(1)), name_ + ": Y");
-  apply_rows(exec, false, 0, x, y);
+  apply_rows(exec, Op::none, 0, x, y);
 }
 
 template <class T>
 void Problem<T>::apply_transpose(const ExecSpace& exec, const ConstMatrix<T>& x,
                                  const Matrix<T>& y) const {
   require_shape(y, n_, static_cast<index_type>(x.extent(1)), name_ + ": Y");
-  apply_rows(exec, true, 0, x, y);
+  apply_rows(exec, Op::transpose, 0, x, y);
 }
 
 template <class T>
@@ -253,7 +253,7 @@ class KernelProblem final : public Problem<T> {
   }
 
   // K is symmetric, so op(K) = K either way.
-  void apply_rows(const ExecSpace& exec, bool, index_type row_begin, const ConstMatrix<T>& x,
+  void apply_rows(const ExecSpace& exec, Op, index_type row_begin, const ConstMatrix<T>& x,
                   const Matrix<T>& y) const override {
     this->check_apply_shapes(row_begin, x, y);
     detail::kernel_product<T>(exec, kernel_, row_begin, x, y);
@@ -295,8 +295,9 @@ class BandedProblem final : public Problem<T> {
 
   // Column blocks of 32 vectors bound the host workspace of the solves (N h 32 doubles for
   // schur-grid).
-  void apply_rows(const ExecSpace& exec, bool transpose, index_type row_begin,
-                  const ConstMatrix<T>& x, const Matrix<T>& y) const override {
+  void apply_rows(const ExecSpace& exec, Op op, index_type row_begin, const ConstMatrix<T>& x,
+                  const Matrix<T>& y) const override {
+    const bool transpose = op == Op::transpose;
     this->check_apply_shapes(row_begin, x, y);
     const auto n = static_cast<std::size_t>(this->size());
     const std::size_t k = x.extent(1), rows = y.extent(0);
@@ -328,7 +329,7 @@ class BandedProblem final : public Problem<T> {
         "strata::hss::problems::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, n),
         KOKKOS_LAMBDA(const std::size_t i) { identity(i, i) = T(1); });
     Matrix<T> a(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::dense"), n, n);
-    apply_rows(exec, false, 0, identity, a);
+    apply_rows(exec, Op::none, 0, identity, a);
     return a;
   }
 
@@ -612,22 +613,22 @@ class ProblemOperator final : public LinearOperator<T> {
  protected:
   void do_apply(const ExecSpace& exec, const const_matrix_type& x,
                 const matrix_type& y) const override {
-    product(exec, false, x, y);
+    product(exec, Op::none, x, y);
   }
   void do_apply_transpose(const ExecSpace& exec, const const_matrix_type& x,
                           const matrix_type& y) const override {
-    product(exec, true, x, y);
+    product(exec, Op::transpose, x, y);
   }
 
  private:
-  void product(const ExecSpace& exec, bool transpose, const const_matrix_type& x,
+  void product(const ExecSpace& exec, Op op, const const_matrix_type& x,
                const matrix_type& y) const {
     if (!distributed_) {
-      problem_->apply_rows(exec, transpose, 0, x, y);
+      problem_->apply_rows(exec, op, 0, x, y);
       return;
     }
     const Matrix<T> x_full = allgather_rows<T>(exec, comm_, layout_, x);
-    problem_->apply_rows(exec, transpose, layout_.row_begin(comm_.rank()), x_full, y);
+    problem_->apply_rows(exec, op, layout_.row_begin(comm_.rank()), x_full, y);
   }
 
   std::shared_ptr<const Problem<T>> problem_;
@@ -658,8 +659,17 @@ std::shared_ptr<LinearOperator<T>> make_operator(std::shared_ptr<const Problem<T
   return std::make_shared<ProblemOperator<T>>(std::move(problem), comm, rows, true);
 }
 
+template <class T>
+EntryEvaluator<T> dense_entry_evaluator(const ConstMatrix<T>& a) {
+  return [a](const ExecSpace& exec, const EntryBlocks<T>& blocks) {
+    detail::check_entry_blocks(exec, blocks, static_cast<index_type>(a.extent(0)));
+    detail::fill_entry_blocks(exec, blocks, detail::DenseLookup<T>{a});
+  };
+}
+
 #define STRATA_HSS_PROBLEMS_INSTANTIATE(T)                                                         \
   template class Problem<T>;                                                                       \
+  template EntryEvaluator<T> dense_entry_evaluator<T>(const ConstMatrix<T>&);                      \
   template EntryBlocks<T> make_entry_blocks<T>(const std::vector<std::vector<index_type>>&,        \
                                                const std::vector<std::vector<index_type>>&);       \
   template void detail::check_entry_blocks<T>(const ExecSpace&, const EntryBlocks<T>&,             \

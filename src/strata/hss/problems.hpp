@@ -57,36 +57,11 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/op.hpp"
 #include "strata/dist/linear_operator.hpp"
+#include "strata/hss/callbacks.hpp"
 
 namespace strata::hss {
-
-/// A batch of blocks A(I_b, J_b), b = 0..count-1, in device memory. Block b has the row indices
-/// rows[row_offsets[b] .. row_offsets[b+1]) and the column indices cols[col_offsets[b] ..
-/// col_offsets[b+1]) (global, 0-based, any order, repeats allowed); its m_b x n_b values are
-/// written column-major at values[value_offsets[b] ..), with leading dimension m_b:
-/// values[value_offsets[b] + a + m_b * c] = A(rows[row_offsets[b] + a], cols[col_offsets[b] + c]).
-/// value_offsets[b+1] - value_offsets[b] must be >= m_b n_b.
-template <class T>
-struct EntryBlocks {
-  Kokkos::View<const index_type*, MemSpace> rows, row_offsets;
-  Kokkos::View<const index_type*, MemSpace> cols, col_offsets;
-  Kokkos::View<const index_type*, MemSpace> value_offsets;
-  Kokkos::View<T*, MemSpace> values;
-
-  index_type count() const {
-    return row_offsets.extent(0) == 0 ? 0 : static_cast<index_type>(row_offsets.extent(0)) - 1;
-  }
-};
-
-/// Packs host index lists into an EntryBlocks (device copies; values allocated, tightly packed).
-template <class T>
-EntryBlocks<T> make_entry_blocks(const std::vector<std::vector<index_type>>& rows,
-                                 const std::vector<std::vector<index_type>>& cols);
-
-/// A batched device entry evaluator: fills blocks.values for every block of the batch.
-template <class T>
-using EntryEvaluator = std::function<void(const ExecSpace&, const EntryBlocks<T>&)>;
 
 struct ProblemOptions {
   int dim = 0;                    ///< dimension for a bare kernel name ("laplace"); 0 means 1
@@ -129,7 +104,7 @@ class Problem {
   /// Kernel matrices: O(rows N k) work on the device, tiled (a team per 128-row tile and 8
   /// vectors, the kernel recomputed per tile), no N x N storage. schur-grid / banded-inverse:
   /// banded solves on the host in double, O(N b k) (b the band), whatever the row range.
-  virtual void apply_rows(const ExecSpace& exec, bool transpose, index_type row_begin,
+  virtual void apply_rows(const ExecSpace& exec, Op op, index_type row_begin,
                           const ConstMatrix<T>& x, const Matrix<T>& y) const = 0;
 
   /// Y = A X and Y = A^T X for X, Y of size N x k.
@@ -178,15 +153,13 @@ std::shared_ptr<LinearOperator<T>> make_operator(std::shared_ptr<const Problem<T
                                                  const Comm& comm,
                                                  std::optional<BlockRowLayout> layout = {});
 
-#define STRATA_HSS_PROBLEMS_DECLARE(T)                                                           \
-  extern template class Problem<T>;                                                              \
-  extern template EntryBlocks<T> make_entry_blocks<T>(                                           \
-      const std::vector<std::vector<index_type>>&, const std::vector<std::vector<index_type>>&); \
-  extern template std::shared_ptr<const Problem<T>> make_problem<T>(                             \
-      const std::string&, index_type, const ProblemOptions&);                                    \
-  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>(                           \
-      std::shared_ptr<const Problem<T>>);                                                        \
-  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>(                           \
+#define STRATA_HSS_PROBLEMS_DECLARE(T)                                 \
+  extern template class Problem<T>;                                    \
+  extern template std::shared_ptr<const Problem<T>> make_problem<T>(   \
+      const std::string&, index_type, const ProblemOptions&);          \
+  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>( \
+      std::shared_ptr<const Problem<T>>);                              \
+  extern template std::shared_ptr<LinearOperator<T>> make_operator<T>( \
       std::shared_ptr<const Problem<T>>, const Comm&, std::optional<BlockRowLayout>);
 STRATA_HSS_PROBLEMS_DECLARE(float)
 STRATA_HSS_PROBLEMS_DECLARE(double)

@@ -853,8 +853,24 @@ TEST(HssDistributedErrors, CompressionErrorsAgreedOnEveryRank) {
         fill(e, x, y);
       },
       fill);
-  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, throwing, tree, options),
-               strata::InternalError);
+  // On one rank the callback's exception propagates unchanged (as for compress_from_matvecs); on
+  // several, every rank gets it as InternalError (collective.hpp).
+  const auto expect_callback_failure = [&](const hss::CompressOptions& o) {
+    if (comm.size() == 1) {
+      try {
+        hss::compress_from_matvecs_distributed<double>(exec, throwing, tree, o);
+        ADD_FAILURE() << "the callback's exception was lost";
+      } catch (const strata::Error& e) {
+        ADD_FAILURE() << "the callback's exception was wrapped: " << e.what();
+      } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "user callback failed");
+      }
+    } else {
+      EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, throwing, tree, o),
+                   strata::InternalError);
+    }
+  };
+  expect_callback_failure(options);
   // NaN in the transpose products of the last rank.
   const int last = comm.size() - 1;
   const strata::CallbackOperator<double> nan_op(
@@ -866,18 +882,27 @@ TEST(HssDistributedErrors, CompressionErrorsAgreedOnEveryRank) {
       });
   EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, nan_op, tree, options),
                strata::NonFiniteInput);
-  // An operator laid out by balanced rows instead of the tree's node boundaries.
+  // An operator whose rows and columns are split differently (vectors need one layout).
   if (comm.size() > 1) {
     std::vector<index_type> counts(static_cast<std::size_t>(comm.size()));
     for (int p = 0; p < comm.size(); ++p)
       counts[static_cast<std::size_t>(p)] = layout.local_rows(p);
     counts[0] += 1;
     counts[counts.size() - 1] -= 1;
-    const auto wrong = strata::BlockRowLayout::from_counts(counts);
-    const strata::CallbackOperator<double> shifted(comm, wrong, wrong, fill, fill);
-    EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, shifted, tree, options),
+    const auto other = strata::BlockRowLayout::from_counts(counts);
+    const strata::CallbackOperator<double> mixed(
+        comm, layout, other,
+        [](const strata::ExecSpace&, const ConstMatrix<double>&, const Matrix<double>&) {},
+        [](const strata::ExecSpace&, const ConstMatrix<double>&, const Matrix<double>&) {});
+    EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, mixed, tree, options),
                  strata::InvalidArgument);
   }
+  // The entries method needs an entry evaluator (single rank, compress_from_matvecs).
+  hss::CompressOptions by_entries = options;
+  by_entries.method = hss::CompressMethod::entries;
+  const strata::CallbackOperator<double> ident(comm, layout, layout, fill, fill);
+  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, ident, tree, by_entries),
+               strata::InvalidArgument);
   // Tolerance mode without probes, and neither rank nor tolerance.
   const strata::CallbackOperator<double> identity(comm, layout, layout, fill, fill);
   hss::CompressOptions no_probes;
@@ -896,12 +921,13 @@ TEST(HssDistributedErrors, CompressionErrorsAgreedOnEveryRank) {
                strata::InvalidArgument);
   // A failing callback during the quasi-optimal per-level products reaches every rank.
   quasi.samples = 0;
-  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, throwing, tree, quasi),
-               strata::InternalError);
-  // A replicated operator.
+  expect_callback_failure(quasi);
+  // A replicated operator runs on its own one-rank communicator on every rank.
   const strata::CallbackOperator<double> replicated(tree.size(), tree.size(), fill, fill);
-  EXPECT_THROW(hss::compress_from_matvecs_distributed<double>(exec, replicated, tree, options),
-               strata::InvalidArgument);
+  const auto alone =
+      hss::compress_from_matvecs_distributed<double>(exec, replicated, tree, options);
+  EXPECT_EQ(alone.matrix.comm().size(), 1);
+  EXPECT_EQ(alone.matrix.local_rows(), tree.size());
 }
 
 }  // namespace

@@ -169,6 +169,42 @@ TEST(CompressMatvec, ToleranceModeMeetsTargetOnCauchyKernel) {
   }
 }
 
+// The entries method through the same CompressOptions: the tolerance means the same thing (the
+// estimate meets tol and the true error, against the dense matrix, stays within the estimate's
+// spread), and a fixed rank bounds every basis. Without an entry evaluator it is refused.
+TEST(CompressMatvec, EntriesMethodMeetsTheSameTolerance) {
+  const index_type n = 512;
+  const auto a = cauchy_kernel(n, 1e-3, 21);
+  const strata::DenseOperator<double> op(a);
+  const auto tree = hss::ClusterTree::uniform(n, 32);
+  const auto entries = hss::dense_entry_evaluator<double>(a);
+  for (const double tol : {1e-4, 1e-8}) {
+    hss::CompressOptions opt;
+    opt.method = hss::CompressMethod::entries;
+    opt.tolerance = tol;
+    const auto res = hss::compress_from_matvecs(strata::ExecSpace(), op, tree, opt, entries);
+    const double err = relative_difference(hss::to_dense(strata::ExecSpace(), res.matrix), a);
+    // As for the product methods above: the loop stops once the 10-probe estimate is <= tol, and
+    // the true error is within a factor ~3 of the estimate.
+    EXPECT_LE(res.relative_error_estimate, tol) << "tol " << tol;
+    EXPECT_LE(err, 3 * tol) << "tol " << tol;
+    EXPECT_GT(res.entries, 0);
+    EXPECT_EQ(res.products, res.transpose_products);
+    EXPECT_EQ(res.probe_products, 10 * res.rounds);
+  }
+  hss::CompressOptions fixed;
+  fixed.method = hss::CompressMethod::entries;
+  fixed.rank = 6;
+  fixed.error_probes = 0;
+  const auto res = hss::compress_from_matvecs(strata::ExecSpace(), op, tree, fixed, entries);
+  for (int l = 1; l <= tree.levels(); ++l) EXPECT_LE(res.max_rank_per_level[l], 6);
+  EXPECT_EQ(res.samples, 6 + fixed.oversampling);
+  EXPECT_THROW(hss::compress_from_matvecs(strata::ExecSpace(), op, tree, fixed),
+               strata::InvalidArgument);
+  EXPECT_EQ(hss::parse_compress_method("entries"), hss::CompressMethod::entries);
+  EXPECT_STREQ(hss::compress_method_name(hss::CompressMethod::entries), "entries");
+}
+
 // The tolerance is a target, not a loose upper bound: on kernel matrices of three kinds the
 // achieved error (against the dense matrix) lies within a small factor below tol, and the products
 // stay near the minimum that the ranks found impose.

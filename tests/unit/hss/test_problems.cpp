@@ -86,7 +86,7 @@ TYPED_TEST(Problems, KernelProductsAgreeWithDenseProducts) {
     EXPECT_THAT(y, AllClose(expected, 0.0, tol));
     // A row range: rows [37, 187) of A X.
     Matrix<T> part("part", 150, k);
-    problem->apply_rows(exec, false, 37, x, part);
+    problem->apply_rows(exec, strata::Op::none, 37, x, part);
     strata::linalg::gemm(exec, "N", "N", T(1), a, x, T(0), expected);
     EXPECT_THAT(part, AllClose(Kokkos::subview(expected, Kokkos::make_pair(37, 187), Kokkos::ALL),
                                0.0, tol));

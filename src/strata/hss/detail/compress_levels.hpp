@@ -1,6 +1,6 @@
-// The per-level steps of the HSS construction from products (compress_matvec.hpp), shared by the
-// single-process driver and the distributed one (distributed.hpp): every step works on a list of
-// nodes (a whole level, or the nodes of one rank's subtrees) in one batched call.
+// The per-level steps of the HSS construction from products (compress_matvec.hpp), used by its one
+// driver for 1..P ranks (dist_compress.cpp): every step works on a list of nodes (a whole level,
+// or the nodes of one rank's subtrees) in one batched call.
 #pragma once
 
 #include <algorithm>
@@ -18,8 +18,8 @@ using linalg::BatchLayout;
 using linalg::MatrixBatch;
 
 /// Tolerance mode: how the target ||A - H||_F <= tol ||A||_F is split into per-node budgets, and
-/// how the sample count and the budgets change between rounds. Shared by the single-process and
-/// the distributed driver so that both take the same decisions.
+/// how the sample count and the budgets change between rounds: decisions from global quantities
+/// only, so every rank count takes the same ones.
 ///
 /// Error model (derivation). In telescoping form H = U (H~) V^T + D with orthonormal U, V, the
 /// error splits orthogonally, level by level:
@@ -224,7 +224,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   for (int i = 0; i < n; ++i) {
     kp[i] = s - dims.col_dim[i];
     kq[i] = s - dims.row_dim[i];
-    STRATA_REQUIRE(kp[i] >= 1 && kq[i] >= 1, InvalidArgument, "compress_from_matvecs: ", s,
+    STRATA_REQUIRE(kp[i] >= 1 && kq[i] >= 1, InvalidArgument, "hss::compress: ", s,
                    " samples leave no null space for a node with ",
                    std::max(dims.row_dim[i], dims.col_dim[i]),
                    " rows; the null-space step needs more samples than rows (s >= m + r)");
