@@ -293,7 +293,10 @@ TEST_F(HssFiles, CraftedSizesAndTypesAreRefusedBeforeAllocating) {
 
   // A permutation declaring 2^61 entries in a few-KB file.
   saved();
-  edit([&](hid_t f) { replace_dataset(f, "/hss/permutation", H5T_STD_I64LE, hsize_t(1) << 61); });
+  edit([&](hid_t f) {
+    replace_dataset(f, "/hss/permutation", H5T_STD_I64LE, hsize_t(1) << 61);
+    set_attribute(f, "n", 1ll << 61);
+  });
   EXPECT_THAT(error_of([&] { hss::load_hss<double>(comm, file); }),
               ::testing::StartsWith("reading " + file +
                                     ": permutation (2305843009213693952 entries) needs more than "
@@ -303,9 +306,17 @@ TEST_F(HssFiles, CraftedSizesAndTypesAreRefusedBeforeAllocating) {
   saved();
   edit([&](hid_t f) { set_attribute(f, "n", (1ll << 40) + 3); });
   EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
-            file +
-                ":/hss declares n = 1099511627779 but its permutation has 64 entries; the file "
-                "is inconsistent");
+            "dataset permutation in " + file +
+                " has 64 entries where the HSS structure stored beside it needs 1099511627779; "
+                "the file is inconsistent");
+  // A permutation of 2^30 entries (8 GiB, maybe available) beside n = 64: refused before
+  // allocating (a fuzzed 13 KB file made the reader allocate 9 GB this way).
+  saved();
+  edit([&](hid_t f) { replace_dataset(f, "/hss/permutation", H5T_STD_I64LE, hsize_t(1) << 30); });
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            "dataset permutation in " + file +
+                " has 1073741824 entries where the HSS structure stored beside it needs 64; the "
+                "file is inconsistent");
   saved();
   edit([&](hid_t f) { set_attribute(f, "levels", 1000); });
   EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
@@ -329,6 +340,101 @@ TEST_F(HssFiles, CraftedSizesAndTypesAreRefusedBeforeAllocating) {
   });
   EXPECT_THAT(error_of([&] { hss::load_hss<double>(comm, file); }),
               ::testing::HasSubstr("col_rank in " + file + " does not hold integers"));
+
+  // A 16-byte integer type: HDF5's conversion would allocate a buffer per element of the declared
+  // size (a fuzzed file declared 4294574088 bytes and made H5Dread allocate 4 GB).
+  saved();
+  edit([&](hid_t f) {
+    const hid_t wide = H5Tcopy(H5T_STD_I64LE);
+    ASSERT_GE(H5Tset_size(wide, 16), 0);
+    replace_dataset(f, "/hss/permutation", wide, 64);
+    H5Tclose(wide);
+  });
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            "dataset permutation in " + file +
+                " has dtype integer of 16 bytes; expected an "
+                "integer of 1, 2, 4 or 8 bytes");
+}
+
+TEST_F(HssFiles, AttributesMustHoldOneValueOfTheirType) {
+  hss::save_hss(comm, file, matrix());
+  // Replaces attribute `name` of /hss by one of `type` over `count` values (written as zeros).
+  const auto replace_attribute = [&](const char* name, hid_t type, hsize_t count) {
+    edit([&](hid_t f) {
+      ASSERT_GE(H5Adelete_by_name(f, "/hss", name, H5P_DEFAULT), 0) << name;
+      const hid_t space = count == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &count, nullptr);
+      const hid_t attribute =
+          H5Acreate_by_name(f, "/hss", name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+      ASSERT_GE(attribute, 0) << name;
+      const std::vector<char> zeros(H5Tget_size(type) * (count == 0 ? 1 : count), 0);
+      ASSERT_GE(H5Awrite(attribute, type, zeros.data()), 0) << name;
+      H5Aclose(attribute);
+      H5Sclose(space);
+    });
+  };
+  // 1000 values where one is read: before, H5Aread wrote 8000 bytes into an 8-byte variable.
+  replace_attribute("n", H5T_STD_I64LE, 1000);
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            "attribute 'n' of " + file +
+                ":/hss holds 1000 values where Strata writes one; the file "
+                "was not written by Strata or is damaged");
+  EXPECT_THROW(hss::load_hss<double>(comm, file), strata::IOError);
+
+  // A string of 1000 characters per value, 50 values: the same for the dtype string.
+  std::filesystem::remove(file);
+  hss::save_hss(comm, file, matrix());
+  const hid_t text = H5Tcopy(H5T_C_S1);
+  ASSERT_GE(H5Tset_size(text, 1000), 0);
+  replace_attribute("dtype", text, 50);
+  EXPECT_EQ(error_of([&] { hss::stored_hss_dtype(comm, file); }),
+            "attribute 'dtype' of " + file +
+                ":/hss holds 50 values where Strata writes one; the "
+                "file was not written by Strata or is damaged");
+
+  // A string attribute that declares 1 MiB (dense attribute storage, as HDF5 needs for values
+  // over 64 KiB): refused before the buffer is allocated.
+  std::filesystem::remove(file);
+  {
+    const hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);  // dense attributes need 1.8 object headers
+    ASSERT_GE(H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST), 0);
+    const hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    const hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    ASSERT_GE(H5Pset_attr_phase_change(gcpl, 0, 0), 0);
+    const hid_t g = H5Gcreate2(f, "/hss", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    ASSERT_GE(g, 0);
+    H5Pclose(gcpl);
+    H5Gclose(g);
+    H5Fclose(f);
+  }
+  ASSERT_GE(H5Tset_size(text, 1 << 20), 0);
+  edit([&](hid_t f) {
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t attribute =
+        H5Acreate_by_name(f, "/hss", "dtype", text, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    ASSERT_GE(attribute, 0);
+    const std::vector<char> zeros(1 << 20, 'x');
+    ASSERT_GE(H5Awrite(attribute, text, zeros.data()), 0);
+    H5Aclose(attribute);
+    H5Sclose(space);
+  });
+  EXPECT_EQ(error_of([&] { hss::stored_hss_dtype(comm, file); }),
+            "attribute 'dtype' of " + file +
+                ":/hss declares a string of 1048576 bytes (Strata "
+                "reads strings of 1 byte to 64 KiB)");
+  H5Tclose(text);
+
+  // An integer attribute stored as a string.
+  std::filesystem::remove(file);
+  hss::save_hss(comm, file, matrix());
+  const hid_t short_text = H5Tcopy(H5T_C_S1);
+  ASSERT_GE(H5Tset_size(short_text, 8), 0);
+  replace_attribute("levels", short_text, 0);
+  H5Tclose(short_text);
+  EXPECT_EQ(error_of([&] { hss::load_hss<double>(comm, file); }),
+            "attribute 'levels' of " + file +
+                ":/hss has dtype non-numeric of 8 bytes; expected "
+                "an integer of 1, 2, 4 or 8 bytes");
 }
 
 }  // namespace
