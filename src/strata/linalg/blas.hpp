@@ -71,7 +71,7 @@ void gemm(const ExecutionSpace& exec, const char* trans_a, const char* trans_b,
                       trans_b[0], m, n, ka, alpha, a.data(), ld(a), b.data(), ld(b), beta, c.data(),
                       ld(c));
   } else if constexpr (kx::threaded_host<ExecutionSpace>) {
-    const detail::BlasOnOneThread single_threaded_blas;
+    const detail::HostBlasThreads single_threaded_blas;
     kx::gemm(exec, trans_a, trans_b, alpha, a, b, beta, c);
   } else {
     kx::gemm(exec, trans_a, trans_b, alpha, a, b, beta, c);

@@ -5,12 +5,16 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::linalg::detail {
 
-BlasOnOneThread::BlasOnOneThread() : guard_(std::make_unique<lapack::SingleThreadedBlas>()) {}
-BlasOnOneThread::~BlasOnOneThread() = default;
+HostBlasThreads::HostBlasThreads() {
+  if constexpr (kx::threaded_host<HostExecSpace>)
+    guard_ = std::make_unique<lapack::SingleThreadedBlas>();
+}
+HostBlasThreads::~HostBlasThreads() = default;
 
 GemmPlan plan_host_gemm(index_type m, index_type n, index_type k, int threads) {
   // A part below about 2^20 multiply-adds (~0.1 ms on one core) does not repay the fork and
@@ -25,15 +29,17 @@ GemmPlan plan_host_gemm(index_type m, index_type n, index_type k, int threads) {
   const int by_work = static_cast<int>(std::min<double>(threads, std::max(1.0, work / min_work)));
   if (by_work <= 1) return plan;
   const index_type wide = std::max(m, n);
-  const GemmSplit along = n >= m ? GemmSplit::columns : GemmSplit::rows;
-  if (wide >= min_extent * by_work) return {along, by_work};
-  // Few rows and columns: split k. The number of parts depends on the shape alone, so the
+  // Gram-type products (k much larger than m and n, e.g. X^T X of a tall-skinny X): split k.
+  // Whether and in how many parts depends on the shape alone (for two threads or more), so the
   // summation order, and with it the result, is the same for every thread count.
-  const index_type inner_parts = std::min(
-      {max_inner_parts, k / min_inner, std::max<index_type>(1, max_partial_values / (m * n))});
-  if (inner_parts >= 2) return {GemmSplit::inner, static_cast<int>(inner_parts)};
+  if (k >= 8 * wide) {
+    const index_type inner_parts = std::min(
+        {max_inner_parts, k / min_inner, std::max<index_type>(1, max_partial_values / (m * n))});
+    if (inner_parts >= 2) return {GemmSplit::inner, static_cast<int>(inner_parts)};
+  }
   const index_type wide_parts = std::min<index_type>(by_work, wide / min_extent);
-  if (wide_parts >= 2) return {along, static_cast<int>(wide_parts)};
+  if (wide_parts >= 2)
+    return {n >= m ? GemmSplit::columns : GemmSplit::rows, static_cast<int>(wide_parts)};
   return plan;
 }
 

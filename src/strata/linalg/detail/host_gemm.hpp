@@ -1,6 +1,6 @@
 // GEMM on a threaded Kokkos host backend (OpenMP, Threads, HPX), split over Kokkos' threads.
 //
-// The rule for BLAS threads versus Kokkos threads (DESIGN.md, "Threads on CPU nodes"): where the
+// The rule for BLAS threads versus Kokkos threads (one rule for the library): where the
 // Kokkos host backend has its own thread pool, Kokkos owns the cores and the BLAS runs
 // single-threaded (lapack::SingleThreadedBlas) in every call Strata makes; a large GEMM issued
 // from the host is cut into independent blocks, one single-threaded BLAS call each, run over the
@@ -20,14 +20,16 @@ class SingleThreadedBlas;
 
 namespace strata::linalg::detail {
 
-/// lapack::SingleThreadedBlas for headers that must not include lapack.hpp: while alive, the
-/// BLAS runs single-threaded. Construct it outside parallel regions.
-class BlasOnOneThread {
+/// The rule above for one host BLAS/LAPACK call (or a sequence of them) issued outside parallel
+/// regions: while alive, the BLAS runs single-threaded (lapack::SingleThreadedBlas) when the Kokkos
+/// host backend is threaded; under Kokkos Serial the BLAS keeps its threads. Construct it outside
+/// parallel regions (the OpenBLAS setting is process-wide).
+class HostBlasThreads {
  public:
-  BlasOnOneThread();
-  ~BlasOnOneThread();
-  BlasOnOneThread(const BlasOnOneThread&) = delete;
-  BlasOnOneThread& operator=(const BlasOnOneThread&) = delete;
+  HostBlasThreads();
+  ~HostBlasThreads();
+  HostBlasThreads(const HostBlasThreads&) = delete;
+  HostBlasThreads& operator=(const HostBlasThreads&) = delete;
 
  private:
   std::unique_ptr<lapack::SingleThreadedBlas> guard_;
@@ -42,10 +44,11 @@ struct GemmPlan {
   int parts = 1;
 };
 
-/// The split of an m x n x k GEMM over `threads` threads. Columns or rows when there are at
-/// least 32 of them per thread, else k (for Gram-type products such as X^T X with X tall and
-/// skinny) in a number of parts that depends on k alone, so the result does not change with the
-/// thread count. No split for products below about 2^20 multiply-adds per thread.
+/// The split of an m x n x k GEMM over `threads` threads: none below about 2^21 multiply-adds
+/// or on one thread; along k when k >= 8 max(m, n) (Gram-type products such as X^T X with X tall
+/// and skinny), in a number of parts that depends on the shape alone, so that the result does not
+/// change with the thread count; else along the longer of the columns and rows of C, at least 32
+/// per part and at most one part per thread.
 GemmPlan plan_host_gemm(index_type m, index_type n, index_type k, int threads);
 
 /// C = alpha op(A) op(B) + beta C for column-major host arrays (op = 'N' or 'T', BLAS argument
