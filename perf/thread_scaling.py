@@ -128,6 +128,10 @@ def main():
     print("load average before:", " ".join(f"{x:.2f}" for x in os.getloadavg()),
           f"| {os.cpu_count()} CPUs | OMP_PROC_BIND={args.proc_bind}",
           f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
+    for k, b in binaries.items():
+        info = run_json([b, "info", "--json"], environment(1, args))
+        print(f"{k}: Strata {info['version']}, Kokkos {info['kokkos_version']} "
+              f"({info['execution_space']}), {info['blas']}")
     with tempfile.TemporaryDirectory(prefix="strata_scaling_") as work:
         inputs = prepare(binaries["build"], work, args)
         best = {k: {t: {} for t in args.threads} for k in builds}
