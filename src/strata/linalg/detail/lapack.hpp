@@ -136,7 +136,6 @@ void dgbtrs_(const char* trans, const int* n, const int* kl, const int* ku, cons
 // BLAS: the address is null where the library does not define the function.
 int openblas_get_num_threads(void) __attribute__((weak));
 void openblas_set_num_threads(int) __attribute__((weak));
-int openblas_get_parallel(void) __attribute__((weak));
 int mkl_set_num_threads_local(int) __attribute__((weak));
 }  // extern "C"
 }  // namespace fortran
@@ -357,31 +356,6 @@ inline void gbtrs(const char* trans, const int* n, const int* kl, const int* ku,
                   const double* ab, const int* ldab, const int* ipiv, double* b, const int* ldb,
                   int* info) {
   fortran::dgbtrs_(trans, n, kl, ku, nrhs, ab, ldab, ipiv, b, ldb, info, std::size_t{1});
-}
-
-/// How the linked BLAS runs its threads, from OpenBLAS' openblas_get_parallel (0: sequential
-/// build, 1: its own pthreads pool, 2: OpenMP, sharing the OpenMP runtime with Kokkos' OpenMP
-/// backend) or from MKL's presence; `unknown` for other libraries.
-enum class BlasThreading { unknown, sequential, pthreads, openmp, mkl };
-
-inline BlasThreading blas_threading() {
-  if (fortran::openblas_get_parallel != nullptr) {
-    switch (fortran::openblas_get_parallel()) {
-      case 0:
-        return BlasThreading::sequential;
-      case 1:
-        return BlasThreading::pthreads;
-      default:
-        return BlasThreading::openmp;
-    }
-  }
-  if (fortran::mkl_set_num_threads_local != nullptr) return BlasThreading::mkl;
-  return BlasThreading::unknown;
-}
-
-/// Threads the BLAS would use for a call issued outside parallel regions (1 where unknown).
-inline int blas_threads() {
-  return fortran::openblas_get_num_threads != nullptr ? fortran::openblas_get_num_threads() : 1;
 }
 
 /// While alive, the BLAS runs single-threaded (OpenBLAS through openblas_set_num_threads, MKL
