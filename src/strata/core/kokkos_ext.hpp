@@ -2,6 +2,7 @@
 #pragma once
 
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/core/kokkos_ext/scalar.hpp"
 #include "strata/core/kokkos_ext/spaces.hpp"

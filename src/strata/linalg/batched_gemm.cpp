@@ -2,10 +2,14 @@
 
 #include <KokkosBatched_Gemm_Decl.hpp>
 #include <KokkosBatched_Gemm_Team_Impl.hpp>
+#include <algorithm>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/spaces.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 
 #if defined(KOKKOS_ENABLE_CUDA)
 #include "strata/linalg/detail/batched_gemm_cuda.hpp"
@@ -66,11 +70,38 @@ void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
 #endif
   if constexpr (kx::host_accessible<MemSpace>) {
     const char ta_s[2] = {ta ? 'T' : 'N', 0}, tb_s[2] = {tb ? 'T' : 'N', 0};
-    for (std::size_t i = 0; i < c.extent(2); ++i) {
-      gemm(exec, ta_s, tb_s, alpha, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, i),
-           Kokkos::subview(b, Kokkos::ALL, Kokkos::ALL, i), beta,
-           Kokkos::subview(c, Kokkos::ALL, Kokkos::ALL, i));
+    const int count = checked_int(static_cast<index_type>(c.extent(2)), "gemm_batched: batch");
+    if (k == 0 || count < kx::concurrency(exec)) {
+      // Fewer matrices than threads: one after the other, each split over the threads by gemm.
+      for (int i = 0; i < count; ++i) {
+        gemm(exec, ta_s, tb_s, alpha, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, i),
+             Kokkos::subview(b, Kokkos::ALL, Kokkos::ALL, i), beta,
+             Kokkos::subview(c, Kokkos::ALL, Kokkos::ALL, i));
+      }
+      return;
     }
+    // The matrices in parallel over the host threads, one single-threaded BLAS call each (the
+    // rule of detail/host_gemm.hpp).
+    kx::fence(exec, "strata::linalg::gemm_batched::inputs");
+    const int im = checked_int(m, "gemm_batched: m"), in = checked_int(n, "gemm_batched: n");
+    const int ik = checked_int(k, "gemm_batched: k");
+    const int lda = std::max(1, static_cast<int>(a.extent(0)));
+    const int ldb = std::max(1, static_cast<int>(b.extent(0)));
+    const int ldc = std::max(1, static_cast<int>(c.extent(0)));
+    const std::size_t sa = a.extent(0) * a.extent(1), sb = b.extent(0) * b.extent(1),
+                      sc = c.extent(0) * c.extent(1);
+    const T* const pa = a.data();
+    const T* const pb = b.data();
+    T* const pc = c.data();
+    const detail::HostBlasThreads single_threaded_blas;
+    const HostExecSpace host;
+    Kokkos::parallel_for("strata::linalg::gemm_batched::host",
+                         Kokkos::RangePolicy<HostExecSpace>(host, 0, count), [&](const int i) {
+                           const auto u = static_cast<std::size_t>(i);
+                           lapack::gemm(ta_s, tb_s, &im, &in, &ik, &alpha, pa + u * sa, &lda,
+                                        pb + u * sb, &ldb, &beta, pc + u * sc, &ldc);
+                         });
+    kx::fence(host, "strata::linalg::gemm_batched::host");
   } else {
     using N = KokkosBatched::Trans::NoTranspose;
     using Tr = KokkosBatched::Trans::Transpose;

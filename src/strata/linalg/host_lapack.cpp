@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "strata/core/checks.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::linalg::host {
@@ -19,6 +20,7 @@ HostMatrix<T> copy_of(const HostMatrix<T>& a) {
 
 template <class T>
 std::vector<T> singular_values(const HostMatrix<T>& a) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "singular_values: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "singular_values: cols");
   std::vector<T> s(static_cast<std::size_t>(std::min(m, n)));
@@ -39,6 +41,7 @@ std::vector<T> singular_values(const HostMatrix<T>& a) {
 
 template <class T>
 std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "symmetric_eigenvalues: rows");
   STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "symmetric_eigenvalues: A is ",
                  a.extent(0), " x ", a.extent(1), "; expected a square matrix");
@@ -57,6 +60,7 @@ std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a) {
 
 template <class T>
 HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "qr_in_place: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "qr_in_place: cols");
   STRATA_REQUIRE(m >= n, ShapeMismatch, "qr_in_place: A is ", m, " x ", n,
@@ -83,6 +87,7 @@ HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
 
 template <class T>
 HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "polar_via_svd: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "polar_via_svd: cols");
   STRATA_REQUIRE(m >= n && n > 0, ShapeMismatch, "polar_via_svd: A is ", m, " x ", n,
@@ -108,6 +113,7 @@ HostMatrix<T> polar_via_svd(const HostMatrix<T>& a) {
 
 template <class T>
 bool cholesky_upper_in_place(const HostMatrix<T>& a) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "cholesky_upper_in_place: rows");
   STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "cholesky_upper_in_place: A is ",
                  a.extent(0), " x ", a.extent(1), "; expected a square matrix");
@@ -124,6 +130,7 @@ bool cholesky_upper_in_place(const HostMatrix<T>& a) {
 
 template <class T>
 void upper_triangular_inverse_in_place(const HostMatrix<T>& r) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(r.extent(0)), "triangular_inverse: rows");
   STRATA_REQUIRE(r.extent(0) == r.extent(1), ShapeMismatch, "upper_triangular_inverse: R is ",
                  r.extent(0), " x ", r.extent(1), "; expected a square matrix");
@@ -136,6 +143,7 @@ void upper_triangular_inverse_in_place(const HostMatrix<T>& r) {
 
 template <class T>
 void solve_in_place(const HostMatrix<T>& a, const HostMatrix<T>& b) {
+  const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "solve_in_place: rows");
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "solve_in_place: columns of B");
   STRATA_REQUIRE(a.extent(0) == a.extent(1) && b.extent(0) == a.extent(0), ShapeMismatch,

@@ -4,6 +4,7 @@
 
 #include "strata/core/error.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/sketch/detail/kernel_traits.hpp"
 #include "strata/sketch/detail/team_kernels.hpp"
 
@@ -125,13 +126,11 @@ void fused_pass(const ExecSpace& exec, const Matrix<T>& x, int level, int log_ch
     }
   };
   // Eight values per thread in the radix-8 groups: tile / 8 threads (256 at most).
-  const Policy probe(exec, static_cast<int>(league), 1);
   const int wanted =
       static_cast<int>(std::min<index_type>(256, std::max<index_type>(1, team_values / 8)));
-  const int team_size = std::min(wanted, probe.team_size_max(body, Kokkos::ParallelForTag()));
-  Policy policy(exec, static_cast<int>(league), team_size);
-  policy.set_scratch_size(
-      0, Kokkos::PerTeam(Scratch::shmem_size(static_cast<std::size_t>(scratch_values))));
+  const Policy policy = kx::team_policy(
+      exec, static_cast<int>(league), wanted,
+      scratch_values > 0 ? Scratch::shmem_size(static_cast<std::size_t>(scratch_values)) : 0, body);
   Kokkos::parallel_for("strata::sketch::fwht::fused_pass", policy, body);
 }
 

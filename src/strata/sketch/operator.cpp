@@ -8,6 +8,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
@@ -332,8 +333,9 @@ void run_sparse_gather(const ExecSpace& exec, const SparseSignMatrix& s, const C
   // Transposed: 128 contiguous bytes of a column of a per tile row (coalesced loads).
   const index_type wanted_batch =
       Transposed ? std::max<index_type>(1, 128 / static_cast<index_type>(sizeof(T))) : 4;
-  const typename F::Policy probe(exec, 1, 1);
-  const int team_size = std::min(256, probe.team_size_max(f, Kokkos::ParallelForTag()));
+  // The league is at most one team per row of S (times the column batches): a probe of d teams.
+  const typename F::Policy probe(exec, static_cast<int>(std::max<index_type>(1, f.d)), 1);
+  const int team_size = kx::team_size(exec, probe, f, 256);
   const index_type capacity = index_type(team_size) * sparse_items_per_thread;
   f.batch = std::min(std::min(wanted_batch, f.width), capacity);
   const index_type col_batches = (f.width + f.batch - 1) / f.batch;

@@ -8,6 +8,7 @@
 
 #include "strata/core/random.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "support/allclose.hpp"
 
@@ -81,6 +82,112 @@ TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
   EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
                                     random_matrix<T>(2, 3, 2), T(0), wrong),
                strata::ShapeMismatch);
+}
+
+// |C - (alpha op(A) op(B) + beta C0)| against a long-double triple loop, entry by entry, within
+// Higham's bound (Accuracy and Stability, eq. (3.13)): gamma_{k + extra} (|alpha| |A||B| + |beta
+// C0|), where `extra` counts the additions beyond a plain dot product (2 for the alpha/beta
+// update, plus one per partial product summed by an inner split).
+template <class T>
+void expect_gemm_within_bound(const strata::HostMatrix<T>& ha, const strata::HostMatrix<T>& hb,
+                              const strata::HostMatrix<T>& hc, const strata::HostMatrix<T>& result,
+                              bool trans_a, bool trans_b, T alpha, T beta, std::size_t extra) {
+  const std::size_t m = result.extent(0), n = result.extent(1);
+  const std::size_t k = trans_a ? ha.extent(0) : ha.extent(1);
+  const double u = std::numeric_limits<T>::epsilon() / 2;
+  const double gamma = (k + extra) * u / (1 - (k + extra) * u);
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t i = 0; i < m; ++i) {
+      long double exact = 0, magnitude = 0;
+      for (std::size_t l = 0; l < k; ++l) {
+        const long double x = trans_a ? ha(l, i) : ha(i, l);
+        const long double y = trans_b ? hb(j, l) : hb(l, j);
+        exact += x * y;
+        magnitude += std::fabs(x * y);
+      }
+      exact = alpha * exact + beta * static_cast<long double>(hc(i, j));
+      const double bound = gamma * (std::fabs(alpha) * magnitude + std::fabs(beta * hc(i, j))) +
+                           std::numeric_limits<T>::min();
+      ASSERT_LE(std::fabs(static_cast<double>(result(i, j) - exact)), bound)
+          << (trans_a ? 'T' : 'N') << (trans_b ? 'T' : 'N') << " entry (" << i << ", " << j << ")";
+    }
+  }
+}
+
+// The host split of linalg/detail/host_gemm.hpp (used on threaded host backends), every split
+// forced on whatever host backend runs the test: each must be an ordinary GEMM.
+TYPED_TEST(Gemm, EveryHostSplitMatchesTheLongDoubleReference) {
+  using T = TypeParam;
+  namespace d = strata::linalg::detail;
+  const std::size_t m = 37, n = 23, k = 71;
+  const T alpha = T(0.75), beta = T(-0.5);
+  for (const d::GemmPlan plan :
+       {d::GemmPlan{d::GemmSplit::none, 1}, d::GemmPlan{d::GemmSplit::columns, 4},
+        d::GemmPlan{d::GemmSplit::rows, 5}, d::GemmPlan{d::GemmSplit::inner, 6}}) {
+    for (const bool trans_a : {false, true}) {
+      for (const bool trans_b : {false, true}) {
+        const auto ha =
+            strata::testing::to_host(random_matrix<T>(trans_a ? k : m, trans_a ? m : k, 1));
+        const auto hb =
+            strata::testing::to_host(random_matrix<T>(trans_b ? n : k, trans_b ? k : n, 2));
+        const auto hc = strata::testing::to_host(random_matrix<T>(m, n, 3));
+        strata::HostMatrix<T> c("c", m, n);
+        Kokkos::deep_copy(c, hc);
+        d::host_gemm<T>(strata::HostExecSpace(), plan, trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m,
+                        n, k, alpha, ha.data(), static_cast<strata::index_type>(ha.stride(1)),
+                        hb.data(), static_cast<strata::index_type>(hb.stride(1)), beta, c.data(),
+                        static_cast<strata::index_type>(c.stride(1)));
+        SCOPED_TRACE("split " + std::to_string(static_cast<int>(plan.split)) + " in " +
+                     std::to_string(plan.parts) + " parts");
+        expect_gemm_within_bound<T>(ha, hb, hc, c, trans_a, trans_b, alpha, beta,
+                                    2 + static_cast<std::size_t>(plan.parts));
+      }
+    }
+  }
+}
+
+// Large enough that linalg::gemm splits it on a threaded host backend (a tall-skinny Gram product
+// X^T X, split along k, and a wide product, split along the columns); Serial runs the same check
+// through Kokkos Kernels.
+TYPED_TEST(Gemm, LargeProductsMatchTheLongDoubleReference) {
+  using T = TypeParam;
+  const T alpha = T(1), beta = T(0.5);
+  struct Shape {
+    std::size_t m, n, k;
+    const char *ta, *tb;
+  };
+  for (const Shape s : {Shape{24, 24, 6000, "T", "N"}, Shape{64, 700, 48, "N", "N"}}) {
+    const bool trans_a = s.ta[0] == 'T', trans_b = s.tb[0] == 'T';
+    auto a = random_matrix<T>(trans_a ? s.k : s.m, trans_a ? s.m : s.k, 4);
+    auto b = random_matrix<T>(trans_b ? s.n : s.k, trans_b ? s.k : s.n, 5);
+    auto c = random_matrix<T>(s.m, s.n, 6);
+    const auto ha = strata::testing::to_host(a), hb = strata::testing::to_host(b);
+    const auto hc = strata::testing::to_host(c);
+    strata::linalg::gemm(strata::ExecSpace(), s.ta, s.tb, alpha, a, b, beta, c);
+    // At most 64 inner parts (plan_host_gemm).
+    expect_gemm_within_bound<T>(ha, hb, hc, strata::testing::to_host(c), trans_a, trans_b, alpha,
+                                beta, 2 + 64);
+  }
+}
+
+TEST(HostGemmPlan, SplitsDependOnShapeAndInnerPartsNotOnThreads) {
+  namespace d = strata::linalg::detail;
+  // One thread, or a product too small to repay a parallel region: one call.
+  EXPECT_EQ(d::plan_host_gemm(4000, 4000, 4000, 1).split, d::GemmSplit::none);
+  EXPECT_EQ(d::plan_host_gemm(37, 23, 71, 16).split, d::GemmSplit::none);
+  // Wide and tall products: columns or rows, one part per thread.
+  const auto wide = d::plan_host_gemm(512, 4096, 512, 16);
+  EXPECT_EQ(wide.split, d::GemmSplit::columns);
+  EXPECT_EQ(wide.parts, 16);
+  EXPECT_EQ(d::plan_host_gemm(4096, 512, 512, 8).split, d::GemmSplit::rows);
+  // A Gram product X^T X of a tall-skinny X: split along k, in the same parts for 2 and 16
+  // threads (the summation order, and so the result, does not depend on the thread count).
+  const auto gram2 = d::plan_host_gemm(64, 64, 100000, 2);
+  const auto gram16 = d::plan_host_gemm(64, 64, 100000, 16);
+  EXPECT_EQ(gram2.split, d::GemmSplit::inner);
+  EXPECT_EQ(gram16.split, d::GemmSplit::inner);
+  EXPECT_EQ(gram2.parts, gram16.parts);
+  EXPECT_GE(gram16.parts, 16);
 }
 
 // A = Q1 diag(s) Q2^T with Q1, Q2 orthonormal from LAPACK QR of Gaussian matrices.

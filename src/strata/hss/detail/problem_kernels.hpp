@@ -3,6 +3,7 @@
 #pragma once
 
 #include "strata/core/error.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/hss/problems.hpp"
 
@@ -173,11 +174,8 @@ void kernel_product(const ExecSpace& exec, const PointKernel<Kind, Dim>& kernel,
       for (int v = 0; v < nv; ++v) y(i0 - row_begin + r, v0 + v) = sums(r, v);
     });
   };
-  Policy probe(exec, static_cast<int>(row_tiles * chunks), 1);
-  probe.set_scratch_size(0, Kokkos::PerTeam(scratch));
-  const int team_size = kx::min(tile_rows, probe.team_size_max(body, Kokkos::ParallelForTag()));
-  Policy policy(exec, static_cast<int>(row_tiles * chunks), team_size);
-  policy.set_scratch_size(0, Kokkos::PerTeam(scratch));
+  const Policy policy =
+      kx::team_policy(exec, static_cast<int>(row_tiles * chunks), tile_rows, scratch, body);
   Kokkos::parallel_for("strata::hss::problems::kernel_product", policy, body);
 }
 

@@ -3,12 +3,14 @@
 #include <algorithm>
 
 #include "strata/core/checks.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::sketch::detail {
 
 HostEigen tridiagonal_eigen(const std::vector<double>& diagonal,
                             const std::vector<double>& off_diagonal) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int k = checked_int(static_cast<index_type>(diagonal.size()), "tridiagonal_eigen: size");
   STRATA_REQUIRE(off_diagonal.size() + 1 == diagonal.size() || (k == 0 && off_diagonal.empty()),
                  ShapeMismatch, "tridiagonal_eigen: ", diagonal.size(), " diagonal and ",
@@ -32,6 +34,7 @@ HostEigen tridiagonal_eigen(const std::vector<double>& diagonal,
 }
 
 HostEigen symmetric_eigen(const HostMatrix<double>& a) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "symmetric_eigen: rows");
   STRATA_REQUIRE(a.extent(0) == a.extent(1), ShapeMismatch, "symmetric_eigen: A is ", a.extent(0),
                  " x ", a.extent(1), "; expected a square matrix");
@@ -54,6 +57,7 @@ HostEigen symmetric_eigen(const HostMatrix<double>& a) {
 }
 
 HostMatrix<double> pseudo_inverse(const HostMatrix<double>& a, double rcond) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "pseudo_inverse: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "pseudo_inverse: cols");
   HostMatrix<double> pinv("strata::sketch::pseudo_inverse", a.extent(1), a.extent(0));

@@ -5,6 +5,7 @@
 #include <type_traits>
 
 #include "strata/core/checks.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::sketch::detail {
@@ -27,6 +28,7 @@ int lda(int rows) {
 
 template <class T>
 SmallSvd<T> small_svd(const HostMatrix<T>& a) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_svd: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_svd: cols");
   const int r = std::min(m, n);
@@ -64,6 +66,7 @@ SmallSvd<T> small_svd(const HostMatrix<T>& a) {
 
 template <class T>
 SmallEig<T> small_symmetric_eig(const HostMatrix<T>& a) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "small_symmetric_eig: size");
   STRATA_REQUIRE(a.extent(1) == a.extent(0), ShapeMismatch, "small_symmetric_eig: the matrix is ",
                  a.extent(0), " x ", a.extent(1), "; expected a square matrix");
@@ -87,6 +90,7 @@ SmallEig<T> small_symmetric_eig(const HostMatrix<T>& a) {
 
 template <class T>
 bool small_cholesky_upper(const HostMatrix<T>& a, const HostMatrix<T>& c) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(a.extent(0)), "small_cholesky: size");
   Kokkos::deep_copy(c, a);
   if (n == 0) return true;
@@ -100,6 +104,7 @@ bool small_cholesky_upper(const HostMatrix<T>& a, const HostMatrix<T>& c) {
 
 template <class T>
 void small_triangular_solve(char trans, const HostMatrix<T>& r, const HostMatrix<T>& b) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int n = checked_int(static_cast<index_type>(r.extent(0)), "small_triangular_solve: size");
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "small_triangular_solve: rhs");
   STRATA_REQUIRE(r.extent(1) == r.extent(0) && b.extent(0) == r.extent(0), ShapeMismatch,
@@ -122,6 +127,7 @@ HostMatrix<T> small_triangular_inverse(const HostMatrix<T>& r) {
 
 template <class T>
 HostMatrix<T> small_qr_r(const HostMatrix<T>& a) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_qr_r: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_qr_r: cols");
   STRATA_REQUIRE(m >= n, ShapeMismatch, "small_qr_r: the matrix is ", m, " x ", n,
@@ -145,6 +151,7 @@ HostMatrix<T> small_qr_r(const HostMatrix<T>& a) {
 
 template <class T>
 HostMatrix<T> small_least_squares(const HostMatrix<T>& a, const HostMatrix<T>& b) {
+  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_least_squares: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_least_squares: cols");
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "small_least_squares: rhs");
