@@ -1,5 +1,7 @@
 #include "strata/core/progress.hpp"
 
+#include "strata/core/progress_mode.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -63,12 +65,9 @@ void set_progress_clock(ProgressClock clock) {
 Progress::Progress(std::string label, index_type total, int rank)
     : label_(std::move(label)),
       total_(total),
-      style_(rank != 0 || g_mode == ProgressMode::never ? Style::silent
-             : isatty(STDERR_FILENO) == 1               ? Style::terminal
-                                                        : Style::log),
+      active_(rank == 0 && g_mode != ProgressMode::never),
       start_(now()),
-      last_line_(start_),
-      uncaught_exceptions_(std::uncaught_exceptions()) {
+      last_draw_(start_) {
   run_start();
 }
 
@@ -76,60 +75,57 @@ Progress::~Progress() {
   finish();
 }
 
+namespace {
+bool stderr_is_terminal() {
+  return isatty(STDERR_FILENO) == 1;
+}
+}  // namespace
+
 void Progress::advance(index_type steps) {
   done_ += steps;
-  if (style_ == Style::silent) return;
+  if (!active_) return;
   const auto t = now();
-  if (style_ == Style::terminal) {
-    if (t - last_line_ > std::chrono::milliseconds(100)) {
-      last_line_ = t;
-      draw_terminal(false);
+  if (stderr_is_terminal()) {
+    if (t - last_draw_ > std::chrono::milliseconds(100)) {
+      last_draw_ = t;
+      draw(false);
     }
     return;
   }
   // A log: at most one line per interval, and in automatic mode only once the run is long.
   const double interval = detail::progress_log_interval_seconds;
-  if (seconds(t - last_line_) < interval) return;
+  if (seconds(t - last_draw_) < interval) return;
   if (g_mode == ProgressMode::automatic && seconds(t - run_start()) < interval) return;
-  last_line_ = t;
-  write_log_line(false);
+  last_draw_ = t;
+  draw(false);
 }
 
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
-  if (style_ == Style::terminal) {
-    draw_terminal(true);
-  } else if (style_ == Style::log) {
-    if (g_mode == ProgressMode::always ||
-        seconds(now() - run_start()) >= detail::progress_log_interval_seconds) {
-      write_log_line(true);
-    }
+  if (!active_) return;
+  if (stderr_is_terminal() || g_mode == ProgressMode::always ||
+      seconds(now() - run_start()) >= detail::progress_log_interval_seconds) {
+    draw(true);
   }
 }
 
-void Progress::draw_terminal(bool final_line) {
-  const double elapsed = seconds(now() - start_);
-  const double fraction =
-      total_ > 0 ? static_cast<double>(done_) / static_cast<double>(total_) : 1.0;
-  std::fprintf(stderr, "\r%s: %lld/%lld (%3.0f%%) %.1fs%s", label_.c_str(),
-               static_cast<long long>(done_), static_cast<long long>(total_), 100.0 * fraction,
-               elapsed, final_line ? "\n" : "");
-  std::fflush(stderr);
-}
-
-void Progress::write_log_line(bool final_line) {
+void Progress::draw(bool final_line) {
   const double elapsed = seconds(now() - start_);
   const auto done = static_cast<long long>(done_), total = static_cast<long long>(total_);
-  if (final_line) {
-    // Destroyed by an exception: the phase stopped, it did not finish.
-    const char* what = std::uncaught_exceptions() > uncaught_exceptions_ ? "stopped" : "done";
+  const double percent =
+      total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
+  if (stderr_is_terminal()) {
+    std::fprintf(stderr, "\r%s: %lld/%lld (%3.0f%%) %.1fs%s", label_.c_str(), done, total,
+                 percent, elapsed, final_line ? "\n" : "");
+  } else if (final_line) {
+    // Destroyed while an exception unwinds: the phase stopped, it did not finish.
+    const char* what = std::uncaught_exceptions() > 0 ? "stopped" : "done";
     std::fprintf(stderr, "strata progress: %s: %s at %lld/%lld after %.1f s\n", label_.c_str(),
                  what, done, total, elapsed);
   } else {
-    const double percent = total > 0 ? 100.0 * static_cast<double>(done) / total : 100.0;
-    std::fprintf(stderr, "strata progress: %s: %lld/%lld (%.0f%%) after %.1f s\n", label_.c_str(),
-                 done, total, percent, elapsed);
+    std::fprintf(stderr, "strata progress: %s: %lld/%lld (%.0f%%) after %.1f s\n",
+                 label_.c_str(), done, total, percent, elapsed);
   }
   std::fflush(stderr);
 }
