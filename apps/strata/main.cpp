@@ -86,7 +86,8 @@ const char* const common_options =
     "  --json               one JSON object on standard output (errors too)\n"
     "  --progress WHEN      progress on standard error, rank 0: auto (default; on a terminal a\n"
     "                       line updated in place, in a log a line per phase once the run has\n"
-    "                       lasted 10 s, then at most one every 10 s), always (in a log a line for\n"
+    "                       lasted 10 s, then at most one every 10 s), always (in a log a line "
+    "for\n"
     "                       every phase, however short), never. --json and --quiet imply never\n"
     "                       unless --progress is given.\n"
     "  --quiet              fewer lines: no summary (where a command has one), no progress\n";
@@ -101,8 +102,8 @@ strata::ProgressMode progress_mode(strata::cli::Args& args, const strata::cli::C
   if (*when == "auto") return strata::ProgressMode::automatic;
   if (*when == "always") return strata::ProgressMode::always;
   if (*when == "never") return strata::ProgressMode::never;
-  throw strata::cli::UsageError("option '--progress' must be auto, always or never, got '" +
-                                *when + "'");
+  throw strata::cli::UsageError("option '--progress' must be auto, always or never, got '" + *when +
+                                "'");
 }
 
 void print_usage(std::FILE* out) {

@@ -116,16 +116,16 @@ void Progress::draw(bool final_line) {
   const double percent =
       total > 0 ? 100.0 * static_cast<double>(done) / static_cast<double>(total) : 100.0;
   if (stderr_is_terminal()) {
-    std::fprintf(stderr, "\r%s: %lld/%lld (%3.0f%%) %.1fs%s", label_.c_str(), done, total,
-                 percent, elapsed, final_line ? "\n" : "");
+    std::fprintf(stderr, "\r%s: %lld/%lld (%3.0f%%) %.1fs%s", label_.c_str(), done, total, percent,
+                 elapsed, final_line ? "\n" : "");
   } else if (final_line) {
     // Destroyed while an exception unwinds: the phase stopped, it did not finish.
     const char* what = std::uncaught_exceptions() > 0 ? "stopped" : "done";
     std::fprintf(stderr, "strata progress: %s: %s at %lld/%lld after %.1f s\n", label_.c_str(),
                  what, done, total, elapsed);
   } else {
-    std::fprintf(stderr, "strata progress: %s: %lld/%lld (%.0f%%) after %.1f s\n",
-                 label_.c_str(), done, total, percent, elapsed);
+    std::fprintf(stderr, "strata progress: %s: %lld/%lld (%.0f%%) after %.1f s\n", label_.c_str(),
+                 done, total, percent, elapsed);
   }
   std::fflush(stderr);
 }
