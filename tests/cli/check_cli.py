@@ -205,7 +205,8 @@ def main():
         # ctest gives strata a pipe for standard error: the log form of progress.
         demo = [s, "demo", "--rows", "2000", "--cols", "4", "--hss-n", "256"]
         code, out, err = run(demo + ["--progress", "always"], n, a.mpiexec)
-        lines = [line for line in err.splitlines() if line.strip()]
+        # Strata's lines only: under mpiexec the launcher may add its own.
+        lines = [line for line in err.splitlines() if line.startswith("strata")]
         # Each phase ends with one line; `demo` itself has 9 steps. Only rank 0 writes.
         done = [line for line in lines if line.startswith("strata progress: strata demo: done at 9/9 after ")]
         if code != 0 or len(done) != 1:
