@@ -9,7 +9,8 @@
 #    build/default). Presets: default, debug, ci, asan, nompi (see CMakePresets.json).
 #
 # The asan preset also gets clang-14, libfuzzer-14-dev and libclang-rt-14-dev (ASan/UBSan,
-# libFuzzer); the nompi preset gets libhdf5-dev (serial HDF5, installs beside libhdf5-openmpi-dev).
+# libFuzzer); the nompi preset gets libhdf5-dev (serial HDF5, installs beside libhdf5-openmpi-dev);
+# the ci preset gets gfortran (the Fortran module `strata` and the Fortran examples).
 set -euo pipefail
 
 preset=default
@@ -19,7 +20,7 @@ while [ $# -gt 0 ]; do
     --preset) preset="$2"; shift 2 ;;
     --preset=*) preset="${1#--preset=}"; shift ;;
     --no-build) build=0; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "setup-debian12.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -32,6 +33,7 @@ packages=(
   liblapack-dev libopenblas-dev
 )
 case "$preset" in
+  ci) packages+=(gfortran) ;;  # the Fortran module and examples (built when a compiler is found)
   asan) packages+=(clang-14 libfuzzer-14-dev libclang-rt-14-dev) ;;
   nompi) packages+=(libhdf5-dev) ;;
 esac

@@ -54,8 +54,11 @@ hid_t native_type() {
   }
 }
 
+/// Dataset `name` of `group` as a vector. `expected`: the entry count the HSS structure read so
+/// far implies; another count is refused before anything is allocated.
 template <class T>
-std::vector<T> read_flat(hid_t group, const std::string& name, const std::string& file) {
+std::vector<T> read_flat(hid_t group, const std::string& name, const std::string& file,
+                         std::optional<index_type> expected = std::nullopt) {
   if (H5Lexists(group, name.c_str(), H5P_DEFAULT) <= 0) {
     STRATA_THROW(IOError, file, " has no dataset ", name,
                  " where an HSS matrix written by Strata has one; the file is not a complete "
@@ -79,11 +82,18 @@ std::vector<T> read_flat(hid_t group, const std::string& name, const std::string
                  " does not hold integers; an HSS file stores its offsets, ranks and permutation "
                  "as int64");
   }
+  io::detail::require_numeric_type(type.get(), want_float ? H5T_FLOAT : H5T_INTEGER,
+                                   "dataset " + name + " in " + file);
   io::detail::require_filters_available(set.get(), where);
   Handle space(H5Dget_space(set.get()), H5Sclose, "cannot read the shape of " + name);
   const std::vector<index_type> dims = io::detail::dataset_extents(space.get(), where);
   if (dims.size() != 1) {
     STRATA_THROW(IOError, "dataset ", name, " in ", file, " is not 1-D as expected");
+  }
+  if (expected && dims[0] != *expected) {
+    STRATA_THROW(IOError, "dataset ", name, " in ", file, " has ", dims[0],
+                 " entries where the HSS structure stored beside it needs ", *expected,
+                 "; the file is inconsistent");
   }
   require_host_memory(checked_bytes({dims[0]}, sizeof(T)),
                       "reading " + where + " (" + std::to_string(dims[0]) + " entries)");
@@ -100,6 +110,10 @@ long long read_integer_attribute(hid_t object, const std::string& name, const st
     STRATA_THROW(IOError, where, " has no attribute '", name, "'; not a Strata HSS file");
   }
   Handle attr(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose, "cannot open " + name);
+  const std::string attribute = "attribute '" + name + "' of " + where;
+  io::detail::require_single_value_attribute(attr.get(), attribute);
+  Handle type(H5Aget_type(attr.get()), H5Tclose, "cannot read the type of " + name);
+  io::detail::require_numeric_type(type.get(), H5T_INTEGER, attribute);
   long long value = 0;
   if (H5Aread(attr.get(), H5T_NATIVE_LLONG, &value) < 0) {
     STRATA_THROW(IOError, "cannot read attribute '", name, "' of ", where);
@@ -113,6 +127,11 @@ std::string read_string_attribute(hid_t object, const std::string& name, const s
   }
   Handle attr(H5Aopen(object, name.c_str(), H5P_DEFAULT), H5Aclose, "cannot open " + name);
   Handle type(H5Aget_type(attr.get()), H5Tclose, "cannot read the type of " + name);
+  const std::string attribute = "attribute '" + name + "' of " + where;
+  io::detail::require_single_value_attribute(attr.get(), attribute);
+  if (H5Tget_class(type.get()) != H5T_STRING) {
+    STRATA_THROW(IOError, attribute, " is not a string; not a Strata HSS file");
+  }
   if (H5Tis_variable_str(type.get()) > 0) {
     char* text = nullptr;
     Handle mem(H5Tget_native_type(type.get(), H5T_DIR_ASCEND), H5Tclose, "HDF5 type");
@@ -121,8 +140,10 @@ std::string read_string_attribute(hid_t object, const std::string& name, const s
     H5free_memory(text);
     return out;
   }
-  std::string out(H5Tget_size(type.get()), '\0');
-  H5Aread(attr.get(), type.get(), out.data());
+  std::string out(io::detail::string_attribute_size(type.get(), attribute), '\0');
+  if (H5Aread(attr.get(), type.get(), out.data()) < 0) {
+    STRATA_THROW(IOError, "cannot read ", attribute);
+  }
   while (!out.empty() && out.back() == '\0') out.pop_back();
   return out;
 }
@@ -265,10 +286,8 @@ HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::stri
     const auto levels = static_cast<int>(levels_stored);
     // The permutation has n entries in every file Strata writes; its length, checked against the
     // memory by read_flat, bounds every size that follows.
-    const auto perm = read_flat<index_type>(g.get(), "permutation", file);
-    STRATA_REQUIRE(n >= 1 && static_cast<index_type>(perm.size()) == n, IOError, where,
-                   " declares n = ", n, " but its permutation has ", perm.size(),
-                   " entries; the file is inconsistent");
+    STRATA_REQUIRE(n >= 1, IOError, where, " declares n = ", n, "; an HSS matrix has n >= 1");
+    const auto perm = read_flat<index_type>(g.get(), "permutation", file, n);
     bool identity = true;
     for (std::size_t i = 0; i < perm.size(); ++i) {
       identity = identity && perm[i] == static_cast<index_type>(i);
@@ -280,8 +299,11 @@ HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::stri
     ranks.col.resize(ranks.row.size());
     for (int l = 1; l <= levels; ++l) {
       Handle lg = open_group(g.get(), "level_" + std::to_string(l), file);
-      ranks.row[static_cast<std::size_t>(l)] = read_flat<index_type>(lg.get(), "row_rank", file);
-      ranks.col[static_cast<std::size_t>(l)] = read_flat<index_type>(lg.get(), "col_rank", file);
+      const index_type nodes = index_type(1) << l;  // level l of the complete binary tree
+      ranks.row[static_cast<std::size_t>(l)] =
+          read_flat<index_type>(lg.get(), "row_rank", file, nodes);
+      ranks.col[static_cast<std::size_t>(l)] =
+          read_flat<index_type>(lg.get(), "col_rank", file, nodes);
     }
     const long double bytes = generator_bytes<T>(tree, ranks);
     require_host_memory(
@@ -291,8 +313,9 @@ HssMatrix<T> load_hss(const Comm& comm, const std::string& file, const std::stri
     HssMatrix<T> a(tree, ranks);
     const auto load = [&](hid_t loc, const std::string& name, const FlatArray<T>& dst,
                           const std::string& offsets_name, const HostIndexArray& offsets) {
-      const auto values = read_flat<T>(loc, name, file);
-      const auto stored = read_flat<index_type>(loc, offsets_name, file);
+      const auto stored = read_flat<index_type>(loc, offsets_name, file,
+                                                static_cast<index_type>(offsets.extent(0)));
+      const auto values = read_flat<T>(loc, name, file, static_cast<index_type>(dst.extent(0)));
       bool same = stored.size() == offsets.extent(0);
       for (std::size_t i = 0; same && i < stored.size(); ++i) same = stored[i] == offsets(i);
       STRATA_REQUIRE(same && values.size() == dst.extent(0), InvalidArgument, where, ": ", name,

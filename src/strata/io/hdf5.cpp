@@ -2,6 +2,7 @@
 
 #include <hdf5.h>
 
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <sstream>
@@ -248,6 +249,36 @@ void require_filters_available(hid_t dataset, const std::string& where) {
   }
 }
 
+void require_numeric_type(hid_t type, H5T_class_t wanted, const std::string& where) {
+  const H5T_class_t type_class = H5Tget_class(type);
+  const std::size_t size = H5Tget_size(type);
+  const bool ok = type_class == wanted &&
+                  (wanted == H5T_FLOAT ? (size == 4 || size == 8)
+                                       : (size == 1 || size == 2 || size == 4 || size == 8));
+  if (ok) return;
+  const char* kind = type_class == H5T_INTEGER ? "integer"
+                     : type_class == H5T_FLOAT ? "floating-point"
+                                               : "non-numeric";
+  STRATA_THROW(Unsupported, where, " has dtype ", kind, " of ", size, " bytes; expected ",
+               wanted == H5T_FLOAT ? "float32 or float64" : "an integer of 1, 2, 4 or 8 bytes");
+}
+
+void require_single_value_attribute(hid_t attribute, const std::string& where) {
+  Id space = checked(H5Aget_space(attribute), H5Sclose, "cannot read the shape of " + where);
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  STRATA_REQUIRE(points == 1, IOError, where, " holds ", static_cast<long long>(points),
+                 " values where Strata writes one; the file was not written by Strata or is "
+                 "damaged");
+}
+
+std::size_t string_attribute_size(hid_t type, const std::string& where) {
+  constexpr std::size_t limit = 64 * 1024;
+  const std::size_t size = H5Tget_size(type);
+  STRATA_REQUIRE(size > 0 && size <= limit, IOError, where, " declares a string of ", size,
+                 " bytes (Strata reads strings of 1 byte to 64 KiB)");
+  return size;
+}
+
 std::vector<index_type> dataset_extents(hid_t space, const std::string& where) {
   const int rank = H5Sget_simple_extent_ndims(space);
   if (rank < 0) STRATA_THROW(IOError, "cannot read the shape of '", where, "'");
@@ -491,7 +522,9 @@ std::string read_string_attribute(const Comm& comm, const DatasetPath& object,
                    "' of '", object.str(), "' is not a string");
     STRATA_REQUIRE(H5Tis_variable_str(type.get()) <= 0, Unsupported, "attribute '", name,
                    "' is a variable-length string; Strata reads fixed-length strings");
-    std::string value(H5Tget_size(type.get()), '\0');
+    const std::string where = "attribute '" + name + "' of '" + object.str() + "'";
+    detail::require_single_value_attribute(attribute.get(), where);
+    std::string value(detail::string_attribute_size(type.get(), where), '\0');
     check(H5Aread(attribute.get(), type.get(), value.data()),
           "reading attribute '" + name + "' failed");
     value.resize(value.find('\0') == std::string::npos ? value.size() : value.find('\0'));
@@ -513,6 +546,9 @@ struct FileWriter::Impl {
     STRATA_REQUIRE(file.valid() && !committed, InvalidArgument, "FileWriter::", what,
                    ": the writer for '", target, "' was already committed");
   }
+
+  /// `object` exists in the file being written (agreed on by every rank).
+  void require_object(const std::string& object) const;
 
   /// Creates the dataset (replacing one of the same name) and returns it. The disk space for its
   /// values is reserved first (detail::AtomicFile::reserve): HDF5 1.10 cannot close a file after a
@@ -719,69 +755,63 @@ void FileWriter::write(const std::string& dataset, const T* host_data, std::size
   collective(impl_->comm, [&] { check(status, "writing dataset '" + dataset + "' failed"); });
 }
 
+namespace {
+
+// Creates (or replaces) the scalar attribute `name` of `object` and writes `value` (memory type
+// `memory`, stored as `stored`). The caller has agreed on the value across ranks.
+void write_scalar_attribute(hid_t file, const std::string& object, const std::string& name,
+                            hid_t stored, hid_t memory, const void* value) {
+  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
+  if (H5Aexists_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
+    check(H5Adelete_by_name(file, object.c_str(), name.c_str(), H5P_DEFAULT),
+          "cannot replace attribute '" + name + "'");
+  }
+  Id attribute = checked(H5Acreate_by_name(file, object.c_str(), name.c_str(), stored, space.get(),
+                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                         H5Aclose, "cannot create attribute '" + name + "'");
+  check(H5Awrite(attribute.get(), memory, value), "cannot write attribute '" + name + "'");
+}
+
+}  // namespace
+
+void FileWriter::Impl::require_object(const std::string& object) const {
+  collective(comm, [&] {
+    STRATA_REQUIRE(object_exists(file.get(), object), InvalidArgument, "set_attribute: object '",
+                   object, "' does not exist in the file being written");
+  });
+}
+
 void FileWriter::set_integer_attribute(const std::string& object, const std::string& name,
                                        std::int64_t rank_value) {
   impl_->require_open("set_integer_attribute");
   // Parallel HDF5 needs the same value on every rank: rank 0's.
   const std::int64_t value = std::stoll(impl_->comm.broadcast(std::to_string(rank_value), 0));
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_STD_I64LE,
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
-  check(H5Awrite(attribute.get(), H5T_NATIVE_INT64, &value),
-        "cannot write attribute '" + name + "'");
+  impl_->require_object(object);
+  write_scalar_attribute(impl_->file.get(), object, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 void FileWriter::set_attribute(const std::string& object, const std::string& name,
                                const std::string& rank_value) {
   impl_->require_open("set_attribute");
   const std::string value = impl_->comm.broadcast(rank_value, 0);  // rank 0's on every rank
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
+  impl_->require_object(object);
   Id type = checked(H5Tcopy(H5T_C_S1), H5Tclose, "H5Tcopy failed");
   check(H5Tset_size(type.get(), value.empty() ? 1 : value.size()), "H5Tset_size failed");
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), type.get(),
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
   const std::string padded = value.empty() ? std::string(1, '\0') : value;
-  check(H5Awrite(attribute.get(), type.get(), padded.data()),
-        "cannot write attribute '" + name + "'");
+  write_scalar_attribute(impl_->file.get(), object, name, type.get(), type.get(), padded.data());
 }
 
-void FileWriter::set_attribute(const std::string& object, const std::string& name, double value) {
+void FileWriter::set_attribute(const std::string& object, const std::string& name,
+                               double rank_value) {
   impl_->require_open("set_attribute");
-  collective(impl_->comm, [&] {
-    STRATA_REQUIRE(object_exists(impl_->file.get(), object), InvalidArgument,
-                   "set_attribute: object '", object, "' does not exist in the file being written");
-  });
-  Id space = checked(H5Screate(H5S_SCALAR), H5Sclose, "H5Screate failed");
-  if (H5Aexists_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0) {
-    check(H5Adelete_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5P_DEFAULT),
-          "cannot replace attribute '" + name + "'");
-  }
-  Id attribute =
-      checked(H5Acreate_by_name(impl_->file.get(), object.c_str(), name.c_str(), H5T_IEEE_F64LE,
-                                space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-              H5Aclose, "cannot create attribute '" + name + "'");
-  check(H5Awrite(attribute.get(), H5T_NATIVE_DOUBLE, &value),
-        "cannot write attribute '" + name + "'");
+  // Rank 0's value on every rank, bit for bit (its bytes travel as a string).
+  const std::string bytes = impl_->comm.broadcast(
+      std::string(reinterpret_cast<const char*>(&rank_value), sizeof(double)), 0);
+  double value = 0;
+  std::memcpy(&value, bytes.data(), sizeof(double));
+  impl_->require_object(object);
+  write_scalar_attribute(impl_->file.get(), object, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                         &value);
 }
 
 void FileWriter::commit() {

@@ -116,8 +116,8 @@ class FileWriter {
   template <class T>
   void write(const std::string& dataset, const T* host_data, std::size_t count);
 
-  /// String or number attribute on "/" or on an object (dataset, group) already written. String
-  /// and integer values are rank 0's; a number must be the same on every rank.
+  /// String or number attribute on "/" or on an object (dataset, group) already written. Rank 0's
+  /// value is written (numbers bit for bit).
   void set_attribute(const std::string& object, const std::string& name, const std::string& value);
   void set_attribute(const std::string& object, const std::string& name, double value);
   /// A 64-bit integer attribute.
