@@ -134,6 +134,16 @@ function(strata_install_pkg_config target)
     endif()
   endforeach()
   _strata_pc_flags("${public}" public_cflags public_libs)
+  # The target's own installed include directories besides ${includedir} (e.g. strata/capi, where
+  # C programs find strata.h).
+  get_target_property(own_includes ${target} INTERFACE_INCLUDE_DIRECTORIES)
+  set(own_cflags "")
+  foreach(dir IN LISTS own_includes)
+    if(dir MATCHES "^\\$<INSTALL_INTERFACE:(.+)>$" AND NOT CMAKE_MATCH_1 STREQUAL CMAKE_INSTALL_INCLUDEDIR)
+      string(REGEX REPLACE "^${CMAKE_INSTALL_INCLUDEDIR}/" "" relative "${CMAKE_MATCH_1}")
+      string(APPEND own_cflags " -I\${includedir}/${relative}")
+    endif()
+  endforeach()
   _strata_pc_flags("${private}" private_cflags private_libs)
 
   set(pc_dir "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
@@ -151,7 +161,7 @@ function(strata_install_pkg_config target)
     "Description: Randomized structured linear algebra (HSS, sketching, Polar Express) on Kokkos\n"
     "URL: https://github.com/strata-hpc/strata\n"
     "Version: ${PROJECT_VERSION}\n"
-    "Cflags: -I\${includedir} ${public_cflags}\n"
+    "Cflags: -I\${includedir}${own_cflags} ${public_cflags}\n"
     "Libs: -L\${libdir} -lstrata ${public_libs}\n"
     "${libs_private}")
   install(FILES "${PROJECT_BINARY_DIR}/strata.pc" DESTINATION "${pc_dir}")
