@@ -45,6 +45,11 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
         description="Build libstrata as a shared library (~shared: a static, position-independent one)",
     )
     variant(
+        "fortran",
+        default=True,
+        description="Build the Fortran module strata (bind(C) over the C interface strata.h)",
+    )
+    variant(
         "benchmarks",
         default=False,
         description="Build and install the benchmark drivers (strata_bench_*) in bin/",
@@ -53,6 +58,7 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
     # -------------------------------------------------------------- dependencies
     depends_on("c", type="build")
     depends_on("cxx", type="build")
+    depends_on("fortran", type="build", when="+fortran")
     depends_on("cmake@3.22:", type="build")
 
     # Strata is C++17: Kokkos 5 requires C++20 (and drops the cuda_lambda
@@ -149,6 +155,7 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("Strata_ENABLE_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define_from_variant("Strata_ENABLE_BENCHMARKS", "benchmarks"),
             self.define_from_variant("BUILD_SHARED_LIBS", "shared"),
+            self.define("Strata_ENABLE_FORTRAN", "ON" if self.spec.satisfies("+fortran") else "OFF"),
             self.define("Strata_ENABLE_TESTS", self.run_tests),
             self.define("Strata_ENABLE_APPS", True),
             # Checked against the Kokkos configuration (kokkos_check) by our CMake.
