@@ -25,6 +25,7 @@ int run_info(Args& args, Context& context) {
         .add("hdf5_parallel", info.hdf5_parallel)
         .add("gpu_aware_mpi", info.gpu_aware_mpi)
         .add("bf16", info.bf16)
+        .add("kokkos_kernels_tpls", info.kernels_tpls)
         .add("blas", info.blas);
     context.print(out.str() + "\n");
     return 0;

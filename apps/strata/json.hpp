@@ -1,9 +1,9 @@
 // A minimal JSON writer for the CLI's --json summaries (one object, printed by rank 0).
 #pragma once
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -73,13 +73,19 @@ class Json {
     }
     return out + "\"";
   }
-  /// JSON has no NaN/Inf: they become null.
+  /// The shortest text that reads back as exactly `v` (std::to_chars), so 0.1 prints as 0.1, not
+  /// 0.10000000000000001. Integral values below 2^53 print as integers (1000000, not 1e+06), as
+  /// JSON readers expect for counts. JSON has no NaN/Inf: they become null.
   static std::string number(double v) {
     if (!std::isfinite(v)) return "null";
-    std::ostringstream out;
-    out.precision(17);
-    out << v;
-    return out.str();
+    char buffer[32];
+    constexpr double exact_integers = 9007199254740992.0;  // 2^53
+    const auto [end, error] =
+        std::trunc(v) == v && std::fabs(v) < exact_integers && !(v == 0 && std::signbit(v))
+            ? std::to_chars(buffer, buffer + sizeof buffer, static_cast<long long>(v))
+            : std::to_chars(buffer, buffer + sizeof buffer, v);
+    (void)error;  // 32 characters hold any double ("-2.2250738585072014e-308" is 24)
+    return std::string(buffer, end);
   }
 
  private:

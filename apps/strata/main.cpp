@@ -11,7 +11,7 @@
 #include "json.hpp"
 #include "strata/config.hpp"
 #include "strata/core/error.hpp"
-#include "strata/core/progress.hpp"
+#include "strata/core/progress_mode.hpp"
 #include "strata/core/runtime.hpp"
 
 namespace {
@@ -80,12 +80,39 @@ const Command commands[] = {
      strata::cli::hss_usage, strata::cli::run_hss},
 };
 
+/// Options every command takes (main consumes them before the command runs).
+const char* const common_options =
+    "\noptions of every command:\n"
+    "  --json               one JSON object on standard output (errors too)\n"
+    "  --progress WHEN      progress on standard error, rank 0: auto (default; on a terminal a\n"
+    "                       line updated in place, in a log a line per phase once the run has\n"
+    "                       lasted 10 s, then at most one every 10 s), always (in a log a line "
+    "for\n"
+    "                       every phase, however short), never. --json and --quiet imply never\n"
+    "                       unless --progress is given.\n"
+    "  --quiet              fewer lines: no summary (where a command has one), no progress\n";
+
+/// --progress auto|always|never (consumed); without it, --json and --quiet mean never.
+strata::ProgressMode progress_mode(strata::cli::Args& args, const strata::cli::Context& context) {
+  const auto when = args.value("--progress");
+  if (!when) {
+    return context.json || context.quiet ? strata::ProgressMode::never
+                                         : strata::ProgressMode::automatic;
+  }
+  if (*when == "auto") return strata::ProgressMode::automatic;
+  if (*when == "always") return strata::ProgressMode::always;
+  if (*when == "never") return strata::ProgressMode::never;
+  throw strata::cli::UsageError("option '--progress' must be auto, always or never, got '" + *when +
+                                "'");
+}
+
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "usage: strata <command> [options]   (strata <command> --help for details)\n\n"
                "Strata %s: randomized structured linear algebra on Kokkos and MPI.\n\ncommands:\n",
                STRATA_VERSION_STRING);
   for (const auto& c : commands) std::fprintf(out, "  %-8s %s\n", c.name, c.summary);
+  std::fputs(common_options, out);
   std::fprintf(
       out, "\nRun under mpirun for several ranks. Kokkos options (--kokkos-...) are accepted.\n");
 }
@@ -210,11 +237,12 @@ int main(int argc, char** argv) {
       const bool has_operation = tokens.size() > 1 && tokens[1].rfind("-", 0) != 0;
       if (!has_operation && (args.flag("--help") || args.flag("-h"))) {
         context.print(command->usage);
+        context.print(common_options);
         return 0;
       }
       context.json = args.flag("--json");
       context.quiet = args.flag("--quiet");
-      if (context.quiet || context.json) strata::set_progress_enabled(false);
+      strata::set_progress_mode(progress_mode(args, context));
       status = command->run(args, context);
     } catch (const strata::cli::UsageError& e) {
       report_error(context, context.command, e.what(),

@@ -7,6 +7,7 @@
 #include "cli.hpp"
 #include "json.hpp"
 #include "strata/config.hpp"
+#include "strata/core/progress.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/norms.hpp"
 #include "strata/sketch/operator.hpp"
@@ -64,12 +65,15 @@ int apply(const io::DatasetPath& input, const io::DatasetPath& output, sketch::S
   op.cols = info.shape[0];
   if (op.kind == sketch::OperatorKind::hadamard && !rows_given) op.rows = op.padded_cols();
   op.validate();
+  Progress progress("sketch apply (read, sketch, write)", 3, comm.rank());
   const auto a = io::read_dist_matrix<T>(comm, input);
+  progress.advance();
   Matrix<T> sa("strata::cli::SA", static_cast<std::size_t>(op.rows),
                static_cast<std::size_t>(a.cols()));
   sketch::ApplyOptions options;
   options.isometry_scaling = scaled;
   sketch::sketch_rows<T>(exec, op, a, sa, options);
+  progress.advance();
   const double norm_a = static_cast<double>(frobenius_norm(exec, a));
   const double norm_sa = static_cast<double>(linalg::frobenius_norm(exec, sa));
   io::FileWriter writer(comm, output.file);
@@ -82,6 +86,8 @@ int apply(const io::DatasetPath& input, const io::DatasetPath& output, sketch::S
     writer.set_attribute(output.dataset, "nnz", static_cast<double>(op.nnz));
   }
   writer.commit();
+  progress.advance();
+  progress.finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const char* precision = std::is_same_v<T, double> ? "fp64" : "fp32";

@@ -8,6 +8,7 @@
 #include "json.hpp"
 #include "strata/config.hpp"
 #include "strata/core/checks.hpp"
+#include "strata/core/progress.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/sketch/diagonal.hpp"
@@ -125,8 +126,12 @@ int run_sketch_trace(Args& args, Context& context) {
 #if STRATA_HAVE_HDF5
   const auto start = std::chrono::steady_clock::now();
   const auto path = dataset(c.input);
+  Progress progress("sketch trace (read, estimate)", 2, context.comm.rank());
   const auto a = read_operator(context, path);
+  progress.advance();
   const auto r = sketch::estimate_trace(ExecSpace(), a, o);
+  progress.advance();
+  progress.finish();
   const double seconds = seconds_since(start);
   if (context.json) {
     Json phases = Json::object();
@@ -190,8 +195,11 @@ int run_sketch_diag(Args& args, Context& context) {
   const auto start = std::chrono::steady_clock::now();
   const auto in = dataset(c.input);
   const auto out_path = dataset(*output, "/diagonal");
+  Progress progress("sketch diag (read, estimate, write)", 3, context.comm.rank());
   const auto a = read_operator(context, in);
+  progress.advance();
   const auto r = sketch::estimate_diagonal(ExecSpace(), a, o);
+  progress.advance();
   // The diagonal is n numbers: gathered on every rank and written by rank 0 as a 1-D dataset.
   const auto full = allgather_rows(ExecSpace(), r.diagonal);
   const Kokkos::View<const double*, Kokkos::LayoutLeft, MemSpace> d =
@@ -202,6 +210,8 @@ int run_sketch_diag(Args& args, Context& context) {
                        std::string(sketch::diagonal_method_name(o.method)));
   writer.set_attribute(out_path.dataset, "matvecs", static_cast<double>(r.matvecs));
   writer.commit();
+  progress.advance();
+  progress.finish();
   const double seconds = seconds_since(start);
   if (context.json) {
     Json out = Json::object();

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -32,6 +33,12 @@ def one_json(out, err):
         return json.loads(lines[0])
     except json.JSONDecodeError as e:
         fail(f"stdout is not valid JSON: {e}", out, err)
+
+
+def significant_digits(text):
+    """The digits of a number's mantissa without leading or trailing zeros ("0.0100" -> "1")."""
+    mantissa = re.split(r"[eE]", text.lstrip("-"))[0].replace(".", "")
+    return mantissa.strip("0") or "0"
 
 
 def main():
@@ -194,6 +201,63 @@ def main():
             code, out, err = run([s, "polar", "sign", "--input", fixture + ":/batch", "--output", q], n, a.mpiexec)
             if code != 1 or "polar factor only" not in err:
                 fail("sign of a batch should be refused with a clear error", out, err)
+    elif a.case == "progress":
+        # ctest gives strata a pipe for standard error: the log form of progress.
+        demo = [s, "demo", "--rows", "2000", "--cols", "4", "--hss-n", "256"]
+        code, out, err = run(demo + ["--progress", "always"], n, a.mpiexec)
+        # Strata's lines only: under mpiexec the launcher may add its own.
+        lines = [line for line in err.splitlines() if line.startswith("strata")]
+        # Each phase ends with one line; `demo` itself has 9 steps. Only rank 0 writes.
+        done = [line for line in lines if line.startswith("strata progress: strata demo: done at 9/9 after ")]
+        if code != 0 or len(done) != 1:
+            fail("--progress always: one 'strata demo' line at its end, from rank 0 only", out, err)
+        phases = [line for line in lines if line.startswith("strata progress: ")]
+        if len(phases) < 2 or len(phases) != len(lines):
+            fail("--progress always: a line per phase (demo and its iterations), nothing else", out, err)
+        # Short runs leave a log clean under auto (the default); never writes nothing at all.
+        for extra in ([], ["--progress", "auto"], ["--progress", "never"], ["--json"]):
+            code, out, err = run(demo + extra, n, a.mpiexec)
+            if code != 0 or "strata progress:" in err:
+                fail(f"'strata demo {' '.join(extra)}' (a short run) wrote progress to a log", out, err)
+        # --progress always overrides --json's silence; standard output keeps one JSON object.
+        code, out, err = run(demo + ["--json", "--progress", "always"], n, a.mpiexec)
+        one_json(out, err)
+        if code != 0 or "strata progress: strata demo: done at 9/9" not in err:
+            fail("--json --progress always", out, err)
+        code, out, err = run(demo + ["--progress", "sometimes"], n, a.mpiexec)
+        if code != 2 or "option '--progress' must be auto, always or never, got 'sometimes'" not in err:
+            fail("a bad --progress value is an option error (exit 2)", out, err)
+
+    elif a.case == "json_numbers":
+        # Numbers are printed shortest-round-trip: the fewest digits that read back exactly.
+        code, out, err = run([s, "polar", "schedule", "--steps", "8", "--safety", "1", "--json"], n, a.mpiexec)
+        if code != 0:
+            fail("polar schedule --json", out, err)
+        tokens = re.findall(r"(?<![\w.\"])-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?(?![\w.\"])", out)
+        if len(tokens) < 20:
+            fail(f"expected the schedule's numbers, found {tokens}", out, err)
+        for token in tokens:
+            value = float(token)
+            shortest = repr(value)  # Python's repr is the shortest round-trip text too
+            if significant_digits(token) != significant_digits(shortest):
+                fail(f"{token} is not the shortest text of {value} ({shortest})", out, err)
+        sched = one_json(out, err)
+        if not isinstance(sched["safety"], int) or sched["safety"] != 1:
+            fail("an integral double (--safety 1) must print as an integer", out, err)
+
+    elif a.case == "option_errors":
+        # Option errors exit 2 and name the full subcommand, whichever command parses them.
+        for args, prefix in [(["sketch", "rsvd", "--bogus", "1"], "strata sketch rsvd"),
+                             (["sketch", "trace", "--matvecs", "x"], "strata sketch trace"),
+                             (["hss", "compress", "--tol", "abc"], "strata hss compress"),
+                             (["polar", "sign", "--tol", "1e999"], "strata polar sign"),
+                             (["polar", "--lower", "nan"], "strata polar factor"),
+                             (["info", "--progress"], "strata info")]:
+            code, out, err = run([s] + args, n, a.mpiexec)
+            lines = [line for line in err.splitlines() if line.startswith("strata")]
+            if code != 2 or len(lines) != 1 or not lines[0].startswith(prefix + ": error: "):
+                fail(f"'strata {' '.join(args)}' should exit 2 with one '{prefix}: error:' line "
+                     f"(exit {code})", out, err)
     else:
         fail(f"unknown case {a.case}")
     print(f"{a.case} (ranks {n}): ok")

@@ -215,7 +215,8 @@ def main():
             ]
             for args, want_code, text in cases:
                 code, out, err = run([s] + args, nr, a.mpiexec)
-                lines = [line for line in err.splitlines() if line.strip()]
+                lines = [line for line in err.splitlines()
+                         if line.strip() and not line.startswith("strata progress:")]
                 if code != want_code or text not in out + err or len(lines) != 1:
                     fail(f"'strata {' '.join(args)}': expected exit {want_code}, one line "
                          f"containing '{text}'; got exit {code}", out, err)

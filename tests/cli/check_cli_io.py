@@ -27,7 +27,7 @@ def expect_error(s, n, mpiexec, args, expected, status=1):
     `expected` (under mpiexec, which adds its own report of the exit status, the line must be
     there once)."""
     code, out, err = run([s] + args, n, mpiexec)
-    lines = [line for line in err.splitlines() if line.strip()]
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("strata progress:")]
     ours = [line for line in lines if line.startswith("strata ")]
     if code != status:
         fail(f"'strata {' '.join(args)}' should exit {status}, got {code}", out, err)

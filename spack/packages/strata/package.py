@@ -39,17 +39,44 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
         default=False,
         description="Pass device buffers directly to a CUDA/ROCm-aware MPI",
     )
-    variant("benchmarks", default=False, description="Build the Google Benchmark drivers")
+    variant(
+        "shared",
+        default=True,
+        description="Build libstrata as a shared library (~shared: a static, position-independent one)",
+    )
+    variant(
+        "fortran",
+        default=True,
+        description="Build the Fortran module strata (bind(C) over the C interface strata.h)",
+    )
+    variant(
+        "benchmarks",
+        default=False,
+        description="Build and install the benchmark drivers (strata_bench_*) in bin/",
+    )
 
     # -------------------------------------------------------------- dependencies
     depends_on("c", type="build")
     depends_on("cxx", type="build")
+    depends_on("fortran", type="build", when="+fortran")
     depends_on("cmake@3.22:", type="build")
 
     # Strata is C++17: Kokkos 5 requires C++20 (and drops the cuda_lambda
     # variant), so stay within the 3.4 - 4.x series of Kokkos / Kokkos Kernels.
     depends_on("kokkos@3.4:4")
     depends_on("kokkos-kernels@3.4:4")
+    # Kokkos Kernels must dispatch GEMMs to an optimized BLAS (and LAPACK) rather than its native
+    # kernels; `strata info` lists the back-ends it was really built with. Its lapack variant
+    # requires its blas variant.
+    depends_on("kokkos-kernels+blas+lapack")
+    # On GPUs, to the vendor BLAS. Strata calls no Kokkos Kernels LAPACK routine on the device
+    # (its small dense factorizations are its own batched kernels), so +cusolver/+rocsolver are
+    # not required.
+    depends_on("kokkos-kernels+cublas", when="+cuda")
+    depends_on("kokkos-kernels+rocblas", when="+rocm")
+    # A shared libstrata links Kokkos into a shared object: Kokkos must be position-independent
+    # (Kokkos Kernels follows its Kokkos' pic setting).
+    depends_on("kokkos+pic", when="+shared")
 
     depends_on("random123")
     depends_on("blas")
@@ -59,8 +86,10 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
     depends_on("hdf5+mpi", when="+hdf5+mpi")
     depends_on("hdf5~mpi", when="+hdf5~mpi")
 
+    # Test-only: GoogleTest for the unit tests, Python for the command-line tests (tests/cli).
     depends_on("googletest", type="test")
-    depends_on("benchmark", type="build", when="+benchmarks")
+    depends_on("python@3.8:", type="test")
+    depends_on("benchmark", type=("build", "link"), when="+benchmarks")
 
     # Host backend.
     depends_on("kokkos+openmp", when="+openmp")
@@ -125,6 +154,8 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
             self.define_from_variant("Strata_ENABLE_HDF5", "hdf5"),
             self.define_from_variant("Strata_ENABLE_GPU_AWARE_MPI", "gpu_aware_mpi"),
             self.define_from_variant("Strata_ENABLE_BENCHMARKS", "benchmarks"),
+            self.define_from_variant("BUILD_SHARED_LIBS", "shared"),
+            self.define("Strata_ENABLE_FORTRAN", "ON" if self.spec.satisfies("+fortran") else "OFF"),
             self.define("Strata_ENABLE_TESTS", self.run_tests),
             self.define("Strata_ENABLE_APPS", True),
             # Checked against the Kokkos configuration (kokkos_check) by our CMake.
@@ -161,14 +192,42 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
             return Executable(cmake_path)
         return which("cmake", required=True)
 
+    def _launch(self, program, *args, ranks=2):
+        """Runs `program args` under the MPI launcher at `ranks` ranks (+mpi), else directly;
+        returns its standard output."""
+        if not self.spec.satisfies("+mpi"):
+            return which(program, required=True)(*args, output=str, error=str)
+        mpi_bin = self.spec["mpi"].prefix.bin
+        launcher = None
+        for name in ("mpiexec", "mpirun", "srun"):
+            launcher = which(name, path=mpi_bin) or which(name)
+            if launcher:
+                break
+        if launcher is None:
+            raise SkipTest(f"no MPI launcher (mpiexec, mpirun, srun) in {mpi_bin} or on PATH")
+        # Open MPI refuses more ranks than cores without this; others ignore the variable.
+        launcher.add_default_env("OMPI_MCA_rmaps_base_oversubscribe", "1")
+        return launcher("-n", str(ranks), program, *args, output=str, error=str)
+
     def test_strata_info(self):
-        """run `strata info --json` and check that it reports a version"""
-        strata = which(self.prefix.bin.strata, required=True)
-        out = strata("info", "--json", output=str.split, error=str.split)
+        """run `strata info --json` through the MPI launcher and check the BLAS back-ends"""
+        out = self._launch(self.prefix.bin.strata, "info", "--json")
         assert '"version"' in out, f"`strata info --json` printed no version:\n{out}"
+        if self.spec.satisfies("+mpi"):
+            assert '"mpi_ranks": 2' in out, f"`strata info` did not run on 2 ranks:\n{out}"
+        # The back-ends Kokkos Kernels was really built with (read from its configuration).
+        expected = ["BLAS"]
+        if self.spec.satisfies("^kokkos-kernels+lapack"):
+            expected.append("LAPACK")
+        if self.spec.satisfies("+cuda"):
+            expected.append("CUBLAS")
+        if self.spec.satisfies("+rocm"):
+            expected.append("ROCBLAS")
+        for tpl in expected:
+            assert f'"{tpl}"' in out, f"Kokkos Kernels lacks the {tpl} back-end:\n{out}"
 
     def test_find_package(self):
-        """build tests/install against the installed Strata with CMake and run it"""
+        """build tests/install against the installed Strata with CMake and run it (MPI launcher)"""
         src = join_path(self.test_suite.current_test_cache_dir, self.install_test_src_dir)
         if not os.path.isdir(src):
             raise SkipTest(f"{self.install_test_src_dir} was not cached at install time")
@@ -190,5 +249,12 @@ class Strata(CMakePackage, CudaPackage, ROCmPackage):
         with working_dir("strata_install_smoke_build", create=True):
             cmake(*args)
             cmake("--build", ".")
-            smoke = which(join_path(os.getcwd(), "strata_install_smoke"), required=True)
-            smoke()
+            out = self._launch(join_path(os.getcwd(), "strata_install_smoke"))
+            assert "strata_install_smoke: ok" in out, f"the smoke program failed:\n{out}"
+
+    def test_benchmarks_installed(self):
+        """+benchmarks installs the benchmark drivers"""
+        if not self.spec.satisfies("+benchmarks"):
+            raise SkipTest("built ~benchmarks")
+        for driver in ("strata_bench_polar", "strata_bench_rsvd", "strata_bench_hss"):
+            assert os.path.isfile(join_path(self.prefix.bin, driver)), f"{driver} not installed"

@@ -2,12 +2,46 @@
 
 #include "strata/config.hpp"
 #include "strata/core/kokkos_ext.hpp"
+#include "strata/core/kokkos_ext/kernels_tpls.hpp"
 
 #if defined(KOKKOS_ENABLE_CUDA)
 #include "strata/core/detail/device_name_cuda.hpp"
 #endif
 
 namespace strata {
+
+namespace {
+
+bool has(const std::vector<std::string>& list, const char* name) {
+  for (const auto& item : list) {
+    if (item == name) return true;
+  }
+  return false;
+}
+
+/// Where dense kernels run: Kokkos Kernels (through the TPLs it was built with, or its own native
+/// kernels), host LAPACK for Strata's small dense factorizations, and cuBLAS for the strided
+/// batched GEMM of CUDA builds.
+std::string describe_blas(const std::vector<std::string>& tpls) {
+  std::string text = "Kokkos Kernels ";
+  if (tpls.empty()) {
+    text += "(native kernels, no BLAS TPL)";
+  } else {
+    text += "(TPLs:";
+    for (const auto& t : tpls) text += " " + t;
+    text += ")";
+  }
+  text += " + host LAPACK";
+#if defined(KOKKOS_ENABLE_CUDA)
+  text += " + cuBLAS batched GEMM";
+#endif
+  if (!has(tpls, "BLAS") && !has(tpls, "MKL") && !has(tpls, "ARMPL")) {
+    text += "; host GEMMs do not use an optimized BLAS";
+  }
+  return text;
+}
+
+}  // namespace
 
 BuildInfo build_info() {
   BuildInfo info;
@@ -27,7 +61,8 @@ BuildInfo build_info() {
 #endif
   info.gpu_aware_mpi = STRATA_GPU_AWARE_MPI;
   info.bf16 = kx::has_bf16;
-  info.blas = STRATA_BLAS_DESCRIPTION;
+  info.kernels_tpls = kx::kernels_tpls();
+  info.blas = describe_blas(info.kernels_tpls);
   return info;
 }
 

@@ -17,7 +17,10 @@ struct BuildInfo {
   bool hdf5_parallel = false;         ///< HDF5 is the parallel (MPI-IO) build
   bool gpu_aware_mpi = false;         ///< device pointers are handed to MPI
   bool bf16 = false;                  ///< bfloat16 storage type available
-  std::string blas;                   ///< BLAS/LAPACK the dense kernels dispatch to
+  /// Third-party libraries Kokkos Kernels was built to dispatch to ("BLAS", "LAPACK", "CUBLAS",
+  /// "CUSOLVER", "ROCBLAS", ...), from its configuration header; empty: its native kernels only.
+  std::vector<std::string> kernels_tpls;
+  std::string blas;  ///< one line: where GEMMs and Strata's own dense factorizations run
 };
 
 /// Collects the build facts and queries the device. Call after Kokkos is initialized.

@@ -11,13 +11,13 @@
 
 namespace strata {
 
-/// Global switch for progress output (the CLI's --quiet turns it off).
+/// Shorthands of set_progress_mode (progress_mode.hpp): false is never, true is automatic.
 void set_progress_enabled(bool enabled);
 bool progress_enabled();
 
-/// A progress line on standard error, drawn by rank 0 only and only when standard error is a
-/// terminal (so batch logs stay clean) and progress is enabled. Updates are throttled to ~10 per
-/// second; the cost of advance() when silent is a comparison.
+/// The progress of one phase of work, on standard error by rank 0: a line redrawn in place on a
+/// terminal, whole lines in a log; when, and how often, is set by ProgressMode (progress_mode.hpp).
+/// The cost of advance() when silent is a comparison.
 class Progress {
  public:
   /// `rank` is the caller's rank in the communicator the work is collective over.
