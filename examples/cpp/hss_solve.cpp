@@ -3,9 +3,9 @@
 //
 // The matrix is the exponential kernel A(i, j) = exp(-0.05 |i - j|) + [i == j] of size N, never
 // stored: each rank owns a block of rows and multiplies by them on the fly after gathering the
-// vectors from all ranks, as a simulation code with its own operator would. (Today's distributed
-// HSS functions want the rows split as hss::split_layout(tree, comm) says; the C and Fortran
-// interfaces accept any row split.)
+// vectors from all ranks, as a simulation code with its own operator would. The rows are split as
+// the caller chooses (here: as evenly as possible, in the original order); the HSS functions take
+// and return vectors in that split and order, whatever the cluster tree.
 //
 //   mpiexec -n 2 ./strata_example_hss_solve_cpp
 #include <cmath>
@@ -64,9 +64,11 @@ int main(int argc, char** argv) {
     namespace hss = strata::hss;
     const strata::Comm comm;
     const strata::ExecSpace exec;
+    // The caller's own rows: every rank says how many it owns.
+    const auto local_rows = std::size_t(n / comm.size() + (comm.rank() < n % comm.size() ? 1 : 0));
+    const auto layout =
+        strata::BlockRowLayout::from_local_rows(comm, strata::index_type(local_rows));
     const auto tree = hss::ClusterTree::uniform(n, 64);
-    const auto layout = hss::split_layout(tree, comm);
-    const auto local_rows = std::size_t(layout.local_rows(comm.rank()));
 
     // The user's operator: host products wrapped as a distributed CallbackOperator.
     const auto apply = [&](const strata::ExecSpace& e, const strata::ConstMatrix<double>& x,

@@ -225,7 +225,8 @@ int strata_s_hss_solve(strata_s_hss hss, int64_t k, const float* b, int64_t ldb,
 /* Writes H to an HDF5 file (atomically; rank 0 writes). Collective. */
 int strata_d_hss_save(strata_d_hss hss, const char* file);
 int strata_s_hss_save(strata_s_hss hss, const char* file);
-/* Reads an HSS matrix saved by strata_*_hss_save, distributed with local_rows rows on this rank.
+/* Reads an HSS matrix saved by strata_*_hss_save (or by the C++ API on any cluster tree, uniform or
+ * geometric: vectors stay in the original order), distributed with local_rows rows on this rank.
  * Collective. */
 int strata_d_hss_load(strata_fint comm, const char* file, int64_t local_rows, strata_d_hss* hss);
 int strata_s_hss_load(strata_fint comm, const char* file, int64_t local_rows, strata_s_hss* hss);

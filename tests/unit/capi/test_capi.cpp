@@ -1,8 +1,10 @@
 // The C interface (strata.h) against dense references with known answers and against the C++ API,
 // on any number of ranks (run at 1 and 2 ranks): every rank builds the same global test matrices
-// and passes its own rows, split unevenly (not the HSS tree's split, so the redistribution inside
-// the interface is exercised). Also: error codes and last-error messages for null pointers, bad
-// shapes and leading dimensions, NaN input, bad options, failed callbacks and misuse of handles.
+// and passes its own rows, split unevenly (not the HSS tree's split, so the HSS library's handling
+// of the caller's layout is exercised), and a file saved from the C++ API on a geometric
+// (reordering) tree is read in the caller's order.
+// Also: error codes and last-error messages for null pointers, bad shapes and leading dimensions,
+// NaN input, bad options, failed callbacks and misuse of handles.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -14,8 +16,10 @@
 
 #include "strata/capi/strata.h"
 #include "strata/config.hpp"
+#include "strata/core/random.hpp"
 #include "strata/dist/comm.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/hss_io.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #include "strata/sketch/operator.hpp"
@@ -496,6 +500,97 @@ TEST_F(CapiHss, FactorSolveSaveLoad) {
 #endif
   EXPECT_EQ(strata_d_hss_destroy(h), STRATA_SUCCESS);
 }
+
+#if STRATA_HAVE_HDF5
+// A file saved by the C++ API on a geometric cluster tree (its permutation far from the identity)
+// loads through the C interface in the caller's order and uneven row split: matvec, transpose
+// matvec and the ULV solve against the dense matrix of the same generators.
+TEST(CapiHssLoad, GeometricTreeFileInCallersOrder) {
+  const Ranks ranks;
+  const int64_t n = 300, leaf = 24, rank = 5, k = 2;
+  const Split split(n, ranks.size);
+  const int64_t m = split.rows(ranks.rank), first = split.first(ranks.rank);
+  const int64_t ld = std::max<int64_t>(m, 1);
+  const strata::ExecSpace exec;
+  const strata::Comm comm;
+  strata::Matrix<double> points("points", n, 2);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 91, 0}, points);
+  const auto tree = strata::hss::ClusterTree::geometric(
+      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), points), leaf);
+  ASSERT_FALSE(tree.is_identity());
+  const auto h = strata::hss::make_random_hss<double>(exec, tree, rank, 7);
+  Dense<double> a(n, n);  // the caller's order
+  {
+    const auto hd = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(),
+                                                        strata::hss::to_dense<double>(exec, h));
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < n; ++i) a(i, j) = hd(i, j);
+  }
+  const std::string file = "test_capi_geometric_np" + std::to_string(ranks.size) + ".h5";
+  strata::hss::save_hss(comm, file, h);
+  strata_d_hss loaded = nullptr;
+  const int loaded_status = strata_d_hss_load(world(), file.c_str(), m, &loaded);
+  if (ranks.rank == 0) std::remove(file.c_str());  // every rank has read it (collective load)
+  ASSERT_EQ(loaded_status, STRATA_SUCCESS) << last_error();
+  strata_hss_info info;
+  ASSERT_EQ(strata_d_hss_info(loaded, &info), STRATA_SUCCESS);
+  EXPECT_EQ(info.rows, n);
+  EXPECT_EQ(info.levels, tree.levels());
+  EXPECT_EQ(info.max_rank, rank);
+
+  // This rank's rows of the computed columns, zero elsewhere, summed over the ranks: the whole
+  // n x k result on every rank.
+  const auto gather = [&](const Dense<double>& local) {
+    Kokkos::View<double**, Kokkos::LayoutLeft, Kokkos::HostSpace> whole("whole", n, k);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < m; ++i) whole(first + i, j) = local(i, j);
+    comm.allreduce(Kokkos::DefaultHostExecutionSpace(), whole, strata::ReduceOp::sum);
+    Dense<double> out(n, k);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t i = 0; i < n; ++i) out(i, j) = whole(i, j);
+    return out;
+  };
+  const auto difference = [](const Dense<double>& x, const Dense<double>& y) {
+    double s = 0;
+    for (std::size_t i = 0; i < x.v.size(); ++i) s += (x.v[i] - y.v[i]) * (x.v[i] - y.v[i]);
+    return std::sqrt(s);
+  };
+  Dense<double> x(n, k);
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t i = 0; i < n; ++i) x(i, j) = std::cos(0.3 * double(i) + j);
+  const auto x_local = x.block(first, m);
+  // Rounding (as in tests/mpi/hss/test_hss_user_order.cpp): the HSS product is a chain of
+  // products over the levels whose inner dimensions add up to K = leaf + 2 (L + 1) max(leaf, 2r)
+  // with orthonormal bases, so ||fl(H X) - H X||_F <= K u ||H||_F ||X||_F to first order; the dense
+  // reference adds n u ||A||_F ||X||_F and to_dense's own rounding K u ||A||_F. Bound:
+  // (2 K + n) u ||A||_F ||X||_F.
+  const double u = u64 / 2;
+  const double chain =
+      double(leaf) + 2.0 * (tree.levels() + 1) * std::max<double>(double(leaf), 2.0 * rank);
+  const double bound = (2 * chain + n) * u * frobenius(a);
+  for (const int trans : {STRATA_NO_TRANSPOSE, STRATA_TRANSPOSE}) {
+    SCOPED_TRACE(trans == STRATA_TRANSPOSE ? "A^T X" : "A X");
+    Dense<double> y(ld, k);
+    ASSERT_EQ(strata_d_hss_matvec(loaded, trans, k, x_local.data(), ld, y.data(), ld),
+              STRATA_SUCCESS)
+        << last_error();
+    EXPECT_LE(difference(gather(y), multiply(a, x, trans == STRATA_TRANSPOSE)),
+              bound * frobenius(x));
+  }
+  // Solve A S = X: the ULV solve is backward stable with the same chain K (Chandrasekaran, Gu &
+  // Pals 2006), so ||A S - X||_F <= (2 K + n) u ||A||_F ||S||_F with the dense reference's n u.
+  ASSERT_EQ(strata_d_hss_factor(loaded, STRATA_ULV_GENERAL), STRATA_SUCCESS) << last_error();
+  Dense<double> s_local(ld, k);
+  strata_solve_info solve_info;
+  ASSERT_EQ(strata_d_hss_solve(loaded, k, x_local.data(), ld, s_local.data(), ld, &solve_info),
+            STRATA_SUCCESS)
+      << last_error();
+  const auto s = gather(s_local);
+  EXPECT_LE(difference(multiply(a, s), x), bound * frobenius(s));
+  EXPECT_LE(solve_info.residual * frobenius(x), bound * frobenius(s));
+  EXPECT_EQ(strata_d_hss_destroy(loaded), STRATA_SUCCESS);
+}
+#endif
 
 TEST_F(CapiHss, FailingCallbackOnOneRankFailsEveryRank) {
   ProductContext<double> context;
