@@ -9,6 +9,7 @@
 #include "hss_commands.hpp"
 #include "json.hpp"
 #include "strata/config.hpp"
+#include "strata/core/progress.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
@@ -105,8 +106,10 @@ template <class T>
 int matvec_typed(const std::string& file, const io::DatasetPath& input,
                  const io::DatasetPath& output, bool transpose, Context& context) {
   const Comm& comm = context.comm;
+  Progress progress("hss matvec (read, multiply, write)", 3, comm.rank());
   const auto a = hss::load_hss<T>(comm, file);
   const auto x = io::read_matrix<T>(comm, input);
+  progress.advance();
   if (static_cast<index_type>(x.extent(0)) != a.size()) {
     STRATA_THROW(ShapeMismatch, input.str(), " has ", x.extent(0), " rows but the HSS matrix in ",
                  file, " is ", a.size(), " x ", a.size());
@@ -131,7 +134,10 @@ int matvec_typed(const std::string& file, const io::DatasetPath& input,
   }
   const double norm_y = static_cast<double>(linalg::frobenius_norm(ExecSpace(), y));
   const double time = seconds_since(start);
+  progress.advance();
   io::write_matrix<T>(comm, output, y);
+  progress.advance();
+  progress.finish();
   if (context.json) {
     Json out = Json::object();
     out.add("command", "hss matvec")
@@ -160,8 +166,10 @@ template <class T>
 int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::DatasetPath& output,
                 bool spd, Context& context) {
   const Comm& comm = context.comm;
+  Progress progress("hss solve (read, factor and solve, write)", 3, comm.rank());
   const auto a = hss::load_hss<T>(comm, file);
   const auto b = io::read_matrix<T>(comm, rhs);
+  progress.advance();
   if (static_cast<index_type>(b.extent(0)) != a.size()) {
     STRATA_THROW(ShapeMismatch, rhs.str(), " has ", b.extent(0), " rows but the HSS matrix in ",
                  file, " is ", a.size(), " x ", a.size());
@@ -193,7 +201,10 @@ int solve_typed(const std::string& file, const io::DatasetPath& rhs, const io::D
     });
   }
   const double time = seconds_since(start);
+  progress.advance();
   io::write_matrix<T>(comm, output, x);
+  progress.advance();
+  progress.finish();
   if (context.json) {
     Json out = Json::object();
     out.add("command", "hss solve")
@@ -229,6 +240,7 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
                  const std::string& file, const std::optional<io::DatasetPath>& rhs,
                  index_type columns, Context& context) {
   const Comm& comm = context.comm;
+  Progress progress("hss random (generate, write)", 2, comm.rank());
   const auto tree = hss::ClusterTree::uniform(n, leaf);
   hss::RandomHssOptions options;
   options.symmetric = symmetric;
@@ -242,6 +254,7 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
     ranks.push_back(static_cast<long long>(std::max(a.max_row_rank(l), a.max_col_rank(l))));
     used = std::max(used, ranks.back());
   }
+  progress.advance();
   hss::save_hss(comm, file, a);
   if (rhs) {
     Matrix<T> b("strata::cli::hss::B", n, columns);
@@ -249,6 +262,8 @@ int random_typed(index_type n, index_type leaf, index_type rank, std::uint64_t s
     ExecSpace().fence();
     io::write_matrix<T>(comm, *rhs, b);
   }
+  progress.advance();
+  progress.finish();
   if (context.json) {
     Json out = Json::object();
     out.add("command", "hss random")

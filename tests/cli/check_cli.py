@@ -227,6 +227,21 @@ def main():
         code, out, err = run(demo + ["--progress", "sometimes"], n, a.mpiexec)
         if code != 2 or "option '--progress' must be auto, always or never, got 'sometimes'" not in err:
             fail("a bad --progress value is an option error (exit 2)", out, err)
+        # The hss commands report their phases too: one final line each, from rank 0 only.
+        with tempfile.TemporaryDirectory() as d:
+            h, b, x = (os.path.join(d, f) for f in ("h.h5", "b.h5", "x.h5"))
+            for cmd, label, phases in (
+                    (["hss", "random", "--n", "256", "--leaf-size", "32", "--rank", "4", "--output", h,
+                      "--rhs", b + ":/B", "--columns", "2"], "hss random (generate, write)", 2),
+                    (["hss", "matvec", "--hss", h, "--input", b + ":/B", "--output", x + ":/Y"],
+                     "hss matvec (read, multiply, write)", 3),
+                    (["hss", "solve", "--hss", h, "--rhs", b + ":/B", "--output", x + ":/X"],
+                     "hss solve (read, factor and solve, write)", 3)):
+                code, out, err = run([s] + cmd + ["--progress", "always"], n, a.mpiexec)
+                done = [line for line in err.splitlines()
+                        if line.startswith(f"strata progress: {label}: done at {phases}/{phases} after ")]
+                if code != 0 or len(done) != 1:
+                    fail(f"strata {' '.join(cmd[:2])} --progress always: one final line from rank 0", out, err)
 
     elif a.case == "json_numbers":
         # Numbers are printed shortest-round-trip: the fewest digits that read back exactly.
