@@ -22,68 +22,6 @@ strata::Matrix<T> random_matrix(std::size_t rows, std::size_t cols, std::uint64_
   return a;
 }
 
-template <class T>
-class Gemm : public ::testing::Test {};
-using Scalars = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(Gemm, Scalars);
-
-TYPED_TEST(Gemm, MatchesLongDoubleReferenceWithinTheStandardBound) {
-  using T = TypeParam;
-  for (const char* ta : {"N", "T"}) {
-    for (const char* tb : {"N", "T"}) {
-      const std::size_t m = 37, n = 23, k = 71;
-      const bool trans_a = ta[0] == 'T', trans_b = tb[0] == 'T';
-      auto a = random_matrix<T>(trans_a ? k : m, trans_a ? m : k, 1);
-      auto b = random_matrix<T>(trans_b ? n : k, trans_b ? k : n, 2);
-      auto c = random_matrix<T>(m, n, 3);
-      const T alpha = T(0.75), beta = T(-0.5);
-      auto ha = strata::testing::to_host(a);
-      auto hb = strata::testing::to_host(b);
-      auto hc = strata::testing::to_host(c);
-      strata::linalg::gemm(strata::ExecSpace(), ta, tb, alpha, a, b, beta, c);
-      auto result = strata::testing::to_host(c);
-      // Higham, Accuracy and Stability, eq. (3.13): |fl(AB) - AB| <= gamma_k |A||B| entry-wise with
-      // gamma_k = k u / (1 - k u); the alpha/beta update adds 2u |alpha A B| + u |beta C|.
-      const double u = std::numeric_limits<T>::epsilon() / 2;
-      const double gamma = (k + 2) * u / (1 - (k + 2) * u);
-      for (std::size_t j = 0; j < n; ++j) {
-        for (std::size_t i = 0; i < m; ++i) {
-          long double exact = 0, magnitude = 0;
-          for (std::size_t l = 0; l < k; ++l) {
-            const long double x = trans_a ? ha(l, i) : ha(i, l);
-            const long double y = trans_b ? hb(j, l) : hb(l, j);
-            exact += x * y;
-            magnitude += std::fabs(x * y);
-          }
-          exact = alpha * exact + beta * static_cast<long double>(hc(i, j));
-          const double bound = gamma * (std::fabs(alpha) * magnitude + std::fabs(beta * hc(i, j))) +
-                               std::numeric_limits<T>::min();
-          ASSERT_LE(std::fabs(static_cast<double>(result(i, j) - exact)), bound)
-              << ta << tb << " entry (" << i << ", " << j << ")";
-        }
-      }
-    }
-  }
-}
-
-TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
-  using T = TypeParam;
-  strata::Matrix<T> a("a", 4, 0), b("b", 0, 3);
-  auto c = random_matrix<T>(4, 3, 9);
-  auto before = strata::testing::to_host(c);
-  strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), a, b, T(2), c);
-  auto after = strata::testing::to_host(c);
-  for (std::size_t j = 0; j < 3; ++j)
-    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(after(i, j), T(2) * before(i, j));
-  strata::Matrix<T> wrong("w", 5, 3);
-  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
-                                    random_matrix<T>(3, 3, 2), T(0), c),
-               strata::ShapeMismatch);
-  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
-                                    random_matrix<T>(2, 3, 2), T(0), wrong),
-               strata::ShapeMismatch);
-}
-
 // |C - (alpha op(A) op(B) + beta C0)| against a long-double triple loop, entry by entry, within
 // Higham's bound (Accuracy and Stability, eq. (3.13)): gamma_{k + extra} (|alpha| |A||B| + |beta
 // C0|), where `extra` counts the additions beyond a plain dot product (2 for the alpha/beta
@@ -112,6 +50,49 @@ void expect_gemm_within_bound(const strata::HostMatrix<T>& ha, const strata::Hos
           << (trans_a ? 'T' : 'N') << (trans_b ? 'T' : 'N') << " entry (" << i << ", " << j << ")";
     }
   }
+}
+
+template <class T>
+class Gemm : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(Gemm, Scalars);
+
+TYPED_TEST(Gemm, MatchesLongDoubleReferenceWithinTheStandardBound) {
+  using T = TypeParam;
+  for (const char* ta : {"N", "T"}) {
+    for (const char* tb : {"N", "T"}) {
+      const std::size_t m = 37, n = 23, k = 71;
+      const bool trans_a = ta[0] == 'T', trans_b = tb[0] == 'T';
+      auto a = random_matrix<T>(trans_a ? k : m, trans_a ? m : k, 1);
+      auto b = random_matrix<T>(trans_b ? n : k, trans_b ? k : n, 2);
+      auto c = random_matrix<T>(m, n, 3);
+      const T alpha = T(0.75), beta = T(-0.5);
+      auto ha = strata::testing::to_host(a);
+      auto hb = strata::testing::to_host(b);
+      auto hc = strata::testing::to_host(c);
+      strata::linalg::gemm(strata::ExecSpace(), ta, tb, alpha, a, b, beta, c);
+      auto result = strata::testing::to_host(c);
+      expect_gemm_within_bound<T>(ha, hb, hc, result, trans_a, trans_b, alpha, beta, 2);
+    }
+  }
+}
+
+TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
+  using T = TypeParam;
+  strata::Matrix<T> a("a", 4, 0), b("b", 0, 3);
+  auto c = random_matrix<T>(4, 3, 9);
+  auto before = strata::testing::to_host(c);
+  strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), a, b, T(2), c);
+  auto after = strata::testing::to_host(c);
+  for (std::size_t j = 0; j < 3; ++j)
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(after(i, j), T(2) * before(i, j));
+  strata::Matrix<T> wrong("w", 5, 3);
+  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
+                                    random_matrix<T>(3, 3, 2), T(0), c),
+               strata::ShapeMismatch);
+  EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
+                                    random_matrix<T>(2, 3, 2), T(0), wrong),
+               strata::ShapeMismatch);
 }
 
 // The host split of linalg/detail/host_gemm.hpp (used on threaded host backends), every split
