@@ -120,6 +120,27 @@ void Comm::allgatherv_raw(const void* send, std::int64_t send_count, void* recv,
         "MPI_Allgatherv");
 }
 
+void Comm::alltoallv_raw(const void* send, const std::vector<std::int64_t>& send_counts, void* recv,
+                         const std::vector<std::int64_t>& recv_counts, int type) const {
+  const auto ranks = static_cast<std::size_t>(size_);
+  STRATA_REQUIRE(send_counts.size() == ranks && recv_counts.size() == ranks, InvalidArgument,
+                 "alltoallv: ", send_counts.size(), " send and ", recv_counts.size(),
+                 " receive counts for ", size_, " ranks");
+  std::vector<int> sc(ranks), sd(ranks), rc(ranks), rd(ranks);
+  std::int64_t send_offset = 0, recv_offset = 0;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    sc[r] = to_count(send_counts[r]);
+    sd[r] = to_count(send_offset);
+    rc[r] = to_count(recv_counts[r]);
+    rd[r] = to_count(recv_offset);
+    send_offset += send_counts[r];
+    recv_offset += recv_counts[r];
+  }
+  check(MPI_Alltoallv(send, sc.data(), sd.data(), to_mpi(type), recv, rc.data(), rd.data(),
+                      to_mpi(type), handle_->comm),
+        "MPI_Alltoallv");
+}
+
 std::string Comm::broadcast(const std::string& value, int root) const {
   std::int64_t length = static_cast<std::int64_t>(value.size());
   broadcast_raw(&length, 1, detail::type_int64, root);
@@ -147,6 +168,17 @@ void Comm::allgatherv_raw(const void* send, std::int64_t send_count, void* recv,
   static constexpr std::size_t sizes[] = {sizeof(char),  sizeof(int),   8, 8,
                                           sizeof(float), sizeof(double)};
   std::memcpy(recv, send, static_cast<std::size_t>(send_count) * sizes[type]);
+}
+
+void Comm::alltoallv_raw(const void* send, const std::vector<std::int64_t>& send_counts, void* recv,
+                         const std::vector<std::int64_t>& recv_counts, int type) const {
+  STRATA_REQUIRE(
+      send_counts.size() == 1 && recv_counts.size() == 1 && send_counts[0] == recv_counts[0],
+      InvalidArgument, "alltoallv: one rank must send itself what it receives");
+  static constexpr std::size_t sizes[] = {sizeof(char),  sizeof(int),   8, 8,
+                                          sizeof(float), sizeof(double)};
+  if (send_counts[0] > 0)
+    std::memcpy(recv, send, static_cast<std::size_t>(send_counts[0]) * sizes[type]);
 }
 
 std::string Comm::broadcast(const std::string& value, int) const {

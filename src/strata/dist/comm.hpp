@@ -73,6 +73,12 @@ class Comm {
   void broadcast_raw(void* buffer, std::int64_t count, int type, int root) const;
   void allgatherv_raw(const void* send, std::int64_t send_count, void* recv,
                       const std::vector<std::int64_t>& counts, int type) const;
+  /// Personalized exchange (MPI_Alltoallv): send_counts[r] elements of `send` go to rank r (the
+  /// blocks for ranks 0, 1, ... one after the other), recv_counts[r] elements arrive from rank r in
+  /// the same packing. Counts must match pairwise (rank a's send_counts[b] == rank b's
+  /// recv_counts[a]); every offset must fit MPI's int.
+  void alltoallv_raw(const void* send, const std::vector<std::int64_t>& send_counts, void* recv,
+                     const std::vector<std::int64_t>& recv_counts, int type) const;
 
  private:
   struct Handle;

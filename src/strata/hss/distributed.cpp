@@ -58,7 +58,7 @@ DistHssMatrix<T>::DistHssMatrix(const Comm& comm, const ClusterTree& tree,
                  InvalidArgument, "DistHssMatrix: the vectors' row layout covers ",
                  user.global_rows(), " rows over ", user.num_ranks(), " ranks; the matrix has ",
                  tree_.size(), " rows over ", comm_.size(), " ranks");
-  exchange_ = std::make_shared<const detail::RowExchange>(tree_, split_.layout, user);
+  exchange_ = std::make_shared<const detail::RowExchange>(tree_, split_.layout, user, comm_.rank());
   const int ls = split_.split_level;
   const index_type first = split_.first(comm_.rank()), count = split_.count(comm_.rank());
   STRATA_REQUIRE(static_cast<index_type>(subtrees_.size()) == count, InvalidArgument,

@@ -162,6 +162,55 @@ TYPED_TEST(HssUserOrder, MatvecSolveAndOperatorInUserOrderAndLayout) {
   }
 }
 
+// The row exchange moves each row at most once, and only the rows that change owner: the rows
+// this rank sends to others (and receives from others) in each direction are counted here from
+// the permutation and the two layouts, independently of the exchange's plan; over all ranks sent
+// and received agree. At one rank nothing crosses ranks.
+TEST(HssUserOrderExchange, SendsOnlyTheRowsThatChangeOwner) {
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  const index_type n = 300, leaf = 24;
+  const auto tree = geometric_tree(n, leaf);
+  const auto h = hss::make_random_hss<double>(exec, tree, 5, 7);
+  const auto layout = uneven_layout(n, comm.size());
+  const auto dist = hss::distribute<double>(exec, comm, h, layout);
+  const auto& ex = dist.exchange();
+  ASSERT_FALSE(ex.trivial());
+  const auto& user = ex.user_layout();
+  const auto& split = ex.tree_layout();
+  const auto& perm = tree.permutation_host();  // tree row p holds user row perm(p)
+  const int me = comm.rank();
+  index_type to_tree_out = 0, to_tree_in = 0;  // user -> tree: row perm(p) to the owner of p
+  for (index_type p = 0; p < n; ++p) {
+    const int from = user.owner(perm(p)), to = split.owner(p);
+    if (from == to) continue;
+    if (from == me) ++to_tree_out;
+    if (to == me) ++to_tree_in;
+  }
+  const auto t = ex.traffic();
+  EXPECT_EQ(t.sent_to_tree, to_tree_out);
+  EXPECT_EQ(t.received_to_tree, to_tree_in);
+  // The inverse direction moves the same rows back.
+  EXPECT_EQ(t.sent_to_user, to_tree_in);
+  EXPECT_EQ(t.received_to_user, to_tree_out);
+  EXPECT_EQ(comm.allreduce(t.sent_to_tree, strata::ReduceOp::sum),
+            comm.allreduce(t.received_to_tree, strata::ReduceOp::sum));
+  if (comm.size() == 1) EXPECT_EQ(t.sent_to_tree + t.received_to_tree, 0);
+  // A round trip through the tree's order returns the user's rows exactly (a copy, no arithmetic).
+  Matrix<double> x("X", n, 3);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 8, 0}, x);
+  const auto xl = rows_of(x, layout, me);
+  Matrix<double> xt("Xt", split.local_rows(me), 3), back("back", xl.extent(0), 3);
+  ex.to_tree<double>(exec, comm, xl, xt);
+  // In the tree's order, local row i is user row perm(split.row_begin(me) + i).
+  const auto xh = strata::testing::to_host(x), xth = strata::testing::to_host(xt);
+  for (index_type i = 0; i < split.local_rows(me); ++i)
+    for (int j = 0; j < 3; ++j)
+      ASSERT_EQ(xth(i, j), xh(perm(split.row_begin(me) + i), j)) << "row " << i;
+  ex.to_user<double>(exec, comm, xt, back);
+  EXPECT_EQ(difference(back, xl), 0.0);
+}
+
 // The construction from a distributed operator in the user's (uneven) layout and order: the
 // result's products agree with the dense matrix to the requested tolerance.
 TEST(HssUserOrderCompress, FromOperatorInUserLayout) {
