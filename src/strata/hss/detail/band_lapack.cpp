@@ -1,6 +1,7 @@
 #include "strata/hss/detail/band_lapack.hpp"
 
 #include "strata/core/checks.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::hss::detail {
@@ -9,6 +10,7 @@ BandCholesky::BandCholesky(HostMatrix<double> lower_band) : ab_(std::move(lower_
   const int n = checked_int(static_cast<index_type>(ab_.extent(1)), "BandCholesky: order");
   const int kd = checked_int(static_cast<index_type>(ab_.extent(0)) - 1, "BandCholesky: band");
   const int ldab = kd + 1;
+  const linalg::detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   int info = 0;
   linalg::lapack::pbtrf("L", &n, &kd, ab_.data(), &ldab, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "BandCholesky: dpbtrf failed with info = ", info,
@@ -23,6 +25,7 @@ void BandCholesky::solve(const HostMatrix<double>& b) const {
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "BandCholesky::solve: columns");
   if (n == 0 || k == 0) return;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "BandCholesky: ldb");
+  const linalg::detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   int info = 0;
   linalg::lapack::pbtrs("L", &n, &kd, &k, ab_.data(), &ldab, b.data(), &ldb, &info);
   STRATA_REQUIRE(info == 0, InternalError, "BandCholesky: dpbtrs failed with info = ", info);
@@ -40,6 +43,7 @@ BandLU::BandLU(const HostMatrix<double>& band, int kl, int ku) : kl_(kl), ku_(ku
     for (int r = 0; r < kl + ku + 1; ++r) ab_(kl + r, j) = band(r, j);
   }
   pivots_.assign(static_cast<std::size_t>(n), 0);
+  const linalg::detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   int info = 0;
   linalg::lapack::gbtrf(&n, &n, &kl_, &ku_, ab_.data(), &ldab, pivots_.data(), &info);
   STRATA_REQUIRE(info == 0, NumericalError, "BandLU: dgbtrf failed with info = ", info,
@@ -53,6 +57,7 @@ void BandLU::solve(const HostMatrix<double>& b, bool transpose) const {
   const int k = checked_int(static_cast<index_type>(b.extent(1)), "BandLU::solve: columns");
   if (n == 0 || k == 0) return;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "BandLU: ldb");
+  const linalg::detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   int info = 0;
   linalg::lapack::gbtrs(transpose ? "T" : "N", &n, &kl_, &ku_, &k, ab_.data(), &ldab,
                         pivots_.data(), b.data(), &ldb, &info);
@@ -70,6 +75,7 @@ void dense_solve(const HostMatrix<double>& a, const HostMatrix<double>& b) {
   std::vector<int> pivots(static_cast<std::size_t>(n));
   const int lda = n;
   const int ldb = checked_int(static_cast<index_type>(b.stride(1)), "dense_solve: ldb");
+  const linalg::detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   int info = 0;
   linalg::lapack::gesv(&n, &k, lu.data(), &lda, pivots.data(), b.data(), &ldb, &info);
   STRATA_REQUIRE(info == 0, NumericalError, "dense_solve: dgesv failed with info = ", info,
