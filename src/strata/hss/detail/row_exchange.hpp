@@ -94,7 +94,6 @@ class RowExchange {
     return t;
   }
 
- private:
   // One direction: this rank sends its local rows send_rows (grouped by destination rank, in the
   // destination's row order) and stores the rows that arrive (grouped by source rank) at its local
   // rows recv_rows.
@@ -104,57 +103,8 @@ class RowExchange {
     index_type remote_sent = 0, remote_received = 0;
   };
 
-  // Destination global row g of `to` takes source global row source[g] of `from` (the identity
-  // when `source` is empty). Every rank derives its own part of the same global schedule, so the
-  // pairwise counts and orders agree without communication.
-  Plan make_plan(const BlockRowLayout& from, const BlockRowLayout& to,
-                 const std::vector<index_type>& source) const {
-    const int ranks = to.num_ranks();
-    const index_type from_begin = from.row_begin(rank_), from_end = from.row_end(rank_);
-    auto src = [&](index_type g) {
-      return source.empty() ? g : source[static_cast<std::size_t>(g)];
-    };
-    Plan plan;
-    plan.send_counts.assign(static_cast<std::size_t>(ranks), 0);
-    plan.recv_counts.assign(static_cast<std::size_t>(ranks), 0);
-    std::vector<index_type> send_rows;
-    for (int d = 0; d < ranks; ++d) {  // destinations in rank order, their rows in order
-      for (index_type g = to.row_begin(d); g < to.row_end(d); ++g) {
-        const index_type s = src(g);
-        if (s < from_begin || s >= from_end) continue;
-        send_rows.push_back(s - from_begin);
-        ++plan.send_counts[static_cast<std::size_t>(d)];
-      }
-    }
-    const index_type to_begin = to.row_begin(rank_), to_rows = to.local_rows(rank_);
-    std::vector<std::vector<index_type>> by_source(static_cast<std::size_t>(ranks));
-    for (index_type i = 0; i < to_rows; ++i)
-      by_source[static_cast<std::size_t>(from.owner(src(to_begin + i)))].push_back(i);
-    std::vector<index_type> recv_rows;
-    recv_rows.reserve(static_cast<std::size_t>(to_rows));
-    for (int o = 0; o < ranks; ++o) {
-      const auto& rows = by_source[static_cast<std::size_t>(o)];
-      plan.recv_counts[static_cast<std::size_t>(o)] = static_cast<std::int64_t>(rows.size());
-      recv_rows.insert(recv_rows.end(), rows.begin(), rows.end());
-    }
-    plan.remote_sent = static_cast<index_type>(send_rows.size()) -
-                       plan.send_counts[static_cast<std::size_t>(rank_)];
-    plan.remote_received = to_rows - plan.recv_counts[static_cast<std::size_t>(rank_)];
-    plan.send_rows = to_device(send_rows, "strata::hss::exchange::send_rows");
-    plan.recv_rows = to_device(recv_rows, "strata::hss::exchange::recv_rows");
-    return plan;
-  }
-
-  static Kokkos::View<index_type*, MemSpace> to_device(const std::vector<index_type>& v,
-                                                       const std::string& label) {
-    Kokkos::View<index_type*, MemSpace> d(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
-                                          v.size());
-    auto h = Kokkos::create_mirror_view(d);
-    for (std::size_t i = 0; i < v.size(); ++i) h(i) = v[i];
-    Kokkos::deep_copy(d, h);
-    return d;
-  }
-
+  // Public only because nvcc refuses device lambdas in private member functions; use to_tree
+  // and to_user.
   template <class T>
   void move(const ExecSpace& exec, const Comm& comm, const BlockRowLayout& from,
             const BlockRowLayout& to, const Plan* plan, const ConstMatrix<T>& x,
@@ -218,6 +168,58 @@ class RowExchange {
           });
     }
     kx::fence(exec, "strata::hss::exchange::unpack");
+  }
+
+ private:
+  // Destination global row g of `to` takes source global row source[g] of `from` (the identity
+  // when `source` is empty). Every rank derives its own part of the same global schedule, so the
+  // pairwise counts and orders agree without communication.
+  Plan make_plan(const BlockRowLayout& from, const BlockRowLayout& to,
+                 const std::vector<index_type>& source) const {
+    const int ranks = to.num_ranks();
+    const index_type from_begin = from.row_begin(rank_), from_end = from.row_end(rank_);
+    auto src = [&](index_type g) {
+      return source.empty() ? g : source[static_cast<std::size_t>(g)];
+    };
+    Plan plan;
+    plan.send_counts.assign(static_cast<std::size_t>(ranks), 0);
+    plan.recv_counts.assign(static_cast<std::size_t>(ranks), 0);
+    std::vector<index_type> send_rows;
+    for (int d = 0; d < ranks; ++d) {  // destinations in rank order, their rows in order
+      for (index_type g = to.row_begin(d); g < to.row_end(d); ++g) {
+        const index_type s = src(g);
+        if (s < from_begin || s >= from_end) continue;
+        send_rows.push_back(s - from_begin);
+        ++plan.send_counts[static_cast<std::size_t>(d)];
+      }
+    }
+    const index_type to_begin = to.row_begin(rank_), to_rows = to.local_rows(rank_);
+    std::vector<std::vector<index_type>> by_source(static_cast<std::size_t>(ranks));
+    for (index_type i = 0; i < to_rows; ++i)
+      by_source[static_cast<std::size_t>(from.owner(src(to_begin + i)))].push_back(i);
+    std::vector<index_type> recv_rows;
+    recv_rows.reserve(static_cast<std::size_t>(to_rows));
+    for (int o = 0; o < ranks; ++o) {
+      const auto& rows = by_source[static_cast<std::size_t>(o)];
+      plan.recv_counts[static_cast<std::size_t>(o)] = static_cast<std::int64_t>(rows.size());
+      recv_rows.insert(recv_rows.end(), rows.begin(), rows.end());
+    }
+    plan.remote_sent = static_cast<index_type>(send_rows.size()) -
+                       plan.send_counts[static_cast<std::size_t>(rank_)];
+    plan.remote_received = to_rows - plan.recv_counts[static_cast<std::size_t>(rank_)];
+    plan.send_rows = to_device(send_rows, "strata::hss::exchange::send_rows");
+    plan.recv_rows = to_device(recv_rows, "strata::hss::exchange::recv_rows");
+    return plan;
+  }
+
+  static Kokkos::View<index_type*, MemSpace> to_device(const std::vector<index_type>& v,
+                                                       const std::string& label) {
+    Kokkos::View<index_type*, MemSpace> d(Kokkos::view_alloc(Kokkos::WithoutInitializing, label),
+                                          v.size());
+    auto h = Kokkos::create_mirror_view(d);
+    for (std::size_t i = 0; i < v.size(); ++i) h(i) = v[i];
+    Kokkos::deep_copy(d, h);
+    return d;
   }
 
   BlockRowLayout tree_layout_, user_layout_;
