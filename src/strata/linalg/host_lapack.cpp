@@ -1,8 +1,12 @@
 #include "strata/linalg/host_lapack.hpp"
 
 #include <algorithm>
+#include <exception>
+#include <string>
+#include <vector>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
@@ -58,30 +62,120 @@ std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a) {
   return w;
 }
 
+namespace {
+// Householder QR of the m x n column-major block at `a` (leading dimension lda, m >= n): A is
+// overwritten by Q, R (n x n, leading dimension ldr) receives the triangle. The calling thread's
+// BLAS settings apply.
+template <class T>
+void householder_qr_block(int m, int n, T* a, int lda, T* r, int ldr) {
+  std::vector<T> tau(static_cast<std::size_t>(n));
+  int info = 0, lwork = -1;
+  T query = 0;
+  lapack::geqrf(&m, &n, a, &lda, tau.data(), &query, &lwork, &info);
+  lwork = std::max(static_cast<int>(query), n);
+  std::vector<T> work(static_cast<std::size_t>(lwork));
+  lapack::geqrf(&m, &n, a, &lda, tau.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK geqrf failed (info = ", info, ")");
+  for (int j = 0; j < n; ++j) {
+    for (int i = 0; i < n; ++i)
+      r[i + static_cast<std::size_t>(ldr) * j] =
+          i <= j ? a[i + static_cast<std::size_t>(lda) * j] : T(0);
+  }
+  // Query ORGQR's own workspace (it may want more than GEQRF's).
+  lwork = -1;
+  lapack::orgqr(&m, &n, &n, a, &lda, tau.data(), &query, &lwork, &info);
+  if (static_cast<int>(query) > static_cast<int>(work.size()))
+    work.resize(static_cast<std::size_t>(query));
+  lwork = static_cast<int>(work.size());
+  lapack::orgqr(&m, &n, &n, a, &lda, tau.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK orgqr failed (info = ", info, ")");
+}
+}  // namespace
+
+int tall_qr_parts(index_type m, index_type n) {
+  // Blocks of at least max(8 n, 4096) rows, at most 32 of them: the stacked triangle
+  // (parts n x n) stays small against A, and the block count depends on the shape alone.
+  if (n <= 0) return 1;
+  const index_type block = std::max<index_type>(8 * n, 4096);
+  return static_cast<int>(std::clamp<index_type>(m / block, 1, 32));
+}
+
 template <class T>
 HostMatrix<T> qr_in_place(const HostMatrix<T>& a) {
+  // Under a serial host backend the one LAPACK call keeps the BLAS's own threads (HostBlasThreads).
+  const int parts = kx::threaded_host<HostExecSpace>
+                        ? tall_qr_parts(static_cast<index_type>(a.extent(0)),
+                                        static_cast<index_type>(a.extent(1)))
+                        : 1;
+  return tall_qr_in_place(a, parts);
+}
+
+template <class T>
+HostMatrix<T> tall_qr_in_place(const HostMatrix<T>& a, int parts) {
   const detail::HostBlasThreads host_blas_threads;  // detail/host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "qr_in_place: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "qr_in_place: cols");
   STRATA_REQUIRE(m >= n, ShapeMismatch, "qr_in_place: A is ", m, " x ", n,
                  "; expected rows >= cols");
+  STRATA_REQUIRE(
+      parts >= 1 && (parts == 1 || static_cast<long long>(m) >= static_cast<long long>(parts) * n),
+      InvalidArgument, "tall_qr_in_place: ", parts, " row blocks of a ", m, " x ", n,
+      " matrix; each block needs at least ", n, " rows");
   HostMatrix<T> r("strata::host_lapack::R", static_cast<std::size_t>(n),
                   static_cast<std::size_t>(n));
   if (n == 0) return r;
   const int lda = std::max(1, m);
-  std::vector<T> tau(static_cast<std::size_t>(n));
-  int info = 0, lwork = -1;
-  T query = 0;
-  lapack::geqrf(&m, &n, a.data(), &lda, tau.data(), &query, &lwork, &info);
-  lwork = std::max(static_cast<int>(query), n);
-  std::vector<T> work(static_cast<std::size_t>(lwork));
-  lapack::geqrf(&m, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
-  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK geqrf failed (info = ", info, ")");
-  for (int j = 0; j < n; ++j) {
-    for (int i = 0; i <= j; ++i) r(i, j) = a(i, j);
+  if (parts == 1) {
+    householder_qr_block(m, n, a.data(), lda, r.data(), n);
+    return r;
   }
-  lapack::orgqr(&m, &n, &n, a.data(), &lda, tau.data(), work.data(), &lwork, &info);
-  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK orgqr failed (info = ", info, ")");
+  // Flat TSQR over the host threads (Demmel, Grigori, Hoemmen & Langou, SISC 34 (2012)): block p
+  // of rows (m_p >= 8 n) is factored as Q_p R_p in parallel; the stacked [R_0; ...; R_{P-1}]
+  // (P n x n) is factored as Q_S R; then Q's block p is Q_p Q_S(p), one GEMM per block, again in
+  // parallel. Same backward stability as Householder QR (ibid., Sec. 5). Each LAPACK/BLAS call
+  // runs single-threaded (lapack.hpp); the blocks depend on the shape only, so the result does not
+  // change with the thread count.
+  const lapack::SingleThreadedBlas single_threaded_blas;
+  std::vector<int> begin(static_cast<std::size_t>(parts) + 1);
+  for (int p = 0; p <= parts; ++p)
+    begin[static_cast<std::size_t>(p)] = static_cast<int>(static_cast<long long>(m) * p / parts);
+  const int sn = parts * n;
+  std::vector<T> stacked(static_cast<std::size_t>(sn) * n), qs;
+  std::vector<std::vector<T>> q(static_cast<std::size_t>(parts));
+  std::vector<std::string> failure(static_cast<std::size_t>(parts));
+  const HostExecSpace host;
+  Kokkos::parallel_for("strata::host_lapack::tsqr_blocks",
+                       Kokkos::RangePolicy<HostExecSpace>(host, 0, parts), [&](const int p) {
+                         const int b0 = begin[static_cast<std::size_t>(p)];
+                         const int mp = begin[static_cast<std::size_t>(p) + 1] - b0;
+                         auto& qp = q[static_cast<std::size_t>(p)];
+                         qp.resize(static_cast<std::size_t>(mp) * n);
+                         for (int j = 0; j < n; ++j)
+                           for (int i = 0; i < mp; ++i)
+                             qp[i + static_cast<std::size_t>(mp) * j] =
+                                 a.data()[b0 + i + static_cast<std::size_t>(lda) * j];
+                         try {  // exceptions must not cross the parallel region
+                           householder_qr_block(mp, n, qp.data(), mp,
+                                                stacked.data() + static_cast<std::size_t>(p) * n,
+                                                sn);
+                         } catch (const std::exception& e) {
+                           failure[static_cast<std::size_t>(p)] = e.what();
+                         }
+                       });
+  host.fence();
+  for (const auto& f : failure) STRATA_REQUIRE(f.empty(), NumericalError, f);
+  householder_qr_block(sn, n, stacked.data(), sn, r.data(), n);  // stacked now holds Q_S
+  Kokkos::parallel_for("strata::host_lapack::tsqr_q",
+                       Kokkos::RangePolicy<HostExecSpace>(host, 0, parts), [&](const int p) {
+                         const int b0 = begin[static_cast<std::size_t>(p)];
+                         const int mp = begin[static_cast<std::size_t>(p) + 1] - b0;
+                         const T one = 1, zero = 0;
+                         lapack::gemm("N", "N", &mp, &n, &n, &one,
+                                      q[static_cast<std::size_t>(p)].data(), &mp,
+                                      stacked.data() + static_cast<std::size_t>(p) * n, &sn, &zero,
+                                      a.data() + b0, &lda);
+                       });
+  host.fence();
   return r;
 }
 
@@ -172,5 +266,7 @@ template std::vector<float> symmetric_eigenvalues<float>(const HostMatrix<float>
 template std::vector<double> symmetric_eigenvalues<double>(const HostMatrix<double>&);
 template HostMatrix<float> qr_in_place<float>(const HostMatrix<float>&);
 template HostMatrix<double> qr_in_place<double>(const HostMatrix<double>&);
+template HostMatrix<float> tall_qr_in_place<float>(const HostMatrix<float>&, int);
+template HostMatrix<double> tall_qr_in_place<double>(const HostMatrix<double>&, int);
 
 }  // namespace strata::linalg::host

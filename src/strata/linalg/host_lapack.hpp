@@ -18,9 +18,21 @@ template <class T>
 std::vector<T> symmetric_eigenvalues(const HostMatrix<T>& a);
 
 /// Thin QR: overwrites A (m x n, m >= n) with Q (orthonormal columns) and returns R (n x n upper
-/// triangular) (LAPACK xGEQRF + xORGQR).
+/// triangular). LAPACK xGEQRF + xORGQR; for tall A (tall_qr_parts(m, n) > 1) on a threaded host
+/// backend (OpenMP, Threads) a flat TSQR over the host threads: row blocks factored in parallel,
+/// their stacked R factors once more, Q by one GEMM per block. Both are backward stable (||A - QR||
+/// = O(m n u ||A||), ||Q^T Q - I|| = O(m u)).
 template <class T>
 HostMatrix<T> qr_in_place(const HostMatrix<T>& a);
+
+/// qr_in_place with an explicit number of row blocks (parts = 1: one LAPACK QR; parts > 1: the
+/// TSQR, whatever the backend; every block needs >= n rows, else InvalidArgument).
+template <class T>
+HostMatrix<T> tall_qr_in_place(const HostMatrix<T>& a, int parts);
+
+/// The number of row blocks of qr_in_place's TSQR for an m x n matrix (1: one LAPACK QR). Depends
+/// on the shape only: blocks of >= max(8 n, 4096) rows, at most 32.
+int tall_qr_parts(index_type m, index_type n);
 
 /// Polar factor U V^T of A (m x n, m >= n) from the thin SVD A = U S V^T (LAPACK xGESVD + xGEMM):
 /// the classical reference for the Newton-Schulz iterations. O(m n^2) flops, on the host.

@@ -230,4 +230,65 @@ TEST(HostLapack, SymmetricEigenvaluesAndQr) {
   EXPECT_THROW(strata::linalg::host::qr_in_place(rect), strata::ShapeMismatch);
 }
 
+// The blocked (TSQR) thin QR against one LAPACK QR of the same matrix, on a graded tall matrix
+// (singular values 1 .. 1e-8) with a row count that no block count divides. Householder QR and
+// TSQR are both backward stable (Demmel et al., SISC 34 (2012), Sec. 5): each computes exact
+// factors of A + E with ||E||_F <= c m n u ||A||_F, and Q with ||Q^T Q - I||_max <= c m u (c = 10
+// covers the constants at these sizes). R itself is as sensitive as the QR factorization (up to
+// kappa(A) = 1e8 here), so R is compared through R^T R, which equals (A + E)^T (A + E) for both:
+// ||R^T R - R_ref^T R_ref||_F <= 2 (2 ||E||_F ||A||_F + ||E||_F^2) <= 5 c m n u ||A||_F^2.
+TEST(HostLapack, TallQrInBlocksMatchesOneQr) {
+  const std::size_t m = 5003, n = 24;
+  std::vector<double> s(n);
+  for (std::size_t i = 0; i < n; ++i)
+    s[i] = std::pow(10.0, -8.0 * static_cast<double>(i) / (n - 1));
+  const auto a = with_singular_values(s, m, n);
+  double a_norm = 0;
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < m; ++i) a_norm += a(i, j) * a(i, j);
+  a_norm = std::sqrt(a_norm);
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  strata::HostMatrix<double> ref("ref", m, n);
+  Kokkos::deep_copy(ref, a);
+  const auto r_ref = strata::linalg::host::tall_qr_in_place(ref, 1);
+  for (const int parts : {2, 7, 32}) {
+    SCOPED_TRACE("parts = " + std::to_string(parts));
+    strata::HostMatrix<double> q("q", m, n);
+    Kokkos::deep_copy(q, a);
+    const auto r = strata::linalg::host::tall_qr_in_place(q, parts);
+    double orth = 0, resid = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      for (std::size_t i = 0; i < n; ++i) {
+        double qtq = 0;
+        for (std::size_t l = 0; l < m; ++l) qtq += q(l, i) * q(l, j);
+        orth = std::max(orth, std::abs(qtq - (i == j ? 1.0 : 0.0)));
+        if (i > j) EXPECT_EQ(r(i, j), 0.0);
+      }
+      for (std::size_t i = 0; i < m; ++i) {
+        double qr = 0;
+        for (std::size_t l = 0; l <= j; ++l) qr += q(i, l) * r(l, j);
+        resid += (qr - a(i, j)) * (qr - a(i, j));
+      }
+    }
+    EXPECT_LE(orth, 10.0 * m * u);
+    EXPECT_LE(std::sqrt(resid), 10.0 * m * n * u * a_norm);
+    double gram = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < n; ++i) {
+        double g = 0, g_ref = 0;
+        for (std::size_t l = 0; l <= std::min(i, j); ++l) {
+          g += r(l, i) * r(l, j);
+          g_ref += r_ref(l, i) * r_ref(l, j);
+        }
+        gram += (g - g_ref) * (g - g_ref);
+      }
+    EXPECT_LE(std::sqrt(gram), 5 * 10.0 * m * n * u * a_norm * a_norm);
+  }
+  // Blocks of fewer than n rows are refused.
+  strata::HostMatrix<double> small("small", 50, 24);
+  EXPECT_THROW(strata::linalg::host::tall_qr_in_place(small, 3), strata::InvalidArgument);
+  EXPECT_EQ(strata::linalg::host::tall_qr_parts(5000, 24), 1);
+  EXPECT_EQ(strata::linalg::host::tall_qr_parts(200000, 32), 32);
+}
+
 }  // namespace
