@@ -65,10 +65,13 @@ int query_size(T q) {
   return std::max(1, static_cast<int>(std::ceil(static_cast<double>(q))));
 }
 
-HostExecSpace host_instance(const ExecSpace& exec) {
+// A template, so that the branch not taken is discarded (a device ExecSpace does not convert to
+// HostExecSpace).
+template <class Exec>
+HostExecSpace host_instance(const Exec& exec) {
   // The inputs may come from asynchronous work on `exec` (e.g. CUDA with UVM memory).
   kx::fence(exec, "strata::linalg::batched_dense::host::inputs");
-  if constexpr (std::is_same_v<ExecSpace, HostExecSpace>) {
+  if constexpr (std::is_same_v<Exec, HostExecSpace>) {
     return exec;
   } else {
     return HostExecSpace{};
