@@ -19,6 +19,7 @@
 #include "strata/hss/problems.hpp"
 #include "strata/krylov/cg.hpp"
 #include "strata/krylov/gmres.hpp"
+#include "strata/krylov/mixed_precision.hpp"
 
 namespace strata::cli {
 
@@ -77,17 +78,32 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   const Comm& comm = context.comm;
   const ExecSpace exec;
   Progress progress("hss solve (compress, factor, solve)", 3, comm.rank());
-  std::shared_ptr<const hss::Problem<T>> problem;
+  // The exact operator, b, x and the Krylov iteration are double; the HSS approximation (its
+  // compression and ULV factor) is in T, wrapped for double vectors when T is float.
+  std::shared_ptr<const hss::Problem<double>> problem;
+  std::shared_ptr<const hss::Problem<T>> problem_hss;
   hss::ProblemOptions problem_options;
   problem_options.dim = request.dim;
   try {
-    problem = hss::make_problem<T>(request.problem, request.n, problem_options);
+    problem = hss::make_problem<double>(request.problem, request.n, problem_options);
+    if constexpr (std::is_same_v<T, double>) {
+      problem_hss = problem;
+    } else {
+      problem_hss = hss::make_problem<T>(request.problem, request.n, problem_options);
+    }
   } catch (const InvalidArgument& e) {
     throw UsageError(e.what());
   }
   const bool distributed = comm.size() > 1;
   const auto a =
-      distributed ? hss::make_operator<T>(problem, comm) : hss::make_operator<T>(problem);
+      distributed ? hss::make_operator<double>(problem, comm) : hss::make_operator<double>(problem);
+  std::shared_ptr<LinearOperator<T>> a_hss;
+  if constexpr (std::is_same_v<T, double>) {
+    a_hss = a;
+  } else {
+    a_hss =
+        distributed ? hss::make_operator<T>(problem_hss, comm) : hss::make_operator<T>(problem_hss);
+  }
   hss::ClusterTree tree;
   collective(comm, [&] {
     const auto points = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
@@ -100,30 +116,36 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   inverse.mode = hss::HssOperatorMode::inverse;
   inverse.factor_transpose = false;  // GMRES and CG only apply M^{-1}
   const auto compress_start = std::chrono::steady_clock::now();
-  std::shared_ptr<hss::HssOperator<T>> m;
+  std::shared_ptr<hss::HssOperator<T>> h_inverse;
   double error_estimate = -1;
   double compress_time = 0;
   if (distributed) {
-    auto h = hss::compress_from_matvecs_distributed<T>(exec, *a, tree, compress);
+    auto h = hss::compress_from_matvecs_distributed<T>(exec, *a_hss, tree, compress);
     error_estimate = h.relative_error_estimate;
     compress_time = seconds_since(compress_start);
     progress.advance();
-    m = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
+    h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
   } else {
-    auto h =
-        collective(comm, [&] { return hss::compress_from_matvecs<T>(exec, *a, tree, compress); });
+    auto h = collective(
+        comm, [&] { return hss::compress_from_matvecs<T>(exec, *a_hss, tree, compress); });
     error_estimate = h.relative_error_estimate;
     compress_time = seconds_since(compress_start);
     progress.advance();
-    m = collective(comm, [&] {
+    h_inverse = collective(comm, [&] {
       return std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
     });
   }
-  const double factor_time = m->factor_time_s();
+  std::shared_ptr<const LinearOperator<double>> m;
+  if constexpr (std::is_same_v<T, double>) {
+    m = h_inverse;
+  } else {
+    m = std::make_shared<krylov::PrecisionCastOperator<double, T>>(h_inverse);
+  }
+  const double factor_time = h_inverse->factor_time_s();
   progress.advance();
 
-  DistMatrix<T> b(a->comm(), a->row_layout(), request.columns, "strata::cli::hss_solve::b");
-  DistMatrix<T> x(a->comm(), a->row_layout(), request.columns, "strata::cli::hss_solve::x");
+  DistMatrix<double> b(a->comm(), a->row_layout(), request.columns, "strata::cli::hss_solve::b");
+  DistMatrix<double> x(a->comm(), a->row_layout(), request.columns, "strata::cli::hss_solve::x");
   fill_random(exec, RandomStream{Distribution::gaussian, request.seed, 1}, b);
   exec.fence();
   const auto solve_start = std::chrono::steady_clock::now();
@@ -132,15 +154,15 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     m->apply(exec, b.local(), x.local());
     exec.fence();
   } else if (request.krylov == "gmres") {
-    result = krylov::gmres<T>(exec, *a, *m, b, x, request.options);
+    result = krylov::gmres<double>(exec, *a, *m, b, x, request.options);
   } else {
-    result = krylov::cg<T>(exec, *a, *m, b, x, request.options);
+    result = krylov::cg<double>(exec, *a, *m, b, x, request.options);
   }
   const double solve_time = seconds_since(solve_start);
   progress.advance();
   progress.finish();
   // The direct solve's accuracy against the exact operator (the Krylov solvers report their own).
-  const auto residuals = true_residuals<T>(exec, *a, b, x);
+  const auto residuals = true_residuals<double>(exec, *a, b, x);
   double worst = 0;
   for (const double r : residuals) worst = std::max(worst, r);
   const bool iterative = request.krylov != "none";
@@ -175,7 +197,8 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
         .add("problem", problem->name())
         .add("n", static_cast<long long>(request.n))
         .add("columns", static_cast<long long>(request.columns))
-        .add("dtype", scalar_name<T>())
+        .add("dtype", "float64")
+        .add("hss_precision", std::is_same_v<T, double> ? "fp64" : "fp32")
         .add("ranks", comm.size())
         .add("distributed", distributed)
         .add("hss", hss_part)
@@ -199,7 +222,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   } else if (!context.quiet) {
     std::ostringstream line;
     line << "strata hss solve: " << problem->name() << ", n = " << request.n << ", "
-         << request.columns << " right-hand side(s), " << scalar_name<T>() << "\n  HSS at tol "
+         << request.columns << " right-hand side(s)\n  HSS (" << scalar_name<T>() << ") at tol "
          << request.tolerance << " (estimated error " << error_estimate << "): compress "
          << compress_time << " s, ULV factor " << factor_time << " s\n";
     if (iterative) {

@@ -28,6 +28,7 @@
 #include "strata/krylov/cg.hpp"
 #include "strata/krylov/gmres.hpp"
 #include "strata/krylov/krylov.hpp"
+#include "strata/krylov/mixed_precision.hpp"
 #include "strata/linalg/batched_dense.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"

@@ -195,6 +195,11 @@ def main():
             if single["iterations"] != g["iterations"]:
                 fail(f"gmres: {g['iterations']} iterations at {n} ranks, "
                      f"{single['iterations']} at 1")
+        # An fp32 HSS preconditions the fp64 GMRES as well (its error 1e-4 >> fp32 rounding).
+        f = solve(["--krylov", "gmres", "--krylov-tol", "1e-10", "--precision", "fp32"], n)
+        if (f["hss_precision"] != "fp32" or f["dtype"] != "float64" or not f["converged"]
+                or f["iterations"] > 10 or f["relative_residual"] > 1e-10):
+            fail(f"gmres with an fp32 HSS: {f}")
         c = solve(["--krylov", "cg", "--krylov-tol", "1e-10"], n)
         if not c["converged"] or c["relative_residual"] > 1e-10:
             fail(f"cg on the symmetric positive definite cauchy-1d: {c}")
