@@ -48,7 +48,9 @@ const char* const matvec_usage =
     "subtrees' generators and rows) and the distributed product is gathered for writing.\n";
 
 const char* const solve_usage =
-    "usage: strata hss solve --hss H.h5 --rhs B.h5:/B --output X.h5:/X [--spd] [--json]\n\n"
+    "usage: strata hss solve --hss H.h5 --rhs B.h5:/B --output X.h5:/X [--spd] [--json]\n"
+    "       strata hss solve --problem NAME --n N --tol EPS [--krylov gmres|cg|none]\n"
+    "                        [--krylov-tol 1e-10] [--max-iter 100] [--restart 30] [--json]\n\n"
     "Solves A X = B with the ULV factorization of the HSS matrix in H.h5 (O(n r^2) work).\n"
     "  --hss FILE        HSS matrix written by Strata\n"
     "  --rhs F:/D        right-hand sides B, a 2-D dataset (n, k)\n"
@@ -62,7 +64,32 @@ const char* const solve_usage =
     "max(m, 2 r) for leaf size m, L levels, rank r; u the unit roundoff).\n\n"
     "Under mpirun with more than one rank the solve is a distributed ULV: elimination inside\n"
     "each rank's subtrees, then a small reduced system factored on every rank; it solves any\n"
-    "nonsingular A, as on one rank.\n";
+    "nonsingular A, as on one rank.\n\n"
+    "With --problem the matrix is a built-in test matrix (as in 'hss compress': kernel\n"
+    "matrices never stored, their products computed on the fly), compressed here to an HSS\n"
+    "approximation H at --tol and factored by ULV; B is --columns Gaussian columns (--seed).\n"
+    "  --krylov none     (default) X = H^{-1} B, the direct ULV solve; its residual against the\n"
+    "                    exact matrix is reported\n"
+    "  --krylov gmres    restarted GMRES on the exact matrix A, preconditioned by H^{-1}: a\n"
+    "                    loose --tol (1e-3 to 1e-4) makes H cheap, and GMRES reaches full\n"
+    "                    accuracy in a few iterations\n"
+    "  --krylov cg       preconditioned CG, for symmetric positive definite A (stops with\n"
+    "                    status inaccurate if A or H^{-1} turns out indefinite)\n"
+    "  --krylov-tol T    target true relative residual ||B - A X|| / ||B|| per column\n"
+    "                    (default 1e-10)\n"
+    "  --max-iter K      most iterations per column (default 100)\n"
+    "  --restart M       GMRES restart length (default 30)\n"
+    "  --precision P     fp64 (default) or fp32: the precision of H (compression and ULV);\n"
+    "                    A, B, X and the Krylov iteration stay fp64, so an fp32 H still\n"
+    "                    preconditions GMRES to full fp64 accuracy\n"
+    "  --leaf-size M, --dim D, --columns K, --seed S\n"
+    "  --json            one JSON object: iterations, converged, relative_residual (true,\n"
+    "                    against A), residual_history, per_column, hss {tol, compress_time_s,\n"
+    "                    factor_time_s, relative_error_estimate}, time_s {compress, factor,\n"
+    "                    solve, operator, preconditioner, orthogonalization, update}\n"
+    "A Krylov solve that misses --krylov-tol exits with status 3 (inaccurate). Progress\n"
+    "(--progress) is reported by rank 0 after every GMRES cycle and CG iteration. Under mpirun\n"
+    "the HSS matrix, its ULV factor, the exact operator and the vectors are distributed.\n";
 
 const char* const random_usage =
     "usage: strata hss random --n N --output H.h5 [--leaf-size 64] [--rank 16] [--seed 0]\n"
@@ -316,6 +343,13 @@ int run_hss_solve(Args& args, Context& context) {
   if (args.flag("--help")) {
     context.print(solve_usage);
     return 0;
+  }
+  if (args.has("--problem")) return run_hss_solve_problem(args, context);
+  for (const char* name : {"--krylov", "--krylov-tol", "--max-iter", "--restart"}) {
+    if (args.has(name))
+      throw UsageError(std::string("option '") + name +
+                       "' needs '--problem NAME --n N --tol EPS': the Krylov solvers iterate on "
+                       "the exact built-in matrix, preconditioned by its HSS approximation");
   }
 #if STRATA_HAVE_HDF5
   const std::string file = required_file(args, "--hss");
