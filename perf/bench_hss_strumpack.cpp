@@ -4,7 +4,8 @@
 //
 //   strata_bench_hss_strumpack [--problems=cauchy-1d,laplace-curve,gaussian-1d]
 //       [--sizes=4096,8192,16384] [--tols=1e-6,1e-10] [--methods=levitt-martinsson,quasi-optimal]
-//       [--leaf=64] [--reps=3] [--threads=2] [--d0=32] [--dd=16] [--probes=10]
+//       [--leaf=64] [--reps=3] [--threads=2] [--d0=32] [--dd=16] [--probes=10] [--errors=1]
+//       [--phases=0]
 //
 // Per (problem, N, tol): the dense N x N matrix A of the built-in problem (hss/problems.hpp) is
 // formed once on the host; then `reps` rounds alternate STRUMPACK and each Strata method. Both
@@ -23,8 +24,11 @@
 // Printed per row: median over the reps of the total compression time, the time in products,
 // the time outside the products and the products; the achieved error ||A - H||_F / ||A||_F of the
 // last rep's result against the dense matrix (exact, by applying H to column blocks of the
-// identity, not timed); and the ratio of Strata's time outside the products to STRUMPACK's.
+// identity, not timed); the ratio of Strata's time outside the products to STRUMPACK's; and the
+// same two figures in process CPU time (all threads; robust on a loaded machine; run with
+// OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS=1 so that no thread spins between calls).
 #include <omp.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -73,6 +77,13 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
+/// CPU time of the whole process (all threads), seconds.
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -84,20 +95,22 @@ double median(std::vector<double> v) {
 struct DenseProduct {
   index_type n = 0;
   std::vector<double> a;
-  double seconds = 0;
+  double seconds = 0, cpu_seconds = 0;
   index_type columns = 0;
   void reset() {
-    seconds = 0;
+    seconds = cpu_seconds = 0;
     columns = 0;
   }
   void apply(bool transpose, const double* x, int ldx, double* y, int ldy, int k) {
     const auto start = std::chrono::steady_clock::now();
+    const double cpu_start = process_cpu_seconds();
     const int m = static_cast<int>(n);
     const double one = 1, zero = 0;
     if (k > 0)
       strata::linalg::lapack::gemm(transpose ? "T" : "N", "N", &m, &k, &m, &one, a.data(), &m, x,
                                    &ldx, &zero, y, &ldy);
     seconds += seconds_since(start);
+    cpu_seconds += process_cpu_seconds() - cpu_start;
     columns += k;
   }
 };
@@ -156,13 +169,14 @@ double dense_error(const DenseProduct& p, F apply_h) {
 }
 
 struct Sample {
-  std::vector<double> total, products_s, outside, products;
+  std::vector<double> total, products_s, outside, products, cpu_outside;
   double error = -1;
-  void add(double t, double prod_s, index_type cols) {
+  void add(double t, double cpu, const DenseProduct& p) {
     total.push_back(t);
-    products_s.push_back(prod_s);
-    outside.push_back(t - prod_s);
-    products.push_back(static_cast<double>(cols));
+    products_s.push_back(p.seconds);
+    outside.push_back(t - p.seconds);
+    cpu_outside.push_back(cpu - p.cpu_seconds);
+    products.push_back(static_cast<double>(p.columns));
   }
 };
 
@@ -181,6 +195,11 @@ int main(int argc, char** argv) {
     const int d0 = std::atoi(arg(argc, argv, "d0", "32").c_str());
     const int dd = std::atoi(arg(argc, argv, "dd", "16").c_str());
     const int probes = std::atoi(arg(argc, argv, "probes", "10").c_str());
+    // --errors=0 skips the exact errors (for profiling the compression alone).
+    const bool errors = arg(argc, argv, "errors", "1") != "0";
+    // --phases=1 prints Strata's construction phases (CompressResult::timings, products included
+    // where they happen) of the last rep.
+    const bool phases = arg(argc, argv, "phases", "0") != "0";
     omp_set_num_threads(threads);
     const ExecSpace exec;
     std::printf(
@@ -188,8 +207,9 @@ int main(int argc, char** argv) {
         "d0 %d, dd %d, STABLE) vs Strata compress_from_matvecs (%s), leaf %d, products by dense "
         "xGEMM, medians of %d alternating reps\n",
         omp_get_max_threads(), d0, dd, ExecSpace::name(), leaf, reps);
-    std::printf("%-15s %6s %6s %-18s %9s %9s %9s %7s %10s %9s\n", "problem", "N", "tol", "library",
-                "total-s", "prod-s", "outside-s", "prods", "err-dense", "out/STRU");
+    std::printf("%-14s %6s %6s %-10s %8s %8s %9s %6s %9s %9s %9s %9s\n", "problem", "N", "tol",
+                "library", "total-s", "prod-s", "outside-s", "prods", "err-dense", "out/STRU",
+                "cpu-out-s", "cpu/STRU");
     for (const auto& name : problems) {
       for (const auto& size : sizes) {
         const auto n = static_cast<index_type>(std::atoll(size.c_str()));
@@ -211,6 +231,7 @@ int main(int argc, char** argv) {
           std::vector<Sample> mine(methods.size());
           std::unique_ptr<strumpack::HSS::HSSMatrix<double>> last_stru;
           std::vector<hss::HssMatrix<double>> last_mine(methods.size());
+          std::vector<std::string> last_phases(methods.size());
           for (int rep = 0; rep < reps; ++rep) {
             {
               strumpack::HSS::HSSOptions<double> opts;
@@ -235,9 +256,10 @@ int main(int argc, char** argv) {
               };
               product.reset();
               const auto start = std::chrono::steady_clock::now();
+              const double cpu_start = process_cpu_seconds();
               auto h = std::make_unique<strumpack::HSS::HSSMatrix<double>>(n, n, opts);
               h->compress(amult, aelem, opts);
-              stru.add(seconds_since(start), product.seconds, product.columns);
+              stru.add(seconds_since(start), process_cpu_seconds() - cpu_start, product);
               last_stru = std::move(h);
             }
             for (std::size_t m = 0; m < methods.size(); ++m) {
@@ -248,22 +270,28 @@ int main(int argc, char** argv) {
               options.error_probes = probes;
               product.reset();
               const auto start = std::chrono::steady_clock::now();
+              const double cpu_start = process_cpu_seconds();
               auto result = hss::compress_from_matvecs(exec, op, tree, options);
-              mine[m].add(seconds_since(start), product.seconds, product.columns);
+              mine[m].add(seconds_since(start), process_cpu_seconds() - cpu_start, product);
               last_mine[m] = std::move(result.matrix);
+              last_phases[m] = " rounds " + std::to_string(result.rounds) + " samples " +
+                               std::to_string(result.samples);
+              for (const auto& [phase, t] : result.timings.phases())
+                last_phases[m] += " " + phase + " " + std::to_string(t);
             }
           }
           // Exact errors of the last rep's results (not timed).
-          stru.error = dense_error(product, [&](index_type j0, index_type cols, double* out) {
-            strumpack::DenseMatrix<double> e(n, cols);
-            e.zero();
-            for (index_type j = 0; j < cols; ++j) e(j0 + j, j) = 1;
-            const auto he = last_stru->apply(e);
-            for (index_type j = 0; j < cols; ++j)
-              for (index_type i = 0; i < n; ++i)
-                out[static_cast<std::size_t>(i + j * n)] = he(i, j);
-          });
-          for (std::size_t m = 0; m < methods.size(); ++m) {
+          if (errors)
+            stru.error = dense_error(product, [&](index_type j0, index_type cols, double* out) {
+              strumpack::DenseMatrix<double> e(n, cols);
+              e.zero();
+              for (index_type j = 0; j < cols; ++j) e(j0 + j, j) = 1;
+              const auto he = last_stru->apply(e);
+              for (index_type j = 0; j < cols; ++j)
+                for (index_type i = 0; i < n; ++i)
+                  out[static_cast<std::size_t>(i + j * n)] = he(i, j);
+            });
+          for (std::size_t m = 0; errors && m < methods.size(); ++m) {
             mine[m].error = dense_error(product, [&](index_type j0, index_type cols, double* out) {
               strata::Matrix<double> e("e", n, cols), he("he", n, cols);
               const auto eh = Kokkos::create_mirror_view(e);
@@ -276,12 +304,13 @@ int main(int argc, char** argv) {
                   out[static_cast<std::size_t>(i + j * n)] = hh(i, j);
             });
           }
-          const double stru_out = median(stru.outside);
+          const double stru_out = median(stru.outside), stru_cpu = median(stru.cpu_outside);
           auto row = [&](const char* library, const Sample& s) {
-            std::printf("%-15s %6lld %6s %-18s %9.3f %9.3f %9.3f %7.0f %10.2e %9.2f\n",
+            std::printf("%-14s %6lld %6s %-10s %8.3f %8.3f %9.3f %6.0f %9.2e %9.2f %9.3f %9.2f\n",
                         name.c_str(), static_cast<long long>(n), tol_text.c_str(), library,
                         median(s.total), median(s.products_s), median(s.outside),
-                        median(s.products), s.error, median(s.outside) / stru_out);
+                        median(s.products), s.error, median(s.outside) / stru_out,
+                        median(s.cpu_outside), median(s.cpu_outside) / stru_cpu);
           };
           row("STRUMPACK", stru);
           for (std::size_t m = 0; m < methods.size(); ++m)
@@ -289,6 +318,8 @@ int main(int argc, char** argv) {
                 : methods[m] == "quasi-optimal"   ? "Strata QO"
                                                   : methods[m].c_str(),
                 mine[m]);
+          for (std::size_t m = 0; phases && m < methods.size(); ++m)
+            std::printf("  phases (s) %s:%s\n", methods[m].c_str(), last_phases[m].c_str());
           std::fflush(stdout);
         }
       }
