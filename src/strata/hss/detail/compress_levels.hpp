@@ -354,8 +354,10 @@ Matrix<T> lift(const ExecSpace& exec, const MatrixBatch<T>& basis,
   return out;
 }
 
-/// y <- U^T (y - D w) (transpose: V^T (y - D^T w)): one level of the reduction A -> U^T (A - D) V
-/// applied to a sample pair, with no new products (Levitt & Martinsson step 6).
+/// U^T (y - D w) (transpose: V^T (y - D^T w)): one level of the reduction A -> U^T (A - D) V
+/// applied to a sample pair, with no new products (Levitt & Martinsson step 6). Computed as
+/// U^T y - (U^T D) w, which leaves y untouched (callers need no copy of their samples) and costs
+/// r m (s + c) + r c s flops per node instead of m c s + r m s (r <= m the rank).
 template <class T>
 Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T>& y,
                  const Matrix<T>& w, int cols, bool transpose) {
@@ -364,9 +366,16 @@ Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T
   const auto& yd = transpose ? d.col_dim : d.row_dim;
   const auto& wo = transpose ? d.row_off : d.col_off;
   const auto& wd = transpose ? d.row_dim : d.col_dim;
-  linalg::gemm_batched(exec, transpose ? 'T' : 'N', 'N', T(-1), f.d, row_blocks(w, wo, wd, 0, cols),
-                       T(1), row_blocks(y, yo, yd, 0, cols));
-  return project(exec, transpose ? f.v : f.u, yo, yd, transpose ? f.c : f.r, y, cols);
+  const auto& basis = transpose ? f.v : f.u;
+  const auto& rank = transpose ? f.c : f.r;
+  Matrix<T> out = project(exec, basis, yo, yd, rank, y, cols);
+  // E = U^T D (r x col_dim), transpose: V^T D^T = (D V)^T (c x row_dim).
+  auto e = linalg::MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::UtD", rank, wd);
+  linalg::gemm_batched(exec, 'T', transpose ? 'T' : 'N', T(1), basis, f.d, T(0), e);
+  const auto parent = LevelDims::from(rank, rank);
+  linalg::gemm_batched(exec, 'N', 'N', T(-1), e, row_blocks(w, wo, wd, 0, cols), T(1),
+                       row_blocks(out, parent.row_off, rank, 0, cols));
+  return out;
 }
 
 /// [a | b]: the columns of a, then those of b (either may have no columns).
@@ -376,7 +385,8 @@ Matrix<T> hcat(const ExecSpace& exec, const Matrix<T>& a, const Matrix<T>& b) {
                    cb = static_cast<index_type>(b.extent(1));
   if (cb == 0) return a;
   if (ca == 0) return b;
-  Matrix<T> out("strata::hss::compress::hcat", a.extent(0), ca + cb);
+  Matrix<T> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::compress::hcat"),
+                a.extent(0), ca + cb);
   Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(index_type(0), ca)), a);
   Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(ca, ca + cb)), b);
   return out;
