@@ -270,6 +270,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   const index_type s = smp.s;
   Kokkos::Timer timer;
   const int si = static_cast<int>(s);
+  choice.discard_if_capped = stop_if_capped;  // a capped level ends the pass (below)
   // Local levels L..max(ls, 1) on this rank's subtrees.
   const index_type leaves_per_sub = ClusterTree::nodes_on_level(levels - ls);
   std::vector<int> leaf_m;
@@ -660,6 +661,9 @@ DistBuild<T> build_quasi_optimal_distributed(
       level.hit_cap = false;
       level.s_needed = 0;
       level.max_rank = 0;
+      // A level with a capped node (on this rank, hence globally) is factored again with more
+      // samples (below) when these may still grow.
+      level.discard_if_capped = budget_scale > 0 && sb < plan.s_max;
       LevelFactors<T> f;
       // Can fail on one rank only (too few samples for a node): agree on the error.
       if (on_subtrees) {

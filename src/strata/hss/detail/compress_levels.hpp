@@ -157,6 +157,10 @@ struct RankChoice {
   bool hit_cap = false;     // set when some node's rank was capped by the samples
   index_type s_needed = 0;  // the samples (of this level's sketch) the capped nodes predict
   index_type max_rank = 0;  // largest rank chosen (both sides) on the levels factored
+  // Set by callers that throw away a level on which some node was capped (they grow the samples
+  // and factor it again): factor_level then returns after the ranks, without the discrepancy
+  // blocks (about half of its work) and with f.d empty.
+  bool discard_if_capped = false;
 };
 
 /// Tolerance-mode rank of one node from the singular values sigma (non-increasing, all
@@ -257,6 +261,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   f.dims = dims;
   f.r.resize(n);
   f.c.resize(n);
+  bool capped_here = false;
   if (choice.fixed > 0) {
     for (int i = 0; i < n; ++i) {
       f.r[i] = static_cast<int>(std::min<index_type>(choice.fixed, ku[i]));
@@ -285,7 +290,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
         out[i] = rank_for_budget(sg.data(), avail, k[i], rows[i], choice.oversampling,
                                  amp(other[i]), node_budget, extra);
         if (extra > 0) {
-          choice.hit_cap = true;
+          choice.hit_cap = capped_here = true;
           // Node i needs k - p >= r + extra, k = s - other (its null-space dimension).
           choice.s_needed = std::max<index_type>(choice.s_needed,
                                                  other[i] + out[i] + extra + choice.oversampling);
@@ -297,6 +302,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   }
   for (int i = 0; i < n; ++i)
     choice.max_rank = std::max<index_type>(choice.max_rank, std::max(f.r[i], f.c[i]));
+  if (capped_here && choice.discard_if_capped) return f;
   f.u = carve<T>(uf.values, n, [&](int i) {
     return Block{uf.layout.host_offset[i], dims.row_dim[i], f.r[i], uf.layout.host_ld[i]};
   });
