@@ -157,6 +157,10 @@ struct RankChoice {
   bool hit_cap = false;     // set when some node's rank was capped by the samples
   index_type s_needed = 0;  // the samples (of this level's sketch) the capped nodes predict
   index_type max_rank = 0;  // largest rank chosen (both sides) on the levels factored
+  // Set by callers that throw away a level on which some node was capped (they grow the samples
+  // and factor it again): factor_level then returns after the ranks, without the discrepancy
+  // blocks (about half of its work) and with f.d empty.
+  bool discard_if_capped = false;
 };
 
 /// Tolerance-mode rank of one node from the singular values sigma (non-increasing, all
@@ -257,6 +261,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   f.dims = dims;
   f.r.resize(n);
   f.c.resize(n);
+  bool capped_here = false;
   if (choice.fixed > 0) {
     for (int i = 0; i < n; ++i) {
       f.r[i] = static_cast<int>(std::min<index_type>(choice.fixed, ku[i]));
@@ -285,7 +290,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
         out[i] = rank_for_budget(sg.data(), avail, k[i], rows[i], choice.oversampling,
                                  amp(other[i]), node_budget, extra);
         if (extra > 0) {
-          choice.hit_cap = true;
+          choice.hit_cap = capped_here = true;
           // Node i needs k - p >= r + extra, k = s - other (its null-space dimension).
           choice.s_needed = std::max<index_type>(choice.s_needed,
                                                  other[i] + out[i] + extra + choice.oversampling);
@@ -297,6 +302,7 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   }
   for (int i = 0; i < n; ++i)
     choice.max_rank = std::max<index_type>(choice.max_rank, std::max(f.r[i], f.c[i]));
+  if (capped_here && choice.discard_if_capped) return f;
   f.u = carve<T>(uf.values, n, [&](int i) {
     return Block{uf.layout.host_offset[i], dims.row_dim[i], f.r[i], uf.layout.host_ld[i]};
   });
@@ -354,8 +360,10 @@ Matrix<T> lift(const ExecSpace& exec, const MatrixBatch<T>& basis,
   return out;
 }
 
-/// y <- U^T (y - D w) (transpose: V^T (y - D^T w)): one level of the reduction A -> U^T (A - D) V
-/// applied to a sample pair, with no new products (Levitt & Martinsson step 6).
+/// U^T (y - D w) (transpose: V^T (y - D^T w)): one level of the reduction A -> U^T (A - D) V
+/// applied to a sample pair, with no new products (Levitt & Martinsson step 6). Computed as
+/// U^T y - (U^T D) w, which leaves y untouched (callers need no copy of their samples) and costs
+/// r m (s + c) + r c s flops per node instead of m c s + r m s (r <= m the rank).
 template <class T>
 Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T>& y,
                  const Matrix<T>& w, int cols, bool transpose) {
@@ -364,9 +372,16 @@ Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T
   const auto& yd = transpose ? d.col_dim : d.row_dim;
   const auto& wo = transpose ? d.row_off : d.col_off;
   const auto& wd = transpose ? d.row_dim : d.col_dim;
-  linalg::gemm_batched(exec, transpose ? 'T' : 'N', 'N', T(-1), f.d, row_blocks(w, wo, wd, 0, cols),
-                       T(1), row_blocks(y, yo, yd, 0, cols));
-  return project(exec, transpose ? f.v : f.u, yo, yd, transpose ? f.c : f.r, y, cols);
+  const auto& basis = transpose ? f.v : f.u;
+  const auto& rank = transpose ? f.c : f.r;
+  Matrix<T> out = project(exec, basis, yo, yd, rank, y, cols);
+  // E = U^T D (r x col_dim), transpose: V^T D^T = (D V)^T (c x row_dim).
+  auto e = linalg::MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::UtD", rank, wd);
+  linalg::gemm_batched(exec, 'T', transpose ? 'T' : 'N', T(1), basis, f.d, T(0), e);
+  const auto parent = LevelDims::from(rank, rank);
+  linalg::gemm_batched(exec, 'N', 'N', T(-1), e, row_blocks(w, wo, wd, 0, cols), T(1),
+                       row_blocks(out, parent.row_off, rank, 0, cols));
+  return out;
 }
 
 /// [a | b]: the columns of a, then those of b (either may have no columns).
@@ -376,7 +391,8 @@ Matrix<T> hcat(const ExecSpace& exec, const Matrix<T>& a, const Matrix<T>& b) {
                    cb = static_cast<index_type>(b.extent(1));
   if (cb == 0) return a;
   if (ca == 0) return b;
-  Matrix<T> out("strata::hss::compress::hcat", a.extent(0), ca + cb);
+  Matrix<T> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::compress::hcat"),
+                a.extent(0), ca + cb);
   Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(index_type(0), ca)), a);
   Kokkos::deep_copy(exec, Kokkos::subview(out, Kokkos::ALL, std::make_pair(ca, ca + cb)), b);
   return out;
