@@ -66,7 +66,7 @@ double true_error(const strata::ExecSpace& exec, const hss::Problem<double>& p,
     auto eh = Kokkos::create_mirror_view(e);
     for (index_type i = 0; i < rows; ++i) eh(r0 + i, i) = 1;
     Kokkos::deep_copy(e, eh);
-    hss::matvec(exec, h, e, ht, strata::Op::transpose);
+    hss::matvec<double>(exec, h, e, ht, strata::Op::transpose);
     const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), blocks.values);
     const auto hh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), ht);
     for (index_type j = 0; j < n; ++j) {
@@ -107,12 +107,18 @@ int main(int argc, char** argv) {
   index_type leaf = 64, truth_max = 16384, baseline_max = 16384;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
-    if (key == "--problems") problems = split(value);
-    else if (key == "--sizes") sizes = split(value);
-    else if (key == "--tol") tol = std::atof(value.c_str());
-    else if (key == "--leaf") leaf = std::atoll(value.c_str());
-    else if (key == "--true-error-max") truth_max = std::atoll(value.c_str());
-    else if (key == "--baseline-max") baseline_max = std::atoll(value.c_str());
+    if (key == "--problems")
+      problems = split(value);
+    else if (key == "--sizes")
+      sizes = split(value);
+    else if (key == "--tol")
+      tol = std::atof(value.c_str());
+    else if (key == "--leaf")
+      leaf = std::atoll(value.c_str());
+    else if (key == "--true-error-max")
+      truth_max = std::atoll(value.c_str());
+    else if (key == "--baseline-max")
+      baseline_max = std::atoll(value.c_str());
     else {
       std::fprintf(stderr, "unknown option %s\n", key.c_str());
       return 2;
@@ -127,7 +133,8 @@ int main(int argc, char** argv) {
     for (const auto& size : sizes) {
       const index_type n = std::atoll(size.c_str());
       const auto problem = hss::make_problem<double>(name, n);
-      const auto points = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
+      const auto points =
+          Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
       const auto tree = hss::ClusterTree::geometric(points, leaf);
       const bool truth = n <= truth_max;
       {
@@ -135,8 +142,8 @@ int main(int argc, char** argv) {
         o.tolerance = tol;
         o.points = points;
         const auto t0 = std::chrono::steady_clock::now();
-        const auto r = hss::compress_by_skeletonization<double>(exec, tree,
-                                                                problem->entry_evaluator(), o);
+        const auto r =
+            hss::compress_by_skeletonization<double>(exec, tree, problem->entry_evaluator(), o);
         const double time = seconds_since(t0);
         char own[128];
         std::snprintf(own, sizeof own, "cert %.2e [<= %.2e]%s r%d", r.certificate.estimate,
@@ -150,7 +157,8 @@ int main(int argc, char** argv) {
         o.relative_tolerance = tol;
         hss::CompressEntriesResult r;
         const auto t0 = std::chrono::steady_clock::now();
-        const auto h = hss::compress_from_entries<double>(exec, tree, problem->entry_evaluator(), o, &r);
+        const auto h =
+            hss::compress_from_entries<double>(exec, tree, problem->entry_evaluator(), o, &r);
         const double time = seconds_since(t0);
         row(name, n, "old entries (1 round)", time, r.entries, 0, max_rank(h), "ID tol = tol",
             truth ? true_error(exec, *problem, h) : -1);

@@ -322,8 +322,7 @@ int compress_typed(Request request, Context& context) {
            << out.certificate.upper << "] at nominal confidence " << out.certificate.confidence
            << ")";
     }
-    line << ", "
-         << out.matrix.memory_bytes() << " bytes, " << timer.total() << " s";
+    line << ", " << out.matrix.memory_bytes() << " bytes, " << timer.total() << " s";
     for (const auto& [name, seconds] : timer.phases()) line << " | " << name << " " << seconds;
     line << "\n";
     if (out.saturated_nodes > 0)
@@ -336,8 +335,7 @@ int compress_typed(Request request, Context& context) {
   if (!met) {
     std::ostringstream warning;
     warning << "the requested accuracy was not met: estimated relative error "
-            << (request.method == "entries" ? out.certificate.upper
-                                            : out.relative_error_estimate)
+            << (request.method == "entries" ? out.certificate.upper : out.relative_error_estimate)
             << (request.method == "entries" ? " (upper end of the certificate)" : "") << " > "
             << "--tol " << promised
             << " (H was written; the matrix may not be compressible to that tolerance: try a "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <utility>
 
 #include "strata/core/checks.hpp"
@@ -52,8 +53,8 @@ std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
   return std::vector<T>(h.data(), h.data() + h.extent(0));
 }
 
-// Nodes of every level (1..L) that are near each node: geometric (boxes closer than the larger
-// diameter) from points, else the index-adjacent nodes.
+// Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
+// larger diameter) from points, else the index-adjacent nodes.
 std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points) {
   const int levels = tree.levels();
   std::vector<Lists> near(static_cast<std::size_t>(levels) + 1);
@@ -94,7 +95,7 @@ std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points)
       da += (hi[ia] - lo[ia]) * (hi[ia] - lo[ia]);
       db += (hi[ib] - lo[ib]) * (hi[ib] - lo[ib]);
     }
-    return dist == 0 || dist < std::max(da, db);
+    return dist == 0 || 4 * dist < std::max(da, db);
   };
   for (int l = 1; l <= levels; ++l) {
     const index_type nodes = ClusterTree::nodes_on_level(l);
@@ -104,7 +105,8 @@ std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points)
       // A node near i has its parent near i's parent (boxes nest), or is i's sibling.
       std::vector<index_type> candidates{i ^ 1};
       if (l > 1) {
-        for (const index_type q : near[static_cast<std::size_t>(l) - 1][static_cast<std::size_t>(i / 2)]) {
+        for (const index_type q :
+             near[static_cast<std::size_t>(l) - 1][static_cast<std::size_t>(i / 2)]) {
           candidates.push_back(2 * q), candidates.push_back(2 * q + 1);
         }
       }
@@ -112,7 +114,8 @@ std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points)
         if (is_near(ClusterTree::heap_index(l, i), ClusterTree::heap_index(l, s)))
           lists[static_cast<std::size_t>(i)].push_back(s);
       }
-      std::sort(lists[static_cast<std::size_t>(i)].begin(), lists[static_cast<std::size_t>(i)].end());
+      std::sort(lists[static_cast<std::size_t>(i)].begin(),
+                lists[static_cast<std::size_t>(i)].end());
     }
   }
   return near;
@@ -152,7 +155,8 @@ void draw_region(const Region& region, index_type count, const RandomStream& s, 
                  std::vector<double>& weights) {
   if (region.size == 0 || count == 0) return;
   if (region.size <= count) {
-    for (index_type u = 0; u < region.size; ++u) out.push_back(region.inside(u)), weights.push_back(1);
+    for (index_type u = 0; u < region.size; ++u)
+      out.push_back(region.inside(u)), weights.push_back(1);
     return;
   }
   const double w = static_cast<double>(region.size) / static_cast<double>(count);
@@ -185,20 +189,22 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
         const index_type o = off(b), wo = weight_offset(b);
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
           const int a = e % r, c = e / r;
-          const T v = transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
+          const T v =
+              transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
           out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
         });
       });
 }
 
-// For the check rows [first_b, rows_b) of every M_b (rows_b x n_b, packed): sum of squares of
+// For the rows [first_b, last_b) of every M_b (rows_b x n_b, packed): sum of squares of
 // M(a, :) - M(a, J) X (J the first k_b skeleton entries, X the k_b x n_b interpolation matrix).
 template <class T>
-Kokkos::View<double*, MemSpace> check_residuals(const ExecSpace& exec, const MatrixBatch<T>& m,
-                                                const Kokkos::View<const int*, MemSpace>& first,
-                                                const Kokkos::View<int*, MemSpace>& ranks,
-                                                const MatrixBatch<int>& skeleton,
-                                                const MatrixBatch<T>& x) {
+Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBatch<T>& m,
+                                          const Kokkos::View<const int*, MemSpace>& first,
+                                          const Kokkos::View<const int*, MemSpace>& last,
+                                          const Kokkos::View<int*, MemSpace>& ranks,
+                                          const MatrixBatch<int>& skeleton,
+                                          const MatrixBatch<T>& x) {
   const int count = m.layout.count();
   Kokkos::View<double*, MemSpace> out("strata::hss::skeletonize::residual", count);
   if (count == 0) return out;
@@ -216,7 +222,7 @@ Kokkos::View<double*, MemSpace> check_residuals(const ExecSpace& exec, const Mat
       "strata::hss::skeletonize::check", Policy(exec, count, Kokkos::AUTO),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
-        const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = r - f;
+        const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = last(b) - f;
         const index_type o = mo(b);
         double sum = 0;
         Kokkos::parallel_reduce(
@@ -265,8 +271,8 @@ class Skeletonizer {
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
     std::vector<NodeBasis<T>> out(nodes);
     const bool fixed = options_.rank > 0;
-    std::vector<index_type> far(nodes, fixed ? std::max(options_.far_samples, options_.rank + 10)
-                                             : options_.far_samples);
+    std::vector<index_type> far(
+        nodes, fixed ? std::max(options_.far_samples, options_.rank + 10) : options_.far_samples);
     std::vector<std::size_t> pending;
     for (std::size_t i = 0; i < nodes; ++i) {
       if (!own[i].empty()) pending.push_back(i);
@@ -280,13 +286,13 @@ class Skeletonizer {
       std::vector<double> weights;
       std::vector<index_type> weight_offset{0};
       std::vector<int> sample_rows(pending.size()), total_rows(pending.size()),
-          cand(pending.size());
+          cand(pending.size()), near_rows(pending.size());
       for (std::size_t p = 0; p < pending.size(); ++p) {
         const std::size_t i = pending[p];
-        const index_type row = 2 * ClusterTree::heap_index(level, static_cast<index_type>(i)) + kind;
+        const index_type row =
+            2 * ClusterTree::heap_index(level, static_cast<index_type>(i)) + kind;
         auto& list = lists[p];
         // Near: the partner candidates of the near nodes, each standing for its node's indices.
-        Region near_region;
         std::vector<std::pair<index_type, index_type>> taken{
             {tree_.node_begin(level, static_cast<index_type>(i)),
              tree_.node_begin(level, static_cast<index_type>(i)) +
@@ -296,21 +302,17 @@ class Skeletonizer {
           const auto& c = partner[static_cast<std::size_t>(s)];
           const double w = c.empty() ? 0 : std::sqrt(static_cast<double>(m) / c.size());
           for (const index_type j : c) list.push_back(j), weights.push_back(w);
-          near_region.ranges.emplace_back(b, b + m);
-          near_region.size += m;
           taken.emplace_back(b, b + m);
         }
+        near_rows[p] = static_cast<int>(list.size());
         std::sort(taken.begin(), taken.end());
-        std::sort(near_region.ranges.begin(), near_region.ranges.end());
         const Region far_region = complement(taken, n);
         draw_region(far_region, far[i], sample, row, pass, 0, list, weights);
         sample_rows[p] = checked_int(static_cast<index_type>(list.size()), "skeletonize: samples");
-        if (!fixed) {
-          // Fresh rows of the check: their weighted residual sums estimate the block row's.
-          draw_region(near_region, options_.check_samples, check, row, pass, 0, list, weights);
-          draw_region(far_region, options_.check_samples, check, row, pass,
-                      options_.check_samples, list, weights);
-        }
+        // Fresh far rows of the check (none when the whole far field is in the sample): their
+        // weighted residual sum estimates the far part of the block row's without bias.
+        if (!fixed && far_region.size > far[i])
+          draw_region(far_region, options_.check_samples, check, row, pass, 0, list, weights);
         total_rows[p] = static_cast<int>(list.size());
         cand[p] = checked_int(static_cast<index_type>(own[i].size()), "skeletonize: candidates");
         weight_offset.push_back(static_cast<index_type>(weights.size()));
@@ -318,7 +320,7 @@ class Skeletonizer {
       // Nodes without any sample (nothing outside them to see): rank 0.
       std::vector<std::size_t> batch;
       Lists rows, cols;
-      std::vector<int> br, bs, bn;
+      std::vector<int> br, bs, bn, bnear;
       std::vector<index_type> bw;
       std::vector<double> bweights;
       for (std::size_t p = 0; p < pending.size(); ++p) {
@@ -331,6 +333,7 @@ class Skeletonizer {
           rows.push_back(lists[p]), cols.push_back(own[i]);
         }
         br.push_back(total_rows[p]), bs.push_back(sample_rows[p]), bn.push_back(cand[p]);
+        bnear.push_back(near_rows[p]);
         bw.push_back(static_cast<index_type>(bweights.size()));
         bweights.insert(bweights.end(), weights.begin() + weight_offset[p],
                         weights.begin() + weight_offset[p + 1]);
@@ -339,13 +342,18 @@ class Skeletonizer {
       if (!batch.empty()) {
         const auto blocks = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
         Kokkos::View<double*, MemSpace> w("strata::hss::skeletonize::weights", bweights.size());
-        Kokkos::View<index_type*, MemSpace> wo("strata::hss::skeletonize::weight_offset", bw.size());
-        Kokkos::deep_copy(w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
-        Kokkos::deep_copy(wo, Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
-        const auto packed = MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
+        Kokkos::View<index_type*, MemSpace> wo("strata::hss::skeletonize::weight_offset",
+                                               bw.size());
+        Kokkos::deep_copy(
+            w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
+        Kokkos::deep_copy(wo,
+                          Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
+        const auto packed =
+            MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
         pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
         std::vector<int> ld(br), x_rows(batch.size());
-        for (std::size_t b = 0; b < batch.size(); ++b) x_rows[b] = std::max(1, std::min(bs[b], bn[b]));
+        for (std::size_t b = 0; b < batch.size(); ++b)
+          x_rows[b] = std::max(1, std::min(bs[b], bn[b]));
         const MatrixBatch<T> a(packed.values,
                                BatchLayout::strided(packed.layout.host_offset, bs, bn, ld));
         auto skeleton = MatrixBatch<int>::allocate("strata::hss::skeletonize::skeleton", bn,
@@ -356,22 +364,41 @@ class Skeletonizer {
         if (fixed) {
           rule.max_rank = checked_int(options_.rank, "skeletonize: rank");
         } else {
-          rule.absolute_tolerance = 0.5 * eps;
+          // Column-pivoted QR: the residual's Frobenius norm is at most sqrt(n) times the first
+          // dropped pivot, so this keeps every node's weighted sample residual below eps.
+          rule.absolute_tolerance =
+              eps /
+              std::sqrt(static_cast<double>(std::max(1, *std::max_element(bn.begin(), bn.end()))));
         }
         linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+        // Residual estimate of the whole block row: the near part from the sample (the near
+        // field is in it entirely, by its candidates), the far part from the fresh rows.
         std::vector<double> residual(batch.size(), 0);
         if (!fixed) {
-          Kokkos::View<int*, MemSpace> first("strata::hss::skeletonize::first", batch.size());
-          Kokkos::deep_copy(first, Kokkos::View<const int*, Kokkos::HostSpace>(bs.data(), bs.size()));
-          residual = to_host(check_residuals<T>(exec_, packed, first, ranks, skeleton, x));
+          const auto device = [](const std::vector<int>& v, const char* label) {
+            Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
+            Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
+            return Kokkos::View<const int*, MemSpace>(d);
+          };
+          const std::vector<int> zero(batch.size(), 0);
+          const auto near_part = to_host(
+              residuals<T>(exec_, packed, device(zero, "strata::hss::skeletonize::first"),
+                           device(bnear, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+          const auto far_part = to_host(
+              residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
+                           device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+          for (std::size_t b = 0; b < batch.size(); ++b) residual[b] = near_part[b] + far_part[b];
         }
         const auto k = to_host(ranks);
         const auto skel = to_host(skeleton.values);
         const auto xh = to_host(x.values);
         for (std::size_t b = 0; b < batch.size(); ++b) {
           const std::size_t i = pending[batch[b]];
-          const bool saturated = k[b] >= bs[b] && bs[b] < bn[b];
-          const bool passed = fixed || (residual[b] <= eps * eps && !saturated);
+          // Saturated: the rank reached the sample count while fresh rows were drawn (the
+          // sample may miss directions). The residual allowance 2 eps^2: eps^2 for the
+          // truncation, as much again for the spread of the fresh estimate.
+          const bool saturated = k[b] >= bs[b] && bs[b] < bn[b] && br[b] > bs[b];
+          const bool passed = fixed || (residual[b] <= 2 * eps * eps && !saturated);
           if (!passed && !last) {
             next.push_back(i);
             far[i] *= 2;
@@ -383,7 +410,8 @@ class Skeletonizer {
           node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
           const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
           for (int t = 0; t < k[b]; ++t) {
-            node.skeleton[static_cast<std::size_t>(t)] = own[i][static_cast<std::size_t>(skel[so + t])];
+            node.skeleton[static_cast<std::size_t>(t)] =
+                own[i][static_cast<std::size_t>(skel[so + t])];
             for (int c = 0; c < bn[b]; ++c) {
               // U = X^T: U(c, t) = X(t, c).
               node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
@@ -493,8 +521,10 @@ HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
 
 // ---- sampled Frobenius norms (the certificate) ----
 
-// Entries (i, j) (permuted positions) of the strata (0: leaf diagonal blocks, l: sibling blocks of
-// level l), `per` per stratum, with their Horvitz-Thompson weights.
+// Entries (i, j) (permuted positions) of the strata, `per` per stratum, with their
+// Horvitz-Thompson weights: stratum 0 the main diagonal (often the largest entries: self terms,
+// ridges), stratum L + 1 the rest of the leaf diagonal blocks, stratum l = 1..L the sibling blocks
+// of level l.
 struct StratumSamples {
   std::vector<index_type> row, col;
   std::vector<double> weight;
@@ -506,20 +536,40 @@ StratumSamples draw_strata(const ClusterTree& tree, index_type per, std::uint64_
   const RandomStream s{Distribution::gaussian, seed, stream};
   const int levels = tree.levels();
   StratumSamples out;
-  for (int stratum = 0; stratum <= levels; ++stratum) {
-    const int level = stratum == 0 ? levels : stratum;
+  const index_type n = tree.size();
+  const index_type leaves = ClusterTree::nodes_on_level(levels);
+  for (int stratum = 0; stratum <= levels + 1; ++stratum) {
+    const int level = stratum == 0 || stratum == levels + 1 ? levels : stratum;
     const index_type nodes = ClusterTree::nodes_on_level(level);
     for (index_type t = 0; t < per; ++t) {
       const auto bits = s.bits(t, stratum);
+      if (stratum == 0) {
+        const auto i = static_cast<index_type>(bits.v[0] % static_cast<std::uint64_t>(n));
+        out.row.push_back(i), out.col.push_back(i);
+        out.weight.push_back(static_cast<double>(n));
+        out.stratum.push_back(stratum);
+        continue;
+      }
       const auto a = static_cast<index_type>(bits.v[0] % static_cast<std::uint64_t>(nodes));
-      const index_type b = stratum == 0 ? a : (a ^ 1);
-      const index_type na = tree.node_size(level, a), nb = tree.node_size(level, b);
-      out.row.push_back(tree.node_begin(level, a) +
-                        static_cast<index_type>(bits.v[1] % static_cast<std::uint64_t>(na)));
-      out.col.push_back(tree.node_begin(level, b) +
-                        static_cast<index_type>(bits.v[2] % static_cast<std::uint64_t>(nb)));
-      out.weight.push_back(static_cast<double>(nodes) * static_cast<double>(na) *
-                           static_cast<double>(nb));
+      const index_type na = tree.node_size(level, a);
+      const index_type begin = tree.node_begin(level, a);
+      const auto i = static_cast<index_type>(bits.v[1] % static_cast<std::uint64_t>(na));
+      if (stratum == levels + 1) {
+        // Off the diagonal inside a leaf block: j uniform among the other na - 1 indices.
+        if (na < 2) continue;
+        auto j = static_cast<index_type>(bits.v[2] % static_cast<std::uint64_t>(na - 1));
+        if (j >= i) ++j;
+        out.row.push_back(begin + i), out.col.push_back(begin + j);
+        out.weight.push_back(static_cast<double>(leaves) * static_cast<double>(na) *
+                             static_cast<double>(na - 1));
+      } else {
+        const index_type b = a ^ 1, nb = tree.node_size(level, b);
+        out.row.push_back(begin + i);
+        out.col.push_back(tree.node_begin(level, b) +
+                          static_cast<index_type>(bits.v[2] % static_cast<std::uint64_t>(nb)));
+        out.weight.push_back(static_cast<double>(nodes) * static_cast<double>(na) *
+                             static_cast<double>(nb));
+      }
       out.stratum.push_back(stratum);
     }
   }
@@ -539,7 +589,8 @@ std::vector<double> sampled_entries(const ExecSpace& exec, const ClusterTree& tr
 
 // Stratified estimate of sum_ij x_ij (x = squares at the samples): (total, variance).
 std::pair<double, double> stratified_sum(const StratumSamples& s, const std::vector<double>& x) {
-  const int strata = s.stratum.empty() ? 0 : s.stratum.back() + 1;
+  const int strata =
+      s.stratum.empty() ? 0 : *std::max_element(s.stratum.begin(), s.stratum.end()) + 1;
   double total = 0, variance = 0;
   for (int st = 0; st < strata; ++st) {
     double sum = 0, sum2 = 0;
@@ -578,7 +629,7 @@ class HostGenerators {
     const index_type ai = leaf(i), aj = leaf(j);
     const index_type bi = leaf_begin_[static_cast<std::size_t>(ai)],
                      bj = leaf_begin_[static_cast<std::size_t>(aj)];
-    if (stratum == 0) {
+    if (stratum == 0 || stratum == levels + 1) {
       const index_type m = h_.tree().node_size(levels, ai);
       return static_cast<double>(
           d_[static_cast<std::size_t>(h_.d_offset_host()(ai) + (i - bi) + m * (j - bj))]);
@@ -591,16 +642,21 @@ class HostGenerators {
     const auto& b = b_[static_cast<std::size_t>(stratum) - 1];
     double sum = 0;
     for (std::size_t q = 0; q < y.size(); ++q) {
-      for (std::size_t p = 0; p < x.size(); ++p)
-        sum += x[p] * static_cast<double>(b[static_cast<std::size_t>(g.b_offset_host(node) + index_type(p) + r * index_type(q))]);
+      double column = 0;
+      for (std::size_t p = 0; p < x.size(); ++p) {
+        column += x[p] * static_cast<double>(b[static_cast<std::size_t>(
+                             g.b_offset_host(node) + index_type(p) + r * index_type(q))]);
       }
+      sum += column * y[q];
+    }
     return sum;
   }
 
  private:
   index_type leaf(index_type p) const {
     return static_cast<index_type>(std::upper_bound(leaf_begin_.begin(), leaf_begin_.end(), p) -
-                                   leaf_begin_.begin()) - 1;
+                                   leaf_begin_.begin()) -
+           1;
   }
 
   // Row `local` of the nested basis (U if rows, else V) of the leaf's ancestor on `level`.
@@ -614,8 +670,9 @@ class HostGenerators {
     const index_type off = rows ? gl.u_offset_host(node) : gl.v_offset_host(node);
     std::vector<double> x(static_cast<std::size_t>(k));
     for (index_type t = 0; t < k; ++t)
-      x[static_cast<std::size_t>(t)] = static_cast<double>(
-          data[static_cast<std::size_t>(levels) - 1][static_cast<std::size_t>(off + local + ld * t)]);
+      x[static_cast<std::size_t>(t)] =
+          static_cast<double>(data[static_cast<std::size_t>(levels) - 1]
+                                  [static_cast<std::size_t>(off + local + ld * t)]);
     for (int l = levels - 1; l >= level; --l) {
       const auto& g = h_.level(l);
       const index_type parent = node / 2;
@@ -630,7 +687,8 @@ class HostGenerators {
       for (index_type t = 0; t < rp; ++t) {
         double sum = 0;
         for (std::size_t p = 0; p < x.size(); ++p)
-          sum += x[p] * static_cast<double>(dl[static_cast<std::size_t>(op + shift + index_type(p) + lp * t)]);
+          sum += x[p] * static_cast<double>(
+                            dl[static_cast<std::size_t>(op + shift + index_type(p) + lp * t)]);
         y[static_cast<std::size_t>(t)] = sum;
       }
       x = std::move(y);
@@ -674,7 +732,8 @@ ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvalua
   const double num_lo = std::max(0.0, num - certificate_z * std::sqrt(num_var));
   const double den_lo = den - certificate_z * std::sqrt(den_var);
   const double den_hi = den + certificate_z * std::sqrt(den_var);
-  c.estimate = den > 0 ? std::sqrt(num / den) : (num > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+  c.estimate =
+      den > 0 ? std::sqrt(num / den) : (num > 0 ? std::numeric_limits<double>::infinity() : 0.0);
   c.upper = den_lo > 0 ? std::sqrt(num_hi / den_lo)
                        : (num_hi > 0 ? std::numeric_limits<double>::infinity() : 0.0);
   c.lower = den_hi > 0 ? std::sqrt(num_lo / den_hi) : 0.0;
@@ -683,13 +742,13 @@ ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvalua
 }
 
 template <class T>
-SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec,
-                                                     const ClusterTree& tree,
+SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, const ClusterTree& tree,
                                                      const EntryEvaluator<T>& entries,
                                                      const SkeletonizationOptions& options) {
   STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
                  "hss skeletonization: the entry evaluator is empty");
-  STRATA_REQUIRE(tree.size() >= 1, InvalidArgument, "hss skeletonization: the cluster tree is empty");
+  STRATA_REQUIRE(tree.size() >= 1, InvalidArgument,
+                 "hss skeletonization: the cluster tree is empty");
   const bool fixed = options.rank > 0;
   STRATA_REQUIRE(options.rank >= 0, InvalidArgument, "hss skeletonization: rank = ", options.rank,
                  "; expected >= 0");
@@ -703,11 +762,11 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec,
                  "hss skeletonization: far_samples and check_samples must be >= 1, max_growth >= "
                  "0, max_rounds >= 1 and certificate_samples >= 2");
   const index_type n = tree.size();
-  STRATA_REQUIRE(options.points.extent(0) == 0 ||
-                     (static_cast<index_type>(options.points.extent(0)) == n &&
-                      options.points.extent(1) >= 1),
-                 InvalidArgument, "hss skeletonization: points are ", options.points.extent(0),
-                 " x ", options.points.extent(1), "; expected ", n, " x d (one per index)");
+  STRATA_REQUIRE(
+      options.points.extent(0) == 0 ||
+          (static_cast<index_type>(options.points.extent(0)) == n && options.points.extent(1) >= 1),
+      InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
+      options.points.extent(1), "; expected ", n, " x d (one per index)");
   SkeletonizationResult<T> result;
   const int levels = tree.levels();
   const auto near = near_nodes(tree, options.points);
@@ -722,7 +781,7 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec,
     result.norm_estimate = norm;
   }
   // Error budget per node of level l (file comment); beta shrinks while the certificate fails.
-  double beta = 0.5;
+  double beta = 0.3;
   for (int round = 1;; ++round) {
     std::vector<double> eps(static_cast<std::size_t>(levels) + 1, 0.0);
     for (int l = 1; l <= levels; ++l) {
@@ -741,9 +800,9 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec,
     result.rounds = round;
     {
       auto phase = result.timings.scope("certificate");
-      result.certificate = certify_relative_error<T>(exec, entries, result.matrix,
-                                                     options.certificate_samples,
-                                                     options.seed + static_cast<std::uint64_t>(round));
+      result.certificate =
+          certify_relative_error<T>(exec, entries, result.matrix, options.certificate_samples,
+                                    options.seed + static_cast<std::uint64_t>(round));
       result.entries += result.certificate.entries;
     }
     result.met_tolerance = fixed || result.certificate.upper <= options.tolerance;
@@ -757,11 +816,11 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec,
   return result;
 }
 
-#define STRATA_HSS_SKELETONIZATION_INSTANTIATE(T)                                              \
-  template SkeletonizationResult<T> compress_by_skeletonization<T>(                            \
-      const ExecSpace&, const ClusterTree&, const EntryEvaluator<T>&,                          \
-      const SkeletonizationOptions&);                                                          \
-  template ErrorCertificate certify_relative_error<T>(                                         \
+#define STRATA_HSS_SKELETONIZATION_INSTANTIATE(T)                     \
+  template SkeletonizationResult<T> compress_by_skeletonization<T>(   \
+      const ExecSpace&, const ClusterTree&, const EntryEvaluator<T>&, \
+      const SkeletonizationOptions&);                                 \
+  template ErrorCertificate certify_relative_error<T>(                \
       const ExecSpace&, const EntryEvaluator<T>&, const HssMatrix<T>&, index_type, std::uint64_t);
 STRATA_HSS_SKELETONIZATION_INSTANTIATE(float)
 STRATA_HSS_SKELETONIZATION_INSTANTIATE(double)
