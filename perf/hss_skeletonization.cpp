@@ -89,11 +89,13 @@ index_type max_rank(const hss::HssMatrix<double>& h) {
 void row(const std::string& problem, index_type n, const char* method, double time,
          index_type entries, index_type products, index_type rank, const std::string& own,
          double truth) {
+  char truth_text[32] = "-";
+  if (truth >= 0) std::snprintf(truth_text, sizeof truth_text, "%.2e", truth);
   std::printf("%-14s %8lld %-22s %9.3f %13lld %8.1f %8lld %5lld  %-34s %10s\n", problem.c_str(),
               static_cast<long long>(n), method, time, static_cast<long long>(entries),
               static_cast<double>(entries) / static_cast<double>(n),
               static_cast<long long>(products), static_cast<long long>(rank), own.c_str(),
-              truth < 0 ? "-" : std::to_string(truth).substr(0, 10).c_str());
+              truth_text);
   std::fflush(stdout);
 }
 

@@ -28,8 +28,10 @@ def check_summary(r, n, out, err):
         fail("ranks_per_level must be an array with one entry per level", out, err)
     if r["max_rank"] != max(ranks) or min(ranks) < 1:
         fail("max_rank must be the largest entry of ranks_per_level", out, err)
-    if not r["leaf_size"] >= 1 or r["matvecs"] <= 0 or r["memory_bytes"] <= 0:
-        fail("leaf_size / matvecs / memory_bytes", out, err)
+    # The entries method reads entries of A, no products: then the entry count must be positive.
+    used = r["matvecs"] if r.get("method") != "entries" else r.get("entries", 0)
+    if not r["leaf_size"] >= 1 or used <= 0 or r["memory_bytes"] <= 0:
+        fail("leaf_size / matvecs (entries) / memory_bytes", out, err)
     t = r["time_s"]
     if not isinstance(t, dict) or "total" not in t or len(t) < 3 or t["total"] <= 0:
         fail("time_s must hold total and a per-phase breakdown", out, err)
@@ -91,6 +93,18 @@ def main():
                 if code != 0 or m["rows"] != n or m["cols"] != 2:
                     fail(f"hss matvec on the {method} result", out, err)
                 products[method] = (m["norm_y"], factor * tol)
+            # The entries method's certificate (a sampled estimate with an interval) is reported;
+            # a tolerance below rounding (1e-17 < u = 1.1e-16) cannot be certified, so the run
+            # writes H but exits 3 with status "inaccurate" and a warning, never "ok".
+            code, out, err = run([s, "hss", "compress", "--problem", "cauchy-1d", "--n", str(n),
+                                  "--tol", "1e-17", "--method", "entries", "--output", h,
+                                  "--json"], nr, a.mpiexec)
+            r = one_json(out, err)
+            c = r.get("certificate", {})
+            if code != 3 or r["status"] != "inaccurate" or "not met" not in err or \
+                    not 0 <= c.get("lower", -1) <= c.get("estimate", -1) <= c.get("upper", -1) or \
+                    c.get("upper", 0) <= 1e-17:
+                fail("hss compress --method entries --tol 1e-17 must exit 3 (inaccurate)", out, err)
             # The three results approximate the same A, so their products with the same B must
             # agree, which the self-reported estimates alone do not show. With H_i = A + E_i,
             # ||E_i||_F <= f_i tol_i ||A||_F (the bound the estimate was checked against),
