@@ -96,7 +96,7 @@ def main():
             # The entries method's certificate (a sampled estimate with an interval) is reported;
             # a tolerance below rounding (1e-17 < u = 1.1e-16) cannot be certified, so the run
             # writes H but exits 3 with status "inaccurate" and a warning, never "ok".
-            code, out, err = run([s, "hss", "compress", "--problem", "cauchy-1d", "--n", str(n),
+            code, out, err = run([s, "hss", "compress", "--problem", "cauchy-1d", "--n", "256",
                                   "--tol", "1e-17", "--method", "entries", "--output", h,
                                   "--json"], nr, a.mpiexec)
             r = one_json(out, err)

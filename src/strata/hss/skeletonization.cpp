@@ -782,6 +782,7 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
   }
   // Error budget per node of level l (file comment); beta shrinks while the certificate fails.
   double beta = 0.3;
+  double previous_upper = std::numeric_limits<double>::infinity();
   for (int round = 1;; ++round) {
     std::vector<double> eps(static_cast<std::size_t>(levels) + 1, 0.0);
     for (int l = 1; l <= levels; ++l) {
@@ -806,7 +807,11 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
       result.entries += result.certificate.entries;
     }
     result.met_tolerance = fixed || result.certificate.upper <= options.tolerance;
-    if (result.met_tolerance || round >= options.max_rounds) break;
+    // A round that does not halve the upper end has hit a floor (rounding, or entries that no
+    // HSS matrix reproduces): further rounds would only cost entries.
+    const bool stalled = round > 1 && result.certificate.upper > 0.5 * previous_upper;
+    previous_upper = result.certificate.upper;
+    if (result.met_tolerance || round >= options.max_rounds || stalled) break;
     // The error follows the budget about linearly: aim at half the tolerance.
     beta *= std::clamp(0.5 * options.tolerance / result.certificate.upper, 1.0 / 16, 0.5);
   }

@@ -119,8 +119,9 @@ struct SkeletonizationResult {
 
 /// HSS approximation of the n x n matrix whose entries `entries` returns (the user's order) on
 /// `tree` (n = tree.size()), by recursive skeletonization (file comment: cost, guarantees). In
-/// tolerance mode the construction is repeated (beta halved or more, up to max_rounds) while the
-/// certificate's upper end exceeds the tolerance; the result then has met_tolerance = false.
+/// tolerance mode the construction is repeated (beta halved or more, up to max_rounds, stopping
+/// early when a round does not halve the certificate's upper end) while that upper end exceeds the
+/// tolerance; the result then has met_tolerance = false.
 /// Replicated (one process); the distributed drivers refuse it. Throws InvalidArgument on an
 /// empty evaluator, no rank and no positive tolerance, points not n x d, or options out of range.
 template <class T>
