@@ -1,7 +1,7 @@
 // `strata hss compress`: an HSS approximation of a dense matrix read from HDF5 or of a built-in
 // test matrix (hss/problems.hpp), saved with the HSS HDF5 writer. Methods: Levitt-Martinsson and
-// the quasi-optimal method of Amsel et al. (products with A and A^T only), or the entry-based
-// construction of Martinsson 2011 (products for the bases, entries for D and B).
+// the quasi-optimal method of Amsel et al. (products with A and A^T only), or recursive
+// skeletonization from entries only (hss/skeletonization.hpp) with its sampled error certificate.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -47,23 +47,28 @@ const char* const compress_usage =
     "accuracy (exactly one of):\n"
     "  --tol EPS         target relative error ||A - H||_F / ||A||_F (ranks chosen adaptively,\n"
     "                    the same target for every method; the achieved error is reported as\n"
-    "                    relative_error_estimate)\n"
+    "                    relative_error_estimate; the entries method also reports a certificate\n"
+    "                    interval and counts the target as met only if its upper end is <= EPS)\n"
     "  --rank R          fixed rank R for every basis (needs --leaf-size >= R)\n\n"
     "options:\n"
     "  --output FILE     where H is written (HDF5)\n"
     "  --leaf-size M     largest leaf block (default max(2R, 64))\n"
     "  --method NAME     levitt-martinsson (default; one batch of products),\n"
     "                    quasi-optimal (fresh products per level, Amsel et al.), or\n"
-    "                    entries (bases from products, D and B from entries of A)\n"
+    "                    entries (entries of A only, O(N k) of them: recursive skeletonization\n"
+    "                    on sampled submatrices, near field from the problem's points; its\n"
+    "                    error comes from a sampled certificate, a statistical estimate with a\n"
+    "                    nominal 99.7% interval, not a proven bound)\n"
     "  --samples S       samples per sketch (default: chosen from rank and leaf size)\n"
     "  --oversampling P  extra samples (default 10)\n"
     "  --error-probes G  Gaussian probes of the error estimate ||(A - H)G||_F / ||AG||_F\n"
-    "                    (default 10; G extra products with A)\n"
+    "                    (default 10; G extra products with A; not used by entries)\n"
     "  --seed N          random seed (default 0)\n"
     "  --precision P     fp64 (default) or fp32\n"
     "  --json            one JSON object: n, levels, leaf_size, max_rank, ranks_per_level,\n"
     "                    matvecs, memory_bytes, relative_error_estimate, ranks, distributed,\n"
-    "                    time_s {total, phases}\n\n"
+    "                    time_s {total, phases}; entries also certificate {estimate, lower,\n"
+    "                    upper, confidence, entries}\n\n"
     "Under mpirun with more than one rank, --problem with levitt-martinsson or quasi-optimal\n"
     "builds H distributed (each rank the products and subtrees of its rows; the same H as on one\n"
     "rank, to rounding) and gathers it for writing; --input and the entries method run the same\n"
@@ -84,6 +89,7 @@ struct Request {
   int error_probes = 10;
   std::uint64_t seed = 0;
   std::string output;
+  hss::HostPoints points;  ///< the problem's points (entries method: geometric near field)
 };
 
 hss::CompressOptions compress_options(const Request& request) {
@@ -95,6 +101,7 @@ hss::CompressOptions compress_options(const Request& request) {
   options.oversampling = request.oversampling;
   options.error_probes = request.error_probes;
   options.seed = request.seed;
+  options.points = request.points;
   return options;
 }
 
@@ -105,6 +112,8 @@ struct Outcome {
   index_type products = 0, transpose_products = 0, probe_products = 0, entries = 0;
   index_type samples = 0, saturated_nodes = 0;
   double relative_error_estimate = -1;
+  bool met_tolerance = true;
+  hss::ErrorCertificate certificate;
 };
 
 template <class T, class Result>
@@ -131,6 +140,8 @@ Outcome<T> compress_replicated(const ExecSpace& exec, const hss::ClusterTree& tr
   Outcome<T> out;
   out.matrix = result.matrix;
   copy_counts(result, result.entries, result.saturated_nodes, timer, out);
+  out.met_tolerance = result.met_tolerance;
+  out.certificate = result.certificate;
   return out;
 }
 
@@ -150,12 +161,14 @@ Outcome<T> compress_distributed(const ExecSpace& exec, const Comm& comm,
     out.matrix = hss::gather<T>(exec, result.matrix);
   }
   copy_counts(result, 0, 0, timer, out);
+  out.met_tolerance = request.rank > 0 || (out.relative_error_estimate >= 0 &&
+                                           out.relative_error_estimate <= request.tolerance);
   return out;
 }
 
 #if STRATA_HAVE_HDF5
 template <class T>
-int compress_typed(const Request& request, Context& context) {
+int compress_typed(Request request, Context& context) {
   const Comm& comm = context.comm;
   const ExecSpace exec;
   PhaseTimer timer;
@@ -206,6 +219,7 @@ int compress_typed(const Request& request, Context& context) {
         const auto points =
             Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
         tree = hss::ClusterTree::geometric(points, leaf);
+        request.points = points;
       } else {
         tree = hss::ClusterTree::uniform(n, leaf);
       }
@@ -255,8 +269,7 @@ int compress_typed(const Request& request, Context& context) {
   // Tolerance mode asks for ||A - H||_F <= tol ||A||_F; every method checks its own estimate
   // against tol (and gives up after its rounds).
   const double promised = request.tolerance;
-  const bool estimated = out.relative_error_estimate >= 0;
-  const bool met = request.rank > 0 || !estimated || out.relative_error_estimate <= promised;
+  const bool met = out.met_tolerance;
   if (context.json) {
     Json products = Json::object();
     products.add("A", static_cast<long long>(out.products))
@@ -285,8 +298,16 @@ int compress_typed(const Request& request, Context& context) {
         .add("distributed", distributed)
         .add("precision", std::is_same_v<T, double> ? "fp64" : "fp32")
         .add("output", request.output);
-    if (request.method == "entries")
+    if (request.method == "entries") {
       j.add("saturated_nodes", static_cast<long long>(out.saturated_nodes));
+      Json certificate = Json::object();
+      certificate.add("estimate", out.certificate.estimate)
+          .add("lower", out.certificate.lower)
+          .add("upper", out.certificate.upper)
+          .add("confidence", out.certificate.confidence)
+          .add("entries", static_cast<long long>(out.certificate.entries));
+      j.add("certificate", certificate);
+    }
     context.print(j.str() + "\n");
   } else if (!context.quiet) {
     std::ostringstream line;
@@ -295,20 +316,27 @@ int compress_typed(const Request& request, Context& context) {
     line << "], " << matvecs << " products (A " << out.products << ", A^T "
          << out.transpose_products << ", error probes " << out.probe_products << ")";
     if (request.method == "entries") line << ", " << out.entries << " entries";
-    line << "\n  estimated relative error " << out.relative_error_estimate << ", "
-         << out.matrix.memory_bytes() << " bytes, " << timer.total() << " s";
+    line << "\n  estimated relative error " << out.relative_error_estimate;
+    if (request.method == "entries") {
+      line << " (sampled certificate: in [" << out.certificate.lower << ", "
+           << out.certificate.upper << "] at nominal confidence " << out.certificate.confidence
+           << ")";
+    }
+    line << ", " << out.matrix.memory_bytes() << " bytes, " << timer.total() << " s";
     for (const auto& [name, seconds] : timer.phases()) line << " | " << name << " " << seconds;
     line << "\n";
     if (out.saturated_nodes > 0)
       line << "  warning: " << out.saturated_nodes
-           << " nodes used every sample; raise --samples for a more accurate result\n";
+           << " nodes failed their sampled check at the largest sample; the certificate above "
+              "is what to trust\n";
     line << "  wrote " << request.output << "\n";
     context.print(line.str());
   }
   if (!met) {
     std::ostringstream warning;
     warning << "the requested accuracy was not met: estimated relative error "
-            << out.relative_error_estimate << " > "
+            << (request.method == "entries" ? out.certificate.upper : out.relative_error_estimate)
+            << (request.method == "entries" ? " (upper end of the certificate)" : "") << " > "
             << "--tol " << promised
             << " (H was written; the matrix may not be compressible to that tolerance: try a "
                "larger --tol, or --rank)";

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "strata/core/checks.hpp"
-#include "strata/hss/compress_entries.hpp"
 #include "strata/hss/distributed.hpp"
 
 namespace strata::hss {
@@ -31,9 +30,8 @@ CompressMethod parse_compress_method(const std::string& name) {
 
 namespace {
 
-/// The entries method (file comment of compress_matvec.hpp): compress_from_entries_and_products
-/// with sample doubling while nodes saturate, and the ID tolerance tightened until the estimate
-/// meets options.tolerance.
+/// The entries method (file comment of compress_matvec.hpp): recursive skeletonization from
+/// entries, with its sampled certificate in place of the product-based estimate.
 template <class T>
 CompressResult<T> compress_by_entries(const ExecSpace& exec, const LinearOperator<T>& a,
                                       const ClusterTree& tree, const CompressOptions& options,
@@ -41,66 +39,29 @@ CompressResult<T> compress_by_entries(const ExecSpace& exec, const LinearOperato
   const index_type n = tree.size();
   STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
                  "hss::compress: the entries method needs an entry evaluator of A");
-  const bool fixed = options.rank > 0;
-  STRATA_REQUIRE(options.rank >= 0 && options.oversampling >= 0 && options.samples >= 0 &&
-                     options.max_samples >= 0,
-                 InvalidArgument,
-                 "hss::compress: rank, oversampling, samples and max_samples must be >= 0");
-  if (!fixed) {
-    STRATA_REQUIRE(options.tolerance > 0 && std::isfinite(options.tolerance), InvalidArgument,
-                   "hss::compress: tolerance = ", options.tolerance,
-                   "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
-    STRATA_REQUIRE(options.error_probes >= 1, InvalidArgument,
-                   "hss::compress: the tolerance mode needs error_probes >= 1");
-  }
-  const index_type max_samples = std::min(n, options.max_samples > 0 ? options.max_samples : n);
-  CompressEntriesOptions eo;
-  eo.seed = options.seed;
-  if (fixed) {
-    eo.max_rank = static_cast<int>(checked_int(options.rank, "hss::compress: rank"));
-    eo.samples = static_cast<int>(
-        checked_int(options.samples > 0 ? options.samples : options.rank + options.oversampling,
-                    "hss::compress: samples"));
-  } else {
-    eo.relative_tolerance = options.tolerance;
-    eo.samples = static_cast<int>(checked_int(options.samples, "hss::compress: samples"));
-  }
+  STRATA_REQUIRE(a.rows() == n && a.cols() == n, ShapeMismatch, "hss::compress: A is ", a.rows(),
+                 " x ", a.cols(), " but the cluster tree covers ", n, " indices");
+  STRATA_REQUIRE(options.rank >= 0 && options.samples >= 0, InvalidArgument,
+                 "hss::compress: rank and samples must be >= 0");
+  SkeletonizationOptions so;
+  so.tolerance = options.rank > 0 ? 0 : options.tolerance;
+  so.rank = options.rank;
+  if (options.samples > 0) so.far_samples = options.samples;
+  so.max_rounds = options.max_rounds;
+  so.seed = options.seed;
+  so.points = options.points;
+  auto r = compress_by_skeletonization<T>(exec, tree, entries, so);
   CompressResult<T> out;
-  for (int round = 1;; ++round) {
-    CompressEntriesResult r;
-    // A node whose ID used every sample may have been truncated by the sample count rather than
-    // by the tolerance: double the samples (up to max_samples) until no node saturates.
-    for (int attempt = 0;; ++attempt) {
-      r = CompressEntriesResult{};
-      out.matrix = compress_from_entries_and_products(exec, tree, a, entries, eo, &r);
-      out.products += r.products;
-      out.transpose_products += r.transpose_products;
-      out.entries += r.entries;
-      for (const auto& [name, seconds] : r.timings.phases()) out.timings.add(name, seconds);
-      const bool retry = !fixed && options.samples == 0 && r.saturated_nodes > 0 &&
-                         r.samples < max_samples && attempt < 4;
-      if (!retry) break;
-      eo.samples = static_cast<int>(std::min<index_type>(2 * index_type(r.samples), max_samples));
-    }
-    out.samples = r.samples;
-    out.saturated_nodes = r.saturated_nodes;
-    out.rounds = round;
-    out.products_per_level = {static_cast<index_type>(r.samples)};
-    if (options.error_probes > 0) {
-      auto phase = out.timings.scope("estimate");
-      out.relative_error_estimate =
-          estimate_relative_error(exec, a, out.matrix, options.error_probes,
-                                  options.seed + static_cast<std::uint64_t>(round));
-      out.probe_products += options.error_probes;
-    }
-    if (fixed || out.relative_error_estimate <= options.tolerance || round >= options.max_rounds)
-      break;
-    // The error follows the truncation tolerance about linearly: aim at half the target.
-    eo.relative_tolerance *=
-        std::max(1.0 / 64, 0.5 * options.tolerance / out.relative_error_estimate);
-  }
-  out.max_rank_per_level.assign(static_cast<std::size_t>(tree.levels()) + 1, 0);
-  for (int l = 1; l <= tree.levels(); ++l) out.max_rank_per_level[l] = out.matrix.max_row_rank(l);
+  out.matrix = std::move(r.matrix);
+  out.entries = r.entries;
+  out.saturated_nodes = r.unverified_nodes;
+  out.max_rank_per_level = std::move(r.max_rank_per_level);
+  out.samples = so.far_samples;
+  out.rounds = r.rounds;
+  out.relative_error_estimate = r.certificate.estimate;
+  out.met_tolerance = r.met_tolerance;
+  out.certificate = r.certificate;
+  out.timings = std::move(r.timings);
   return out;
 }
 
@@ -139,6 +100,8 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
   out.samples = d.samples;
   out.rounds = d.rounds;
   out.relative_error_estimate = d.relative_error_estimate;
+  out.met_tolerance = options.rank > 0 || (out.relative_error_estimate >= 0 &&
+                                           out.relative_error_estimate <= options.tolerance);
   out.timings = std::move(d.timings);
   return out;
 }

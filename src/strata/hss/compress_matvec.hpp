@@ -45,12 +45,12 @@
 // a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G must meet the
 // tolerance; if not (no node capped), the budgets shrink and the pass is repeated.
 //
-// The third method, entries (compress_entries.hpp: Martinsson 2011, the scheme of STRUMPACK),
-// takes the bases from products and D, B from entries. Its tolerance means the same: the
-// interpolative decompositions truncate at the relative pivot tolerance tau (first tau = tol),
-// the samples double (up to max_samples, at most 4 times) while some node's rank is capped by
-// them, and while the a-posteriori estimate exceeds tol, tau shrinks by the ratio (halved, at
-// least 1/64 per round) for at most max_rounds rounds.
+// The third method, entries (skeletonization.hpp), reads entries of A only: recursive
+// skeletonization (Martinsson 2011, Ho & Greengard 2012) on sampled submatrices, O(N k) entry
+// evaluations, no products. Its tolerance is checked by a sampled certificate of ||A - H||_F /
+// ||A||_F (stratified entry samples, nominal 99.7% interval): rebuilt with a tighter budget while
+// the interval's upper end exceeds tol, for at most max_rounds rounds; met_tolerance reports the
+// outcome. (compress_entries.hpp keeps the older ID construction from products and entries.)
 #pragma once
 
 #include <cstdint>
@@ -61,6 +61,7 @@
 #include "strata/dist/linear_operator.hpp"
 #include "strata/hss/callbacks.hpp"
 #include "strata/hss/hss_matrix.hpp"
+#include "strata/hss/skeletonization.hpp"
 
 namespace strata::hss {
 
@@ -97,6 +98,9 @@ struct CompressOptions {
   /// node was capped by the samples, which grow s geometrically up to max_samples, not counted).
   int max_rounds = 8;
   std::uint64_t seed = 0;
+  /// Entries method: the points (n x d, the user's order) for the geometric near field; empty:
+  /// the tree's index neighbours.
+  HostPoints points;
 };
 
 template <class T>
@@ -108,20 +112,28 @@ struct CompressResult {
   index_type probe_products = 0;
   /// Entries of A evaluated (entries method; 0 otherwise).
   index_type entries = 0;
-  /// Entries method: nodes whose rank reached the sample count in the final round (the samples
-  /// may have been too few: raise `samples`); 0 otherwise.
+  /// Entries method: nodes kept after their sampled check failed max_growth times in the final
+  /// round (unverified_nodes of skeletonization.hpp); 0 otherwise.
   index_type saturated_nodes = 0;
   /// Products with A (and, equally many, with A^T) per level, leaves first then up to the root
-  /// (quasi-optimal: fresh per level; Levitt-Martinsson and entries: one entry, the single batch).
+  /// (quasi-optimal: fresh per level; Levitt-Martinsson: one entry, the single batch; entries:
+  /// empty).
   std::vector<index_type> products_per_level;
   /// Largest row rank on level l = 1..L (index 0 unused, 0).
   std::vector<index_type> max_rank_per_level;
-  index_type samples = 0;  ///< samples per sketch in the final round (quasi-optimal: widest)
+  index_type samples = 0;  ///< samples per sketch in the final round (quasi-optimal: widest;
+                           ///< entries: first far-field columns per node)
   int rounds = 1;          ///< adaptive rounds (tolerance mode)
   /// ||(A - H) G||_F / ||A G||_F over error_probes Gaussian vectors; -1 if not estimated.
+  /// Entries method: the certificate's point estimate (no products).
   double relative_error_estimate = -1;
-  PhaseTimer timings;  ///< phases: products, levels, assemble, estimate (entries: samples,
-                       ///< construction, estimate)
+  /// Tolerance mode: the target was met (entries: the certificate's upper end <= tol; the other
+  /// methods: relative_error_estimate <= tol). Fixed rank: true.
+  bool met_tolerance = true;
+  /// Entries method: the sampled error certificate (skeletonization.hpp); estimate -1 otherwise.
+  ErrorCertificate certificate;
+  PhaseTimer timings;  ///< phases: products, levels, assemble, estimate (entries: norm,
+                       ///< construction, certificate)
 };
 
 /// Builds an HSS approximation of the square operator A (n x n, replicated, n = tree.size(); X

@@ -1,0 +1,834 @@
+#include "strata/hss/skeletonization.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <utility>
+
+#include "strata/core/checks.hpp"
+#include "strata/core/random.hpp"
+#include "strata/linalg/batched_dense.hpp"
+
+namespace strata::hss {
+
+namespace {
+
+using linalg::BatchLayout;
+using linalg::MatrixBatch;
+using Lists = std::vector<std::vector<index_type>>;
+
+// Stream ids of the counter-based draws (key (seed, stream)); the counter is (row, group).
+constexpr std::uint64_t sample_stream = 0x5ce1e70a;
+constexpr std::uint64_t check_stream = 0x5ce1e70b;
+constexpr std::uint64_t norm_stream = 0x5ce1e70c;
+
+// Word t of the draws of `row` in pass `pass` (4 words per Philox call).
+std::uint64_t draw(const RandomStream& s, index_type row, int pass, index_type t) {
+  const auto bits = s.bits(row, (index_type(pass) << 40) + t / 4);
+  return bits.v[t % 4];
+}
+
+// The values of the blocks A(rows_b, cols_b), rows and columns given as permuted positions.
+template <class T>
+EntryBlocks<T> evaluate(const ExecSpace& exec, const ClusterTree& tree,
+                        const EntryEvaluator<T>& entries, Lists rows, Lists cols,
+                        index_type& count) {
+  if (!tree.is_identity()) {
+    const auto& perm = tree.permutation_host();
+    for (auto& list : rows)
+      for (auto& i : list) i = perm(i);
+    for (auto& list : cols)
+      for (auto& j : list) j = perm(j);
+  }
+  const auto blocks = make_entry_blocks<T>(rows, cols);
+  if (blocks.count() > 0) entries(exec, blocks);
+  count += static_cast<index_type>(blocks.values.extent(0));
+  return blocks;
+}
+
+template <class T>
+std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
+  return std::vector<T>(h.data(), h.data() + h.extent(0));
+}
+
+// Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
+// larger diameter) from points, else the index-adjacent nodes.
+std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points) {
+  const int levels = tree.levels();
+  std::vector<Lists> near(static_cast<std::size_t>(levels) + 1);
+  if (points.extent(0) == 0) {
+    for (int l = 1; l <= levels; ++l) {
+      const index_type nodes = ClusterTree::nodes_on_level(l);
+      auto& lists = near[static_cast<std::size_t>(l)];
+      lists.resize(static_cast<std::size_t>(nodes));
+      for (index_type i = 0; i < nodes; ++i) {
+        if (i > 0) lists[static_cast<std::size_t>(i)].push_back(i - 1);
+        if (i + 1 < nodes) lists[static_cast<std::size_t>(i)].push_back(i + 1);
+      }
+    }
+    return near;
+  }
+  const auto d = static_cast<index_type>(points.extent(1));
+  const auto& perm = tree.permutation_host();
+  // Bounding boxes (lo, hi per coordinate) of every node, heap order.
+  std::vector<double> lo(static_cast<std::size_t>(tree.num_nodes() * d)), hi(lo.size());
+  for (index_type node = tree.num_nodes() - 1; node >= 0; --node) {
+    const index_type b = tree.begin_host()(node), n = tree.sizes_host()(node);
+    for (index_type c = 0; c < d; ++c) {
+      double l0 = std::numeric_limits<double>::infinity(), h0 = -l0;
+      for (index_type p = b; p < b + n; ++p) {
+        const double x = points(perm(p), c);
+        l0 = std::min(l0, x), h0 = std::max(h0, x);
+      }
+      lo[static_cast<std::size_t>(node * d + c)] = l0;
+      hi[static_cast<std::size_t>(node * d + c)] = h0;
+    }
+  }
+  const auto is_near = [&](index_type a, index_type b) {
+    double dist = 0, da = 0, db = 0;
+    for (index_type c = 0; c < d; ++c) {
+      const auto ia = static_cast<std::size_t>(a * d + c), ib = static_cast<std::size_t>(b * d + c);
+      const double gap = std::max({0.0, lo[ia] - hi[ib], lo[ib] - hi[ia]});
+      dist += gap * gap;
+      da += (hi[ia] - lo[ia]) * (hi[ia] - lo[ia]);
+      db += (hi[ib] - lo[ib]) * (hi[ib] - lo[ib]);
+    }
+    return dist == 0 || 4 * dist < std::max(da, db);
+  };
+  for (int l = 1; l <= levels; ++l) {
+    const index_type nodes = ClusterTree::nodes_on_level(l);
+    auto& lists = near[static_cast<std::size_t>(l)];
+    lists.resize(static_cast<std::size_t>(nodes));
+    for (index_type i = 0; i < nodes; ++i) {
+      // A node near i has its parent near i's parent (boxes nest), or is i's sibling.
+      std::vector<index_type> candidates{i ^ 1};
+      if (l > 1) {
+        for (const index_type q :
+             near[static_cast<std::size_t>(l) - 1][static_cast<std::size_t>(i / 2)]) {
+          candidates.push_back(2 * q), candidates.push_back(2 * q + 1);
+        }
+      }
+      for (const index_type s : candidates) {
+        if (is_near(ClusterTree::heap_index(l, i), ClusterTree::heap_index(l, s)))
+          lists[static_cast<std::size_t>(i)].push_back(s);
+      }
+      std::sort(lists[static_cast<std::size_t>(i)].begin(),
+                lists[static_cast<std::size_t>(i)].end());
+    }
+  }
+  return near;
+}
+
+// Uniform positions outside a set of disjoint ranges, and inside a union of ranges.
+struct Region {
+  std::vector<std::pair<index_type, index_type>> ranges;  // sorted [begin, end)
+  index_type size = 0;
+  // Position number u (0 <= u < size) of the region.
+  index_type inside(index_type u) const {
+    for (const auto& [b, e] : ranges) {
+      if (u < e - b) return b + u;
+      u -= e - b;
+    }
+    return -1;
+  }
+};
+
+// The complement in [0, n) of sorted disjoint ranges.
+Region complement(const std::vector<std::pair<index_type, index_type>>& sorted, index_type n) {
+  Region r;
+  index_type at = 0;
+  for (const auto& [b, e] : sorted) {
+    if (b > at) r.ranges.emplace_back(at, b), r.size += b - at;
+    at = e;
+  }
+  if (at < n) r.ranges.emplace_back(at, n), r.size += n - at;
+  return r;
+}
+
+// `count` positions of `region` drawn uniformly (or all of it when it has at most `count`),
+// appended to `out`, with sqrt(region size / drawn) in `weights`: the row scale under which sums
+// of squares over the drawn positions estimate those over the region without bias.
+void draw_region(const Region& region, index_type count, const RandomStream& s, index_type row,
+                 int pass, index_type first_word, std::vector<index_type>& out,
+                 std::vector<double>& weights) {
+  if (region.size == 0 || count == 0) return;
+  if (region.size <= count) {
+    for (index_type u = 0; u < region.size; ++u)
+      out.push_back(region.inside(u)), weights.push_back(1);
+    return;
+  }
+  const double w = static_cast<double>(region.size) / static_cast<double>(count);
+  for (index_type t = 0; t < count; ++t) {
+    const auto u = static_cast<index_type>(draw(s, row, pass, first_word + t) %
+                                           static_cast<std::uint64_t>(region.size));
+    out.push_back(region.inside(u));
+    weights.push_back(std::sqrt(w));
+  }
+}
+
+// M_b(a, c) = w_a V_b(a, c), or w_a V_b(c, a) when `transposed` (V_b n x rows then), for blocks of
+// rows x n with the same offsets in M and V.
+template <class T>
+void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& values,
+                 const MatrixBatch<T>& m, const Kokkos::View<const double*, MemSpace>& weights,
+                 const Kokkos::View<const index_type*, MemSpace>& weight_offset, bool transposed) {
+  const int count = m.layout.count();
+  if (count == 0) return;
+  const auto out = m.values;
+  const auto off = m.layout.offset;
+  const auto rows = m.layout.rows;
+  const auto cols = m.layout.cols;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::skeletonize::pack", Policy(exec, count, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int b = team.league_rank();
+        const int r = rows(b), n = cols(b);
+        const index_type o = off(b), wo = weight_offset(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
+          const int a = e % r, c = e / r;
+          const T v =
+              transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
+          out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
+        });
+      });
+}
+
+// For the rows [first_b, last_b) of every M_b (rows_b x n_b, packed): sum of squares of
+// M(a, :) - M(a, J) X (J the first k_b skeleton entries, X the k_b x n_b interpolation matrix).
+template <class T>
+Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBatch<T>& m,
+                                          const Kokkos::View<const int*, MemSpace>& first,
+                                          const Kokkos::View<const int*, MemSpace>& last,
+                                          const Kokkos::View<int*, MemSpace>& ranks,
+                                          const MatrixBatch<int>& skeleton,
+                                          const MatrixBatch<T>& x) {
+  const int count = m.layout.count();
+  Kokkos::View<double*, MemSpace> out("strata::hss::skeletonize::residual", count);
+  if (count == 0) return out;
+  const auto mv = m.values;
+  const auto mo = m.layout.offset;
+  const auto mr = m.layout.rows;
+  const auto mc = m.layout.cols;
+  const auto sv = skeleton.values;
+  const auto so = skeleton.layout.offset;
+  const auto xv = x.values;
+  const auto xo = x.layout.offset;
+  const auto xl = x.layout.ld;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::skeletonize::check", Policy(exec, count, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int b = team.league_rank();
+        const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = last(b) - f;
+        const index_type o = mo(b);
+        double sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, q * n),
+            [&](const int e, double& acc) {
+              const int a = f + e % q, c = e / q;
+              double v = static_cast<double>(mv(o + a + index_type(r) * c));
+              for (int t = 0; t < k; ++t) {
+                v -= static_cast<double>(mv(o + a + index_type(r) * sv(so(b) + t))) *
+                     static_cast<double>(xv(xo(b) + t + index_type(xl(b)) * c));
+              }
+              acc += v * v;
+            },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(team), [&]() { out(b) = sum; });
+      });
+  return out;
+}
+
+// One node's interpolative decomposition: skeleton (permuted positions) and the n x k
+// interpolation matrix (U or V, column-major).
+template <class T>
+struct NodeBasis {
+  std::vector<index_type> skeleton;
+  std::vector<T> basis;
+  index_type rank() const { return static_cast<index_type>(skeleton.size()); }
+};
+
+template <class T>
+class Skeletonizer {
+ public:
+  Skeletonizer(const ExecSpace& exec, const ClusterTree& tree, const EntryEvaluator<T>& entries,
+               const SkeletonizationOptions& options, const std::vector<Lists>& near,
+               index_type& evaluations)
+      : exec_(exec),
+        tree_(tree),
+        entries_(entries),
+        options_(options),
+        near_(near),
+        evaluations_(evaluations) {}
+
+  /// The IDs of one kind (0: rows, U; 1: columns, V) of every node of `level`: `own` are the
+  /// candidates, `partner` the other kind's candidates (sampled near columns / rows).
+  std::vector<NodeBasis<T>> level_ids(int level, int kind, const Lists& own, const Lists& partner,
+                                      double eps, index_type& unverified) {
+    const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
+    std::vector<NodeBasis<T>> out(nodes);
+    const bool fixed = options_.rank > 0;
+    std::vector<index_type> far(
+        nodes, fixed ? std::max(options_.far_samples, options_.rank + 10) : options_.far_samples);
+    std::vector<std::size_t> pending;
+    for (std::size_t i = 0; i < nodes; ++i) {
+      if (!own[i].empty()) pending.push_back(i);
+    }
+    const RandomStream sample{Distribution::gaussian, options_.seed, sample_stream};
+    const RandomStream check{Distribution::gaussian, options_.seed, check_stream};
+    const index_type n = tree_.size();
+    for (int pass = 0; !pending.empty(); ++pass) {
+      const bool last = fixed || pass >= options_.max_growth;
+      Lists lists(pending.size());
+      std::vector<double> weights;
+      std::vector<index_type> weight_offset{0};
+      std::vector<int> sample_rows(pending.size()), total_rows(pending.size()),
+          cand(pending.size()), near_rows(pending.size());
+      for (std::size_t p = 0; p < pending.size(); ++p) {
+        const std::size_t i = pending[p];
+        const index_type row =
+            2 * ClusterTree::heap_index(level, static_cast<index_type>(i)) + kind;
+        auto& list = lists[p];
+        // Near: the partner candidates of the near nodes, each standing for its node's indices.
+        std::vector<std::pair<index_type, index_type>> taken{
+            {tree_.node_begin(level, static_cast<index_type>(i)),
+             tree_.node_begin(level, static_cast<index_type>(i)) +
+                 tree_.node_size(level, static_cast<index_type>(i))}};
+        for (const index_type s : near_[static_cast<std::size_t>(level)][i]) {
+          const index_type b = tree_.node_begin(level, s), m = tree_.node_size(level, s);
+          const auto& c = partner[static_cast<std::size_t>(s)];
+          const double w = c.empty() ? 0 : std::sqrt(static_cast<double>(m) / c.size());
+          for (const index_type j : c) list.push_back(j), weights.push_back(w);
+          taken.emplace_back(b, b + m);
+        }
+        near_rows[p] = static_cast<int>(list.size());
+        std::sort(taken.begin(), taken.end());
+        const Region far_region = complement(taken, n);
+        draw_region(far_region, far[i], sample, row, pass, 0, list, weights);
+        sample_rows[p] = checked_int(static_cast<index_type>(list.size()), "skeletonize: samples");
+        // Fresh far rows of the check (none when the whole far field is in the sample): their
+        // weighted residual sum estimates the far part of the block row's without bias.
+        if (!fixed && far_region.size > far[i])
+          draw_region(far_region, options_.check_samples, check, row, pass, 0, list, weights);
+        total_rows[p] = static_cast<int>(list.size());
+        cand[p] = checked_int(static_cast<index_type>(own[i].size()), "skeletonize: candidates");
+        weight_offset.push_back(static_cast<index_type>(weights.size()));
+      }
+      // Nodes without any sample (nothing outside them to see): rank 0.
+      std::vector<std::size_t> batch;
+      Lists rows, cols;
+      std::vector<int> br, bs, bn, bnear;
+      std::vector<index_type> bw;
+      std::vector<double> bweights;
+      for (std::size_t p = 0; p < pending.size(); ++p) {
+        if (sample_rows[p] == 0) continue;
+        batch.push_back(p);
+        const std::size_t i = pending[p];
+        if (kind == 0) {
+          rows.push_back(own[i]), cols.push_back(lists[p]);
+        } else {
+          rows.push_back(lists[p]), cols.push_back(own[i]);
+        }
+        br.push_back(total_rows[p]), bs.push_back(sample_rows[p]), bn.push_back(cand[p]);
+        bnear.push_back(near_rows[p]);
+        bw.push_back(static_cast<index_type>(bweights.size()));
+        bweights.insert(bweights.end(), weights.begin() + weight_offset[p],
+                        weights.begin() + weight_offset[p + 1]);
+      }
+      std::vector<std::size_t> next;
+      if (!batch.empty()) {
+        const auto blocks = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
+        Kokkos::View<double*, MemSpace> w("strata::hss::skeletonize::weights", bweights.size());
+        Kokkos::View<index_type*, MemSpace> wo("strata::hss::skeletonize::weight_offset",
+                                               bw.size());
+        Kokkos::deep_copy(
+            w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
+        Kokkos::deep_copy(wo,
+                          Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
+        const auto packed =
+            MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
+        pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
+        std::vector<int> ld(br), x_rows(batch.size());
+        for (std::size_t b = 0; b < batch.size(); ++b)
+          x_rows[b] = std::max(1, std::min(bs[b], bn[b]));
+        const MatrixBatch<T> a(packed.values,
+                               BatchLayout::strided(packed.layout.host_offset, bs, bn, ld));
+        auto skeleton = MatrixBatch<int>::allocate("strata::hss::skeletonize::skeleton", bn,
+                                                   std::vector<int>(batch.size(), 1));
+        auto x = MatrixBatch<T>::allocate("strata::hss::skeletonize::x", x_rows, bn);
+        Kokkos::View<int*, MemSpace> ranks("strata::hss::skeletonize::ranks", batch.size());
+        linalg::RankRule rule;
+        if (fixed) {
+          rule.max_rank = checked_int(options_.rank, "skeletonize: rank");
+        } else {
+          // Column-pivoted QR: the residual's Frobenius norm is at most sqrt(n) times the first
+          // dropped pivot, so this keeps every node's weighted sample residual below eps.
+          rule.absolute_tolerance =
+              eps /
+              std::sqrt(static_cast<double>(std::max(1, *std::max_element(bn.begin(), bn.end()))));
+        }
+        linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+        // Residual estimate of the whole block row: the near part from the sample (the near
+        // field is in it entirely, by its candidates), the far part from the fresh rows.
+        std::vector<double> residual(batch.size(), 0);
+        if (!fixed) {
+          const auto device = [](const std::vector<int>& v, const char* label) {
+            Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
+            Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
+            return Kokkos::View<const int*, MemSpace>(d);
+          };
+          const std::vector<int> zero(batch.size(), 0);
+          const auto near_part = to_host(
+              residuals<T>(exec_, packed, device(zero, "strata::hss::skeletonize::first"),
+                           device(bnear, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+          const auto far_part = to_host(
+              residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
+                           device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+          for (std::size_t b = 0; b < batch.size(); ++b) residual[b] = near_part[b] + far_part[b];
+        }
+        const auto k = to_host(ranks);
+        const auto skel = to_host(skeleton.values);
+        const auto xh = to_host(x.values);
+        for (std::size_t b = 0; b < batch.size(); ++b) {
+          const std::size_t i = pending[batch[b]];
+          // Saturated: the rank reached the sample count while fresh rows were drawn (the
+          // sample may miss directions). The residual allowance 2 eps^2: eps^2 for the
+          // truncation, as much again for the spread of the fresh estimate.
+          const bool saturated = k[b] >= bs[b] && bs[b] < bn[b] && br[b] > bs[b];
+          const bool passed = fixed || (residual[b] <= 2 * eps * eps && !saturated);
+          if (!passed && !last) {
+            next.push_back(i);
+            far[i] *= 2;
+            continue;
+          }
+          if (!passed) ++unverified;
+          auto& node = out[i];
+          node.skeleton.resize(static_cast<std::size_t>(k[b]));
+          node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
+          const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
+          for (int t = 0; t < k[b]; ++t) {
+            node.skeleton[static_cast<std::size_t>(t)] =
+                own[i][static_cast<std::size_t>(skel[so + t])];
+            for (int c = 0; c < bn[b]; ++c) {
+              // U = X^T: U(c, t) = X(t, c).
+              node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
+                  xh[static_cast<std::size_t>(xo + t + index_type(x_rows[b]) * c)];
+            }
+          }
+        }
+      }
+      pending = std::move(next);
+    }
+    return out;
+  }
+
+  // Entries A(rows_b, cols_b) as host column-major blocks.
+  std::vector<std::vector<T>> blocks(const Lists& rows, const Lists& cols) {
+    const auto b = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
+    const auto values = to_host(b.values);
+    std::vector<std::vector<T>> out(rows.size());
+    std::size_t at = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const std::size_t size = rows[i].size() * cols[i].size();
+      out[i].assign(values.begin() + static_cast<std::ptrdiff_t>(at),
+                    values.begin() + static_cast<std::ptrdiff_t>(at + size));
+      at += size;
+    }
+    return out;
+  }
+
+ private:
+  ExecSpace exec_;
+  const ClusterTree& tree_;
+  const EntryEvaluator<T>& entries_;
+  const SkeletonizationOptions& options_;
+  const std::vector<Lists>& near_;
+  index_type& evaluations_;
+};
+
+// One construction with the per-level budgets eps[l] (tolerance mode) or the fixed rank.
+template <class T>
+HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
+                         const EntryEvaluator<T>& entries, const SkeletonizationOptions& options,
+                         const std::vector<Lists>& near, const std::vector<double>& eps,
+                         index_type& evaluations, index_type& unverified) {
+  const int levels = tree.levels();
+  Skeletonizer<T> sk(exec, tree, entries, options, near, evaluations);
+  const auto leaves = static_cast<std::size_t>(ClusterTree::nodes_on_level(levels));
+  Lists cand_r(leaves);
+  for (std::size_t i = 0; i < leaves; ++i) {
+    const index_type b = tree.node_begin(levels, static_cast<index_type>(i));
+    for (index_type a = 0; a < tree.node_size(levels, static_cast<index_type>(i)); ++a)
+      cand_r[i].push_back(b + a);
+  }
+  Lists cand_c = cand_r;
+  const auto d = sk.blocks(cand_r, cand_r);
+  HssRanks ranks;
+  ranks.row.assign(static_cast<std::size_t>(levels) + 1, {});
+  ranks.col = ranks.row;
+  std::vector<std::vector<NodeBasis<T>>> u(ranks.row.size()), v(ranks.row.size());
+  std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
+  unverified = 0;
+  for (int level = levels; level >= 1; --level) {
+    const auto l = static_cast<std::size_t>(level);
+    u[l] = sk.level_ids(level, 0, cand_r, cand_c, eps[l], unverified);
+    v[l] = sk.level_ids(level, 1, cand_c, cand_r, eps[l], unverified);
+    const std::size_t nodes = u[l].size();
+    Lists rows(nodes), cols(nodes);
+    for (std::size_t i = 0; i < nodes; ++i) {
+      ranks.row[l].push_back(u[l][i].rank());
+      ranks.col[l].push_back(v[l][i].rank());
+      rows[i] = u[l][i].skeleton;
+      cols[i] = v[l][i ^ 1].skeleton;
+    }
+    b[l] = sk.blocks(rows, cols);
+    Lists pr(nodes / 2), pc(nodes / 2);
+    for (std::size_t p = 0; p < nodes / 2; ++p) {
+      for (std::size_t c = 2 * p; c < 2 * p + 2; ++c) {
+        pr[p].insert(pr[p].end(), u[l][c].skeleton.begin(), u[l][c].skeleton.end());
+        pc[p].insert(pc[p].end(), v[l][c].skeleton.begin(), v[l][c].skeleton.end());
+      }
+    }
+    cand_r = std::move(pr), cand_c = std::move(pc);
+  }
+  HssMatrix<T> h(tree, ranks);
+  for (int level = 1; level <= levels; ++level) {
+    const auto l = static_cast<std::size_t>(level);
+    auto& g = h.level(level);
+    auto uh = Kokkos::create_mirror_view(g.u);
+    auto vh = Kokkos::create_mirror_view(g.v);
+    auto bh = Kokkos::create_mirror_view(g.b);
+    for (index_type i = 0; i < g.nodes; ++i) {
+      const auto si = static_cast<std::size_t>(i);
+      std::copy(u[l][si].basis.begin(), u[l][si].basis.end(), uh.data() + g.u_offset_host(i));
+      std::copy(v[l][si].basis.begin(), v[l][si].basis.end(), vh.data() + g.v_offset_host(i));
+      std::copy(b[l][si].begin(), b[l][si].end(), bh.data() + g.b_offset_host(i));
+    }
+    Kokkos::deep_copy(exec, g.u, uh);
+    Kokkos::deep_copy(exec, g.v, vh);
+    Kokkos::deep_copy(exec, g.b, bh);
+  }
+  auto dh = Kokkos::create_mirror_view(h.d());
+  for (std::size_t i = 0; i < leaves; ++i)
+    std::copy(d[i].begin(), d[i].end(), dh.data() + h.d_offset_host()(static_cast<index_type>(i)));
+  Kokkos::deep_copy(exec, h.d(), dh);
+  exec.fence();
+  return h;
+}
+
+// ---- sampled Frobenius norms (the certificate) ----
+
+// Entries (i, j) (permuted positions) of the strata, `per` per stratum, with their
+// Horvitz-Thompson weights: stratum 0 the main diagonal (often the largest entries: self terms,
+// ridges), stratum L + 1 the rest of the leaf diagonal blocks, stratum l = 1..L the sibling blocks
+// of level l.
+struct StratumSamples {
+  std::vector<index_type> row, col;
+  std::vector<double> weight;
+  std::vector<int> stratum;
+};
+
+StratumSamples draw_strata(const ClusterTree& tree, index_type per, std::uint64_t seed,
+                           std::uint64_t stream) {
+  const RandomStream s{Distribution::gaussian, seed, stream};
+  const int levels = tree.levels();
+  StratumSamples out;
+  const index_type n = tree.size();
+  const index_type leaves = ClusterTree::nodes_on_level(levels);
+  for (int stratum = 0; stratum <= levels + 1; ++stratum) {
+    const int level = stratum == 0 || stratum == levels + 1 ? levels : stratum;
+    const index_type nodes = ClusterTree::nodes_on_level(level);
+    for (index_type t = 0; t < per; ++t) {
+      const auto bits = s.bits(t, stratum);
+      if (stratum == 0) {
+        const auto i = static_cast<index_type>(bits.v[0] % static_cast<std::uint64_t>(n));
+        out.row.push_back(i), out.col.push_back(i);
+        out.weight.push_back(static_cast<double>(n));
+        out.stratum.push_back(stratum);
+        continue;
+      }
+      const auto a = static_cast<index_type>(bits.v[0] % static_cast<std::uint64_t>(nodes));
+      const index_type na = tree.node_size(level, a);
+      const index_type begin = tree.node_begin(level, a);
+      const auto i = static_cast<index_type>(bits.v[1] % static_cast<std::uint64_t>(na));
+      if (stratum == levels + 1) {
+        // Off the diagonal inside a leaf block: j uniform among the other na - 1 indices.
+        if (na < 2) continue;
+        auto j = static_cast<index_type>(bits.v[2] % static_cast<std::uint64_t>(na - 1));
+        if (j >= i) ++j;
+        out.row.push_back(begin + i), out.col.push_back(begin + j);
+        out.weight.push_back(static_cast<double>(leaves) * static_cast<double>(na) *
+                             static_cast<double>(na - 1));
+      } else {
+        const index_type b = a ^ 1, nb = tree.node_size(level, b);
+        out.row.push_back(begin + i);
+        out.col.push_back(tree.node_begin(level, b) +
+                          static_cast<index_type>(bits.v[2] % static_cast<std::uint64_t>(nb)));
+        out.weight.push_back(static_cast<double>(nodes) * static_cast<double>(na) *
+                             static_cast<double>(nb));
+      }
+      out.stratum.push_back(stratum);
+    }
+  }
+  return out;
+}
+
+template <class T>
+std::vector<double> sampled_entries(const ExecSpace& exec, const ClusterTree& tree,
+                                    const EntryEvaluator<T>& entries, const StratumSamples& s,
+                                    index_type& count) {
+  Lists rows(s.row.size()), cols(s.row.size());
+  for (std::size_t t = 0; t < s.row.size(); ++t) rows[t] = {s.row[t]}, cols[t] = {s.col[t]};
+  const auto blocks = evaluate(exec, tree, entries, rows, cols, count);
+  const auto v = to_host(blocks.values);
+  return std::vector<double>(v.begin(), v.end());
+}
+
+// Stratified estimate of sum_ij x_ij (x = squares at the samples): (total, variance).
+std::pair<double, double> stratified_sum(const StratumSamples& s, const std::vector<double>& x) {
+  const int strata =
+      s.stratum.empty() ? 0 : *std::max_element(s.stratum.begin(), s.stratum.end()) + 1;
+  double total = 0, variance = 0;
+  for (int st = 0; st < strata; ++st) {
+    double sum = 0, sum2 = 0;
+    index_type m = 0;
+    for (std::size_t t = 0; t < x.size(); ++t) {
+      if (s.stratum[t] != st) continue;
+      const double y = s.weight[t] * x[t];
+      sum += y, sum2 += y * y, ++m;
+    }
+    if (m == 0) continue;
+    const double mean = sum / m;
+    total += mean;
+    if (m > 1) variance += std::max(0.0, (sum2 - m * mean * mean) / (m - 1)) / m;
+  }
+  return {total, variance};
+}
+
+// H(i, j) from the generators, on host copies.
+template <class T>
+class HostGenerators {
+ public:
+  explicit HostGenerators(const HssMatrix<T>& h) : h_(h) {
+    for (int l = 1; l <= h.levels(); ++l) {
+      u_.push_back(to_host(h.level(l).u));
+      v_.push_back(to_host(h.level(l).v));
+      b_.push_back(to_host(h.level(l).b));
+    }
+    d_ = to_host(h.d());
+    const int levels = h.levels();
+    for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i)
+      leaf_begin_.push_back(h.tree().node_begin(levels, i));
+  }
+
+  double entry(index_type i, index_type j, int stratum) const {
+    const int levels = h_.levels();
+    const index_type ai = leaf(i), aj = leaf(j);
+    const index_type bi = leaf_begin_[static_cast<std::size_t>(ai)],
+                     bj = leaf_begin_[static_cast<std::size_t>(aj)];
+    if (stratum == 0 || stratum == levels + 1) {
+      const index_type m = h_.tree().node_size(levels, ai);
+      return static_cast<double>(
+          d_[static_cast<std::size_t>(h_.d_offset_host()(ai) + (i - bi) + m * (j - bj))]);
+    }
+    const auto x = up(true, ai, i - bi, stratum);
+    const auto y = up(false, aj, j - bj, stratum);
+    const auto& g = h_.level(stratum);
+    const index_type node = ai >> (levels - stratum);
+    const index_type r = g.row_rank_host(node);
+    const auto& b = b_[static_cast<std::size_t>(stratum) - 1];
+    double sum = 0;
+    for (std::size_t q = 0; q < y.size(); ++q) {
+      double column = 0;
+      for (std::size_t p = 0; p < x.size(); ++p) {
+        column += x[p] * static_cast<double>(b[static_cast<std::size_t>(
+                             g.b_offset_host(node) + index_type(p) + r * index_type(q))]);
+      }
+      sum += column * y[q];
+    }
+    return sum;
+  }
+
+ private:
+  index_type leaf(index_type p) const {
+    return static_cast<index_type>(std::upper_bound(leaf_begin_.begin(), leaf_begin_.end(), p) -
+                                   leaf_begin_.begin()) -
+           1;
+  }
+
+  // Row `local` of the nested basis (U if rows, else V) of the leaf's ancestor on `level`.
+  std::vector<double> up(bool rows, index_type leaf_index, index_type local, int level) const {
+    const int levels = h_.levels();
+    const auto& gl = h_.level(levels);
+    const auto& data = rows ? u_ : v_;
+    index_type node = leaf_index;
+    const index_type k = rows ? gl.row_rank_host(node) : gl.col_rank_host(node);
+    const index_type ld = rows ? gl.u_rows_host(node) : gl.v_rows_host(node);
+    const index_type off = rows ? gl.u_offset_host(node) : gl.v_offset_host(node);
+    std::vector<double> x(static_cast<std::size_t>(k));
+    for (index_type t = 0; t < k; ++t)
+      x[static_cast<std::size_t>(t)] =
+          static_cast<double>(data[static_cast<std::size_t>(levels) - 1]
+                                  [static_cast<std::size_t>(off + local + ld * t)]);
+    for (int l = levels - 1; l >= level; --l) {
+      const auto& g = h_.level(l);
+      const index_type parent = node / 2;
+      const index_type rp = rows ? g.row_rank_host(parent) : g.col_rank_host(parent);
+      const index_type lp = rows ? g.u_rows_host(parent) : g.v_rows_host(parent);
+      const index_type op = rows ? g.u_offset_host(parent) : g.v_offset_host(parent);
+      const auto& child = h_.level(l + 1);
+      const index_type shift =
+          (node & 1) ? (rows ? child.row_rank_host(node - 1) : child.col_rank_host(node - 1)) : 0;
+      std::vector<double> y(static_cast<std::size_t>(rp), 0.0);
+      const auto& dl = data[static_cast<std::size_t>(l) - 1];
+      for (index_type t = 0; t < rp; ++t) {
+        double sum = 0;
+        for (std::size_t p = 0; p < x.size(); ++p)
+          sum += x[p] * static_cast<double>(
+                            dl[static_cast<std::size_t>(op + shift + index_type(p) + lp * t)]);
+        y[static_cast<std::size_t>(t)] = sum;
+      }
+      x = std::move(y);
+      node = parent;
+    }
+    return x;
+  }
+
+  const HssMatrix<T>& h_;
+  std::vector<std::vector<T>> u_, v_, b_;
+  std::vector<T> d_;
+  std::vector<index_type> leaf_begin_;
+};
+
+constexpr double certificate_z = 3.0;
+constexpr double certificate_confidence = 0.997;
+
+}  // namespace
+
+template <class T>
+ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvaluator<T>& entries,
+                                        const HssMatrix<T>& h, index_type samples,
+                                        std::uint64_t seed) {
+  STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
+                 "certify_relative_error: the entry evaluator is empty");
+  STRATA_REQUIRE(samples >= 2, InvalidArgument, "certify_relative_error: samples = ", samples,
+                 "; at least 2 entries per stratum are needed for a variance");
+  const auto& tree = h.tree();
+  const auto s = draw_strata(tree, samples, seed, check_stream + 1);
+  ErrorCertificate c;
+  const auto a = sampled_entries(exec, tree, entries, s, c.entries);
+  const HostGenerators<T> g(h);
+  std::vector<double> err2(a.size()), a2(a.size());
+  for (std::size_t t = 0; t < a.size(); ++t) {
+    const double e = a[t] - g.entry(s.row[t], s.col[t], s.stratum[t]);
+    err2[t] = e * e, a2[t] = a[t] * a[t];
+  }
+  const auto [num, num_var] = stratified_sum(s, err2);
+  const auto [den, den_var] = stratified_sum(s, a2);
+  const double num_hi = num + certificate_z * std::sqrt(num_var);
+  const double num_lo = std::max(0.0, num - certificate_z * std::sqrt(num_var));
+  const double den_lo = den - certificate_z * std::sqrt(den_var);
+  const double den_hi = den + certificate_z * std::sqrt(den_var);
+  c.estimate =
+      den > 0 ? std::sqrt(num / den) : (num > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+  c.upper = den_lo > 0 ? std::sqrt(num_hi / den_lo)
+                       : (num_hi > 0 ? std::numeric_limits<double>::infinity() : 0.0);
+  c.lower = den_hi > 0 ? std::sqrt(num_lo / den_hi) : 0.0;
+  c.confidence = certificate_confidence;
+  return c;
+}
+
+template <class T>
+SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, const ClusterTree& tree,
+                                                     const EntryEvaluator<T>& entries,
+                                                     const SkeletonizationOptions& options) {
+  STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
+                 "hss skeletonization: the entry evaluator is empty");
+  STRATA_REQUIRE(tree.size() >= 1, InvalidArgument,
+                 "hss skeletonization: the cluster tree is empty");
+  const bool fixed = options.rank > 0;
+  STRATA_REQUIRE(options.rank >= 0, InvalidArgument, "hss skeletonization: rank = ", options.rank,
+                 "; expected >= 0");
+  STRATA_REQUIRE(fixed || (options.tolerance > 0 && std::isfinite(options.tolerance)),
+                 InvalidArgument, "hss skeletonization: tolerance = ", options.tolerance,
+                 "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
+  STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
+                     options.max_growth >= 0 && options.max_rounds >= 1 &&
+                     options.certificate_samples >= 2,
+                 InvalidArgument,
+                 "hss skeletonization: far_samples and check_samples must be >= 1, max_growth >= "
+                 "0, max_rounds >= 1 and certificate_samples >= 2");
+  const index_type n = tree.size();
+  STRATA_REQUIRE(
+      options.points.extent(0) == 0 ||
+          (static_cast<index_type>(options.points.extent(0)) == n && options.points.extent(1) >= 1),
+      InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
+      options.points.extent(1), "; expected ", n, " x d (one per index)");
+  SkeletonizationResult<T> result;
+  const int levels = tree.levels();
+  const auto near = near_nodes(tree, options.points);
+  double norm = 0;
+  if (!fixed) {
+    auto phase = result.timings.scope("norm");
+    const auto s = draw_strata(tree, options.certificate_samples, options.seed, norm_stream);
+    const auto a = sampled_entries(exec, tree, entries, s, result.entries);
+    std::vector<double> a2(a.size());
+    for (std::size_t t = 0; t < a.size(); ++t) a2[t] = a[t] * a[t];
+    norm = std::sqrt(stratified_sum(s, a2).first);
+    result.norm_estimate = norm;
+  }
+  // Error budget per node of level l (file comment); beta shrinks while the certificate fails.
+  double beta = 0.3;
+  double previous_upper = std::numeric_limits<double>::infinity();
+  for (int round = 1;; ++round) {
+    std::vector<double> eps(static_cast<std::size_t>(levels) + 1, 0.0);
+    for (int l = 1; l <= levels; ++l) {
+      eps[static_cast<std::size_t>(l)] =
+          beta * options.tolerance * norm /
+          std::sqrt(2.0 * levels * static_cast<double>(ClusterTree::nodes_on_level(l)));
+    }
+    index_type evaluations = 0;
+    {
+      auto phase = result.timings.scope("construction");
+      result.matrix = skeletonize<T>(exec, tree, entries, options, near, eps, evaluations,
+                                     result.unverified_nodes);
+    }
+    result.entries += evaluations;
+    result.construction_entries = evaluations;
+    result.rounds = round;
+    {
+      auto phase = result.timings.scope("certificate");
+      result.certificate =
+          certify_relative_error<T>(exec, entries, result.matrix, options.certificate_samples,
+                                    options.seed + static_cast<std::uint64_t>(round));
+      result.entries += result.certificate.entries;
+    }
+    result.met_tolerance = fixed || result.certificate.upper <= options.tolerance;
+    // A round that does not halve the upper end has hit a floor (rounding, or entries that no
+    // HSS matrix reproduces): further rounds would only cost entries.
+    const bool stalled = round > 1 && result.certificate.upper > 0.5 * previous_upper;
+    previous_upper = result.certificate.upper;
+    if (result.met_tolerance || round >= options.max_rounds || stalled) break;
+    // The error follows the budget about linearly: aim at half the tolerance.
+    beta *= std::clamp(0.5 * options.tolerance / result.certificate.upper, 1.0 / 16, 0.5);
+  }
+  result.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
+  for (int l = 1; l <= levels; ++l)
+    result.max_rank_per_level[static_cast<std::size_t>(l)] = result.matrix.max_row_rank(l);
+  return result;
+}
+
+#define STRATA_HSS_SKELETONIZATION_INSTANTIATE(T)                     \
+  template SkeletonizationResult<T> compress_by_skeletonization<T>(   \
+      const ExecSpace&, const ClusterTree&, const EntryEvaluator<T>&, \
+      const SkeletonizationOptions&);                                 \
+  template ErrorCertificate certify_relative_error<T>(                \
+      const ExecSpace&, const EntryEvaluator<T>&, const HssMatrix<T>&, index_type, std::uint64_t);
+STRATA_HSS_SKELETONIZATION_INSTANTIATE(float)
+STRATA_HSS_SKELETONIZATION_INSTANTIATE(double)
+#undef STRATA_HSS_SKELETONIZATION_INSTANTIATE
+
+}  // namespace strata::hss
