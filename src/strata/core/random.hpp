@@ -11,10 +11,11 @@
 // of a group of consecutive columns:
 //   gaussian:   g = 4; the four 64-bit words give two uniform pairs and Box-Muller turns each pair
 //               into two N(0,1) values. fp64 (and any type but fp32): 53-bit uniforms in (0, 1)
-//               and double arithmetic. fp32: 23-bit uniforms (the top bits of the same words) and
-//               float arithmetic throughout (logf, sqrtf, cosf, sinf: the fast path on GPUs);
-//               the fp32 and fp64 streams of one (seed, stream) are then close but not equal, and
-//               fp32 values are bounded by sqrt(-2 ln 2^-24) = 5.77 (P(|N(0,1)| > 5.77) = 8e-9).
+//               and double arithmetic. fp32: uniforms from the top 32 bits of the same words at
+//               float resolution, and float arithmetic throughout (logf, sqrtf, cosf, sinf: the
+//               fast path on GPUs); the fp32 and fp64 streams of one (seed, stream) are then close
+//               (within 2^-12 + 40 |x| 2^-24) but not equal, and fp32 values are bounded by
+//               sqrt(-2 ln 2^-33) = 6.77 (P(|N(0,1)| > 6.77) = 1.3e-11).
 //   rademacher: g = 256; bit (j mod 256) of the 256 bits chooses -1 or +1 (exact in every type).
 // Either way entry (i, j) of a type is a pure function of (seed, stream, i, j): identical across
 // ranks, thread counts and layouts; across backends Gaussian entries agree to the few ulps by which
@@ -77,7 +78,7 @@ struct RandomStream {
   }
 
   /// The four N(0, 1) values of a Gaussian group in float arithmetic (the fp32 stream): the same
-  /// pairs and slots as the double version, from 23-bit uniforms.
+  /// pairs and slots as the double version, from float uniforms.
   KOKKOS_INLINE_FUNCTION static void gaussian_group(const r123::Philox4x64::ctr_type& r,
                                                     float out[4]) {
     for (int pair = 0; pair < 2; ++pair) {
@@ -125,10 +126,12 @@ struct RandomStream {
     return (static_cast<double>(x >> 11) + 0.5) * (1.0 / 9007199254740992.0);  // 2^-53
   }
 
-  /// Uniform in the open interval (0, 1) with the top 23 bits of x, exact in float: (k + 1/2) 2^-23
-  /// for k < 2^23 needs 24 significand bits, so the value lies in [2^-24, 1 - 2^-24].
+  /// Uniform in (0, 1] from the top 32 bits k of x, at float resolution: (k + 1/2) 2^-32 rounded
+  /// to float (the smallest value is 2^-33; values within 2^-25 of 1 round to 1, which Box-Muller
+  /// maps to radius 0, the limit it has there).
   KOKKOS_INLINE_FUNCTION static float uniform_open_float(std::uint64_t x) {
-    return (static_cast<float>(x >> 41) + 0.5f) * (1.0f / 8388608.0f);  // 2^-23
+    return (static_cast<float>(static_cast<std::uint32_t>(x >> 32)) + 0.5f) *
+           (1.0f / 4294967296.0f);  // 2^-32
   }
 };
 
