@@ -3,12 +3,18 @@
 // method: time per step can at best equal it), and the classical LAPACK polar factor U V^T from
 // xGESVD (on the host).
 //
-//   strata_bench_polar [--shapes=256x256,1024x1024,8192x1024] [--precisions=fp64,fp32] [--svd=1]
+//   strata_bench_polar [--shapes=256x256,1024x1024,8192x1024] [--precisions=fp64,fp32,bf16]
+//                      [--svd=1] [--batch=128 --batch-shape=1024x1024]
+// With --batch, every precision also gets a batched row (one batched call, bf16 really in bf16
+// storage with fp32 accumulation), its loop of single calls, and a Muon-style row: one batched
+// Muon step (momentum, 5 quintic steps, update) on fp32 weights, orthogonalized in that precision
+// (bf16: bf16 storage as the reference Muon does).
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench_main.hpp"
@@ -18,6 +24,7 @@
 #include "strata/linalg/host_lapack.hpp"
 #include "strata/polar/batched.hpp"
 #include "strata/polar/bf16.hpp"
+#include "strata/polar/muon.hpp"
 #include "strata/polar/newton_schulz.hpp"
 
 namespace {
@@ -105,7 +112,6 @@ void gemm_step(benchmark::State& state, Shape s) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
-#if STRATA_HAVE_BF16
 strata::Matrix<strata::kx::bf16> input_bf16(const Shape& s) {
   const auto f = input<float>(s);
   strata::Matrix<strata::kx::bf16> a("a_bf16", f.extent(0), f.extent(1));
@@ -142,7 +148,6 @@ void gemm_step_bf16(benchmark::State& state, Shape s) {
     strata::kx::fence(exec, "bench::gemm_step_bf16");
   }
 }
-#endif
 
 template <class T>
 void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
@@ -154,34 +159,75 @@ void svd_polar(benchmark::State& state, Shape s, const std::string& key) {
   g_extra[key] = {0, orthogonality(dq)};
 }
 
-// A batch of same-shape matrices: one batched call vs a loop of single calls, both with the same
-// fixed number of steps so the work is identical.
 template <class T>
-void batched(benchmark::State& state, Shape s, long count, bool as_loop) {
+strata::Batch<T> random_batch(Shape s, long count, std::uint64_t seed) {
   strata::Batch<T> a("a", static_cast<std::size_t>(s.rows), static_cast<std::size_t>(s.cols),
                      static_cast<std::size_t>(count));
   for (long b = 0; b < count; ++b) {
     strata::fill_random(
         strata::ExecSpace(),
-        strata::RandomStream{strata::Distribution::gaussian, 9, static_cast<std::uint64_t>(b)},
+        strata::RandomStream{strata::Distribution::gaussian, seed, static_cast<std::uint64_t>(b)},
         Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
   }
-  strata::Batch<T> q("q", a.extent(0), a.extent(1), a.extent(2));
+  return a;
+}
+
+strata::Batch<strata::kx::bf16> to_bf16(const strata::Batch<float>& a) {
+  strata::Batch<strata::kx::bf16> out("a_bf16", a.extent(0), a.extent(1), a.extent(2));
+  const float* in = a.data();
+  strata::kx::bf16* o = out.data();
+  Kokkos::parallel_for(
+      "bench::batch_to_bf16", Kokkos::RangePolicy<strata::ExecSpace>(0, a.size()),
+      KOKKOS_LAMBDA(const std::size_t k) { o[k] = strata::kx::to_bf16(in[k]); });
+  return out;
+}
+
+// A batch of same-shape matrices: one batched call vs a loop of single calls, both with the same
+// fixed number of steps so the work is identical. S = float, double or bf16 (storage).
+template <class S>
+void batched(benchmark::State& state, Shape s, long count, bool as_loop) {
+  strata::Batch<S> a;
+  if constexpr (std::is_same_v<S, strata::kx::bf16>) {
+    a = to_bf16(random_batch<float>(s, count, 9));
+  } else {
+    a = random_batch<S>(s, count, 9);
+  }
+  strata::Batch<S> q("q", a.extent(0), a.extent(1), a.extent(2));
   strata::polar::IterationOptions o;
   o.steps = 8;
   o.report_error = false;
   for (auto _ : state) {
     if (as_loop) {
       for (long b = 0; b < count; ++b) {
-        strata::Matrix<T> ab("ab", a.extent(0), a.extent(1)), qb("qb", a.extent(0), a.extent(1));
+        strata::Matrix<S> ab("ab", a.extent(0), a.extent(1)), qb("qb", a.extent(0), a.extent(1));
         Kokkos::deep_copy(ab, Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, b));
-        strata::polar::polar_factor<T>(strata::ExecSpace(), ab, qb, o);
+        if constexpr (std::is_same_v<S, strata::kx::bf16>) {
+          strata::polar::polar_factor_bf16(strata::ExecSpace(), ab, qb, o);
+        } else {
+          strata::polar::polar_factor<S>(strata::ExecSpace(), ab, qb, o);
+        }
         Kokkos::deep_copy(Kokkos::subview(q, Kokkos::ALL, Kokkos::ALL, b), qb);
       }
+    } else if constexpr (std::is_same_v<S, strata::kx::bf16>) {
+      strata::polar::polar_factor_batched_bf16(strata::ExecSpace(), a, q, o);
     } else {
-      strata::polar::polar_factor_batched<T>(strata::ExecSpace(), a, q, o);
+      strata::polar::polar_factor_batched<S>(strata::ExecSpace(), a, q, o);
     }
     strata::kx::fence(strata::ExecSpace(), "bench::batched");
+  }
+}
+
+// One Muon optimizer step on a batch of fp32 weights (the reference's defaults: 5 quintic steps,
+// no final error), orthogonalized in fp32 or in bf16 storage.
+void muon_batched(benchmark::State& state, Shape s, long count, bool bf16) {
+  auto w = random_batch<float>(s, count, 10);
+  const auto g = random_batch<float>(s, count, 11);
+  strata::Batch<float> momentum("momentum", w.extent(0), w.extent(1), w.extent(2));
+  strata::polar::MuonOptions o;
+  o.bf16 = bf16;
+  for (auto _ : state) {
+    strata::polar::muon_update_batched<float>(strata::ExecSpace(), w, g, momentum, o);
+    strata::kx::fence(strata::ExecSpace(), "bench::muon_batched");
   }
 }
 
@@ -199,29 +245,34 @@ void register_all() {
     const auto x = item.find('x');
     const Shape bs{std::atol(item.substr(0, x).c_str()), std::atol(item.substr(x + 1).c_str())};
     for (const auto& p : precisions()) {
-      const bool fp64 = p == "fp64";
       const std::string tag = p + "/" + bs.name() + "x" + std::to_string(count);
-      benchmark::RegisterBenchmark(("batched/" + tag).c_str(),
-                                   [bs, count, fp64](benchmark::State& st) {
-                                     fp64 ? batched<double>(st, bs, count, false)
-                                          : batched<float>(st, bs, count, false);
-                                   })
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("loop/" + tag).c_str(),
-                                   [bs, count, fp64](benchmark::State& st) {
-                                     fp64 ? batched<double>(st, bs, count, true)
-                                          : batched<float>(st, bs, count, true);
-                                   })
-          ->UseRealTime()
-          ->Unit(benchmark::kMillisecond);
+      for (const bool as_loop : {false, true}) {
+        benchmark::RegisterBenchmark(((as_loop ? "loop/" : "batched/") + tag).c_str(),
+                                     [bs, count, p, as_loop](benchmark::State& st) {
+                                       if (p == "fp64") {
+                                         batched<double>(st, bs, count, as_loop);
+                                       } else if (p == "bf16") {
+                                         batched<strata::kx::bf16>(st, bs, count, as_loop);
+                                       } else {
+                                         batched<float>(st, bs, count, as_loop);
+                                       }
+                                     })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
+      if (p != "fp64") {
+        benchmark::RegisterBenchmark(
+            ("muon/" + tag).c_str(),
+            [bs, count, p](benchmark::State& st) { muon_batched(st, bs, count, p == "bf16"); })
+            ->UseRealTime()
+            ->Unit(benchmark::kMillisecond);
+      }
     }
   }
   for (const auto& s : shapes()) {
     for (const auto& p : precisions()) {
       const bool fp64 = p == "fp64";
       if (p == "bf16") {
-#if STRATA_HAVE_BF16
         benchmark::RegisterBenchmark(
             key("polar", p, s).c_str(),
             [s, p](benchmark::State& st) { polar_bf16(st, s, key("polar", p, s)); })
@@ -231,9 +282,6 @@ void register_all() {
                                      [s](benchmark::State& st) { gemm_step_bf16(st, s); })
             ->UseRealTime()
             ->Unit(benchmark::kMillisecond);
-#else
-        std::fprintf(stderr, "bf16 is not available in this build; skipped\n");
-#endif
         continue;
       }
       benchmark::RegisterBenchmark(key("polar", p, s).c_str(),
@@ -277,10 +325,10 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
     for (const auto& p : precisions()) {
       const double pe = seconds(key("polar", p, s)), step = seconds(key("gemm_step", p, s));
       const double svd = seconds(key("svd_polar", p, s));
-      if (pe == 0 && step == 0) continue;  // not run (e.g. bf16 unavailable)
+      if (pe == 0 && step == 0) continue;  // not run
       const auto extra = g_extra[key("polar", p, s)];
-      const double per_step =
-          extra.iterations > 0 ? pe / (extra.iterations + 1) : 0;  // +1: final Gram
+      // The steps actually run (the final error check, one Gram product, is part of PE's time).
+      const double per_step = extra.iterations > 0 ? pe / extra.iterations : 0;
       std::printf("%-12s %-5s %10.3f %6d %12.3f %10.3f %11.2f %12.3f %10.2f %10.2e",
                   s.name().c_str(), p.c_str(), pe * 1e3, extra.iterations, per_step * 1e3,
                   step * 1e3, step > 0 ? per_step / step : 0, svd * 1e3,
@@ -290,18 +338,21 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
     }
   }
   std::printf(
-      "(step = PE time / (iterations + 1); GEMMs = X^T X, G G, X B timed alone; err = ||Q^T Q - "
+      "(step = PE time / iterations (the final error check included); GEMMs = X^T X, G G, X B "
+      "timed alone; err = ||Q^T Q - "
       "I||_F;\n"
       " fp64/fp32 run to working precision, bf16 runs 8 fixed steps)\n");
   for (const auto& [name, run] : runs) {
     if (name.rfind("batched/", 0) != 0) continue;
     const std::string tag = name.substr(8, name.find("/real_time") - 8);
-    const double loop = seconds("loop/" + tag);
+    const double loop = seconds("loop/" + tag), muon = seconds("muon/" + tag);
     std::printf(
         "batch %-24s one batched call %10.3f ms, loop of single calls %10.3f ms, loop/batched "
-        "%6.2f (8 steps)\n",
+        "%6.2f (8 steps)",
         tag.c_str(), run.seconds_per_iteration * 1e3, loop * 1e3,
         run.seconds_per_iteration > 0 ? loop / run.seconds_per_iteration : 0.0);
+    if (muon > 0) std::printf("; Muon step (5 steps, fp32 weights) %10.3f ms", muon * 1e3);
+    std::printf("\n");
   }
 }
 

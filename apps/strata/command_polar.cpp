@@ -174,7 +174,6 @@ int run_batch(const std::string& operation, const io::DatasetPath& input,
   return exit_ok;
 }
 
-#if STRATA_HAVE_BF16
 /// bf16: the matrix is read as fp32, rounded to bf16 on the device, orthogonalized with bf16
 /// storage and fp32 accumulation, and written as fp32 (HDF5 and numpy have no standard bf16 type).
 int run_bf16(const std::string& operation, const io::DatasetPath& input,
@@ -232,7 +231,6 @@ int run_bf16(const std::string& operation, const io::DatasetPath& input,
         accuracy_warning(options, result.iterations, result.error, "||Q^T Q - I||_F"));
   return exit_ok;
 }
-#endif
 
 template <class T>
 int run_operation(const std::string& operation, const io::DatasetPath& input,
@@ -376,14 +374,7 @@ int run_polar(Args& args, Context& context) {
   if (precision == "fp64") return run_operation<double>(operation, in, out, options, context);
   if (precision == "fp32") return run_operation<float>(operation, in, out, options, context);
   if (precision == "bf16") {
-#if STRATA_HAVE_BF16
     return run_bf16(operation, in, out, options, context);
-#else
-    STRATA_THROW(
-        Unsupported,
-        "bf16 is not available in this build: it needs Kokkos >= 3.7 with a backend that has "
-        "a real bfloat16 type (CUDA, HIP, SYCL); use --precision fp32 or fp64");
-#endif
   }
   throw UsageError("option '--precision' must be fp64, fp32 or bf16, got '" + precision + "'");
 #else

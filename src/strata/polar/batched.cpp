@@ -6,6 +6,9 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
+#include "strata/linalg/mixed_gemm.hpp"
+#include "strata/polar/bf16.hpp"
+#include "strata/polar/detail/batched_driver.hpp"
 #include "strata/polar/detail/iteration.hpp"
 
 namespace strata::polar {
@@ -15,9 +18,39 @@ namespace {
 using Policy = Kokkos::TeamPolicy<ExecSpace>;
 using Member = Policy::member_type;
 
+/// Storage type S and the arithmetic on it: fp32/fp64 compute in their own precision; bf16 is
+/// stored in 16 bits and computed in fp32 (GEMMs accumulate in fp32 and round once).
+template <class S>
+struct Arithmetic {
+  using compute = S;
+  KOKKOS_INLINE_FUNCTION static compute load(S v) { return v; }
+  KOKKOS_INLINE_FUNCTION static S store(compute v) { return v; }
+  /// Where the stopping rule sees the rounding floor.
+  static double unit_roundoff() { return std::numeric_limits<S>::epsilon() / 2; }
+  static void gemm(const ExecSpace& exec, char ta, char tb, compute alpha, const Batch<S>& a,
+                   const Batch<S>& b, compute beta, const Batch<S>& c) {
+    linalg::gemm_batched<S>(exec, ta, tb, alpha, a, b, beta, c);
+  }
+};
+
+template <>
+struct Arithmetic<kx::bf16> {
+  using compute = float;
+  KOKKOS_INLINE_FUNCTION static float load(kx::bf16 v) { return kx::from_bf16(v); }
+  KOKKOS_INLINE_FUNCTION static kx::bf16 store(float v) { return kx::to_bf16(v); }
+  /// The value polar_factor_bf16 has always used (see the note in bf16.hpp).
+  static double unit_roundoff() { return std::ldexp(1.0, -9); }
+  static void gemm(const ExecSpace& exec, char ta, char tb, float alpha, const Batch<kx::bf16>& a,
+                   const Batch<kx::bf16>& b, float beta, const Batch<kx::bf16>& c) {
+    linalg::gemm_batched_bf16(exec, ta, tb, alpha, a, b, beta, c);
+  }
+};
+
 /// Per-matrix Frobenius norm of a batch (one team per matrix), in double.
-template <class View>
-Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, const View& x) {
+template <class S>
+Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
+                                                     const ConstBatch<S>& x) {
+  using A = Arithmetic<S>;
   Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", x.extent(2));
   const auto rows = x.extent(0), entries = x.extent(0) * x.extent(1);
   Kokkos::parallel_for(
@@ -31,7 +64,7 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, cons
         Kokkos::parallel_reduce(
             Kokkos::TeamThreadRange(member, entries),
             [&](const std::size_t k, double& m) {
-              const double v = kx::abs(static_cast<double>(x(k % rows, k / rows, b)));
+              const double v = kx::abs(static_cast<double>(A::load(x(k % rows, k / rows, b))));
               if (v > m) m = v;
             },
             Kokkos::Max<double>(amax));
@@ -40,7 +73,7 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, cons
           Kokkos::parallel_reduce(
               Kokkos::TeamThreadRange(member, entries),
               [&](const std::size_t k, double& s) {
-                const double v = static_cast<double>(x(k % rows, k / rows, b)) / amax;
+                const double v = static_cast<double>(A::load(x(k % rows, k / rows, b))) / amax;
                 s += v * v;
               },
               sum);
@@ -50,71 +83,150 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, cons
   return norms;
 }
 
-/// Per-matrix ||G_b - I||_F (one team per matrix), copied to the host.
-template <class T>
-std::vector<double> distances_to_identity(const ExecSpace& exec, const Batch<T>& g) {
-  Kokkos::View<double*, MemSpace> out("strata::polar::batched::errors", g.extent(2));
-  const auto n = g.extent(0);
-  Kokkos::parallel_for(
-      "strata::polar::batched::distance", Policy(exec, static_cast<int>(g.extent(2)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        double sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(member, n * n),
-            [&](const std::size_t k, double& s) {
-              const std::size_t i = k % n, j = k / n;
-              const double d = static_cast<double>(g(i, j, b)) - (i == j ? 1.0 : 0.0);
-              s += d * d;
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(member), [&]() { out(b) = sum; });
-      });
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
-  std::vector<double> errors(host.extent(0));
-  for (std::size_t b = 0; b < errors.size(); ++b) errors[b] = std::sqrt(host(b));
-  return errors;
-}
+/// Products of the polar iteration on a strided batch (rows >= cols): one batched GEMM per
+/// product for the whole batch, one elementwise kernel for the polynomial, one team reduction for
+/// the per-matrix errors.
+template <class S>
+struct BatchedProducts {
+  using A = Arithmetic<S>;
+  using C = typename A::compute;
+
+  BatchedProducts(const ExecSpace& exec_, std::size_t rows, std::size_t cols, std::size_t batch)
+      : exec(exec_),
+        x("strata::polar::batched::X", rows, cols, batch),
+        next("strata::polar::batched::next", rows, cols, batch),
+        g("strata::polar::batched::G", cols, cols, batch),
+        poly("strata::polar::batched::P", cols, cols, batch),
+        errors(batch, 0.0),
+        skip(batch, false) {}
+
+  /// Per-matrix ||G_b - I||_F; returns the largest (or the first non-finite one).
+  double gram() {
+    A::gemm(exec, 'T', 'N', C(1), x, x, C(0), g);
+    Kokkos::View<double*, MemSpace> out("strata::polar::batched::errors", g.extent(2));
+    const auto n = g.extent(0);
+    const auto gram_batch = g;
+    Kokkos::parallel_for(
+        "strata::polar::batched::distance",
+        Policy(exec, static_cast<int>(g.extent(2)), Kokkos::AUTO),
+        KOKKOS_LAMBDA(const Member& member) {
+          const int b = member.league_rank();
+          double sum = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, n * n),
+              [&](const std::size_t k, double& s) {
+                const std::size_t i = k % n, j = k / n;
+                const double d =
+                    static_cast<double>(A::load(gram_batch(i, j, b))) - (i == j ? 1.0 : 0.0);
+                s += d * d;
+              },
+              sum);
+          Kokkos::single(Kokkos::PerTeam(member), [&]() { out(b) = sum; });
+        });
+    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+    double worst = 0;
+    bool finite = true;
+    for (std::size_t b = 0; b < errors.size(); ++b) {
+      errors[b] = skip[b] ? 0.0 : std::sqrt(host(b));
+      if (finite && !std::isfinite(errors[b])) {
+        worst = errors[b];
+        finite = false;
+      }
+      if (finite) worst = std::max(worst, errors[b]);
+    }
+    return worst;
+  }
+  double trace() { return 0; }  // never asked for: the batched rule has no rank check
+
+  /// P = a I + b G + c G^2 for every matrix: one batched GEMM and one elementwise kernel.
+  void polynomial(const Step& p) {
+    if (p.c != 0) {
+      A::gemm(exec, 'N', 'N', static_cast<C>(p.c), g, g, C(0), poly);
+    } else {
+      Kokkos::deep_copy(exec, poly, A::store(C(0)));
+    }
+    const C pa = static_cast<C>(p.a), pb = static_cast<C>(p.b);
+    const auto cols = g.extent(0);
+    const auto gram_batch = g;
+    const auto out = poly;
+    Kokkos::parallel_for(
+        "strata::polar::batched::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, out.size()),
+        KOKKOS_LAMBDA(const std::size_t k) {
+          const std::size_t i = k % cols, j = (k / cols) % cols, b = k / (cols * cols);
+          out(i, j, b) = A::store(A::load(out(i, j, b)) + pb * A::load(gram_batch(i, j, b)) +
+                                  (i == j ? pa : C(0)));
+        });
+  }
+  void update() {
+    A::gemm(exec, 'N', 'N', C(1), x, poly, C(0), next);
+    std::swap(x, next);
+  }
+
+  ExecSpace exec;
+  Batch<S> x, next, g, poly;
+  std::vector<double> errors;
+  std::vector<bool> skip;  ///< zero matrices (only where the caller allows them): error 0, kept 0
+};
 
 }  // namespace
 
-template <class T>
-BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a,
-                                            const Batch<T>& q, const IterationOptions& o) {
+namespace detail {
+
+template <class S>
+BatchedIterationResult batched_polar(const ExecSpace& exec, const ConstBatch<S>& a,
+                                     const Batch<S>& q, const IterationOptions& o, const char* what,
+                                     const BatchedDriverOptions& driver) {
+  using A = Arithmetic<S>;
   detail::check_options(o);
   const std::size_t m = a.extent(0), n = a.extent(1), batch = a.extent(2);
-  STRATA_REQUIRE(q.extent(0) == m && q.extent(1) == n && q.extent(2) == batch, ShapeMismatch,
-                 "polar_factor_batched: Q is ", q.extent(0), " x ", q.extent(1), " x ", q.extent(2),
+  STRATA_REQUIRE(q.extent(0) == m && q.extent(1) == n && q.extent(2) == batch, ShapeMismatch, what,
+                 ": Q is ", q.extent(0), " x ", q.extent(1), " x ", q.extent(2),
                  "; expected the input's shape ", m, " x ", n, " x ", batch);
-  STRATA_REQUIRE(m > 0 && n > 0 && batch > 0, InvalidArgument,
-                 "polar_factor_batched: the input is empty (", m, " x ", n, " x ", batch, ")");
+  STRATA_REQUIRE(m > 0 && n > 0 && batch > 0, InvalidArgument, what, ": the input is empty (", m,
+                 " x ", n, " x ", batch, ")");
+  STRATA_REQUIRE(q.data() != a.data(), InvalidArgument, what, ": Q may not alias A");
   {
-    const auto flat = Kokkos::View<const T*, MemSpace>(a.data(), a.size());
-    require_finite(exec, flat, "polar_factor_batched: the input");
+    const S* values = a.data();
+    index_type non_finite = 0;
+    Kokkos::parallel_reduce(
+        "strata::polar::batched::finite", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
+        KOKKOS_LAMBDA(const std::size_t k, index_type& bad) {
+          if (!kx::isfinite(static_cast<double>(A::load(values[k])))) ++bad;
+        },
+        non_finite);
+    STRATA_REQUIRE(non_finite == 0, NonFiniteInput, what, ": the input contains ", non_finite,
+                   " NaN or Inf entries; expected finite numbers");
   }
   const Schedule& schedule = detail::schedule_for(o);
   BatchedIterationResult result;
   // Work on the tall orientation: rows >= cols (wide matrices are transposed in and out).
   const bool wide = m < n;
   const std::size_t rows = wide ? n : m, cols = wide ? m : n;
-  Batch<T> x("strata::polar::batched::X", rows, cols, batch),
-      next("strata::polar::batched::next", rows, cols, batch);
-  Batch<T> gram("strata::polar::batched::G", cols, cols, batch),
-      poly("strata::polar::batched::P", cols, cols, batch);
+  BatchedProducts<S> products(exec, rows, cols, batch);
   {
     auto phase = result.timings.scope("scale");
-    const auto norms = frobenius_per_matrix(exec, a);
+    const auto norms = frobenius_per_matrix<S>(exec, a);
     const auto host_norms = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), norms);
     for (std::size_t b = 0; b < batch; ++b) {
-      STRATA_REQUIRE(host_norms(b) > 0, InvalidArgument, "polar_factor_batched: matrix ", b,
-                     " of the batch is zero; its polar factor is not unique");
+      if (driver.zero_matrices_give_zero && host_norms(b) == 0) {
+        products.skip[b] = true;
+        continue;
+      }
+      STRATA_REQUIRE(host_norms(b) > 0, InvalidArgument, what,
+                     batch == 1 ? ": the input is the zero matrix" : ": matrix ",
+                     batch == 1 ? std::string() : std::to_string(b),
+                     batch == 1 ? "" : " of the batch is zero", "; its polar factor is not unique");
     }
+    if (driver.first_scale != nullptr) *driver.first_scale = host_norms(0) * o.safety;
     const double safety = o.safety;
+    const auto x = products.x;
     Kokkos::parallel_for(
         "strata::polar::batched::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
         KOKKOS_LAMBDA(const std::size_t k) {
           const std::size_t i = k % m, j = (k / m) % n, b = k / (m * n);
-          const T value = static_cast<T>(a(i, j, b) / (safety * norms(b)));
+          const double norm = norms(b);
+          const S value = A::store(static_cast<typename A::compute>(
+              norm > 0 ? A::load(a(i, j, b)) / (safety * norm) : 0.0));
           if (wide) {
             x(j, i, b) = value;
           } else {
@@ -122,54 +234,14 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
           }
         });
   }
-  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), "polar_factor_batched",
-                            std::numeric_limits<T>::epsilon() / 2);
-  for (int t = 0;; ++t) {
-    const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
-    std::vector<double> errors(batch, 0.0);
-    if (need_gram) {
-      auto phase = result.timings.scope("gram");
-      linalg::gemm_batched<T>(exec, 'T', 'N', T(1), x, x, T(0), gram);
-      errors = distances_to_identity(exec, gram);
-    }
-    double worst = 0;
-    for (const double e : errors) {
-      if (!std::isfinite(e)) {
-        worst = e;
-        break;
-      }
-      worst = std::max(worst, e);
-    }
-    if (rule.done(t, worst, result.max_error_history)) {
-      result.iterations = t;
-      result.errors = errors;
-      result.max_error = worst;
-      result.converged = rule.converged();
-      break;
-    }
-    const Step& p = rule.step(t);
-    {
-      auto phase = result.timings.scope("polynomial");
-      // P = a I + b G + c G^2 for every matrix: one batched GEMM and one elementwise kernel.
-      if (p.c != 0) {
-        linalg::gemm_batched<T>(exec, 'N', 'N', static_cast<T>(p.c), gram, gram, T(0), poly);
-      } else {
-        Kokkos::deep_copy(exec, poly, T(0));
-      }
-      const T pa = static_cast<T>(p.a), pb = static_cast<T>(p.b);
-      Kokkos::parallel_for(
-          "strata::polar::batched::polynomial",
-          Kokkos::RangePolicy<ExecSpace>(exec, 0, poly.size()), KOKKOS_LAMBDA(const std::size_t k) {
-            const std::size_t i = k % cols, j = (k / cols) % cols, b = k / (cols * cols);
-            poly(i, j, b) += pb * gram(i, j, b) + (i == j ? pa : T(0));
-          });
-    }
-    {
-      auto phase = result.timings.scope("update");
-      linalg::gemm_batched<T>(exec, 'N', 'N', T(1), x, poly, T(0), next);
-    }
-    std::swap(x, next);
-  }
+  detail::StoppingRule rule(o, schedule, static_cast<index_type>(cols), what, A::unit_roundoff());
+  const auto outcome =
+      detail::run_iteration(products, o, rule, result.max_error_history, result.timings);
+  result.iterations = outcome.iterations;
+  result.max_error = outcome.error;
+  result.converged = outcome.converged;
+  result.errors = outcome.measured ? products.errors : std::vector<double>(batch, 0.0);
+  const auto x = products.x;
   Kokkos::parallel_for(
       "strata::polar::batched::store", Kokkos::RangePolicy<ExecSpace>(exec, 0, q.size()),
       KOKKOS_LAMBDA(const std::size_t k) {
@@ -177,6 +249,59 @@ BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBa
         q(i, j, b) = wide ? x(j, i, b) : x(i, j, b);
       });
   kx::fence(exec, "strata::polar_factor_batched");
+  return result;
+}
+
+template BatchedIterationResult batched_polar<float>(const ExecSpace&, const ConstBatch<float>&,
+                                                     const Batch<float>&, const IterationOptions&,
+                                                     const char*, const BatchedDriverOptions&);
+template BatchedIterationResult batched_polar<double>(const ExecSpace&, const ConstBatch<double>&,
+                                                      const Batch<double>&, const IterationOptions&,
+                                                      const char*, const BatchedDriverOptions&);
+template BatchedIterationResult batched_polar<kx::bf16>(const ExecSpace&,
+                                                        const ConstBatch<kx::bf16>&,
+                                                        const Batch<kx::bf16>&,
+                                                        const IterationOptions&, const char*,
+                                                        const BatchedDriverOptions&);
+
+}  // namespace detail
+
+template <class T>
+BatchedIterationResult polar_factor_batched(const ExecSpace& exec, const ConstBatch<T>& a,
+                                            const Batch<T>& q, const IterationOptions& o) {
+  return detail::batched_polar<T>(exec, a, q, o, "polar_factor_batched", {});
+}
+
+BatchedIterationResult polar_factor_batched_bf16(const ExecSpace& exec,
+                                                 const ConstBatch<kx::bf16>& a,
+                                                 const Batch<kx::bf16>& q,
+                                                 const IterationOptions& o) {
+  return detail::batched_polar<kx::bf16>(exec, a, q, o, "polar_factor_batched_bf16", {});
+}
+
+IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<kx::bf16>& a,
+                                  const Matrix<kx::bf16>& q, const IterationOptions& o) {
+  require_shape(q, static_cast<index_type>(a.extent(0)), static_cast<index_type>(a.extent(1)),
+                "polar_factor_bf16: Q");
+  require_nonempty(a, "polar_factor_bf16: A");
+  // One matrix is a batch of one: contiguous copies in, the batched driver, a copy out.
+  Batch<kx::bf16> a1(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::bf16::A"), a.extent(0),
+      a.extent(1), 1);
+  Batch<kx::bf16> q1(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::bf16::Q"), a.extent(0),
+      a.extent(1), 1);
+  Kokkos::deep_copy(exec, Kokkos::subview(a1, Kokkos::ALL, Kokkos::ALL, 0), a);
+  IterationResult result;
+  const auto batched =
+      detail::batched_polar<kx::bf16>(exec, a1, q1, o, "polar_factor_bf16", {&result.scale, false});
+  Kokkos::deep_copy(exec, q, Kokkos::subview(q1, Kokkos::ALL, Kokkos::ALL, 0));
+  kx::fence(exec, "strata::polar_factor_bf16");
+  result.iterations = batched.iterations;
+  result.error = batched.max_error;
+  result.error_history = batched.max_error_history;
+  result.converged = batched.converged;
+  result.timings = batched.timings;
   return result;
 }
 

@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "strata/core/checks.hpp"
+#include "strata/polar/bf16.hpp"
+#include "strata/polar/detail/batched_driver.hpp"
 
 namespace strata::polar {
 
@@ -41,7 +43,27 @@ IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight,
       norm2);
   IterationResult result;
   Matrix<T> orthogonal("strata::muon::orthogonal", weight.extent(0), weight.extent(1));
-  if (norm2 > 0) result = polar_factor<T>(exec, update, orthogonal, o.orthogonalize);
+  if (norm2 > 0 && o.bf16) {
+    Matrix<kx::bf16> update_bf16("strata::muon::update_bf16", weight.extent(0), weight.extent(1)),
+        orthogonal_bf16("strata::muon::orthogonal_bf16", weight.extent(0), weight.extent(1));
+    Kokkos::parallel_for(
+        "strata::muon::to_bf16",
+        Kokkos::RangePolicy<ExecSpace>(exec, 0, weight.extent(0) * weight.extent(1)),
+        KOKKOS_LAMBDA(const std::size_t k) {
+          update_bf16(k % rows, k / rows) =
+              kx::to_bf16(static_cast<float>(update(k % rows, k / rows)));
+        });
+    result = polar_factor_bf16(exec, update_bf16, orthogonal_bf16, o.orthogonalize);
+    Kokkos::parallel_for(
+        "strata::muon::from_bf16",
+        Kokkos::RangePolicy<ExecSpace>(exec, 0, weight.extent(0) * weight.extent(1)),
+        KOKKOS_LAMBDA(const std::size_t k) {
+          orthogonal(k % rows, k / rows) =
+              static_cast<T>(kx::from_bf16(orthogonal_bf16(k % rows, k / rows)));
+        });
+  } else if (norm2 > 0) {
+    result = polar_factor<T>(exec, update, orthogonal, o.orthogonalize);
+  }
   const T scale =
       static_cast<T>(o.learning_rate * std::sqrt(std::max(1.0, static_cast<double>(m) / n)));
   const T decay = static_cast<T>(1 - o.learning_rate * o.weight_decay);
@@ -56,11 +78,89 @@ IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight,
   return result;
 }
 
+template <class T>
+BatchedIterationResult muon_update_batched(const ExecSpace& exec, const Batch<T>& weight,
+                                           const ConstBatch<T>& gradient, const Batch<T>& momentum,
+                                           const MuonOptions& o) {
+  const std::size_t m = weight.extent(0), n = weight.extent(1), batch = weight.extent(2);
+  STRATA_REQUIRE(m > 0 && n > 0 && batch > 0, InvalidArgument,
+                 "muon_update_batched: the weights are empty (", m, " x ", n, " x ", batch, ")");
+  STRATA_REQUIRE(gradient.extent(0) == m && gradient.extent(1) == n && gradient.extent(2) == batch,
+                 ShapeMismatch, "muon_update_batched: the gradient is ", gradient.extent(0), " x ",
+                 gradient.extent(1), " x ", gradient.extent(2), "; expected ", m, " x ", n, " x ",
+                 batch);
+  STRATA_REQUIRE(momentum.extent(0) == m && momentum.extent(1) == n && momentum.extent(2) == batch,
+                 ShapeMismatch, "muon_update_batched: the momentum buffer is ", momentum.extent(0),
+                 " x ", momentum.extent(1), " x ", momentum.extent(2), "; expected ", m, " x ", n,
+                 " x ", batch);
+  STRATA_REQUIRE(o.beta >= 0 && o.beta < 1, InvalidArgument,
+                 "muon_update_batched: beta must be in [0, 1), got ", o.beta);
+  STRATA_REQUIRE(std::isfinite(o.learning_rate) && std::isfinite(o.weight_decay), InvalidArgument,
+                 "muon_update_batched: learning rate and weight decay must be finite");
+  require_finite(exec, Kokkos::View<const T*, MemSpace>(gradient.data(), gradient.size()),
+                 "muon_update_batched: the gradient");
+
+  const T beta = static_cast<T>(o.beta), one_minus = static_cast<T>(1 - o.beta);
+  const bool nesterov = o.nesterov;
+  const T* g = gradient.data();
+  T* b = momentum.data();
+  Batch<T> update(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::muon::update"), m,
+                  n, batch);
+  T* u = update.data();
+  Kokkos::parallel_for(
+      "strata::muon::batched_momentum", Kokkos::RangePolicy<ExecSpace>(exec, 0, update.size()),
+      KOKKOS_LAMBDA(const std::size_t k) {
+        const T next = beta * b[k] + one_minus * g[k];
+        b[k] = next;
+        u[k] = nesterov ? one_minus * g[k] + beta * next : next;
+      });
+  const detail::BatchedDriverOptions driver{nullptr, true};
+  BatchedIterationResult result;
+  Batch<T> orthogonal("strata::muon::orthogonal", m, n, batch);
+  T* q = orthogonal.data();
+  if (o.bf16) {
+    Batch<kx::bf16> update_bf16(
+        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::muon::update_bf16"), m, n,
+        batch);
+    Batch<kx::bf16> orthogonal_bf16("strata::muon::orthogonal_bf16", m, n, batch);
+    kx::bf16* ub = update_bf16.data();
+    const kx::bf16* qb = orthogonal_bf16.data();
+    Kokkos::parallel_for(
+        "strata::muon::batched_to_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, update.size()),
+        KOKKOS_LAMBDA(const std::size_t k) { ub[k] = kx::to_bf16(static_cast<float>(u[k])); });
+    result = detail::batched_polar<kx::bf16>(exec, update_bf16, orthogonal_bf16, o.orthogonalize,
+                                             "muon_update_batched", driver);
+    Kokkos::parallel_for(
+        "strata::muon::batched_from_bf16", Kokkos::RangePolicy<ExecSpace>(exec, 0, update.size()),
+        KOKKOS_LAMBDA(const std::size_t k) { q[k] = static_cast<T>(kx::from_bf16(qb[k])); });
+  } else {
+    result = detail::batched_polar<T>(exec, update, orthogonal, o.orthogonalize,
+                                      "muon_update_batched", driver);
+  }
+  const T scale =
+      static_cast<T>(o.learning_rate * std::sqrt(std::max(1.0, static_cast<double>(m) / n)));
+  const T decay = static_cast<T>(1 - o.learning_rate * o.weight_decay);
+  T* w = weight.data();
+  Kokkos::parallel_for(
+      "strata::muon::batched_apply", Kokkos::RangePolicy<ExecSpace>(exec, 0, update.size()),
+      KOKKOS_LAMBDA(const std::size_t k) { w[k] = decay * w[k] - scale * q[k]; });
+  kx::fence(exec, "strata::muon_update_batched");
+  return result;
+}
+
 template IterationResult muon_update<float>(const ExecSpace&, const Matrix<float>&,
                                             const ConstMatrix<float>&, const Matrix<float>&,
                                             const MuonOptions&);
 template IterationResult muon_update<double>(const ExecSpace&, const Matrix<double>&,
                                              const ConstMatrix<double>&, const Matrix<double>&,
                                              const MuonOptions&);
+
+template BatchedIterationResult muon_update_batched<float>(const ExecSpace&, const Batch<float>&,
+                                                           const ConstBatch<float>&,
+                                                           const Batch<float>&, const MuonOptions&);
+template BatchedIterationResult muon_update_batched<double>(const ExecSpace&, const Batch<double>&,
+                                                            const ConstBatch<double>&,
+                                                            const Batch<double>&,
+                                                            const MuonOptions&);
 
 }  // namespace strata::polar

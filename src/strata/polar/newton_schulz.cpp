@@ -235,6 +235,36 @@ double spectral_estimate(const ExecSpace& exec, const DistMatrix<T>& x, int iter
   return sigma;
 }
 
+/// Products of the polar iteration on a block-row distributed tall X (the dense case is one
+/// rank): G = X^T X is a local GEMM and one n x n allreduce, the polynomial is replicated, and
+/// X <- X P is a local GEMM.
+template <class T>
+struct DistributedProducts {
+  DistributedProducts(const ExecSpace& exec_, const DistMatrix<T>& x)
+      : exec(exec_),
+        current(x),
+        next(x.comm(), x.layout(), x.cols(), "strata::polar::next"),
+        gram_matrix("strata::polar::gram", static_cast<std::size_t>(x.cols()),
+                    static_cast<std::size_t>(x.cols())),
+        poly("strata::polar::poly", static_cast<std::size_t>(x.cols()),
+             static_cast<std::size_t>(x.cols())) {}
+
+  double gram() {
+    inner_product(exec, current, current, gram_matrix);
+    return distance_to_identity<T>(exec, gram_matrix);
+  }
+  double trace() { return polar::trace<T>(exec, gram_matrix); }
+  void polynomial(const Step& p) { polynomial_of<T>(exec, gram_matrix, p, poly); }
+  void update() {
+    multiply_replicated<T>(exec, current, poly, next);
+    std::swap(current, next);
+  }
+
+  ExecSpace exec;
+  DistMatrix<T> current, next;
+  Matrix<T> gram_matrix, poly;
+};
+
 template <class T>
 IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
                                   const DistMatrix<T>& q, const IterationOptions& o,
@@ -279,41 +309,58 @@ IterationResult polar_distributed(const ExecSpace& exec, const DistMatrix<T>& a,
     result.scale = amax * relative * o.safety;
   }
   StoppingRule rule(o, *schedule, n, what, std::numeric_limits<T>::epsilon() / 2, a.global_rows());
-  Matrix<T> gram("strata::polar::gram", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
-  Matrix<T> poly("strata::polar::poly", static_cast<std::size_t>(n), static_cast<std::size_t>(n));
-  DistMatrix<T> next(comm, q.layout(), n, "strata::polar::next");
-  DistMatrix<T> current = q;
+  DistributedProducts<T> products(exec, q);
   Progress progress(what, o.steps > 0 ? o.steps : o.max_steps, comm.rank());
-  for (int t = 0;; ++t) {
-    const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
-    if (need_gram) {
-      auto phase = result.timings.scope("gram");
-      inner_product(exec, current, current, gram);
-    }
-    const double error = need_gram ? distance_to_identity<T>(exec, gram) : 0.0;
-    if (need_gram && rule.wants_trace(t)) rule.check_rank(t, error, trace<T>(exec, gram));
-    if (rule.done(t, error, result.error_history)) {
-      result.iterations = t;
-      result.error = error;
-      result.converged = rule.converged();
-      break;
-    }
-    {
-      auto phase = result.timings.scope("polynomial");
-      polynomial_of<T>(exec, gram, rule.step(t), poly);
-    }
-    {
-      auto phase = result.timings.scope("update");
-      multiply_replicated<T>(exec, current, poly, next);
-    }
-    std::swap(current, next);
-    progress.advance();
-  }
+  const auto outcome =
+      detail::run_iteration(products, o, rule, result.error_history, result.timings, &progress);
+  result.iterations = outcome.iterations;
+  result.error = outcome.error;
+  result.converged = outcome.converged;
+  const DistMatrix<T>& current = products.current;
   if (current.local().data() != q.local().data())
     Kokkos::deep_copy(exec, q.local(), current.local());
   kx::fence(exec, "strata::polar::done");
   return result;
 }
+
+/// Products of the sign iteration on a square X: G = X^2, X <- X p(X^2) (X and X^2 commute, so the
+/// order of the update product needs no care).
+template <class T>
+struct SignProducts {
+  double gram() {
+    linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
+    return distance_to_identity<T>(exec, square);
+  }
+  double trace() { return polar::trace<T>(exec, square); }
+  void polynomial(const Step& p) { polynomial_of<T>(exec, square, p, poly); }
+  void update() {
+    linalg::gemm(exec, "N", "N", T(1), x, poly, T(0), next);
+    std::swap(x, next);
+  }
+
+  ExecSpace exec;
+  Matrix<T> x, next, square, poly;
+};
+
+/// Products of the coupled square-root iteration: G = Z Y, Y <- Y h(G), Z <- h(G) Z.
+template <class T>
+struct SqrtProducts {
+  double gram() {
+    linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
+    return distance_to_identity<T>(exec, m);
+  }
+  double trace() { return polar::trace<T>(exec, m); }
+  void polynomial(const Step& p) { polynomial_of<T>(exec, m, p, poly); }
+  void update() {
+    linalg::gemm(exec, "N", "N", T(1), y, poly, T(0), next);
+    std::swap(y, next);
+    linalg::gemm(exec, "N", "N", T(1), poly, z, T(0), next);
+    std::swap(z, next);
+  }
+
+  ExecSpace exec;
+  Matrix<T> y, z, m, poly, next;
+};
 
 }  // namespace
 
@@ -397,20 +444,13 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
       poly("strata::sign::poly", a.extent(0), a.extent(1));
   divide_into<T>(exec, a, scale.amax, scale.relative, x);
   StoppingRule rule(o, schedule, n, "matrix_sign", std::numeric_limits<T>::epsilon() / 2);
-  for (int t = 0;; ++t) {
-    linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
-    const double error = distance_to_identity<T>(exec, square);
-    if (rule.done(t, error, result.error_history)) {
-      result.iterations = t;
-      result.error = error;
-      result.converged = rule.converged();
-      break;
-    }
-    // X and X^2 commute, so X p(X^2) needs no ordering care.
-    polynomial_of<T>(exec, square, rule.step(t), poly);
-    linalg::gemm(exec, "N", "N", T(1), x, poly, T(0), next);
-    std::swap(x, next);
-  }
+  SignProducts<T> products{exec, x, next, square, poly};
+  const auto outcome =
+      detail::run_iteration(products, o, rule, result.error_history, result.timings);
+  result.iterations = outcome.iterations;
+  result.error = outcome.error;
+  result.converged = outcome.converged;
+  x = products.x;
   Kokkos::deep_copy(exec, s, x);
   kx::fence(exec, "strata::matrix_sign");
   return result;
@@ -466,21 +506,14 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   divide_into<T>(exec, a, scale.amax, scale.relative, y);
   set_identity<T>(exec, z);
   StoppingRule rule(o, schedule, n, "sqrt", std::numeric_limits<T>::epsilon() / 2);
-  for (int t = 0;; ++t) {
-    linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
-    const double error = distance_to_identity<T>(exec, m);
-    if (rule.done(t, error, result.error_history)) {
-      result.iterations = t;
-      result.error = error;
-      result.converged = rule.converged();
-      break;
-    }
-    polynomial_of<T>(exec, m, rule.step(t), poly);
-    linalg::gemm(exec, "N", "N", T(1), y, poly, T(0), next);
-    std::swap(y, next);
-    linalg::gemm(exec, "N", "N", T(1), poly, z, T(0), next);
-    std::swap(z, next);
-  }
+  SqrtProducts<T> products{exec, y, z, m, poly, next};
+  const auto outcome =
+      detail::run_iteration(products, o, rule, result.error_history, result.timings);
+  result.iterations = outcome.iterations;
+  result.error = outcome.error;
+  result.converged = outcome.converged;
+  y = products.y;
+  z = products.z;
   const double root = scale.root();
   if (sqrt_a.size() != 0) scale_into<T>(exec, y, static_cast<T>(root), sqrt_a);
   if (inverse_sqrt_a.size() != 0)

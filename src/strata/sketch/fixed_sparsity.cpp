@@ -93,11 +93,11 @@ index_type solve_rows(const ExecSpace& exec, const RandomStream stream, const Ma
           const int e = t % s;
           const int group = t / s;
           const auto r = stream.bits(cols(begin + e), group);
-          double gaussians[4];
-          RandomStream::gaussian_group(r, gaussians);
+          T gaussians[4];  // the entries of the T-valued stream (stream.entry<T>)
+          RandomStream::gaussian_values<T>(r, gaussians);
           const int end = kx::min(width, m - group * width);
           for (int slot = 0; slot < end; ++slot) {
-            g(e, group * width + slot) = static_cast<double>(static_cast<T>(gaussians[slot]));
+            g(e, group * width + slot) = static_cast<double>(gaussians[slot]);
           }
         });
         team.team_barrier();

@@ -1,5 +1,6 @@
-// Counter-based random streams: block independence (bitwise), fp32/fp64 agreement, moments and
-// distribution shape against the exact laws, and independence between seeds, streams and
+// Counter-based random streams: block independence (bitwise, fp64 and fp32), the fp32 stream's
+// float Box-Muller against a double evaluation on the same uniforms, moments and distribution
+// shape against the exact laws (fp64 and fp32), and independence between seeds, streams and
 // neighbours.
 #include <gtest/gtest.h>
 
@@ -76,12 +77,68 @@ TEST_P(RandomBlocks, AnySubBlockIsBitwiseTheSameAsCutFromTheWhole) {
   }
 }
 
-TEST_P(RandomBlocks, Fp32IsFp64RoundedToNearest) {
-  const RandomStream s{GetParam(), 1, 2};
-  const auto d = generate<double>(s, 40, 40);
+TEST_P(RandomBlocks, Fp32SubBlocksAreBitwiseTheSameAsCutFromTheWhole) {
+  const RandomStream s{GetParam(), 20261206, 3};
+  const std::size_t rows = 37, cols = 290;
+  const auto whole = generate<float>(s, rows, cols);
+  const std::vector<std::array<std::size_t, 4>> blocks = {
+      {0, 0, 37, 290}, {5, 3, 17, 9}, {10, 250, 20, 40}, {36, 289, 1, 1}, {3, 1, 30, 255}};
+  for (const auto& [r0, c0, nr, nc] : blocks) {
+    const auto block = generate<float>(s, nr, nc, static_cast<strata::index_type>(r0),
+                                       static_cast<strata::index_type>(c0));
+    for (std::size_t j = 0; j < nc; ++j)
+      for (std::size_t i = 0; i < nr; ++i)
+        ASSERT_EQ(block(i, j), whole(r0 + i, c0 + j)) << "block at (" << r0 << ", " << c0 << ")";
+  }
+  for (std::size_t j = 0; j < cols; ++j)
+    for (std::size_t i = 0; i < rows; ++i)
+      ASSERT_EQ(
+          s.entry<float>(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j)),
+          whole(i, j))
+          << "(" << i << ", " << j << ")";
+}
+
+TEST(RandomGaussian, Fp32IsBoxMullerInFloatOnTheTop32BitsOfTheSameWords) {
+  // Reference: Box-Muller in double on the fp32 stream's own uniforms (float values, so exact in
+  // double: (k + 1/2) 2^-32 rounded to float, k the top 32 bits of each Philox word). The float
+  // evaluation errs by a few
+  // ulps in each of logf, sqrtf (relative, on the radius R), 2 pi u and cosf/sinf (absolute, on an
+  // angle of at most 2 pi): |x32 - x| <= R (4 + 4 pi + 2) 2^-24 < 20 R 2^-24; 32 R 2^-24 leaves
+  // room for a libm a couple of ulps worse. Rademacher entries are signs in both types.
+  const RandomStream s{Distribution::gaussian, 1, 2};
   const auto f = generate<float>(s, 40, 40);
+  const auto d = generate<double>(s, 40, 40);
+  double largest_gap = 0;
   for (std::size_t j = 0; j < 40; ++j)
-    for (std::size_t i = 0; i < 40; ++i) ASSERT_EQ(f(i, j), static_cast<float>(d(i, j)));
+    for (std::size_t i = 0; i < 40; ++i) {
+      const auto r =
+          s.bits(static_cast<strata::index_type>(i), static_cast<strata::index_type>(j / 4));
+      const int slot = static_cast<int>(j % 4), pair = slot / 2;
+      const double u1 = static_cast<double>(RandomStream::uniform_open_float(r.v[2 * pair]));
+      const double u2 = static_cast<double>(RandomStream::uniform_open_float(r.v[2 * pair + 1]));
+      const double radius = std::sqrt(-2.0 * std::log(u1)),
+                   angle = 2.0 * strata::kx::pi<double> * u2;
+      const double expected = radius * (slot % 2 == 0 ? std::cos(angle) : std::sin(angle));
+      ASSERT_NEAR(f(i, j), expected, 32 * radius * std::ldexp(1.0, -24))
+          << "(" << i << ", " << j << ")";
+      if (u1 >= std::ldexp(1.0, -20))
+        largest_gap = std::max(largest_gap, std::fabs(f(i, j) - d(i, j)));
+    }
+  // The fp64 stream uses 53 bits of the same words: its uniforms differ from the float ones by at
+  // most 2^-24 u + 2^-33 (float rounding of k, then of k + 1/2, and the dropped low bits), so
+  // R = sqrt(-2 ln u) moves by |dR| = du / (u R) <= 2^-24 / R (+ 2^-33 / (u R), negligible
+  // beside it for u >= 2^-20, the entries compared: in the far tail, u < 2^-20 (P = 1e-6), the
+  // fp32 stream's coarser start of the grid dominates) and is at most R itself;
+  // min(2^-24 / R, R) <= 2^-12. The angle moves
+  // by 2 pi 2^-24 and the float evaluation adds its 32 R 2^-24 (above): the streams are within
+  // 2^-12 + 40 R 2^-24 of each other, and they are not the same numbers.
+  EXPECT_GT(largest_gap, 0.0);
+  EXPECT_LE(largest_gap, std::ldexp(1.0, -12) + 40 * 6.8 * std::ldexp(1.0, -24));
+  const RandomStream signs{Distribution::rademacher, 1, 2};
+  const auto fs = generate<float>(signs, 40, 40);
+  const auto ds = generate<double>(signs, 40, 40);
+  for (std::size_t j = 0; j < 40; ++j)
+    for (std::size_t i = 0; i < 40; ++i) ASSERT_EQ(static_cast<double>(fs(i, j)), ds(i, j));
 }
 
 TEST_P(RandomBlocks, HugeGlobalIndicesWork) {
@@ -124,9 +181,14 @@ double phi(double x) {
   return 0.5 * std::erfc(-x / std::sqrt(2.0));
 }
 
-TEST(RandomGaussian, MomentsAndShapeMatchTheStandardNormal) {
+template <class T>
+class RandomGaussianTyped : public ::testing::Test {};
+using Scalars = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(RandomGaussianTyped, Scalars);
+
+TYPED_TEST(RandomGaussianTyped, MomentsAndShapeMatchTheStandardNormal) {
   const std::size_t rows = 1000, cols = 400;  // n = 4e5 samples
-  const auto m = generate<double>(RandomStream{Distribution::gaussian, 42, 3}, rows, cols);
+  const auto m = generate<TypeParam>(RandomStream{Distribution::gaussian, 42, 3}, rows, cols);
   const double n = static_cast<double>(rows * cols);
   std::vector<double> x(m.data(), m.data() + rows * cols);
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0;
@@ -137,13 +199,15 @@ TEST(RandomGaussian, MomentsAndShapeMatchTheStandardNormal) {
     s4 += v * v * v * v;
   }
   // Sample moments vs exact ones; each bound is 6 standard errors of the estimator
-  // (Var(x) = 1, Var(x^2) = 2, Var(x^3) = 15, Var(x^4) = 96 for N(0, 1)).
+  // (Var(x) = 1, Var(x^2) = 2, Var(x^3) = 15, Var(x^4) = 96 for N(0, 1)). The fp32 stream's
+  // truncation at |x| <= 6.77 changes the 4th moment by < 1e-8, far inside the bound.
   EXPECT_NEAR(s1 / n, 0.0, 6 * std::sqrt(1.0 / n));
   EXPECT_NEAR(s2 / n, 1.0, 6 * std::sqrt(2.0 / n));
   EXPECT_NEAR(s3 / n, 0.0, 6 * std::sqrt(15.0 / n));
   EXPECT_NEAR(s4 / n, 3.0, 6 * std::sqrt(96.0 / n));
   // Kolmogorov-Smirnov distance to Phi. Critical value at significance 1e-6 is
-  // sqrt(-ln(0.5e-6) / 2) / sqrt(n) = 2.69 / sqrt(n).
+  // sqrt(-ln(0.5e-6) / 2) / sqrt(n) = 2.69 / sqrt(n) (the fp32 uniforms' float resolution moves
+  // the CDF by < 1e-6, 3 orders below it).
   std::sort(x.begin(), x.end());
   double ks = 0;
   for (std::size_t k = 0; k < x.size(); ++k) {
@@ -153,11 +217,11 @@ TEST(RandomGaussian, MomentsAndShapeMatchTheStandardNormal) {
   EXPECT_LT(ks, 2.69 / std::sqrt(n));
 }
 
-TEST(RandomGaussian, NeighboursAreUncorrelated) {
+TYPED_TEST(RandomGaussianTyped, NeighboursAreUncorrelated) {
   // Entries sharing a Philox call (same group of 4 columns) and entries in adjacent rows must be
   // uncorrelated: sample correlation within 6/sqrt(n) of 0.
   const std::size_t rows = 2000, cols = 200;
-  const auto m = generate<double>(RandomStream{Distribution::gaussian, 11, 0}, rows, cols);
+  const auto m = generate<TypeParam>(RandomStream{Distribution::gaussian, 11, 0}, rows, cols);
   double across = 0, down = 0;
   std::size_t na = 0, nd = 0;
   for (std::size_t j = 0; j + 1 < cols; ++j)

@@ -67,4 +67,16 @@ void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int 
                      CUBLAS_GEMM_DEFAULT));
 }
 
+void gemm_strided_batched_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n,
+                                    int k, float alpha, const void* a, int lda, long long stride_a,
+                                    const void* b, int ldb, long long stride_b, float beta, void* c,
+                                    int ldc, long long stride_c, int batch) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  check(cublasGemmStridedBatchedEx(h, op(trans_a), op(trans_b), m, n, k, &alpha, a, CUDA_R_16BF,
+                                   lda, stride_a, b, CUDA_R_16BF, ldb, stride_b, &beta, c,
+                                   CUDA_R_16BF, ldc, stride_c, batch, CUBLAS_COMPUTE_32F,
+                                   CUBLAS_GEMM_DEFAULT));
+}
+
 }  // namespace strata::linalg::detail

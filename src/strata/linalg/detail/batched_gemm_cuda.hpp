@@ -21,4 +21,12 @@ void gemm_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int 
                     float alpha, const void* a, int lda, const void* b, int ldb, float beta,
                     void* c, int ldc);
 
+/// Column-major C_i = alpha op(A_i) op(B_i) + beta C_i, i < batch, with bf16 A, B, C and fp32
+/// accumulation (cublasGemmStridedBatchedEx, CUBLAS_COMPUTE_32F) on `stream`. Pointers are to
+/// 16-bit bfloat16 storage; strides are in elements.
+void gemm_strided_batched_bf16_cuda(cudaStream_t stream, char trans_a, char trans_b, int m, int n,
+                                    int k, float alpha, const void* a, int lda, long long stride_a,
+                                    const void* b, int ldb, long long stride_b, float beta, void* c,
+                                    int ldc, long long stride_c, int batch);
+
 }  // namespace strata::linalg::detail

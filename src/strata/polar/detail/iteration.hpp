@@ -1,4 +1,7 @@
-// Shared pieces of the Newton-Schulz iterations (single, distributed and batched drivers).
+// The Newton-Schulz iteration, written once (run_iteration), and its shared pieces: the schedule,
+// the option checks and the stopping rule. Every driver (dense and distributed polar factors, the
+// matrix sign, square roots, strided batches in fp32/fp64 and bf16) runs the same loop over its own
+// product policy.
 #pragma once
 
 #include <algorithm>
@@ -6,6 +9,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/core/progress.hpp"
 #include "strata/polar/newton_schulz.hpp"
 
 namespace strata::polar::detail {
@@ -144,5 +148,49 @@ class StoppingRule {
   double floor_threshold_ = 0.1;
   bool converged_ = true;
 };
+
+/// What run_iteration() ended with.
+struct IterationOutcome {
+  int iterations = 0;
+  double error = 0;       ///< error of the final iterate (0 when it was not measured)
+  bool measured = true;   ///< false: fixed steps without report_error, the last Gram was skipped
+  bool converged = true;  ///< see StoppingRule::converged()
+};
+
+/// The Newton-Schulz loop: measure the iterate (a Gram-type product and its distance to the
+/// identity), let the stopping rule decide, form the step's polynomial, update the iterate. A
+/// product policy supplies the products for its storage and distribution:
+///   double gram()                -- forms the Gram-type matrix G of the current iterate (X^T X for
+///                                   polar factors, X^2 for sign, Z Y for square roots) and returns
+///                                   ||G - I||_F (over a batch: the largest, or the first
+///                                   non-finite)
+///   double trace()               -- tr G (only asked for when rule.wants_trace(t): rank checks)
+///   void polynomial(const Step&) -- P = a I + b G + c G^2
+///   void update()                -- X <- X P (and what else the iteration updates)
+/// In fixed-step mode without report_error the final Gram product is skipped.
+template <class Policy>
+IterationOutcome run_iteration(Policy& policy, const IterationOptions& o, StoppingRule& rule,
+                               std::vector<double>& history, PhaseTimer& timings,
+                               Progress* progress = nullptr) {
+  for (int t = 0;; ++t) {
+    const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
+    double error = 0;
+    if (need_gram) {
+      auto phase = timings.scope("gram");
+      error = policy.gram();
+    }
+    if (need_gram && rule.wants_trace(t)) rule.check_rank(t, error, policy.trace());
+    if (rule.done(t, error, history)) return {t, error, need_gram, rule.converged()};
+    {
+      auto phase = timings.scope("polynomial");
+      policy.polynomial(rule.step(t));
+    }
+    {
+      auto phase = timings.scope("update");
+      policy.update();
+    }
+    if (progress != nullptr) progress->advance();
+  }
+}
 
 }  // namespace strata::polar::detail
