@@ -185,14 +185,7 @@ KrylovResult run_cg(const ExecSpace& exec, const LinearOperator<T>& a, const Lin
   detail::check_arguments(exec, a, m, b, x, o, "cg");
   KrylovResult result;
   CgColumn<T> column(exec, a, m, o, result);
-  const int columns = static_cast<int>(b.cols());
-  for (int j = 0; j < columns; ++j) {
-    const auto bj = Kokkos::subview(b.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
-    const auto xj = Kokkos::subview(x.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
-    result.columns.push_back(column.solve(bj, xj, j, columns));
-  }
-  kx::fence(exec, "strata::krylov::cg::done");
-  detail::summarize(result);
+  detail::solve_columns<T>(exec, column, b, x, result, "strata::krylov::cg::done");
   return result;
 }
 

@@ -266,14 +266,7 @@ KrylovResult run_gmres(const ExecSpace& exec, const LinearOperator<T>& a,
   detail::check_arguments(exec, a, m, b, x, o, "gmres");
   KrylovResult result;
   GmresColumn<T> column(exec, a, m, o, result);
-  const int columns = static_cast<int>(b.cols());
-  for (int j = 0; j < columns; ++j) {
-    const auto bj = Kokkos::subview(b.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
-    const auto xj = Kokkos::subview(x.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
-    result.columns.push_back(column.solve(bj, xj, j, columns));
-  }
-  kx::fence(exec, "strata::krylov::gmres::done");
-  detail::summarize(result);
+  detail::solve_columns<T>(exec, column, b, x, result, "strata::krylov::gmres::done");
   return result;
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/linear_operator.hpp"
 #include "strata/krylov/krylov.hpp"
@@ -131,5 +132,21 @@ inline void require_finite_value(double value, const char* what, const char* sou
 
 /// The summary of the columns' results.
 void summarize(KrylovResult& result);
+
+/// Runs a one-column solver (`solver.solve(b_j, x_j, j, columns)` returning a ColumnResult) on
+/// every column of b and x in turn, appending to `result` (which the solver may also hold), then
+/// fences under `label` and summarizes the result.
+template <class T, class Solver>
+void solve_columns(const ExecSpace& exec, Solver& solver, const DistMatrix<T>& b,
+                   const DistMatrix<T>& x, KrylovResult& result, const std::string& label) {
+  const int columns = static_cast<int>(b.cols());
+  for (int j = 0; j < columns; ++j) {
+    const auto bj = Kokkos::subview(b.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
+    const auto xj = Kokkos::subview(x.local(), Kokkos::ALL, Kokkos::make_pair(j, j + 1));
+    result.columns.push_back(solver.solve(bj, xj, j, columns));
+  }
+  kx::fence(exec, label);
+  summarize(result);
+}
 
 }  // namespace strata::krylov::detail
