@@ -17,7 +17,7 @@ Workloads and default sizes (chosen so that the whole run at 1,2,4,8,16 threads 
 6 minutes on a 16-core Xeon; see perf/thread_scaling.cpp for the exact definitions):
   gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
   polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
-  sketch apply gaussian/srht/sparse-sign d = 256 on 200000x32; fwht 2^20 x 8;
+  sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
   hutch++ 96 products with a dense 4000^2 matrix; hss cauchy-1d N = 8192 tol 1e-6 (compress with
   its phases, matvec and ULV factor + solve on 8 columns);
   peers: dgesvd of the polar matrix (U, V^T) and of the rsvd matrix (values), dgels of the lstsq
@@ -48,8 +48,8 @@ PEERS = {
     "polar fp32": "baseline dgesvd (polar, U and V^T)",
     "rsvd": "baseline dgesvd (rsvd, values)",
     "lstsq": "baseline dgels (lstsq)",
-    "hss ulv factor": "baseline dgesv",
 }
+# dgesv (dense, --gesv-n) has no same-size Strata row: it shows how the host LAPACK scales.
 
 
 def fail(message):
@@ -89,7 +89,7 @@ def run_driver(binary, threads, extra, args):
         if record["name"] == "info":
             info = record
         else:
-            rows.append((record["name"], record["seconds"], record["check"]))
+            rows.append((record["name"], record["seconds"], record["first"]))
     if info is None:
         fail("no info line from " + " ".join(cmd))
     if info["concurrency"] != threads:
@@ -166,14 +166,16 @@ def main():
     for line in header:
         print(line, flush=True)
     best = {k: {t: {} for t in threads} for k in builds}
+    first = {k: {t: {} for t in threads} for k in builds}
     peers = {t: {} for t in threads}
     infos = {}
     for t in threads:
         for key, binary in binaries.items():
             info, rows = run_driver(binary, t, [f"--only={args.only}"], args)
             infos[(key, t)] = info
-            for name, seconds, _ in rows:
+            for name, seconds, cold in rows:
                 best[key][t][name] = seconds
+                first[key][t][name] = cold
             print(f"{key} {t:>2} threads ({info['execution_space']}, concurrency "
                   f"{info['concurrency']}, OpenBLAS threads {info['openblas_threads']}): " +
                   ", ".join(f"{n} {s:.3f}" for n, s, _ in rows), flush=True)
@@ -181,6 +183,9 @@ def main():
             info, rows = run_driver(binaries["build"], t, ["--only=baselines"], args)
             for name, seconds, _ in rows:
                 peers[t][name] = seconds
+            if info["openblas_threads"] not in (-1, t):
+                print(f"warning: the peers ran with {info['openblas_threads']} OpenBLAS threads, "
+                      f"not {t} (OpenBLAS built for fewer threads?)")
             print(f"peers {t:>2} threads (OpenBLAS threads {info['openblas_threads']}): " +
                   ", ".join(f"{n} {s:.3f}" for n, s, _ in rows), flush=True)
 
@@ -189,6 +194,10 @@ def main():
         out += ["", f"{key}: {builds[key]} (best of {args.repeat} per point; speed-up over 1 thread)",
                 ""]
         out += table(best[key], threads)
+        out += ["", f"{key}: the first run of each workload in its process (cold: one-time costs "
+                "such as the BLAS's per-thread buffers and first-touch page faults included, as in "
+                "one-shot timings like strata demo's steps; speed-up over 1 thread)", ""]
+        out += table(first[key], threads)
     if not args.no_peers:
         out += ["", "peers: host LAPACK/BLAS with its own threads (same run, same thread count)", ""]
         out += table(peers, threads)
