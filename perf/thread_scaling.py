@@ -13,8 +13,11 @@ then the peers' times and the ratio Strata / peer at every thread count.
          [--threads 1,2,4,8,16] [--repeat 2] [--only gram,operator,...] [--baseline BUILD]
          [--driver-args "--hss-n=16384 ..."] [--proc-bind false] [--places cores]
 
-Workloads and default sizes (chosen so that the whole run at 1,2,4,8,16 threads stays under about
-6 minutes on a 16-core Xeon; see perf/thread_scaling.cpp for the exact definitions):
+Workloads and default sizes (see perf/thread_scaling.cpp for the exact definitions), chosen so that
+the whole run at 1,2,4,8,16 threads stays under about 6 minutes on 16 cores: at 1 thread the driver
+took 33 s of CPU time and the peers 9 s (--repeat 2, AMD EPYC core, measured with perf stat
+task-clock), so five thread counts take at most 5 x 42 s even with no speed-up at all, about 2 min
+with a 4x mean speed-up; the HSS compression is 19 of the 33 s:
   gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
   polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
   sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
