@@ -11,7 +11,7 @@ then the peers' times and the ratio Strata / peer at every thread count.
 
   python3 perf/thread_scaling.py --build build/omp --output scaling.md
          [--threads 1,2,4,8,16] [--repeat 2] [--only gram,operator,...] [--baseline BUILD]
-         [--driver-args "--hss-n=16384 ..."] [--proc-bind false] [--places cores]
+         [--driver-args="--hss-n=16384 ..."] [--proc-bind false] [--places cores]
 
 Workloads and default sizes (see perf/thread_scaling.cpp for the exact definitions), chosen so that
 the whole run at 1,2,4,8,16 threads stays under about 6 minutes on 16 cores: at 1 thread the driver
@@ -140,7 +140,8 @@ def main():
     p.add_argument("--repeat", type=int, default=2, help="runs per point in the driver; best kept")
     p.add_argument("--only", default=ALL, help="workloads (default: " + ALL + ")")
     p.add_argument("--no-peers", action="store_true", help="skip the LAPACK/BLAS peers")
-    p.add_argument("--driver-args", default="", help="extra driver options, e.g. --hss-n=16384")
+    p.add_argument("--driver-args", default="",
+                   help="extra driver options, given as --driver-args=\"--hss-n=16384 ...\"")
     p.add_argument("--proc-bind", default="false")
     p.add_argument("--places", default="")
     p.add_argument("--timeout", type=int, default=900, help="seconds per driver run")
