@@ -1,159 +1,237 @@
 #!/usr/bin/env python3
-"""Thread scaling of Strata's drivers on a Kokkos OpenMP build (issue 15).
+"""Thread scaling of every Strata driver on a Kokkos OpenMP build (issue 15), with the OpenBLAS
+peers at the same thread count from the same run.
 
-Runs the `strata` CLI of one build (and optionally of a baseline build, alternating, in the same
-session) under OMP_NUM_THREADS = each of --threads, and prints per workload and phase the best
-time of --repeat runs and the speed-up over the same build's 1-thread time:
+Runs BUILD/bin/strata_thread_scaling (perf/thread_scaling.cpp: generated problems only, so it
+needs no HDF5 and no input files) once per thread count with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS
+= MKL_NUM_THREADS = t, and once more with --only=baselines (host LAPACK/BLAS with the BLAS's own t
+threads, in a process of its own so that no Kokkos thread pool is spinning beside it). Prints, and
+writes to --output, the best time of each workload per thread count and its speed-up over 1 thread,
+then the peers' times and the ratio Strata / peer at every thread count.
 
-  hss      strata hss compress --problem cauchy-1d --n N --tol 1e-6: total, products, levels,
-           estimate; then strata hss matvec and hss solve of the result on an N x 8 block
-  demo     strata demo (default sizes: X is 200000 x 32): total and every step (polar_factor,
-           least_squares, randomized_svd, ...)
-  sketch   strata sketch apply S X for the gaussian, srht and sparse-sign operators (d = 256) on
-           the demo's 200000 x 32 matrix X
+  python3 perf/thread_scaling.py --build build/omp --output scaling.md
+         [--threads 1,2,4,8,16] [--repeat 2] [--only gram,operator,...] [--baseline BUILD]
+         [--driver-args="--hss-n=16384 ..."] [--proc-bind false] [--places cores]
 
-  python3 perf/thread_scaling.py --build build/omp [--baseline BUILD] [--threads 1,2,4,8,16]
-                                 [--repeat 3] [--hss-n 16384] [--only hss,demo,sketch]
+Workloads and default sizes (see perf/thread_scaling.cpp for the exact definitions), chosen so that
+the whole run at 1,2,4,8,16 threads stays under about 6 minutes on 16 cores: at 1 thread the driver
+took 33 s of CPU time and the peers 9 s (--repeat 2, AMD EPYC core, measured with perf stat
+task-clock), so five thread counts take at most 5 x 42 s even with no speed-up at all, about 2 min
+with a 4x mean speed-up; the HSS compression is 19 of the 33 s:
+  gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
+  polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
+  sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
+  hutch++ 96 products with a dense 4000^2 matrix; hss cauchy-1d N = 8192 tol 1e-6 (compress with
+  its phases, matvec and ULV factor + solve on 8 columns);
+  peers: dgesvd of the polar matrix (U, V^T) and of the rsvd matrix (values), dgels of the lstsq
+  problem, dgesv of a dense 4096^2 system with 8 right-hand sides, dgemm of the Gram product.
+Issue 15's HSS target is at N = 16384: pass --driver-args=--hss-n=16384 (about 4x the HSS time).
 
-Thread placement: OMP_PROC_BIND (default false, as in the issue's table) and OMP_PLACES are
-passed through from --proc-bind/--places; OMP_WAIT_POLICY is left as the caller set it. The load
-average before and after is printed: figures from a shared machine are only indicative.
+Thread placement: OMP_PROC_BIND (default false, as in the issue's table) and OMP_PLACES from
+--proc-bind/--places; OMP_WAIT_POLICY is left as the caller set it. The machine (CPU model, cores,
+affinity, load average before and after) is printed: figures from a shared machine are indicative.
+Fails (exit status 1) when the build is missing, a run fails or its result check fails, or Kokkos
+did not run at the requested thread count (a Serial build, or KOKKOS_NUM_THREADS overriding).
 """
 import argparse
 import json
 import os
+import platform
+import shlex
 import subprocess
 import sys
-import tempfile
+import time
+
+ALL = "gram,operator,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"
+
+# Workload row -> the peer row it is compared with (same problem, host LAPACK/BLAS).
+PEERS = {
+    "gram X^T X": "baseline dgemm (gram)",
+    "polar fp64": "baseline dgesvd (polar, U and V^T)",
+    "polar fp32": "baseline dgesvd (polar, U and V^T)",
+    "rsvd": "baseline dgesvd (rsvd, values)",
+    "lstsq": "baseline dgels (lstsq)",
+}
+# dgesv (dense, --gesv-n) has no same-size Strata row: it shows how the host LAPACK scales.
 
 
-def run_json(cmd, env):
-    out = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        sys.exit("failed: " + " ".join(cmd) + "\n" + out.stderr[-2000:])
-    return json.loads(out.stdout)
+def fail(message):
+    sys.stderr.write("thread_scaling.py: " + message + "\n")
+    sys.exit(1)
 
 
 def environment(threads, args):
     env = dict(os.environ)
-    env["OMP_NUM_THREADS"] = str(threads)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
     env["OMP_PROC_BIND"] = args.proc_bind
     if args.places:
         env["OMP_PLACES"] = args.places
     env.pop("KOKKOS_NUM_THREADS", None)
+    env.pop("GOTO_NUM_THREADS", None)
+    env["KOKKOS_DISABLE_WARNINGS"] = "1"
     return env
 
 
-def prepare(strata, work, args):
-    """Input files (not timed): the demo's X (200000 x 32) and an N x 8 block for the HSS runs."""
-    env = environment(max(args.threads), args)
-    x = os.path.join(work, "x.h5")
-    rhs = os.path.join(work, "rhs.h5")
-    if "sketch" in args.only:
-        run_json([strata, "demo", "--hss-n", "256", "--output", x, "--json", "--quiet"], env)
-    if "hss" in args.only:
-        run_json([strata, "demo", "--rows", str(args.hss_n), "--cols", "8", "--hss-n", "256",
-                  "--output", rhs, "--json", "--quiet"], env)
-    return x, rhs
+def run_driver(binary, threads, extra, args):
+    """[(name, seconds, check)] and the info record of one driver run."""
+    cmd = [binary, f"--repeat={args.repeat}"] + extra + shlex.split(args.driver_args)
+    try:
+        out = subprocess.run(cmd, env=environment(threads, args), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        fail(f"timed out after {args.timeout} s at {threads} threads: " + " ".join(cmd))
+    if out.returncode != 0:
+        fail(f"failed (status {out.returncode}) at {threads} threads: " + " ".join(cmd) + "\n" +
+             out.stderr[-3000:])
+    info, rows = None, []
+    for line in out.stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        if record["name"] == "info":
+            info = record
+        else:
+            rows.append((record["name"], record["seconds"], record["first"]))
+    if info is None:
+        fail("no info line from " + " ".join(cmd))
+    if info["concurrency"] != threads:
+        fail(f"Kokkos ran {info['execution_space']} with {info['concurrency']} threads where "
+             f"{threads} were asked (a Serial build, or KOKKOS_NUM_THREADS / --kokkos-num-threads "
+             "in the driver arguments?)")
+    return info, rows
 
 
-def measure(strata, threads, work, inputs, args):
-    """{metric: seconds} for one run of every workload at `threads` threads."""
-    env = environment(threads, args)
-    x, rhs = inputs
-    times = {}
-    if "hss" in args.only:
-        h = os.path.join(work, "h.h5")
-        r = run_json([strata, "hss", "compress", "--problem", "cauchy-1d", "--n", str(args.hss_n),
-                      "--tol", "1e-6", "--output", h, "--json"], env)
-        for phase in ("total", "products", "levels", "estimate"):
-            times["hss compress " + phase] = r["time_s"][phase]
-        r = run_json([strata, "hss", "matvec", "--hss", h, "--input", rhs + ":/X", "--output",
-                      os.path.join(work, "y.h5") + ":/Y", "--json"], env)
-        times["hss matvec"] = r["time_s"]
-        r = run_json([strata, "hss", "solve", "--hss", h, "--rhs", rhs + ":/X", "--output",
-                      os.path.join(work, "s.h5") + ":/X", "--json"], env)
-        times["hss solve factor"] = r["factor_time_s"]
-        times["hss solve total"] = r["time_s"]
-    if "demo" in args.only:
-        r = run_json([strata, "demo", "--json", "--quiet"], env)
-        times["demo total"] = r["time_s"]
-        for step in r["steps"]:
-            times["demo " + step["name"]] = step["time_s"]
-    if "sketch" in args.only:
-        for op in ("gaussian", "srht", "sparse-sign"):
-            r = run_json([strata, "sketch", "apply", "--input", x + ":/X", "--operator", op,
-                          "--rows", "256", "--output", os.path.join(work, "sx.h5") + ":/SX",
-                          "--json"], env)
-            times["sketch apply " + op] = r["time_s"]
-    return times
+def machine():
+    model = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    return (f"{platform.node()}: {model}, {os.cpu_count()} CPUs ({affinity} in this process's "
+            f"affinity), load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def table(title, best, threads):
-    print("\n" + title)
-    head = "  ".join(f"{t:>3} thr (x)     " for t in threads)
-    print(f"{'workload / phase':<32}{head}")
-    for metric in best[threads[0]]:
-        base = best[threads[0]][metric]
+def table(best, threads):
+    """Markdown rows: time (speed-up over 1 thread) per thread count."""
+    lines = ["| workload | " + " | ".join(f"{t} thr: s (x)" for t in threads) + " |",
+             "|---|" + "---|" * len(threads)]
+    for name in best[threads[0]]:
+        base = best[threads[0]][name]
         cells = []
         for t in threads:
-            v = best[t].get(metric)
-            speed = base / v if v and base else float("nan")
-            cells.append(f"{v:9.3f} s ({speed:4.1f})")
-        print(f"{metric:<32}" + "  ".join(cells))
+            v = best[t].get(name)
+            cells.append(f"{v:.4f} ({base / v:.1f})" if v and base else "-")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--build", required=True, help="build folder holding bin/strata")
-    p.add_argument("--baseline", help="a second build (e.g. of main), run alternately")
+    p.add_argument("--build", required=True, help="build folder holding bin/strata_thread_scaling")
+    p.add_argument("--output", required=True, help="file the tables are written to (markdown)")
+    p.add_argument("--baseline", help="a second build with the same driver, run alternately")
     p.add_argument("--threads", default="1,2,4,8,16")
-    p.add_argument("--repeat", type=int, default=3, help="runs per point; the best is kept")
-    p.add_argument("--hss-n", type=int, default=16384)
-    p.add_argument("--only", default="hss,demo,sketch")
+    p.add_argument("--repeat", type=int, default=2, help="runs per point in the driver; best kept")
+    p.add_argument("--only", default=ALL, help="workloads (default: " + ALL + ")")
+    p.add_argument("--no-peers", action="store_true", help="skip the LAPACK/BLAS peers")
+    p.add_argument("--driver-args", default="",
+                   help="extra driver options, given as --driver-args=\"--hss-n=16384 ...\"")
     p.add_argument("--proc-bind", default="false")
     p.add_argument("--places", default="")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per driver run")
     args = p.parse_args()
-    args.threads = [int(t) for t in args.threads.split(",")]
-    if args.threads[0] != 1:
-        args.threads.insert(0, 1)
-    args.only = args.only.split(",")
+    threads = [int(t) for t in args.threads.split(",")]
+    if threads[0] != 1:
+        threads.insert(0, 1)
     builds = {"build": args.build}
     if args.baseline:
         builds["baseline"] = args.baseline
-    binaries = {k: os.path.join(v, "bin", "strata") for k, v in builds.items()}
-    for b in binaries.values():
-        if not os.access(b, os.X_OK):
-            sys.exit(f"no strata executable at {b}")
-    print("load average before:", " ".join(f"{x:.2f}" for x in os.getloadavg()),
-          f"| {os.cpu_count()} CPUs | OMP_PROC_BIND={args.proc_bind}",
-          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}")
-    for k, b in binaries.items():
-        info = run_json([b, "info", "--json"], environment(1, args))
-        print(f"{k}: Strata {info['version']}, Kokkos {info['kokkos_version']} "
-              f"({info['execution_space']}), {info['blas']}")
-    with tempfile.TemporaryDirectory(prefix="strata_scaling_") as work:
-        inputs = prepare(binaries["build"], work, args)
-        best = {k: {t: {} for t in args.threads} for k in builds}
-        for _ in range(args.repeat):
-            for t in args.threads:
-                for k, b in binaries.items():
-                    for metric, v in measure(b, t, work, inputs, args).items():
-                        old = best[k][t].get(metric)
-                        best[k][t][metric] = v if old is None else min(old, v)
-    for k in builds:
-        table(f"{k}: {builds[k]} (best of {args.repeat}; speed-up over 1 thread of this build)",
-              best[k], args.threads)
-    if args.baseline:
-        print("\nbuild vs baseline, time ratio baseline / build (> 1: build faster)")
-        print(f"{'workload / phase':<32}" + "".join(f"{t:>9} thr" for t in args.threads))
-        for metric in best["build"][args.threads[0]]:
+    binaries = {}
+    for key, folder in builds.items():
+        binary = os.path.join(folder, "bin", "strata_thread_scaling")
+        if not os.access(binary, os.X_OK):
+            fail(f"no executable {binary} (configure with -DStrata_ENABLE_BENCHMARKS=ON and build "
+                 "the target strata_thread_scaling)")
+        binaries[key] = binary
+    if max(threads) > (os.cpu_count() or 1):
+        print(f"warning: {max(threads)} threads on {os.cpu_count()} CPUs (oversubscribed)")
+
+    started = time.time()
+    header = [f"machine: {machine()}",
+              f"OMP_PROC_BIND={args.proc_bind} OMP_PLACES={args.places or '(unset)'} "
+              f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
+              f"driver: --repeat={args.repeat} --only={args.only} {args.driver_args}"]
+    for line in header:
+        print(line, flush=True)
+    best = {k: {t: {} for t in threads} for k in builds}
+    first = {k: {t: {} for t in threads} for k in builds}
+    peers = {t: {} for t in threads}
+    infos = {}
+    for t in threads:
+        for key, binary in binaries.items():
+            info, rows = run_driver(binary, t, [f"--only={args.only}"], args)
+            infos[(key, t)] = info
+            for name, seconds, cold in rows:
+                best[key][t][name] = seconds
+                first[key][t][name] = cold
+            print(f"{key} {t:>2} threads ({info['execution_space']}, concurrency "
+                  f"{info['concurrency']}, OpenBLAS threads {info['openblas_threads']}): " +
+                  ", ".join(f"{n} {s:.3f}" for n, s, _ in rows), flush=True)
+        if not args.no_peers:
+            info, rows = run_driver(binaries["build"], t, ["--only=baselines"], args)
+            for name, seconds, _ in rows:
+                peers[t][name] = seconds
+            if info["openblas_threads"] not in (-1, t):
+                print(f"warning: the peers ran with {info['openblas_threads']} OpenBLAS threads, "
+                      f"not {t} (OpenBLAS built for fewer threads?)")
+            print(f"peers {t:>2} threads (OpenBLAS threads {info['openblas_threads']}): " +
+                  ", ".join(f"{n} {s:.3f}" for n, s, _ in rows), flush=True)
+
+    out = header[:]
+    for key in builds:
+        out += ["", f"{key}: {builds[key]} (best of {args.repeat} per point; speed-up over 1 thread)",
+                ""]
+        out += table(best[key], threads)
+        out += ["", f"{key}: the first run of each workload in its process (cold: one-time costs "
+                "such as the BLAS's per-thread buffers and first-touch page faults included, as in "
+                "one-shot timings like strata demo's steps; speed-up over 1 thread)", ""]
+        out += table(first[key], threads)
+    if not args.no_peers:
+        out += ["", "peers: host LAPACK/BLAS with its own threads (same run, same thread count)", ""]
+        out += table(peers, threads)
+        out += ["", "Strata / peer time at each thread count (< 1: Strata faster)", "",
+                "| workload / peer | " + " | ".join(f"{t} thr" for t in threads) + " |",
+                "|---|" + "---|" * len(threads)]
+        for name, peer in PEERS.items():
+            if name not in best["build"][threads[0]]:
+                continue
             cells = []
-            for t in args.threads:
-                a, b = best["build"][t].get(metric), best["baseline"][t].get(metric)
-                cells.append(f"{b / a:13.2f}" if a and b else f"{'-':>13}")
-            print(f"{metric:<32}" + "".join(cells))
-    print("\nload average after:", " ".join(f"{x:.2f}" for x in os.getloadavg()))
+            for t in threads:
+                a, b = best["build"][t].get(name), peers[t].get(peer)
+                cells.append(f"{a / b:.2f}" if a and b else "-")
+            out.append(f"| {name} / {peer} | " + " | ".join(cells) + " |")
+    if args.baseline:
+        out += ["", "build vs baseline: time ratio baseline / build (> 1: build faster)", "",
+                "| workload | " + " | ".join(f"{t} thr" for t in threads) + " |",
+                "|---|" + "---|" * len(threads)]
+        for name in best["build"][threads[0]]:
+            cells = []
+            for t in threads:
+                a, b = best["build"][t].get(name), best["baseline"][t].get(name)
+                cells.append(f"{b / a:.2f}" if a and b else "-")
+            out.append(f"| {name} | " + " | ".join(cells) + " |")
+    out += ["", f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+            f"whole run {time.time() - started:.0f} s"]
+    text = "\n".join(out) + "\n"
+    print("\n" + text)
+    with open(args.output, "w") as f:
+        f.write(text)
 
 
 if __name__ == "__main__":
