@@ -9,6 +9,10 @@
 // storage with fp32 accumulation), its loop of single calls, and a Muon-style row: one batched
 // Muon step (momentum, 5 quintic steps, update) on fp32 weights, orthogonalized in that precision
 // (bf16: bf16 storage as the reference Muon does).
+// fp64/fp32 also get 8 fixed steps without the final error (the ML setting: no device-to-host
+// wait per step) beside the products one step needs with symmetry used: X^T X and G^T G as
+// symmetric rank-k products (linalg::syrk) and X B as a GEMM ("sym step"), and per step against
+// both the plain 3-GEMM step and the symmetric one.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -22,6 +26,7 @@
 #include "strata/core/random.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/syrk.hpp"
 #include "strata/polar/batched.hpp"
 #include "strata/polar/bf16.hpp"
 #include "strata/polar/muon.hpp"
@@ -110,6 +115,40 @@ void gemm_step(benchmark::State& state, Shape s) {
   const double m = static_cast<double>(x.extent(0)), k = static_cast<double>(n);
   state.counters["flops"] = benchmark::Counter(4 * m * k * k + 2 * k * k * k,
                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The products of one step as the iteration forms them: G = X^T X and G^T G = G^2 by SYRK, X B by
+// a GEMM (the polynomial's linear part rides in the second SYRK's beta).
+template <class T>
+void symmetric_step(benchmark::State& state, Shape s) {
+  const auto x = input<T>(Shape{std::max(s.rows, s.cols), std::min(s.rows, s.cols)});
+  const std::size_t n = x.extent(1);
+  strata::Matrix<T> g("g", n, n), b("b", n, n), y("y", x.extent(0), n);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    strata::linalg::syrk(exec, 'T', T(1), strata::ConstMatrix<T>(x), T(0), g);
+    strata::linalg::syrk(exec, 'T', T(1), strata::ConstMatrix<T>(g), T(1), b);
+    strata::linalg::gemm(exec, "N", "N", T(1), x, b, T(0), y);
+    strata::kx::fence(exec, "bench::symmetric_step");
+  }
+  const double m = static_cast<double>(x.extent(0)), k = static_cast<double>(n);
+  state.counters["flops"] =
+      benchmark::Counter(3 * m * k * k + k * k * k, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// 8 fixed steps without the final error check: no device-to-host wait inside the loop.
+template <class T>
+void polar_fixed(benchmark::State& state, Shape s, const std::string& key) {
+  const auto a = input<T>(s);
+  strata::Matrix<T> q("q", a.extent(0), a.extent(1));
+  strata::polar::IterationOptions o;
+  o.steps = 8;
+  o.report_error = false;
+  strata::polar::IterationResult r;
+  for (auto _ : state) {
+    r = strata::polar::polar_factor<T>(strata::ExecSpace(), a, q, o);
+  }
+  g_extra[key] = {r.iterations, orthogonality(q)};
 }
 
 strata::Matrix<strata::kx::bf16> input_bf16(const Shape& s) {
@@ -297,6 +336,20 @@ void register_all() {
                                    })
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(key("polar_fixed8", p, s).c_str(),
+                                   [s, p, fp64](benchmark::State& st) {
+                                     fp64 ? polar_fixed<double>(st, s, key("polar_fixed8", p, s))
+                                          : polar_fixed<float>(st, s, key("polar_fixed8", p, s));
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(key("sym_step", p, s).c_str(),
+                                   [s, fp64](benchmark::State& st) {
+                                     fp64 ? symmetric_step<double>(st, s)
+                                          : symmetric_step<float>(st, s);
+                                   })
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
       if (svd && s.rows >= s.cols) {
         benchmark::RegisterBenchmark(key("svd_polar", p, s).c_str(),
                                      [s, p, fp64](benchmark::State& st) {
@@ -342,6 +395,24 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
       "timed alone; err = ||Q^T Q - "
       "I||_F;\n"
       " fp64/fp32 run to working precision, bf16 runs 8 fixed steps)\n");
+  std::printf("\n8 fixed steps, no final error check (%s)\n", strata::ExecSpace::name());
+  std::printf("%-12s %-5s %12s %12s %12s %12s %14s %12s\n", "shape", "prec", "fixed8 [ms]",
+              "step [ms]", "GEMMs [ms]", "sym [ms]", "step/GEMMs", "step/sym");
+  for (const auto& s : shapes()) {
+    for (const auto& p : precisions()) {
+      const double fixed = seconds(key("polar_fixed8", p, s));
+      if (fixed == 0) continue;  // not run (bf16 has no such row)
+      const double step = fixed / 8, gemms = seconds(key("gemm_step", p, s));
+      const double sym = seconds(key("sym_step", p, s));
+      std::printf("%-12s %-5s %12.3f %12.3f %12.3f %12.3f %14.2f %12.2f (err %.2e)\n",
+                  s.name().c_str(), p.c_str(), fixed * 1e3, step * 1e3, gemms * 1e3, sym * 1e3,
+                  gemms > 0 ? step / gemms : 0, sym > 0 ? step / sym : 0,
+                  g_extra[key("polar_fixed8", p, s)].error);
+    }
+  }
+  std::printf(
+      "(step = fixed8 / 8; GEMMs = X^T X, G G, X B as three GEMMs; sym = X^T X and G^T G by "
+      "SYRK, X B by GEMM)\n");
   for (const auto& [name, run] : runs) {
     if (name.rfind("batched/", 0) != 0) continue;
     const std::string tag = name.substr(8, name.find("/real_time") - 8);

@@ -1,9 +1,14 @@
 // Randomized SVD of an m x n matrix with a decaying spectrum at rank k, per phase, beside two
 // baselines measured in the same run: the GEMM A * Omega (m x n times n x (k + p)) timed alone
 // through the same BLAS, which bounds what one sketching pass can cost, and LAPACK's dgesvd of the
-// whole matrix (singular values only, on the host; skipped with --svd=0).
+// whole matrix (singular values only, on the host; skipped with --svd=0). Also the CholeskyQR2 of
+// one m x (k + p) sketch alone (the orthonormalization each pass of the range finder does) beside
+// its GEMM bound (two Gram products and two triangular solves: 4 m l^2 flops, timed as two
+// X^T X GEMMs and two X R GEMMs).
 //
 //   strata_bench_rsvd [--m=2000] [--n=1000] [--rank=20] [--power=1] [--oversample=10] [--svd=1]
+//                     [--probes=10]
+// --probes: Gaussian probes of the posterior error measure (0: none, as torch.svd_lowrank).
 //
 // A = G1 diag(sigma) G2^T / sqrt(m n) with Gaussian G1 (m x r), G2 (n x r), r = min(m, n) and
 // sigma_j = exp(-j / k): a Gaussian-product matrix whose singular values decay by e every k.
@@ -17,6 +22,7 @@
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/linear_operator.hpp"
+#include "strata/dist/tall_skinny_qr.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "strata/sketch/low_rank.hpp"
@@ -59,6 +65,7 @@ void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
   o.rank = k;
   o.oversample = p;
   o.power_iterations = static_cast<int>(q);
+  o.error_probes = static_cast<int>(opt("probes", 10));
   strata::sketch::SvdResult<double> r;
   for (auto _ : state) r = strata::sketch::randomized_svd(strata::ExecSpace(), op, o);
   g_extra.error_estimate = r.error_estimate;
@@ -82,6 +89,36 @@ void gemm_sketch(benchmark::State& state, long m, long n, long k, long l) {
       benchmark::Counter(2.0 * m * n * l, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// CholeskyQR2 of a Gaussian m x l block (restored before each run, the copy timed too), and the
+// GEMMs of the same flop count.
+void cholesky_qr(benchmark::State& state, long m, long l) {
+  strata::Matrix<double> x0("x0", m, l), x("x", m, l), r("r", l, l), g("g", l, l);
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, x0);
+  const strata::ExecSpace exec;
+  const strata::Comm self = strata::Comm::self();
+  const strata::DistMatrix<double> dx(self, strata::BlockRowLayout(m, 1), x);
+  strata::TallSkinnyQrResult result;
+  for (auto _ : state) {
+    Kokkos::deep_copy(exec, x, x0);
+    result = strata::tall_skinny_qr(exec, dx, r);
+    strata::kx::fence(exec, "bench::rsvd::qr");
+  }
+  state.counters["passes"] = result.passes;
+}
+
+void qr_gemm_bound(benchmark::State& state, long m, long l) {
+  strata::Matrix<double> x("x", m, l), y("y", m, l), g("g", l, l);
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, x);
+  const strata::ExecSpace exec;
+  for (auto _ : state) {
+    for (int pass = 0; pass < 2; ++pass) {
+      strata::linalg::gemm(exec, "T", "N", 1.0, x, x, 0.0, g);
+      strata::linalg::gemm(exec, "N", "N", 1.0, x, g, 0.0, y);
+    }
+    strata::kx::fence(exec, "bench::rsvd::qr_gemm");
+  }
+}
+
 void lapack_svd(benchmark::State& state, long m, long n, long k) {
   const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), decaying_matrix(m, n, k));
   std::vector<double> s;
@@ -98,6 +135,12 @@ void register_all() {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("gemm_sketch/" + tag).c_str(), [=](benchmark::State& s) {
     gemm_sketch(s, m, n, k, k + p);
+  })->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("cholesky_qr2/" + tag).c_str(), [=](benchmark::State& s) {
+    cholesky_qr(s, m, k + p);
+  })->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("qr_gemms/" + tag).c_str(), [=](benchmark::State& s) {
+    qr_gemm_bound(s, m, k + p);
   })->Unit(benchmark::kMillisecond);
   if (opt("svd", 1) != 0) {
     benchmark::RegisterBenchmark(("lapack_svd/" + tag).c_str(),
@@ -130,13 +173,18 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
       "%.2f\n",
       g * 1e3, g > 0 ? 2.0 * m * n * (k + p) / g * 1e-9 : 0.0, passes,
       g > 0 ? t / (passes * g) : 0.0);
+  const double qr = seconds("cholesky_qr2/"), qr_gemms = seconds("qr_gemms/");
+  std::printf(
+      "  CholeskyQR2 of one %ld x %ld sketch %10.3f ms; its GEMM bound (2 x (X^T X, X G)) %10.3f "
+      "ms; ratio %.2f\n",
+      m, k + p, qr * 1e3, qr_gemms * 1e3, qr_gemms > 0 ? qr / qr_gemms : 0.0);
   if (svd > 0)
     std::printf("  baseline: LAPACK dgesvd (values only, host) %10.3f ms; dgesvd / rsvd = %.2f\n",
                 svd * 1e3, t > 0 ? svd / t : 0.0);
 }
 
 [[maybe_unused]] const bool registered = [] {
-  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd"})
+  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd", "probes"})
     strata::bench::add_option_name(name);
   strata::bench::set_registrar(register_all);
   strata::bench::set_summary(summary);

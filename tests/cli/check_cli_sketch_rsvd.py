@@ -86,6 +86,27 @@ def main():
                 fail("rank-4 singular values outside the Marchenko-Pastur band", out, err)
             if res["error_estimate"] < 0.95 * low:
                 fail("the error estimate is below sigma_5, which no rank-4 approximation beats", out, err)
+            if "upper bound" not in res.get("error_measure", "") or "10 Gaussian" not in res["error_measure"]:
+                fail("the default error measure is named as HMT's bound from 10 probes", out, err)
+            matvecs_with_probes = res["matvecs"]
+            # Without probes: the same factors from 10 fewer products, no error measure (-1).
+            code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "4", "--power", "1",
+                                  "--error-probes", "0", "--output", f, "--json"], n, a.mpiexec)
+            res0 = one_json(out, err)
+            if (code != 0 or res0["error_estimate"] != -1 or res0["matvecs"] != matvecs_with_probes - 10
+                    or not res0["error_measure"].startswith("none")
+                    or res0["singular_values"] != res["singular_values"]):
+                fail("rsvd --error-probes 0: no estimate, 10 fewer matvecs, the same singular values", out, err)
+            # The Frobenius estimate of a rank-4 error of a 3000 x 12 Gaussian matrix: sqrt(sum_{j > 4}
+            # sigma_j^2) lies in sqrt(8) times the Marchenko-Pastur band, up to the estimator's spread
+            # sqrt(2 / r) (r = 40 probes: 22%; the factor 2 below is > 4 standard deviations).
+            code, out, err = run([s, "sketch", "rsvd", "--input", x + ":/X", "--rank", "4", "--power", "1",
+                                  "--estimator", "frobenius", "--error-probes", "40", "--output", f, "--json"],
+                                 n, a.mpiexec)
+            resf = one_json(out, err)
+            if (code != 0 or "||A - U S V^T||_F" not in resf["error_measure"]
+                    or not (math.sqrt(8) * low / 2 <= resf["error_estimate"] <= 2 * math.sqrt(8) * high)):
+                fail("rsvd --estimator frobenius: named, and within the band", out, err)
             # Shapes of /U and /V through `strata polar` (its Frobenius scale is 1.01 ||.||_F = 1.01 * 2
             # for 4 orthonormal columns) ...
             for name, rows in (("/U", 3000), ("/V", 12)):
@@ -194,6 +215,10 @@ def main():
                 (["sketch", "rsvd", "--input", fixture + ":/missing", "--rank", "1", "--output", f], "not found", 1),
                 (["sketch", "rsvd", "--rank", "1", "--output", f], "--input", 2),
                 (["sketch", "rsvd", "--input", fixture + ":/A", "--rank", "1"], "--output", 2),
+                (["sketch", "rsvd", "--input", fixture + ":/A", "--rank", "1", "--output", f, "--estimator", "max"],
+                 "--estimator", 2),
+                (["sketch", "rsvd", "--input", fixture + ":/A", "--tol", "1e-3", "--error-probes", "0", "--output", f],
+                 "--error-probes", 2),
                 (["sketch", "lstsq", "--input", fixture + ":/A", "--rhs", fixture + ":/A", "--output", f + ":/x"],
                  "tall matrix", 1),
             ]:

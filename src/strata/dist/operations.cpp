@@ -4,6 +4,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/norms.hpp"
+#include "strata/linalg/syrk.hpp"
 
 namespace strata {
 
@@ -81,6 +82,13 @@ void inner_product(const ExecSpace& exec, const DistMatrix<T>& x, const DistMatr
 }
 
 template <class T>
+void gram(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& c) {
+  collective(x.comm(), [&] { require_shape(c, x.cols(), x.cols(), "gram: C"); });
+  linalg::syrk(exec, 'T', T(1), ConstMatrix<T>(x.local()), T(0), c);  // no local rows: C = 0
+  x.comm().allreduce(exec, c, ReduceOp::sum);
+}
+
+template <class T>
 void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const ConstMatrix<T>& b,
                          const DistMatrix<T>& y) {
   collective(x.comm(), [&] {
@@ -104,6 +112,7 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x) {
                                        const ConstMatrix<T>&);                                 \
   template void inner_product<T>(const ExecSpace&, const DistMatrix<T>&, const DistMatrix<T>&, \
                                  const Matrix<T>&);                                            \
+  template void gram<T>(const ExecSpace&, const DistMatrix<T>&, const Matrix<T>&);             \
   template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,                 \
                                        const ConstMatrix<T>&, const DistMatrix<T>&);           \
   template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);

@@ -29,6 +29,12 @@ template <class T>
 void inner_product(const ExecSpace& exec, const DistMatrix<T>& x, const DistMatrix<T>& y,
                    const Matrix<T>& c);
 
+/// C = X^T X for a tall-skinny X (n x p): a local symmetric rank-k product (linalg::syrk, half the
+/// multiply-adds of inner_product(x, x, c)) and one allreduce of the p x p result, which is
+/// replicated and exactly symmetric. Cost n p^2 / ranks flops + allreduce(p^2).
+template <class T>
+void gram(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& c);
+
 /// Y = X B with B (p x q) replicated: local GEMM, no communication.
 template <class T>
 void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const ConstMatrix<T>& b,
@@ -46,6 +52,7 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x);
                                               const BlockRowLayout&, const ConstMatrix<T>&); \
   extern template void inner_product<T>(const ExecSpace&, const DistMatrix<T>&,              \
                                         const DistMatrix<T>&, const Matrix<T>&);             \
+  extern template void gram<T>(const ExecSpace&, const DistMatrix<T>&, const Matrix<T>&);    \
   extern template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,        \
                                               const ConstMatrix<T>&, const DistMatrix<T>&);  \
   extern template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);

@@ -7,6 +7,8 @@
 
 #include "strata/core/kokkos_ext.hpp"
 #include "strata/dist/operations.hpp"
+#include "strata/linalg/blas.hpp"
+#include "strata/linalg/cholesky.hpp"
 #include "strata/linalg/host_lapack.hpp"
 
 namespace strata {
@@ -19,70 +21,101 @@ HostMatrix<T> host_square(index_type k, const char* label) {
                        static_cast<std::size_t>(k));
 }
 
-/// G = X^T X, replicated, on the host.
 template <class T>
-HostMatrix<T> gram(const ExecSpace& exec, const DistMatrix<T>& x) {
-  Matrix<T> g("strata::tall_skinny_qr::gram", static_cast<std::size_t>(x.cols()),
-              static_cast<std::size_t>(x.cols()));
-  inner_product(exec, x, x, g);
-  return Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), g);
+Matrix<T> device_square(index_type k, const char* label) {
+  return Matrix<T>(std::string(label), static_cast<std::size_t>(k), static_cast<std::size_t>(k));
 }
 
-/// X <- X M for a replicated k x k host matrix M (one local GEMM).
+/// G = X^T X (a symmetric rank-k product, exactly symmetric), replicated, where X lives.
 template <class T>
-void multiply_in_place(const ExecSpace& exec, const DistMatrix<T>& x, const HostMatrix<T>& m) {
-  auto device_m = Kokkos::create_mirror_view_and_copy(MemSpace(), m);
-  // No zero fill: multiply_replicated overwrites every entry.
-  typename DistMatrix<T>::local_type local(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::tall_skinny_qr::product"),
-      x.local().extent(0), x.local().extent(1));
-  DistMatrix<T> product(x.comm(), x.layout(), local);
-  multiply_replicated(exec, x, ConstMatrix<T>(device_m), product);
-  Kokkos::deep_copy(exec, x.local(), product.local());
+Matrix<T> gram(const ExecSpace& exec, const DistMatrix<T>& x) {
+  auto g = device_square<T>(x.cols(), "strata::tall_skinny_qr::gram");
+  strata::gram(exec, x, g);
+  return g;
 }
 
-/// C = A B for upper triangular k x k host matrices (the product is upper triangular).
+/// tr G, and the largest and smallest |R_ii| of a triangular R, in double.
 template <class T>
-HostMatrix<T> upper_product(const HostMatrix<T>& a, const HostMatrix<T>& b) {
-  const auto k = static_cast<index_type>(a.extent(0));
-  auto c = host_square<T>(k, "strata::tall_skinny_qr::R");
-  for (index_type j = 0; j < k; ++j)
-    for (index_type i = 0; i <= j; ++i) {
-      T sum = 0;
-      for (index_type l = i; l <= j; ++l) sum += a(i, l) * b(l, j);
-      c(i, j) = sum;
-    }
-  return c;
+double trace(const ExecSpace& exec, const Matrix<T>& g) {
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::tall_skinny_qr::trace", Kokkos::RangePolicy<ExecSpace>(exec, 0, g.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& s) { s += static_cast<double>(g(i, i)); }, sum);
+  return sum;
 }
 
-/// One CholeskyQR pass on G (+ shift I): X <- X R^-1, returns R. G is identical on every rank, so
-/// every rank takes the same branch and throws the same error.
 template <class T>
-HostMatrix<T> cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const HostMatrix<T>& g,
-                            T shift, const char* which) {
-  const auto k = static_cast<index_type>(g.extent(0));
-  auto r = host_square<T>(k, "strata::tall_skinny_qr::R");
-  Kokkos::deep_copy(r, g);
-  for (index_type i = 0; i < k; ++i) r(i, i) += shift;
-  STRATA_REQUIRE(linalg::host::cholesky_upper_in_place(r), NumericalError, "tall_skinny_qr: the ",
-                 which, " Cholesky factorization of the ", k, " x ", k,
-                 " Gram matrix failed: X is numerically rank deficient; use "
-                 "TallSkinnyQrMethod::householder for such inputs");
-  auto r_inverse = host_square<T>(k, "strata::tall_skinny_qr::R_inverse");
-  Kokkos::deep_copy(r_inverse, r);
-  linalg::host::upper_triangular_inverse_in_place(r_inverse);
-  multiply_in_place(exec, x, r_inverse);
+double diagonal_ratio(const ExecSpace& exec, const Matrix<T>& r) {
+  double largest = 0, smallest = 0;
+  Kokkos::parallel_reduce(
+      "strata::tall_skinny_qr::largest_diagonal",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, r.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& v) {
+        const double d = static_cast<double>(r(i, i));
+        const double magnitude = d < 0 ? -d : d;
+        if (magnitude > v) v = magnitude;
+      },
+      Kokkos::Max<double>(largest));
+  Kokkos::parallel_reduce(
+      "strata::tall_skinny_qr::smallest_diagonal",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, r.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& v) {
+        const double d = static_cast<double>(r(i, i));
+        const double magnitude = d < 0 ? -d : d;
+        if (magnitude < v) v = magnitude;
+      },
+      Kokkos::Min<double>(smallest));
+  return smallest > 0 ? largest / smallest : std::numeric_limits<double>::infinity();
+}
+
+/// R = G + shift I, a copy.
+template <class T>
+Matrix<T> shifted_copy(const ExecSpace& exec, const Matrix<T>& g, T shift) {
+  auto r = device_square<T>(static_cast<index_type>(g.extent(0)), "strata::tall_skinny_qr::R");
+  const auto k = g.extent(0);
+  Kokkos::parallel_for(
+      "strata::tall_skinny_qr::shift", Kokkos::RangePolicy<ExecSpace>(exec, 0, k * k),
+      KOKKOS_LAMBDA(const std::size_t t) {
+        const std::size_t i = t % k, j = t / k;
+        r(i, j) = g(i, j) + (i == j ? shift : T(0));
+      });
   return r;
 }
 
+/// C = A B for upper triangular k x k A and B (the product is upper triangular: the zeros below
+/// the diagonals give exact zeros).
 template <class T>
-TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, HostMatrix<T>& r) {
+Matrix<T> upper_product(const ExecSpace& exec, const Matrix<T>& a, const Matrix<T>& b) {
+  auto c = device_square<T>(static_cast<index_type>(a.extent(0)), "strata::tall_skinny_qr::R");
+  linalg::gemm(exec, "N", "N", T(1), a, b, T(0), c);
+  return c;
+}
+
+/// One CholeskyQR pass on G (+ shift I): X <- X R^-1 (a triangular solve where X lives), returns
+/// R. G is identical on every rank, so every rank takes the same branch and throws the same error.
+template <class T>
+Matrix<T> cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
+                        const char* which) {
+  const auto k = static_cast<index_type>(g.extent(0));
+  auto r = shifted_copy(exec, g, shift);
+  STRATA_REQUIRE(linalg::cholesky_upper(exec, r), NumericalError, "tall_skinny_qr: the ", which,
+                 " Cholesky factorization of the ", k, " x ", k,
+                 " Gram matrix failed: X is numerically rank deficient; use "
+                 "TallSkinnyQrMethod::householder for such inputs");
+  linalg::solve_upper_right(exec, ConstMatrix<T>(r), x.local());
+  return r;
+}
+
+/// CholeskyQR2 / shifted CholeskyQR3 on the device: the Gram products, the k x k Cholesky factors
+/// and the triangular solves stay where X lives; only scalars (tr G, the Cholesky's success and
+/// its diagonal ratio) reach the host.
+template <class T>
+TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, Matrix<T>& r) {
   const index_type m = x.global_rows(), k = x.cols();
   const double u = std::numeric_limits<T>::epsilon() / 2;
   TallSkinnyQrResult result;
   auto g = gram(exec, x);
-  double norm2 = 0;
-  for (index_type i = 0; i < k; ++i) norm2 += g(i, i);
+  const double norm2 = trace(exec, g);
   STRATA_REQUIRE(std::isfinite(norm2), NonFiniteInput,
                  "tall_skinny_qr: X contains NaN or Inf (its squared Frobenius norm is ", norm2,
                  ")");
@@ -91,23 +124,12 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, H
 
   // Try the unshifted factorization; its diagonal ratio bounds cond(X) from below. CholeskyQR2
   // needs cond(X) below ~u^-1/2 (Yamamoto et al. 2015, Thm 3.3); keep a factor 10 of margin.
-  auto r1 = host_square<T>(k, "strata::tall_skinny_qr::R1");
-  Kokkos::deep_copy(r1, g);
-  bool unshifted_ok = linalg::host::cholesky_upper_in_place(r1);
+  auto r1 = shifted_copy(exec, g, T(0));
+  const bool unshifted_ok =
+      linalg::cholesky_upper(exec, r1) && diagonal_ratio(exec, r1) < 0.1 / std::sqrt(u);
+  Matrix<T> total;
   if (unshifted_ok) {
-    double largest = 0, smallest = std::numeric_limits<double>::infinity();
-    for (index_type i = 0; i < k; ++i) {
-      largest = std::max(largest, static_cast<double>(std::abs(r1(i, i))));
-      smallest = std::min(smallest, static_cast<double>(std::abs(r1(i, i))));
-    }
-    unshifted_ok = smallest > 0 && largest / smallest < 0.1 / std::sqrt(u);
-  }
-  HostMatrix<T> total;
-  if (unshifted_ok) {
-    auto r_inverse = host_square<T>(k, "strata::tall_skinny_qr::R_inverse");
-    Kokkos::deep_copy(r_inverse, r1);
-    linalg::host::upper_triangular_inverse_in_place(r_inverse);
-    multiply_in_place(exec, x, r_inverse);
+    linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
     total = r1;
     result.passes = 1;
   } else {
@@ -124,7 +146,7 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, H
   for (int pass = 0; pass < remaining; ++pass) {
     auto g_next = gram(exec, x);
     auto r_next = cholesky_pass(exec, x, g_next, T(0), result.shifted ? "second" : "repeated");
-    total = upper_product(r_next, total);
+    total = upper_product(exec, r_next, total);
     ++result.passes;
   }
   r = total;
@@ -210,11 +232,16 @@ TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x,
                  ShapeMismatch, "tall_skinny_qr: R is ", r.extent(0), " x ", r.extent(1),
                  "; expected ", k, " x ", k, " (or empty to skip it)");
   if (k == 0) return {};
-  HostMatrix<T> host_r;
-  const auto result = options.method == TallSkinnyQrMethod::householder
-                          ? householder_tsqr(exec, x, host_r)
-                          : cholesky_qr2(exec, x, host_r);
-  if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, host_r);
+  TallSkinnyQrResult result;
+  if (options.method == TallSkinnyQrMethod::householder) {
+    HostMatrix<T> host_r;
+    result = householder_tsqr(exec, x, host_r);
+    if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, host_r);
+  } else {
+    Matrix<T> device_r;
+    result = cholesky_qr2(exec, x, device_r);
+    if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, device_r);
+  }
   kx::fence(exec, "strata::tall_skinny_qr::done");
   return result;
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/linalg/mixed_gemm.hpp"
 #include "strata/polar/bf16.hpp"
@@ -104,6 +105,36 @@ struct BatchedProducts {
   double gram() {
     A::gemm(exec, 'T', 'N', C(1), x, x, C(0), g);
     Kokkos::View<double*, MemSpace> out("strata::polar::batched::errors", g.extent(2));
+    squared_distances(out);
+    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+    return worst_of(host);
+  }
+
+  /// run_iteration's fixed-step mode: the squared distances of every measurement go to row `slot`
+  /// of a device buffer, read back once.
+  void defer_errors(int count) {
+    deferred = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>(
+        Kokkos::view_alloc(exec, "strata::polar::batched::deferred_errors"),
+        static_cast<std::size_t>(count), g.extent(2));
+  }
+  void gram_deferred(int slot) {
+    A::gemm(exec, 'T', 'N', C(1), x, x, C(0), g);
+    squared_distances(Kokkos::subview(deferred, slot, Kokkos::ALL));
+  }
+  std::vector<double> deferred_errors(int count) {
+    auto host = Kokkos::create_mirror_view(Kokkos::HostSpace(), deferred);
+    Kokkos::deep_copy(exec, host, deferred);
+    kx::fence(exec, "strata::polar::batched::deferred_errors");
+    std::vector<double> worst(static_cast<std::size_t>(count));
+    // In order, so that `errors` ends with the last measurement's per-matrix values.
+    for (int t = 0; t < count; ++t)
+      worst[static_cast<std::size_t>(t)] = worst_of(Kokkos::subview(host, t, Kokkos::ALL));
+    return worst;
+  }
+
+  /// out(b) = ||G_b - I||_F^2, one team per matrix.
+  template <class Out>
+  void squared_distances(const Out& out) {
     const auto n = g.extent(0);
     const auto gram_batch = g;
     Kokkos::parallel_for(
@@ -123,7 +154,12 @@ struct BatchedProducts {
               sum);
           Kokkos::single(Kokkos::PerTeam(member), [&]() { out(b) = sum; });
         });
-    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+  }
+
+  /// errors = the per-matrix errors of host squared distances; returns the largest (or the first
+  /// non-finite one).
+  template <class HostSquares>
+  double worst_of(const HostSquares& host) {
     double worst = 0;
     bool finite = true;
     for (std::size_t b = 0; b < errors.size(); ++b) {
@@ -164,6 +200,7 @@ struct BatchedProducts {
 
   ExecSpace exec;
   Batch<S> x, next, g, poly;
+  Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> deferred;
   std::vector<double> errors;
   std::vector<bool> skip;  ///< zero matrices (only where the caller allows them): error 0, kept 0
 };

@@ -10,6 +10,7 @@
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/norms.hpp"
+#include "strata/linalg/syrk.hpp"
 
 namespace strata::polar {
 
@@ -71,21 +72,57 @@ namespace {
 
 // ---- small device kernels -----------------------------------------------------------------------
 
+/// sum_ij (G - I)_ij^2 for a square G, accumulated in double.
+template <class T>
+struct SquaredDistanceToIdentity {
+  Matrix<T> g;
+  std::size_t n;
+  KOKKOS_INLINE_FUNCTION void operator()(const std::size_t k, double& s) const {
+    const std::size_t i = k % n, j = k / n;
+    const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
+    s += d * d;
+  }
+};
+
 /// ||G - I||_F for a square G, accumulated in double.
 template <class T>
 double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
   const auto n = g.extent(0);
   double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::polar::distance_to_identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
-      KOKKOS_LAMBDA(const std::size_t k, double& s) {
-        const std::size_t i = k % n, j = k / n;
-        const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
-        s += d * d;
-      },
-      sum);
+  Kokkos::parallel_reduce("strata::polar::distance_to_identity",
+                          Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
+                          SquaredDistanceToIdentity<T>{g, n}, sum);
   return std::sqrt(sum);
 }
+
+/// The errors of run_iteration's fixed-step mode, measured without waiting: each squared distance
+/// ||G - I||_F^2 is reduced into a device slot, and all are read back once at the end.
+struct DeferredErrors {
+  Kokkos::View<double*, MemSpace> squares;
+
+  void reserve(const ExecSpace& exec, int count) {
+    squares =
+        Kokkos::View<double*, MemSpace>(Kokkos::view_alloc(exec, "strata::polar::deferred_errors"),
+                                        static_cast<std::size_t>(count));
+  }
+  template <class T>
+  void record(const ExecSpace& exec, const Matrix<T>& g, int slot) {
+    const auto n = g.extent(0);
+    Kokkos::View<double, MemSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>> result(squares.data() +
+                                                                                   slot);
+    Kokkos::parallel_reduce("strata::polar::distance_to_identity",
+                            Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
+                            SquaredDistanceToIdentity<T>{g, n}, result);
+  }
+  std::vector<double> read(const ExecSpace& exec, int count) const {
+    auto host = Kokkos::create_mirror_view(Kokkos::HostSpace(), squares);
+    Kokkos::deep_copy(exec, host, squares);
+    kx::fence(exec, "strata::polar::deferred_errors");
+    std::vector<double> errors(static_cast<std::size_t>(count));
+    for (std::size_t t = 0; t < errors.size(); ++t) errors[t] = std::sqrt(host(t));
+    return errors;
+  }
+};
 
 /// tr G for a square G, in double.
 template <class T>
@@ -97,22 +134,34 @@ double trace(const ExecSpace& exec, const Matrix<T>& g) {
   return sum;
 }
 
-/// out = a I + b G + c G^2 (G square, out distinct from G).
+/// out = a I + b G (G square, out distinct from G): the linear part of the step's polynomial.
 template <class T>
-void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
-  if (p.c != 0) {
-    linalg::gemm(exec, "N", "N", static_cast<T>(p.c), g, g, T(0), out);
-  } else {
-    Kokkos::deep_copy(exec, out, T(0));
-  }
+void linear_part(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
   const auto n = g.extent(0);
   const T a = static_cast<T>(p.a), b = static_cast<T>(p.b);
   Kokkos::parallel_for(
       "strata::polar::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
       KOKKOS_LAMBDA(const std::size_t k) {
         const std::size_t i = k % n, j = k / n;
-        out(i, j) += b * g(i, j) + (i == j ? a : T(0));
+        out(i, j) = b * g(i, j) + (i == j ? a : T(0));
       });
+}
+
+/// out = a I + b G + c G^2 (G square, out distinct from G): the linear part first, then the square
+/// added by the GEMM's beta = 1 (no separate axpby pass).
+template <class T>
+void polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
+  linear_part(exec, g, p, out);
+  if (p.c != 0) linalg::gemm(exec, "N", "N", static_cast<T>(p.c), g, g, T(1), out);
+}
+
+/// The same for a symmetric G (a Gram matrix X^T X): G^2 = G^T G is a symmetric rank-k product
+/// (half the multiply-adds of the GEMM), added to the symmetric linear part by its beta = 1.
+template <class T>
+void symmetric_polynomial_of(const ExecSpace& exec, const Matrix<T>& g, const Step& p,
+                             const Matrix<T>& out) {
+  linear_part(exec, g, p, out);
+  if (p.c != 0) linalg::syrk(exec, 'T', static_cast<T>(p.c), ConstMatrix<T>(g), T(1), out);
 }
 
 /// Overflow- and underflow-free scaling. A matrix with entries anywhere in the floating-point
@@ -250,11 +299,17 @@ struct DistributedProducts {
              static_cast<std::size_t>(x.cols())) {}
 
   double gram() {
-    inner_product(exec, current, current, gram_matrix);
+    strata::gram(exec, current, gram_matrix);
     return distance_to_identity<T>(exec, gram_matrix);
   }
+  void defer_errors(int count) { errors.reserve(exec, count); }
+  void gram_deferred(int slot) {
+    strata::gram(exec, current, gram_matrix);
+    errors.record(exec, gram_matrix, slot);
+  }
+  std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
   double trace() { return polar::trace<T>(exec, gram_matrix); }
-  void polynomial(const Step& p) { polynomial_of<T>(exec, gram_matrix, p, poly); }
+  void polynomial(const Step& p) { symmetric_polynomial_of<T>(exec, gram_matrix, p, poly); }
   void update() {
     multiply_replicated<T>(exec, current, poly, next);
     std::swap(current, next);
@@ -263,6 +318,7 @@ struct DistributedProducts {
   ExecSpace exec;
   DistMatrix<T> current, next;
   Matrix<T> gram_matrix, poly;
+  DeferredErrors errors;
 };
 
 template <class T>
@@ -331,6 +387,12 @@ struct SignProducts {
     linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
     return distance_to_identity<T>(exec, square);
   }
+  void defer_errors(int count) { errors.reserve(exec, count); }
+  void gram_deferred(int slot) {
+    linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
+    errors.record(exec, square, slot);
+  }
+  std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
   double trace() { return polar::trace<T>(exec, square); }
   void polynomial(const Step& p) { polynomial_of<T>(exec, square, p, poly); }
   void update() {
@@ -340,6 +402,7 @@ struct SignProducts {
 
   ExecSpace exec;
   Matrix<T> x, next, square, poly;
+  DeferredErrors errors{};
 };
 
 /// Products of the coupled square-root iteration: G = Z Y, Y <- Y h(G), Z <- h(G) Z.
@@ -349,6 +412,12 @@ struct SqrtProducts {
     linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
     return distance_to_identity<T>(exec, m);
   }
+  void defer_errors(int count) { errors.reserve(exec, count); }
+  void gram_deferred(int slot) {
+    linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
+    errors.record(exec, m, slot);
+  }
+  std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
   double trace() { return polar::trace<T>(exec, m); }
   void polynomial(const Step& p) { polynomial_of<T>(exec, m, p, poly); }
   void update() {
@@ -360,6 +429,7 @@ struct SqrtProducts {
 
   ExecSpace exec;
   Matrix<T> y, z, m, poly, next;
+  DeferredErrors errors{};
 };
 
 }  // namespace
@@ -444,7 +514,7 @@ IterationResult matrix_sign(const ExecSpace& exec, const ConstMatrix<T>& a, cons
       poly("strata::sign::poly", a.extent(0), a.extent(1));
   divide_into<T>(exec, a, scale.amax, scale.relative, x);
   StoppingRule rule(o, schedule, n, "matrix_sign", std::numeric_limits<T>::epsilon() / 2);
-  SignProducts<T> products{exec, x, next, square, poly};
+  SignProducts<T> products{exec, x, next, square, poly, {}};
   const auto outcome =
       detail::run_iteration(products, o, rule, result.error_history, result.timings);
   result.iterations = outcome.iterations;
@@ -506,7 +576,7 @@ IterationResult sqrt_and_inverse_sqrt(const ExecSpace& exec, const ConstMatrix<T
   divide_into<T>(exec, a, scale.amax, scale.relative, y);
   set_identity<T>(exec, z);
   StoppingRule rule(o, schedule, n, "sqrt", std::numeric_limits<T>::epsilon() / 2);
-  SqrtProducts<T> products{exec, y, z, m, poly, next};
+  SqrtProducts<T> products{exec, y, z, m, poly, next, {}};
   const auto outcome =
       detail::run_iteration(products, o, rule, result.error_history, result.timings);
   result.iterations = outcome.iterations;

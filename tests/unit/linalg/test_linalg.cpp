@@ -8,8 +8,10 @@
 
 #include "strata/core/random.hpp"
 #include "strata/linalg/blas.hpp"
+#include "strata/linalg/cholesky.hpp"
 #include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/syrk.hpp"
 #include "support/allclose.hpp"
 
 namespace {
@@ -92,6 +94,115 @@ TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
                strata::ShapeMismatch);
   EXPECT_THROW(strata::linalg::gemm(strata::ExecSpace(), "N", "N", T(1), random_matrix<T>(4, 2, 1),
                                     random_matrix<T>(2, 3, 2), T(0), wrong),
+               strata::ShapeMismatch);
+}
+
+// syrk: both triangles of alpha op(A)^T op(A) + beta C0 within the same GEMM bound (a SYRK entry is
+// one dot product of length k plus the alpha/beta update), and the result exactly symmetric.
+TYPED_TEST(Gemm, SyrkMatchesTheReferenceAndIsExactlySymmetric) {
+  using T = TypeParam;
+  for (const char trans : {'T', 'N'}) {
+    const std::size_t n = 29, k = 83;
+    const bool t = trans == 'T';
+    auto a = random_matrix<T>(t ? k : n, t ? n : k, 4);
+    // A symmetric C0, as syrk requires for beta != 0.
+    auto c = random_matrix<T>(n, n, 5);
+    auto hc = strata::testing::to_host(c);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < j; ++i) hc(i, j) = hc(j, i);
+    Kokkos::deep_copy(c, hc);
+    auto ha = strata::testing::to_host(a);
+    const T alpha = T(0.75), beta = T(-0.5);
+    strata::linalg::syrk(strata::ExecSpace(), trans, alpha, strata::ConstMatrix<T>(a), beta, c);
+    auto result = strata::testing::to_host(c);
+    // op(A)^T op(A) as the GEMM (op(A)^T) (op(A)): A^T A for 'T', A A^T for 'N'.
+    expect_gemm_within_bound<T>(ha, ha, hc, result, t, !t, alpha, beta, 2);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < j; ++i) ASSERT_EQ(result(i, j), result(j, i)) << i << ", " << j;
+  }
+  // beta = 0 does not read C (NaN stays out), k = 0 gives beta C, bad shapes throw.
+  auto a = random_matrix<T>(7, 4, 6);
+  strata::Matrix<T> c("c", 4, 4);
+  Kokkos::deep_copy(c, std::numeric_limits<T>::quiet_NaN());
+  strata::linalg::syrk(strata::ExecSpace(), 'T', T(1), strata::ConstMatrix<T>(a), T(0), c);
+  auto result = strata::testing::to_host(c);
+  for (std::size_t j = 0; j < 4; ++j)
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_TRUE(std::isfinite(result(i, j)));
+  strata::Matrix<T> empty("e", 0, 4);
+  strata::linalg::syrk(strata::ExecSpace(), 'T', T(1), strata::ConstMatrix<T>(empty), T(2), c);
+  auto doubled = strata::testing::to_host(c);
+  for (std::size_t j = 0; j < 4; ++j)
+    for (std::size_t i = 0; i < 4; ++i) EXPECT_EQ(doubled(i, j), T(2) * result(i, j));
+  strata::Matrix<T> wrong("w", 5, 4);
+  EXPECT_THROW(
+      strata::linalg::syrk(strata::ExecSpace(), 'T', T(1), strata::ConstMatrix<T>(a), T(0), wrong),
+      strata::ShapeMismatch);
+}
+
+// cholesky_upper and solve_upper_right (the k x k steps of CholeskyQR where the data live) by their
+// backward errors (Higham, Accuracy and Stability, Thm. 10.3 and Thm. 8.5): R^T R = A + E with
+// |E| <= gamma_{n+1} |R|^T |R|, and each row x of the solution of x R = y satisfies
+// |x R - y| <= gamma_n |x| |R|. Both checked entry by entry in long double; an indefinite matrix
+// is refused. X has 600 rows: more than one row block of the threaded host path.
+TYPED_TEST(Gemm, CholeskyAndTriangularSolveWithinTheirBackwardErrors) {
+  using T = TypeParam;
+  const strata::ExecSpace exec;
+  const std::size_t n = 9, m = 600;
+  const double u = std::numeric_limits<T>::epsilon() / 2;
+  auto gamma = [u](double k) {
+    return k * u / (1 - k * u);
+  };
+  auto b = random_matrix<T>(40, n, 7);
+  strata::Matrix<T> a("a", n, n);
+  strata::linalg::gemm(exec, "T", "N", T(1), b, b, T(0), a);
+  const auto ha = strata::testing::to_host(a);
+  strata::Matrix<T> r("r", n, n);
+  Kokkos::deep_copy(r, a);
+  ASSERT_TRUE(strata::linalg::cholesky_upper(exec, r));
+  const auto hr = strata::testing::to_host(r);
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i > j) {
+        ASSERT_EQ(hr(i, j), T(0)) << i << ", " << j;
+        continue;
+      }
+      long double rtr = 0, magnitude = 0;
+      for (std::size_t l = 0; l < n; ++l) {
+        rtr += static_cast<long double>(hr(l, i)) * hr(l, j);
+        magnitude += std::fabs(static_cast<long double>(hr(l, i)) * hr(l, j));
+      }
+      ASSERT_LE(std::fabs(static_cast<double>(rtr - ha(i, j))),
+                gamma(n + 1) * static_cast<double>(magnitude))
+          << i << ", " << j;
+    }
+  // Y = X R (rounded to T), then X <- Y R^-1 in place.
+  auto x0 = random_matrix<T>(m, n, 8);
+  strata::Matrix<T> y("y", m, n);
+  strata::linalg::gemm(exec, "N", "N", T(1), x0, r, T(0), y);
+  const auto hy = strata::testing::to_host(y);
+  strata::linalg::solve_upper_right(exec, strata::ConstMatrix<T>(r), y);
+  const auto hx = strata::testing::to_host(y);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      long double xr = 0, magnitude = 0;
+      for (std::size_t l = 0; l <= j; ++l) {
+        xr += static_cast<long double>(hx(i, l)) * hr(l, j);
+        magnitude += std::fabs(static_cast<long double>(hx(i, l)) * hr(l, j));
+      }
+      ASSERT_LE(std::fabs(static_cast<double>(xr - hy(i, j))),
+                gamma(n) * static_cast<double>(magnitude) + std::numeric_limits<T>::min())
+          << i << ", " << j;
+    }
+  // diag(1, -1) is not positive definite.
+  strata::Matrix<T> indefinite("indefinite", 2, 2);
+  auto hi = Kokkos::create_mirror_view(indefinite);
+  hi(0, 0) = 1;
+  hi(1, 1) = -1;
+  hi(0, 1) = hi(1, 0) = 0;
+  Kokkos::deep_copy(indefinite, hi);
+  EXPECT_FALSE(strata::linalg::cholesky_upper(exec, indefinite));
+  strata::Matrix<T> wrong("wrong", m, n + 1);
+  EXPECT_THROW(strata::linalg::solve_upper_right(exec, strata::ConstMatrix<T>(r), wrong),
                strata::ShapeMismatch);
 }
 

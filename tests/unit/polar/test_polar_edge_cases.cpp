@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/core/random.hpp"
 #include "strata/polar/batched.hpp"
 #include "strata/polar/newton_schulz.hpp"
 #include "support/allclose.hpp"
@@ -205,6 +206,68 @@ TYPED_TEST(PolarEdgeCases, MissedToleranceIsReported) {
   const auto short_run = polar::polar_factor<T>(exec, a, q, o);
   EXPECT_FALSE(short_run.converged);
   EXPECT_EQ(short_run.iterations, 2);
+}
+
+// Fixed-step mode measures every step's error without waiting for the device (run_iteration's
+// deferred errors): the history must be the one the waiting loop records. Its first entry (the
+// scaled input) is the same measurement as in tolerance mode; the last is ||Q^T Q - I||_F of the
+// returned Q, which a long-double host computation reproduces to within the rounding of the Gram
+// product, |fl(G) - G| <= gamma_m |Q|^T |Q| entrywise, so at most gamma_m ||Q||_F^2 ~ m n u
+// (||Q||_F^2 ~ n) in Frobenius norm; 4 m n u covers gamma_m and the reduction. Without
+// report_error the iterate is the same (bit for bit) and the last entry is 0.
+TYPED_TEST(PolarEdgeCases, FixedStepsRecordTheSameHistoryWithoutWaiting) {
+  using T = TypeParam;
+  const strata::ExecSpace exec;
+  const std::size_t m = 40, n = 12;
+  Matrix<T> a("a", m, n), q("q", m, n), q_silent("q_silent", m, n), q_tol("q_tol", m, n);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 3, 0}, a);
+  polar::IterationOptions fixed;
+  fixed.steps = 6;
+  const auto r = polar::polar_factor<T>(exec, a, q, fixed);
+  ASSERT_EQ(r.iterations, 6);
+  ASSERT_EQ(r.error_history.size(), 7u);
+  EXPECT_EQ(r.error_history.back(), r.error);
+  const auto tolerance_run = polar::polar_factor<T>(exec, a, q_tol);
+  EXPECT_NEAR(r.error_history.front(), tolerance_run.error_history.front(),
+              4 * m * n * TestFixture::u());
+  const auto hq = strata::testing::to_host(q);
+  long double sum = 0;
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < n; ++i) {
+      long double g = 0;
+      for (std::size_t l = 0; l < m; ++l)
+        g += static_cast<long double>(hq(l, i)) * static_cast<long double>(hq(l, j));
+      const long double d = g - (i == j ? 1 : 0);
+      sum += d * d;
+    }
+  EXPECT_NEAR(r.error, static_cast<double>(std::sqrt(sum)), 4 * m * n * TestFixture::u());
+  fixed.report_error = false;
+  const auto silent = polar::polar_factor<T>(exec, a, q_silent, fixed);
+  EXPECT_EQ(silent.iterations, 6);
+  EXPECT_EQ(silent.error, 0);
+  ASSERT_EQ(silent.error_history.size(), 7u);
+  EXPECT_EQ(silent.error_history.back(), 0);
+  for (std::size_t t = 0; t < 6; ++t) EXPECT_EQ(silent.error_history[t], r.error_history[t]) << t;
+  EXPECT_EQ(max_difference(q, q_silent), 0);
+  // The sign iteration takes the same path: ||S^2 - I||_F of the returned S, recomputed.
+  const auto sym = from_rows<T>({{2.0, 1.0, 0.0}, {1.0, -3.0, 1.0}, {0.0, 1.0, 1.5}});
+  Matrix<T> s("s", 3, 3);
+  polar::IterationOptions sign_fixed;
+  sign_fixed.steps = 8;
+  sign_fixed.lower = 0.05;
+  const auto rs = polar::matrix_sign<T>(exec, sym, s, sign_fixed);
+  ASSERT_EQ(rs.error_history.size(), 9u);
+  const auto hs = strata::testing::to_host(s);
+  long double sign_sum = 0;
+  for (std::size_t j = 0; j < 3; ++j)
+    for (std::size_t i = 0; i < 3; ++i) {
+      long double g = 0;
+      for (std::size_t l = 0; l < 3; ++l)
+        g += static_cast<long double>(hs(i, l)) * static_cast<long double>(hs(l, j));
+      const long double d = g - (i == j ? 1 : 0);
+      sign_sum += d * d;
+    }
+  EXPECT_NEAR(rs.error, static_cast<double>(std::sqrt(sign_sum)), 4 * 3 * 3 * TestFixture::u());
 }
 
 }  // namespace

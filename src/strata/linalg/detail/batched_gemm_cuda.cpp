@@ -1,4 +1,5 @@
 #include "strata/linalg/detail/batched_gemm_cuda.hpp"
+#include "strata/linalg/detail/cholesky_cuda.hpp"
 
 #include <cublas_v2.h>
 
@@ -31,8 +32,7 @@ cublasOperation_t op(char t) {
 
 void check(cublasStatus_t status) {
   if (status != CUBLAS_STATUS_SUCCESS) {
-    STRATA_THROW(InternalError, "cuBLAS strided batched GEMM failed (status ",
-                 static_cast<int>(status), ")");
+    STRATA_THROW(InternalError, "cuBLAS call failed (status ", static_cast<int>(status), ")");
   }
 }
 }  // namespace
@@ -77,6 +77,38 @@ void gemm_strided_batched_bf16_cuda(cudaStream_t stream, char trans_a, char tran
                                    lda, stride_a, b, CUDA_R_16BF, ldb, stride_b, &beta, c,
                                    CUDA_R_16BF, ldc, stride_c, batch, CUBLAS_COMPUTE_32F,
                                    CUBLAS_GEMM_DEFAULT));
+}
+
+void syrk_cuda(cudaStream_t stream, char trans, int n, int k, double alpha, const double* a,
+               int lda, double beta, double* c, int ldc) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  check(cublasDsyrk(h, CUBLAS_FILL_MODE_LOWER, op(trans), n, k, &alpha, a, lda, &beta, c, ldc));
+}
+
+void syrk_cuda(cudaStream_t stream, char trans, int n, int k, float alpha, const float* a, int lda,
+               float beta, float* c, int ldc) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  check(cublasSsyrk(h, CUBLAS_FILL_MODE_LOWER, op(trans), n, k, &alpha, a, lda, &beta, c, ldc));
+}
+
+void trsm_upper_right_cuda(cudaStream_t stream, int m, int n, const double* r, int ldr, double* b,
+                           int ldb) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  const double one = 1;
+  check(cublasDtrsm(h, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT,
+                    m, n, &one, r, ldr, b, ldb));
+}
+
+void trsm_upper_right_cuda(cudaStream_t stream, int m, int n, const float* r, int ldr, float* b,
+                           int ldb) {
+  cublasHandle_t h = handle();
+  check(cublasSetStream(h, stream));
+  const float one = 1;
+  check(cublasStrsm(h, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_UPPER, CUBLAS_OP_N, CUBLAS_DIAG_NON_UNIT,
+                    m, n, &one, r, ldr, b, ldb));
 }
 
 }  // namespace strata::linalg::detail

@@ -1,4 +1,5 @@
-// CUDA-only: strided batched GEMM through cuBLAS on a given stream.
+// CUDA-only: strided batched GEMM, bf16 GEMM and the symmetric rank-k product through cuBLAS on a
+// given stream.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -28,5 +29,13 @@ void gemm_strided_batched_bf16_cuda(cudaStream_t stream, char trans_a, char tran
                                     int k, float alpha, const void* a, int lda, long long stride_a,
                                     const void* b, int ldb, long long stride_b, float beta, void* c,
                                     int ldc, long long stride_c, int batch);
+
+/// Column-major lower triangle of C = alpha A^T A + beta C (trans 'T', A k x n) or C = alpha A A^T
+/// + beta C (trans 'N', A n x k), C n x n; only the lower triangle of C is read and written
+/// (cublasDsyrk / cublasSsyrk, CUBLAS_FILL_MODE_LOWER).
+void syrk_cuda(cudaStream_t stream, char trans, int n, int k, double alpha, const double* a,
+               int lda, double beta, double* c, int ldc);
+void syrk_cuda(cudaStream_t stream, char trans, int n, int k, float alpha, const float* a, int lda,
+               float beta, float* c, int ldc);
 
 }  // namespace strata::linalg::detail

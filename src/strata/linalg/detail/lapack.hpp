@@ -25,6 +25,9 @@ extern "C" {
 void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
             const float* beta, float* c, const int* ldc, std::size_t, std::size_t);
+void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, const float* alpha,
+            const float* a, const int* lda, const float* beta, float* c, const int* ldc,
+            std::size_t, std::size_t);
 void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const float* alpha, const float* a, const int* lda, float* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
@@ -80,6 +83,9 @@ void sgbtrs_(const char* trans, const int* n, const int* kl, const int* ku, cons
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
             const double* alpha, const double* a, const int* lda, const double* b, const int* ldb,
             const double* beta, double* c, const int* ldc, std::size_t, std::size_t);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha,
+            const double* a, const int* lda, const double* beta, double* c, const int* ldc,
+            std::size_t, std::size_t);
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const double* alpha, const double* a, const int* lda, double* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
@@ -151,6 +157,16 @@ inline void gemm(const char* transa, const char* transb, const int* m, const int
                  const int* ldb, const double* beta, double* c, const int* ldc) {
   fortran::dgemm_(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, std::size_t{1},
                   std::size_t{1});
+}
+inline void syrk(const char* uplo, const char* trans, const int* n, const int* k,
+                 const float* alpha, const float* a, const int* lda, const float* beta, float* c,
+                 const int* ldc) {
+  fortran::ssyrk_(uplo, trans, n, k, alpha, a, lda, beta, c, ldc, std::size_t{1}, std::size_t{1});
+}
+inline void syrk(const char* uplo, const char* trans, const int* n, const int* k,
+                 const double* alpha, const double* a, const int* lda, const double* beta,
+                 double* c, const int* ldc) {
+  fortran::dsyrk_(uplo, trans, n, k, alpha, a, lda, beta, c, ldc, std::size_t{1}, std::size_t{1});
 }
 inline void trsm(const char* side, const char* uplo, const char* transa, const char* diag,
                  const int* m, const int* n, const float* alpha, const float* a, const int* lda,

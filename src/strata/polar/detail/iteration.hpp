@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "strata/core/error.hpp"
@@ -157,6 +159,15 @@ struct IterationOutcome {
   bool converged = true;  ///< see StoppingRule::converged()
 };
 
+/// Whether a product policy can measure its errors without waiting for them (see run_iteration).
+template <class Policy, class = void>
+struct defers_errors : std::false_type {};
+template <class Policy>
+struct defers_errors<Policy, std::void_t<decltype(std::declval<Policy&>().defer_errors(0)),
+                                         decltype(std::declval<Policy&>().gram_deferred(0)),
+                                         decltype(std::declval<Policy&>().deferred_errors(0))>>
+    : std::true_type {};
+
 /// The Newton-Schulz loop: measure the iterate (a Gram-type product and its distance to the
 /// identity), let the stopping rule decide, form the step's polynomial, update the iterate. A
 /// product policy supplies the products for its storage and distribution:
@@ -167,11 +178,49 @@ struct IterationOutcome {
 ///   double trace()               -- tr G (only asked for when rule.wants_trace(t): rank checks)
 ///   void polynomial(const Step&) -- P = a I + b G + c G^2
 ///   void update()                -- X <- X P (and what else the iteration updates)
+/// and optionally, for fixed-step mode without a device-to-host synchronisation per step:
+///   void defer_errors(int count)           -- room for `count` deferred errors
+///   void gram_deferred(int slot)           -- forms G and starts the reduction of ||G - I||_F
+///                                             into slot `slot` of a device buffer, not waiting
+///   std::vector<double> deferred_errors(int count) -- slots [0, count), read back once
+/// With those, fixed-step mode (steps > 0, tolerance 0) runs every step without waiting for the
+/// device (the step coefficients are host scalars known in advance) and hands the errors to the
+/// stopping rule afterwards: the same iterate, history and outcome, and the same exceptions for a
+/// diverging iteration, raised at the end instead of at the step where it showed.
 /// In fixed-step mode without report_error the final Gram product is skipped.
 template <class Policy>
 IterationOutcome run_iteration(Policy& policy, const IterationOptions& o, StoppingRule& rule,
                                std::vector<double>& history, PhaseTimer& timings,
                                Progress* progress = nullptr) {
+  if constexpr (defers_errors<Policy>::value) {
+    if (o.steps > 0 && o.tolerance == 0) {
+      policy.defer_errors(o.steps + 1);
+      for (int t = 0; t < o.steps; ++t) {
+        {
+          auto phase = timings.scope("gram");
+          policy.gram_deferred(t);
+        }
+        {
+          auto phase = timings.scope("polynomial");
+          policy.polynomial(rule.step(t));
+        }
+        {
+          auto phase = timings.scope("update");
+          policy.update();
+        }
+        if (progress != nullptr) progress->advance();
+      }
+      if (o.report_error) {
+        auto phase = timings.scope("gram");
+        policy.gram_deferred(o.steps);
+      }
+      const std::vector<double> errors = policy.deferred_errors(o.steps + (o.report_error ? 1 : 0));
+      for (int t = 0; t < o.steps; ++t) rule.done(t, errors[static_cast<std::size_t>(t)], history);
+      const double last = o.report_error ? errors.back() : 0.0;
+      rule.done(o.steps, last, history);
+      return {o.steps, last, o.report_error, rule.converged()};
+    }
+  }
   for (int t = 0;; ++t) {
     const bool need_gram = !(o.steps > 0 && o.tolerance == 0 && t == o.steps && !o.report_error);
     double error = 0;
