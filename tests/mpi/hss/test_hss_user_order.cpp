@@ -195,7 +195,9 @@ TEST(HssUserOrderExchange, SendsOnlyTheRowsThatChangeOwner) {
   EXPECT_EQ(t.received_to_user, to_tree_out);
   EXPECT_EQ(comm.allreduce(t.sent_to_tree, strata::ReduceOp::sum),
             comm.allreduce(t.received_to_tree, strata::ReduceOp::sum));
-  if (comm.size() == 1) EXPECT_EQ(t.sent_to_tree + t.received_to_tree, 0);
+  if (comm.size() == 1) {
+    EXPECT_EQ(t.sent_to_tree + t.received_to_tree, 0);
+  }
   // A round trip through the tree's order returns the user's rows exactly (a copy, no arithmetic).
   Matrix<double> x("X", n, 3);
   strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 8, 0}, x);

@@ -373,7 +373,9 @@ TEST(HostLapack, TallQrInBlocksMatchesOneQr) {
         double qtq = 0;
         for (std::size_t l = 0; l < m; ++l) qtq += q(l, i) * q(l, j);
         orth = std::max(orth, std::abs(qtq - (i == j ? 1.0 : 0.0)));
-        if (i > j) EXPECT_EQ(r(i, j), 0.0);
+        if (i > j) {
+          EXPECT_EQ(r(i, j), 0.0);
+        }
       }
       for (std::size_t i = 0; i < m; ++i) {
         double qr = 0;
