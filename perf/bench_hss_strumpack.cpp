@@ -31,10 +31,11 @@
 //
 // Method entries-products is Strata's like-for-like counterpart of STRUMPACK's scheme:
 // hss::compress_from_entries_and_products (Martinsson 2011 IDs from products AND entries, the
-// entries read from the same stored A as STRUMPACK's Aelem), with the same tolerance meaning as
-// STRUMPACK's rel_tol (per-node ID truncation relative to the node's largest pivot) and the same
-// sample schedule: d0 + dd samples first, dd more while some node's ID rank saturates the
-// samples. That function takes a fixed sample count, so a retry here recomputes all products
+// entries read from the same stored A as STRUMPACK's Aelem), per-node ID truncation relative to
+// the node's largest pivot at tol / sqrt(2 L) (L levels: the split of the target over levels and
+// sides, comment at the call; STRUMPACK's rel_tol = tol alone gave errors up to 5x tol here) and
+// STRUMPACK's sample schedule: d0 + dd samples first, dd more while some node's ID rank saturates
+// the samples. That function takes a fixed sample count, so a retry here recomputes all products
 // (counted: the products column is what was really multiplied); STRUMPACK appends dd columns.
 #include <omp.h>
 #include <time.h>
@@ -281,19 +282,33 @@ int main(int argc, char** argv) {
                     strata::ConstMatrix<double>(product.a.data(), n, n));
                 DenseOperator op(product);
                 hss::CompressEntriesOptions eo;
-                eo.relative_tolerance = tol;
+                // ID tolerance from the target ||A - H||_F <= tol ||A||_F, split as in
+                // ToleranceSchedule (detail/compress_levels.hpp): each node's ID drops, relative
+                // to its largest pivot (~ its block row's norm), what adds up orthogonally over
+                // the disjoint nodes of a level to <= id_tol ||A||_F per level and side (row,
+                // column), so over L levels and 2 sides to sqrt(2 L) id_tol ||A||_F.
+                eo.relative_tolerance = tol / std::sqrt(2.0 * std::max(1, tree.levels()));
                 eo.samples = d0 + dd;
                 hss::CompressEntriesResult er;
                 product.reset();
                 const auto start = std::chrono::steady_clock::now();
                 const double cpu_start = process_cpu_seconds();
                 int tries = 0;
+                double estimate = -1;
                 while (true) {
                   ++tries;
                   last_mine[m] = hss::compress_from_entries_and_products<double>(exec, tree, op,
                                                                                  entries, eo, &er);
-                  if (er.saturated_nodes == 0 || eo.samples >= n) break;
-                  eo.samples = std::min<int>(static_cast<int>(n), eo.samples + dd);
+                  if (er.saturated_nodes > 0 && eo.samples < n) {
+                    eo.samples = std::min<int>(static_cast<int>(n), eo.samples + dd);
+                    continue;
+                  }
+                  // The a-posteriori check of the product methods (probes counted as products):
+                  // a miss tightens the ID tolerance as ToleranceSchedule::after_missed_round.
+                  estimate = hss::estimate_relative_error<double>(
+                      exec, op, last_mine[m], probes, static_cast<std::uint64_t>(tries));
+                  if (estimate <= tol || tries >= 8) break;
+                  eo.relative_tolerance *= std::clamp(0.8 * tol / estimate, 0.05, 0.8);
                 }
                 mine[m].add(seconds_since(start), process_cpu_seconds() - cpu_start, product);
                 last_phases[m] =
