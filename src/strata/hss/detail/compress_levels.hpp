@@ -160,7 +160,8 @@ struct RankChoice {
   index_type max_rank = 0;  // largest rank chosen (both sides) on the levels factored
   // Set by callers that throw away a level on which some node was capped (they grow the samples
   // and factor it again): factor_level then returns after the ranks, without the discrepancy
-  // blocks (about half of its work) and with f.d empty.
+  // blocks' products (with a shared sketch, Levitt-Martinsson, Y Omega^+ is already solved with
+  // the null space: its xGEQRF is the one the null space needs) and with f.d empty.
   bool discard_if_capped = false;
 };
 
