@@ -34,9 +34,11 @@
 // entries read from the same stored A as STRUMPACK's Aelem), per-node ID truncation relative to
 // the node's largest pivot at tol / sqrt(2 L) (L levels: the split of the target over levels and
 // sides, comment at the call; STRUMPACK's rel_tol = tol alone gave errors up to 5x tol here) and
-// STRUMPACK's sample schedule: d0 + dd samples first, dd more while some node's ID rank saturates
-// the samples. That function takes a fixed sample count, so a retry here recomputes all products
-// (counted: the products column is what was really multiplied); STRUMPACK appends dd columns.
+// STRUMPACK's sample schedule: d0 + dd samples first, dd more (appended: products for the new
+// columns only) while some node's ID rank saturates the samples; then the a-posteriori estimate
+// over --probes Gaussian vectors (as the product methods; counted as products) must be <= 0.75 tol,
+// else the ID tolerance shrinks and the construction is repeated from the same samples
+// (CompressEntriesOptions::sample_step, target_tolerance).
 #include <omp.h>
 #include <time.h>
 
@@ -293,26 +295,17 @@ int main(int argc, char** argv) {
                 product.reset();
                 const auto start = std::chrono::steady_clock::now();
                 const double cpu_start = process_cpu_seconds();
-                int tries = 0;
-                double estimate = -1;
-                while (true) {
-                  ++tries;
-                  last_mine[m] = hss::compress_from_entries_and_products<double>(exec, tree, op,
-                                                                                 entries, eo, &er);
-                  if (er.saturated_nodes > 0 && eo.samples < n) {
-                    eo.samples = std::min<int>(static_cast<int>(n), eo.samples + dd);
-                    continue;
-                  }
-                  // The a-posteriori check of the product methods (probes counted as products):
-                  // a miss tightens the ID tolerance as ToleranceSchedule::after_missed_round.
-                  estimate = hss::estimate_relative_error<double>(
-                      exec, op, last_mine[m], probes, static_cast<std::uint64_t>(tries));
-                  if (estimate <= tol || tries >= 8) break;
-                  eo.relative_tolerance *= std::clamp(0.8 * tol / estimate, 0.05, 0.8);
-                }
+                eo.sample_step = dd;
+                eo.target_tolerance = tol;
+                eo.error_probes = probes;
+                last_mine[m] = hss::compress_from_entries_and_products<double>(exec, tree, op,
+                                                                               entries, eo, &er);
                 mine[m].add(seconds_since(start), process_cpu_seconds() - cpu_start, product);
-                last_phases[m] =
-                    " tries " + std::to_string(tries) + " samples " + std::to_string(er.samples);
+                char text[160];
+                std::snprintf(text, sizeof text, " rounds %d samples %d estimate %.2e id-tol %.2e",
+                              er.rounds, er.samples, er.relative_error_estimate,
+                              er.final_relative_tolerance);
+                last_phases[m] = text;
                 for (const auto& [phase, t] : er.timings.phases())
                   last_phases[m] += " " + phase + " " + std::to_string(t);
                 continue;
