@@ -3,7 +3,8 @@
 // STRUMPACK (perf/CMakeLists.txt).
 //
 //   strata_bench_hss_strumpack [--problems=cauchy-1d,laplace-curve,gaussian-1d]
-//       [--sizes=4096,8192,16384] [--tols=1e-6,1e-10] [--methods=levitt-martinsson,quasi-optimal]
+//       [--sizes=4096,8192,16384] [--tols=1e-6,1e-10]
+//       [--methods=levitt-martinsson,quasi-optimal,entries-products]
 //       [--leaf=64] [--reps=3] [--threads=2] [--d0=32] [--dd=16] [--probes=10] [--errors=1]
 //       [--phases=0]
 //
@@ -27,6 +28,17 @@
 // identity, not timed); the ratio of Strata's time outside the products to STRUMPACK's; and the
 // same two figures in process CPU time (all threads; robust on a loaded machine; run with
 // OMP_WAIT_POLICY=passive and OPENBLAS_NUM_THREADS=1 so that no thread spins between calls).
+//
+// Method entries-products is Strata's like-for-like counterpart of STRUMPACK's scheme:
+// hss::compress_from_entries_and_products (Martinsson 2011 IDs from products AND entries, the
+// entries read from the same stored A as STRUMPACK's Aelem), per-node ID truncation relative to
+// the node's largest pivot at tol / sqrt(2 L) (L levels: the split of the target over levels and
+// sides, comment at the call; STRUMPACK's rel_tol = tol alone gave errors up to 5x tol here) and
+// STRUMPACK's sample schedule: d0 + dd samples first, dd more (appended: products for the new
+// columns only) while some node's ID rank saturates the samples; then the a-posteriori estimate
+// over --probes Gaussian vectors (as the product methods; counted as products) must be <= 0.75 tol,
+// else the ID tolerance shrinks and the construction is repeated from the same samples
+// (CompressEntriesOptions::sample_step, target_tolerance).
 #include <omp.h>
 #include <time.h>
 
@@ -46,6 +58,7 @@
 #include "strata/core/runtime.hpp"
 #include "strata/dist/comm.hpp"
 #include "strata/hss/cluster_tree.hpp"
+#include "strata/hss/compress_entries.hpp"
 #include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
@@ -188,7 +201,8 @@ int main(int argc, char** argv) {
     const auto problems = split(arg(argc, argv, "problems", "cauchy-1d,laplace-curve,gaussian-1d"));
     const auto sizes = split(arg(argc, argv, "sizes", "4096,8192,16384"));
     const auto tols = split(arg(argc, argv, "tols", "1e-6,1e-10"));
-    const auto methods = split(arg(argc, argv, "methods", "levitt-martinsson,quasi-optimal"));
+    const auto methods =
+        split(arg(argc, argv, "methods", "levitt-martinsson,quasi-optimal,entries-products"));
     const int leaf = std::atoi(arg(argc, argv, "leaf", "64").c_str());
     const int reps = std::max(1, std::atoi(arg(argc, argv, "reps", "3").c_str()));
     const int threads = std::atoi(arg(argc, argv, "threads", "2").c_str());
@@ -263,6 +277,39 @@ int main(int argc, char** argv) {
               last_stru = std::move(h);
             }
             for (std::size_t m = 0; m < methods.size(); ++m) {
+              if (methods[m] == "entries-products") {
+                // The entries straight from the stored A (host memory: the bench runs on a
+                // host execution space, as the products above).
+                const auto entries = hss::dense_entry_evaluator<double>(
+                    strata::ConstMatrix<double>(product.a.data(), n, n));
+                DenseOperator op(product);
+                hss::CompressEntriesOptions eo;
+                // ID tolerance from the target ||A - H||_F <= tol ||A||_F, split as in
+                // ToleranceSchedule (detail/compress_levels.hpp): each node's ID drops, relative
+                // to its largest pivot (~ its block row's norm), what adds up orthogonally over
+                // the disjoint nodes of a level to <= id_tol ||A||_F per level and side (row,
+                // column), so over L levels and 2 sides to sqrt(2 L) id_tol ||A||_F.
+                eo.relative_tolerance = tol / std::sqrt(2.0 * std::max(1, tree.levels()));
+                eo.samples = d0 + dd;
+                hss::CompressEntriesResult er;
+                product.reset();
+                const auto start = std::chrono::steady_clock::now();
+                const double cpu_start = process_cpu_seconds();
+                eo.sample_step = dd;
+                eo.target_tolerance = tol;
+                eo.error_probes = probes;
+                last_mine[m] = hss::compress_from_entries_and_products<double>(exec, tree, op,
+                                                                               entries, eo, &er);
+                mine[m].add(seconds_since(start), process_cpu_seconds() - cpu_start, product);
+                char text[160];
+                std::snprintf(text, sizeof text, " rounds %d samples %d estimate %.2e id-tol %.2e",
+                              er.rounds, er.samples, er.relative_error_estimate,
+                              er.final_relative_tolerance);
+                last_phases[m] = text;
+                for (const auto& [phase, t] : er.timings.phases())
+                  last_phases[m] += " " + phase + " " + std::to_string(t);
+                continue;
+              }
               DenseOperator op(product);
               hss::CompressOptions options;
               options.method = hss::parse_compress_method(methods[m]);
@@ -314,9 +361,10 @@ int main(int argc, char** argv) {
           };
           row("STRUMPACK", stru);
           for (std::size_t m = 0; m < methods.size(); ++m)
-            row(methods[m] == "levitt-martinsson" ? "Strata LM"
-                : methods[m] == "quasi-optimal"   ? "Strata QO"
-                                                  : methods[m].c_str(),
+            row(methods[m] == "levitt-martinsson"  ? "Strata LM"
+                : methods[m] == "quasi-optimal"    ? "Strata QO"
+                : methods[m] == "entries-products" ? "Strata EP"
+                                                   : methods[m].c_str(),
                 mine[m]);
           for (std::size_t m = 0; phases && m < methods.size(); ++m)
             std::printf("  phases (s) %s:%s\n", methods[m].c_str(), last_phases[m].c_str());

@@ -1,10 +1,14 @@
 #include "strata/hss/compress_entries.hpp"
 
 #include <algorithm>
+#include <memory>
+#include <utility>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/random.hpp"
+#include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/detail/batch_copy.hpp"
+#include "strata/hss/detail/compress_levels.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/linalg/blas.hpp"
 
@@ -339,20 +343,46 @@ HssMatrix<T> compress_from_entries_and_products(const ExecSpace& exec, const Clu
                  op.cols(), " but the cluster tree has ", n, " indices");
   STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
                  "compress_from_entries_and_products: the entry evaluator is empty");
-  const int s = sample_count(options);
-  r.samples = s;
+  STRATA_REQUIRE(
+      options.sample_step >= 0 && options.target_tolerance >= 0 &&
+          (options.target_tolerance == 0 || (options.error_probes >= 1 && options.max_rounds >= 1)),
+      InvalidArgument, "compress_from_entries_and_products: sample_step = ", options.sample_step,
+      ", target_tolerance = ", options.target_tolerance, ", error_probes = ", options.error_probes,
+      ", max_rounds = ", options.max_rounds,
+      "; expected sample_step >= 0, target_tolerance >= 0 and, with a target, probes "
+      "and rounds >= 1");
+  int s = sample_count(options);
   const auto un = static_cast<std::size_t>(n);
-  Samples<T> omega_s("strata::hss::omega", un, s), psi_s("strata::hss::psi", un, s),
-      y_s("strata::hss::y", un, s), z_s("strata::hss::z", un, s);
-  Matrix<T> omega = omega_s.matrix, psi = psi_s.matrix, y = y_s.matrix, z = z_s.matrix;
-  {
+  // Columns [have, s) of Omega, Psi (the streams' columns have..s-1: the same as drawing all s at
+  // once) and of Y = A Omega, Z = A^T Psi; columns [0, have) are copied from the previous arrays.
+  std::unique_ptr<Samples<T>> omega_s, psi_s, y_s, z_s;
+  auto sample = [&](int have) {
     auto scope = r.timings.scope("samples");
-    draw(exec, options.seed, omega, psi);
+    auto grown = [&](std::unique_ptr<Samples<T>>& old, const char* label) {
+      auto fresh = std::make_unique<Samples<T>>(label, un, static_cast<std::size_t>(s));
+      if (have > 0)
+        Kokkos::deep_copy(exec,
+                          Kokkos::subview(fresh->matrix, Kokkos::ALL, std::make_pair(0, have)),
+                          old->matrix);
+      old = std::move(fresh);
+    };
+    grown(omega_s, "strata::hss::omega");
+    grown(psi_s, "strata::hss::psi");
+    grown(y_s, "strata::hss::y");
+    grown(z_s, "strata::hss::z");
+    const auto cols = std::make_pair(have, s);
+    const Matrix<T> omega = Kokkos::subview(omega_s->matrix, Kokkos::ALL, cols),
+                    psi = Kokkos::subview(psi_s->matrix, Kokkos::ALL, cols),
+                    y = Kokkos::subview(y_s->matrix, Kokkos::ALL, cols),
+                    z = Kokkos::subview(z_s->matrix, Kokkos::ALL, cols);
+    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 1}, omega, 0, have);
+    fill_random(exec, RandomStream{Distribution::gaussian, options.seed, 2}, psi, 0, have);
     if (tree.is_identity()) {
       op.apply(exec, omega, y);
       op.apply_transpose(exec, psi, z);
     } else {
-      Matrix<T> in("strata::hss::in", un, s), out("strata::hss::out", un, s);
+      const auto k = static_cast<std::size_t>(s - have);
+      Matrix<T> in("strata::hss::in", un, k), out("strata::hss::out", un, k);
       detail::permute_rows<T>(exec, tree.permutation(), omega, in, false);
       op.apply(exec, in, out);
       detail::permute_rows<T>(exec, tree.permutation(), out, y, true);
@@ -360,10 +390,43 @@ HssMatrix<T> compress_from_entries_and_products(const ExecSpace& exec, const Clu
       op.apply_transpose(exec, in, out);
       detail::permute_rows<T>(exec, tree.permutation(), out, z, true);
     }
-    r.products = s, r.transpose_products = s;
+    r.products += s - have, r.transpose_products += s - have;
+  };
+  sample(0);
+  linalg::RankRule rule = rank_rule(options);
+  HssMatrix<T> h;
+  int estimated = 0;  // rounds that ended with an estimate (max_rounds bounds them)
+  for (int round = 1;; ++round) {
+    r.rounds = round;
+    r.samples = s;
+    r.saturated_nodes = 0;
+    r.final_relative_tolerance = rule.relative_tolerance;
+    {
+      auto scope = r.timings.scope("construction");
+      h = Builder<T>(exec, tree, entries, rule, r).build(*y_s, *z_s, *omega_s, *psi_s);
+    }
+    if (r.saturated_nodes > 0 && options.sample_step > 0 && s < n) {
+      const int have = s;
+      s = static_cast<int>(std::min<index_type>(n, s + options.sample_step));
+      sample(have);
+      continue;
+    }
+    if (options.target_tolerance <= 0) break;
+    {
+      auto scope = r.timings.scope("estimate");
+      r.relative_error_estimate = estimate_relative_error<T>(
+          exec, op, h, options.error_probes, options.seed + static_cast<std::uint64_t>(round));
+      r.probe_products += options.error_probes;
+    }
+    // Accepted at kEstimateMargin x target: the estimate scatters by ~+-25% around the true
+    // error (ToleranceSchedule in detail/compress_levels.hpp, the same rule as the product
+    // methods' budgets).
+    const double aim =
+        detail::compress::ToleranceSchedule::kEstimateMargin * options.target_tolerance;
+    if (r.relative_error_estimate <= aim || ++estimated >= options.max_rounds) break;
+    rule.relative_tolerance *= std::clamp(0.8 * aim / r.relative_error_estimate, 0.05, 0.8);
   }
-  auto scope = r.timings.scope("construction");
-  return Builder<T>(exec, tree, entries, rank_rule(options), r).build(y_s, z_s, omega_s, psi_s);
+  return h;
 }
 
 template <class T>

@@ -44,6 +44,19 @@ struct CompressEntriesOptions {
   double absolute_tolerance = 0;
   /// Seed of the Gaussian test matrices (counter-based streams; stream 1 for Omega, 2 for Psi).
   std::uint64_t seed = 1;
+  /// compress_from_entries_and_products only. sample_step > 0: while some node saturates the
+  /// samples (and s < N), sample_step more columns are appended (products for the new columns
+  /// only) and the construction is repeated.
+  int sample_step = 0;
+  /// compress_from_entries_and_products only. > 0: the target of ||A - H||_F / ||A||_F: after a
+  /// construction without saturated nodes, the estimate of estimate_relative_error over
+  /// error_probes Gaussian probes (compress_matvec.hpp) must be <= 0.75 target_tolerance (the
+  /// estimate's scatter: ToleranceSchedule::kEstimateMargin); otherwise relative_tolerance
+  /// shrinks by max(0.05, min(0.8, 0.8 aim / estimate)) and the construction is repeated from the
+  /// same samples (no new products); at most max_rounds estimates.
+  double target_tolerance = 0;
+  int error_probes = 10;
+  int max_rounds = 8;
 };
 
 struct CompressEntriesResult {
@@ -56,6 +69,13 @@ struct CompressEntriesResult {
   index_type entries = 0;
   /// Nodes whose ID rank reached min(s, rows): the samples may have been too few.
   index_type saturated_nodes = 0;
+  /// Constructions run (sample growth and tolerance rounds together; 1 without either).
+  int rounds = 1;
+  /// target_tolerance > 0: the last estimate of ||A - H||_F / ||A||_F (-1: none) and the products
+  /// with A spent on it (not in `products`); the ID tolerance used last.
+  double relative_error_estimate = -1;
+  index_type probe_products = 0;
+  double final_relative_tolerance = 0;
   PhaseTimer timings;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <type_traits>
 
 #include "strata/core/checks.hpp"
 #include "strata/linalg/detail/batched_dense_backend.hpp"
@@ -304,6 +305,42 @@ void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const 
 }
 
 template <class T>
+void detail::null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                             const MatrixBatch<T>& b, const MatrixBatch<T>& n,
+                                             const MatrixBatch<T>& x, double rcond) {
+  if constexpr (std::is_same_v<detail::Backend, detail::HostKernels>) {
+    const int count = a.layout.count();
+    const auto& ar = a.layout.host_rows;
+    const auto& ac = a.layout.host_cols;
+    require_shapes(
+        "null_space_pseudo_inverse_apply", "N", n, count, [&](int i) { return ac[i]; },
+        [](int) { return -1; });
+    for (int i = 0; i < count; ++i) {
+      STRATA_REQUIRE(n.layout.host_cols[i] <= ac[i] - ar[i], ShapeMismatch,
+                     "null_space_pseudo_inverse_apply: N matrix ", i, " has ",
+                     n.layout.host_cols[i], " columns, but A is ", ar[i], " x ", ac[i],
+                     " so at most ", ac[i] - ar[i], " null-space directions are guaranteed");
+    }
+    require_shapes(
+        "null_space_pseudo_inverse_apply", "B", b, count, [](int) { return -1; },
+        [&](int i) { return ac[i]; });
+    const auto& br = b.layout.host_rows;
+    require_shapes(
+        "null_space_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
+        [&](int i) { return ar[i]; });
+    if (count == 0) return;
+    const double cut_factor =
+        rcond > 0 ? rcond
+                  : static_cast<double>(std::max(a.layout.max_rows(), a.layout.max_cols())) *
+                        std::numeric_limits<T>::epsilon();
+    detail::host_null_space_pseudo_inverse_apply(exec, a, b, n, x, cut_factor);
+  } else {
+    linalg::null_space(exec, a, n);
+    linalg::pseudo_inverse_apply(exec, b, a, x, rcond);
+  }
+}
+
+template <class T>
 void gemm_batched(const ExecSpace& exec, char trans_a, char trans_b, T alpha,
                   const MatrixBatch<T>& a, const MatrixBatch<T>& b, T beta,
                   const MatrixBatch<T>& c) {
@@ -357,6 +394,9 @@ void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
       const ExecSpace&, const MatrixBatch<T>&, const RankRule&);                                   \
   template void pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,                   \
                                         const MatrixBatch<T>&, const MatrixBatch<T>&, double);     \
+  template void detail::null_space_pseudo_inverse_apply<T>(                                        \
+      const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
+      const MatrixBatch<T>&, double);                                                              \
   template void gemm_batched<T>(const ExecSpace&, char, char, T, const MatrixBatch<T>&,            \
                                 const MatrixBatch<T>&, T, const MatrixBatch<T>&);                  \
   template void copy_batched<T>(const ExecSpace&, char, const MatrixBatch<T>&,                     \

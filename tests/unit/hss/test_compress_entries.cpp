@@ -172,6 +172,42 @@ TEST(CompressEntriesRanks, CauchyRanksAreStableUnderDoubling) {
   }
 }
 
+TEST(CompressEntriesAdaptive, AppendsSamplesAndMeetsTheTarget) {
+  // 16 samples are fewer than the ranks of cauchy-1d at 1e-8 (18-20, CauchyRanksAreStable...), so
+  // nodes saturate and columns are appended in steps of 16; the products are those of the final
+  // sample count only (old columns reused), and the construction ends with the probe estimate <=
+  // the target. The true error may exceed the estimate: with 10 probes ||E G||_F^2 / ||E||_F^2 is
+  // at least as concentrated as chi^2_10 / 10 (rank-one E), below 1/4 with probability < 1%, so
+  // the dense error is checked against 2 x target.
+  const strata::ExecSpace exec;
+  const index_type n = 1024;
+  const auto problem = hss::make_problem<double>("cauchy-1d", n);
+  const auto tree = hss::ClusterTree::uniform(n, 64);
+  hss::CompressEntriesOptions options;
+  options.samples = 16;
+  options.sample_step = 16;
+  options.relative_tolerance = 1e-8;
+  options.target_tolerance = 1e-8;
+  hss::CompressEntriesResult result;
+  const auto h = hss::compress_from_entries_and_products<double>(
+      exec, tree, *hss::make_operator<double>(problem), problem->entry_evaluator(), options,
+      &result);
+  EXPECT_GT(result.samples, 16);
+  EXPECT_EQ(result.saturated_nodes, 0);
+  EXPECT_EQ(result.products, result.samples);
+  EXPECT_EQ(result.transpose_products, result.samples);
+  EXPECT_GE(result.rounds, 2);
+  EXPECT_GE(result.probe_products, 10);
+  EXPECT_LE(result.relative_error_estimate, 1e-8);
+  EXPECT_LE(relative_frobenius_error(hss::to_dense(exec, h), problem->dense(exec)), 2e-8);
+  hss::CompressEntriesOptions bad = options;
+  bad.error_probes = 0;
+  EXPECT_THROW(
+      hss::compress_from_entries_and_products<double>(
+          exec, tree, *hss::make_operator<double>(problem), problem->entry_evaluator(), bad),
+      strata::InvalidArgument);
+}
+
 TEST(CompressEntriesErrors, MismatchedSizesAreRejected) {
   const strata::ExecSpace exec;
   const auto problem = hss::make_problem<double>("cauchy-1d", 100);

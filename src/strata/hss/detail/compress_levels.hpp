@@ -11,6 +11,7 @@
 #include "strata/hss/compress_matvec.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/linalg/batched_dense.hpp"
+#include "strata/linalg/detail/batched_dense_backend.hpp"
 
 namespace strata::hss::detail::compress {
 
@@ -159,7 +160,8 @@ struct RankChoice {
   index_type max_rank = 0;  // largest rank chosen (both sides) on the levels factored
   // Set by callers that throw away a level on which some node was capped (they grow the samples
   // and factor it again): factor_level then returns after the ranks, without the discrepancy
-  // blocks (about half of its work) and with f.d empty.
+  // blocks' products (with a shared sketch, Levitt-Martinsson, Y Omega^+ is already solved with
+  // the null space: its xGEQRF is the one the null space needs) and with f.d empty.
   bool discard_if_capped = false;
 };
 
@@ -238,8 +240,20 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   // Null-space projections and projected samples Y P, Z Q (Levitt & Martinsson Alg. 4.1 step 3).
   auto p = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::P", sv, kp);
   auto q = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Q", sv, kq);
-  la::null_space(exec, om, p);
-  la::null_space(exec, ps, q);
+  // Levitt-Martinsson's D sketch is the bases' sketch (columns [0, s)): one QR of Omega_tau^T
+  // (Psi_tau^T) then gives both the null space and the pseudo-inverse of step 5.
+  const bool shared_sketch = smp.d_col0 == 0 && smp.s_d == smp.s;
+  auto d_full = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::D", dims.row_dim,
+                                                       dims.col_dim);
+  auto zp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Zp", dims.col_dim,
+                                                   dims.row_dim);
+  if (shared_sketch) {
+    la::detail::null_space_pseudo_inverse_apply(exec, om, y, p, d_full);
+    la::detail::null_space_pseudo_inverse_apply(exec, ps, z, q, zp);
+  } else {
+    la::null_space(exec, om, p);
+    la::null_space(exec, ps, q);
+  }
   auto yp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::YP", dims.row_dim, kp);
   auto zq = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::ZQ", dims.col_dim, kq);
   la::gemm_batched(exec, 'N', 'N', T(1), y, p, T(0), yp);
@@ -316,12 +330,11 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   const auto omd = row_blocks(smp.omega, dims.col_off, dims.col_dim, smp.d_col0, sd);
   const auto zd = row_blocks(smp.z, dims.col_off, dims.col_dim, smp.d_col0, sd);
   const auto psd = row_blocks(smp.psi, dims.row_off, dims.row_dim, smp.d_col0, sd);
-  f.d = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::D", dims.row_dim,
-                                               dims.col_dim);
-  auto zp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Zp", dims.col_dim,
-                                                   dims.row_dim);
-  la::pseudo_inverse_apply(exec, yd, omd, f.d);
-  la::pseudo_inverse_apply(exec, zd, psd, zp);
+  f.d = d_full;
+  if (!shared_sketch) {
+    la::pseudo_inverse_apply(exec, yd, omd, f.d);
+    la::pseudo_inverse_apply(exec, zd, psd, zp);
+  }
   auto h = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::H", f.r, dims.col_dim);
   auto g = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::G", f.r, f.c);
   auto k = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::K", f.r, dims.col_dim);

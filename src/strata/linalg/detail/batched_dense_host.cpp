@@ -302,12 +302,25 @@ bool qr_gives_truncated_pinv(T rc, int p, int s, double rcond) {
 /// X^T = R^{-1} (Q^T B^T)(0:p, :) by xGEQRF, xTRCON, xORMQR and xTRSM. Returns false, with x
 /// untouched, when R is too ill-conditioned for that.
 template <class T>
+bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
+                  double rcond, Workspace<T>& ws);
+
+template <class T>
 bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
                 Workspace<T>& ws) {
-  int p = aa.rows, s = aa.cols, q = bb.rows, lda = s, info = 0;
+  const int p = aa.rows, s = aa.cols, lda = s;
   T* at = ensure(ws.a, static_cast<index_type>(lda) * p);
   copy_to(aa, true, at, lda);
   geqrf(s, p, at, lda, ws);
+  return pinv_from_qr(at, lda, p, s, bb, xx, rcond, ws);
+}
+
+/// The solve part of pinv_by_qr: `at` (s x p, leading dimension lda) and ws.tau hold the xGEQRF
+/// factors of A^T; ws.a is not touched.
+template <class T>
+bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
+                  double rcond, Workspace<T>& ws) {
+  int q = bb.rows, info = 0;
   T rc = 0;
   lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
                 &info);
@@ -411,6 +424,52 @@ PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>&
 }
 
 template <class T>
+void host_null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                          const MatrixBatch<T>& b, const MatrixBatch<T>& n,
+                                          const MatrixBatch<T>& x, double rcond) {
+  const int count = a.layout.count();
+  const auto info = for_each_matrix<T>(
+      exec, "strata::linalg::null_space_pseudo_inverse_apply::host", count,
+      [&](const int i, Workspace<T>& ws, int& status) {
+        const auto aa = host_ref(a, i), bb = host_ref(b, i), nn = host_ref(n, i),
+                   xx = host_ref(x, i);
+        int p = aa.rows, s = aa.cols, kn = nn.cols, q = bb.rows, ld = std::max(1, s), ldn = nn.ld;
+        int reflectors = std::min(s, p);
+        if (!all_finite(aa)) {
+          status = not_finite;
+          return;
+        }
+        // One QR of A^T (s x p) for both: N = Q [0; I_k; 0] as null_space, then X as
+        // pinv_by_qr (the same factors), or by xGELSD when R is too ill-conditioned.
+        for (int j = 0; j < kn; ++j)
+          for (int r = 0; r < s; ++r) nn(r, j) = r == p + j ? T(1) : T(0);
+        T* f = ensure(ws.a, static_cast<index_type>(ld) * std::max(p, 1));
+        if (reflectors > 0) {
+          copy_to(aa, true, f, ld);
+          geqrf(s, p, f, ld, ws);
+        }
+        if (kn > 0 && reflectors > 0) {
+          int lwork = -1, lapack_info = 0;
+          T query = 0;
+          lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p, &ldn, &query,
+                        &lwork, &lapack_info);
+          lwork = query_size(query);
+          lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p, &ldn,
+                        ensure(ws.work, lwork), &lwork, &lapack_info);
+        }
+        if (q == 0 || p == 0) return;
+        if (s == 0) {
+          for (int j = 0; j < p; ++j)
+            for (int r = 0; r < q; ++r) xx(r, j) = T(0);
+          return;
+        }
+        if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws)) return;
+        if (pinv_by_svd(aa, bb, xx, rcond, ws) != 0) status = no_convergence;
+      });
+  check_info(info, "null_space_pseudo_inverse_apply");
+}
+
+template <class T>
 void HostKernels::pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
                                        const MatrixBatch<T>& a, const MatrixBatch<T>& x,
                                        double rcond) {
@@ -463,6 +522,9 @@ void HostKernels::copy_batched(const ExecSpace& exec, bool trans, const MatrixBa
   template PinvPaths host_pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,         \
                                                   const MatrixBatch<T>&, const MatrixBatch<T>&,    \
                                                   double);                                         \
+  template void host_null_space_pseudo_inverse_apply<T>(                                           \
+      const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
+      const MatrixBatch<T>&, double);                                                              \
   template void HostKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
                                              const MatrixBatch<T>&, const MatrixBatch<T>&, T,      \
                                              const MatrixBatch<T>&);                               \
