@@ -3,9 +3,10 @@
 //
 //   strata_hss_skeletonization [--problems cauchy-1d,laplace-curve] [--sizes 16384,65536,...]
 //                              [--tol 1e-6] [--leaf 64] [--true-error-max 16384]
-//                              [--baseline-max 16384]
+//                              [--baseline-max 16384] [--budget 0.1]
 //
-// One line per (problem, N, method): build time (construction + certificate), entries evaluated
+// One line per (problem, N, method): build time (construction + certificate; wall clock and
+// process CPU time), entries evaluated
 // (and per N), products, largest rank, the method's own error figure (skeletonization: the
 // certificate's estimate and upper end; baselines: the Gaussian-probe estimate), and for N <=
 // --true-error-max the exact ||A - H||_F / ||A||_F, computed in row panels (entries of A, rows of
@@ -19,6 +20,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <sstream>
 #include <string>
 #include <typeinfo>
@@ -46,6 +48,11 @@ std::vector<std::string> split(const std::string& s) {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Process CPU time (all threads): the figure to compare on a shared machine.
+double cpu_seconds_since(std::clock_t c0) {
+  return static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
 }
 
 // Exact ||A - H||_F / ||A||_F in panels of rows.
@@ -86,16 +93,16 @@ index_type max_rank(const hss::HssMatrix<double>& h) {
   return k;
 }
 
-void row(const std::string& problem, index_type n, const char* method, double time,
+void row(const std::string& problem, index_type n, const char* method, double time, double cpu,
          index_type entries, index_type products, index_type rank, const std::string& own,
          double truth) {
   char truth_text[32] = "-";
   if (truth >= 0) std::snprintf(truth_text, sizeof truth_text, "%.2e", truth);
-  std::printf("%-14s %8lld %-22s %9.3f %13lld %8.1f %8lld %5lld  %-34s %10s\n", problem.c_str(),
-              static_cast<long long>(n), method, time, static_cast<long long>(entries),
-              static_cast<double>(entries) / static_cast<double>(n),
-              static_cast<long long>(products), static_cast<long long>(rank), own.c_str(),
-              truth_text);
+  std::printf(
+      "%-14s %8lld %-22s %9.3f %9.3f %13lld %8.1f %8lld %5lld  %-34s %10s\n", problem.c_str(),
+      static_cast<long long>(n), method, time, cpu, static_cast<long long>(entries),
+      static_cast<double>(entries) / static_cast<double>(n), static_cast<long long>(products),
+      static_cast<long long>(rank), own.c_str(), truth_text);
   std::fflush(stdout);
 }
 
@@ -105,7 +112,7 @@ int main(int argc, char** argv) {
   strata::ScopeGuard guard(argc, argv);
   std::vector<std::string> problems{"cauchy-1d", "laplace-curve"};
   std::vector<std::string> sizes{"16384", "65536", "262144", "1048576"};
-  double tol = 1e-6;
+  double tol = 1e-6, budget = hss::SkeletonizationOptions{}.budget_fraction;
   index_type leaf = 64, truth_max = 16384, baseline_max = 16384;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
@@ -115,6 +122,8 @@ int main(int argc, char** argv) {
       sizes = split(value);
     else if (key == "--tol")
       tol = std::atof(value.c_str());
+    else if (key == "--budget")
+      budget = std::atof(value.c_str());
     else if (key == "--leaf")
       leaf = std::atoll(value.c_str());
     else if (key == "--true-error-max")
@@ -127,10 +136,11 @@ int main(int argc, char** argv) {
     }
   }
   const strata::ExecSpace exec;
-  std::printf("tol %g, leaf %lld, %s\n", tol, static_cast<long long>(leaf),
-              typeid(strata::ExecSpace).name());
-  std::printf("%-14s %8s %-22s %9s %13s %8s %8s %5s  %-34s %10s\n", "problem", "N", "method",
-              "time_s", "entries", "per_N", "products", "rank", "own error figure", "true_error");
+  std::printf("tol %g, leaf %lld, budget fraction %g, %s\n", tol, static_cast<long long>(leaf),
+              budget, typeid(strata::ExecSpace).name());
+  std::printf("%-14s %8s %-22s %9s %9s %13s %8s %8s %5s  %-34s %10s\n", "problem", "N", "method",
+              "time_s", "cpu_s", "entries", "per_N", "products", "rank", "own error figure",
+              "true_error");
   for (const auto& name : problems) {
     for (const auto& size : sizes) {
       const index_type n = std::atoll(size.c_str());
@@ -142,15 +152,17 @@ int main(int argc, char** argv) {
       {
         hss::SkeletonizationOptions o;
         o.tolerance = tol;
+        o.budget_fraction = budget;
         o.points = points;
         const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
         const auto r =
             hss::compress_by_skeletonization<double>(exec, tree, problem->entry_evaluator(), o);
-        const double time = seconds_since(t0);
+        const double time = seconds_since(t0), cpu = cpu_seconds_since(c0);
         char own[128];
         std::snprintf(own, sizeof own, "cert %.2e [<= %.2e]%s r%d", r.certificate.estimate,
                       r.certificate.upper, r.met_tolerance ? "" : " NOT MET", r.rounds);
-        row(name, n, "skeletonization", time, r.entries, 0, max_rank(r.matrix), own,
+        row(name, n, "skeletonization", time, cpu, r.entries, 0, max_rank(r.matrix), own,
             truth ? true_error(exec, *problem, r.matrix) : -1);
       }
       if (n > baseline_max) continue;
@@ -159,10 +171,11 @@ int main(int argc, char** argv) {
         o.relative_tolerance = tol;
         hss::CompressEntriesResult r;
         const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
         const auto h =
             hss::compress_from_entries<double>(exec, tree, problem->entry_evaluator(), o, &r);
-        const double time = seconds_since(t0);
-        row(name, n, "old entries (1 round)", time, r.entries, 0, max_rank(h), "ID tol = tol",
+        const double time = seconds_since(t0), cpu = cpu_seconds_since(c0);
+        row(name, n, "old entries (1 round)", time, cpu, r.entries, 0, max_rank(h), "ID tol = tol",
             truth ? true_error(exec, *problem, h) : -1);
       }
       {
@@ -170,11 +183,12 @@ int main(int argc, char** argv) {
         o.tolerance = tol;
         const auto op = hss::make_operator<double>(problem);
         const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
         const auto r = hss::compress_from_matvecs<double>(exec, *op, tree, o);
-        const double time = seconds_since(t0);
+        const double time = seconds_since(t0), cpu = cpu_seconds_since(c0);
         char own[128];
         std::snprintf(own, sizeof own, "probe estimate %.2e", r.relative_error_estimate);
-        row(name, n, "LM on-the-fly products", time, 0,
+        row(name, n, "LM on-the-fly products", time, cpu, 0,
             r.products + r.transpose_products + r.probe_products, max_rank(r.matrix), own,
             truth ? true_error(exec, *problem, r.matrix) : -1);
       }

@@ -217,8 +217,8 @@ def main():
         code, out, err = run(demo + ["--progress", "always"], n, a.mpiexec)
         # Strata's lines only: under mpiexec the launcher may add its own.
         lines = [line for line in err.splitlines() if line.startswith("strata")]
-        # Each phase ends with one line; `demo` itself has 9 steps. Only rank 0 writes.
-        done = [line for line in lines if line.startswith("strata progress: strata demo: done at 9/9 after ")]
+        # Each phase ends with one line; `demo` itself has 11 steps. Only rank 0 writes.
+        done = [line for line in lines if line.startswith("strata progress: strata demo: done at 11/11 after ")]
         if code != 0 or len(done) != 1:
             fail("--progress always: one 'strata demo' line at its end, from rank 0 only", out, err)
         phases = [line for line in lines if line.startswith("strata progress: ")]
@@ -232,7 +232,7 @@ def main():
         # --progress always overrides --json's silence; standard output keeps one JSON object.
         code, out, err = run(demo + ["--json", "--progress", "always"], n, a.mpiexec)
         one_json(out, err)
-        if code != 0 or "strata progress: strata demo: done at 9/9" not in err:
+        if code != 0 or "strata progress: strata demo: done at 11/11" not in err:
             fail("--json --progress always", out, err)
         code, out, err = run(demo + ["--progress", "sometimes"], n, a.mpiexec)
         if code != 2 or "option '--progress' must be auto, always or never, got 'sometimes'" not in err:

@@ -28,7 +28,8 @@ struct EntryBlocks {
   }
 };
 
-/// Packs host index lists into an EntryBlocks (device copies; values allocated, tightly packed).
+/// Packs host index lists into an EntryBlocks (device copies; values allocated, tightly packed and
+/// not initialized: the evaluator must write every value).
 template <class T>
 EntryBlocks<T> make_entry_blocks(const std::vector<std::vector<index_type>>& rows,
                                  const std::vector<std::vector<index_type>>& cols);

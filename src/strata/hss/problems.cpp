@@ -84,8 +84,11 @@ EntryBlocks<T> make_entry_blocks(const std::vector<std::vector<index_type>>& row
   blocks.cols = device(c);
   blocks.col_offsets = device(col_off);
   blocks.value_offsets = device(val_off);
-  blocks.values = Kokkos::View<T*, MemSpace>("strata::hss::entry_values",
-                                             static_cast<std::size_t>(val_off(count)));
+  // Not zero-filled: the evaluator writes every value (the fill and, on the host, its first-touch
+  // page faults cost as much as evaluating a cheap kernel).
+  blocks.values = Kokkos::View<T*, MemSpace>(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::entry_values"),
+      static_cast<std::size_t>(val_off(count)));
   return blocks;
 }
 

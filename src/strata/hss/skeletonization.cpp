@@ -23,6 +23,12 @@ constexpr std::uint64_t sample_stream = 0x5ce1e70a;
 constexpr std::uint64_t check_stream = 0x5ce1e70b;
 constexpr std::uint64_t norm_stream = 0x5ce1e70c;
 
+// Sampled values per batch of IDs: on the host small enough (2 MiB in double) for the allocator to
+// reuse one batch's buffers for the next; on a device large enough to fill it.
+constexpr index_type chunk_entries =
+    Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible ? index_type(1) << 18
+                                                                        : index_type(1) << 26;
+
 // Word t of the draws of `row` in pass `pass` (4 words per Philox call).
 std::uint64_t draw(const RandomStream& s, index_type row, int pass, index_type t) {
   const auto bits = s.bits(row, (index_type(pass) << 40) + t / 4);
@@ -286,7 +292,7 @@ class Skeletonizer {
       std::vector<double> weights;
       std::vector<index_type> weight_offset{0};
       std::vector<int> sample_rows(pending.size()), total_rows(pending.size()),
-          cand(pending.size()), near_rows(pending.size());
+          cand(pending.size());
       for (std::size_t p = 0; p < pending.size(); ++p) {
         const std::size_t i = pending[p];
         const index_type row =
@@ -304,7 +310,6 @@ class Skeletonizer {
           for (const index_type j : c) list.push_back(j), weights.push_back(w);
           taken.emplace_back(b, b + m);
         }
-        near_rows[p] = static_cast<int>(list.size());
         std::sort(taken.begin(), taken.end());
         const Region far_region = complement(taken, n);
         draw_region(far_region, far[i], sample, row, pass, 0, list, weights);
@@ -317,108 +322,29 @@ class Skeletonizer {
         cand[p] = checked_int(static_cast<index_type>(own[i].size()), "skeletonize: candidates");
         weight_offset.push_back(static_cast<index_type>(weights.size()));
       }
-      // Nodes without any sample (nothing outside them to see): rank 0.
-      std::vector<std::size_t> batch;
-      Lists rows, cols;
-      std::vector<int> br, bs, bn, bnear;
-      std::vector<index_type> bw;
-      std::vector<double> bweights;
+      // Nodes without any sample (nothing outside them to see): rank 0. The others go in chunks
+      // of at most chunk_entries sampled values, so that the buffers of one chunk are reused by
+      // the next (on the host: no fresh pages, and the working set stays in cache).
+      std::vector<std::size_t> with_samples;
       for (std::size_t p = 0; p < pending.size(); ++p) {
-        if (sample_rows[p] == 0) continue;
-        batch.push_back(p);
-        const std::size_t i = pending[p];
-        if (kind == 0) {
-          rows.push_back(own[i]), cols.push_back(lists[p]);
-        } else {
-          rows.push_back(lists[p]), cols.push_back(own[i]);
-        }
-        br.push_back(total_rows[p]), bs.push_back(sample_rows[p]), bn.push_back(cand[p]);
-        bnear.push_back(near_rows[p]);
-        bw.push_back(static_cast<index_type>(bweights.size()));
-        bweights.insert(bweights.end(), weights.begin() + weight_offset[p],
-                        weights.begin() + weight_offset[p + 1]);
+        if (sample_rows[p] > 0) with_samples.push_back(p);
       }
       std::vector<std::size_t> next;
-      if (!batch.empty()) {
-        const auto blocks = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
-        Kokkos::View<double*, MemSpace> w("strata::hss::skeletonize::weights", bweights.size());
-        Kokkos::View<index_type*, MemSpace> wo("strata::hss::skeletonize::weight_offset",
-                                               bw.size());
-        Kokkos::deep_copy(
-            w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
-        Kokkos::deep_copy(wo,
-                          Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
-        const auto packed =
-            MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
-        pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
-        std::vector<int> ld(br), x_rows(batch.size());
-        for (std::size_t b = 0; b < batch.size(); ++b)
-          x_rows[b] = std::max(1, std::min(bs[b], bn[b]));
-        const MatrixBatch<T> a(packed.values,
-                               BatchLayout::strided(packed.layout.host_offset, bs, bn, ld));
-        auto skeleton = MatrixBatch<int>::allocate("strata::hss::skeletonize::skeleton", bn,
-                                                   std::vector<int>(batch.size(), 1));
-        auto x = MatrixBatch<T>::allocate("strata::hss::skeletonize::x", x_rows, bn);
-        Kokkos::View<int*, MemSpace> ranks("strata::hss::skeletonize::ranks", batch.size());
-        linalg::RankRule rule;
-        if (fixed) {
-          rule.max_rank = checked_int(options_.rank, "skeletonize: rank");
-        } else {
-          // Column-pivoted QR: the residual's Frobenius norm is at most sqrt(n) times the first
-          // dropped pivot, so this keeps every node's weighted sample residual below eps.
-          rule.absolute_tolerance =
-              eps /
-              std::sqrt(static_cast<double>(std::max(1, *std::max_element(bn.begin(), bn.end()))));
+      for (std::size_t first = 0; first < with_samples.size();) {
+        std::size_t end = first;
+        index_type chunk = 0;
+        while (end < with_samples.size() &&
+               (end == first ||
+                chunk + index_type(total_rows[with_samples[end]]) * cand[with_samples[end]] <=
+                    chunk_entries)) {
+          chunk += index_type(total_rows[with_samples[end]]) * cand[with_samples[end]];
+          ++end;
         }
-        linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
-        // Residual estimate of the whole block row: the near part from the sample (the near
-        // field is in it entirely, by its candidates), the far part from the fresh rows.
-        std::vector<double> residual(batch.size(), 0);
-        if (!fixed) {
-          const auto device = [](const std::vector<int>& v, const char* label) {
-            Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
-            Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
-            return Kokkos::View<const int*, MemSpace>(d);
-          };
-          const std::vector<int> zero(batch.size(), 0);
-          const auto near_part = to_host(
-              residuals<T>(exec_, packed, device(zero, "strata::hss::skeletonize::first"),
-                           device(bnear, "strata::hss::skeletonize::last"), ranks, skeleton, x));
-          const auto far_part = to_host(
-              residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
-                           device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
-          for (std::size_t b = 0; b < batch.size(); ++b) residual[b] = near_part[b] + far_part[b];
-        }
-        const auto k = to_host(ranks);
-        const auto skel = to_host(skeleton.values);
-        const auto xh = to_host(x.values);
-        for (std::size_t b = 0; b < batch.size(); ++b) {
-          const std::size_t i = pending[batch[b]];
-          // Saturated: the rank reached the sample count while fresh rows were drawn (the
-          // sample may miss directions). The residual allowance 2 eps^2: eps^2 for the
-          // truncation, as much again for the spread of the fresh estimate.
-          const bool saturated = k[b] >= bs[b] && bs[b] < bn[b] && br[b] > bs[b];
-          const bool passed = fixed || (residual[b] <= 2 * eps * eps && !saturated);
-          if (!passed && !last) {
-            next.push_back(i);
-            far[i] *= 2;
-            continue;
-          }
-          if (!passed) ++unverified;
-          auto& node = out[i];
-          node.skeleton.resize(static_cast<std::size_t>(k[b]));
-          node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
-          const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
-          for (int t = 0; t < k[b]; ++t) {
-            node.skeleton[static_cast<std::size_t>(t)] =
-                own[i][static_cast<std::size_t>(skel[so + t])];
-            for (int c = 0; c < bn[b]; ++c) {
-              // U = X^T: U(c, t) = X(t, c).
-              node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
-                  xh[static_cast<std::size_t>(xo + t + index_type(x_rows[b]) * c)];
-            }
-          }
-        }
+        const std::vector<std::size_t> batch(with_samples.begin() + std::ptrdiff_t(first),
+                                             with_samples.begin() + std::ptrdiff_t(end));
+        first = end;
+        process_chunk(kind, own, eps, last, pending, batch, lists, weights, weight_offset,
+                      sample_rows, total_rows, cand, far, next, out, unverified);
       }
       pending = std::move(next);
     }
@@ -441,6 +367,122 @@ class Skeletonizer {
   }
 
  private:
+  // The IDs of the pending nodes pending[p], p in `batch` (level_ids): evaluate the samples,
+  // factor, check; a node passing (or on the last pass) goes to out, the others to `next` with
+  // twice the far samples.
+  void process_chunk(int kind, const Lists& own, double eps, bool last,
+                     const std::vector<std::size_t>& pending, const std::vector<std::size_t>& batch,
+                     const Lists& lists, const std::vector<double>& weights,
+                     const std::vector<index_type>& weight_offset,
+                     const std::vector<int>& sample_rows, const std::vector<int>& total_rows,
+                     const std::vector<int>& cand, std::vector<index_type>& far,
+                     std::vector<std::size_t>& next, std::vector<NodeBasis<T>>& out,
+                     index_type& unverified) {
+    const bool fixed = options_.rank > 0;
+    Lists rows, cols;
+    std::vector<int> br, bs, bn;
+    std::vector<index_type> bw;
+    std::vector<double> bweights;
+    for (const std::size_t p : batch) {
+      const std::size_t i = pending[p];
+      if (kind == 0) {
+        rows.push_back(own[i]), cols.push_back(lists[p]);
+      } else {
+        rows.push_back(lists[p]), cols.push_back(own[i]);
+      }
+      br.push_back(total_rows[p]), bs.push_back(sample_rows[p]), bn.push_back(cand[p]);
+      bw.push_back(static_cast<index_type>(bweights.size()));
+      bweights.insert(bweights.end(), weights.begin() + weight_offset[p],
+                      weights.begin() + weight_offset[p + 1]);
+    }
+    const auto blocks =
+        evaluate(exec_, tree_, entries_, std::move(rows), std::move(cols), evaluations_);
+    Kokkos::View<double*, MemSpace> w(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weights"),
+        bweights.size());
+    Kokkos::View<index_type*, MemSpace> wo(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weight_offset"),
+        bw.size());
+    Kokkos::deep_copy(
+        w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
+    Kokkos::deep_copy(wo, Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
+    const auto packed =
+        MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
+    pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
+    std::vector<int> ld(br), x_rows(batch.size());
+    for (std::size_t b = 0; b < batch.size(); ++b) x_rows[b] = std::max(1, std::min(bs[b], bn[b]));
+    const MatrixBatch<T> a(packed.values,
+                           BatchLayout::strided(packed.layout.host_offset, bs, bn, ld));
+    // Both fully written by the ID.
+    auto skeleton = MatrixBatch<int>::allocate_uninitialized("strata::hss::skeletonize::skeleton",
+                                                             bn, std::vector<int>(batch.size(), 1));
+    auto x = MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::x", x_rows, bn);
+    Kokkos::View<int*, MemSpace> ranks("strata::hss::skeletonize::ranks", batch.size());
+    linalg::RankRule rule;
+    // Column-pivoted QR stopped at the first pivot <= pivot_tolerance: every trailing column
+    // norm is then <= pivot_tolerance, so the weighted sample residual is at most
+    // (n_b - k_b) pivot_tolerance^2 <= eps^2 (zero when k_b = min(sample rows, n_b)).
+    double pivot_tolerance = 0;
+    if (fixed) {
+      rule.max_rank = checked_int(options_.rank, "skeletonize: rank");
+    } else {
+      pivot_tolerance =
+          eps /
+          std::sqrt(static_cast<double>(std::max(1, *std::max_element(bn.begin(), bn.end()))));
+      rule.absolute_tolerance = pivot_tolerance;
+    }
+    linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+    const auto k = to_host(ranks);
+    // Residual estimate of the whole block row: the near field is entirely in the sample (by its
+    // candidates), so its part is at most the sample residual, bounded above from the pivots; the
+    // far part is measured on the fresh rows.
+    std::vector<double> residual(batch.size(), 0);
+    if (!fixed) {
+      const auto device = [](const std::vector<int>& v, const char* label) {
+        Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
+        Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
+        return Kokkos::View<const int*, MemSpace>(d);
+      };
+      const auto far_part =
+          to_host(residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
+                               device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+      for (std::size_t b = 0; b < batch.size(); ++b) {
+        const double near_bound = k[b] < std::min(bs[b], bn[b])
+                                      ? (bn[b] - k[b]) * pivot_tolerance * pivot_tolerance
+                                      : 0.0;
+        residual[b] = near_bound + far_part[b];
+      }
+    }
+    const auto skel = to_host(skeleton.values);
+    const auto xh = to_host(x.values);
+    for (std::size_t b = 0; b < batch.size(); ++b) {
+      const std::size_t i = pending[batch[b]];
+      // Saturated: the rank reached the sample count while fresh rows were drawn (the sample may
+      // miss directions). The residual allowance 2 eps^2: eps^2 for the truncation, as much again
+      // for the spread of the fresh estimate.
+      const bool saturated = k[b] >= bs[b] && bs[b] < bn[b] && br[b] > bs[b];
+      const bool passed = fixed || (residual[b] <= 2 * eps * eps && !saturated);
+      if (!passed && !last) {
+        next.push_back(i);
+        far[i] *= 2;
+        continue;
+      }
+      if (!passed) ++unverified;
+      auto& node = out[i];
+      node.skeleton.resize(static_cast<std::size_t>(k[b]));
+      node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
+      const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
+      for (int t = 0; t < k[b]; ++t) {
+        node.skeleton[static_cast<std::size_t>(t)] = own[i][static_cast<std::size_t>(skel[so + t])];
+        for (int c = 0; c < bn[b]; ++c) {
+          // U = X^T: U(c, t) = X(t, c).
+          node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
+              xh[static_cast<std::size_t>(xo + t + index_type(x_rows[b]) * c)];
+        }
+      }
+    }
+  }
+
   ExecSpace exec_;
   const ClusterTree& tree_;
   const EntryEvaluator<T>& entries_;
@@ -757,10 +799,11 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
                  "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
   STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
                      options.max_growth >= 0 && options.max_rounds >= 1 &&
-                     options.certificate_samples >= 2,
+                     options.certificate_samples >= 2 && options.budget_fraction > 0 &&
+                     options.budget_fraction <= 1,
                  InvalidArgument,
                  "hss skeletonization: far_samples and check_samples must be >= 1, max_growth >= "
-                 "0, max_rounds >= 1 and certificate_samples >= 2");
+                 "0, max_rounds >= 1, certificate_samples >= 2 and budget_fraction in (0, 1]");
   const index_type n = tree.size();
   STRATA_REQUIRE(
       options.points.extent(0) == 0 ||
@@ -781,7 +824,7 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
     result.norm_estimate = norm;
   }
   // Error budget per node of level l (file comment); beta shrinks while the certificate fails.
-  double beta = 0.3;
+  double beta = options.budget_fraction;
   double previous_upper = std::numeric_limits<double>::infinity();
   for (int round = 1;; ++round) {
     std::vector<double> eps(static_cast<std::size_t>(levels) + 1, 0.0);

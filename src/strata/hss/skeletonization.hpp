@@ -17,13 +17,15 @@
 //   ranks);
 // W scales each column by sqrt(columns it stands for / columns drawn), so that ||S_tau - P S_tau(J,
 // :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR,
-// linalg::interpolative_decomposition, one batched call per level) keeps pivots above
+// linalg::interpolative_decomposition, batched calls per level) keeps pivots above
 // eps_l / sqrt(|C_tau|), so that the weighted sample's residual is below eps_l, with
 // eps_l^2 = beta^2 tol^2 ||A||_F^2 / (2 L 2^l) (the error budget shared by the 2^l nodes, both
-// kinds and the L levels; ||A||_F estimated from sampled entries; beta = 0.3 first). A randomized
-// check then measures the ID on FRESH uniformly drawn far original columns (independent of the
-// ID, so an unbiased estimate of the far part; the near part is in the sample): a node whose
-// estimated block-row residual exceeds sqrt(2) eps_l (or whose rank equals its sample count)
+// kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first). A
+// randomized check then measures the ID on FRESH uniformly drawn far original columns (independent
+// of the ID, so an unbiased estimate of the far part; the near part is in the sample, so its
+// residual is at most (|C_tau| - k) times the square of the pivot threshold, read off the QR
+// without a product): a node whose estimated block-row residual exceeds sqrt(2) eps_l (or whose
+// rank equals its sample count)
 // doubles s_far and repeats, at most max_growth times (afterwards it is kept and counted in
 // unverified_nodes). Column IDs (V, K) are the same on A(rows, C^c_tau). Generators: U_tau, V_tau
 // the interpolation matrices (U(J, :) = I), B_ab = A(J_a, K_b), D_tau = A(I_tau, I_tau) exact.
@@ -83,6 +85,11 @@ struct SkeletonizationOptions {
   int max_growth = 4;
   /// Rebuilds with a tighter budget while the certificate's upper end exceeds the tolerance.
   int max_rounds = 3;
+  /// The first round's fraction beta of the tolerance in the per-node budgets (file comment), in
+  /// (0, 1]: smaller raises the ranks a little (they grow like log(1 / beta)) and makes a second
+  /// round (a whole rebuild) less likely. 0.1: one round on the built-in 1-D and curve kernels at
+  /// tol 1e-6 (0.3 needed two on laplace-curve N = 16384 and cauchy-1d N = 65536).
+  double budget_fraction = 0.1;
   /// Entries sampled per stratum by the certificate (and by the ||A||_F estimate), >= 2.
   index_type certificate_samples = 512;
   std::uint64_t seed = 0;

@@ -3,8 +3,8 @@
 // magnitude below it, the entry evaluations (counted by the evaluator) grow like N k and stay far
 // below N^2, the sampled certificate is within a small factor of the true error, matvec and ULV
 // solve on the result agree with dense products and LAPACK solves, exact low-rank structure is
-// recovered to rounding, an evaluator whose entries cannot be compressed reproducibly (noisy)
-// gives met_tolerance = false, and bad input is refused.
+// recovered to rounding, fp32 meets its tolerances, an evaluator whose entries cannot be
+// compressed reproducibly (noisy) gives met_tolerance = false, and bad input is refused.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -145,6 +145,40 @@ TEST(Skeletonization, KernelMatricesMeetTheToleranceWithLinearlyManyEntries) {
       EXPECT_EQ(b.counted, r.entries);
       EXPECT_LE(r.entries, 16 * n * (64 + k));
       EXPECT_LE(r.entries, n * n / 3);
+    }
+  }
+}
+
+// fp32 (the cheap preconditioner of issue 13): the same construction on float entries, N = 1024,
+// tol 1e-3 and 1e-4. Requirements as in fp64: met_tolerance, the true error against the float
+// dense matrix (evaluated in double) <= tol, and the certificate's interval contains it. Why
+// these tolerances hold in fp32: the float entries themselves carry relative rounding u = 2^-24
+// = 6e-8, the IDs work in float (pivot threshold ~ 0.1 tol ||A||_F / sqrt(2 L 2^l |C|), above
+// u ||A||_F for tol >= 1e-4 at L = 4), and H's reconstruction in float adds about L k u ~ 4 * 40
+// * 6e-8 = 1e-5 relative per entry, a tenth of the smaller tolerance; the certificate evaluates
+// H's entries in double from the float generators.
+TEST(Skeletonization, SinglePrecisionMeetsTheTolerance) {
+  const index_type n = 1024;
+  for (const std::string name : {"cauchy-1d", "laplace-curve"}) {
+    const auto problem = hss::make_problem<float>(name, n);
+    const auto points = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
+    const auto tree = hss::ClusterTree::geometric(points, 64);
+    const auto dense = problem->dense(ExecSpace());
+    for (const double tol : {1e-3, 1e-4}) {
+      hss::SkeletonizationOptions o;
+      o.tolerance = tol;
+      o.points = points;
+      const auto r =
+          hss::compress_by_skeletonization<float>(ExecSpace(), tree, problem->entry_evaluator(), o);
+      const double error = relative_frobenius_error(hss::to_dense(ExecSpace(), r.matrix), dense);
+      SCOPED_TRACE(name + " tol " + std::to_string(tol) + ": error " + std::to_string(error) +
+                   ", certificate " + std::to_string(r.certificate.estimate) + " [" +
+                   std::to_string(r.certificate.lower) + ", " +
+                   std::to_string(r.certificate.upper) + "]");
+      EXPECT_TRUE(r.met_tolerance);
+      EXPECT_LE(error, tol);
+      EXPECT_LE(r.certificate.lower, error);
+      EXPECT_GE(r.certificate.upper, error);
     }
   }
 }
@@ -292,6 +326,12 @@ TEST(Skeletonization, BadInputIsRefused) {
   bad.far_samples = 0;
   EXPECT_THROW(hss::compress_by_skeletonization<double>(ExecSpace(), tree, entries, bad),
                strata::InvalidArgument);
+  for (const double fraction : {0.0, 1.5}) {
+    bad = o;
+    bad.budget_fraction = fraction;
+    EXPECT_THROW(hss::compress_by_skeletonization<double>(ExecSpace(), tree, entries, bad),
+                 strata::InvalidArgument);
+  }
   bad = o;
   HostMatrix<double> wrong("wrong", 100, 1);
   bad.points = hss::HostPoints(wrong);

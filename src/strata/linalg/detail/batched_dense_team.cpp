@@ -39,8 +39,9 @@ void pivoted_qr_driver(const ExecSpace& exec, const char* label, const MatrixBat
                        const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
                        const MatrixBatch<int>& perm, Finish finish) {
   const int count = a.layout.count();
-  auto work = MatrixBatch<T>::allocate("strata::linalg::pivoted_qr::work", a.layout.host_rows,
-                                       a.layout.host_cols);
+  // Every entry is overwritten by the copy below.
+  auto work = MatrixBatch<T>::allocate_uninitialized("strata::linalg::pivoted_qr::work",
+                                                     a.layout.host_rows, a.layout.host_cols);
   const auto a_ref = ref<T>(a), w_ref = ref<T>(work);
   const auto p_ref = ref<int>(perm);
   const int len = std::max(1, std::max(a.layout.max_rows(), a.layout.max_cols()));
