@@ -86,6 +86,7 @@ int run_schedule(Args& args, Context& context) {
   return 0;
 }
 
+#if STRATA_HAVE_HDF5
 /// Whether an iteration met what was asked: --tol EPS (error <= EPS) or, without --tol and
 /// --steps, working precision (the library's stagnation test). Fixed --steps ask for no accuracy.
 bool accuracy_met(const polar::IterationOptions& options, bool converged, double error) {
@@ -108,7 +109,6 @@ std::string accuracy_warning(const polar::IterationOptions& options, int iterati
   return out.str();
 }
 
-#if STRATA_HAVE_HDF5
 /// A 3-D dataset: a batch of matrices, each rank taking a share of whole matrices.
 template <class T>
 int run_batch(const std::string& operation, const io::DatasetPath& input,
@@ -329,7 +329,8 @@ int run_polar(Args& args, Context& context) {
   }
   context.command = "polar " + operation;
   if (operation == "schedule") return run_schedule(args, context);
-#if STRATA_HAVE_HDF5
+  // Options are parsed and checked in every build, so that an option error exits 2 (a usage
+  // error) also where the build cannot run the command.
   const auto input = args.value("--input");
   const auto output = args.value("--output");
   const auto precision = args.value("--precision").value_or("fp64");
@@ -362,6 +363,7 @@ int run_polar(Args& args, Context& context) {
   options.scaling = spectral ? polar::Scaling::spectral_estimate : polar::Scaling::frobenius;
   // A missed tolerance still writes the iterate, with exit status 3 and a warning.
   options.throw_if_not_converged = false;
+#if STRATA_HAVE_HDF5
   io::DatasetPath in, out;
   try {
     in = io::DatasetPath::parse(*input);
@@ -379,6 +381,7 @@ int run_polar(Args& args, Context& context) {
   throw UsageError("option '--precision' must be fp64, fp32 or bf16, got '" + precision + "'");
 #else
   (void)context;
+  (void)options;
   STRATA_THROW(Unsupported,
                "strata polar " + operation + " reads and writes HDF5, and this build has no HDF5");
 #endif

@@ -148,6 +148,9 @@ KOKKOS_INLINE_FUNCTION int team_lu(const Member& team, int n, T* a, long lda, Pi
         p = i;
       }
     }
+    // Every thread scans column j itself; all must be done before the row swap changes it, or a
+    // slow thread finds another pivot and the team diverges (skipped swap or barrier mismatch).
+    team.team_barrier();
     Kokkos::single(Kokkos::PerTeam(team), [&]() { piv(j) = p; });
     if (p != j) {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n),

@@ -257,6 +257,9 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
     });
     member.team_barrier();
     const int best = shared(0);
+    // Every thread must have read shared(0) before the next column's single overwrites it; without
+    // this barrier a slow thread can take the next column's pivot and skip or repeat the swap.
+    member.team_barrier();
     if (best != c) {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, kx::max(p, q)), [&](const int i) {
         if (i < p) kx::swap(w(i, c), w(i, best));
