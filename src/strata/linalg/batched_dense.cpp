@@ -283,6 +283,17 @@ Kokkos::View<int*, MemSpace> truncation_ranks(const ExecSpace& exec, const Matri
   return ranks;
 }
 
+namespace {
+/// The pseudo-inverse's relative cut-off: rcond, or for rcond <= 0 max(m, n) u over the batch, as
+/// documented.
+template <class T>
+double pseudo_inverse_cut(const MatrixBatch<T>& a, double rcond) {
+  return rcond > 0 ? rcond
+                   : static_cast<double>(std::max(a.layout.max_rows(), a.layout.max_cols())) *
+                         std::numeric_limits<T>::epsilon();
+}
+}  // namespace
+
 template <class T>
 void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const MatrixBatch<T>& a,
                           const MatrixBatch<T>& x, double rcond) {
@@ -296,12 +307,7 @@ void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const 
       "pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
       [&](int i) { return ar[i]; });
   if (count == 0) return;
-  // rcond <= 0: max(m, n) u over the batch, as documented.
-  const double cut_factor =
-      rcond > 0 ? rcond
-                : static_cast<double>(std::max(a.layout.max_rows(), a.layout.max_cols())) *
-                      std::numeric_limits<T>::epsilon();
-  detail::Backend::pseudo_inverse_apply(exec, b, a, x, cut_factor);
+  detail::Backend::pseudo_inverse_apply(exec, b, a, x, pseudo_inverse_cut(a, rcond));
 }
 
 template <class T>
@@ -329,11 +335,7 @@ void detail::null_space_pseudo_inverse_apply(const ExecSpace& exec, const Matrix
         "null_space_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
         [&](int i) { return ar[i]; });
     if (count == 0) return;
-    const double cut_factor =
-        rcond > 0 ? rcond
-                  : static_cast<double>(std::max(a.layout.max_rows(), a.layout.max_cols())) *
-                        std::numeric_limits<T>::epsilon();
-    detail::host_null_space_pseudo_inverse_apply(exec, a, b, n, x, cut_factor);
+    detail::host_null_space_pseudo_inverse_apply(exec, a, b, n, x, pseudo_inverse_cut(a, rcond));
   } else {
     linalg::null_space(exec, a, n);
     linalg::pseudo_inverse_apply(exec, b, a, x, rcond);
