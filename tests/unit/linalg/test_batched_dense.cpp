@@ -364,6 +364,43 @@ TYPED_TEST(BatchedDense, InterpolativeDecompositionOfLowRankMatrices) {
   }
 }
 
+TYPED_TEST(BatchedDense, TeamKernelsWithScratchBeyondSharedMemory) {
+  // The team kernels keep vectors of a matrix's longer side in team scratch: 2 x 3500 values for
+  // this ID (28 KB in fp32, 56 KB in fp64) and 3506 for the SVD, beyond the level-0 limit of the
+  // host backends (32 KB) in fp64 and of a GPU block (48 KB) for the ID, so they run from level-1
+  // scratch. Called directly (not through the dispatch) so that a host build covers them too.
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const std::vector<HostMatrix<double>> mats = {with_singular_values(6, 3500, {3, 2, 1}, 51)};
+  const auto a = to_batch<T>(mats);
+  Kokkos::View<int*, strata::MemSpace> ranks("ranks", 1);
+  auto skel = MatrixBatch<int>::allocate("skel", {3500}, {1});
+  auto x = MatrixBatch<T>::allocate("x", {6}, {3500});
+  const double rel = std::is_same_v<T, float> ? 1e-4 : 1e-10;
+  la::detail::TeamKernels::interpolative_decomposition<T>(strata::ExecSpace(), a,
+                                                          la::RankRule{-1, rel, 0}, ranks, skel, x);
+  auto hr = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, ranks);
+  ASSERT_EQ(hr(0), 3);
+  const auto ab = rounded<T>(mats[0]), sb = matrix(skel, 0), xb = matrix(x, 0);
+  const int nb = 3500;
+  HostMatrix<double> cols("cols", 6, 3), xk("xk", 3, nb);
+  for (int j = 0; j < 3; ++j)
+    for (int i = 0; i < 6; ++i) cols(i, j) = ab(i, static_cast<int>(sb(j, 0)));
+  for (int j = 0; j < nb; ++j)
+    for (int i = 0; i < 3; ++i) xk(i, j) = xb(i, j);
+  // As in InterpolativeDecompositionOfLowRankMatrices: c n u ||A|| (1 + 8 ||X||).
+  EXPECT_LE(distance(multiply(cols, xk), ab),
+            c_stable * nb * u * frobenius(ab) * (1 + 8 * frobenius(xk)));
+
+  auto uu = MatrixBatch<T>::allocate("u", {6}, {6});
+  auto s = MatrixBatch<T>::allocate("s", {6}, {1});
+  auto v = MatrixBatch<T>::allocate("v", {3500}, {6});
+  la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, uu, s, v);
+  const auto ref = strata::linalg::host::singular_values(ab);
+  const auto sv = matrix(s, 0);
+  for (int j = 0; j < 6; ++j) EXPECT_NEAR(sv(j, 0), ref[j], c_stable * nb * u * ref[0]) << j;
+}
+
 TYPED_TEST(BatchedDense, PseudoInverseOfWideMatrixMatchesLapackQr) {
   using T = TypeParam;
   const double u = unit_roundoff<T>();

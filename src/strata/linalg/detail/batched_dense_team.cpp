@@ -15,9 +15,19 @@ namespace strata::linalg::detail {
 
 namespace {
 
+/// The scratch level for `bytes` per team: level 0 (a GPU's shared memory, about 48 KB usable per
+/// block) where it fits, else level 1 (global memory). Vectors of a matrix's longer side outgrow
+/// level 0 from a few thousand rows or columns on (skeletonization samples such matrices), and a
+/// CUDA launch asking for more level-0 scratch than a block can have finds no valid configuration.
+int scratch_level(std::size_t bytes) {
+  return bytes <= static_cast<std::size_t>(TeamPolicy::scratch_size_max(0)) ? 0 : 1;
+}
+
 TeamPolicy team_policy(const ExecSpace& exec, int count, std::size_t scratch_bytes) {
   TeamPolicy policy(exec, count, Kokkos::AUTO);
-  if (scratch_bytes > 0) policy.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
+  if (scratch_bytes > 0) {
+    policy.set_scratch_size(scratch_level(scratch_bytes), Kokkos::PerTeam(scratch_bytes));
+  }
   return policy;
 }
 
@@ -46,13 +56,14 @@ void pivoted_qr_driver(const ExecSpace& exec, const char* label, const MatrixBat
   const auto p_ref = ref<int>(perm);
   const int len = std::max(1, std::max(a.layout.max_rows(), a.layout.max_cols()));
   const std::size_t bytes = 2 * Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(4);
+  const int level = scratch_level(bytes);
   const int max_rank = rule.max_rank;
   const double rel = rule.relative_tolerance, abs_tol = rule.absolute_tolerance;
   Kokkos::parallel_for(
       label, team_policy(exec, count, bytes), KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len), norms(member.team_scratch(0), len);
-        Scratch<int> shared(member.team_scratch(0), 4);
+        Scratch<T> tau(member.team_scratch(level), len), norms(member.team_scratch(level), len);
+        Scratch<int> shared(member.team_scratch(level), 4);
         const auto src = a_ref(b), f = w_ref(b);
         Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
           for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
@@ -77,11 +88,12 @@ void TeamKernels::householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
                                        a.layout.host_cols);
   const auto a_ref = ref<T>(a), w_ref = ref<T>(work), q_ref = ref<T>(q), r_ref = ref<T>(r);
   const int len = std::max(1, std::min(a.layout.max_rows(), a.layout.max_cols()));
+  const int level = scratch_level(Scratch<T>::shmem_size(len));
   Kokkos::parallel_for(
       "strata::linalg::householder_qr", team_policy(exec, count, Scratch<T>::shmem_size(len)),
       KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len);
+        Scratch<T> tau(member.team_scratch(level), len);
         const auto src = a_ref(b), f = w_ref(b);
         Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
           for (int i = 0; i < f.rows; ++i) f(i, j) = src(i, j);
@@ -107,11 +119,12 @@ void TeamKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
                                        a.layout.host_rows);
   const auto a_ref = ref<T>(a), w_ref = ref<T>(work), n_ref = ref<T>(n);
   const int len = std::max(1, a.layout.max_rows());
+  const int level = scratch_level(Scratch<T>::shmem_size(len));
   Kokkos::parallel_for(
       "strata::linalg::null_space", team_policy(exec, count, Scratch<T>::shmem_size(len)),
       KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        Scratch<T> tau(member.team_scratch(0), len);
+        Scratch<T> tau(member.team_scratch(level), len);
         const auto src = a_ref(b), f = w_ref(b);
         Kokkos::parallel_for(Kokkos::TeamThreadRange(member, f.cols), [&](const int j) {
           for (int i = 0; i < f.rows; ++i) f(i, j) = src(j, i);
@@ -185,13 +198,13 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
   const int len = std::max(1, a.layout.max_rows() + a.layout.max_cols());
   const T tiny = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
   Kokkos::View<int*, MemSpace> info("strata::linalg::svd::info", count);
+  const std::size_t bytes = Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2);
+  const int level = scratch_level(bytes);
   Kokkos::parallel_for(
-      "strata::linalg::svd",
-      team_policy(exec, count, Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2)),
-      KOKKOS_LAMBDA(const Member& member) {
+      "strata::linalg::svd", team_policy(exec, count, bytes), KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        Scratch<T> work(member.team_scratch(0), len);
-        Scratch<int> shared(member.team_scratch(0), 2);
+        Scratch<T> work(member.team_scratch(level), len);
+        Scratch<int> shared(member.team_scratch(level), 2);
         const auto src = a_ref(b), uu = u_ref(b), vv = v_ref(b);
         const bool tall = src.rows >= src.cols;
         // Tall: W = A in U, rotations in V. Wide: W = A^T in V, rotations in U.
