@@ -1,6 +1,8 @@
 #include "strata/polar/batched.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -47,40 +49,91 @@ struct Arithmetic<kx::bf16> {
   }
 };
 
-/// Per-matrix Frobenius norm of a batch (one team per matrix), in double.
+/// out(b) = the sum (Max: the largest) of value(i, j, b) over the rows x cols entries of every
+/// matrix b of a batch. Each matrix is split into blocks of whole columns, about 2^15 entries per
+/// team, so that one large matrix spreads over the whole device (one team per matrix left a single
+/// 8192^2 matrix on one GPU block: 40 ms per reduction); the threads of a team take rows (so
+/// neighbouring threads read neighbouring entries of the LayoutLeft batch, with no index
+/// division). Each (matrix, block) leaves one partial, and the partials of a matrix are combined
+/// in block order: the result does not depend on the scheduling.
+template <bool Max, class Value, class Out>
+void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t rows, std::size_t cols,
+                       std::size_t batch, const Value& value, const Out& out) {
+  constexpr std::size_t entries_per_team = std::size_t(1) << 15;
+  std::size_t blocks = std::max<std::size_t>(1, std::min(cols, rows * cols / entries_per_team));
+  const std::size_t per_block = (cols + blocks - 1) / blocks;
+  blocks = (cols + per_block - 1) / per_block;
+  Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> partial(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), batch, blocks);
+  Kokkos::parallel_for(
+      label, Policy(exec, static_cast<int>(batch * blocks), Kokkos::AUTO),
+      KOKKOS_LAMBDA(const Member& member) {
+        const std::size_t b = static_cast<std::size_t>(member.league_rank()) / blocks;
+        const std::size_t block = static_cast<std::size_t>(member.league_rank()) % blocks;
+        const std::size_t j0 = block * per_block;
+        const std::size_t j1 = j0 + per_block < cols ? j0 + per_block : cols;
+        double r = 0;
+        if constexpr (Max) {
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, rows),
+              [&](const std::size_t i, double& m) {
+                for (std::size_t j = j0; j < j1; ++j) {
+                  const double v = value(i, j, b);
+                  if (v > m) m = v;
+                }
+              },
+              Kokkos::Max<double>(r));
+        } else {
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, rows),
+              [&](const std::size_t i, double& sum) {
+                for (std::size_t j = j0; j < j1; ++j) sum += value(i, j, b);
+              },
+              r);
+        }
+        Kokkos::single(Kokkos::PerTeam(member), [&]() { partial(b, block) = r; });
+      });
+  Kokkos::parallel_for(
+      label, Kokkos::RangePolicy<ExecSpace>(exec, 0, batch), KOKKOS_LAMBDA(const std::size_t b) {
+        double r = 0;
+        for (std::size_t k = 0; k < blocks; ++k) {
+          const double v = partial(b, k);
+          r = Max ? (v > r ? v : r) : r + v;
+        }
+        out(b) = r;
+      });
+}
+
+/// Per-matrix Frobenius norm of a batch, in double.
 template <class S>
 Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
                                                      const ConstBatch<S>& x) {
   using A = Arithmetic<S>;
-  Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", x.extent(2));
-  const auto rows = x.extent(0), entries = x.extent(0) * x.extent(1);
+  const std::size_t rows = x.extent(0), cols = x.extent(1), batch = x.extent(2);
+  // amax * sqrt(sum (x / amax)^2): no overflow or underflow for entries anywhere in the
+  // floating-point range (squares of 1e300 or 1e-310 would over/underflow).
+  Kokkos::View<double*, MemSpace> amax(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::amax"), batch);
+  reduce_per_matrix<true>(
+      exec, "strata::polar::batched::frobenius_max", rows, cols, batch,
+      KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
+        return kx::abs(static_cast<double>(A::load(x(i, j, b))));
+      },
+      amax);
+  Kokkos::View<double*, MemSpace> sums(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::sums"), batch);
+  reduce_per_matrix<false>(
+      exec, "strata::polar::batched::frobenius_sum", rows, cols, batch,
+      KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
+        const double m = amax(b);
+        const double v = m > 0 ? static_cast<double>(A::load(x(i, j, b))) / m : 0.0;
+        return v * v;
+      },
+      sums);
+  Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", batch);
   Kokkos::parallel_for(
-      "strata::polar::batched::frobenius",
-      Policy(exec, static_cast<int>(x.extent(2)), Kokkos::AUTO),
-      KOKKOS_LAMBDA(const Member& member) {
-        const int b = member.league_rank();
-        // amax * sqrt(sum (x / amax)^2): no overflow or underflow for entries anywhere in the
-        // floating-point range (squares of 1e300 or 1e-310 would over/underflow).
-        double amax = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(member, entries),
-            [&](const std::size_t k, double& m) {
-              const double v = kx::abs(static_cast<double>(A::load(x(k % rows, k / rows, b))));
-              if (v > m) m = v;
-            },
-            Kokkos::Max<double>(amax));
-        double sum = 0;
-        if (amax > 0) {
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(member, entries),
-              [&](const std::size_t k, double& s) {
-                const double v = static_cast<double>(A::load(x(k % rows, k / rows, b))) / amax;
-                s += v * v;
-              },
-              sum);
-        }
-        Kokkos::single(Kokkos::PerTeam(member), [&]() { norms(b) = amax * kx::sqrt(sum); });
-      });
+      "strata::polar::batched::frobenius", Kokkos::RangePolicy<ExecSpace>(exec, 0, batch),
+      KOKKOS_LAMBDA(const std::size_t b) { norms(b) = amax(b) * kx::sqrt(sums(b)); });
   return norms;
 }
 
@@ -132,28 +185,18 @@ struct BatchedProducts {
     return worst;
   }
 
-  /// out(b) = ||G_b - I||_F^2, one team per matrix.
+  /// out(b) = ||G_b - I||_F^2 (reduce_per_matrix: several teams per matrix).
   template <class Out>
   void squared_distances(const Out& out) {
     const auto n = g.extent(0);
     const auto gram_batch = g;
-    Kokkos::parallel_for(
-        "strata::polar::batched::distance",
-        Policy(exec, static_cast<int>(g.extent(2)), Kokkos::AUTO),
-        KOKKOS_LAMBDA(const Member& member) {
-          const int b = member.league_rank();
-          double sum = 0;
-          Kokkos::parallel_reduce(
-              Kokkos::TeamThreadRange(member, n * n),
-              [&](const std::size_t k, double& s) {
-                const std::size_t i = k % n, j = k / n;
-                const double d =
-                    static_cast<double>(A::load(gram_batch(i, j, b))) - (i == j ? 1.0 : 0.0);
-                s += d * d;
-              },
-              sum);
-          Kokkos::single(Kokkos::PerTeam(member), [&]() { out(b) = sum; });
-        });
+    reduce_per_matrix<false>(
+        exec, "strata::polar::batched::distance", n, n, g.extent(2),
+        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
+          const double d = static_cast<double>(A::load(gram_batch(i, j, b))) - (i == j ? 1.0 : 0.0);
+          return d * d;
+        },
+        out);
   }
 
   /// errors = the per-matrix errors of host squared distances; returns the largest (or the first
@@ -185,10 +228,17 @@ struct BatchedProducts {
     const auto cols = g.extent(0);
     const auto gram_batch = g;
     const auto out = poly;
+    // A 3-D range (i fastest, as the LayoutLeft batch is stored): no 64-bit index division per
+    // entry, which cost as much as the GEMMs for bf16 on a GPU.
+    using Range3 =
+        Kokkos::MDRangePolicy<ExecSpace,
+                              Kokkos::Rank<3, Kokkos::Iterate::Left, Kokkos::Iterate::Left>>;
     Kokkos::parallel_for(
-        "strata::polar::batched::polynomial", Kokkos::RangePolicy<ExecSpace>(exec, 0, out.size()),
-        KOKKOS_LAMBDA(const std::size_t k) {
-          const std::size_t i = k % cols, j = (k / cols) % cols, b = k / (cols * cols);
+        "strata::polar::batched::polynomial",
+        Range3(exec, {0, 0, 0},
+               {static_cast<std::int64_t>(cols), static_cast<std::int64_t>(cols),
+                static_cast<std::int64_t>(out.extent(2))}),
+        KOKKOS_LAMBDA(const std::int64_t i, const std::int64_t j, const std::int64_t b) {
           out(i, j, b) = A::store(A::load(out(i, j, b)) + pb * A::load(gram_batch(i, j, b)) +
                                   (i == j ? pa : C(0)));
         });

@@ -4,6 +4,9 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "strata/core/random.hpp"
 #include "strata/linalg/batched_gemm.hpp"
@@ -82,6 +85,52 @@ TYPED_TEST(Batched, PolarFactorsMatchSingleCallsForTallAndWide) {
           << m << "x" << n << " #" << b;
       EXPECT_LE(result.errors[b], floor);
     }
+  }
+}
+
+TYPED_TEST(Batched, LargeMatricesSpreadOverSeveralTeamsAndScaleSafely) {
+  // 400 x 300 matrices: the per-matrix norms and errors are reduced in several column blocks per
+  // matrix. The second batch is the first times 2^e (e = 990 in fp64, 100 in fp32: squares of its
+  // entries overflow T): the polar factor is scale-invariant, and scaling by a power of two is
+  // exact, so the two runs see the same scaled input up to the rounding of the norm (relative
+  // ~ 300 u): their factors agree to what that perturbation can move in a 8-step map.
+  using T = TypeParam;
+  const std::size_t m = 400, n = 300, batch = 2;
+  const auto a = random_batch<T>(m, n, batch, 11);
+  const int e = std::is_same_v<T, double> ? 990 : 100;
+  Batch<T> big("big", m, n, batch);
+  {
+    auto h = strata::testing::to_host(a);
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t i = 0; i < m; ++i) h(i, j, b) = std::ldexp(h(i, j, b), e);
+    Kokkos::deep_copy(big, h);
+  }
+  polar::IterationOptions o;
+  o.steps = 8;
+  Batch<T> q("q", m, n, batch), q_big("q_big", m, n, batch);
+  const auto r = polar::polar_factor_batched<T>(strata::ExecSpace(), a, q, o);
+  const auto r_big = polar::polar_factor_batched<T>(strata::ExecSpace(), big, q_big, o);
+  for (std::size_t b = 0; b < batch; ++b) {
+    EXPECT_TRUE(std::isfinite(r_big.errors[b]));
+    // Each of the 8 steps is Lipschitz with constant <= max |p'(x)| <~ 3 on [0, 1] (the schedule's
+    // polynomials), so a relative input perturbation delta = 300 u grows to at most 3^8 delta.
+    EXPECT_LE(strata::testing::relative_frobenius_error(slice(q_big, b), slice(q, b)),
+              6561 * 300 * TestFixture::u())
+        << b;
+    // The reported error is ||Q^T Q - I||_F of the result, recomputed here on the host.
+    const auto qb = strata::testing::to_host(slice(q, b));
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < n; ++i) {
+        double d = 0;
+        for (std::size_t k = 0; k < m; ++k) d += double(qb(k, i)) * double(qb(k, j));
+        d -= i == j ? 1.0 : 0.0;
+        sum += d * d;
+      }
+    // The iteration's Gram is formed in T: it differs from the double one by ~ m u per entry.
+    EXPECT_NEAR(r.errors[b], std::sqrt(sum), 2 * m * n * TestFixture::u() + 1e-3 * std::sqrt(sum))
+        << b;
   }
 }
 
