@@ -6,6 +6,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/linalg/mixed_gemm.hpp"
 #include "strata/polar/bf16.hpp"
@@ -56,7 +57,7 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
   const auto rows = x.extent(0), entries = x.extent(0) * x.extent(1);
   Kokkos::parallel_for(
       "strata::polar::batched::frobenius",
-      Policy(exec, static_cast<int>(x.extent(2)), Kokkos::AUTO),
+      kx::auto_team_policy(exec, static_cast<int>(x.extent(2))),
       KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
         // amax * sqrt(sum (x / amax)^2): no overflow or underflow for entries anywhere in the
@@ -139,7 +140,7 @@ struct BatchedProducts {
     const auto gram_batch = g;
     Kokkos::parallel_for(
         "strata::polar::batched::distance",
-        Policy(exec, static_cast<int>(g.extent(2)), Kokkos::AUTO),
+        kx::auto_team_policy(exec, static_cast<int>(g.extent(2))),
         KOKKOS_LAMBDA(const Member& member) {
           const int b = member.league_rank();
           double sum = 0;
