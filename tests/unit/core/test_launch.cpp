@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "strata/core/kokkos_ext/launch.hpp"
@@ -62,13 +63,19 @@ TEST(LaunchPolicy, AutoTeamPolicyRunsEveryTeamOnce) {
   const strata::ExecSpace exec;
   const int threads = static_cast<int>(exec.concurrency());
   const int forced = strata::kx::forced_team_size(exec);
-  if (!strata::kx::threaded_host<strata::ExecSpace>) EXPECT_EQ(forced, 0);  // Serial, GPU: ignored
+  const int largest = Kokkos::TeamPolicy<strata::ExecSpace>(exec, 1, 1)
+                          .team_size_max(TeamBody{}, Kokkos::ParallelForTag());
+  if (!strata::kx::threaded_host<strata::ExecSpace>) {
+    EXPECT_EQ(forced, 0);  // Serial, GPU: ignored
+  } else if (const char* knob = std::getenv("STRATA_HOST_TEAM_SIZE"); knob && *knob) {
+    // The *_wide_teams runs: the knob is in effect, or they would test one-thread teams again.
+    EXPECT_EQ(forced, std::min(strata::kx::detail::parse_host_team_size(knob), largest))
+        << "STRATA_HOST_TEAM_SIZE=" << knob;
+  }
   for (const int league : {1, 3, 4 * threads + 1}) {
     const auto policy = strata::kx::auto_team_policy(exec, league);
     if (forced > 0) {
       // The knob's value, clamped to the largest host team (the pool).
-      const int largest = Kokkos::TeamPolicy<strata::ExecSpace>(exec, 1, 1)
-                              .team_size_max(TeamBody{}, Kokkos::ParallelForTag());
       EXPECT_EQ(policy.team_size(), forced);
       EXPECT_LE(forced, largest);
     }
