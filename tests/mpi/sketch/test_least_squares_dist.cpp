@@ -41,6 +41,8 @@ TEST(LeastSquaresDistributed, MatchesTheSingleRankSolution) {
                           sketch::OperatorKind::sparse_sign})
     for (const auto method : {sketch::LeastSquaresMethod::sketch_and_precondition,
                               sketch::LeastSquaresMethod::sketch_and_solve}) {
+      SCOPED_TRACE(::testing::Message() << "operator kind " << static_cast<int>(kind) << ", method "
+                                        << static_cast<int>(method));
       sketch::LeastSquaresOptions o;
       o.method = method;
       o.sketch_operator = kind;
