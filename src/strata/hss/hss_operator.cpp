@@ -6,6 +6,7 @@
 
 #include "strata/core/error.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/hss/matvec.hpp"
 
 namespace strata::hss {
@@ -22,7 +23,7 @@ void transpose_couplings(const ExecSpace& exec, const HssLevel<T>& from, const H
   const IndexArray new_offset = to.b_offset;
   const FlatArray<T> old_b = from.b, new_b = to.b;
   Kokkos::parallel_for(
-      "strata::hss::transpose::couplings", TeamPolicy(exec, from.nodes, Kokkos::AUTO),
+      "strata::hss::transpose::couplings", kx::auto_team_policy(exec, from.nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type i = team.league_rank();
         const index_type sibling = i ^ 1;
@@ -44,7 +45,7 @@ void transpose_leaf_blocks(const ExecSpace& exec, const HssMatrix<T>& from,
   const index_type leaves = ClusterTree::nodes_on_level(from.levels());
   const index_type first = ClusterTree::heap_index(from.levels(), 0);
   Kokkos::parallel_for(
-      "strata::hss::transpose::leaf_blocks", TeamPolicy(exec, leaves, Kokkos::AUTO),
+      "strata::hss::transpose::leaf_blocks", kx::auto_team_policy(exec, leaves),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type i = team.league_rank();
         const index_type base = offset(i), m = sizes(first + i);

@@ -5,6 +5,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
 
 namespace strata::hss {
@@ -51,7 +52,7 @@ void upward_leaves(const ExecSpace& exec, const ClusterTree& tree, const Side<T>
   const IndexArray begin = tree.begin();
   const index_type first = ClusterTree::heap_index(tree.levels(), 0);
   Kokkos::parallel_for(
-      "strata::hss::matvec::upward_leaves", TeamPolicy(exec, nodes, Kokkos::AUTO),
+      "strata::hss::matvec::upward_leaves", kx::auto_team_policy(exec, nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type i = team.league_rank();
         team_gemm(team, true, false, static_cast<int>(w.rank(i)), k, static_cast<int>(w.rows(i)),
@@ -67,7 +68,7 @@ void upward_inner(const ExecSpace& exec, const Side<T>& w, const Side<T>& w_chil
   const int k = static_cast<int>(xhat.extent(1));
   const long ldc = static_cast<long>(xhat_child.stride(1)), ldh = static_cast<long>(xhat.stride(1));
   Kokkos::parallel_for(
-      "strata::hss::matvec::upward_inner", TeamPolicy(exec, nodes, Kokkos::AUTO),
+      "strata::hss::matvec::upward_inner", kx::auto_team_policy(exec, nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type p = team.league_rank();
         team_gemm(team, true, false, static_cast<int>(w.rank(p)), k, static_cast<int>(w.rows(p)),
@@ -89,7 +90,7 @@ void downward_level(const ExecSpace& exec, const HssLevel<T>& lv, Op op, const S
   const IndexArray b_offset = lv.b_offset;
   const FlatArray<T> b = lv.b;
   Kokkos::parallel_for(
-      "strata::hss::matvec::downward", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
+      "strata::hss::matvec::downward", kx::auto_team_policy(exec, lv.nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type j = team.league_rank();
         const index_type s = j ^ 1;
@@ -127,7 +128,7 @@ void leaves(const ExecSpace& exec, const HssMatrix<T>& a, Op op, const Side<T>& 
   const bool transpose = op == Op::transpose;
   Kokkos::parallel_for(
       "strata::hss::matvec::leaves",
-      TeamPolicy(exec, ClusterTree::nodes_on_level(tree.levels()), Kokkos::AUTO),
+      kx::auto_team_policy(exec, ClusterTree::nodes_on_level(tree.levels())),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type i = team.league_rank();
         const int m = static_cast<int>(size(first + i));

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/random.hpp"
 #include "strata/linalg/batched_dense.hpp"
 
@@ -188,7 +189,7 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
   const auto cols = m.layout.cols;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::hss::skeletonize::pack", Policy(exec, count, Kokkos::AUTO),
+      "strata::hss::skeletonize::pack", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int r = rows(b), n = cols(b);
@@ -225,7 +226,7 @@ Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBat
   const auto xl = x.layout.ld;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::hss::skeletonize::check", Policy(exec, count, Kokkos::AUTO),
+      "strata::hss::skeletonize::check", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = last(b) - f;

@@ -5,6 +5,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/hss/detail/conditioning.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
 #include "strata/hss/detail/ulv_steps.hpp"
@@ -200,7 +201,7 @@ void ulv_eliminate(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvL
   const IndexArray d_offset = in.d_offset;
   const FlatArray<T> d = in.d;
   Kokkos::parallel_for(
-      "strata::hss::ulv::factor_level", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
+      "strata::hss::ulv::factor_level", kx::auto_team_policy(exec, lv.nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type t = team.league_rank();
         const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)),
@@ -314,7 +315,7 @@ void ulv_factor_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ul
   const FlatArray<T> d = in.d;
   FlatArray<T> scratch("strata::hss::ulv::root_scratch", root.square_offset_host(1));
   Kokkos::parallel_for(
-      "strata::hss::ulv::factor_root", TeamPolicy(exec, 1, Kokkos::AUTO),
+      "strata::hss::ulv::factor_root", kx::auto_team_policy(exec, 1),
       KOKKOS_LAMBDA(const Member& team) {
         const int m = static_cast<int>(root.m(0));
         T* mat = root.w.data();
@@ -439,7 +440,7 @@ void ulv_solve_up(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLe
   const IndexArray begin = in.begin;
   const index_type first = in.first;
   Kokkos::parallel_for(
-      "strata::hss::ulv::solve_up", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
+      "strata::hss::ulv::solve_up", kx::auto_team_policy(exec, lv.nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type t = team.league_rank();
         const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)),
@@ -507,7 +508,7 @@ void ulv_solve_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ulv
   const int k = static_cast<int>(s.x.extent(1));
   const long ld = static_cast<long>(s.x.stride(1)), ldb = static_cast<long>(b.stride(1));
   Kokkos::parallel_for(
-      "strata::hss::ulv::solve_root", TeamPolicy(exec, 1, Kokkos::AUTO),
+      "strata::hss::ulv::solve_root", kx::auto_team_policy(exec, 1),
       KOKKOS_LAMBDA(const Member& team) {
         const int m = static_cast<int>(root.m(0));
         T* x = s.x.data();
@@ -548,7 +549,7 @@ void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ulv
   const IndexArray begin = in.begin;
   const index_type first = in.first;
   Kokkos::parallel_for(
-      "strata::hss::ulv::solve_down", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
+      "strata::hss::ulv::solve_down", kx::auto_team_policy(exec, lv.nodes),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type t = team.league_rank();
         const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)), e = m - r;

@@ -6,6 +6,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/spaces.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/detail/host_gemm.hpp"
@@ -24,7 +25,7 @@ void team_gemm(const ExecSpace& exec, T alpha, const ConstBatch<T>& a, const Con
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
       "strata::linalg::gemm_batched::team",
-      Policy(exec, static_cast<int>(c.extent(2)), Kokkos::AUTO),
+      kx::auto_team_policy(exec, static_cast<int>(c.extent(2))),
       KOKKOS_LAMBDA(const typename Policy::member_type& member) {
         const int i = member.league_rank();
         auto ai = Kokkos::subview(a, Kokkos::ALL, Kokkos::ALL, i);

@@ -8,6 +8,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
 #include "strata/linalg/mixed_gemm.hpp"
 #include "strata/polar/bf16.hpp"
@@ -66,7 +67,7 @@ void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t row
   Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> partial(
       Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), batch, blocks);
   Kokkos::parallel_for(
-      label, Policy(exec, static_cast<int>(batch * blocks), Kokkos::AUTO),
+      label, kx::auto_team_policy(exec, static_cast<int>(batch * blocks)),
       KOKKOS_LAMBDA(const Member& member) {
         const std::size_t b = static_cast<std::size_t>(member.league_rank()) / blocks;
         const std::size_t block = static_cast<std::size_t>(member.league_rank()) % blocks;

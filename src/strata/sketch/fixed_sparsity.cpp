@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/sketch/detail/estimators_common.hpp"
@@ -79,7 +80,7 @@ index_type solve_rows(const ExecSpace& exec, const RandomStream stream, const Ma
   index_type failures = 0;
   Kokkos::parallel_reduce(
       "strata::sketch::fixed_sparsity::row_least_squares",
-      Policy(exec, static_cast<int>(local_rows), Kokkos::AUTO)
+      kx::auto_team_policy(exec, static_cast<int>(local_rows))
           .set_scratch_size(level, Kokkos::PerTeam(bytes)),
       KOKKOS_LAMBDA(const typename Policy::member_type& team, index_type& failed) {
         const int i = team.league_rank();

@@ -41,6 +41,8 @@ TEST(LeastSquaresDistributed, MatchesTheSingleRankSolution) {
                           sketch::OperatorKind::sparse_sign})
     for (const auto method : {sketch::LeastSquaresMethod::sketch_and_precondition,
                               sketch::LeastSquaresMethod::sketch_and_solve}) {
+      SCOPED_TRACE(::testing::Message() << "operator kind " << static_cast<int>(kind) << ", method "
+                                        << static_cast<int>(method));
       sketch::LeastSquaresOptions o;
       o.method = method;
       o.sketch_operator = kind;
@@ -48,7 +50,12 @@ TEST(LeastSquaresDistributed, MatchesTheSingleRankSolution) {
                                                        st::to_device_as<double>(b_host), o);
       const auto dist =
           sketch::least_squares(exec, distribute(comm, a_host), distribute(comm, b_host), o);
-      EXPECT_EQ(dist.iterations, local.iterations);
+      // The same sketch and the same iteration; only the summation order of the sums (local
+      // sums plus an allreduce, and team reductions whose order follows the team size) differs.
+      // LSQR stops at the first iteration whose rounded estimate passes the test, so a run whose
+      // estimate sits at the threshold may stop one iteration apart (seen at 4 ranks with two-thread
+      // host teams: 13 vs 14); the solutions are compared below.
+      EXPECT_LE(std::abs(dist.iterations - local.iterations), 1);
       EXPECT_EQ(dist.converged, local.converged);
       const auto x = st::to_host(dist.x), y = st::to_host(local.x);
       // cond(A) = 1e3: rounding differences of the sums (~c u ||A|| ||x||, c ~ 100 for sums of 203

@@ -9,10 +9,22 @@
 // each, so the league spreads over the cores and the team-wide loops run sequentially (and
 // vectorized) inside one core's cache; only a league with fewer teams than threads gets wider
 // teams, just enough to occupy the pool.
+//
+// Testing knob STRATA_HOST_TEAM_SIZE: one-thread host teams hide team races (a missing
+// team_barrier, a reduction into team scratch, two threads picking a pivot), because no two host
+// threads ever share a team. Setting STRATA_HOST_TEAM_SIZE=N (a positive integer, read once per
+// process) makes every team kernel on a threaded host backend (OpenMP, Threads, HPX) run with
+// min(N, team_size_max) threads per team: the policies of team_policy/team_size below and the
+// Kokkos::AUTO ones of auto_team_policy. Serial (one thread) and GPU backends ignore it; unset, no
+// team size changes. It is for race testing (tests/CMakeLists.txt registers the *_wide_teams runs),
+// not for speed: wide host teams are slower, see above.
 #pragma once
 
 #include <Kokkos_Core.hpp>
 #include <cstddef>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 #include <type_traits>
 
 namespace strata::kx {
@@ -33,12 +45,71 @@ inline constexpr bool threaded_host =
     runs_on_host<ExecutionSpace>;
 #endif
 
+namespace detail {
+
+/// The value of STRATA_HOST_TEAM_SIZE: 0 when unset or empty, else a positive integer (at most
+/// 1024, more than any host team); anything else is an error, so a typo cannot silently turn the
+/// race test back into a one-thread-team run.
+inline int parse_host_team_size(const char* text) {
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const long value = std::strtol(text, &end, 10);
+  if (*end != '\0' || value < 1 || value > 1024)
+    throw std::invalid_argument("STRATA_HOST_TEAM_SIZE must be an integer in [1, 1024], not '" +
+                                std::string(text) + "'");
+  return static_cast<int>(value);
+}
+
+/// STRATA_HOST_TEAM_SIZE, read once per process.
+inline int host_team_size_knob() {
+  static const int size = parse_host_team_size(std::getenv("STRATA_HOST_TEAM_SIZE"));
+  return size;
+}
+
+template <class ExecutionSpace>
+struct NoTeamBody {
+  KOKKOS_INLINE_FUNCTION void operator()(
+      const typename Kokkos::TeamPolicy<ExecutionSpace>::member_type&) const {}
+};
+
+}  // namespace detail
+
+/// The team size STRATA_HOST_TEAM_SIZE forces on `exec` (clamped to the largest team the space
+/// launches; host team limits do not depend on the kernel), or 0 where nothing is forced: the
+/// variable is unset, or the space is Serial or a GPU.
+template <class ExecutionSpace>
+int forced_team_size(const ExecutionSpace& exec) {
+  if constexpr (threaded_host<ExecutionSpace>) {
+    const int forced = detail::host_team_size_knob();
+    if (forced == 0) return 0;
+    const int largest =
+        Kokkos::TeamPolicy<ExecutionSpace>(exec, 1, 1)
+            .team_size_max(detail::NoTeamBody<ExecutionSpace>{}, Kokkos::ParallelForTag());
+    return forced < largest ? forced : (largest < 1 ? 1 : largest);
+  } else {
+    (void)exec;
+    return 0;
+  }
+}
+
+/// A TeamPolicy over `league` teams with Kokkos::AUTO team size, or the size STRATA_HOST_TEAM_SIZE
+/// forces (forced_team_size). Every AUTO team kernel of the library launches through this.
+template <class ExecutionSpace>
+Kokkos::TeamPolicy<ExecutionSpace> auto_team_policy(const ExecutionSpace& exec, int league) {
+  const int forced = forced_team_size(exec);
+  if (forced > 0) return Kokkos::TeamPolicy<ExecutionSpace>(exec, league, forced);
+  return Kokkos::TeamPolicy<ExecutionSpace>(exec, league, Kokkos::AUTO);
+}
+
 /// The team size of a TeamPolicy kernel `functor` launched as `probe` (league size and scratch
 /// already set) on `exec`, whose teams want `wanted` threads on a GPU. GPU: min(wanted, largest
 /// team the kernel can launch with). Host: 1, or ceil(concurrency / league) when the league has
 /// fewer teams than the space has threads (never above `wanted` or the largest team).
+/// STRATA_HOST_TEAM_SIZE overrides the host choice (forced_team_size, never above `wanted`).
 template <class ExecutionSpace, class Policy, class Functor>
 int team_size(const ExecutionSpace& exec, const Policy& probe, const Functor& functor, int wanted) {
+  if (const int forced = forced_team_size(exec); forced > 0)
+    return forced < wanted ? forced : (wanted < 1 ? 1 : wanted);
   const int largest = probe.team_size_max(functor, Kokkos::ParallelForTag());
   int size = wanted;
   if constexpr (runs_on_host<ExecutionSpace>) {

@@ -1,6 +1,7 @@
 // Copies between batches of small matrices (team per matrix), for the HSS construction.
 #pragma once
 
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/linalg/batched_dense.hpp"
 
 namespace strata::hss::detail {
@@ -22,7 +23,7 @@ void copy_batch(const ExecSpace& exec, const linalg::MatrixBatch<T>& src,
   const auto dl = dst.layout.ld;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::hss::compress::copy_batch", Policy(exec, count, Kokkos::AUTO),
+      "strata::hss::compress::copy_batch", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int rows = dr(b);
@@ -53,7 +54,7 @@ void gather_rows(const ExecSpace& exec, const linalg::MatrixBatch<T>& src,
   const auto dl = dst.layout.ld;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::hss::compress::gather_rows", Policy(exec, count, Kokkos::AUTO),
+      "strata::hss::compress::gather_rows", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
         const int nr = dr(b);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
 #include "strata/hss/hss_matrix.hpp"
@@ -75,7 +76,7 @@ void apply_bases(const ExecSpace& exec, const BasisSide<T>& w, index_type node0,
   const FlatArray<T> basis = w.basis;
   const IndexArray offset = w.offset, w_rows = w.rows, w_rank = w.rank;
   Kokkos::parallel_for(
-      "strata::hss::dist::apply_bases", TeamPolicy(exec, count, Kokkos::AUTO),
+      "strata::hss::dist::apply_bases", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const TeamPolicy::member_type& team) {
         const index_type i = team.league_rank();
         const index_type node = node0 + i;
@@ -109,7 +110,7 @@ void apply_couplings(const ExecSpace& exec, const HssLevel<T>& lv, Op op, const 
   const FlatArray<T> b = lv.b;
   const long ldx = static_cast<long>(xhat.stride(1)), ldy = static_cast<long>(yhat.stride(1));
   Kokkos::parallel_for(
-      "strata::hss::dist::couplings", TeamPolicy(exec, lv.nodes, Kokkos::AUTO),
+      "strata::hss::dist::couplings", kx::auto_team_policy(exec, lv.nodes),
       KOKKOS_LAMBDA(const TeamPolicy::member_type& team) {
         const index_type j = team.league_rank();
         const index_type s = j ^ 1;

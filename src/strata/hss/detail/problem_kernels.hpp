@@ -76,7 +76,7 @@ void fill_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, cons
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using Member = typename Policy::member_type;
   Kokkos::parallel_for(
-      "strata::hss::problems::entries", Policy(exec, static_cast<int>(count), Kokkos::AUTO),
+      "strata::hss::problems::entries", kx::auto_team_policy(exec, static_cast<int>(count)),
       KOKKOS_LAMBDA(const Member& team) {
         const index_type b = team.league_rank();
         const index_type r0 = row_offsets(b), m = row_offsets(b + 1) - r0;

@@ -8,6 +8,7 @@
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/linalg/detail/batched_dense_backend.hpp"
 #include "strata/linalg/detail/batched_dense_team.hpp"
 
@@ -24,7 +25,7 @@ int scratch_level(std::size_t bytes) {
 }
 
 TeamPolicy team_policy(const ExecSpace& exec, int count, std::size_t scratch_bytes) {
-  TeamPolicy policy(exec, count, Kokkos::AUTO);
+  TeamPolicy policy = kx::auto_team_policy(exec, count);
   if (scratch_bytes > 0) {
     policy.set_scratch_size(scratch_level(scratch_bytes), Kokkos::PerTeam(scratch_bytes));
   }

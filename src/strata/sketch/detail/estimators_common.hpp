@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/linear_operator.hpp"
 
@@ -63,7 +64,7 @@ std::vector<double> column_dots(const ExecSpace& exec, const Comm& comm, const C
   Kokkos::View<double*, MemSpace> dots("strata::sketch::column_dots", static_cast<std::size_t>(k));
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   Kokkos::parallel_for(
-      "strata::sketch::column_dots", Policy(exec, k, Kokkos::AUTO),
+      "strata::sketch::column_dots", kx::auto_team_policy(exec, k),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int j = team.league_rank();
         double sum = 0;

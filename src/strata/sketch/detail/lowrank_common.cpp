@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
@@ -151,8 +152,7 @@ std::vector<double> column_norms(const ExecSpace& exec, const DistMatrix<T>& x) 
   if (rows > 0 && cols > 0) {
     // One team per column, a team reduction over its rows.
     Kokkos::parallel_for(
-        "strata::sketch::column_norms",
-        Kokkos::TeamPolicy<ExecSpace>(exec, static_cast<int>(cols), Kokkos::AUTO),
+        "strata::sketch::column_norms", kx::auto_team_policy(exec, static_cast<int>(cols)),
         KOKKOS_LAMBDA(const Team& team) {
           const std::size_t j = static_cast<std::size_t>(team.league_rank());
           double s = 0;
