@@ -147,10 +147,12 @@ void expect_distributed_matches(const Case& c) {
 }
 
 TEST(SkeletonizationDistributed, EqualsOneRankAndMeetsTheTolerance) {
-  // n = 2048, leaf 64: 5 levels (split level 1 or 2); n = 256: 2 levels, so at 4 ranks every
-  // subtree is a single leaf (split level = L, the leaf bases replicated).
-  for (const Case& c : {Case{"cauchy-1d", 2048, 1e-8}, Case{"laplace-curve", 2048, 1e-6},
-                        Case{"gaussian-1d", 256, 1e-8}}) {
+  // n = 1024, leaf 64: 4 levels (split level 1 or 2); n = 256: 2 levels, so at 4 ranks every
+  // subtree is a single leaf (split level = L, the leaf bases replicated). Kernels with a
+  // well-conditioned dense matrix (the solve's reference needs one; the Gaussian kernel's is
+  // numerically singular).
+  for (const Case& c : {Case{"cauchy-1d", 1024, 1e-8}, Case{"laplace-curve", 1024, 1e-6},
+                        Case{"cauchy-1d", 256, 1e-10}}) {
     expect_distributed_matches(c);
   }
 }
@@ -180,8 +182,9 @@ TEST(SkeletonizationDistributed, EvaluatorFailureOnOneRankReachesEveryRank) {
   } catch (const strata::Error& e) {
     const std::string what = e.what();
     EXPECT_NE(what.find("evaluator failed"), std::string::npos) << what;
-    if (comm.size() > 1)
+    if (comm.size() > 1) {
       EXPECT_NE(what.find("rank " + std::to_string(failing)), std::string::npos) << what;
+    }
   }
 }
 
