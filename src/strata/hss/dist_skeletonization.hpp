@@ -15,7 +15,7 @@ namespace strata::hss {
 template <class T>
 using DistSkeletonizationResult = SkeletonizationResultOf<DistHssMatrix<T>>;
 
-/// The same construction for 1..P ranks (one driver; the one-process function above is P = 1).
+/// The same construction for 1..P ranks (one driver; compress_by_skeletonization is P = 1).
 /// The evaluator (and the points) must be available on every rank of `comm`. The tree is cut at
 /// the split level l_s (distributed.hpp): levels L..l_s + 1 of every rank's subtrees are
 /// skeletonized there with the same per-node samples as on one rank (the draws are keyed by node,
