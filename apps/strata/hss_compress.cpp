@@ -18,6 +18,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/dist_skeletonization.hpp"
 #include "strata/hss/distributed.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
@@ -69,10 +70,9 @@ const char* const compress_usage =
     "                    matvecs, memory_bytes, relative_error_estimate, ranks, distributed,\n"
     "                    time_s {total, phases}; entries also certificate {estimate, lower,\n"
     "                    upper, confidence, entries}\n\n"
-    "Under mpirun with more than one rank, --problem with levitt-martinsson or quasi-optimal\n"
-    "builds H distributed (each rank the products and subtrees of its rows; the same H as on one\n"
-    "rank, to rounding) and gathers it for writing; --input and the entries method run the same\n"
-    "computation on every rank.\n";
+    "Under mpirun with more than one rank, --problem builds H distributed (each rank the products\n"
+    "or entries and the subtrees of its rows; the same H as on one rank, to rounding) and gathers\n"
+    "it for writing; --input runs the same computation on every rank.\n";
 
 struct Request {
 #if STRATA_HAVE_HDF5
@@ -166,6 +166,31 @@ Outcome<T> compress_distributed(const ExecSpace& exec, const Comm& comm,
   return out;
 }
 
+/// The entries method on the problem's evaluator, distributed over the ranks (each rank its
+/// subtrees), gathered to the replicated HssMatrix for saving.
+template <class T>
+Outcome<T> compress_distributed_entries(const ExecSpace& exec, const Comm& comm,
+                                        const hss::ClusterTree& tree,
+                                        const std::shared_ptr<const hss::Problem<T>>& problem,
+                                        const Request& request, PhaseTimer& timer) {
+  const auto options = hss::skeletonization_options(compress_options(request));
+  const auto result = hss::compress_by_skeletonization_distributed<T>(
+      exec, comm, tree, problem->entry_evaluator(), options);
+  Outcome<T> out;
+  {
+    auto phase = timer.scope("gather");
+    out.matrix = hss::gather<T>(exec, result.matrix);
+  }
+  for (const auto& [name, seconds] : result.timings.phases()) timer.add(name, seconds);
+  out.entries = result.entries;
+  out.saturated_nodes = result.unverified_nodes;
+  out.samples = options.far_samples;
+  out.relative_error_estimate = result.certificate.estimate;
+  out.met_tolerance = result.met_tolerance;
+  out.certificate = result.certificate;
+  return out;
+}
+
 #if STRATA_HAVE_HDF5
 template <class T>
 int compress_typed(Request request, Context& context) {
@@ -236,10 +261,13 @@ int compress_typed(Request request, Context& context) {
     context.print(line.str());
   }
   Outcome<T> out;
-  // More than one rank, a built-in problem and a product-based method: the distributed construction
-  // (each rank its subtrees' rows of the products); otherwise every rank computes the same thing.
-  const bool distributed = comm.size() > 1 && problem && request.method != "entries";
-  if (distributed) {
+  // More than one rank and a built-in problem: the distributed construction (each rank its
+  // subtrees' rows of the products, or its subtrees' entries); otherwise every rank computes the
+  // same thing.
+  const bool distributed = comm.size() > 1 && problem;
+  if (distributed && request.method == "entries") {
+    out = compress_distributed_entries<T>(exec, comm, tree, problem, request, timer);
+  } else if (distributed) {
     out = compress_distributed<T>(exec, comm, tree, problem, request, timer);
   }
   collective(comm, [&] {

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`strata hss compress|matvec|solve` under mpirun: the distributed runs give the 1-rank results.
+"""`strata hss compress|matvec|solve` under mpirun: the distributed runs give the 1-rank results
+(compress: the product methods and the entries method).
 
 Compares the JSON reports of a 1-rank run with an N-rank run: the same adaptive ranks, products
 and (to rounding) error estimate for the distributed construction; the same product norm and a
@@ -87,6 +88,30 @@ def main():
                  f"{many['relative_error_estimate']}")
         if not one["relative_error_estimate"] <= 1e-6:
             fail(f"hss compress: estimate {one['relative_error_estimate']} above the tolerance")
+
+        # The entries method (recursive skeletonization) distributed: the same skeleton sizes,
+        # entry count and certificate as at 1 rank (the construction is the same per node; the
+        # certificate is computed from the same sampled entries), and met_tolerance.
+        ent = {}
+        for ranks in (1, n):
+            ent[ranks] = json_run(
+                [s, "hss", "compress", "--problem", "laplace-curve", "--n", "1024", "--tol",
+                 "1e-6", "--leaf-size", "32", "--method", "entries",
+                 "--output", path(f"E{ranks}.h5"), "--json"], ranks, a.mpiexec)
+        one, many = ent[1], ent[n]
+        if many["ranks"] != n or not many["distributed"] or one["distributed"]:
+            fail(f"entries: expected a distributed run at {n} ranks and a local one at 1: "
+                 f"{many} {one}")
+        for key in ("ranks_per_level", "entries", "levels", "max_rank"):
+            if one[key] != many[key]:
+                fail(f"hss compress --method entries: {key} differs between 1 and {n} ranks: "
+                     f"{one[key]} vs {many[key]}")
+        for key in ("estimate", "upper"):
+            if not close(one["certificate"][key], many["certificate"][key], 1e-12):
+                fail(f"hss compress --method entries: certificate {key} differs: "
+                     f"{one['certificate']} vs {many['certificate']}")
+        if not many["certificate"]["upper"] <= 1e-6:
+            fail(f"hss compress --method entries: certificate {many['certificate']} above tol")
 
         # Distributed matvec and solve on the N-rank H (permuted tree) and on a random H.
         code, out, err = run([s, "hss", "random", "--n", "600", "--leaf-size", "32", "--rank",

@@ -28,6 +28,17 @@ CompressMethod parse_compress_method(const std::string& name) {
                "'; expected levitt-martinsson, quasi-optimal or entries");
 }
 
+SkeletonizationOptions skeletonization_options(const CompressOptions& options) {
+  SkeletonizationOptions so;
+  so.tolerance = options.rank > 0 ? 0 : options.tolerance;
+  so.rank = options.rank;
+  if (options.samples > 0) so.far_samples = options.samples;
+  so.max_rounds = options.max_rounds;
+  so.seed = options.seed;
+  so.points = options.points;
+  return so;
+}
+
 namespace {
 
 /// The entries method (file comment of compress_matvec.hpp): recursive skeletonization from
@@ -43,13 +54,7 @@ CompressResult<T> compress_by_entries(const ExecSpace& exec, const LinearOperato
                  " x ", a.cols(), " but the cluster tree covers ", n, " indices");
   STRATA_REQUIRE(options.rank >= 0 && options.samples >= 0, InvalidArgument,
                  "hss::compress: rank and samples must be >= 0");
-  SkeletonizationOptions so;
-  so.tolerance = options.rank > 0 ? 0 : options.tolerance;
-  so.rank = options.rank;
-  if (options.samples > 0) so.far_samples = options.samples;
-  so.max_rounds = options.max_rounds;
-  so.seed = options.seed;
-  so.points = options.points;
+  const SkeletonizationOptions so = skeletonization_options(options);
   auto r = compress_by_skeletonization<T>(exec, tree, entries, so);
   CompressResult<T> out;
   out.matrix = std::move(r.matrix);

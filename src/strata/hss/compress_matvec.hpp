@@ -72,6 +72,12 @@ const char* compress_method_name(CompressMethod method);
 /// Parses the names above; throws InvalidArgument otherwise.
 CompressMethod parse_compress_method(const std::string& name);
 
+struct CompressOptions;
+/// The skeletonization options the entries method uses for `options` (fixed rank or tolerance,
+/// samples as the far samples, rounds, seed, points; the rest at their defaults): the same
+/// construction through compress_from_matvecs and compress_by_skeletonization_distributed.
+SkeletonizationOptions skeletonization_options(const CompressOptions& options);
+
 struct CompressOptions {
   CompressMethod method = CompressMethod::levitt_martinsson;
   /// Fixed-rank mode when > 0: every basis keeps min(rank, rows) columns. 0: tolerance mode.

@@ -11,6 +11,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/detail/compress_levels.hpp"
+#include "strata/hss/detail/hss_level.hpp"
 #include "strata/hss/distributed.hpp"
 
 namespace strata::hss {
@@ -75,64 +76,6 @@ MatrixBatch<T> select(const MatrixBatch<T>& b, int start, int n) {
     return Block{b.layout.host_offset[k], b.layout.host_rows[k], b.layout.host_cols[k],
                  b.layout.host_ld[k]};
   });
-}
-
-// An HssLevel with the given ranks and basis rows (zero-filled generators), HssMatrix layout.
-template <class T>
-HssLevel<T> make_level(int level, const std::vector<int>& r, const std::vector<int>& c,
-                       const std::vector<int>& u_rows, const std::vector<int>& v_rows) {
-  HssLevel<T> lv;
-  lv.level = level;
-  lv.nodes = static_cast<index_type>(r.size());
-  const index_type n = lv.nodes;
-  const std::string tag = "strata::hss::dist::level" + std::to_string(level) + "::";
-  const auto table = [&](const std::string& name, index_type len) {
-    return HostIndexArray(tag + name, static_cast<std::size_t>(len));
-  };
-  lv.row_rank_host = table("row_rank", n);
-  lv.col_rank_host = table("col_rank", n);
-  lv.u_rows_host = table("u_rows", n);
-  lv.v_rows_host = table("v_rows", n);
-  lv.u_offset_host = table("u_offset", n + 1);
-  lv.v_offset_host = table("v_offset", n + 1);
-  lv.b_offset_host = table("b_offset", n + 1);
-  lv.row_rank_offset_host = table("row_rank_offset", n + 1);
-  lv.col_rank_offset_host = table("col_rank_offset", n + 1);
-  for (index_type i = 0; i <= n; ++i) {
-    if (i == 0) {
-      lv.u_offset_host(0) = lv.v_offset_host(0) = lv.b_offset_host(0) = 0;
-      lv.row_rank_offset_host(0) = lv.col_rank_offset_host(0) = 0;
-      continue;
-    }
-    const auto k = static_cast<std::size_t>(i - 1);
-    lv.row_rank_host(i - 1) = r[k];
-    lv.col_rank_host(i - 1) = c[k];
-    lv.u_rows_host(i - 1) = u_rows[k];
-    lv.v_rows_host(i - 1) = v_rows[k];
-    lv.u_offset_host(i) = lv.u_offset_host(i - 1) + index_type(u_rows[k]) * r[k];
-    lv.v_offset_host(i) = lv.v_offset_host(i - 1) + index_type(v_rows[k]) * c[k];
-    lv.b_offset_host(i) = lv.b_offset_host(i - 1) + index_type(r[k]) * c[k ^ 1];
-    lv.row_rank_offset_host(i) = lv.row_rank_offset_host(i - 1) + r[k];
-    lv.col_rank_offset_host(i) = lv.col_rank_offset_host(i - 1) + c[k];
-  }
-  const auto dev = [&](const HostIndexArray& h, const std::string& name) {
-    IndexArray d(tag + name, h.extent(0));
-    Kokkos::deep_copy(d, h);
-    return d;
-  };
-  lv.row_rank = dev(lv.row_rank_host, "row_rank");
-  lv.col_rank = dev(lv.col_rank_host, "col_rank");
-  lv.u_rows = dev(lv.u_rows_host, "u_rows");
-  lv.v_rows = dev(lv.v_rows_host, "v_rows");
-  lv.u_offset = dev(lv.u_offset_host, "u_offset");
-  lv.v_offset = dev(lv.v_offset_host, "v_offset");
-  lv.b_offset = dev(lv.b_offset_host, "b_offset");
-  lv.row_rank_offset = dev(lv.row_rank_offset_host, "row_rank_offset");
-  lv.col_rank_offset = dev(lv.col_rank_offset_host, "col_rank_offset");
-  lv.u = FlatArray<T>(tag + "U", static_cast<std::size_t>(lv.u_offset_host(n)));
-  lv.v = FlatArray<T>(tag + "V", static_cast<std::size_t>(lv.v_offset_host(n)));
-  lv.b = FlatArray<T>(tag + "B", static_cast<std::size_t>(lv.b_offset_host(n)));
-  return lv;
 }
 
 // Copies a batch of bases (node i -> node node0 + i of `lv`) into a level's flat U or V array.
@@ -369,7 +312,7 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
   for (int l = 1; l < ls; ++l) {
     const auto& f = top_f[static_cast<std::size_t>(l)];
     auto& lev = top[static_cast<std::size_t>(l)];
-    lev = make_level<T>(l, f.r, f.c, f.dims.row_dim, f.dims.col_dim);
+    lev = detail::make_level<T>(l, f.r, f.c, f.dims.row_dim, f.dims.col_dim);
     store_bases(exec, f.u, lev.u, lev.u_offset_host, 0, 0);
     store_bases(exec, f.v, lev.v, lev.v_offset_host, 0, 0);
   }
@@ -377,7 +320,7 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
     // The subtree roots' bases: each rank packs its own, then one allgather per kind.
     const auto& fs = local[static_cast<std::size_t>(ls)];
     auto& lev = top[static_cast<std::size_t>(ls)];
-    lev = make_level<T>(ls, r_all, c_all, fac.urows_all, fac.vrows_all);
+    lev = detail::make_level<T>(ls, r_all, c_all, fac.urows_all, fac.vrows_all);
     for (const bool row_side : {true, false}) {
       const HostIndexArray& off = row_side ? lev.u_offset_host : lev.v_offset_host;
       std::vector<index_type> counts(split.first_node.size() - 1);

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/random.hpp"
+#include "strata/dist/collective.hpp"
+#include "strata/hss/detail/hss_level.hpp"
+#include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
 
 namespace strata::hss {
@@ -273,8 +277,13 @@ class Skeletonizer {
 
   /// The IDs of one kind (0: rows, U; 1: columns, V) of every node of `level`: `own` are the
   /// candidates, `partner` the other kind's candidates (sampled near columns / rows).
+  /// Only the nodes with candidates in `own` are computed (a rank passes its own nodes; the
+  /// others get rank 0). `max_candidates`: the largest candidate count of the level over ALL its
+  /// nodes (every rank's), which sets the pivot threshold, so that a node's ID does not depend on
+  /// which nodes share its batch or its rank.
   std::vector<NodeBasis<T>> level_ids(int level, int kind, const Lists& own, const Lists& partner,
-                                      double eps, index_type& unverified) {
+                                      double eps, index_type max_candidates,
+                                      index_type& unverified) {
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
     std::vector<NodeBasis<T>> out(nodes);
     const bool fixed = options_.rank > 0;
@@ -344,8 +353,8 @@ class Skeletonizer {
         const std::vector<std::size_t> batch(with_samples.begin() + std::ptrdiff_t(first),
                                              with_samples.begin() + std::ptrdiff_t(end));
         first = end;
-        process_chunk(kind, own, eps, last, pending, batch, lists, weights, weight_offset,
-                      sample_rows, total_rows, cand, far, next, out, unverified);
+        process_chunk(kind, own, eps, max_candidates, last, pending, batch, lists, weights,
+                      weight_offset, sample_rows, total_rows, cand, far, next, out, unverified);
       }
       pending = std::move(next);
     }
@@ -371,7 +380,7 @@ class Skeletonizer {
   // The IDs of the pending nodes pending[p], p in `batch` (level_ids): evaluate the samples,
   // factor, check; a node passing (or on the last pass) goes to out, the others to `next` with
   // twice the far samples.
-  void process_chunk(int kind, const Lists& own, double eps, bool last,
+  void process_chunk(int kind, const Lists& own, double eps, index_type max_candidates, bool last,
                      const std::vector<std::size_t>& pending, const std::vector<std::size_t>& batch,
                      const Lists& lists, const std::vector<double>& weights,
                      const std::vector<index_type>& weight_offset,
@@ -422,14 +431,14 @@ class Skeletonizer {
     linalg::RankRule rule;
     // Column-pivoted QR stopped at the first pivot <= pivot_tolerance: every trailing column
     // norm is then <= pivot_tolerance, so the weighted sample residual is at most
-    // (n_b - k_b) pivot_tolerance^2 <= eps^2 (zero when k_b = min(sample rows, n_b)).
+    // (n_b - k_b) pivot_tolerance^2 <= eps^2 (zero when k_b = min(sample rows, n_b)), as
+    // n_b <= max_candidates.
     double pivot_tolerance = 0;
     if (fixed) {
       rule.max_rank = checked_int(options_.rank, "skeletonize: rank");
     } else {
       pivot_tolerance =
-          eps /
-          std::sqrt(static_cast<double>(std::max(1, *std::max_element(bn.begin(), bn.end()))));
+          eps / std::sqrt(static_cast<double>(std::max(index_type(1), max_candidates)));
       rule.absolute_tolerance = pivot_tolerance;
     }
     linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
@@ -492,14 +501,60 @@ class Skeletonizer {
   index_type& evaluations_;
 };
 
-// One construction with the per-level budgets eps[l] (tolerance mode) or the fixed rank.
+// Entry evaluations (or unverified nodes) of one rank: `local` on its subtrees' nodes, `shared` on
+// the levels every rank computes alike (counted once in the global total).
+struct Tally {
+  index_type local = 0, shared = 0;
+  index_type global(const Comm& comm) const {
+    return comm.allreduce(local, ReduceOp::sum) + shared;
+  }
+};
+
+// The lists `mine` of every rank, in rank order (one allgather of the sizes, one of the values).
+Lists allgather_lists(const Comm& comm, const std::vector<index_type>& mine) {
+  const auto counts = comm.allgather(static_cast<std::int64_t>(mine.size()));
+  std::int64_t total = 0;
+  for (const auto c : counts) total += c;
+  std::vector<index_type> all(static_cast<std::size_t>(total));
+  comm.allgatherv_raw(mine.data(), static_cast<std::int64_t>(mine.size()), all.data(), counts,
+                      strata::detail::mpi_type_tag<index_type>());
+  Lists out(counts.size());
+  std::size_t at = 0;
+  for (std::size_t p = 0; p < counts.size(); ++p) {
+    const auto c = static_cast<std::size_t>(counts[p]);
+    out[p].assign(all.begin() + static_cast<std::ptrdiff_t>(at),
+                  all.begin() + static_cast<std::ptrdiff_t>(at + c));
+    at += c;
+  }
+  return out;
+}
+
+index_type max_size(const Lists& lists) {
+  std::size_t m = 0;
+  for (const auto& l : lists) m = std::max(m, l.size());
+  return static_cast<index_type>(m);
+}
+
+// One construction with the per-level budgets eps[l] (tolerance mode) or the fixed rank, split
+// over the ranks (dist_skeletonization.hpp): levels below the split on this rank's subtrees, the
+// skeletons of each such level allgathered, the levels up to the split on every rank. Returns the
+// distributed matrix; `max_rank` receives the largest row rank per level (global).
 template <class T>
-HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
-                         const EntryEvaluator<T>& entries, const SkeletonizationOptions& options,
-                         const std::vector<Lists>& near, const std::vector<double>& eps,
-                         index_type& evaluations, index_type& unverified) {
-  const int levels = tree.levels();
-  Skeletonizer<T> sk(exec, tree, entries, options, near, evaluations);
+DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
+                             const TreeSplit& split, const EntryEvaluator<T>& entries,
+                             const SkeletonizationOptions& options, const std::vector<Lists>& near,
+                             const std::vector<double>& eps,
+                             const std::optional<BlockRowLayout>& layout, Tally& evaluations,
+                             Tally& unverified, std::vector<index_type>& max_rank) {
+  const int levels = tree.levels(), ls = split.split_level;
+  const int me = comm.rank();
+  // Nodes [first, end) of level l >= ls in the subtrees of rank p.
+  const auto owned = [&](int l, int p) {
+    return std::make_pair(split.first(p) << (l - ls), (split.first(p) + split.count(p))
+                                                          << (l - ls));
+  };
+  Skeletonizer<T> local(exec, tree, entries, options, near, evaluations.local);
+  Skeletonizer<T> shared(exec, tree, entries, options, near, evaluations.shared);
   const auto leaves = static_cast<std::size_t>(ClusterTree::nodes_on_level(levels));
   Lists cand_r(leaves);
   for (std::size_t i = 0; i < leaves; ++i) {
@@ -508,26 +563,76 @@ HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
       cand_r[i].push_back(b + a);
   }
   Lists cand_c = cand_r;
-  const auto d = sk.blocks(cand_r, cand_r);
+  const auto leaf_range = owned(levels, me);
+  const index_type leaf0 = leaf_range.first, leaf1 = leaf_range.second;
+  std::vector<std::vector<T>> d;
+  collective(comm, [&] {
+    const Lists mine(cand_r.begin() + leaf0, cand_r.begin() + leaf1);
+    d = local.blocks(mine, mine);
+  });
   HssRanks ranks;
   ranks.row.assign(static_cast<std::size_t>(levels) + 1, {});
   ranks.col = ranks.row;
   std::vector<std::vector<NodeBasis<T>>> u(ranks.row.size()), v(ranks.row.size());
   std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
-  unverified = 0;
+  unverified = {};
   for (int level = levels; level >= 1; --level) {
     const auto l = static_cast<std::size_t>(level);
-    u[l] = sk.level_ids(level, 0, cand_r, cand_c, eps[l], unverified);
-    v[l] = sk.level_ids(level, 1, cand_c, cand_r, eps[l], unverified);
-    const std::size_t nodes = u[l].size();
+    const bool is_shared = level <= ls;
+    const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
+    const auto range = is_shared ? std::make_pair(index_type(0), static_cast<index_type>(nodes))
+                                 : owned(level, me);
+    const index_type b0 = range.first, b1 = range.second;
+    auto& sk = is_shared ? shared : local;
+    auto& unv = is_shared ? unverified.shared : unverified.local;
+    Lists own_r(nodes), own_c(nodes);
+    for (index_type i = b0; i < b1; ++i) {
+      own_r[static_cast<std::size_t>(i)] = cand_r[static_cast<std::size_t>(i)];
+      own_c[static_cast<std::size_t>(i)] = cand_c[static_cast<std::size_t>(i)];
+    }
+    collective(comm, [&] {
+      u[l] = sk.level_ids(level, 0, own_r, cand_c, eps[l], max_size(cand_r), unv);
+      v[l] = sk.level_ids(level, 1, own_c, cand_r, eps[l], max_size(cand_c), unv);
+    });
+    if (!is_shared) {
+      // Every rank's skeletons of this level: the near fields of the next level and the top need
+      // them (bases stay with their rank).
+      std::vector<index_type> meta, indices;
+      for (index_type i = b0; i < b1; ++i) {
+        const auto& ui = u[l][static_cast<std::size_t>(i)];
+        const auto& vi = v[l][static_cast<std::size_t>(i)];
+        meta.push_back(ui.rank()), meta.push_back(vi.rank());
+        indices.insert(indices.end(), ui.skeleton.begin(), ui.skeleton.end());
+        indices.insert(indices.end(), vi.skeleton.begin(), vi.skeleton.end());
+      }
+      const Lists all_meta = allgather_lists(comm, meta),
+                  all_indices = allgather_lists(comm, indices);
+      for (int p = 0; p < comm.size(); ++p) {
+        if (p == me) continue;
+        const auto p_range = owned(level, p);
+        const index_type p0 = p_range.first, p1 = p_range.second;
+        const auto& pm = all_meta[static_cast<std::size_t>(p)];
+        auto at = all_indices[static_cast<std::size_t>(p)].begin();
+        for (index_type i = p0; i < p1; ++i) {
+          const auto r = pm[static_cast<std::size_t>(2 * (i - p0))];
+          const auto c = pm[static_cast<std::size_t>(2 * (i - p0) + 1)];
+          u[l][static_cast<std::size_t>(i)].skeleton.assign(at, at + r);
+          v[l][static_cast<std::size_t>(i)].skeleton.assign(at + r, at + r + c);
+          at += r + c;
+        }
+      }
+    }
     Lists rows(nodes), cols(nodes);
     for (std::size_t i = 0; i < nodes; ++i) {
       ranks.row[l].push_back(u[l][i].rank());
       ranks.col[l].push_back(v[l][i].rank());
-      rows[i] = u[l][i].skeleton;
-      cols[i] = v[l][i ^ 1].skeleton;
     }
-    b[l] = sk.blocks(rows, cols);
+    for (index_type i = b0; i < b1; ++i) {
+      const auto si = static_cast<std::size_t>(i);
+      rows[si] = u[l][si].skeleton;
+      cols[si] = v[l][si ^ 1].skeleton;
+    }
+    collective(comm, [&] { b[l] = sk.blocks(rows, cols); });
     Lists pr(nodes / 2), pc(nodes / 2);
     for (std::size_t p = 0; p < nodes / 2; ++p) {
       for (std::size_t c = 2 * p; c < 2 * p + 2; ++c) {
@@ -537,15 +642,19 @@ HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
     }
     cand_r = std::move(pr), cand_c = std::move(pc);
   }
-  HssMatrix<T> h(tree, ranks);
-  for (int level = 1; level <= levels; ++level) {
+  max_rank.assign(static_cast<std::size_t>(levels) + 1, 0);
+  for (int l = 1; l <= levels; ++l) {
+    const auto& r = ranks.row[static_cast<std::size_t>(l)];
+    max_rank[static_cast<std::size_t>(l)] = *std::max_element(r.begin(), r.end());
+  }
+  // Copies node i's generators into the level arrays of g, as node i - node0 there.
+  const auto store = [&](HssLevel<T>& g, int level, index_type node0) {
     const auto l = static_cast<std::size_t>(level);
-    auto& g = h.level(level);
     auto uh = Kokkos::create_mirror_view(g.u);
     auto vh = Kokkos::create_mirror_view(g.v);
     auto bh = Kokkos::create_mirror_view(g.b);
     for (index_type i = 0; i < g.nodes; ++i) {
-      const auto si = static_cast<std::size_t>(i);
+      const auto si = static_cast<std::size_t>(node0 + i);
       std::copy(u[l][si].basis.begin(), u[l][si].basis.end(), uh.data() + g.u_offset_host(i));
       std::copy(v[l][si].basis.begin(), v[l][si].basis.end(), vh.data() + g.v_offset_host(i));
       std::copy(b[l][si].begin(), b[l][si].end(), bh.data() + g.b_offset_host(i));
@@ -553,13 +662,57 @@ HssMatrix<T> skeletonize(const ExecSpace& exec, const ClusterTree& tree,
     Kokkos::deep_copy(exec, g.u, uh);
     Kokkos::deep_copy(exec, g.v, vh);
     Kokkos::deep_copy(exec, g.b, bh);
-  }
-  auto dh = Kokkos::create_mirror_view(h.d());
-  for (std::size_t i = 0; i < leaves; ++i)
-    std::copy(d[i].begin(), d[i].end(), dh.data() + h.d_offset_host()(static_cast<index_type>(i)));
-  Kokkos::deep_copy(exec, h.d(), dh);
-  exec.fence();
-  return h;
+    exec.fence();
+  };
+  DistHssMatrix<T> out;
+  collective(comm, [&] {
+    std::vector<HssLevel<T>> top(static_cast<std::size_t>(ls) + 1);
+    for (int level = 1; level <= ls; ++level) {
+      const auto l = static_cast<std::size_t>(level);
+      std::vector<int> r, c, ur, vr;
+      for (index_type i = 0; i < ClusterTree::nodes_on_level(level); ++i) {
+        const auto si = static_cast<std::size_t>(i);
+        r.push_back(static_cast<int>(ranks.row[l][si]));
+        c.push_back(static_cast<int>(ranks.col[l][si]));
+        if (level == levels) {
+          ur.push_back(checked_int(tree.node_size(level, i), "skeletonize: leaf size"));
+          vr.push_back(ur.back());
+        } else {
+          ur.push_back(static_cast<int>(ranks.row[l + 1][2 * si] + ranks.row[l + 1][2 * si + 1]));
+          vr.push_back(static_cast<int>(ranks.col[l + 1][2 * si] + ranks.col[l + 1][2 * si + 1]));
+        }
+      }
+      top[l] = detail::make_level<T>(level, r, c, ur, vr);
+      store(top[l], level, 0);
+    }
+    std::vector<HssMatrix<T>> subs;
+    const int sub_levels = levels - ls;
+    for (index_type g = split.first(me); g < split.first(me) + split.count(me); ++g) {
+      HssRanks sr;
+      sr.row.assign(static_cast<std::size_t>(sub_levels) + 1, {});
+      sr.col = sr.row;
+      for (int q = 1; q <= sub_levels; ++q) {
+        const auto l = static_cast<std::size_t>(ls + q);
+        for (index_type i = g << q; i < (g + 1) << q; ++i) {
+          sr.row[static_cast<std::size_t>(q)].push_back(ranks.row[l][static_cast<std::size_t>(i)]);
+          sr.col[static_cast<std::size_t>(q)].push_back(ranks.col[l][static_cast<std::size_t>(i)]);
+        }
+      }
+      HssMatrix<T> sub(ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
+      for (int q = 1; q <= sub_levels; ++q) store(sub.level(q), ls + q, g << q);
+      auto dh = Kokkos::create_mirror_view(sub.d());
+      for (index_type a = g << sub_levels; a < (g + 1) << sub_levels; ++a) {
+        const auto& block = d[static_cast<std::size_t>(a - leaf0)];
+        std::copy(block.begin(), block.end(),
+                  dh.data() + sub.d_offset_host()(a - (g << sub_levels)));
+      }
+      Kokkos::deep_copy(exec, sub.d(), dh);
+      exec.fence();
+      subs.push_back(std::move(sub));
+    }
+    out = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top), layout);
+  });
+  return out;
 }
 
 // ---- sampled Frobenius norms (the certificate) ----
@@ -619,15 +772,32 @@ StratumSamples draw_strata(const ClusterTree& tree, index_type per, std::uint64_
   return out;
 }
 
+// The sampled entries of A, each evaluated on the rank owning its row in `rows` (the split's
+// layout of tree positions) and summed over the ranks (x + 0 = x: the same values on every rank,
+// bit for bit). `count` grows by the entries evaluated over all ranks.
 template <class T>
-std::vector<double> sampled_entries(const ExecSpace& exec, const ClusterTree& tree,
+std::vector<double> sampled_entries(const ExecSpace& exec, const Comm& comm,
+                                    const ClusterTree& tree, const BlockRowLayout& rows_layout,
                                     const EntryEvaluator<T>& entries, const StratumSamples& s,
                                     index_type& count) {
-  Lists rows(s.row.size()), cols(s.row.size());
-  for (std::size_t t = 0; t < s.row.size(); ++t) rows[t] = {s.row[t]}, cols[t] = {s.col[t]};
-  const auto blocks = evaluate(exec, tree, entries, rows, cols, count);
-  const auto v = to_host(blocks.values);
-  return std::vector<double>(v.begin(), v.end());
+  std::vector<double> out(s.row.size(), 0.0);
+  index_type local = 0;
+  collective(comm, [&] {
+    Lists rows, cols;
+    std::vector<std::size_t> mine;
+    for (std::size_t t = 0; t < s.row.size(); ++t) {
+      if (rows_layout.owner(s.row[t]) != comm.rank()) continue;
+      rows.push_back({s.row[t]}), cols.push_back({s.col[t]});
+      mine.push_back(t);
+    }
+    const auto blocks = evaluate(exec, tree, entries, rows, cols, local);
+    const auto v = to_host(blocks.values);
+    for (std::size_t q = 0; q < mine.size(); ++q) out[mine[q]] = static_cast<double>(v[q]);
+  });
+  comm.allreduce_raw(out.data(), static_cast<std::int64_t>(out.size()),
+                     strata::detail::mpi_type_tag<double>(), ReduceOp::sum);
+  count += comm.allreduce(local, ReduceOp::sum);
+  return out;
 }
 
 // Stratified estimate of sum_ij x_ij (x = squares at the samples): (total, variance).
@@ -651,87 +821,105 @@ std::pair<double, double> stratified_sum(const StratumSamples& s, const std::vec
   return {total, variance};
 }
 
-// H(i, j) from the generators, on host copies.
+// H(i, j) from the generators of a distributed matrix, on host copies of this rank's subtrees and
+// the replicated top: entries of this rank's subtrees, and rows of the nested bases of its rows up
+// to any level (the same operations in the same order at any rank count).
 template <class T>
 class HostGenerators {
  public:
-  explicit HostGenerators(const HssMatrix<T>& h) : h_(h) {
-    for (int l = 1; l <= h.levels(); ++l) {
-      u_.push_back(to_host(h.level(l).u));
-      v_.push_back(to_host(h.level(l).v));
-      b_.push_back(to_host(h.level(l).b));
+  explicit HostGenerators(const DistHssMatrix<T>& h)
+      : tree_(h.tree()), ls_(h.split_level()), first_(h.first_node()) {
+    const int levels = tree_.levels();
+    parts_.resize(static_cast<std::size_t>(levels) + 1);
+    const auto part = [](const HssLevel<T>& g) {
+      return Part{&g, to_host(g.u), to_host(g.v), to_host(g.b)};
+    };
+    for (int l = 1; l <= levels; ++l) {
+      auto& parts = parts_[static_cast<std::size_t>(l)];
+      if (l <= ls_) {
+        parts.push_back(part(h.top_level(l)));
+      } else {
+        for (const auto& sub : h.subtrees()) parts.push_back(part(sub.level(l - ls_)));
+      }
     }
-    d_ = to_host(h.d());
-    const int levels = h.levels();
+    for (const auto& sub : h.subtrees()) {
+      d_.push_back(to_host(sub.d()));
+      d_offset_.push_back(sub.d_offset_host());
+    }
     for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i)
-      leaf_begin_.push_back(h.tree().node_begin(levels, i));
+      leaf_begin_.push_back(tree_.node_begin(levels, i));
   }
 
+  /// H(i, j) for i, j in one of this rank's subtrees (a stratum above the split crosses them).
   double entry(index_type i, index_type j, int stratum) const {
-    const int levels = h_.levels();
-    const index_type ai = leaf(i), aj = leaf(j);
-    const index_type bi = leaf_begin_[static_cast<std::size_t>(ai)],
-                     bj = leaf_begin_[static_cast<std::size_t>(aj)];
+    const int levels = tree_.levels();
     if (stratum == 0 || stratum == levels + 1) {
-      const index_type m = h_.tree().node_size(levels, ai);
-      return static_cast<double>(
-          d_[static_cast<std::size_t>(h_.d_offset_host()(ai) + (i - bi) + m * (j - bj))]);
+      const index_type a = leaf(i), begin = leaf_begin_[static_cast<std::size_t>(a)];
+      const int shift = levels - ls_;
+      const index_type g = a >> shift;
+      const auto sj = static_cast<std::size_t>(g - first_);
+      const index_type m = tree_.node_size(levels, a);
+      return static_cast<double>(d_[sj][static_cast<std::size_t>(d_offset_[sj](a - (g << shift)) +
+                                                                 (i - begin) + m * (j - begin))]);
     }
-    const auto x = up(true, ai, i - bi, stratum);
-    const auto y = up(false, aj, j - bj, stratum);
-    const auto& g = h_.level(stratum);
-    const index_type node = ai >> (levels - stratum);
-    const index_type r = g.row_rank_host(node);
-    const auto& b = b_[static_cast<std::size_t>(stratum) - 1];
+    return coupling(up(true, i, stratum), up(false, j, stratum), stratum,
+                    leaf(i) >> (levels - stratum));
+  }
+
+  /// x^T B y for the coupling B of `node` of `level` with its sibling.
+  double coupling(const std::vector<double>& x, const std::vector<double>& y, int level,
+                  index_type node) const {
+    const At n = at(level, node);
+    const index_type r = n.part->g->row_rank_host(n.i);
+    const auto& b = n.part->b;
+    const index_type off = n.part->g->b_offset_host(n.i);
     double sum = 0;
     for (std::size_t q = 0; q < y.size(); ++q) {
       double column = 0;
-      for (std::size_t p = 0; p < x.size(); ++p) {
-        column += x[p] * static_cast<double>(b[static_cast<std::size_t>(
-                             g.b_offset_host(node) + index_type(p) + r * index_type(q))]);
-      }
+      for (std::size_t p = 0; p < x.size(); ++p)
+        column += x[p] * static_cast<double>(
+                             b[static_cast<std::size_t>(off + index_type(p) + r * index_type(q))]);
       sum += column * y[q];
     }
     return sum;
   }
 
- private:
-  index_type leaf(index_type p) const {
-    return static_cast<index_type>(std::upper_bound(leaf_begin_.begin(), leaf_begin_.end(), p) -
-                                   leaf_begin_.begin()) -
-           1;
-  }
-
-  // Row `local` of the nested basis (U if rows, else V) of the leaf's ancestor on `level`.
-  std::vector<double> up(bool rows, index_type leaf_index, index_type local, int level) const {
-    const int levels = h_.levels();
-    const auto& gl = h_.level(levels);
-    const auto& data = rows ? u_ : v_;
-    index_type node = leaf_index;
-    const index_type k = rows ? gl.row_rank_host(node) : gl.col_rank_host(node);
-    const index_type ld = rows ? gl.u_rows_host(node) : gl.v_rows_host(node);
-    const index_type off = rows ? gl.u_offset_host(node) : gl.v_offset_host(node);
+  /// Row of position p (one of this rank's) of the nested basis (U if rows, else V) of its
+  /// ancestor on `level`.
+  std::vector<double> up(bool rows, index_type p, int level) const {
+    const int levels = tree_.levels();
+    index_type node = leaf(p);
+    const index_type local = p - leaf_begin_[static_cast<std::size_t>(node)];
+    const At leaf_at = at(levels, node);
+    const auto& gl = *leaf_at.part->g;
+    const index_type k = rows ? gl.row_rank_host(leaf_at.i) : gl.col_rank_host(leaf_at.i);
+    const index_type ld = rows ? gl.u_rows_host(leaf_at.i) : gl.v_rows_host(leaf_at.i);
+    const index_type off = rows ? gl.u_offset_host(leaf_at.i) : gl.v_offset_host(leaf_at.i);
+    const auto& leaf_data = rows ? leaf_at.part->u : leaf_at.part->v;
     std::vector<double> x(static_cast<std::size_t>(k));
     for (index_type t = 0; t < k; ++t)
       x[static_cast<std::size_t>(t)] =
-          static_cast<double>(data[static_cast<std::size_t>(levels) - 1]
-                                  [static_cast<std::size_t>(off + local + ld * t)]);
+          static_cast<double>(leaf_data[static_cast<std::size_t>(off + local + ld * t)]);
     for (int l = levels - 1; l >= level; --l) {
-      const auto& g = h_.level(l);
       const index_type parent = node / 2;
-      const index_type rp = rows ? g.row_rank_host(parent) : g.col_rank_host(parent);
-      const index_type lp = rows ? g.u_rows_host(parent) : g.v_rows_host(parent);
-      const index_type op = rows ? g.u_offset_host(parent) : g.v_offset_host(parent);
-      const auto& child = h_.level(l + 1);
-      const index_type shift =
-          (node & 1) ? (rows ? child.row_rank_host(node - 1) : child.col_rank_host(node - 1)) : 0;
+      const At pa = at(l, parent);
+      const auto& g = *pa.part->g;
+      const index_type rp = rows ? g.row_rank_host(pa.i) : g.col_rank_host(pa.i);
+      const index_type lp = rows ? g.u_rows_host(pa.i) : g.v_rows_host(pa.i);
+      const index_type op = rows ? g.u_offset_host(pa.i) : g.v_offset_host(pa.i);
+      index_type shift = 0;
+      if (node & 1) {
+        const At sibling = at(l + 1, node - 1);
+        shift = rows ? sibling.part->g->row_rank_host(sibling.i)
+                     : sibling.part->g->col_rank_host(sibling.i);
+      }
       std::vector<double> y(static_cast<std::size_t>(rp), 0.0);
-      const auto& dl = data[static_cast<std::size_t>(l) - 1];
+      const auto& dl = rows ? pa.part->u : pa.part->v;
       for (index_type t = 0; t < rp; ++t) {
         double sum = 0;
-        for (std::size_t p = 0; p < x.size(); ++p)
-          sum += x[p] * static_cast<double>(
-                            dl[static_cast<std::size_t>(op + shift + index_type(p) + lp * t)]);
+        for (std::size_t q = 0; q < x.size(); ++q)
+          sum += x[q] * static_cast<double>(
+                            dl[static_cast<std::size_t>(op + shift + index_type(q) + lp * t)]);
         y[static_cast<std::size_t>(t)] = sum;
       }
       x = std::move(y);
@@ -740,9 +928,36 @@ class HostGenerators {
     return x;
   }
 
-  const HssMatrix<T>& h_;
-  std::vector<std::vector<T>> u_, v_, b_;
-  std::vector<T> d_;
+  index_type leaf(index_type p) const {
+    return static_cast<index_type>(std::upper_bound(leaf_begin_.begin(), leaf_begin_.end(), p) -
+                                   leaf_begin_.begin()) -
+           1;
+  }
+
+ private:
+  struct Part {
+    const HssLevel<T>* g;
+    std::vector<T> u, v, b;
+  };
+  struct At {
+    const Part* part;
+    index_type i;  // the node's position in part->g
+  };
+  // Node `node` of `level`: in the top (replicated) or in one of this rank's subtrees.
+  At at(int level, index_type node) const {
+    const auto& parts = parts_[static_cast<std::size_t>(level)];
+    if (level <= ls_) return {&parts[0], node};
+    const int shift = level - ls_;
+    const index_type g = node >> shift;
+    return {&parts[static_cast<std::size_t>(g - first_)], node - (g << shift)};
+  }
+
+  const ClusterTree& tree_;
+  int ls_ = 0;
+  index_type first_ = 0;
+  std::vector<std::vector<Part>> parts_;
+  std::vector<std::vector<T>> d_;
+  std::vector<HostIndexArray> d_offset_;
   std::vector<index_type> leaf_begin_;
 };
 
@@ -753,20 +968,70 @@ constexpr double certificate_confidence = 0.997;
 
 template <class T>
 ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvaluator<T>& entries,
-                                        const HssMatrix<T>& h, index_type samples,
+                                        const DistHssMatrix<T>& h, index_type samples,
                                         std::uint64_t seed) {
-  STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
-                 "certify_relative_error: the entry evaluator is empty");
-  STRATA_REQUIRE(samples >= 2, InvalidArgument, "certify_relative_error: samples = ", samples,
-                 "; at least 2 entries per stratum are needed for a variance");
+  const Comm& comm = h.comm();
+  collective(comm, [&] {
+    STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
+                   "certify_relative_error: the entry evaluator is empty");
+    STRATA_REQUIRE(samples >= 2, InvalidArgument, "certify_relative_error: samples = ", samples,
+                   "; at least 2 entries per stratum are needed for a variance");
+  });
   const auto& tree = h.tree();
+  const int levels = tree.levels(), ls = h.split_level();
+  const auto& rows = h.tree_layout();
   const auto s = draw_strata(tree, samples, seed, check_stream + 1);
   ErrorCertificate c;
-  const auto a = sampled_entries(exec, tree, entries, s, c.entries);
-  const HostGenerators<T> g(h);
-  std::vector<double> err2(a.size()), a2(a.size());
-  for (std::size_t t = 0; t < a.size(); ++t) {
-    const double e = a[t] - g.entry(s.row[t], s.col[t], s.stratum[t]);
+  const auto a = sampled_entries(exec, comm, tree, rows, entries, s, c.entries);
+  // Strata 1..l_s pair two subtrees: the column side's nested-basis row comes from the column's
+  // owner (one allreduce of those vectors), the entry is then formed on the row's owner.
+  const std::size_t count = a.size();
+  std::vector<std::size_t> y_offset(count + 1, 0);
+  const auto crossing = [&](std::size_t t) {
+    return s.stratum[t] >= 1 && s.stratum[t] <= ls;
+  };
+  std::optional<HostGenerators<T>> g;
+  collective(comm, [&] {
+    g.emplace(h);
+    for (std::size_t t = 0; t < count; ++t) {
+      std::size_t len = 0;
+      if (crossing(t)) {
+        const index_type node = g->leaf(s.col[t]) >> (levels - s.stratum[t]);
+        len = static_cast<std::size_t>(h.top_level(s.stratum[t]).col_rank_host(node));
+      }
+      y_offset[t + 1] = y_offset[t] + len;
+    }
+  });
+  std::vector<double> y(y_offset.back(), 0.0), hv(count, 0.0);
+  collective(comm, [&] {
+    for (std::size_t t = 0; t < count; ++t) {
+      if (!crossing(t) || rows.owner(s.col[t]) != comm.rank()) continue;
+      const auto yt = g->up(false, s.col[t], s.stratum[t]);
+      std::copy(yt.begin(), yt.end(), y.begin() + static_cast<std::ptrdiff_t>(y_offset[t]));
+    }
+  });
+  if (ls > 0) {
+    comm.allreduce_raw(y.data(), static_cast<std::int64_t>(y.size()),
+                       strata::detail::mpi_type_tag<double>(), ReduceOp::sum);
+  }
+  collective(comm, [&] {
+    for (std::size_t t = 0; t < count; ++t) {
+      if (rows.owner(s.row[t]) != comm.rank()) continue;
+      if (!crossing(t)) {
+        hv[t] = g->entry(s.row[t], s.col[t], s.stratum[t]);
+        continue;
+      }
+      const std::vector<double> yt(y.begin() + static_cast<std::ptrdiff_t>(y_offset[t]),
+                                   y.begin() + static_cast<std::ptrdiff_t>(y_offset[t + 1]));
+      hv[t] = g->coupling(g->up(true, s.row[t], s.stratum[t]), yt, s.stratum[t],
+                          g->leaf(s.row[t]) >> (levels - s.stratum[t]));
+    }
+  });
+  comm.allreduce_raw(hv.data(), static_cast<std::int64_t>(hv.size()),
+                     strata::detail::mpi_type_tag<double>(), ReduceOp::sum);
+  std::vector<double> err2(count), a2(count);
+  for (std::size_t t = 0; t < count; ++t) {
+    const double e = a[t] - hv[t];
     err2[t] = e * e, a2[t] = a[t] * a[t];
   }
   const auto [num, num_var] = stratified_sum(s, err2);
@@ -785,40 +1050,55 @@ ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvalua
 }
 
 template <class T>
-SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, const ClusterTree& tree,
-                                                     const EntryEvaluator<T>& entries,
-                                                     const SkeletonizationOptions& options) {
-  STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
-                 "hss skeletonization: the entry evaluator is empty");
-  STRATA_REQUIRE(tree.size() >= 1, InvalidArgument,
-                 "hss skeletonization: the cluster tree is empty");
+ErrorCertificate certify_relative_error(const ExecSpace& exec, const EntryEvaluator<T>& entries,
+                                        const HssMatrix<T>& h, index_type samples,
+                                        std::uint64_t seed) {
+  STRATA_REQUIRE(samples >= 2, InvalidArgument, "certify_relative_error: samples = ", samples,
+                 "; at least 2 entries per stratum are needed for a variance");
+  return certify_relative_error<T>(exec, entries, distribute<T>(exec, Comm::self(), h), samples,
+                                   seed);
+}
+
+template <class T>
+DistSkeletonizationResult<T> compress_by_skeletonization_distributed(
+    const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
+    const EntryEvaluator<T>& entries, const SkeletonizationOptions& options,
+    std::optional<BlockRowLayout> layout) {
   const bool fixed = options.rank > 0;
-  STRATA_REQUIRE(options.rank >= 0, InvalidArgument, "hss skeletonization: rank = ", options.rank,
-                 "; expected >= 0");
-  STRATA_REQUIRE(fixed || (options.tolerance > 0 && std::isfinite(options.tolerance)),
-                 InvalidArgument, "hss skeletonization: tolerance = ", options.tolerance,
-                 "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
-  STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
-                     options.max_growth >= 0 && options.max_rounds >= 1 &&
-                     options.certificate_samples >= 2 && options.budget_fraction > 0 &&
-                     options.budget_fraction <= 1,
-                 InvalidArgument,
-                 "hss skeletonization: far_samples and check_samples must be >= 1, max_growth >= "
-                 "0, max_rounds >= 1, certificate_samples >= 2 and budget_fraction in (0, 1]");
   const index_type n = tree.size();
-  STRATA_REQUIRE(
-      options.points.extent(0) == 0 ||
-          (static_cast<index_type>(options.points.extent(0)) == n && options.points.extent(1) >= 1),
-      InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
-      options.points.extent(1), "; expected ", n, " x d (one per index)");
-  SkeletonizationResult<T> result;
+  TreeSplit split;
+  std::vector<Lists> near;
+  collective(comm, [&] {
+    STRATA_REQUIRE(static_cast<bool>(entries), InvalidArgument,
+                   "hss skeletonization: the entry evaluator is empty");
+    STRATA_REQUIRE(n >= 1, InvalidArgument, "hss skeletonization: the cluster tree is empty");
+    STRATA_REQUIRE(options.rank >= 0, InvalidArgument, "hss skeletonization: rank = ", options.rank,
+                   "; expected >= 0");
+    STRATA_REQUIRE(fixed || (options.tolerance > 0 && std::isfinite(options.tolerance)),
+                   InvalidArgument, "hss skeletonization: tolerance = ", options.tolerance,
+                   "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
+    STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
+                       options.max_growth >= 0 && options.max_rounds >= 1 &&
+                       options.certificate_samples >= 2 && options.budget_fraction > 0 &&
+                       options.budget_fraction <= 1,
+                   InvalidArgument,
+                   "hss skeletonization: far_samples and check_samples must be >= 1, max_growth "
+                   ">= 0, max_rounds >= 1, certificate_samples >= 2 and budget_fraction in (0, 1]");
+    STRATA_REQUIRE(
+        options.points.extent(0) == 0 || (static_cast<index_type>(options.points.extent(0)) == n &&
+                                          options.points.extent(1) >= 1),
+        InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
+        options.points.extent(1), "; expected ", n, " x d (one per index)");
+    split = split_tree(tree, comm.size());
+    near = near_nodes(tree, options.points);
+  });
+  DistSkeletonizationResult<T> result;
   const int levels = tree.levels();
-  const auto near = near_nodes(tree, options.points);
   double norm = 0;
   if (!fixed) {
     auto phase = result.timings.scope("norm");
     const auto s = draw_strata(tree, options.certificate_samples, options.seed, norm_stream);
-    const auto a = sampled_entries(exec, tree, entries, s, result.entries);
+    const auto a = sampled_entries(exec, comm, tree, split.layout, entries, s, result.entries);
     std::vector<double> a2(a.size());
     for (std::size_t t = 0; t < a.size(); ++t) a2[t] = a[t] * a[t];
     norm = std::sqrt(stratified_sum(s, a2).first);
@@ -834,14 +1114,16 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
           beta * options.tolerance * norm /
           std::sqrt(2.0 * levels * static_cast<double>(ClusterTree::nodes_on_level(l)));
     }
-    index_type evaluations = 0;
+    Tally evaluations, unverified;
     {
       auto phase = result.timings.scope("construction");
-      result.matrix = skeletonize<T>(exec, tree, entries, options, near, eps, evaluations,
-                                     result.unverified_nodes);
+      result.matrix = skeletonize<T>(exec, comm, tree, split, entries, options, near, eps, layout,
+                                     evaluations, unverified, result.max_rank_per_level);
     }
-    result.entries += evaluations;
-    result.construction_entries = evaluations;
+    const index_type construction = evaluations.global(comm);
+    result.entries += construction;
+    result.construction_entries = construction;
+    result.unverified_nodes = unverified.global(comm);
     result.rounds = round;
     {
       auto phase = result.timings.scope("certificate");
@@ -859,18 +1141,40 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
     // The error follows the budget about linearly: aim at half the tolerance.
     beta *= std::clamp(0.5 * options.tolerance / result.certificate.upper, 1.0 / 16, 0.5);
   }
-  result.max_rank_per_level.assign(static_cast<std::size_t>(levels) + 1, 0);
-  for (int l = 1; l <= levels; ++l)
-    result.max_rank_per_level[static_cast<std::size_t>(l)] = result.matrix.max_row_rank(l);
   return result;
 }
 
-#define STRATA_HSS_SKELETONIZATION_INSTANTIATE(T)                     \
-  template SkeletonizationResult<T> compress_by_skeletonization<T>(   \
-      const ExecSpace&, const ClusterTree&, const EntryEvaluator<T>&, \
-      const SkeletonizationOptions&);                                 \
-  template ErrorCertificate certify_relative_error<T>(                \
-      const ExecSpace&, const EntryEvaluator<T>&, const HssMatrix<T>&, index_type, std::uint64_t);
+template <class T>
+SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, const ClusterTree& tree,
+                                                     const EntryEvaluator<T>& entries,
+                                                     const SkeletonizationOptions& options) {
+  auto d = compress_by_skeletonization_distributed<T>(exec, Comm::self(), tree, entries, options);
+  SkeletonizationResult<T> r;
+  r.matrix = gather<T>(exec, d.matrix);
+  r.entries = d.entries;
+  r.construction_entries = d.construction_entries;
+  r.rounds = d.rounds;
+  r.met_tolerance = d.met_tolerance;
+  r.certificate = d.certificate;
+  r.unverified_nodes = d.unverified_nodes;
+  r.max_rank_per_level = std::move(d.max_rank_per_level);
+  r.norm_estimate = d.norm_estimate;
+  r.timings = std::move(d.timings);
+  return r;
+}
+
+#define STRATA_HSS_SKELETONIZATION_INSTANTIATE(T)                                                  \
+  template SkeletonizationResult<T> compress_by_skeletonization<T>(                                \
+      const ExecSpace&, const ClusterTree&, const EntryEvaluator<T>&,                              \
+      const SkeletonizationOptions&);                                                              \
+  template ErrorCertificate certify_relative_error<T>(                                             \
+      const ExecSpace&, const EntryEvaluator<T>&, const HssMatrix<T>&, index_type, std::uint64_t); \
+  template DistSkeletonizationResult<T> compress_by_skeletonization_distributed<T>(                \
+      const ExecSpace&, const Comm&, const ClusterTree&, const EntryEvaluator<T>&,                 \
+      const SkeletonizationOptions&, std::optional<BlockRowLayout>);                               \
+  template ErrorCertificate certify_relative_error<T>(const ExecSpace&, const EntryEvaluator<T>&,  \
+                                                      const DistHssMatrix<T>&, index_type,         \
+                                                      std::uint64_t);
 STRATA_HSS_SKELETONIZATION_INSTANTIATE(float)
 STRATA_HSS_SKELETONIZATION_INSTANTIATE(double)
 #undef STRATA_HSS_SKELETONIZATION_INSTANTIATE

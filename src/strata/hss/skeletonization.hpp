@@ -18,7 +18,9 @@
 // W scales each column by sqrt(columns it stands for / columns drawn), so that ||S_tau - P S_tau(J,
 // :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR,
 // linalg::interpolative_decomposition, batched calls per level) keeps pivots above
-// eps_l / sqrt(|C_tau|), so that the weighted sample's residual is below eps_l, with
+// eps_l / sqrt(max |C_tau| over the level) (the level's largest candidate set, so that a node's ID
+// depends neither on the nodes batched with it nor on the rank count), so that the weighted
+// sample's residual is below eps_l, with
 // eps_l^2 = beta^2 tol^2 ||A||_F^2 / (2 L 2^l) (the error budget shared by the 2^l nodes, both
 // kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first). A
 // randomized check then measures the ID on FRESH uniformly drawn far original columns (independent
@@ -106,9 +108,13 @@ struct ErrorCertificate {
   index_type entries = 0;  ///< entries of A evaluated (and as many of H)
 };
 
-template <class T>
-struct SkeletonizationResult {
-  HssMatrix<T> matrix;
+/// The result of a construction; M is HssMatrix<T> (SkeletonizationResult) or DistHssMatrix<T>
+/// (DistSkeletonizationResult). Every count is global (the same on every rank): entries that
+/// several ranks evaluate redundantly (the levels above the split) are counted once, so the
+/// counts equal the one-rank run's.
+template <class M>
+struct SkeletonizationResultOf {
+  M matrix;
   /// Entries of A evaluated: construction (all rounds), norm estimate and certificates.
   index_type entries = 0;
   index_type construction_entries = 0;  ///< of which in the final round's construction
@@ -121,16 +127,20 @@ struct SkeletonizationResult {
   /// Largest row rank per level (index 0: the root, 0).
   std::vector<index_type> max_rank_per_level;
   double norm_estimate = 0;  ///< the sampled ||A||_F used for the budget
-  PhaseTimer timings;        ///< phases: norm, construction, certificate
+  PhaseTimer timings;        ///< phases: norm, construction, certificate (this rank's times)
 };
+
+template <class T>
+using SkeletonizationResult = SkeletonizationResultOf<HssMatrix<T>>;
 
 /// HSS approximation of the n x n matrix whose entries `entries` returns (the user's order) on
 /// `tree` (n = tree.size()), by recursive skeletonization (file comment: cost, guarantees). In
 /// tolerance mode the construction is repeated (beta halved or more, up to max_rounds, stopping
 /// early when a round does not halve the certificate's upper end) while that upper end exceeds the
 /// tolerance; the result then has met_tolerance = false.
-/// Replicated (one process); the distributed drivers refuse it. Throws InvalidArgument on an
-/// empty evaluator, no rank and no positive tolerance, points not n x d, or options out of range.
+/// One process: compress_by_skeletonization_distributed (dist_skeletonization.hpp) on Comm::self(),
+/// gathered into one HssMatrix. Throws InvalidArgument on an empty evaluator, no rank and no
+/// positive tolerance, points not n x d, or options out of range.
 template <class T>
 SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, const ClusterTree& tree,
                                                      const EntryEvaluator<T>& entries,
