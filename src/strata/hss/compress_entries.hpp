@@ -46,7 +46,8 @@ struct CompressEntriesOptions {
   std::uint64_t seed = 1;
   /// compress_from_entries_and_products only. sample_step > 0: while some node saturates the
   /// samples (and s < N), sample_step more columns are appended (products for the new columns
-  /// only) and the construction is repeated.
+  /// only) and the construction is repeated; a construction stops at the first level with a
+  /// saturated node (the levels above would be discarded).
   int sample_step = 0;
   /// compress_from_entries_and_products only. > 0: the target of ||A - H||_F / ||A||_F: after a
   /// construction without saturated nodes, the estimate of estimate_relative_error over
