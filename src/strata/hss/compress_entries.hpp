@@ -53,7 +53,8 @@ struct CompressEntriesOptions {
   /// construction without saturated nodes, the estimate of estimate_relative_error over
   /// error_probes Gaussian probes (compress_matvec.hpp) must be <= 0.75 target_tolerance (the
   /// estimate's scatter: ToleranceSchedule::kEstimateMargin); otherwise relative_tolerance
-  /// shrinks by max(0.05, min(0.8, 0.8 aim / estimate)) and the construction is repeated from the
+  /// shrinks by max(0.05, min(0.8, (0.8 aim / estimate)^2)) (the error follows the ID tolerance
+  /// sub-linearly: comment at the update) and the construction is repeated from the
   /// same samples (no new products); at most max_rounds estimates.
   double target_tolerance = 0;
   int error_probes = 10;
