@@ -46,13 +46,15 @@ struct CompressEntriesOptions {
   std::uint64_t seed = 1;
   /// compress_from_entries_and_products only. sample_step > 0: while some node saturates the
   /// samples (and s < N), sample_step more columns are appended (products for the new columns
-  /// only) and the construction is repeated.
+  /// only) and the construction is repeated; a construction stops at the first level with a
+  /// saturated node (the levels above would be discarded).
   int sample_step = 0;
   /// compress_from_entries_and_products only. > 0: the target of ||A - H||_F / ||A||_F: after a
   /// construction without saturated nodes, the estimate of estimate_relative_error over
   /// error_probes Gaussian probes (compress_matvec.hpp) must be <= 0.75 target_tolerance (the
   /// estimate's scatter: ToleranceSchedule::kEstimateMargin); otherwise relative_tolerance
-  /// shrinks by max(0.05, min(0.8, 0.8 aim / estimate)) and the construction is repeated from the
+  /// shrinks by max(0.05, min(0.8, (0.8 aim / estimate)^2)) (the error follows the ID tolerance
+  /// sub-linearly: comment at the update) and the construction is repeated from the
   /// same samples (no new products); at most max_rounds estimates.
   double target_tolerance = 0;
   int error_probes = 10;

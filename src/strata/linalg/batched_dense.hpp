@@ -12,7 +12,8 @@
 // - device memory (CUDA, HIP): one Kokkos team kernel per call with a team per matrix (league rank
 //   = matrix index), small per-matrix vectors in team scratch, TeamThreadRange loops and team
 //   barriers only; they target matrices of up to a few hundred rows and columns.
-// Column-pivoted QR and the interpolative decomposition use the team kernels on every backend.
+// Column-pivoted QR uses the team kernels on every backend; the interpolative decomposition uses
+// LAPACK xGEQP3 + xTRSM on host memory and the team kernels on device memory.
 //
 // Reference algorithms: Golub & Van Loan, Matrix Computations (4th ed.): Householder QR (Alg.
 // 5.2.1), QR with column pivoting (Alg. 5.4.1), one-sided (Hestenes) Jacobi SVD (Sec. 8.6.4);

@@ -208,6 +208,37 @@ TEST(CompressEntriesAdaptive, AppendsSamplesAndMeetsTheTarget) {
       strata::InvalidArgument);
 }
 
+TEST(CompressEntriesAdaptive, TightensTheIdToleranceUntilTheEstimateMeetsTheAim) {
+  // An ID tolerance 1000x looser than the target: the first estimate misses the aim (0.75 x
+  // target, kEstimateMargin), the ID tolerance shrinks (by the squared missing factor, at most to
+  // 0.05x per round) and the construction is repeated from the same samples (no new products)
+  // until the estimate is <= the aim. Samples (64) exceed the ranks of cauchy-1d at 1e-8 (18-20),
+  // so no node saturates. Dense error against 2 x target: the probe argument of
+  // AppendsSamplesAndMeetsTheTarget.
+  const strata::ExecSpace exec;
+  const index_type n = 1024;
+  const double target = 1e-8;
+  const auto problem = hss::make_problem<double>("cauchy-1d", n);
+  const auto tree = hss::ClusterTree::uniform(n, 64);
+  hss::CompressEntriesOptions options;
+  options.samples = 64;
+  options.sample_step = 16;
+  options.relative_tolerance = 1e-5;
+  options.target_tolerance = target;
+  hss::CompressEntriesResult result;
+  const auto h = hss::compress_from_entries_and_products<double>(
+      exec, tree, *hss::make_operator<double>(problem), problem->entry_evaluator(), options,
+      &result);
+  EXPECT_EQ(result.saturated_nodes, 0);
+  EXPECT_EQ(result.samples, 64);
+  EXPECT_EQ(result.products, 64);
+  EXPECT_GE(result.rounds, 2);
+  EXPECT_EQ(result.probe_products, 10 * result.rounds);
+  EXPECT_LT(result.final_relative_tolerance, options.relative_tolerance);
+  EXPECT_LE(result.relative_error_estimate, 0.75 * target);
+  EXPECT_LE(relative_frobenius_error(hss::to_dense(exec, h), problem->dense(exec)), 2 * target);
+}
+
 TEST(CompressEntriesErrors, MismatchedSizesAreRejected) {
   const strata::ExecSpace exec;
   const auto problem = hss::make_problem<double>("cauchy-1d", 100);

@@ -923,6 +923,134 @@ TYPED_TEST(BatchedDense, GemmAndCopyOnStridedBlocks) {
   }
 }
 
+/// Gaussian m x n matrix with column j scaled by 2^-j: pivots separated by about a factor 2, far
+/// above the differences between recomputed (team kernel) and downdated (xGEQP3) column norms.
+HostMatrix<double> graded_columns(int m, int n, std::uint64_t seed) {
+  auto a = gaussian(m, n, seed);
+  for (int j = 0; j < n; ++j)
+    for (int i = 0; i < m; ++i) a(i, j) = std::ldexp(a(i, j), -j);
+  return a;
+}
+
+// The host ID (xGEQP3 + xTRSM, HostKernels) against the team-kernel ID (TeamKernels, what device
+// memory uses) on the same batch, and both against the dense matrix. Column-pivoted QR after k
+// steps leaves every remaining column of R22 with norm <= the next pivot, and the rank rule stops
+// at the first pivot <= cut = max(absolute, relative |R_00|), so
+//   ||A - A(:, J) X||_F = ||R22||_F <= sqrt(n - k) cut
+// in exact arithmetic, plus rounding c n u ||A||_F (1 + ||X||_F) (Householder QR backward error and
+// the triangular solve, as in InterpolativeDecompositionOfLowRankMatrices). The matrices have
+// well-separated pivots (graded singular values with a gap at the cut, Gaussian columns of
+// distinct norms, columns graded by powers of 2), so both routes must also pick the same rank and
+// skeleton; X then agrees up to rounding amplified by kappa(R11) (bound at the check).
+TYPED_TEST(BatchedDense, HostInterpolativeDecompositionMatchesTeamKernels) {
+  using T = TypeParam;
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, strata::MemSpace>::accessible) {
+    GTEST_SKIP() << "the host kernels need host-accessible memory";
+  } else {
+    const double u = unit_roundoff<T>();
+    const std::vector<HostMatrix<double>> mats = {
+        with_singular_values(24, 40, {1, 0.5, 0.25, 0.125, 1e-5, 1e-6}, 141),
+        gaussian(16, 30, 142),
+        gaussian(30, 12, 143),
+        HostMatrix<double>("zero", 5, 7),
+        graded_columns(10, 20, 144),
+        gaussian(1, 9, 145)};
+    const int count = static_cast<int>(mats.size());
+    std::vector<int> m, n, ones(mats.size(), 1), xr;
+    for (const auto& a : mats) {
+      m.push_back(static_cast<int>(a.extent(0)));
+      n.push_back(static_cast<int>(a.extent(1)));
+      xr.push_back(std::min(m.back(), n.back()));
+    }
+    const auto a = to_batch<T>(mats);
+    // A gap of 1e-2 to 1e-5 around the relative cut 1e-3 (rank 4 in the first matrix), far above
+    // float rounding (~1e-7); the absolute cut 0.5 sits between Gaussian pivots (O(sqrt(m))) and
+    // zero.
+    const std::vector<la::RankRule> rules = {la::RankRule{-1, 1e-3, 0}, la::RankRule{3, 0, 0},
+                                             la::RankRule{-1, 0, 0.5}};
+    for (const auto& rule : rules) {
+      Kokkos::View<int*, strata::MemSpace> rank_host("rh", count), rank_team("rt", count);
+      auto skel_host = MatrixBatch<int>::allocate("sh", n, ones);
+      auto skel_team = MatrixBatch<int>::allocate("st", n, ones);
+      // X with spare rows (min(m, n) >= k), which must come back zero.
+      auto x_host = MatrixBatch<T>::allocate_uninitialized("xh", xr, n);
+      auto x_team = MatrixBatch<T>::allocate_uninitialized("xt", xr, n);
+      Kokkos::deep_copy(x_host.values, T(7));
+      Kokkos::deep_copy(x_team.values, T(7));
+      la::detail::HostKernels::interpolative_decomposition(strata::ExecSpace(), a, rule, rank_host,
+                                                           skel_host, x_host);
+      la::detail::TeamKernels::interpolative_decomposition(strata::ExecSpace(), a, rule, rank_team,
+                                                           skel_team, x_team);
+      const auto kh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, rank_host);
+      const auto kt = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, rank_team);
+      for (int b = 0; b < count; ++b) {
+        ASSERT_EQ(kh(b), kt(b)) << "matrix " << b << " rule max_rank " << rule.max_rank;
+        const int k = kh(b);
+        const auto ab = rounded<T>(mats[static_cast<std::size_t>(b)]);
+        const auto sh = matrix(skel_host, b), st = matrix(skel_team, b);
+        const auto xh = matrix(x_host, b), xt = matrix(x_team, b);
+        for (int j = 0; j < k; ++j) EXPECT_EQ(sh(j, 0), st(j, 0)) << b;
+        // The skeleton is a permutation of the columns.
+        std::vector<int> seen(static_cast<std::size_t>(n[b]), 0);
+        for (int j = 0; j < n[b]; ++j) ++seen[static_cast<std::size_t>(sh(j, 0))];
+        EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), n[b]) << b;
+        double first = 0;
+        for (int j = 0; j < n[b]; ++j) {
+          double c = 0;
+          for (int i = 0; i < m[b]; ++i) c += ab(i, j) * ab(i, j);
+          first = std::max(first, std::sqrt(c));
+        }
+        const double cut = std::max(rule.absolute_tolerance, rule.relative_tolerance * first);
+        for (const auto* pair : {&xh, &xt}) {
+          const auto& xb = *pair;
+          const auto& sb = pair == &xh ? sh : st;
+          HostMatrix<double> cols("cols", m[b], k), xk("xk", k, n[b]);
+          for (int j = 0; j < k; ++j)
+            for (int i = 0; i < m[b]; ++i) cols(i, j) = ab(i, static_cast<int>(sb(j, 0)));
+          for (int j = 0; j < n[b]; ++j) {
+            for (int i = 0; i < k; ++i) xk(i, j) = xb(i, j);
+            for (int i = k; i < xr[b]; ++i) EXPECT_EQ(xb(i, j), 0.0) << b;
+          }
+          for (int j = 0; j < k; ++j)
+            for (int i = 0; i < k; ++i)
+              EXPECT_EQ(xb(i, static_cast<int>(sb(j, 0))), i == j ? 1.0 : 0.0);
+          const double rounding =
+              c_stable * std::max(m[b], n[b]) * u * frobenius(ab) * (1 + frobenius(xk));
+          if (rule.max_rank < 0) {
+            EXPECT_LE(distance(multiply(cols, xk), ab), std::sqrt(n[b] - k) * cut + rounding)
+                << "matrix " << b;
+          }
+        }
+        // Same skeleton, same X: the two solves of R11 T = R12 differ by the backward errors of
+        // the two QRs and solves, amplified by kappa(R11) = kappa(A(:, J)) (Q orthonormal):
+        // ||X_host - X_team||_F <= c n u kappa(A(:, J)) (1 + ||X||_F) (Higham Thm 8.5 with the
+        // QR's backward error).
+        if (k == 0) continue;
+        HostMatrix<double> xkh("xkh", k, n[b]), xkt("xkt", k, n[b]), cols("cols", m[b], k);
+        for (int j = 0; j < n[b]; ++j)
+          for (int i = 0; i < k; ++i) xkh(i, j) = xh(i, j), xkt(i, j) = xt(i, j);
+        for (int j = 0; j < k; ++j)
+          for (int i = 0; i < m[b]; ++i) cols(i, j) = ab(i, static_cast<int>(st(j, 0)));
+        const auto sv = strata::linalg::host::singular_values(cols);
+        const double kappa = sv.front() / sv.back();
+        EXPECT_LE(distance(xkh, xkt),
+                  c_stable * std::max(m[b], n[b]) * u * kappa * (1 + frobenius(xkt)))
+            << "matrix " << b;
+      }
+    }
+    // The host route reports NaN / Inf input (LAPACK's result would be meaningless).
+    auto bad = gaussian(4, 6, 146);
+    bad(1, 2) = std::numeric_limits<double>::quiet_NaN();
+    const auto nan_batch = to_batch<T>({gaussian(3, 3, 147), bad});
+    Kokkos::View<int*, strata::MemSpace> nan_ranks("nr", 2);
+    auto nan_skel = MatrixBatch<int>::allocate("ns", {3, 6}, {1, 1});
+    auto nan_x = MatrixBatch<T>::allocate("nx", {3, 4}, {3, 6});
+    EXPECT_THROW(la::detail::HostKernels::interpolative_decomposition(
+                     strata::ExecSpace(), nan_batch, la::RankRule{}, nan_ranks, nan_skel, nan_x),
+                 strata::NumericalError);
+  }
+}
+
 TYPED_TEST(BatchedDense, NonFiniteInputsAreReported) {
   using T = TypeParam;
   auto bad = gaussian(4, 6, 121);

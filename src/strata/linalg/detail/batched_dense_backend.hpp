@@ -4,7 +4,8 @@
 //
 // - HostKernels (batched_dense_host.cpp): when the batch memory is host-accessible (Serial,
 //   OpenMP, Threads; CUDA UVM), every matrix goes to host LAPACK/BLAS (xGEQRF/xORGQR/xORMQR,
-//   xGESDD with xGESVD fallback, xTRCON/xTRSM or xGELSD, xGEMM) through linalg/detail/lapack.hpp,
+//   xGEQP3 + xTRSM for the ID, xGESDD with xGESVD fallback, xTRCON/xTRSM or xGELSD, xGEMM)
+//   through linalg/detail/lapack.hpp,
 //   in a Kokkos::DefaultHostExecutionSpace range over the matrices with one workspace per thread.
 // - TeamKernels (batched_dense_team.cpp): one Kokkos team per matrix with the team building blocks
 //   of batched_dense_team.hpp; runs on every backend and is what device memory spaces use.

@@ -206,9 +206,7 @@ void HostKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
                      });
 }
 
-// Column-pivoted QR and the interpolative decomposition stay on the team kernels: LAPACK's xGEQP3
-// cannot stop at the rank (it always factors to min(m, n)), and a host version has not been
-// measured against them yet; they are not on the HSS-from-products path.
+// Column-pivoted QR stays on the team kernels (not on the HSS paths; not measured here).
 template <class T>
 void HostKernels::column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
                                     const RankRule& rule, const Kokkos::View<int*, MemSpace>& ranks,
@@ -217,13 +215,72 @@ void HostKernels::column_pivoted_qr(const ExecSpace& exec, const MatrixBatch<T>&
   TeamKernels::column_pivoted_qr(exec, a, rule, ranks, perm, q, r);
 }
 
+// The interpolative decomposition by xGEQP3 (BLAS-3 column-pivoted QR: half of its flops in xGEMM)
+// and xTRSM for X = R11^{-1} R12. xGEQP3 factors all min(m, n) columns, where the team kernel stops
+// at the rank; for the ID's shapes here (samples x candidates, rank a good part of the samples)
+// that costs less than the team kernel's level-2 updates and per-step norm recomputation: measured
+// in perf/bench_hss_strumpack (entries-products) on a 2-core host, N = 4096-8192. The rank is
+// read off the pivots |R_jj| with the rule of RankRule, as the team kernel does: the first j with
+// |R_jj| <= max(absolute, relative |R_00|) (or zero, or max_rank) ends it. xGEQP3 downdates the
+// column norms (with LAPACK's recomputation safeguard, xLAQPS/xLAQP2), so near-ties may pivot
+// differently from the team kernel, which recomputes them: both are valid pivoted QRs.
 template <class T>
 void HostKernels::interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
                                               const RankRule& rule,
                                               const Kokkos::View<int*, MemSpace>& ranks,
                                               const MatrixBatch<int>& skeleton,
                                               const MatrixBatch<T>& x) {
-  TeamKernels::interpolative_decomposition(exec, a, rule, ranks, skeleton, x);
+  int* rank_out = ranks.data();
+  const auto info = for_each_matrix<T>(
+      exec, "strata::linalg::interpolative_decomposition::host", a.layout.count(),
+      [&](const int b, Workspace<T>& ws, int& status) {
+        const auto src = host_ref(a, b), xx = host_ref(x, b);
+        const auto pv = host_ref(skeleton, b);
+        int m = src.rows, n = src.cols, ld = std::max(1, m);
+        const int steps =
+            rule.max_rank < 0 ? std::min(m, n) : std::min(rule.max_rank, std::min(m, n));
+        int k = 0;
+        int* jpvt = ensure(ws.iwork, n);
+        T* f = ensure(ws.a, static_cast<index_type>(ld) * n);
+        if (m > 0 && n > 0 && all_finite(src)) {
+          copy_to(src, false, f, ld);
+          std::fill(jpvt, jpvt + n, 0);  // every column free
+          T* tau = ensure(ws.tau, std::min(m, n));
+          int lapack_info = 0, lwork = -1;
+          T query = 0;
+          lapack::geqp3(&m, &n, f, &ld, jpvt, tau, &query, &lwork, &lapack_info);
+          lwork = query_size(query);
+          lapack::geqp3(&m, &n, f, &ld, jpvt, tau, ensure(ws.work, lwork), &lwork, &lapack_info);
+          const double first = std::abs(static_cast<double>(f[0]));
+          const double cut = std::max(rule.absolute_tolerance, rule.relative_tolerance * first);
+          while (k < steps) {
+            const double pivot =
+                std::abs(static_cast<double>(f[k + static_cast<index_type>(k) * ld]));
+            if (!(pivot > cut) || pivot == 0) break;
+            ++k;
+          }
+          // T = R11^{-1} R12 in place over R12 (k x (n - k)).
+          int rest = n - k;
+          if (k > 0 && rest > 0) {
+            const T one = 1;
+            lapack::trsm("L", "U", "N", "N", &k, &rest, &one, f, &ld,
+                         f + static_cast<index_type>(k) * ld, &ld);
+          }
+        } else {
+          if (m > 0 && n > 0) status = not_finite;
+          for (int j = 0; j < n; ++j) jpvt[j] = j + 1;
+        }
+        rank_out[b] = k;
+        for (int j = 0; j < n; ++j) pv(j, 0) = jpvt[j] - 1;
+        for (int j = 0; j < n; ++j) {
+          const int c = jpvt[j] - 1;
+          for (int i = 0; i < xx.rows; ++i)
+            xx(i, c) =
+                i >= k ? T(0)
+                       : (j < k ? (i == j ? T(1) : T(0)) : f[i + static_cast<index_type>(j) * ld]);
+        }
+      });
+  check_info(info, "interpolative_decomposition");
 }
 
 template <class T>

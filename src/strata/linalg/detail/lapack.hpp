@@ -31,6 +31,8 @@ void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const float* alpha, const float* a, const int* lda, float* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
+void sgeqp3_(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau,
+             float* work, const int* lwork, int* info);
 void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work,
              const int* lwork, int* info);
 void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda, const float* tau,
@@ -89,6 +91,8 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const double* alpha, const double* a, const int* lda, double* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
+void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
+             double* work, const int* lwork, int* info);
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
              const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
@@ -179,6 +183,14 @@ inline void trsm(const char* side, const char* uplo, const char* transa, const c
                  double* b, const int* ldb) {
   fortran::dtrsm_(side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb, std::size_t{1},
                   std::size_t{1}, std::size_t{1}, std::size_t{1});
+}
+inline void geqp3(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau,
+                  float* work, const int* lwork, int* info) {
+  fortran::sgeqp3_(m, n, a, lda, jpvt, tau, work, lwork, info);
+}
+inline void geqp3(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
+                  double* work, const int* lwork, int* info) {
+  fortran::dgeqp3_(m, n, a, lda, jpvt, tau, work, lwork, info);
 }
 inline void geqrf(const int* m, const int* n, float* a, const int* lda, float* tau, float* work,
                   const int* lwork, int* info) {
