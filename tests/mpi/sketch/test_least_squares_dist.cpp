@@ -53,8 +53,8 @@ TEST(LeastSquaresDistributed, MatchesTheSingleRankSolution) {
       // The same sketch and the same iteration; only the summation order of the sums (local
       // sums plus an allreduce, and team reductions whose order follows the team size) differs.
       // LSQR stops at the first iteration whose rounded estimate passes the test, so a run whose
-      // estimate sits at the threshold may stop one iteration apart (seen at 4 ranks with two-thread
-      // host teams: 13 vs 14); the solutions are compared below.
+      // estimate sits at the threshold may stop one iteration apart (seen at 4 ranks with
+      // two-thread host teams: 13 vs 14); the solutions are compared below.
       EXPECT_LE(std::abs(dist.iterations - local.iterations), 1);
       EXPECT_EQ(dist.converged, local.converged);
       const auto x = st::to_host(dist.x), y = st::to_host(local.x);
