@@ -10,6 +10,7 @@
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/cholesky.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/norms.hpp"
 
 namespace strata {
 
@@ -34,16 +35,7 @@ Matrix<T> gram(const ExecSpace& exec, const DistMatrix<T>& x) {
   return g;
 }
 
-/// tr G, and the largest and smallest |R_ii| of a triangular R, in double.
-template <class T>
-double trace(const ExecSpace& exec, const Matrix<T>& g) {
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::tall_skinny_qr::trace", Kokkos::RangePolicy<ExecSpace>(exec, 0, g.extent(0)),
-      KOKKOS_LAMBDA(const std::size_t i, double& s) { s += static_cast<double>(g(i, i)); }, sum);
-  return sum;
-}
-
+/// The smallest over the largest |R_ii| of a triangular R, in double.
 template <class T>
 double diagonal_ratio(const ExecSpace& exec, const Matrix<T>& r) {
   double largest = 0, smallest = 0;
@@ -115,7 +107,7 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
   const double u = std::numeric_limits<T>::epsilon() / 2;
   TallSkinnyQrResult result;
   auto g = gram(exec, x);
-  const double norm2 = trace(exec, g);
+  const double norm2 = linalg::trace(exec, g);
   STRATA_REQUIRE(std::isfinite(norm2), NonFiniteInput,
                  "tall_skinny_qr: X contains NaN or Inf (its squared Frobenius norm is ", norm2,
                  ")");

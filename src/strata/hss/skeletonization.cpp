@@ -1151,15 +1151,7 @@ SkeletonizationResult<T> compress_by_skeletonization(const ExecSpace& exec, cons
   auto d = compress_by_skeletonization_distributed<T>(exec, Comm::self(), tree, entries, options);
   SkeletonizationResult<T> r;
   r.matrix = gather<T>(exec, d.matrix);
-  r.entries = d.entries;
-  r.construction_entries = d.construction_entries;
-  r.rounds = d.rounds;
-  r.met_tolerance = d.met_tolerance;
-  r.certificate = d.certificate;
-  r.unverified_nodes = d.unverified_nodes;
-  r.max_rank_per_level = std::move(d.max_rank_per_level);
-  r.norm_estimate = d.norm_estimate;
-  r.timings = std::move(d.timings);
+  static_cast<SkeletonizationReport&>(r) = std::move(static_cast<SkeletonizationReport&>(d));
   return r;
 }
 

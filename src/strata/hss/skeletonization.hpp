@@ -112,13 +112,10 @@ struct ErrorCertificate {
   index_type entries = 0;  ///< entries of A evaluated (and as many of H)
 };
 
-/// The result of a construction; M is HssMatrix<T> (SkeletonizationResult) or DistHssMatrix<T>
-/// (DistSkeletonizationResult). Every count is global (the same on every rank): entries that
-/// several ranks evaluate redundantly (the levels above the split) are counted once, so the
-/// counts equal the one-rank run's.
-template <class M>
-struct SkeletonizationResultOf {
-  M matrix;
+/// What a construction reports besides the matrix. Every count is global (the same on every
+/// rank): entries that several ranks evaluate redundantly (the levels above the split) are counted
+/// once, so the counts equal the one-rank run's.
+struct SkeletonizationReport {
   /// Entries of A evaluated: construction (all rounds), norm estimate and certificates.
   index_type entries = 0;
   index_type construction_entries = 0;  ///< of which in the final round's construction
@@ -132,6 +129,13 @@ struct SkeletonizationResultOf {
   std::vector<index_type> max_rank_per_level;
   double norm_estimate = 0;  ///< the sampled ||A||_F used for the budget
   PhaseTimer timings;        ///< phases: norm, construction, certificate (this rank's times)
+};
+
+/// The result of a construction; M is HssMatrix<T> (SkeletonizationResult) or DistHssMatrix<T>
+/// (DistSkeletonizationResult).
+template <class M>
+struct SkeletonizationResultOf : SkeletonizationReport {
+  M matrix;
 };
 
 template <class T>

@@ -1,4 +1,4 @@
-// Norms of dense views, accumulated in double on the view's execution space.
+// Norms (and the trace) of dense views, accumulated in double on the view's execution space.
 #pragma once
 
 #include <cmath>
@@ -27,6 +27,16 @@ double sum_of_squares(const ExecutionSpace& exec, const View& a) {
 template <class ExecutionSpace, class View>
 double frobenius_norm(const ExecutionSpace& exec, const View& a) {
   return std::sqrt(sum_of_squares(exec, a));
+}
+
+/// Trace of a square rank-2 view, in double.
+template <class ExecutionSpace, class View>
+double trace(const ExecutionSpace& exec, const View& a) {
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::linalg::trace", Kokkos::RangePolicy<ExecutionSpace>(exec, 0, a.extent(0)),
+      KOKKOS_LAMBDA(const std::size_t i, double& s) { s += static_cast<double>(a(i, i)); }, sum);
+  return sum;
 }
 
 }  // namespace strata::linalg

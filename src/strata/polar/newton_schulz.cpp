@@ -124,16 +124,6 @@ struct DeferredErrors {
   }
 };
 
-/// tr G for a square G, in double.
-template <class T>
-double trace(const ExecSpace& exec, const Matrix<T>& g) {
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::polar::trace", Kokkos::RangePolicy<ExecSpace>(exec, 0, g.extent(0)),
-      KOKKOS_LAMBDA(const std::size_t i, double& s) { s += static_cast<double>(g(i, i)); }, sum);
-  return sum;
-}
-
 /// out = a I + b G (G square, out distinct from G): the linear part of the step's polynomial.
 template <class T>
 void linear_part(const ExecSpace& exec, const Matrix<T>& g, const Step& p, const Matrix<T>& out) {
@@ -308,7 +298,7 @@ struct DistributedProducts {
     errors.record(exec, gram_matrix, slot);
   }
   std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
-  double trace() { return polar::trace<T>(exec, gram_matrix); }
+  double trace() { return linalg::trace(exec, gram_matrix); }
   void polynomial(const Step& p) { symmetric_polynomial_of<T>(exec, gram_matrix, p, poly); }
   void update() {
     multiply_replicated<T>(exec, current, poly, next);
@@ -393,7 +383,7 @@ struct SignProducts {
     errors.record(exec, square, slot);
   }
   std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
-  double trace() { return polar::trace<T>(exec, square); }
+  double trace() { return linalg::trace(exec, square); }
   void polynomial(const Step& p) { polynomial_of<T>(exec, square, p, poly); }
   void update() {
     linalg::gemm(exec, "N", "N", T(1), x, poly, T(0), next);
@@ -418,7 +408,7 @@ struct SqrtProducts {
     errors.record(exec, m, slot);
   }
   std::vector<double> deferred_errors(int count) const { return errors.read(exec, count); }
-  double trace() { return polar::trace<T>(exec, m); }
+  double trace() { return linalg::trace(exec, m); }
   void polynomial(const Step& p) { polynomial_of<T>(exec, m, p, poly); }
   void update() {
     linalg::gemm(exec, "N", "N", T(1), y, poly, T(0), next);
