@@ -74,7 +74,8 @@ void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t row
         const std::size_t j0 = block * per_block;
         const std::size_t j1 = j0 + per_block < cols ? j0 + per_block : cols;
         double r = 0;
-        if constexpr (Max) {
+        // A plain if: nvcc rejects an extended lambda's first capture inside `if constexpr`.
+        if (Max) {
           Kokkos::parallel_reduce(
               Kokkos::TeamThreadRange(member, rows),
               [&](const std::size_t i, double& m) {
