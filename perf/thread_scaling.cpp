@@ -20,7 +20,9 @@
 //                 symmetric matrix
 //   hss           strata hss compress --problem cauchy-1d --n --hss-n --tol --hss-tol (leaf 64,
 //                 geometric tree): total and its phases; then the HSS matvec and the ULV factor
-//                 and solve on --hss-cols right-hand sides
+//                 and solve on --hss-cols right-hand sides; the matvec and the solve's steps
+//                 also in the tree's order by both routes over the levels (host sweep by
+//                 subtrees and one kernel per level, hss/detail/tree_sweep.hpp)
 //   baselines     host LAPACK with the BLAS's own threads on the same sizes: dgesvd of the polar
 //                 matrix (U and V^T: the polar factor's peer), dgesvd values of the rsvd matrix,
 //                 dgels of the lstsq problem, dgesv of a dense --gesv-n system with --hss-cols
@@ -49,6 +51,7 @@
 #include "strata/dist/linear_operator.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/hss/matvec.hpp"
 #include "strata/hss/problems.hpp"
 #include "strata/hss/ulv.hpp"
@@ -200,6 +203,35 @@ void check_info(const char* routine, int info) {
     std::fprintf(stderr, "strata_thread_scaling: %s returned info = %d\n", routine, info);
     std::exit(1);
   }
+}
+
+/// max |a - b| over the entries (two routes of one computation that must agree bit for bit).
+double max_difference(const strata::Matrix<double>& a, const strata::Matrix<double>& b) {
+  const auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  const auto hb = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), b);
+  double worst = 0;
+  for (std::size_t j = 0; j < ha.extent(1); ++j)
+    for (std::size_t i = 0; i < ha.extent(0); ++i)
+      worst = std::max(worst, std::abs(ha(i, j) - hb(i, j)));
+  return worst;
+}
+
+/// The steps of hss::ulv_solve in the tree's order (no permutation, no checks) by `route`.
+void ulv_steps(const strata::ExecSpace& exec, const strata::hss::UlvFactor<double>& f,
+               const strata::ConstMatrix<double>& b, const strata::Matrix<double>& x,
+               strata::hss::detail::TreeSweep route) {
+  namespace detail = strata::hss::detail;
+  const auto& a = f.matrix;
+  const bool spd = f.variant == strata::hss::UlvVariant::symmetric_positive_definite;
+  std::vector<detail::UlvSolveLevel<double>> s(static_cast<std::size_t>(a.levels()) + 1);
+  for (std::size_t l = 0; l < s.size(); ++l)
+    s[l] = detail::ulv_solve_buffers(exec, f.levels[l], static_cast<index_type>(b.extent(1)));
+  detail::ulv_solve_up_tree<double>(exec, a, f.levels, s, b, 0, spd, route);
+  detail::ulv_solve_root<double>(exec, detail::ulv_tree_input(a, f.levels, 0), f.levels[0],
+                                 f.root_pivots, s[0],
+                                 a.levels() == 0 ? detail::UlvSolveLevel<double>{} : s[1], b, spd);
+  if (a.levels() == 0) Kokkos::deep_copy(exec, x, s[0].x);
+  detail::ulv_solve_down_tree<double>(exec, a, f.levels, s, x, 0, spd, route);
 }
 
 }  // namespace
@@ -427,14 +459,45 @@ int main(int argc, char** argv) {
       hss::matvec(exec, h.matrix, strata::ConstMatrix<double>(b), y);
       return static_cast<double>(strata::linalg::frobenius_norm(exec, y)) / norm_b;
     });
+    // The same product in the tree's order by both routes over the levels (hss/detail/
+    // tree_sweep.hpp): the host sweep by subtrees (what matvec runs here) and one kernel per level
+    // (what GPUs run, and what host backends ran before): the baseline of the sweep in this run.
+    // Both must agree bit for bit.
+    strata::Matrix<double> y_sweep("Y_sweep", b.extent(0), b.extent(1)),
+        y_levels("Y_levels", b.extent(0), b.extent(1));
+    for (const auto route :
+         {hss::detail::TreeSweep::automatic, hss::detail::TreeSweep::per_level}) {
+      const bool sweep = route == hss::detail::TreeSweep::automatic;
+      const auto& out = sweep ? y_sweep : y_levels;
+      measure(sweep ? "hss matvec, tree order, subtree sweep" : "hss matvec, tree order, per level",
+              repeat, 0.0, [&] {
+                hss::detail::matvec_permuted(exec, h.matrix, strata::ConstMatrix<double>(b), out,
+                                             hss::Op::none, route);
+                return sweep ? 0.0 : max_difference(y_sweep, y_levels);
+              });
+    }
     hss::UlvFactor<double> f;
     measure("hss ulv factor", repeat, 0.0, [&] {
       f = hss::ulv_factor(exec, h.matrix);
       return 0.0;
     });
-    // ULV is backward stable: residual O(L r u) against H (the demo's 1e-10).
+    // ULV is backward stable: residual O(L r u) against H (the demo's 1e-10). The timing includes
+    // the residual and the conditioning check (16 products and 2 solves with one vector).
     measure("hss ulv solve", repeat, 1e-10,
             [&] { return hss::ulv_solve(exec, f, strata::ConstMatrix<double>(b), x).residual; });
+    // The solve's steps alone in the tree's order by both routes (as for the matvec above).
+    strata::Matrix<double> x_sweep("X_sweep", b.extent(0), b.extent(1)),
+        x_levels("X_levels", b.extent(0), b.extent(1));
+    for (const auto route :
+         {hss::detail::TreeSweep::automatic, hss::detail::TreeSweep::per_level}) {
+      const bool sweep = route == hss::detail::TreeSweep::automatic;
+      const auto& out = sweep ? x_sweep : x_levels;
+      measure(sweep ? "hss ulv solve steps, subtree sweep" : "hss ulv solve steps, per level",
+              repeat, 0.0, [&] {
+                ulv_steps(exec, f, strata::ConstMatrix<double>(b), out, route);
+                return sweep ? 0.0 : max_difference(x_sweep, x_levels);
+              });
+    }
   }
 
   if (has("baselines")) {

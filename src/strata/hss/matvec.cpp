@@ -7,6 +7,7 @@
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
+#include "strata/hss/detail/tree_sweep.hpp"
 
 namespace strata::hss {
 
@@ -45,116 +46,213 @@ index_type total_rank(const HssLevel<T>& lv, Op op, bool upward) {
 
 // x^ of the leaves: x^_i = W_i^T x(I_i).
 template <class T>
-void upward_leaves(const ExecSpace& exec, const ClusterTree& tree, const Side<T>& w,
-                   const ConstMatrix<T>& x, const Matrix<T>& xhat, index_type nodes) {
-  const int k = static_cast<int>(x.extent(1));
-  const long ldx = static_cast<long>(x.stride(1)), ldh = static_cast<long>(xhat.stride(1));
-  const IndexArray begin = tree.begin();
-  const index_type first = ClusterTree::heap_index(tree.levels(), 0);
-  Kokkos::parallel_for(
-      "strata::hss::matvec::upward_leaves", kx::auto_team_policy(exec, nodes),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type i = team.league_rank();
-        team_gemm(team, true, false, static_cast<int>(w.rank(i)), k, static_cast<int>(w.rows(i)),
-                  T(1), w.basis.data() + w.offset(i), static_cast<long>(w.rows(i)),
-                  x.data() + begin(first + i), ldx, T(0), xhat.data() + w.rank_offset(i), ldh);
-      });
-}
+struct UpwardLeaf {
+  Side<T> w;
+  ConstMatrix<T> x;
+  Matrix<T> xhat;
+  IndexArray begin;
+  index_type first;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type i) const {
+    team_gemm(team, true, false, static_cast<int>(w.rank(i)), static_cast<int>(x.extent(1)),
+              static_cast<int>(w.rows(i)), T(1), w.basis.data() + w.offset(i),
+              static_cast<long>(w.rows(i)), x.data() + begin(first + i),
+              static_cast<long>(x.stride(1)), T(0), xhat.data() + w.rank_offset(i),
+              static_cast<long>(xhat.stride(1)));
+  }
+};
 
 // x^ of inner nodes: x^_p = W_p^T [x^_2p; x^_2p+1] (the children's slices are contiguous).
 template <class T>
-void upward_inner(const ExecSpace& exec, const Side<T>& w, const Side<T>& w_child,
-                  const Matrix<T>& xhat_child, const Matrix<T>& xhat, index_type nodes) {
-  const int k = static_cast<int>(xhat.extent(1));
-  const long ldc = static_cast<long>(xhat_child.stride(1)), ldh = static_cast<long>(xhat.stride(1));
-  Kokkos::parallel_for(
-      "strata::hss::matvec::upward_inner", kx::auto_team_policy(exec, nodes),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type p = team.league_rank();
-        team_gemm(team, true, false, static_cast<int>(w.rank(p)), k, static_cast<int>(w.rows(p)),
-                  T(1), w.basis.data() + w.offset(p), static_cast<long>(w.rows(p)),
-                  xhat_child.data() + w_child.rank_offset(2 * p), ldc, T(0),
-                  xhat.data() + w.rank_offset(p), ldh);
-      });
-}
+struct UpwardInner {
+  Side<T> w, w_child;
+  Matrix<T> xhat_child, xhat;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type p) const {
+    team_gemm(team, true, false, static_cast<int>(w.rank(p)), static_cast<int>(xhat.extent(1)),
+              static_cast<int>(w.rows(p)), T(1), w.basis.data() + w.offset(p),
+              static_cast<long>(w.rows(p)), xhat_child.data() + w_child.rank_offset(2 * p),
+              static_cast<long>(xhat_child.stride(1)), T(0), xhat.data() + w.rank_offset(p),
+              static_cast<long>(xhat.stride(1)));
+  }
+};
 
 // y^_j = op(B)_j x^_{j^1} + (Z_parent)_{rows of j} y^_parent for every node j of a level.
 template <class T>
-void downward_level(const ExecSpace& exec, const HssLevel<T>& lv, Op op, const Side<T>& w,
-                    const Side<T>& z, const Side<T>& z_parent, const Matrix<T>& xhat,
-                    const Matrix<T>& yhat_parent, const Matrix<T>& yhat, bool has_parent) {
-  const int k = static_cast<int>(xhat.extent(1));
-  const long ldx = static_cast<long>(xhat.stride(1)), ldy = static_cast<long>(yhat.stride(1)),
-             ldp = static_cast<long>(yhat_parent.stride(1));
-  const bool transpose = op == Op::transpose;
-  const IndexArray b_offset = lv.b_offset;
-  const FlatArray<T> b = lv.b;
-  Kokkos::parallel_for(
-      "strata::hss::matvec::downward", kx::auto_team_policy(exec, lv.nodes),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type j = team.league_rank();
-        const index_type s = j ^ 1;
-        const int zj = static_cast<int>(z.rank(j));
-        // A: B_j is r_j x c_s; A^T: B_s^T with B_s r_s x c_j (leading dim r_s = w.rank(s)).
-        const T* bj = transpose ? b.data() + b_offset(s) : b.data() + b_offset(j);
-        const long ldb = transpose ? static_cast<long>(w.rank(s)) : static_cast<long>(zj);
-        team_gemm(team, transpose, false, zj, k, static_cast<int>(w.rank(s)), T(1), bj, ldb,
-                  xhat.data() + w.rank_offset(s), ldx, T(0), yhat.data() + z.rank_offset(j), ldy);
-        if (has_parent) {
-          team.team_barrier();
-          const index_type p = j / 2;
-          const index_type row0 = (j & 1) ? z.rank(j - 1) : 0;
-          team_gemm(team, false, false, zj, k, static_cast<int>(z_parent.rank(p)), T(1),
-                    z_parent.basis.data() + z_parent.offset(p) + row0,
-                    static_cast<long>(z_parent.rows(p)),
-                    yhat_parent.data() + z_parent.rank_offset(p), ldp, T(1),
-                    yhat.data() + z.rank_offset(j), ldy);
-        }
-      });
-}
+struct Downward {
+  Side<T> w, z, z_parent;
+  IndexArray b_offset;
+  FlatArray<T> b;
+  Matrix<T> xhat, yhat_parent, yhat;
+  bool transpose, has_parent;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type j) const {
+    const int k = static_cast<int>(xhat.extent(1));
+    const long ldx = static_cast<long>(xhat.stride(1)), ldy = static_cast<long>(yhat.stride(1));
+    const index_type s = j ^ 1;
+    const int zj = static_cast<int>(z.rank(j));
+    // A: B_j is r_j x c_s; A^T: B_s^T with B_s r_s x c_j (leading dim r_s = w.rank(s)).
+    const T* bj = transpose ? b.data() + b_offset(s) : b.data() + b_offset(j);
+    const long ldb = transpose ? static_cast<long>(w.rank(s)) : static_cast<long>(zj);
+    team_gemm(team, transpose, false, zj, k, static_cast<int>(w.rank(s)), T(1), bj, ldb,
+              xhat.data() + w.rank_offset(s), ldx, T(0), yhat.data() + z.rank_offset(j), ldy);
+    if (has_parent) {
+      team.team_barrier();
+      const index_type p = j / 2;
+      const index_type row0 = (j & 1) ? z.rank(j - 1) : 0;
+      team_gemm(team, false, false, zj, k, static_cast<int>(z_parent.rank(p)), T(1),
+                z_parent.basis.data() + z_parent.offset(p) + row0,
+                static_cast<long>(z_parent.rows(p)), yhat_parent.data() + z_parent.rank_offset(p),
+                static_cast<long>(yhat_parent.stride(1)), T(1), yhat.data() + z.rank_offset(j),
+                ldy);
+    }
+  }
+};
 
 // y(I_i) = op(D_i) x(I_i) + Z_i y^_i on every leaf.
 template <class T>
-void leaves(const ExecSpace& exec, const HssMatrix<T>& a, Op op, const Side<T>& z,
-            const ConstMatrix<T>& x, const Matrix<T>& yhat, const Matrix<T>& y, bool has_bases) {
-  const int k = static_cast<int>(x.extent(1));
-  const long ldx = static_cast<long>(x.stride(1)), ldy = static_cast<long>(y.stride(1)),
-             ldh = static_cast<long>(yhat.stride(1));
-  const ClusterTree& tree = a.tree();
-  const IndexArray begin = tree.begin(), size = tree.sizes();
-  const index_type first = ClusterTree::heap_index(tree.levels(), 0);
-  const IndexArray d_offset = a.d_offset();
-  const FlatArray<T> d = a.d();
-  const bool transpose = op == Op::transpose;
+struct Leaf {
+  Side<T> z;
+  ConstMatrix<T> x;
+  Matrix<T> yhat, y;
+  IndexArray begin, size, d_offset;
+  FlatArray<T> d;
+  index_type first;
+  bool transpose, has_bases;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type i) const {
+    const int k = static_cast<int>(x.extent(1));
+    const long ldy = static_cast<long>(y.stride(1));
+    const int m = static_cast<int>(size(first + i));
+    const index_type row = begin(first + i);
+    team_gemm(team, transpose, false, m, k, m, T(1), d.data() + d_offset(i), static_cast<long>(m),
+              x.data() + row, static_cast<long>(x.stride(1)), T(0), y.data() + row, ldy);
+    if (has_bases) {
+      team.team_barrier();
+      team_gemm(team, false, false, m, k, static_cast<int>(z.rank(i)), T(1),
+                z.basis.data() + z.offset(i), static_cast<long>(m), yhat.data() + z.rank_offset(i),
+                static_cast<long>(yhat.stride(1)), T(1), y.data() + row, ldy);
+    }
+  }
+};
+
+// One kernel over the nodes of a level, a team per node.
+template <class Step>
+void level_kernel(const ExecSpace& exec, const char* label, index_type nodes, const Step& step) {
   Kokkos::parallel_for(
-      "strata::hss::matvec::leaves",
-      kx::auto_team_policy(exec, ClusterTree::nodes_on_level(tree.levels())),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type i = team.league_rank();
-        const int m = static_cast<int>(size(first + i));
-        const index_type row = begin(first + i);
-        team_gemm(team, transpose, false, m, k, m, T(1), d.data() + d_offset(i),
-                  static_cast<long>(m), x.data() + row, ldx, T(0), y.data() + row, ldy);
-        if (has_bases) {
-          team.team_barrier();
-          team_gemm(team, false, false, m, k, static_cast<int>(z.rank(i)), T(1),
-                    z.basis.data() + z.offset(i), static_cast<long>(m),
-                    yhat.data() + z.rank_offset(i), ldh, T(1), y.data() + row, ldy);
-        }
-      });
+      label, kx::auto_team_policy(exec, static_cast<int>(nodes)),
+      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
+}
+
+// The steps of every level of one product (index l: level l; leaf steps at the leaf level).
+template <class T>
+struct Steps {
+  std::vector<UpwardInner<T>> up;
+  UpwardLeaf<T> up_leaf;
+  std::vector<Downward<T>> down;
+  Leaf<T> leaf;
+};
+
+template <class T>
+Steps<T> make_steps(const HssMatrix<T>& a, Op op, const ConstMatrix<T>& x, const Matrix<T>& y,
+                    const std::vector<Matrix<T>>& xhat, const std::vector<Matrix<T>>& yhat) {
+  const int levels = a.levels();
+  const ClusterTree& tree = a.tree();
+  const index_type first = ClusterTree::heap_index(tree.levels(), 0);
+  const bool transpose = op == Op::transpose;
+  const auto at = [](int l) {
+    return static_cast<std::size_t>(l);
+  };
+  Steps<T> st;
+  st.up.resize(at(levels) + 1);
+  st.down.resize(at(levels) + 1);
+  st.up_leaf = {upward_side(a.level(levels), op), x, xhat[at(levels)], tree.begin(), first};
+  for (int l = levels - 1; l >= 1; --l)
+    st.up[at(l)] = {upward_side(a.level(l), op), upward_side(a.level(l + 1), op), xhat[at(l + 1)],
+                    xhat[at(l)]};
+  for (int l = 1; l <= levels; ++l) {
+    const HssLevel<T>& lv = a.level(l);
+    const bool has_parent = l >= 2;
+    st.down[at(l)] = {upward_side(lv, op),
+                      downward_side(lv, op),
+                      has_parent ? downward_side(a.level(l - 1), op) : Side<T>{},
+                      lv.b_offset,
+                      lv.b,
+                      xhat[at(l)],
+                      has_parent ? yhat[at(l) - 1] : Matrix<T>{},
+                      yhat[at(l)],
+                      transpose,
+                      has_parent};
+  }
+  st.leaf = {downward_side(a.level(levels), op),
+             x,
+             yhat[at(levels)],
+             y,
+             tree.begin(),
+             tree.sizes(),
+             a.d_offset(),
+             a.d(),
+             first,
+             transpose,
+             true};
+  return st;
+}
+
+// The product level by level: 2L + 1 kernels (the GPU route).
+template <class T>
+void per_level(const ExecSpace& exec, const Steps<T>& st, int levels) {
+  const auto at = [](int l) {
+    return static_cast<std::size_t>(l);
+  };
+  level_kernel(exec, "strata::hss::matvec::upward_leaves", ClusterTree::nodes_on_level(levels),
+               st.up_leaf);
+  for (int l = levels - 1; l >= 1; --l)
+    level_kernel(exec, "strata::hss::matvec::upward_inner", ClusterTree::nodes_on_level(l),
+                 st.up[at(l)]);
+  for (int l = 1; l <= levels; ++l)
+    level_kernel(exec, "strata::hss::matvec::downward", ClusterTree::nodes_on_level(l),
+                 st.down[at(l)]);
+  level_kernel(exec, "strata::hss::matvec::leaves", ClusterTree::nodes_on_level(levels), st.leaf);
+}
+
+// The product by subtrees (tree_sweep.hpp): four host kernels whatever the depth. A template on
+// the space, so that device builds never instantiate its host lambdas.
+template <class Exec, class T>
+void host_sweeps(const Exec& exec, const Steps<T>& st, int levels) {
+  using TeamMember = typename Kokkos::TeamPolicy<Exec>::member_type;
+  host_tree_sweep(exec, "strata::hss::matvec::upward", 1, levels, true,
+                  [&](const TeamMember& team, int l, index_type i) {
+                    if (l == levels) {
+                      st.up_leaf(team, i);
+                    } else {
+                      st.up[static_cast<std::size_t>(l)](team, i);
+                    }
+                  });
+  host_tree_sweep(exec, "strata::hss::matvec::downward", 1, levels, false,
+                  [&](const TeamMember& team, int l, index_type i) {
+                    st.down[static_cast<std::size_t>(l)](team, i);
+                    if (l == levels) {
+                      team.team_barrier();
+                      st.leaf(team, i);
+                    }
+                  });
 }
 
 }  // namespace
 
 template <class T>
 void matvec_permuted(const ExecSpace& exec, const HssMatrix<T>& a, const ConstMatrix<T>& x,
-                     const Matrix<T>& y, Op op) {
+                     const Matrix<T>& y, Op op, TreeSweep sweep) {
   kx::ScopedRegion region("strata::hss::matvec");
   const int levels = a.levels();
   const index_type k = static_cast<index_type>(x.extent(1));
   if (k == 0) return;
   if (levels == 0) {
-    leaves<T>(exec, a, op, Side<T>{}, x, Matrix<T>{}, y, false);
+    const ClusterTree& tree = a.tree();
+    const Leaf<T> leaf{
+        Side<T>{}, x, Matrix<T>{},         y,    tree.begin(), tree.sizes(), a.d_offset(),
+        a.d(),     0, op == Op::transpose, false};
+    level_kernel(exec, "strata::hss::matvec::leaves", 1, leaf);
     return;
   }
   std::vector<Matrix<T>> xhat(static_cast<std::size_t>(levels) + 1),
@@ -168,24 +266,14 @@ void matvec_permuted(const ExecSpace& exec, const HssMatrix<T>& a, const ConstMa
         Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::matvec::yhat"),
         total_rank(lv, op, false), k);
   }
-  upward_leaves<T>(exec, a.tree(), upward_side(a.level(levels), op), x,
-                   xhat[static_cast<std::size_t>(levels)], a.level(levels).nodes);
-  for (int l = levels - 1; l >= 1; --l) {
-    upward_inner<T>(exec, upward_side(a.level(l), op), upward_side(a.level(l + 1), op),
-                    xhat[static_cast<std::size_t>(l) + 1], xhat[static_cast<std::size_t>(l)],
-                    a.level(l).nodes);
+  const Steps<T> st = make_steps(a, op, x, y, xhat, yhat);
+  if constexpr (kx::runs_on_host<ExecSpace>) {
+    if (sweep == TreeSweep::automatic) {
+      host_sweeps(exec, st, levels);
+      return;
+    }
   }
-  for (int l = 1; l <= levels; ++l) {
-    const HssLevel<T>& lv = a.level(l);
-    const bool has_parent = l >= 2;
-    downward_level<T>(exec, lv, op, upward_side(lv, op), downward_side(lv, op),
-                      has_parent ? downward_side(a.level(l - 1), op) : Side<T>{},
-                      xhat[static_cast<std::size_t>(l)],
-                      has_parent ? yhat[static_cast<std::size_t>(l) - 1] : Matrix<T>{},
-                      yhat[static_cast<std::size_t>(l)], has_parent);
-  }
-  leaves<T>(exec, a, op, downward_side(a.level(levels), op), x,
-            yhat[static_cast<std::size_t>(levels)], y, true);
+  per_level(exec, st, levels);
 }
 
 template <class T>
@@ -231,12 +319,13 @@ void matvec(const ExecSpace& exec, const HssMatrix<T>& a, const ConstMatrix<T>& 
   detail::permute_rows<T>(exec, a.tree().permutation(), yp, y, false);
 }
 
-#define STRATA_HSS_MATVEC_INSTANTIATE(T)                                                 \
-  template void matvec<T>(const ExecSpace&, const HssMatrix<T>&, const ConstMatrix<T>&,  \
-                          const Matrix<T>&, Op);                                         \
-  template void detail::matvec_permuted<T>(const ExecSpace&, const HssMatrix<T>&,        \
-                                           const ConstMatrix<T>&, const Matrix<T>&, Op); \
-  template void detail::permute_rows<T>(const ExecSpace&, const IndexArray&,             \
+#define STRATA_HSS_MATVEC_INSTANTIATE(T)                                                \
+  template void matvec<T>(const ExecSpace&, const HssMatrix<T>&, const ConstMatrix<T>&, \
+                          const Matrix<T>&, Op);                                        \
+  template void detail::matvec_permuted<T>(const ExecSpace&, const HssMatrix<T>&,       \
+                                           const ConstMatrix<T>&, const Matrix<T>&, Op, \
+                                           detail::TreeSweep);                          \
+  template void detail::permute_rows<T>(const ExecSpace&, const IndexArray&,            \
                                         const ConstMatrix<T>&, const Matrix<T>&, bool);
 STRATA_HSS_MATVEC_INSTANTIATE(float)
 STRATA_HSS_MATVEC_INSTANTIATE(double)

@@ -8,6 +8,7 @@
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/hss/detail/conditioning.hpp"
 #include "strata/hss/detail/core_team_blas.hpp"
+#include "strata/hss/detail/tree_sweep.hpp"
 #include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/linalg/norms.hpp"
 
@@ -424,78 +425,88 @@ UlvSolveLevel<T> ulv_solve_buffers(const ExecSpace& exec, const UlvLevel<T>& lv,
           alloc("strata::hss::ulv::w", lv.c_offset_host(n))};
 }
 
+// The upward step of one node t (ulv_solve_up).
+template <class T>
+struct SolveUp {
+  UlvLevelInput<T> in;
+  UlvLevel<T> lv;
+  UlvSolveLevel<T> s, cs;
+  ConstMatrix<T> b;
+  index_type row0;
+  bool spd;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type t) const {
+    const bool leaf = in.leaf;
+    const HssLevel<T>& hl = in.own;
+    const HssLevel<T>& chl = in.children;
+    const UlvLevel<T>& cl = in.factored;
+    const int k = static_cast<int>(b.extent(1));
+    const long ldb = static_cast<long>(b.stride(1)), ld = static_cast<long>(s.rhs.stride(1)),
+               ldz = static_cast<long>(s.z.stride(1)), ldr = static_cast<long>(s.bred.stride(1)),
+               ldw = static_cast<long>(s.w.stride(1));
+    const long ldcw = leaf ? 0 : static_cast<long>(cs.w.stride(1));
+    const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)),
+              c = static_cast<int>(lv.c(t)), e = m - r;
+    T* rhs = s.rhs.data() + lv.m_offset(t);
+    T* bt = s.x.data() + lv.m_offset(t);
+    if (leaf) {
+      const T* src = b.data() + row0 + (in.begin(in.first + t) - in.begin(in.first));
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
+        const int i = idx % m, j = idx / m;
+        rhs[i + j * ld] = src[i + j * ldb];
+      });
+    } else {
+      assemble_reduced_rhs(team, cl, chl, t, spd, k, cs.bred, cs.w, rhs, ld, bt);
+    }
+    team.team_barrier();
+    const T* q = lv.q.data() + lv.square_offset(t);
+    const T* w = lv.w.data() + lv.square_offset(t);
+    team_gemm(team, true, false, m, k, m, T(1), q, static_cast<long>(m), rhs, ld, T(0), bt, ld);
+    team.team_barrier();
+    // Eliminated unknowns: L z = bt(r:m) (L = W(r:m, 0:e) general, W(r:m, r:m) SPD).
+    const T* l_factor = spd ? w + r + r * m : w + r;
+    detail::team_lower_solve(team, false, false, e, k, l_factor, static_cast<long>(m), bt + r, ld);
+    team.team_barrier();
+    T* z = s.z.data() + lv.e_offset(t);
+    T* bred = s.bred.data() + lv.r_offset(t);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, e * k), [&](const int idx) {
+      const int i = idx % e, j = idx / e;
+      z[i + j * ldz] = bt[r + i + j * ld];
+    });
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * k), [&](const int idx) {
+      const int i = idx % r, j = idx / r;
+      bred[i + j * ldr] = bt[i + j * ld];
+    });
+    team.team_barrier();
+    if (!spd) {
+      // bred -= W(0:r, 0:e) z; w = Vt(0:e, :)^T z (+ V_t^T [w_a; w_b] above the leaves).
+      team_gemm(team, false, false, r, k, e, T(-1), w, static_cast<long>(m), z, ldz, T(1), bred,
+                ldr);
+      T* wt = s.w.data() + lv.c_offset(t);
+      team_gemm(team, true, false, c, k, e, T(1), lv.vt.data() + lv.basis_offset(t),
+                static_cast<long>(m), z, ldz, T(0), wt, ldw);
+      if (!leaf) {
+        team.team_barrier();
+        team_gemm(team, true, false, c, k, static_cast<int>(hl.v_rows(t)), T(1),
+                  hl.v.data() + hl.v_offset(t), static_cast<long>(hl.v_rows(t)),
+                  cs.w.data() + cl.c_offset(2 * t), ldcw, T(1), wt, ldw);
+      }
+    } else {
+      // bred -= W(r:m, 0:r)^T z with W(r:m, 0:r) = L^{-1} W_ek.
+      team_gemm(team, true, false, r, k, e, T(-1), w + r, static_cast<long>(m), z, ldz, T(1), bred,
+                ldr);
+    }
+  }
+};
+
 template <class T>
 void ulv_solve_up(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
                   const UlvSolveLevel<T>& s, const UlvSolveLevel<T>& cs, const ConstMatrix<T>& b,
                   index_type row0, bool spd) {
-  const bool leaf = in.leaf;
-  const HssLevel<T>& hl = in.own;
-  const HssLevel<T>& chl = in.children;
-  const UlvLevel<T>& cl = in.factored;
-  const int k = static_cast<int>(b.extent(1));
-  const long ldb = static_cast<long>(b.stride(1)), ld = static_cast<long>(s.rhs.stride(1)),
-             ldz = static_cast<long>(s.z.stride(1)), ldr = static_cast<long>(s.bred.stride(1)),
-             ldw = static_cast<long>(s.w.stride(1));
-  const long ldcw = leaf ? 0 : static_cast<long>(cs.w.stride(1));
-  const IndexArray begin = in.begin;
-  const index_type first = in.first;
+  const SolveUp<T> step{in, lv, s, cs, b, row0, spd};
   Kokkos::parallel_for(
       "strata::hss::ulv::solve_up", kx::auto_team_policy(exec, lv.nodes),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type t = team.league_rank();
-        const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)),
-                  c = static_cast<int>(lv.c(t)), e = m - r;
-        T* rhs = s.rhs.data() + lv.m_offset(t);
-        T* bt = s.x.data() + lv.m_offset(t);
-        if (leaf) {
-          const T* src = b.data() + row0 + (begin(first + t) - begin(first));
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
-            const int i = idx % m, j = idx / m;
-            rhs[i + j * ld] = src[i + j * ldb];
-          });
-        } else {
-          assemble_reduced_rhs(team, cl, chl, t, spd, k, cs.bred, cs.w, rhs, ld, bt);
-        }
-        team.team_barrier();
-        const T* q = lv.q.data() + lv.square_offset(t);
-        const T* w = lv.w.data() + lv.square_offset(t);
-        team_gemm(team, true, false, m, k, m, T(1), q, static_cast<long>(m), rhs, ld, T(0), bt, ld);
-        team.team_barrier();
-        // Eliminated unknowns: L z = bt(r:m) (L = W(r:m, 0:e) general, W(r:m, r:m) SPD).
-        const T* l_factor = spd ? w + r + r * m : w + r;
-        detail::team_lower_solve(team, false, false, e, k, l_factor, static_cast<long>(m), bt + r,
-                                 ld);
-        team.team_barrier();
-        T* z = s.z.data() + lv.e_offset(t);
-        T* bred = s.bred.data() + lv.r_offset(t);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, e * k), [&](const int idx) {
-          const int i = idx % e, j = idx / e;
-          z[i + j * ldz] = bt[r + i + j * ld];
-        });
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * k), [&](const int idx) {
-          const int i = idx % r, j = idx / r;
-          bred[i + j * ldr] = bt[i + j * ld];
-        });
-        team.team_barrier();
-        if (!spd) {
-          // bred -= W(0:r, 0:e) z; w = Vt(0:e, :)^T z (+ V_t^T [w_a; w_b] above the leaves).
-          team_gemm(team, false, false, r, k, e, T(-1), w, static_cast<long>(m), z, ldz, T(1), bred,
-                    ldr);
-          T* wt = s.w.data() + lv.c_offset(t);
-          team_gemm(team, true, false, c, k, e, T(1), lv.vt.data() + lv.basis_offset(t),
-                    static_cast<long>(m), z, ldz, T(0), wt, ldw);
-          if (!leaf) {
-            team.team_barrier();
-            team_gemm(team, true, false, c, k, static_cast<int>(hl.v_rows(t)), T(1),
-                      hl.v.data() + hl.v_offset(t), static_cast<long>(hl.v_rows(t)),
-                      cs.w.data() + cl.c_offset(2 * t), ldcw, T(1), wt, ldw);
-          }
-        } else {
-          // bred -= W(r:m, 0:r)^T z with W(r:m, 0:r) = L^{-1} W_ek.
-          team_gemm(team, true, false, r, k, e, T(-1), w + r, static_cast<long>(m), z, ldz, T(1),
-                    bred, ldr);
-        }
-      });
+      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
 }
 
 template <class T>
@@ -538,65 +549,108 @@ void ulv_solve_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ulv
       });
 }
 
+// The downward step of one node t (ulv_solve_down).
+template <class T>
+struct SolveDown {
+  UlvLevelInput<T> in;
+  UlvLevel<T> lv;
+  Matrix<T> parent_x;
+  index_type parent_row0;
+  UlvSolveLevel<T> s;
+  Matrix<T> y;
+  index_type row0;
+  bool spd;
+  template <class TeamMember>
+  KOKKOS_INLINE_FUNCTION void operator()(const TeamMember& team, index_type t) const {
+    const bool leaf = in.leaf;
+    const int k = static_cast<int>(parent_x.extent(1));
+    const long ld = static_cast<long>(s.rhs.stride(1)), ldz = static_cast<long>(s.z.stride(1)),
+               ldp = static_cast<long>(parent_x.stride(1)), ldy = static_cast<long>(y.stride(1));
+    const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)), e = m - r;
+    const T* z2 = parent_x.data() + parent_row0 + lv.r_offset(t);
+    const T* z = s.z.data() + lv.e_offset(t);
+    T* v = s.rhs.data() + lv.m_offset(t);
+    T* out = leaf ? y.data() + row0 + (in.begin(in.first + t) - in.begin(in.first))
+                  : s.x.data() + lv.m_offset(t);
+    const long ldo = leaf ? ldy : ld;
+    const T* w = lv.w.data() + lv.square_offset(t);
+    if (!spd) {
+      // v = [z1; z2], x = P v.
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
+        const int i = idx % m, j = idx / m;
+        v[i + j * ld] = i < e ? z[i + j * ldz] : z2[(i - e) + j * ldp];
+      });
+      team.team_barrier();
+      team_gemm(team, false, false, m, k, m, T(1), lv.p.data() + lv.square_offset(t),
+                static_cast<long>(m), v, ld, T(0), out, ldo);
+    } else {
+      // v = [y_k; y_e] with y_k = z2, y_e = L^{-T} (z - (L^{-1} W_ek) y_k); x = Q v.
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
+        const int i = idx % m, j = idx / m;
+        v[i + j * ld] = i < r ? z2[i + j * ldp] : z[(i - r) + j * ldz];
+      });
+      team.team_barrier();
+      team_gemm(team, false, false, e, k, r, T(-1), w + r, static_cast<long>(m), v, ld, T(1), v + r,
+                ld);
+      team.team_barrier();
+      detail::team_lower_solve(team, true, false, e, k, w + r + r * m, static_cast<long>(m), v + r,
+                               ld);
+      team.team_barrier();
+      team_gemm(team, false, false, m, k, m, T(1), lv.q.data() + lv.square_offset(t),
+                static_cast<long>(m), v, ld, T(0), out, ldo);
+    }
+  }
+};
+
 template <class T>
 void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
                     const Matrix<T>& parent_x, index_type parent_row0, const UlvSolveLevel<T>& s,
                     const Matrix<T>& y, index_type row0, bool spd) {
-  const bool leaf = in.leaf;
-  const int k = static_cast<int>(parent_x.extent(1));
-  const long ld = static_cast<long>(s.rhs.stride(1)), ldz = static_cast<long>(s.z.stride(1)),
-             ldp = static_cast<long>(parent_x.stride(1)), ldy = static_cast<long>(y.stride(1));
-  const IndexArray begin = in.begin;
-  const index_type first = in.first;
+  const SolveDown<T> step{in, lv, parent_x, parent_row0, s, y, row0, spd};
   Kokkos::parallel_for(
       "strata::hss::ulv::solve_down", kx::auto_team_policy(exec, lv.nodes),
-      KOKKOS_LAMBDA(const Member& team) {
-        const index_type t = team.league_rank();
-        const int m = static_cast<int>(lv.m(t)), r = static_cast<int>(lv.r(t)), e = m - r;
-        const T* z2 = parent_x.data() + parent_row0 + lv.r_offset(t);
-        const T* z = s.z.data() + lv.e_offset(t);
-        T* v = s.rhs.data() + lv.m_offset(t);
-        T* out = leaf ? y.data() + row0 + (begin(first + t) - begin(first))
-                      : s.x.data() + lv.m_offset(t);
-        const long ldo = leaf ? ldy : ld;
-        const T* w = lv.w.data() + lv.square_offset(t);
-        if (!spd) {
-          // v = [z1; z2], x = P v.
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
-            const int i = idx % m, j = idx / m;
-            v[i + j * ld] = i < e ? z[i + j * ldz] : z2[(i - e) + j * ldp];
-          });
-          team.team_barrier();
-          team_gemm(team, false, false, m, k, m, T(1), lv.p.data() + lv.square_offset(t),
-                    static_cast<long>(m), v, ld, T(0), out, ldo);
-        } else {
-          // v = [y_k; y_e] with y_k = z2, y_e = L^{-T} (z - (L^{-1} W_ek) y_k); x = Q v.
-          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * k), [&](const int idx) {
-            const int i = idx % m, j = idx / m;
-            v[i + j * ld] = i < r ? z2[i + j * ldp] : z[(i - r) + j * ldz];
-          });
-          team.team_barrier();
-          team_gemm(team, false, false, e, k, r, T(-1), w + r, static_cast<long>(m), v, ld, T(1),
-                    v + r, ld);
-          team.team_barrier();
-          detail::team_lower_solve(team, true, false, e, k, w + r + r * m, static_cast<long>(m),
-                                   v + r, ld);
-          team.team_barrier();
-          team_gemm(team, false, false, m, k, m, T(1), lv.q.data() + lv.square_offset(t),
-                    static_cast<long>(m), v, ld, T(0), out, ldo);
-        }
-      });
+      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
+}
+
+// The steps of every level of a tree sweep, by level (index l: level l), in one host lambda
+// (tree_sweep.hpp). A template on the space, so that device builds never instantiate it.
+template <class Exec, class Step>
+void host_ulv_sweep(const Exec& exec, const char* label, int levels, bool upward,
+                    const std::vector<Step>& steps) {
+  using TeamMember = typename Kokkos::TeamPolicy<Exec>::member_type;
+  host_tree_sweep(exec, label, 1, levels, upward, [&](const TeamMember& team, int l, index_type t) {
+    steps[static_cast<std::size_t>(l)](team, t);
+  });
 }
 
 template <class T>
 void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                        const std::vector<UlvLevel<T>>& levels,
                        const std::vector<UlvSolveLevel<T>>& s, const ConstMatrix<T>& b,
-                       index_type row0, bool spd) {
+                       index_type row0, bool spd, TreeSweep sweep) {
+  std::vector<SolveUp<T>> steps(static_cast<std::size_t>(a.levels()) + 1);
   for (int l = a.levels(); l >= 1; --l) {
     const auto i = static_cast<std::size_t>(l);
-    ulv_solve_up<T>(exec, ulv_tree_input(a, levels, l), levels[i], s[i],
-                    l == a.levels() ? UlvSolveLevel<T>{} : s[i + 1], b, row0, spd);
+    steps[i] = {ulv_tree_input(a, levels, l),
+                levels[i],
+                s[i],
+                l == a.levels() ? UlvSolveLevel<T>{} : s[i + 1],
+                b,
+                row0,
+                spd};
+  }
+  if constexpr (kx::runs_on_host<ExecSpace>) {
+    if (sweep == TreeSweep::automatic) {
+      if (a.levels() >= 1)
+        host_ulv_sweep(exec, "strata::hss::ulv::solve_up", a.levels(), true, steps);
+      return;
+    }
+  }
+  for (int l = a.levels(); l >= 1; --l) {
+    const SolveUp<T>& step = steps[static_cast<std::size_t>(l)];
+    Kokkos::parallel_for(
+        "strata::hss::ulv::solve_up", kx::auto_team_policy(exec, step.lv.nodes),
+        KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
   }
 }
 
@@ -604,11 +658,24 @@ template <class T>
 void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                          const std::vector<UlvLevel<T>>& levels,
                          const std::vector<UlvSolveLevel<T>>& s, const Matrix<T>& y,
-                         index_type row0, bool spd) {
+                         index_type row0, bool spd, TreeSweep sweep) {
+  std::vector<SolveDown<T>> steps(static_cast<std::size_t>(a.levels()) + 1);
   for (int l = 1; l <= a.levels(); ++l) {
     const auto i = static_cast<std::size_t>(l);
-    ulv_solve_down<T>(exec, ulv_tree_input(a, levels, l), levels[i], s[i - 1].x, 0, s[i], y, row0,
-                      spd);
+    steps[i] = {ulv_tree_input(a, levels, l), levels[i], s[i - 1].x, 0, s[i], y, row0, spd};
+  }
+  if constexpr (kx::runs_on_host<ExecSpace>) {
+    if (sweep == TreeSweep::automatic) {
+      if (a.levels() >= 1)
+        host_ulv_sweep(exec, "strata::hss::ulv::solve_down", a.levels(), false, steps);
+      return;
+    }
+  }
+  for (int l = 1; l <= a.levels(); ++l) {
+    const SolveDown<T>& step = steps[static_cast<std::size_t>(l)];
+    Kokkos::parallel_for(
+        "strata::hss::ulv::solve_down", kx::auto_team_policy(exec, step.lv.nodes),
+        KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
   }
 }
 
@@ -748,10 +815,10 @@ namespace detail {
                                   const Matrix<T>&, index_type, bool);                             \
   template void ulv_solve_up_tree<T>(                                                              \
       const ExecSpace&, const HssMatrix<T>&, const std::vector<UlvLevel<T>>&,                      \
-      const std::vector<UlvSolveLevel<T>>&, const ConstMatrix<T>&, index_type, bool);              \
+      const std::vector<UlvSolveLevel<T>>&, const ConstMatrix<T>&, index_type, bool, TreeSweep);   \
   template void ulv_solve_down_tree<T>(                                                            \
       const ExecSpace&, const HssMatrix<T>&, const std::vector<UlvLevel<T>>&,                      \
-      const std::vector<UlvSolveLevel<T>>&, const Matrix<T>&, index_type, bool);
+      const std::vector<UlvSolveLevel<T>>&, const Matrix<T>&, index_type, bool, TreeSweep);
 STRATA_HSS_ULV_STEPS_INSTANTIATE(float)
 STRATA_HSS_ULV_STEPS_INSTANTIATE(double)
 #undef STRATA_HSS_ULV_STEPS_INSTANTIATE

@@ -266,6 +266,59 @@ TYPED_TEST(HssMatvec, SingleLeafAndSingleVector) {
   expect_matvec_matches(b, 1, hss::Op::transpose, 8);
 }
 
+// The host sweep by subtrees (detail/tree_sweep.hpp: what matvec runs on host backends) and the
+// per-level route (one kernel per level: what GPUs run) run the same per-node steps on the same
+// operands, so their results must agree bit for bit; the tests above check the automatic route
+// against a dense reference. Variable ranks and at least 4 levels: the split level varies with the thread
+// count (OMP_NUM_THREADS) from the leaves' parents to level 1.
+TYPED_TEST(HssMatvec, HostSweepAndPerLevelRouteAgreeBitForBit) {
+  using T = TypeParam;
+  strata::ExecSpace exec;
+  const auto tree = hss::ClusterTree::uniform(613, 19);
+  ASSERT_GE(tree.levels(), 4);
+  hss::HssRanks ranks;
+  ranks.row.resize(static_cast<std::size_t>(tree.levels()) + 1);
+  ranks.col = ranks.row;
+  for (int l = tree.levels(); l >= 1; --l) {
+    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
+      const auto rows = [&](const std::vector<std::vector<index_type>>& r) {
+        return l == tree.levels() ? tree.node_size(l, i) : r[l + 1][2 * i] + r[l + 1][2 * i + 1];
+      };
+      ranks.row[l].push_back(std::min<index_type>(1 + (i * 7 + l * 3) % 9, rows(ranks.row)));
+      ranks.col[l].push_back(std::min<index_type>(1 + (i * 5 + l) % 9, rows(ranks.col)));
+    }
+  }
+  const auto a = hss::make_random_hss<T>(exec, tree, ranks, 16);
+  for (const index_type k : {index_type(1), index_type(3)}) {
+    for (const auto op : {hss::Op::none, hss::Op::transpose}) {
+      const Matrix<T> x = random_matrix<T>(613, k, 17 + k);
+      Matrix<T> sweep("sweep", 613, k), levels("levels", 613, k);
+      hss::detail::matvec_permuted<T>(exec, a, x, sweep, op, hss::detail::TreeSweep::automatic);
+      hss::detail::matvec_permuted<T>(exec, a, x, levels, op, hss::detail::TreeSweep::per_level);
+      const auto hs = strata::testing::to_host(sweep), hl = strata::testing::to_host(levels);
+      index_type differ = 0;
+      for (index_type j = 0; j < k; ++j)
+        for (index_type i = 0; i < 613; ++i) differ += hs(i, j) != hl(i, j) ? 1 : 0;
+      EXPECT_EQ(differ, 0) << "k=" << k << " transpose=" << (op == hss::Op::transpose);
+      EXPECT_GT(frobenius(sweep), 0.0);
+    }
+  }
+}
+
+TEST(HssTreeSweep, SplitLevelGivesEveryThreadASubtree) {
+  using hss::detail::host_split_level;
+  // One thread: the subtrees start at the top swept level.
+  EXPECT_EQ(host_split_level(1, 7, 1), 1);
+  // A power of two: exactly one subtree per thread.
+  EXPECT_EQ(host_split_level(1, 7, 2), 1);
+  EXPECT_EQ(host_split_level(1, 7, 16), 4);
+  // Otherwise at least 3 subtrees per thread's last round: 12 threads, 32 subtrees.
+  EXPECT_EQ(host_split_level(1, 7, 12), 5);
+  EXPECT_EQ(host_split_level(1, 7, 3), 3);
+  // Never below the leaves: 64 threads on a 3-level tree cut at the leaves.
+  EXPECT_EQ(host_split_level(1, 3, 64), 3);
+}
+
 // An independent reference for to_dense and matvec: a 2-level HSS matrix of size 12 (uniform
 // tree, leaves of 3 indices) assembled by hand through the public level arrays, with variable
 // ranks (leaves r = 2, c = 1; level 1 r = 1, c = 2, so every B is non-square), and its dense form

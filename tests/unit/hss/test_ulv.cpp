@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "strata/core/random.hpp"
+#include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/hss/hss_matrix.hpp"
 #include "strata/hss/ulv.hpp"
 #include "strata/linalg/detail/lapack.hpp"
@@ -160,6 +161,63 @@ TYPED_TEST(Ulv, FullRankNodesAndSingleLeaf) {
   const auto b = hss::make_random_hss<TypeParam>(strata::ExecSpace(),
                                                  hss::ClusterTree::uniform(33, 64), 4, 28);
   expect_solve_matches(b, 3, hss::UlvVariant::general, 8);
+}
+
+// The ULV solve's host sweep by subtrees (detail/tree_sweep.hpp, what ulv_solve runs on host
+// backends) against the per-level route (what GPUs run): the same per-node steps on the same
+// operands, so the solutions agree bit for bit (the tests above check the automatic route against
+// dgesv). A uniform tree (no permutation) of at least 4 levels with variable ranks, both variants.
+template <class T>
+void expect_sweeps_agree(const hss::HssMatrix<T>& a, hss::UlvVariant variant, index_type k) {
+  strata::ExecSpace exec;
+  namespace detail = hss::detail;
+  ASSERT_TRUE(a.tree().is_identity());
+  const index_type n = a.size();
+  const auto f = hss::ulv_factor(exec, a, hss::UlvOptions{variant});
+  const bool spd = variant == hss::UlvVariant::symmetric_positive_definite;
+  Matrix<T> b("b", n, k), x_sweep("x_sweep", n, k), x_levels("x_levels", n, k);
+  strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 41, 0}, b);
+  for (const auto route : {detail::TreeSweep::automatic, detail::TreeSweep::per_level}) {
+    const Matrix<T>& x = route == detail::TreeSweep::automatic ? x_sweep : x_levels;
+    std::vector<detail::UlvSolveLevel<T>> s(static_cast<std::size_t>(a.levels()) + 1);
+    for (int l = 0; l <= a.levels(); ++l)
+      s[static_cast<std::size_t>(l)] =
+          detail::ulv_solve_buffers(exec, f.levels[static_cast<std::size_t>(l)], k);
+    detail::ulv_solve_up_tree<T>(exec, a, f.levels, s, b, 0, spd, route);
+    detail::ulv_solve_root<T>(exec, detail::ulv_tree_input(a, f.levels, 0), f.levels[0],
+                              f.root_pivots, s[0], s[1], b, spd);
+    detail::ulv_solve_down_tree<T>(exec, a, f.levels, s, x, 0, spd, route);
+  }
+  // The public solve takes the automatic route too.
+  Matrix<T> x_public("x_public", n, k);
+  hss::ulv_solve<T>(exec, f, b, x_public, false);
+  const auto hs = strata::testing::to_host(x_sweep), hl = strata::testing::to_host(x_levels),
+             hp = strata::testing::to_host(x_public);
+  index_type differ = 0, differ_public = 0;
+  double norm = 0;
+  for (index_type j = 0; j < k; ++j) {
+    for (index_type i = 0; i < n; ++i) {
+      differ += hs(i, j) != hl(i, j) ? 1 : 0;
+      differ_public += hs(i, j) != hp(i, j) ? 1 : 0;
+      norm += static_cast<double>(hs(i, j)) * static_cast<double>(hs(i, j));
+    }
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_EQ(differ_public, 0);
+  EXPECT_GT(norm, 0.0);
+}
+
+TYPED_TEST(Ulv, HostSweepAndPerLevelRouteAgreeBitForBit) {
+  const auto tree = hss::ClusterTree::uniform(613, 19);
+  ASSERT_GE(tree.levels(), 4);
+  const auto a =
+      hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, variable_ranks(tree), 42);
+  expect_sweeps_agree(a, hss::UlvVariant::general, 3);
+  expect_sweeps_agree(a, hss::UlvVariant::general, 1);
+  hss::RandomHssOptions sym;
+  sym.symmetric = true;
+  const auto s = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, 6, 43, sym);
+  expect_sweeps_agree(s, hss::UlvVariant::symmetric_positive_definite, 2);
 }
 
 /// Adds `shift` to every stored entry of the leaf blocks D (a free function: CUDA lambdas cannot

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "strata/hss/detail/tree_sweep.hpp"
 #include "strata/hss/ulv.hpp"
 
 namespace strata::hss::detail {
@@ -114,18 +115,20 @@ void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ulv
                     const Matrix<T>& y, index_type row0, bool spd);
 
 /// Upward steps of levels L..1 of `a` (factor levels as from ulv_eliminate_tree) into s[L..1].
+/// `sweep`: level by level, or by subtrees on a host backend (tree_sweep.hpp; the same result bit
+/// for bit).
 template <class T>
 void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                        const std::vector<UlvLevel<T>>& levels,
                        const std::vector<UlvSolveLevel<T>>& s, const ConstMatrix<T>& b,
-                       index_type row0, bool spd);
+                       index_type row0, bool spd, TreeSweep sweep = TreeSweep::automatic);
 
 /// Downward steps of levels 1..L of `a` from the root level's solution s[0].x; leaves write rows
-/// row0 + (their rows) of y.
+/// row0 + (their rows) of y. `sweep` as for ulv_solve_up_tree.
 template <class T>
 void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                          const std::vector<UlvLevel<T>>& levels,
                          const std::vector<UlvSolveLevel<T>>& s, const Matrix<T>& y,
-                         index_type row0, bool spd);
+                         index_type row0, bool spd, TreeSweep sweep = TreeSweep::automatic);
 
 }  // namespace strata::hss::detail
