@@ -83,43 +83,63 @@ Matrix<T> upper_product(const ExecSpace& exec, const Matrix<T>& a, const Matrix<
   return c;
 }
 
-/// One CholeskyQR pass on G (+ shift I): X <- X R^-1 (a triangular solve where X lives), returns
-/// R. G is identical on every rank, so every rank takes the same branch and throws the same error.
+/// One CholeskyQR pass on G (+ shift I): X <- X R^-1 (a triangular solve where X lives) and R
+/// returned, or false with X untouched when the Cholesky factorization fails. G is identical on
+/// every rank, so every rank takes the same branch.
 template <class T>
-Matrix<T> cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
-                        const char* which) {
-  const auto k = static_cast<index_type>(g.extent(0));
-  auto r = shifted_copy(exec, g, shift);
-  STRATA_REQUIRE(linalg::cholesky_upper(exec, r), NumericalError, "tall_skinny_qr: the ", which,
-                 " Cholesky factorization of the ", k, " x ", k,
-                 " Gram matrix failed: X is numerically rank deficient; use "
-                 "TallSkinnyQrMethod::householder for such inputs");
+bool cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
+                   Matrix<T>& r) {
+  r = shifted_copy(exec, g, shift);
+  if (!linalg::cholesky_upper(exec, r)) return false;
   linalg::solve_upper_right(exec, ConstMatrix<T>(r), x.local());
-  return r;
+  return true;
 }
+
+template <class T>
+TallSkinnyQrResult householder_tsqr(const ExecSpace& exec, const DistMatrix<T>& x,
+                                    HostMatrix<T>& r);
 
 /// CholeskyQR2 / shifted CholeskyQR3 on the device: the Gram products, the k x k Cholesky factors
 /// and the triangular solves stay where X lives; only scalars (tr G, the Cholesky's success and
-/// its diagonal ratio) reach the host.
+/// its diagonal ratio) reach the host. A failed pass throws NumericalError, or with `fallback`
+/// hands X as the earlier passes left it (X R_total^-1) to householder TSQR and composes the R.
 template <class T>
-TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, Matrix<T>& r) {
+TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, Matrix<T>& r,
+                                bool fallback) {
   const index_type m = x.global_rows(), k = x.cols();
   const double u = std::numeric_limits<T>::epsilon() / 2;
   TallSkinnyQrResult result;
+  Matrix<T> total;  // R of the passes so far (empty before the first)
+  const auto fail_or_fall_back = [&](const char* which) {
+    STRATA_REQUIRE(fallback, NumericalError, "tall_skinny_qr: the ", which,
+                   " Cholesky factorization of the ", k, " x ", k,
+                   " Gram matrix failed: X is numerically rank deficient; use "
+                   "TallSkinnyQrMethod::householder for such inputs");
+    HostMatrix<T> host_r;
+    householder_tsqr(exec, x, host_r);
+    auto last = device_square<T>(k, "strata::tall_skinny_qr::R");
+    Kokkos::deep_copy(exec, last, host_r);
+    r = total.extent(0) == 0 ? last : upper_product(exec, last, total);
+    result.fell_back = true;
+    ++result.passes;
+    return result;
+  };
   auto g = gram(exec, x);
   const double norm2 = linalg::trace(exec, g);
   STRATA_REQUIRE(std::isfinite(norm2), NonFiniteInput,
                  "tall_skinny_qr: X contains NaN or Inf (its squared Frobenius norm is ", norm2,
                  ")");
-  STRATA_REQUIRE(norm2 > 0, NumericalError,
+  if (!(norm2 > 0)) {
+    if (fallback) return fail_or_fall_back("first");
+    STRATA_THROW(NumericalError,
                  "tall_skinny_qr: X is zero, so it has no orthonormal basis of rank ", k);
+  }
 
   // Try the unshifted factorization; its diagonal ratio bounds cond(X) from below. CholeskyQR2
   // needs cond(X) below ~u^-1/2 (Yamamoto et al. 2015, Thm 3.3); keep a factor 10 of margin.
   auto r1 = shifted_copy(exec, g, T(0));
   const bool unshifted_ok =
       linalg::cholesky_upper(exec, r1) && diagonal_ratio(exec, r1) < 0.1 / std::sqrt(u);
-  Matrix<T> total;
   if (unshifted_ok) {
     linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
     total = r1;
@@ -130,14 +150,16 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
     // cond(X) <= ~u^-1, so the two ordinary passes that follow reach O(u) orthogonality.
     const T shift = static_cast<T>(
         11.0 * (static_cast<double>(m) * k + static_cast<double>(k) * (k + 1)) * u * norm2);
-    total = cholesky_pass(exec, x, g, shift, "shifted");
     result.shifted = true;
+    if (!cholesky_pass(exec, x, g, shift, total)) return fail_or_fall_back("shifted");
     result.passes = 1;
   }
   const int remaining = result.shifted ? 2 : 1;
   for (int pass = 0; pass < remaining; ++pass) {
     auto g_next = gram(exec, x);
-    auto r_next = cholesky_pass(exec, x, g_next, T(0), result.shifted ? "second" : "repeated");
+    Matrix<T> r_next;
+    if (!cholesky_pass(exec, x, g_next, T(0), r_next))
+      return fail_or_fall_back(result.shifted ? "second" : "repeated");
     total = upper_product(exec, r_next, total);
     ++result.passes;
   }
@@ -231,7 +253,7 @@ TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x,
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, host_r);
   } else {
     Matrix<T> device_r;
-    result = cholesky_qr2(exec, x, device_r);
+    result = cholesky_qr2(exec, x, device_r, options.householder_fallback);
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, device_r);
   }
   kx::fence(exec, "strata::tall_skinny_qr::done");

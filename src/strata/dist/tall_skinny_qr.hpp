@@ -24,21 +24,31 @@ enum class TallSkinnyQrMethod {
 
 struct TallSkinnyQrOptions {
   TallSkinnyQrMethod method = TallSkinnyQrMethod::cholesky_qr2;
+  /// cholesky_qr2 only: where a Cholesky pass fails (X numerically rank deficient, or zero), finish
+  /// with householder TSQR of the block as the earlier passes left it, X_p = X R_p^-1, instead of
+  /// throwing: X_p has the range of X, so Q R' = X_p gives X = Q (R' R_p). No copy of X is kept;
+  /// the backward error is O(u ||X_p|| ||R_p||), and ||X_p|| = O(sqrt(k)) after any (shifted)
+  /// Cholesky pass, so it stays O(u sqrt(k) ||X||).
+  bool householder_fallback = false;
 };
 
 struct TallSkinnyQrResult {
   /// Whether the shifted first pass was needed (cholesky_qr2 only).
   bool shifted = false;
-  /// Number of Cholesky passes (2 or 3) or 1 for householder.
+  /// Number of Cholesky passes (2 or 3) or 1 for householder; with householder_fallback, the
+  /// successful Cholesky passes plus 1 for the TSQR that finished.
   int passes = 0;
+  /// Whether householder_fallback finished the factorization.
+  bool fell_back = false;
 };
 
 /// X = Q R in place: on return X holds Q (global_rows x k, orthonormal columns) and, if r is not
 /// empty, r (k x k, replicated on every rank) holds the upper triangular R. Requires
 /// global_rows >= k. Collective over x.comm(). Throws NumericalError (on every rank) if X is
 /// numerically rank deficient for cholesky_qr2 even after the shift; householder never fails for
-/// finite input. Cost: cholesky_qr2 4 m k^2 / P flops (+2 m k^2/P for the shifted pass), two or
-/// three k x k allreduces; householder 4 m k^2 / P flops plus a gather of P k x k factors.
+/// finite input; with householder_fallback, cholesky_qr2 does not fail either. Cost: cholesky_qr2 4
+/// m k^2 / P flops (+2 m k^2/P for the shifted pass), two or three k x k allreduces; householder 4
+/// m k^2 / P flops plus a gather of P k x k factors.
 template <class T>
 TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& r,
                                   const TallSkinnyQrOptions& options = {});

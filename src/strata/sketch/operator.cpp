@@ -234,15 +234,21 @@ void dense_right(const ExecSpace& exec, const SketchOperator& op, const ConstMat
 
 // ---- GPU sparse-sign products: row blocks of S against tiles of A in team scratch -------------
 
-/// Output entries per thread, kept in registers (with their positions in the rows of S).
-constexpr int sparse_items_per_thread = 16;
+/// Rows of S per lane group, their sums and CSR positions kept in registers.
+constexpr int sparse_rows_per_group = 16;
 
 /// The team functor of detail::sparse_product_team. Result entry (i, c): row i of S (row-sorted
 /// CSR) against "column" c of B, B = a (not transposed: out(i, c)) or B = a^T (transposed:
-/// out(c, i)). A team owns rows [i0, i0 + rows_per_team) of S and columns [c0, c0 + batch) of B;
-/// it walks the rows of B in tiles of tile_rows, loading each tile once into scratch with
-/// coalesced reads (along j for a, along c for a^T), and every thread advances its entries'
-/// positions in their rows of S through the tile. The sum of each entry runs in increasing j.
+/// out(c, i)). A team owns rows [i0, i0 + rows_per_team) of S and columns [c0, c0 + lanes) of B.
+/// Its threads form groups of `lanes` consecutive threads (a warp on a GPU); lane l of a group
+/// owns column c0 + l and the group owns sparse_rows_per_group consecutive rows of S. The team
+/// walks the rows of B in tiles of tile_rows, loading each tile once into scratch with coalesced
+/// reads (along j for a, along c for a^T), stored with the column fastest (pitch lanes + 1, so the
+/// column-major loads of a do not collide on memory banks). A group then walks each of its rows'
+/// CSR entries inside the tile: every lane of the group reads the same entry (a broadcast) and
+/// the tile value of its own column (consecutive addresses), so the loop has the same trip count
+/// on all lanes and no scattered reads. Each sum runs over its row in increasing column j, the
+/// order of the host kernels: the result is deterministic and bitwise equal to theirs.
 template <class T, bool Transposed>
 struct SparseGather {
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
@@ -253,69 +259,69 @@ struct SparseGather {
   ConstMatrix<T> a;
   Matrix<T> out;
   T scale;
-  index_type d, w, width, batch, rows_per_team, row_blocks, tile_rows;
+  index_type d, w, width, lanes, rows_per_team, row_blocks, tile_rows;
 
-  KOKKOS_INLINE_FUNCTION index_type scratch_values() const { return tile_rows * batch; }
+  KOKKOS_INLINE_FUNCTION index_type pitch() const { return lanes + 1; }
 
   KOKKOS_INLINE_FUNCTION void operator()(const typename Policy::member_type& team) const {
     const index_type i0 = (team.league_rank() % row_blocks) * rows_per_team;
-    const index_type c0 = (team.league_rank() / row_blocks) * batch;
-    const index_type ni = d - i0 < rows_per_team ? d - i0 : rows_per_team;
-    const index_type nb = width - c0 < batch ? width - c0 : batch;
-    const index_type items = ni * nb;
-    const index_type rank = team.team_rank(), size = team.team_size();
-    Scratch tile(team.team_scratch(0), static_cast<std::size_t>(scratch_values()));
-    // Item -> (row i of S, column cc of B): consecutive items write consecutive addresses.
-    auto row_of = [&](index_type item) {
-      return Transposed ? item / nb : item % ni;
-    };
-    auto col_of = [&](index_type item) {
-      return Transposed ? item % nb : item / ni;
-    };
-    T acc[sparse_items_per_thread];
-    index_type pos[sparse_items_per_thread];
-    for (int m = 0; m < sparse_items_per_thread; ++m) {
-      const index_type item = rank + m * size;
-      acc[m] = T(0);
-      pos[m] = item < items ? row_ptr(i0 + row_of(item)) : 0;
+    const index_type c0 = (team.league_rank() / row_blocks) * lanes;
+    const index_type nc = width - c0 < lanes ? width - c0 : lanes;
+    const index_type lane = team.team_rank() % lanes;
+    const index_type first_row = i0 + (team.team_rank() / lanes) * sparse_rows_per_group;
+    const bool active = lane < nc;
+    Scratch tile(team.team_scratch(0), static_cast<std::size_t>(tile_rows * pitch()));
+    T acc[sparse_rows_per_group];
+    index_type pos[sparse_rows_per_group];
+    STRATA_SKETCH_UNROLL
+    for (int r = 0; r < sparse_rows_per_group; ++r) {
+      const index_type row = first_row + r;
+      acc[r] = T(0);
+      pos[r] = row < d ? row_ptr(row) : 0;
     }
     for (index_type j0 = 0; j0 < w; j0 += tile_rows) {
       const index_type jn = w - j0 < tile_rows ? w - j0 : tile_rows;
       if (j0 > 0) team.team_barrier();  // the previous tile is consumed
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn * nb), [&](const index_type q) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn * nc), [&](const index_type q) {
         if (Transposed) {
-          tile(q % nb + batch * (q / nb)) = a(c0 + q % nb, j0 + q / nb);
+          tile(q % nc + pitch() * (q / nc)) = a(c0 + q % nc, j0 + q / nc);
         } else {
-          tile(q % jn + tile_rows * (q / jn)) = a(j0 + q % jn, c0 + q / jn);
+          tile(q / jn + pitch() * (q % jn)) = a(j0 + q % jn, c0 + q / jn);
         }
       });
       team.team_barrier();
+      if (!active) continue;
       const index_type j_end = j0 + jn;
-      for (int m = 0; m < sparse_items_per_thread; ++m) {
-        const index_type item = rank + m * size;
-        if (item >= items) break;
-        const index_type row_end = row_ptr(i0 + row_of(item) + 1), cc = col_of(item);
-        index_type p = pos[m];
-        T sum = acc[m];
-        for (; p < row_end; ++p) {
-          const std::int64_t e = entries(p);
-          const index_type j = e >= 0 ? e : ~e;
-          if (j >= j_end) break;
-          const T v = Transposed ? tile(cc + batch * (j - j0)) : tile(j - j0 + tile_rows * cc);
+      STRATA_SKETCH_UNROLL
+      for (int r = 0; r < sparse_rows_per_group; ++r) {
+        const index_type row = first_row + r;
+        if (row >= d) continue;
+        const index_type row_end = row_ptr(row + 1);
+        index_type p = pos[r];
+        T sum = acc[r];
+        // w: a sentinel column past every tile. The next entry is read before the tile value
+        // of the current one, so the two loads overlap.
+        std::int64_t e = p < row_end ? entries(p) : std::int64_t(w);
+        while ((e >= 0 ? e : ~e) < j_end) {
+          ++p;
+          const std::int64_t next = p < row_end ? entries(p) : std::int64_t(w);
+          const T v = tile(((e >= 0 ? e : ~e) - j0) * pitch() + lane);
           sum += e >= 0 ? v : -v;
+          e = next;
         }
-        pos[m] = p;
-        acc[m] = sum;
+        pos[r] = p;
+        acc[r] = sum;
       }
     }
-    for (int m = 0; m < sparse_items_per_thread; ++m) {
-      const index_type item = rank + m * size;
-      if (item >= items) break;
-      const index_type i = i0 + row_of(item), c = c0 + col_of(item);
+    if (!active) return;
+    STRATA_SKETCH_UNROLL
+    for (int r = 0; r < sparse_rows_per_group; ++r) {
+      const index_type row = first_row + r;
+      if (row >= d) continue;
       if (Transposed) {
-        out(c, i) = scale * acc[m];
+        out(c0 + lane, row) = scale * acc[r];
       } else {
-        out(i, c) = scale * acc[m];
+        out(row, c0 + lane) = scale * acc[r];
       }
     }
   }
@@ -329,31 +335,40 @@ void run_sparse_gather(const ExecSpace& exec, const SparseSignMatrix& s, const C
   f.d = s.description().rows;
   f.w = s.col_end() - s.col_begin();
   f.width = static_cast<index_type>(Transposed ? a.extent(0) : a.extent(1));
-  // Columns of B per team. Not transposed: 4 (each row of S is decoded once per 4 columns).
-  // Transposed: 128 contiguous bytes of a column of a per tile row (coalesced loads).
-  const index_type wanted_batch =
-      Transposed ? std::max<index_type>(1, 128 / static_cast<index_type>(sizeof(T))) : 4;
-  // The league is at most one team per row of S (times the column batches): a probe of d teams.
-  const typename F::Policy probe(exec, static_cast<int>(std::max<index_type>(1, f.d)), 1);
-  const int team_size = kx::team_size(exec, probe, f, 256);
-  const index_type capacity = index_type(team_size) * sparse_items_per_thread;
-  f.batch = std::min(std::min(wanted_batch, f.width), capacity);
-  const index_type col_batches = (f.width + f.batch - 1) / f.batch;
-  // Rows of S per team: as many as the registers hold (then every tile of a is read once per
-  // column batch), fewer (down to 32) when that leaves too few teams to fill the device.
-  index_type rows = capacity / f.batch;
+  // The scratch tile always takes the whole team_scratch_values budget; its rows follow from the
+  // group width chosen below.
+  const index_type scratch_values = detail::team_scratch_values<T>();
+  const std::size_t scratch_bytes =
+      F::Scratch::shmem_size(static_cast<std::size_t>(scratch_values));
+  typename F::Policy probe(exec, static_cast<int>(std::max<index_type>(1, f.d)), 1);
+  probe.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
+  // GPU: 512 threads = 16 warps of 16 rows each, 256 rows of S per team.
+  const int team_size = kx::team_size(exec, probe, f, 512);
+  // Lanes per group: a warp on GPUs (the largest power of two <= min(32, team size)); one on the
+  // host's one-thread teams, where the same code runs in the unit tests.
+  index_type lanes = 1;
+  while (2 * lanes <= std::min<index_type>(32, team_size)) lanes *= 2;
+  f.lanes = lanes;
+  const index_type col_batches = (f.width + lanes - 1) / lanes;
+  index_type groups = std::min<index_type>(
+      team_size / lanes, (f.d + sparse_rows_per_group - 1) / sparse_rows_per_group);
+  // Fewer groups (rows of S per team, hence more row blocks) while the league is smaller than
+  // one team of the wanted size per 2048 resident threads (one per multiprocessor on NVIDIA
+  // GPUs): narrow B would otherwise leave most of the device idle. Each row block reads B once
+  // (from L2 when its neighbours in the league read the same tile at the same time).
   const index_type target_teams =
-      std::max<index_type>(1, static_cast<index_type>(exec.concurrency()) / (4 * team_size));
-  if (col_batches * ((f.d + rows - 1) / rows) < target_teams) {
-    const index_type fill = (f.d * col_batches + target_teams - 1) / target_teams;
-    rows = std::max(std::min<index_type>(32, rows), std::min(rows, fill));
+      std::max<index_type>(1, static_cast<index_type>(exec.concurrency()) / 2048);
+  while (groups > 1 && col_batches * ((f.d + groups * sparse_rows_per_group - 1) /
+                                      (groups * sparse_rows_per_group)) <
+                           target_teams) {
+    groups = (groups + 1) / 2;
   }
-  f.rows_per_team = std::min(rows, f.d);
+  f.rows_per_team = groups * sparse_rows_per_group;
   f.row_blocks = (f.d + f.rows_per_team - 1) / f.rows_per_team;
-  f.tile_rows = std::max<index_type>(1, detail::team_scratch_values<T>() / f.batch);
-  typename F::Policy policy(exec, static_cast<int>(f.row_blocks * col_batches), team_size);
-  policy.set_scratch_size(
-      0, Kokkos::PerTeam(F::Scratch::shmem_size(static_cast<std::size_t>(f.scratch_values()))));
+  f.tile_rows = std::max<index_type>(1, scratch_values / f.pitch());
+  typename F::Policy policy(exec, static_cast<int>(f.row_blocks * col_batches),
+                            static_cast<int>(groups * lanes));
+  policy.set_scratch_size(0, Kokkos::PerTeam(scratch_bytes));
   Kokkos::parallel_for(
       Transposed ? "strata::sketch::sparse_right_team" : "strata::sketch::sparse_left_team", policy,
       f);

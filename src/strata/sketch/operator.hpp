@@ -172,13 +172,16 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Linea
 /// spaces also a row-sorted copy (one sort of w nnz 64-bit keys, w nnz + d + 1 more values) for
 /// the gather kernels. The products below then cost only the 2 w nnz k flops of the sparse
 /// product. Host kernels scatter each row of A into the output block of a cache-resident tile of
-/// columns in increasing column order of S. GPU kernels (detail/team_kernels.hpp): a team owns up
-/// to 4096 output entries in registers (S A: up to 1024 rows of S x 4 columns of A; A S^T: up to
-/// 256 rows of S x 16 (fp64) / 32 (fp32) rows of A), streams A once per team through team scratch
-/// in coalesced tiles and gathers every output entry over its row of S from the tile; so A is read
-/// ceil(d / rows per team) times in all (once for d <= 1024 in S A), plus the small CSR from
-/// cache. Each output entry is summed in increasing column order on both kinds of backend: the
-/// sums are deterministic and the host and GPU results are bitwise equal.
+/// columns in increasing column order of S. GPU kernels (detail/team_kernels.hpp): a team of up
+/// to 16 warps owns up to 256 rows of S (16 per warp, sums in registers) and 32 columns of the
+/// result (one per lane: columns of A for S A, rows of A for A S^T); it streams its 32 columns
+/// of A (rows for A S^T) once through team scratch in coalesced tiles, and each warp walks its
+/// rows' CSR entries inside the tile, all lanes reading the same entry and the tile values of
+/// their own columns, so the reads are broadcasts or consecutive. A is read ceil(d / 256) times
+/// in all (concurrent row blocks of the same columns share it through L2), plus the CSR
+/// (w nnz 8-byte entries) once per 32 columns of the result, mostly from cache. Each output
+/// entry is summed in increasing column order on both kinds of backend: the sums are
+/// deterministic and the host and GPU results are bitwise equal (no atomics).
 class SparseSignMatrix {
  public:
   SparseSignMatrix() = default;

@@ -193,6 +193,46 @@ TEST(TallSkinnyQr, AZeroColumnDefeatsCholeskyButNotHouseholder) {
   }
 }
 
+TEST(TallSkinnyQr, HouseholderFallbackFinishesWhereCholeskyFails) {
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  const std::size_t m = 200, k = 5;
+  const double u = unit_roundoff<double>();
+  strata::TallSkinnyQrOptions options;
+  options.householder_fallback = true;
+  // A zero column: the shifted pass succeeds and the next Gram matrix is singular, so TSQR
+  // finishes on X R_1^-1 and R = R' R_1. A zero X: TSQR at once (R = 0).
+  for (const bool whole : {false, true}) {
+    auto x = conditioned_matrix<double>(comm, m, k, 1, 11);
+    if (whole) {
+      Kokkos::deep_copy(x.local(), 0.0);
+    } else {
+      Kokkos::deep_copy(Kokkos::subview(x.local(), Kokkos::ALL, 2), 0.0);
+    }
+    const auto x_host = gathered(x);
+    strata::Matrix<double> r("r", k, k);
+    const auto result = strata::tall_skinny_qr(exec, x, r, options);
+    EXPECT_TRUE(result.fell_back);
+    EXPECT_EQ(result.shifted, !whole);
+    EXPECT_EQ(result.passes, whole ? 1 : 2);
+    const auto q = gathered(x);
+    const auto r_host = strata::testing::to_host(r);
+    // Householder TSQR: ||Q^T Q - I||_F = O(m k u) (Higham, Thm 19.4), the constant 6 of the
+    // CholeskyQR2 bound above is ample.
+    EXPECT_LE(orthogonality_error(q), 6.0 * (m * k + k * (k + 1)) * u) << "zero X: " << whole;
+    if (whole) {
+      for (std::size_t i = 0; i < k * k; ++i) EXPECT_EQ(r_host.data()[i], 0.0);
+    } else {
+      // X = X_1 R_1 holds to the backward error of the triangular solve, O(k u |X_1| |R_1|), and
+      // Q R' = X_1 to O(m k u ||X_1||) with ||X_1|| = O(sqrt(k)) after a shifted pass: with
+      // ||R_1|| ~ ||X||, the relative residual is O((m + k) k u), here times a safety of 6.
+      EXPECT_LE(reconstruction_error(q, r_host, x_host), 6.0 * (m + k) * k * u);
+      for (std::size_t j = 0; j < k; ++j)
+        for (std::size_t i = j + 1; i < k; ++i) EXPECT_EQ(r_host(i, j), 0.0);
+    }
+  }
+}
+
 TEST(TallSkinnyQr, BadInput) {
   const strata::Comm comm;
   const strata::ExecSpace exec;

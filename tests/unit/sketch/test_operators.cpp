@@ -260,13 +260,17 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
   struct SparseCase {
     index_type d, n, nnz, b, e, k;
   };
-  // Column blocks [b, e) inside [0, n); w = e - b spans several scratch tiles of A (512 rows for
-  // S A, 128 for A S^T in fp64 here), d and k not multiples of the team's rows and columns.
+  // Column blocks [b, e) inside [0, n); d and k not multiples of the team's rows (16 per lane
+  // group) and columns (one per lane). The last two blocks span several scratch tiles of A (on
+  // the host's one-thread teams 2048 rows in fp64, 4096 in fp32), so each row's CSR walk resumes
+  // across tiles, and d spans several row blocks.
   for (const auto& c : std::vector<SparseCase>{{12, 77, 3, 0, 77, 5},
                                                {37, 1500, 8, 200, 1200, 9},
                                                {5, 300, 5, 0, 300, 1},
                                                {64, 900, 1, 100, 900, 20},
-                                               {1, 50, 1, 0, 50, 3}}) {
+                                               {1, 50, 1, 0, 50, 3},
+                                               {40, 9000, 4, 500, 9000, 3},
+                                               {100, 13000, 16, 0, 13000, 2}}) {
     const auto op = make(OperatorKind::sparse_sign, c.d, c.n, 31, c.nnz);
     const strata::ExecSpace exec;
     sk::SparseSignMatrix s(exec, op, c.b, c.e);

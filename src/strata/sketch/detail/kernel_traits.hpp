@@ -7,6 +7,15 @@
 
 #include <Kokkos_Core.hpp>
 
+// Full unrolling of a short constant-trip loop in GPU device code, so that arrays indexed by its
+// counter stay in registers (nvcc and hipcc keep a dynamically indexed array in local memory).
+// Host compilers get nothing (GCC would warn about an unknown pragma).
+#if defined(__CUDA_ARCH__) || defined(__HIP_DEVICE_COMPILE__)
+#define STRATA_SKETCH_UNROLL _Pragma("unroll")
+#else
+#define STRATA_SKETCH_UNROLL
+#endif
+
 namespace strata::sketch::detail {
 
 template <class Exec>

@@ -114,23 +114,11 @@ void apply_transpose(const ExecSpace& exec, const LinearOperator<T>& a, const Di
 template <class T>
 void orthonormalize_block(const ExecSpace& exec, const DistMatrix<T>& x,
                           const TallSkinnyQrOptions& qr, const Matrix<T>& r) {
-  if (qr.method == TallSkinnyQrMethod::householder) {
-    tall_skinny_qr(exec, x, r, qr);
-    return;
-  }
-  Matrix<T> saved(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing,
-                                     "strata::sketch::orthonormalize::saved"),
-                  x.local().extent(0), x.local().extent(1));
-  Kokkos::deep_copy(exec, saved, x.local());
-  try {
-    tall_skinny_qr(exec, x, r, qr);
-  } catch (const NumericalError&) {
-    // Raised on every rank alike (tall_skinny_qr agrees on it), so all ranks retry together.
-    Kokkos::deep_copy(exec, x.local(), saved);
-    TallSkinnyQrOptions stable = qr;
-    stable.method = TallSkinnyQrMethod::householder;
-    tall_skinny_qr(exec, x, r, stable);
-  }
+  // A failed Cholesky pass (agreed on every rank: the Gram matrix is replicated) hands the block
+  // to householder TSQR where it stands, with no copy of X kept for the common success.
+  TallSkinnyQrOptions robust = qr;
+  robust.householder_fallback = true;
+  tall_skinny_qr(exec, x, r, robust);
 }
 
 template <class T>

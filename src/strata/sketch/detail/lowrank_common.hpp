@@ -47,8 +47,9 @@ template <class T>
 void apply_transpose(const ExecSpace& exec, const LinearOperator<T>& a, const DistMatrix<T>& x,
                      const DistMatrix<T>& y, bool symmetric);
 
-/// X = Q R in place (R optional). With cholesky_qr2, a NumericalError (X numerically rank
-/// deficient) is answered by householder TSQR on a saved copy, which never fails for finite X.
+/// X = Q R in place (R optional). With cholesky_qr2, a failed Cholesky pass (X numerically rank
+/// deficient) is answered by householder TSQR of the block as the earlier passes left it
+/// (TallSkinnyQrOptions::householder_fallback), which never fails for finite X; no copy of X.
 template <class T>
 void orthonormalize_block(const ExecSpace& exec, const DistMatrix<T>& x,
                           const TallSkinnyQrOptions& qr, const Matrix<T>& r = {});

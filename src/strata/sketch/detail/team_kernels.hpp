@@ -29,10 +29,12 @@ index_type team_scratch_values();
 /// Sparse-sign products with the row-sorted copy of s (s.build_rows must have run):
 /// transposed == false: out (d x k) = scale * S a for a (w x k);
 /// transposed == true:  out (m x d) = scale * a S^T for a (m x w).
-/// A team owns a block of output rows of S and a few columns of the result (accumulators in
-/// registers) and streams a once, tile by tile, through team scratch; each output entry is the
-/// sum over its row of S in increasing column order (the order of the host kernels), so results
-/// are deterministic and equal across backends.
+/// A team owns a block of rows of S and one column of the result per lane of a thread group (a
+/// warp on GPUs, one thread on the host's one-thread teams), each group 16 rows of S with their
+/// sums in registers; it streams its columns of a once, tile by tile, through team scratch, and
+/// the lanes of a group walk the same CSR entries of a row together. Each output entry is the sum
+/// over its row of S in increasing column order (the order of the host kernels), so results are
+/// deterministic and equal across backends.
 template <class T>
 void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
                          const Matrix<T>& out, T scale, bool transposed);
