@@ -190,7 +190,9 @@ struct DistFactors {
 // grown samples (old and new columns) through them (reduce, project: GEMMs), instead of factoring
 // them again: it resumes at the capped level. Levels l > `above` are kept (local levels on this
 // rank's subtrees, replicated top levels); above > L keeps none. `above` is the same on every rank
-// (the deepest capped level over all ranks), so every rank count takes the same steps.
+// (the deepest capped level over all ranks), so every rank count takes the same steps. The kept
+// ranks were chosen with the earlier pass's budget (from its estimate of ||A||_F, fewer columns),
+// a statistically equivalent one.
 template <class T>
 struct KeptLevels {
   DistFactors<T> fac;
