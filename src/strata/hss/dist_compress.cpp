@@ -4,6 +4,7 @@
 // reduced samples of the split level redundantly on every rank.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
@@ -183,6 +184,21 @@ struct DistFactors {
   BlockRowLayout user_layout;  // of the result's vectors
 };
 
+// Levitt-Martinsson: the factors of the levels below the deepest capped level of a pass that
+// stopped there (build_distributed with stop_if_capped), for the next pass with more samples. Those
+// levels had no capped node, so the next pass keeps their bases and D blocks and only reduces the
+// grown samples (old and new columns) through them (reduce, project: GEMMs), instead of factoring
+// them again: it resumes at the capped level. Levels l > `above` are kept (local levels on this
+// rank's subtrees, replicated top levels); above > L keeps none. `above` is the same on every rank
+// (the deepest capped level over all ranks), so every rank count takes the same steps. The kept
+// ranks were chosen with the earlier pass's budget (from its estimate of ||A||_F, fewer columns),
+// a statistically equivalent one.
+template <class T>
+struct KeptLevels {
+  DistFactors<T> fac;
+  int above = std::numeric_limits<int>::max();
+};
+
 // Ranks and basis rows of every rank's subtree roots, from this rank's split-level factors.
 template <class T>
 void gather_split_level(const Comm& comm, int ls, DistFactors<T>& fac) {
@@ -206,7 +222,7 @@ template <class T>
 DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
                                const TreeSplit& split, const BlockRowLayout& user_layout,
                                Samples<T> smp, RankChoice& choice, bool stop_if_capped,
-                               PhaseTimer& timings) {
+                               KeptLevels<T>& kept, PhaseTimer& timings) {
   const int levels = tree.levels();
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
@@ -230,9 +246,11 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   // capped residuals), and the samples asked for are those of the deepest capped level over all
   // ranks: every rank factored that level (none stopped below it), so they are the one-rank ones.
   int capped_level = -1;
+  const int reuse_above = kept.above;
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
-      auto f = factor_level(exec, dims, smp, l, choice);
+      auto f = l > reuse_above ? kept.fac.local[static_cast<std::size_t>(l)]
+                               : factor_level(exec, dims, smp, l, choice);
       if (stop_if_capped && choice.hit_cap) {
         capped_level = l;
         break;
@@ -254,6 +272,9 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     capped.hit_cap = true;
     choice.s_needed =
         comm.allreduce(capped_level == deepest ? choice.s_needed : index_type(0), ReduceOp::max);
+    // Every rank factored the levels below `deepest` without a cap (none stopped below it).
+    kept.fac = std::move(fac);
+    kept.above = deepest;
     timings.add("levels", timer.seconds());
     return capped;
   }
@@ -267,10 +288,13 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     smp.omega = allgather_rows<T>(exec, comm, by_c, smp.omega);
     dims = LevelDims::parent_of(fac.r_all, fac.c_all);
     for (int l = ls - 1; l >= 1; --l) {
-      auto f = factor_level(exec, dims, smp, l, choice);
+      auto f = l > reuse_above ? kept.fac.top[static_cast<std::size_t>(l)]
+                               : factor_level(exec, dims, smp, l, choice);
       if (stop_if_capped && choice.hit_cap) {  // replicated: the same on every rank
         DistBuild<T> capped;
         capped.hit_cap = true;
+        kept.fac = std::move(fac);
+        kept.above = l;
         timings.add("levels", timer.seconds());
         return capped;
       }
@@ -751,6 +775,7 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   // the stores hold them, the matrices view the columns in use).
   Matrix<T> omega, psi, y, z;
   ColumnStore<T> omega_store, psi_store, y_store, z_store;
+  KeptLevels<T> kept;  // Levitt-Martinsson: levels kept from a pass stopped by a capped node
   ToleranceSchedule schedule(options, n, s);
   double norm_estimate = 0;
   // Quasi-optimal sketch widths (fixed: the given s, or from the rank; tolerance mode: the
@@ -809,13 +834,14 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       // Capped by the samples: no assembly and no estimate, more samples.
       const bool may_grow = !fixed && s < schedule.s_max;
       built = build_distributed(exec, comm, tree, split, sampler.user_layout(), smp, choice,
-                                may_grow, result.timings);
+                                may_grow, kept, result.timings);
       result.samples = s;
       result.rounds = round;
-      if (may_grow && built.hit_cap) {
+      if (may_grow && built.hit_cap) {  // the next pass resumes at the capped level
         schedule.after_missed_round(true, choice.s_needed, 0, s);
         continue;
       }
+      kept = KeptLevels<T>{};  // complete: a next pass (smaller budgets) factors every level
       result.products_per_level = {s};
     } else {
       index_type products = 0;

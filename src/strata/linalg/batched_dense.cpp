@@ -311,33 +311,40 @@ void pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b, const 
 }
 
 template <class T>
-void detail::null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
-                                             const MatrixBatch<T>& b, const MatrixBatch<T>& n,
-                                             const MatrixBatch<T>& x, double rcond) {
+void detail::null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                                     const MatrixBatch<T>& b,
+                                                     const MatrixBatch<T>& bn,
+                                                     const MatrixBatch<T>& x, double rcond) {
+  const int count = a.layout.count();
+  const auto& ar = a.layout.host_rows;
+  const auto& ac = a.layout.host_cols;
+  require_shapes(
+      "null_space_project_pseudo_inverse_apply", "B", b, count, [](int) { return -1; },
+      [&](int i) { return ac[i]; });
+  const auto& br = b.layout.host_rows;
+  require_shapes(
+      "null_space_project_pseudo_inverse_apply", "BN", bn, count, [&](int i) { return br[i]; },
+      [](int) { return -1; });
+  for (int i = 0; i < count; ++i) {
+    STRATA_REQUIRE(bn.layout.host_cols[i] <= ac[i] - ar[i], ShapeMismatch,
+                   "null_space_project_pseudo_inverse_apply: BN matrix ", i, " has ",
+                   bn.layout.host_cols[i], " columns, but A is ", ar[i], " x ", ac[i],
+                   " so at most ", ac[i] - ar[i], " null-space directions are guaranteed");
+  }
+  require_shapes(
+      "null_space_project_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
+      [&](int i) { return ar[i]; });
+  if (count == 0) return;
   if constexpr (std::is_same_v<detail::Backend, detail::HostKernels>) {
-    const int count = a.layout.count();
-    const auto& ar = a.layout.host_rows;
-    const auto& ac = a.layout.host_cols;
-    require_shapes(
-        "null_space_pseudo_inverse_apply", "N", n, count, [&](int i) { return ac[i]; },
-        [](int) { return -1; });
-    for (int i = 0; i < count; ++i) {
-      STRATA_REQUIRE(n.layout.host_cols[i] <= ac[i] - ar[i], ShapeMismatch,
-                     "null_space_pseudo_inverse_apply: N matrix ", i, " has ",
-                     n.layout.host_cols[i], " columns, but A is ", ar[i], " x ", ac[i],
-                     " so at most ", ac[i] - ar[i], " null-space directions are guaranteed");
-    }
-    require_shapes(
-        "null_space_pseudo_inverse_apply", "B", b, count, [](int) { return -1; },
-        [&](int i) { return ac[i]; });
-    const auto& br = b.layout.host_rows;
-    require_shapes(
-        "null_space_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
-        [&](int i) { return ar[i]; });
-    if (count == 0) return;
-    detail::host_null_space_pseudo_inverse_apply(exec, a, b, n, x, pseudo_inverse_cut(a, rcond));
+    detail::host_null_space_project_pseudo_inverse_apply(exec, a, b, bn, x,
+                                                         pseudo_inverse_cut(a, rcond));
   } else {
+    std::vector<int> s(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) s[i] = ac[i];
+    auto n = MatrixBatch<T>::allocate_uninitialized("strata::linalg::null_space_project::N", s,
+                                                    bn.layout.host_cols);
     linalg::null_space(exec, a, n);
+    linalg::gemm_batched(exec, 'N', 'N', T(1), b, n, T(0), bn);
     linalg::pseudo_inverse_apply(exec, b, a, x, rcond);
   }
 }
@@ -396,7 +403,7 @@ void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
       const ExecSpace&, const MatrixBatch<T>&, const RankRule&);                                   \
   template void pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,                   \
                                         const MatrixBatch<T>&, const MatrixBatch<T>&, double);     \
-  template void detail::null_space_pseudo_inverse_apply<T>(                                        \
+  template void detail::null_space_project_pseudo_inverse_apply<T>(                                \
       const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
       const MatrixBatch<T>&, double);                                                              \
   template void gemm_batched<T>(const ExecSpace&, char, char, T, const MatrixBatch<T>&,            \

@@ -382,53 +382,65 @@ TYPED_TEST(HssDistributed, CompressionToleranceModeMatchesSingleRank) {
   using T = TypeParam;
   const strata::Comm comm;
   const strata::ExecSpace exec;
-  const index_type n = 256;
-  const auto tree = hss::ClusterTree::uniform(n, 32);  // 3 levels, 8 leaves of 32
-  const auto problem = hss::make_problem<T>("cauchy-1d", n);
-  const auto op = hss::make_operator<T>(problem, comm, hss::split_layout(tree, comm));
-  const auto ref_op = hss::make_operator<T>(problem);
-  const auto dense = problem->dense(exec);
-  const double u = unit_roundoff<T>();
-  // Targets well above the precision's floor (the sketches' pseudo-inverses amplify the
-  // rounding of the products by ~1e2 to 1e3).
-  const std::vector<double> tolerances =
-      std::is_same_v<T, float> ? std::vector<double>{1e-3} : std::vector<double>{1e-4, 1e-8};
-  for (const double tol : tolerances) {
-    SCOPED_TRACE(::testing::Message() << "tolerance " << tol);
-    hss::CompressOptions options;
-    options.rank = 0;
-    options.tolerance = tol;
-    options.seed = 11;
-    const auto dist = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
-    const auto ref = hss::compress_from_matvecs<T>(exec, *ref_op, tree, options);
-    // The same decisions as the single-rank run: samples, rounds, products, every node's rank.
-    EXPECT_EQ(dist.samples, ref.samples);
-    EXPECT_EQ(dist.rounds, ref.rounds);
-    EXPECT_EQ(dist.products, ref.products);
-    EXPECT_EQ(dist.transpose_products, ref.transpose_products);
-    EXPECT_EQ(dist.probe_products, ref.probe_products);
-    EXPECT_EQ(dist.products_per_level, ref.products_per_level);
-    EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
-    const auto gathered = hss::gather<T>(exec, dist.matrix);
-    EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
-    EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
-    const auto [diff, err] = compare_products(dist.matrix, ref.matrix, dense);
-    // The estimate over 10 probes concentrates within a factor ~2 of the true ratio
-    // (chi-square, >= 10 degrees of freedom), so the true error is <= ~3 tol once it is <= tol.
-    EXPECT_LE(dist.relative_error_estimate, tol);
-    EXPECT_LE(err, 3 * tol);
-    // With identical ranks the two runs differ only by the rounding of the products (summation
-    // order over the row blocks) propagated through the same steps: 1e3 u as for fixed rank.
-    EXPECT_LT(diff, 1e3 * u);
-    // The estimates are computed from the same probes and differ by the same rounding.
-    EXPECT_NEAR(dist.relative_error_estimate, ref.relative_error_estimate,
-                1e3 * u * std::max(1.0, ref.relative_error_estimate));
-    if (comm.is_root()) {
-      std::printf(
-          "[dist tol] tol %.0e ranks=%d s=%lld rounds=%d products=%lld err %.3e diff "
-          "%.3e\n",
-          tol, comm.size(), static_cast<long long>(dist.samples), dist.rounds,
-          static_cast<long long>(dist.products), err, diff);
+  struct Case {
+    const char* problem;
+    index_type n, leaf;
+  };
+  // cauchy-1d: 3 levels, 8 leaves of 32. laplace-curve (double): 4 levels, leaves of 64, whose
+  // Levitt-Martinsson passes stop at capped nodes above the leaves and resume there (the kept
+  // levels must be the same at every rank count).
+  std::vector<Case> cases = {{"cauchy-1d", 256, 32}};
+  if (!std::is_same_v<T, float>) cases.push_back({"laplace-curve", 1024, 64});
+  for (const Case& c : cases) {
+    SCOPED_TRACE(::testing::Message() << c.problem << " n " << c.n);
+    const index_type n = c.n;
+    const auto tree = hss::ClusterTree::uniform(n, c.leaf);
+    const auto problem = hss::make_problem<T>(c.problem, n);
+    const auto op = hss::make_operator<T>(problem, comm, hss::split_layout(tree, comm));
+    const auto ref_op = hss::make_operator<T>(problem);
+    const auto dense = problem->dense(exec);
+    const double u = unit_roundoff<T>();
+    // Targets well above the precision's floor (the sketches' pseudo-inverses amplify the
+    // rounding of the products by ~1e2 to 1e3).
+    const std::vector<double> tolerances =
+        std::is_same_v<T, float> ? std::vector<double>{1e-3} : std::vector<double>{1e-4, 1e-8};
+    for (const double tol : tolerances) {
+      SCOPED_TRACE(::testing::Message() << "tolerance " << tol);
+      hss::CompressOptions options;
+      options.rank = 0;
+      options.tolerance = tol;
+      options.seed = 11;
+      const auto dist = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
+      const auto ref = hss::compress_from_matvecs<T>(exec, *ref_op, tree, options);
+      // The same decisions as the single-rank run: samples, rounds, products, every node's rank.
+      EXPECT_EQ(dist.samples, ref.samples);
+      EXPECT_EQ(dist.rounds, ref.rounds);
+      EXPECT_EQ(dist.products, ref.products);
+      EXPECT_EQ(dist.transpose_products, ref.transpose_products);
+      EXPECT_EQ(dist.probe_products, ref.probe_products);
+      EXPECT_EQ(dist.products_per_level, ref.products_per_level);
+      EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
+      const auto gathered = hss::gather<T>(exec, dist.matrix);
+      EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
+      EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
+      const auto [diff, err] = compare_products(dist.matrix, ref.matrix, dense);
+      // The estimate over 10 probes concentrates within a factor ~2 of the true ratio
+      // (chi-square, >= 10 degrees of freedom), so the true error is <= ~3 tol once it is <= tol.
+      EXPECT_LE(dist.relative_error_estimate, tol);
+      EXPECT_LE(err, 3 * tol);
+      // With identical ranks the two runs differ only by the rounding of the products (summation
+      // order over the row blocks) propagated through the same steps: 1e3 u as for fixed rank.
+      EXPECT_LT(diff, 1e3 * u);
+      // The estimates are computed from the same probes and differ by the same rounding.
+      EXPECT_NEAR(dist.relative_error_estimate, ref.relative_error_estimate,
+                  1e3 * u * std::max(1.0, ref.relative_error_estimate));
+      if (comm.is_root()) {
+        std::printf(
+            "[dist tol] %s tol %.0e ranks=%d s=%lld rounds=%d products=%lld err %.3e diff "
+            "%.3e\n",
+            c.problem, tol, comm.size(), static_cast<long long>(dist.samples), dist.rounds,
+            static_cast<long long>(dist.products), err, diff);
+      }
     }
   }
 }

@@ -755,41 +755,72 @@ int differing_entries(const MatrixBatch<T>& a, const MatrixBatch<T>& b) {
   return n;
 }
 
-TYPED_TEST(BatchedDense, NullSpacePseudoInverseApplyEqualsTheTwoCalls) {
-  // The fused call runs the same LAPACK routines on the same data as null_space and
-  // pseudo_inverse_apply (one xGEQRF of A^T shared; the xGELSD route for the ill-conditioned
-  // matrices), so its N and X must equal theirs exactly, on the QR and on the SVD route, with
-  // every output entry written (outputs start as NaN).
+TYPED_TEST(BatchedDense, NullSpaceProjectPseudoInverseApplyMatchesTheThreeCalls) {
+  // The fused call against null_space, gemm_batched and pseudo_inverse_apply, on the QR route
+  // (well-conditioned wide A, including Levitt-Martinsson's leaf shape 64 x 117), on a square A
+  // (no null space) and on the xGELSD route (rank-deficient A, where the host kernel forms N).
+  // Outputs start as NaN, so an unwritten entry fails.
+  // X: the same LAPACK calls on the same data on either route (xGEQRF, xTRCON, xORMQR of B^T,
+  // xTRSM; or xGELSD), so it must equal pseudo_inverse_apply's X exactly.
+  // BN: the host QR route computes rows p..p+k-1 of Q^T B^T instead of B (Q [0; I; 0]), from the
+  // same xGEQRF reflectors. Applying p Householder reflectors of length s to a vector b is
+  // backward stable: the computed Q^T b is Q^T (b + db), ||db||_2 <= p gamma(c s) ||b||_2
+  // (Higham, Accuracy and Stability, Lemma 19.3; gamma(n) = n u / (1 - n u), c a small constant,
+  // 4 here). Row r of the fused BN is thus off by at most p gamma(4 s) ||b_r||; the reference
+  // N's columns (unit norm) are off by as much, and its product adds gamma(s) |b_r| |n_j| <=
+  // gamma(s) ||b_r||. So |BN_fused(r, j) - (B N)(r, j)| <= (2 p gamma(4 s) + gamma(s)) ||b_r||.
   using T = TypeParam;
   struct Case {
-    int p, s;
+    int p, s, q;
     std::vector<double> sigma;
   };
+  std::vector<double> leaf_sigma(64);
+  for (int j = 0; j < 64; ++j) leaf_sigma[static_cast<std::size_t>(j)] = std::pow(0.9, j);
   const std::vector<Case> cases = {
-      {6, 15, {1, 0.8, 0.6, 0.4, 0.2, 0.1}},
-      {5, 5, {1, 1, 1, 0.5, 0.2}},  // square: no null space
-      {4, 9, {1, 0.5, 1e-9, 0}},    // rank-deficient: SVD route
+      {6, 15, 3, {1, 0.8, 0.6, 0.4, 0.2, 0.1}},
+      {5, 5, 4, {1, 1, 1, 0.5, 0.2}},  // square: no null space
+      {4, 9, 5, {1, 0.5, 1e-9, 0}},    // rank-deficient: SVD route, N formed
+      {64, 117, 64, leaf_sigma},
   };
   std::vector<HostMatrix<double>> as, bs;
   std::vector<int> xr, xc, nr, nc;
   for (std::size_t c = 0; c < cases.size(); ++c) {
     const auto& k = cases[c];
     as.push_back(with_singular_values(k.p, k.s, k.sigma, 300 + 2 * c));
-    bs.push_back(gaussian(3 + static_cast<int>(c), k.s, 301 + 2 * c));
-    xr.push_back(3 + static_cast<int>(c));
+    bs.push_back(gaussian(k.q, k.s, 301 + 2 * c));
+    xr.push_back(k.q);
     xc.push_back(k.p);
     nr.push_back(k.s);
     nc.push_back(k.s - k.p);
   }
   const auto a = to_batch<T>(as), b = to_batch<T>(bs);
   const double rcond = 1e-6;
-  auto n1 = nan_batch<T>(nr, nc), n2 = nan_batch<T>(nr, nc);
+  const strata::ExecSpace exec;
+  auto n1 = nan_batch<T>(nr, nc), bn1 = nan_batch<T>(xr, nc), bn2 = nan_batch<T>(xr, nc);
   auto x1 = nan_batch<T>(xr, xc), x2 = nan_batch<T>(xr, xc);
-  la::null_space(strata::ExecSpace(), a, n1);
-  la::pseudo_inverse_apply(strata::ExecSpace(), b, a, x1, rcond);
-  la::detail::null_space_pseudo_inverse_apply(strata::ExecSpace(), a, b, n2, x2, rcond);
-  EXPECT_EQ(differing_entries(n1, n2), 0);
+  la::null_space(exec, a, n1);
+  la::gemm_batched(exec, 'N', 'N', T(1), b, n1, T(0), bn1);
+  la::pseudo_inverse_apply(exec, b, a, x1, rcond);
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn2, x2, rcond);
   EXPECT_EQ(differing_entries(x1, x2), 0);
+  const double u = unit_roundoff<T>();
+  auto gamma = [&](double n) {
+    return n * u / (1 - n * u);
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    const auto ref = matrix(bn1, static_cast<int>(c)), got = matrix(bn2, static_cast<int>(c));
+    const auto bb = rounded<T>(bs[c]);
+    const double factor = 2 * k.p * gamma(4.0 * k.s) + gamma(k.s);
+    for (int r = 0; r < k.q; ++r) {
+      double row = 0;
+      for (int j = 0; j < k.s; ++j) row += bb(r, j) * bb(r, j);
+      const double bound = factor * std::sqrt(row);
+      for (int j = 0; j < k.s - k.p; ++j)
+        EXPECT_LE(std::abs(got(r, j) - ref(r, j)), bound)
+            << "case " << c << " entry (" << r << ", " << j << ")";
+    }
+  }
 }
 
 TYPED_TEST(BatchedDense, UninitializedOutputsAreFullyOverwritten) {

@@ -237,27 +237,29 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
     ku[i] = std::min(dims.row_dim[i], kp[i]);
     kv[i] = std::min(dims.col_dim[i], kq[i]);
   }
-  // Null-space projections and projected samples Y P, Z Q (Levitt & Martinsson Alg. 4.1 step 3).
-  auto p = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::P", sv, kp);
-  auto q = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Q", sv, kq);
+  // Projected samples Y P, Z Q onto the null spaces P = null(Omega_tau), Q = null(Psi_tau)
+  // (Levitt & Martinsson Alg. 4.1 step 3).
   // Levitt-Martinsson's D sketch is the bases' sketch (columns [0, s)): one QR of Omega_tau^T
-  // (Psi_tau^T) then gives both the null space and the pseudo-inverse of step 5.
+  // (Psi_tau^T) then gives both Y P and the pseudo-inverse Y Omega^+ of step 5 (P not formed on
+  // the host).
   const bool shared_sketch = smp.d_col0 == 0 && smp.s_d == smp.s;
   auto d_full = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::D", dims.row_dim,
                                                        dims.col_dim);
   auto zp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Zp", dims.col_dim,
                                                    dims.row_dim);
-  if (shared_sketch) {
-    la::detail::null_space_pseudo_inverse_apply(exec, om, y, p, d_full);
-    la::detail::null_space_pseudo_inverse_apply(exec, ps, z, q, zp);
-  } else {
-    la::null_space(exec, om, p);
-    la::null_space(exec, ps, q);
-  }
   auto yp = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::YP", dims.row_dim, kp);
   auto zq = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::ZQ", dims.col_dim, kq);
-  la::gemm_batched(exec, 'N', 'N', T(1), y, p, T(0), yp);
-  la::gemm_batched(exec, 'N', 'N', T(1), z, q, T(0), zq);
+  if (shared_sketch) {
+    la::detail::null_space_project_pseudo_inverse_apply(exec, om, y, yp, d_full);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, zp);
+  } else {
+    auto p = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::P", sv, kp);
+    auto q = MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Q", sv, kq);
+    la::null_space(exec, om, p);
+    la::null_space(exec, ps, q);
+    la::gemm_batched(exec, 'N', 'N', T(1), y, p, T(0), yp);
+    la::gemm_batched(exec, 'N', 'N', T(1), z, q, T(0), zq);
+  }
   // Bases: leading left singular vectors (step 4; top-k SVD as in Amsel et al.).
   auto uf =
       MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Ufull", dims.row_dim, ku);

@@ -79,23 +79,26 @@ template <class T>
 PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
                                     const MatrixBatch<T>& a, const MatrixBatch<T>& x, double rcond);
 
-/// null_space(a -> n) and pseudo_inverse_apply(b, a -> x) from one xGEQRF of A^T per matrix
-/// (HostKernels' two kernels factor A^T alike). Host-accessible memory only; rcond > 0.
+/// null_space_project_pseudo_inverse_apply on host-accessible memory: one xGEQRF of A^T and one
+/// xORMQR of B^T per matrix (derivation in batched_dense_host.cpp). rcond > 0.
 template <class T>
-void host_null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
-                                          const MatrixBatch<T>& b, const MatrixBatch<T>& n,
-                                          const MatrixBatch<T>& x, double rcond);
+void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                                  const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
+                                                  const MatrixBatch<T>& x, double rcond);
 
-/// linalg::null_space(exec, a, n) and linalg::pseudo_inverse_apply(exec, b, a, x, rcond)
-/// together (the same shapes, checks, results and guarantees as the two calls): where the
-/// HostKernels serve, from one xGEQRF of A_b^T per matrix instead of two (saves 2 s p^2 - 2 p^3 / 3
-/// flops per matrix: Levitt & Martinsson's Omega_tau serves both the null space and Y Omega^+);
-/// elsewhere the two calls. (Declared here rather than in batched_dense.hpp, which most of the
-/// library includes: its one user is hss/detail/compress_levels.hpp.)
+/// BN_b = B_b N_b and X_b = B_b A_b^+ for A_b p x s, B_b q x s, where N_b (s x k_b, k_b = BN_b's
+/// columns <= s - p) is the null-space basis that linalg::null_space(exec, a, n) returns, and X_b
+/// is linalg::pseudo_inverse_apply(exec, b, a, x, rcond) (the same X and guarantees). This is
+/// Levitt & Martinsson's pair Y P and Y Omega^+ for a node. Where the HostKernels serve, N is not
+/// formed: one xGEQRF of A_b^T and one xORMQR of B_b^T give both (saves 2 s p^2 - 2 p^3 / 3 + 4 s p
+/// k + 2 q s k flops per matrix against the three calls); elsewhere null_space, gemm_batched and
+/// pseudo_inverse_apply. BN agrees with B times null_space's N to rounding (O(s p u ||B||)), not
+/// bitwise. (Declared here rather than in batched_dense.hpp, which most of the library includes:
+/// its one user is hss/detail/compress_levels.hpp.)
 template <class T>
-void null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
-                                     const MatrixBatch<T>& b, const MatrixBatch<T>& n,
-                                     const MatrixBatch<T>& x, double rcond = 0);
+void null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                             const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
+                                             const MatrixBatch<T>& x, double rcond = 0);
 
 /// The dispatch point: host LAPACK where the batch memory is host-accessible, team kernels
 /// elsewhere (device memory).

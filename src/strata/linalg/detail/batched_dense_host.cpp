@@ -48,7 +48,7 @@ HostRef<T> host_ref(const MatrixBatch<T>& batch, int b) {
 /// Per-thread scratch: grows, never shrinks, reused across the matrices of one call.
 template <class T>
 struct Workspace {
-  std::vector<T> a, b, s, tau, work;
+  std::vector<T> a, b, c, s, tau, work;
   std::vector<int> iwork;
 };
 
@@ -480,50 +480,84 @@ PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>&
   return paths;
 }
 
+// B N and B A^+ from one xGEQRF of A^T = Q R and one xORMQR of B^T (s x q): C = Q^T B^T holds
+// (B A^+)^T = R^{-1} C(0:p, :) in its first p rows (pinv_from_qr) and (B N)^T in rows p..p+k-1,
+// because N = Q [0; I_k; 0] gives (B N)^T = N^T B^T = [0, I_k, 0] Q^T B^T. Forming N (4 s p k
+// flops) and the product B N (2 q s k) are saved; the xORMQR and xTRSM of the pseudo-inverse were
+// needed anyway. When R is too ill-conditioned for the QR route (qr_gives_truncated_pinv), N is
+// formed as null_space does and multiplied by xGEMM, and X comes from xGELSD.
 template <class T>
-void host_null_space_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
-                                          const MatrixBatch<T>& b, const MatrixBatch<T>& n,
-                                          const MatrixBatch<T>& x, double rcond) {
+void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
+                                                  const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
+                                                  const MatrixBatch<T>& x, double rcond) {
   const int count = a.layout.count();
   const auto info = for_each_matrix<T>(
-      exec, "strata::linalg::null_space_pseudo_inverse_apply::host", count,
+      exec, "strata::linalg::null_space_project_pseudo_inverse_apply::host", count,
       [&](const int i, Workspace<T>& ws, int& status) {
-        const auto aa = host_ref(a, i), bb = host_ref(b, i), nn = host_ref(n, i),
+        const auto aa = host_ref(a, i), bb = host_ref(b, i), yn = host_ref(bn, i),
                    xx = host_ref(x, i);
-        int p = aa.rows, s = aa.cols, kn = nn.cols, q = bb.rows, ld = std::max(1, s), ldn = nn.ld;
-        int reflectors = std::min(s, p);
+        int p = aa.rows, s = aa.cols, kn = yn.cols, q = bb.rows, ld = std::max(1, s);
         if (!all_finite(aa)) {
           status = not_finite;
           return;
         }
-        // One QR of A^T (s x p) for both: N = Q [0; I_k; 0] as null_space, then X as
-        // pinv_by_qr (the same factors), or by xGELSD when R is too ill-conditioned.
-        for (int j = 0; j < kn; ++j)
-          for (int r = 0; r < s; ++r) nn(r, j) = r == p + j ? T(1) : T(0);
-        T* f = ensure(ws.a, static_cast<index_type>(ld) * std::max(p, 1));
-        if (reflectors > 0) {
-          copy_to(aa, true, f, ld);
-          geqrf(s, p, f, ld, ws);
-        }
-        if (kn > 0 && reflectors > 0) {
-          int lwork = -1, lapack_info = 0;
-          T query = 0;
-          lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p, &ldn, &query,
-                        &lwork, &lapack_info);
-          lwork = query_size(query);
-          lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p, &ldn,
-                        ensure(ws.work, lwork), &lwork, &lapack_info);
-        }
-        if (q == 0 || p == 0) return;
-        if (s == 0) {
+        if (q == 0) return;
+        if (s == 0) {  // then kn = 0: X = 0
           for (int j = 0; j < p; ++j)
             for (int r = 0; r < q; ++r) xx(r, j) = T(0);
           return;
         }
-        if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws)) return;
+        if (p == 0) {  // N = the first kn columns of I: B N = B(:, 0:kn); X has no columns
+          for (int j = 0; j < kn; ++j)
+            for (int r = 0; r < q; ++r) yn(r, j) = bb(r, j);
+          return;
+        }
+        T* f = ensure(ws.a, static_cast<index_type>(ld) * p);
+        copy_to(aa, true, f, ld);
+        geqrf(s, p, f, ld, ws);
+        int lapack_info = 0;
+        T rc = 0;
+        if (p <= s) {
+          lapack::trcon("1", "U", "N", &p, f, &ld, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
+                        &lapack_info);
+        }
+        if (p <= s && lapack_info == 0 && rc > 0 && qr_gives_truncated_pinv(rc, p, s, rcond)) {
+          int ldb = s, lwork = -1;
+          T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+          copy_to(bb, true, bt, ldb);
+          T query = 0;
+          lapack::ormqr("L", "T", &s, &q, &p, f, &ld, ws.tau.data(), bt, &ldb, &query, &lwork,
+                        &lapack_info);
+          lwork = query_size(query);
+          lapack::ormqr("L", "T", &s, &q, &p, f, &ld, ws.tau.data(), bt, &ldb,
+                        ensure(ws.work, lwork), &lwork, &lapack_info);
+          for (int j = 0; j < kn; ++j)
+            for (int r = 0; r < q; ++r) yn(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
+          const T one = 1;
+          lapack::trsm("L", "U", "N", "N", &p, &q, &one, f, &ld, bt, &ldb);
+          for (int j = 0; j < p; ++j)
+            for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+          return;
+        }
+        if (kn > 0) {  // here p <= s - kn < s: p reflectors
+          int lwork = -1;
+          T* nn = ensure(ws.c, static_cast<index_type>(s) * kn);
+          for (int j = 0; j < kn; ++j)
+            for (int r = 0; r < s; ++r)
+              nn[r + static_cast<index_type>(j) * s] = r == p + j ? T(1) : T(0);
+          T query = 0;
+          lapack::ormqr("L", "N", &s, &kn, &p, f, &ld, ws.tau.data(), nn, &s, &query, &lwork,
+                        &lapack_info);
+          lwork = query_size(query);
+          lapack::ormqr("L", "N", &s, &kn, &p, f, &ld, ws.tau.data(), nn, &s,
+                        ensure(ws.work, lwork), &lwork, &lapack_info);
+          const T one = 1, zero = 0;
+          int ldb = bb.ld, ldn = yn.ld;
+          lapack::gemm("N", "N", &q, &kn, &s, &one, bb.p, &ldb, nn, &s, &zero, yn.p, &ldn);
+        }
         if (pinv_by_svd(aa, bb, xx, rcond, ws) != 0) status = no_convergence;
       });
-  check_info(info, "null_space_pseudo_inverse_apply");
+  check_info(info, "null_space_project_pseudo_inverse_apply");
 }
 
 template <class T>
@@ -579,7 +613,7 @@ void HostKernels::copy_batched(const ExecSpace& exec, bool trans, const MatrixBa
   template PinvPaths host_pseudo_inverse_apply<T>(const ExecSpace&, const MatrixBatch<T>&,         \
                                                   const MatrixBatch<T>&, const MatrixBatch<T>&,    \
                                                   double);                                         \
-  template void host_null_space_pseudo_inverse_apply<T>(                                           \
+  template void host_null_space_project_pseudo_inverse_apply<T>(                                   \
       const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
       const MatrixBatch<T>&, double);                                                              \
   template void HostKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
