@@ -24,9 +24,11 @@ set(STRATA_TEST_MPI_ENVIRONMENT
   "OMPI_MCA_rmaps_base_oversubscribe=1")
 
 # strata_add_test(NAME n SOURCES ... [RANKS 1 2 4] [LABELS ...] [TIMEOUT s] [MPI_INDEPENDENT])
-# MPI_INDEPENDENT marks a one-process numerics test whose code path does not change with
-# Strata_ENABLE_MPI; such tests are neither built nor run when Strata_TESTS_SKIP_MPI_INDEPENDENT is
-# ON (the nompi CI preset: its purpose is the MPI-off code, and these tests run in the ci stage).
+# MPI_INDEPENDENT marks a one-process numerics test whose numerics do not depend on
+# Strata_ENABLE_MPI: where it goes through Comm (a one-process stub without MPI), the one-process
+# test_mpi_* runs cover that code. Such tests are neither built nor run when
+# Strata_TESTS_SKIP_MPI_INDEPENDENT is ON (the nompi CI preset, whose purpose is the MPI-off code;
+# these tests run in the ci stage).
 function(strata_add_test)
   cmake_parse_arguments(ARG "MPI_INDEPENDENT" "NAME;TIMEOUT" "SOURCES;RANKS;LABELS" ${ARGN})
   if(ARG_MPI_INDEPENDENT AND Strata_TESTS_SKIP_MPI_INDEPENDENT)

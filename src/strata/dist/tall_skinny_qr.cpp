@@ -89,9 +89,12 @@ Matrix<T> upper_product(const ExecSpace& exec, const Matrix<T>& a, const Matrix<
 template <class T>
 bool cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
                    Matrix<T>& r) {
-  r = shifted_copy(exec, g, shift);
-  if (!linalg::cholesky_upper(exec, r)) return false;
-  linalg::solve_upper_right(exec, ConstMatrix<T>(r), x.local());
+  // Factor a copy and hand it out only on success: `r` may be the R of the earlier passes, which
+  // the fallback composes with (a failed partial factor there would corrupt the returned R).
+  auto factor = shifted_copy(exec, g, shift);
+  if (!linalg::cholesky_upper(exec, factor)) return false;
+  linalg::solve_upper_right(exec, ConstMatrix<T>(factor), x.local());
+  r = factor;
   return true;
 }
 

@@ -218,24 +218,28 @@ void per_level(const ExecSpace& exec, const Steps<T>& st, int levels) {
 // The product by subtrees (tree_sweep.hpp): four host kernels whatever the depth. A template on
 // the space, so that device builds never instantiate its host lambdas.
 template <class Exec, class T>
-void host_sweeps(const Exec& exec, const Steps<T>& st, int levels) {
+void host_sweeps(const Exec& exec, const Steps<T>& st, int levels, bool split_at_leaves) {
   using TeamMember = typename Kokkos::TeamPolicy<Exec>::member_type;
-  host_tree_sweep(exec, "strata::hss::matvec::upward", 1, levels, true,
-                  [&](const TeamMember& team, int l, index_type i) {
-                    if (l == levels) {
-                      st.up_leaf(team, i);
-                    } else {
-                      st.up[static_cast<std::size_t>(l)](team, i);
-                    }
-                  });
-  host_tree_sweep(exec, "strata::hss::matvec::downward", 1, levels, false,
-                  [&](const TeamMember& team, int l, index_type i) {
-                    st.down[static_cast<std::size_t>(l)](team, i);
-                    if (l == levels) {
-                      team.team_barrier();
-                      st.leaf(team, i);
-                    }
-                  });
+  host_tree_sweep(
+      exec, "strata::hss::matvec::upward", 1, levels, true,
+      [&](const TeamMember& team, int l, index_type i) {
+        if (l == levels) {
+          st.up_leaf(team, i);
+        } else {
+          st.up[static_cast<std::size_t>(l)](team, i);
+        }
+      },
+      split_at_leaves);
+  host_tree_sweep(
+      exec, "strata::hss::matvec::downward", 1, levels, false,
+      [&](const TeamMember& team, int l, index_type i) {
+        st.down[static_cast<std::size_t>(l)](team, i);
+        if (l == levels) {
+          team.team_barrier();
+          st.leaf(team, i);
+        }
+      },
+      split_at_leaves);
 }
 
 }  // namespace
@@ -268,8 +272,8 @@ void matvec_permuted(const ExecSpace& exec, const HssMatrix<T>& a, const ConstMa
   }
   const Steps<T> st = make_steps(a, op, x, y, xhat, yhat);
   if constexpr (kx::runs_on_host<ExecSpace>) {
-    if (sweep == TreeSweep::automatic) {
-      host_sweeps(exec, st, levels);
+    if (sweep != TreeSweep::per_level) {
+      host_sweeps(exec, st, levels, sweep == TreeSweep::host_split_at_leaves);
       return;
     }
   }

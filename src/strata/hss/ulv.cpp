@@ -616,11 +616,14 @@ void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const Ulv
 // (tree_sweep.hpp). A template on the space, so that device builds never instantiate it.
 template <class Exec, class Step>
 void host_ulv_sweep(const Exec& exec, const char* label, int levels, bool upward,
-                    const std::vector<Step>& steps) {
+                    const std::vector<Step>& steps, bool split_at_leaves) {
   using TeamMember = typename Kokkos::TeamPolicy<Exec>::member_type;
-  host_tree_sweep(exec, label, 1, levels, upward, [&](const TeamMember& team, int l, index_type t) {
-    steps[static_cast<std::size_t>(l)](team, t);
-  });
+  host_tree_sweep(
+      exec, label, 1, levels, upward,
+      [&](const TeamMember& team, int l, index_type t) {
+        steps[static_cast<std::size_t>(l)](team, t);
+      },
+      split_at_leaves);
 }
 
 template <class T>
@@ -640,9 +643,10 @@ void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                 spd};
   }
   if constexpr (kx::runs_on_host<ExecSpace>) {
-    if (sweep == TreeSweep::automatic) {
+    if (sweep != TreeSweep::per_level) {
       if (a.levels() >= 1)
-        host_ulv_sweep(exec, "strata::hss::ulv::solve_up", a.levels(), true, steps);
+        host_ulv_sweep(exec, "strata::hss::ulv::solve_up", a.levels(), true, steps,
+                       sweep == TreeSweep::host_split_at_leaves);
       return;
     }
   }
@@ -665,9 +669,10 @@ void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
     steps[i] = {ulv_tree_input(a, levels, l), levels[i], s[i - 1].x, 0, s[i], y, row0, spd};
   }
   if constexpr (kx::runs_on_host<ExecSpace>) {
-    if (sweep == TreeSweep::automatic) {
+    if (sweep != TreeSweep::per_level) {
       if (a.levels() >= 1)
-        host_ulv_sweep(exec, "strata::hss::ulv::solve_down", a.levels(), false, steps);
+        host_ulv_sweep(exec, "strata::hss::ulv::solve_down", a.levels(), false, steps,
+                       sweep == TreeSweep::host_split_at_leaves);
       return;
     }
   }

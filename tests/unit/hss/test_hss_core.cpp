@@ -269,8 +269,10 @@ TYPED_TEST(HssMatvec, SingleLeafAndSingleVector) {
 // The host sweep by subtrees (detail/tree_sweep.hpp: what matvec runs on host backends) and the
 // per-level route (one kernel per level: what GPUs run) run the same per-node steps on the same
 // operands, so their results must agree bit for bit; the tests above check the automatic route
-// against a dense reference. Variable ranks and at least 4 levels: the split level varies with the thread
-// count (OMP_NUM_THREADS) from the leaves' parents to level 1.
+// against a dense reference. Variable ranks and at least 4 levels. The automatic split is level 1
+// on one or two threads (so its single-team top kernel has nothing to do there), deeper on more;
+// host_split_at_leaves forces the split to the leaves, so the top kernel runs every level above
+// them on any thread count.
 TYPED_TEST(HssMatvec, HostSweepAndPerLevelRouteAgreeBitForBit) {
   using T = TypeParam;
   strata::ExecSpace exec;
@@ -292,15 +294,22 @@ TYPED_TEST(HssMatvec, HostSweepAndPerLevelRouteAgreeBitForBit) {
   for (const index_type k : {index_type(1), index_type(3)}) {
     for (const auto op : {hss::Op::none, hss::Op::transpose}) {
       const Matrix<T> x = random_matrix<T>(613, k, 17 + k);
-      Matrix<T> sweep("sweep", 613, k), levels("levels", 613, k);
-      hss::detail::matvec_permuted<T>(exec, a, x, sweep, op, hss::detail::TreeSweep::automatic);
+      Matrix<T> levels("levels", 613, k);
       hss::detail::matvec_permuted<T>(exec, a, x, levels, op, hss::detail::TreeSweep::per_level);
-      const auto hs = strata::testing::to_host(sweep), hl = strata::testing::to_host(levels);
-      index_type differ = 0;
-      for (index_type j = 0; j < k; ++j)
-        for (index_type i = 0; i < 613; ++i) differ += hs(i, j) != hl(i, j) ? 1 : 0;
-      EXPECT_EQ(differ, 0) << "k=" << k << " transpose=" << (op == hss::Op::transpose);
-      EXPECT_GT(frobenius(sweep), 0.0);
+      const auto hl = strata::testing::to_host(levels);
+      EXPECT_GT(frobenius(levels), 0.0);
+      for (const auto route :
+           {hss::detail::TreeSweep::automatic, hss::detail::TreeSweep::host_split_at_leaves}) {
+        Matrix<T> sweep("sweep", 613, k);
+        hss::detail::matvec_permuted<T>(exec, a, x, sweep, op, route);
+        const auto hs = strata::testing::to_host(sweep);
+        index_type differ = 0;
+        for (index_type j = 0; j < k; ++j)
+          for (index_type i = 0; i < 613; ++i) differ += hs(i, j) != hl(i, j) ? 1 : 0;
+        EXPECT_EQ(differ, 0) << "k=" << k << " transpose=" << (op == hss::Op::transpose)
+                             << " split at leaves="
+                             << (route == hss::detail::TreeSweep::host_split_at_leaves);
+      }
     }
   }
 }
@@ -312,7 +321,7 @@ TEST(HssTreeSweep, SplitLevelGivesEveryThreadASubtree) {
   // A power of two: exactly one subtree per thread.
   EXPECT_EQ(host_split_level(1, 7, 2), 1);
   EXPECT_EQ(host_split_level(1, 7, 16), 4);
-  // Otherwise at least 3 subtrees per thread's last round: 12 threads, 32 subtrees.
+  // Otherwise one level more, more than 2 subtrees per thread: 12 threads, 32 subtrees.
   EXPECT_EQ(host_split_level(1, 7, 12), 5);
   EXPECT_EQ(host_split_level(1, 7, 3), 3);
   // Never below the leaves: 64 threads on a 3-level tree cut at the leaves.

@@ -167,8 +167,11 @@ TYPED_TEST(Ulv, FullRankNodesAndSingleLeaf) {
 // backends) against the per-level route (what GPUs run): the same per-node steps on the same
 // operands, so the solutions agree bit for bit (the tests above check the automatic route against
 // dgesv). A uniform tree (no permutation) of at least 4 levels with variable ranks, both variants.
+// `sweep` is the host route compared: automatic, or host_split_at_leaves (which also runs the
+// single-team top kernel of the sweep on one or two threads, where the automatic split is level 1).
 template <class T>
-void expect_sweeps_agree(const hss::HssMatrix<T>& a, hss::UlvVariant variant, index_type k) {
+void expect_sweeps_agree(const hss::HssMatrix<T>& a, hss::UlvVariant variant, index_type k,
+                         hss::detail::TreeSweep sweep) {
   strata::ExecSpace exec;
   namespace detail = hss::detail;
   ASSERT_TRUE(a.tree().is_identity());
@@ -177,8 +180,8 @@ void expect_sweeps_agree(const hss::HssMatrix<T>& a, hss::UlvVariant variant, in
   const bool spd = variant == hss::UlvVariant::symmetric_positive_definite;
   Matrix<T> b("b", n, k), x_sweep("x_sweep", n, k), x_levels("x_levels", n, k);
   strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 41, 0}, b);
-  for (const auto route : {detail::TreeSweep::automatic, detail::TreeSweep::per_level}) {
-    const Matrix<T>& x = route == detail::TreeSweep::automatic ? x_sweep : x_levels;
+  for (const auto route : {sweep, detail::TreeSweep::per_level}) {
+    const Matrix<T>& x = route == sweep ? x_sweep : x_levels;
     std::vector<detail::UlvSolveLevel<T>> s(static_cast<std::size_t>(a.levels()) + 1);
     for (int l = 0; l <= a.levels(); ++l)
       s[static_cast<std::size_t>(l)] =
@@ -212,12 +215,15 @@ TYPED_TEST(Ulv, HostSweepAndPerLevelRouteAgreeBitForBit) {
   ASSERT_GE(tree.levels(), 4);
   const auto a =
       hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, variable_ranks(tree), 42);
-  expect_sweeps_agree(a, hss::UlvVariant::general, 3);
-  expect_sweeps_agree(a, hss::UlvVariant::general, 1);
   hss::RandomHssOptions sym;
   sym.symmetric = true;
   const auto s = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, 6, 43, sym);
-  expect_sweeps_agree(s, hss::UlvVariant::symmetric_positive_definite, 2);
+  for (const auto sweep :
+       {hss::detail::TreeSweep::automatic, hss::detail::TreeSweep::host_split_at_leaves}) {
+    expect_sweeps_agree(a, hss::UlvVariant::general, 3, sweep);
+    expect_sweeps_agree(a, hss::UlvVariant::general, 1, sweep);
+    expect_sweeps_agree(s, hss::UlvVariant::symmetric_positive_definite, 2, sweep);
+  }
 }
 
 /// Adds `shift` to every stored entry of the leaf blocks D (a free function: CUDA lambdas cannot

@@ -18,6 +18,7 @@
 #include <Kokkos_Core.hpp>
 #include <string>
 
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/spaces.hpp"
 #include "strata/core/types.hpp"
@@ -26,12 +27,16 @@ namespace strata::hss::detail {
 
 /// Which route a tree sweep takes: automatic (the host sweep on host backends, per level on
 /// GPUs) or per_level (one kernel per level everywhere; for tests comparing the two).
-enum class TreeSweep { automatic, per_level };
+/// host_split_at_leaves: on host backends the host sweep with its split forced to the deepest level
+/// (every level above it in the single-team top kernel), so that tests on one or two threads, whose
+/// automatic split is level 1, also run the top kernel; GPUs run per level.
+enum class TreeSweep { automatic, per_level, host_split_at_leaves };
 
 /// The split level of the host sweep for a tree whose swept levels are lo..hi on `threads`
 /// threads: the smallest s >= lo with at least `threads` subtrees (2^s >= threads), one level more
-/// when `threads` is not a power of two (3 or more subtrees per thread keep the imbalance of the
-/// last round at most 1/3), and never below hi (the subtrees are then single nodes).
+/// when `threads` is not a power of two (then 2^s / threads lies in (2, 4): more than 2 subtrees
+/// per thread, which keeps the imbalance of the last round below 1/2), and never deeper than hi
+/// (the subtrees are then single nodes).
 inline int host_split_level(int lo, int hi, int threads) {
   int s = 0;
   while ((index_type(1) << s) < threads) ++s;
@@ -43,12 +48,13 @@ inline int host_split_level(int lo, int hi, int threads) {
 /// The host sweep above on `exec` (a host space): step(team, l, i) for node i of level l, levels
 /// hi..lo when `upward`, lo..hi otherwise (1 <= lo <= hi). Teams meet at a barrier after each
 /// level, so a step may read what the steps of the level before it wrote.
+/// split_at_leaves forces the split to hi (TreeSweep::host_split_at_leaves).
 template <class Exec, class Step>
 void host_tree_sweep(const Exec& exec, const char* label, int lo, int hi, bool upward,
-                     const Step& step) {
+                     const Step& step, bool split_at_leaves = false) {
   static_assert(kx::runs_on_host<Exec>, "host_tree_sweep runs host lambdas");
   using Member = typename Kokkos::TeamPolicy<Exec>::member_type;
-  const int s = host_split_level(lo, hi, kx::concurrency(exec));
+  const int s = split_at_leaves ? hi : host_split_level(lo, hi, kx::concurrency(exec));
   const auto subtrees = [&](const std::string& what) {
     Kokkos::parallel_for(what, kx::auto_team_policy(exec, static_cast<int>(index_type(1) << s)),
                          [&](const Member& team) {
@@ -81,6 +87,9 @@ void host_tree_sweep(const Exec& exec, const char* label, int lo, int hi, bool u
     top(top_label);
     subtrees(subtree_label);
   }
+  // The lambdas above refer to this frame: wait for them on a host backend that dispatches
+  // asynchronously (Serial and OpenMP return when the work is done).
+  kx::fence(exec, "strata::hss::host_tree_sweep");
 }
 
 }  // namespace strata::hss::detail
