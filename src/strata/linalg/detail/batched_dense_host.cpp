@@ -178,6 +178,24 @@ void HostKernels::householder_qr(const ExecSpace& exec, const MatrixBatch<T>& a,
                      });
 }
 
+/// N = Q [0; I_kn; 0] (s x kn, leading dimension ldn): columns p .. p + kn - 1 of the full Q of
+/// the xGEQRF factors `f` (leading dimension ld, `reflectors` reflectors, tau in ws.tau) of an
+/// s x p matrix. With no reflectors Q = I and N is those columns of I.
+template <class T>
+void form_null_basis(const T* f, int ld, int s, int p, int reflectors, int kn, T* n, int ldn,
+                     Workspace<T>& ws) {
+  for (int j = 0; j < kn; ++j)
+    for (int i = 0; i < s; ++i) n[i + static_cast<index_type>(j) * ldn] = i == p + j ? T(1) : T(0);
+  if (reflectors == 0 || kn == 0) return;
+  int info = 0, lwork = -1;
+  T query = 0;
+  lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), n, &ldn, &query, &lwork,
+                &info);
+  lwork = query_size(query);
+  lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), n, &ldn,
+                ensure(ws.work, lwork), &lwork, &info);
+}
+
 template <class T>
 void HostKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
                              const MatrixBatch<T>& n) {
@@ -190,19 +208,13 @@ void HostKernels::null_space(const ExecSpace& exec, const MatrixBatch<T>& a,
                            ldn = nn.ld;
                        int reflectors = std::min(s, p);
                        if (kn == 0) return;
-                       for (int j = 0; j < kn; ++j)
-                         for (int i = 0; i < s; ++i) nn(i, j) = i == p + j ? T(1) : T(0);
-                       if (reflectors == 0) return;
-                       T* f = ensure(ws.a, static_cast<index_type>(ld) * p);
-                       copy_to(src, true, f, ld);
-                       geqrf(s, p, f, ld, ws);
-                       int info = 0, lwork = -1;
-                       T query = 0;
-                       lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p,
-                                     &ldn, &query, &lwork, &info);
-                       lwork = query_size(query);
-                       lapack::ormqr("L", "N", &s, &kn, &reflectors, f, &ld, ws.tau.data(), nn.p,
-                                     &ldn, ensure(ws.work, lwork), &lwork, &info);
+                       T* f = nullptr;
+                       if (reflectors > 0) {
+                         f = ensure(ws.a, static_cast<index_type>(ld) * p);
+                         copy_to(src, true, f, ld);
+                         geqrf(s, p, f, ld, ws);
+                       }
+                       form_null_basis(f, ld, s, p, reflectors, kn, nn.p, ldn, ws);
                      });
 }
 
@@ -357,10 +369,11 @@ bool qr_gives_truncated_pinv(T rc, int p, int s, double rcond) {
 
 /// X = B A^+ through the QR of A^T when qr_gives_truncated_pinv (A p x s with p <= s): A^T = Q R,
 /// X^T = R^{-1} (Q^T B^T)(0:p, :) by xGEQRF, xTRCON, xORMQR and xTRSM. Returns false, with x
-/// untouched, when R is too ill-conditioned for that.
+/// untouched, when R is too ill-conditioned for that. With `bn`, also B N = rows p .. p + k - 1 of
+/// Q^T B^T, transposed (host_null_space_project_pseudo_inverse_apply).
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
-                  double rcond, Workspace<T>& ws);
+                  double rcond, Workspace<T>& ws, const HostRef<T>* bn = nullptr);
 
 template <class T>
 bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
@@ -376,7 +389,7 @@ bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx
 /// factors of A^T; ws.a is not touched.
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
-                  double rcond, Workspace<T>& ws) {
+                  double rcond, Workspace<T>& ws, const HostRef<T>* bn) {
   int q = bb.rows, info = 0;
   T rc = 0;
   lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
@@ -390,6 +403,10 @@ bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, cons
   lwork = query_size(query);
   lapack::ormqr("L", "T", &s, &q, &p, at, &lda, ws.tau.data(), bt, &ldb, ensure(ws.work, lwork),
                 &lwork, &info);
+  if (bn != nullptr) {
+    for (int j = 0; j < bn->cols; ++j)
+      for (int r = 0; r < q; ++r) (*bn)(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
+  }
   const T one = 1;
   lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, bt, &ldb);
   for (int j = 0; j < p; ++j)
@@ -515,42 +532,10 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
         T* f = ensure(ws.a, static_cast<index_type>(ld) * p);
         copy_to(aa, true, f, ld);
         geqrf(s, p, f, ld, ws);
-        int lapack_info = 0;
-        T rc = 0;
-        if (p <= s) {
-          lapack::trcon("1", "U", "N", &p, f, &ld, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
-                        &lapack_info);
-        }
-        if (p <= s && lapack_info == 0 && rc > 0 && qr_gives_truncated_pinv(rc, p, s, rcond)) {
-          int ldb = s, lwork = -1;
-          T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
-          copy_to(bb, true, bt, ldb);
-          T query = 0;
-          lapack::ormqr("L", "T", &s, &q, &p, f, &ld, ws.tau.data(), bt, &ldb, &query, &lwork,
-                        &lapack_info);
-          lwork = query_size(query);
-          lapack::ormqr("L", "T", &s, &q, &p, f, &ld, ws.tau.data(), bt, &ldb,
-                        ensure(ws.work, lwork), &lwork, &lapack_info);
-          for (int j = 0; j < kn; ++j)
-            for (int r = 0; r < q; ++r) yn(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
-          const T one = 1;
-          lapack::trsm("L", "U", "N", "N", &p, &q, &one, f, &ld, bt, &ldb);
-          for (int j = 0; j < p; ++j)
-            for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
-          return;
-        }
+        if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws, &yn)) return;
         if (kn > 0) {  // here p <= s - kn < s: p reflectors
-          int lwork = -1;
           T* nn = ensure(ws.c, static_cast<index_type>(s) * kn);
-          for (int j = 0; j < kn; ++j)
-            for (int r = 0; r < s; ++r)
-              nn[r + static_cast<index_type>(j) * s] = r == p + j ? T(1) : T(0);
-          T query = 0;
-          lapack::ormqr("L", "N", &s, &kn, &p, f, &ld, ws.tau.data(), nn, &s, &query, &lwork,
-                        &lapack_info);
-          lwork = query_size(query);
-          lapack::ormqr("L", "N", &s, &kn, &p, f, &ld, ws.tau.data(), nn, &s,
-                        ensure(ws.work, lwork), &lwork, &lapack_info);
+          form_null_basis(f, ld, s, p, p, kn, nn, s, ws);
           const T one = 1, zero = 0;
           int ldb = bb.ld, ldn = yn.ld;
           lapack::gemm("N", "N", &q, &kn, &s, &one, bb.p, &ldb, nn, &s, &zero, yn.p, &ldn);
