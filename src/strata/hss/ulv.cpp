@@ -499,14 +499,19 @@ struct SolveUp {
   }
 };
 
+/// One kernel over the nodes of a level: step(team, t) for node t (SolveUp or SolveDown).
+template <class Step>
+void launch_level_step(const ExecSpace& exec, const char* label, const Step& step) {
+  Kokkos::parallel_for(
+      label, kx::auto_team_policy(exec, step.lv.nodes),
+      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
+}
+
 template <class T>
 void ulv_solve_up(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
                   const UlvSolveLevel<T>& s, const UlvSolveLevel<T>& cs, const ConstMatrix<T>& b,
                   index_type row0, bool spd) {
-  const SolveUp<T> step{in, lv, s, cs, b, row0, spd};
-  Kokkos::parallel_for(
-      "strata::hss::ulv::solve_up", kx::auto_team_policy(exec, lv.nodes),
-      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
+  launch_level_step(exec, "strata::hss::ulv::solve_up", SolveUp<T>{in, lv, s, cs, b, row0, spd});
 }
 
 template <class T>
@@ -606,10 +611,8 @@ template <class T>
 void ulv_solve_down(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& lv,
                     const Matrix<T>& parent_x, index_type parent_row0, const UlvSolveLevel<T>& s,
                     const Matrix<T>& y, index_type row0, bool spd) {
-  const SolveDown<T> step{in, lv, parent_x, parent_row0, s, y, row0, spd};
-  Kokkos::parallel_for(
-      "strata::hss::ulv::solve_down", kx::auto_team_policy(exec, lv.nodes),
-      KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
+  launch_level_step(exec, "strata::hss::ulv::solve_down",
+                    SolveDown<T>{in, lv, parent_x, parent_row0, s, y, row0, spd});
 }
 
 // The steps of every level of a tree sweep, by level (index l: level l), in one host lambda
@@ -650,12 +653,8 @@ void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
       return;
     }
   }
-  for (int l = a.levels(); l >= 1; --l) {
-    const SolveUp<T>& step = steps[static_cast<std::size_t>(l)];
-    Kokkos::parallel_for(
-        "strata::hss::ulv::solve_up", kx::auto_team_policy(exec, step.lv.nodes),
-        KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
-  }
+  for (int l = a.levels(); l >= 1; --l)
+    launch_level_step(exec, "strata::hss::ulv::solve_up", steps[static_cast<std::size_t>(l)]);
 }
 
 template <class T>
@@ -676,12 +675,8 @@ void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
       return;
     }
   }
-  for (int l = 1; l <= a.levels(); ++l) {
-    const SolveDown<T>& step = steps[static_cast<std::size_t>(l)];
-    Kokkos::parallel_for(
-        "strata::hss::ulv::solve_down", kx::auto_team_policy(exec, step.lv.nodes),
-        KOKKOS_LAMBDA(const Member& team) { step(team, team.league_rank()); });
-  }
+  for (int l = 1; l <= a.levels(); ++l)
+    launch_level_step(exec, "strata::hss::ulv::solve_down", steps[static_cast<std::size_t>(l)]);
 }
 
 }  // namespace detail

@@ -142,6 +142,23 @@ strata::CallbackOperator<T> callback_operator(const hss::DistHssMatrix<T>& h) {
   return strata::CallbackOperator<T>(h.comm(), h.layout(), h.layout(), apply, apply_t);
 }
 
+// The distributed construction took the single-rank run's decisions: samples, rounds, products
+// (per level too), and every node's row and column rank.
+template <class T>
+void expect_same_decisions(const hss::DistCompressResult<T>& dist,
+                           const hss::CompressResult<T>& ref) {
+  EXPECT_EQ(dist.samples, ref.samples);
+  EXPECT_EQ(dist.rounds, ref.rounds);
+  EXPECT_EQ(dist.products, ref.products);
+  EXPECT_EQ(dist.transpose_products, ref.transpose_products);
+  EXPECT_EQ(dist.probe_products, ref.probe_products);
+  EXPECT_EQ(dist.products_per_level, ref.products_per_level);
+  EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
+  const auto gathered = hss::gather<T>(strata::ExecSpace(), dist.matrix);
+  EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
+  EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
+}
+
 // Relative difference ||H_dist X - H_ref X||_F / ||H_ref X||_F (local rows compared, sums over
 // ranks) and the same for the reference against `expected` (A X, replicated).
 template <class T>
@@ -259,16 +276,7 @@ std::pair<double, double> quasi_optimal_matches(const strata::LinearOperator<T>&
   const strata::ExecSpace exec;
   const auto dist = hss::compress_from_matvecs_distributed<T>(exec, dist_op, tree, options);
   const auto ref = hss::compress_from_matvecs<T>(exec, ref_op, tree, options);
-  EXPECT_EQ(dist.samples, ref.samples);
-  EXPECT_EQ(dist.rounds, ref.rounds);
-  EXPECT_EQ(dist.products, ref.products);
-  EXPECT_EQ(dist.transpose_products, ref.transpose_products);
-  EXPECT_EQ(dist.probe_products, ref.probe_products);
-  EXPECT_EQ(dist.products_per_level, ref.products_per_level);
-  EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
-  const auto gathered = hss::gather<T>(exec, dist.matrix);
-  EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
-  EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
+  expect_same_decisions(dist, ref);
   if (options.error_probes > 0) {
     // The same probes on the same matrices up to the rounding of the construction (1e3 u).
     EXPECT_NEAR(dist.relative_error_estimate, ref.relative_error_estimate,
@@ -413,16 +421,7 @@ TYPED_TEST(HssDistributed, CompressionToleranceModeMatchesSingleRank) {
       const auto dist = hss::compress_from_matvecs_distributed<T>(exec, *op, tree, options);
       const auto ref = hss::compress_from_matvecs<T>(exec, *ref_op, tree, options);
       // The same decisions as the single-rank run: samples, rounds, products, every node's rank.
-      EXPECT_EQ(dist.samples, ref.samples);
-      EXPECT_EQ(dist.rounds, ref.rounds);
-      EXPECT_EQ(dist.products, ref.products);
-      EXPECT_EQ(dist.transpose_products, ref.transpose_products);
-      EXPECT_EQ(dist.probe_products, ref.probe_products);
-      EXPECT_EQ(dist.products_per_level, ref.products_per_level);
-      EXPECT_EQ(dist.max_rank_per_level, ref.max_rank_per_level);
-      const auto gathered = hss::gather<T>(exec, dist.matrix);
-      EXPECT_EQ(gathered.ranks().row, ref.matrix.ranks().row);
-      EXPECT_EQ(gathered.ranks().col, ref.matrix.ranks().col);
+      expect_same_decisions(dist, ref);
       const auto [diff, err] = compare_products(dist.matrix, ref.matrix, dense);
       // The estimate over 10 probes concentrates within a factor ~2 of the true ratio
       // (chi-square, >= 10 degrees of freedom), so the true error is <= ~3 tol once it is <= tol.

@@ -20,6 +20,7 @@
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "support/allclose.hpp"
+#include "support/hss_ranks.hpp"
 
 namespace {
 
@@ -223,20 +224,8 @@ TYPED_TEST(HssMatvec, UniformRankNotPowerOfTwo) {
 
 TYPED_TEST(HssMatvec, VariableRanks) {
   const auto tree = hss::ClusterTree::uniform(613, 30);
-  hss::HssRanks ranks;
-  ranks.row.resize(static_cast<std::size_t>(tree.levels()) + 1);
-  ranks.col = ranks.row;
-  for (int l = tree.levels(); l >= 1; --l) {
-    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
-      const auto rows = [&](const std::vector<std::vector<index_type>>& r) {
-        return l == tree.levels() ? tree.node_size(l, i) : r[l + 1][2 * i] + r[l + 1][2 * i + 1];
-      };
-      // Ranks between 1 and 9, different for rows and columns.
-      const index_type rr = 1 + (i * 7 + l * 3) % 9, cr = 1 + (i * 5 + l) % 9;
-      ranks.row[l].push_back(std::min(rr, rows(ranks.row)));
-      ranks.col[l].push_back(std::min(cr, rows(ranks.col)));
-    }
-  }
+  // Ranks between 1 and 9, different for rows and columns.
+  const auto ranks = strata::testing::variable_ranks(tree);
   const auto a = hss::make_random_hss<TypeParam>(strata::ExecSpace(), tree, ranks, 12);
   EXPECT_NE(a.max_row_rank(tree.levels()), a.level(tree.levels()).row_rank_host(1));
   expect_matvec_matches(a, 4, hss::Op::none, 3);
@@ -278,19 +267,7 @@ TYPED_TEST(HssMatvec, HostSweepAndPerLevelRouteAgreeBitForBit) {
   strata::ExecSpace exec;
   const auto tree = hss::ClusterTree::uniform(613, 19);
   ASSERT_GE(tree.levels(), 4);
-  hss::HssRanks ranks;
-  ranks.row.resize(static_cast<std::size_t>(tree.levels()) + 1);
-  ranks.col = ranks.row;
-  for (int l = tree.levels(); l >= 1; --l) {
-    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
-      const auto rows = [&](const std::vector<std::vector<index_type>>& r) {
-        return l == tree.levels() ? tree.node_size(l, i) : r[l + 1][2 * i] + r[l + 1][2 * i + 1];
-      };
-      ranks.row[l].push_back(std::min<index_type>(1 + (i * 7 + l * 3) % 9, rows(ranks.row)));
-      ranks.col[l].push_back(std::min<index_type>(1 + (i * 5 + l) % 9, rows(ranks.col)));
-    }
-  }
-  const auto a = hss::make_random_hss<T>(exec, tree, ranks, 16);
+  const auto a = hss::make_random_hss<T>(exec, tree, strata::testing::variable_ranks(tree), 16);
   for (const index_type k : {index_type(1), index_type(3)}) {
     for (const auto op : {hss::Op::none, hss::Op::transpose}) {
       const Matrix<T> x = random_matrix<T>(613, k, 17 + k);

@@ -13,6 +13,7 @@
 #include "strata/linalg/detail/lapack.hpp"
 #include "strata/linalg/host_lapack.hpp"
 #include "support/allclose.hpp"
+#include "support/hss_ranks.hpp"
 
 namespace {
 
@@ -85,21 +86,7 @@ void expect_solve_matches(const hss::HssMatrix<T>& a, index_type k, hss::UlvVari
   EXPECT_GT(f.factor_time_s, 0.0);
 }
 
-hss::HssRanks variable_ranks(const hss::ClusterTree& tree) {
-  hss::HssRanks ranks;
-  ranks.row.resize(static_cast<std::size_t>(tree.levels()) + 1);
-  ranks.col = ranks.row;
-  for (int l = tree.levels(); l >= 1; --l) {
-    for (index_type i = 0; i < hss::ClusterTree::nodes_on_level(l); ++i) {
-      const auto rows = [&](const std::vector<std::vector<index_type>>& r) {
-        return l == tree.levels() ? tree.node_size(l, i) : r[l + 1][2 * i] + r[l + 1][2 * i + 1];
-      };
-      ranks.row[l].push_back(std::min<index_type>(1 + (i * 7 + l * 3) % 9, rows(ranks.row)));
-      ranks.col[l].push_back(std::min<index_type>(1 + (i * 5 + l) % 9, rows(ranks.col)));
-    }
-  }
-  return ranks;
-}
+using strata::testing::variable_ranks;
 
 template <class T>
 class Ulv : public ::testing::Test {};
