@@ -56,16 +56,38 @@ struct Arithmetic<kx::bf16> {
 /// 8192^2 matrix on one GPU block: 40 ms per reduction); the threads of a team take rows (so
 /// neighbouring threads read neighbouring entries of the LayoutLeft batch, with no index
 /// division). Each (matrix, block) leaves one partial, and the partials of a matrix are combined
-/// in block order: the result does not depend on the scheduling.
+/// in block order: the result does not depend on the scheduling. `partial` is the caller's
+/// workspace from reduce_partials (allocated once, not per reduction: these run every step).
+using Partials = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;
+
+/// The column blocks of reduce_per_matrix for rows x cols matrices.
+struct ReduceBlocks {
+  std::size_t blocks, per_block;
+};
+inline ReduceBlocks reduce_blocks(std::size_t rows, std::size_t cols) {
+  constexpr std::size_t entries_per_team = std::size_t(1) << 15;
+  const std::size_t wanted =
+      std::max<std::size_t>(1, std::min(cols, rows * cols / entries_per_team));
+  const std::size_t per_block = (cols + wanted - 1) / wanted;
+  return {(cols + per_block - 1) / per_block, per_block};
+}
+
+/// The workspace of reduce_per_matrix on batches of rows x cols matrices.
+inline Partials reduce_partials(const ExecSpace& exec, const char* label, std::size_t rows,
+                                std::size_t cols, std::size_t batch) {
+  return Partials(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), batch,
+                  reduce_blocks(rows, cols).blocks);
+}
+
 template <bool Max, class Value, class Out>
 void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t rows, std::size_t cols,
-                       std::size_t batch, const Value& value, const Out& out) {
-  constexpr std::size_t entries_per_team = std::size_t(1) << 15;
-  std::size_t blocks = std::max<std::size_t>(1, std::min(cols, rows * cols / entries_per_team));
-  const std::size_t per_block = (cols + blocks - 1) / blocks;
-  blocks = (cols + per_block - 1) / per_block;
-  Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> partial(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), batch, blocks);
+                       std::size_t batch, const Value& value, const Out& out,
+                       const Partials& partial) {
+  const ReduceBlocks rb = reduce_blocks(rows, cols);
+  const std::size_t blocks = rb.blocks, per_block = rb.per_block;
+  STRATA_REQUIRE(partial.extent(0) >= batch && partial.extent(1) >= blocks, InternalError,
+                 "reduce_per_matrix: the workspace is ", partial.extent(0), " x ",
+                 partial.extent(1), ", expected at least ", batch, " x ", blocks);
   Kokkos::parallel_for(
       label, kx::auto_team_policy(exec, static_cast<int>(batch * blocks)),
       KOKKOS_LAMBDA(const Member& member) {
@@ -116,12 +138,14 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
   // floating-point range (squares of 1e300 or 1e-310 would over/underflow).
   Kokkos::View<double*, MemSpace> amax(
       Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::amax"), batch);
+  const auto partial =
+      reduce_partials(exec, "strata::polar::batched::frobenius_partials", rows, cols, batch);
   reduce_per_matrix<true>(
       exec, "strata::polar::batched::frobenius_max", rows, cols, batch,
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
         return kx::abs(static_cast<double>(A::load(x(i, j, b))));
       },
-      amax);
+      amax, partial);
   Kokkos::View<double*, MemSpace> sums(
       Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::sums"), batch);
   reduce_per_matrix<false>(
@@ -131,7 +155,7 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
         const double v = m > 0 ? static_cast<double>(A::load(x(i, j, b))) / m : 0.0;
         return v * v;
       },
-      sums);
+      sums, partial);
   Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", batch);
   Kokkos::parallel_for(
       "strata::polar::batched::frobenius", Kokkos::RangePolicy<ExecSpace>(exec, 0, batch),
@@ -153,15 +177,17 @@ struct BatchedProducts {
         next("strata::polar::batched::next", rows, cols, batch),
         g("strata::polar::batched::G", cols, cols, batch),
         poly("strata::polar::batched::P", cols, cols, batch),
+        distances("strata::polar::batched::errors", batch),
+        distance_partials(
+            reduce_partials(exec_, "strata::polar::batched::distance_partials", cols, cols, batch)),
         errors(batch, 0.0),
         skip(batch, false) {}
 
   /// Per-matrix ||G_b - I||_F; returns the largest (or the first non-finite one).
   double gram() {
     A::gemm(exec, 'T', 'N', C(1), x, x, C(0), g);
-    Kokkos::View<double*, MemSpace> out("strata::polar::batched::errors", g.extent(2));
-    squared_distances(out);
-    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), out);
+    squared_distances(distances);
+    const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), distances);
     return worst_of(host);
   }
 
@@ -198,7 +224,7 @@ struct BatchedProducts {
           const double d = static_cast<double>(A::load(gram_batch(i, j, b))) - (i == j ? 1.0 : 0.0);
           return d * d;
         },
-        out);
+        out, distance_partials);
   }
 
   /// errors = the per-matrix errors of host squared distances; returns the largest (or the first
@@ -253,6 +279,8 @@ struct BatchedProducts {
   ExecSpace exec;
   Batch<S> x, next, g, poly;
   Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> deferred;
+  Kokkos::View<double*, MemSpace> distances;  ///< gram()'s per-matrix squared distances
+  Partials distance_partials;                 ///< the workspace of squared_distances
   std::vector<double> errors;
   std::vector<bool> skip;  ///< zero matrices (only where the caller allows them): error 0, kept 0
 };
