@@ -60,12 +60,14 @@ struct Arithmetic<kx::bf16> {
 /// workspace from reduce_partials (allocated once, not per reduction: these run every step).
 using Partials = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;
 
-/// The column blocks of reduce_per_matrix for rows x cols matrices.
+/// The column blocks of reduce_per_matrix for rows x cols matrices. 2^12 entries per team: on an
+/// H100, 2^15 gave one 2048^2 matrix 128 teams (about one per SM, too few loads in flight: 35 us
+/// for 8 MB, a tenth of the bandwidth).
 struct ReduceBlocks {
   std::size_t blocks, per_block;
 };
 inline ReduceBlocks reduce_blocks(std::size_t rows, std::size_t cols) {
-  constexpr std::size_t entries_per_team = std::size_t(1) << 15;
+  constexpr std::size_t entries_per_team = std::size_t(1) << 12;
   const std::size_t wanted =
       std::max<std::size_t>(1, std::min(cols, rows * cols / entries_per_team));
   const std::size_t per_block = (cols + wanted - 1) / wanted;
@@ -117,14 +119,50 @@ void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t row
         }
         Kokkos::single(Kokkos::PerTeam(member), [&]() { partial(b, block) = r; });
       });
+  // The partials of a matrix combined by one team (a single thread walking ~1000 partials of a
+  // large matrix took as long as the reduction itself). A team reduction has a fixed order for a
+  // given team size, so the result still does not depend on the scheduling.
   Kokkos::parallel_for(
-      label, Kokkos::RangePolicy<ExecSpace>(exec, 0, batch), KOKKOS_LAMBDA(const std::size_t b) {
+      label, kx::auto_team_policy(exec, static_cast<int>(batch)),
+      KOKKOS_LAMBDA(const Member& member) {
+        const std::size_t b = static_cast<std::size_t>(member.league_rank());
         double r = 0;
-        for (std::size_t k = 0; k < blocks; ++k) {
-          const double v = partial(b, k);
-          r = Max ? (v > r ? v : r) : r + v;
+        if (Max) {
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, blocks),
+              [&](const std::size_t k, double& m) {
+                const double v = partial(b, k);
+                if (v > m) m = v;
+              },
+              Kokkos::Max<double>(r));
+        } else {
+          Kokkos::parallel_reduce(
+              Kokkos::TeamThreadRange(member, blocks),
+              [&](const std::size_t k, double& sum) { sum += partial(b, k); }, r);
         }
-        out(b) = r;
+        Kokkos::single(Kokkos::PerTeam(member), [&]() { out(b) = r; });
+      });
+}
+
+/// f(i, j, b) for every entry of a batch of rows x cols matrices: one team per column (j, b) and
+/// block of up to 4096 rows, its threads along the rows, so that neighbouring threads touch
+/// neighbouring entries of a LayoutLeft batch and no entry index is divided (a flat range with
+/// 64-bit k % rows and k / rows, or a 3-D MDRange, took 80 us for one 2048^2 bf16 matrix on an
+/// H100, as long as a GEMM step). The row blocks keep tall, narrow matrices spread over the device.
+template <class F>
+void for_each_entry(const ExecSpace& exec, const char* label, std::size_t rows, std::size_t cols,
+                    std::size_t batch, const F& f) {
+  constexpr std::size_t rows_per_team = 4096;
+  const std::size_t row_blocks = (rows + rows_per_team - 1) / rows_per_team;
+  Kokkos::parallel_for(
+      label, kx::auto_team_policy(exec, static_cast<int>(row_blocks * cols * batch)),
+      KOKKOS_LAMBDA(const Member& member) {
+        const std::size_t t = static_cast<std::size_t>(member.league_rank());
+        const std::size_t i0 = (t % row_blocks) * rows_per_team;
+        const std::size_t j = (t / row_blocks) % cols, b = t / (row_blocks * cols);
+        const std::size_t i1 = i0 + rows_per_team < rows ? i0 + rows_per_team : rows;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, i0, i1),
+                             [&](const std::size_t i) { f(i, j, b); });
       });
 }
 
@@ -256,17 +294,9 @@ struct BatchedProducts {
     const auto cols = g.extent(0);
     const auto gram_batch = g;
     const auto out = poly;
-    // A 3-D range (i fastest, as the LayoutLeft batch is stored): no 64-bit index division per
-    // entry, which cost as much as the GEMMs for bf16 on a GPU.
-    using Range3 =
-        Kokkos::MDRangePolicy<ExecSpace,
-                              Kokkos::Rank<3, Kokkos::Iterate::Left, Kokkos::Iterate::Left>>;
-    Kokkos::parallel_for(
-        "strata::polar::batched::polynomial",
-        Range3(exec, {0, 0, 0},
-               {static_cast<std::int64_t>(cols), static_cast<std::int64_t>(cols),
-                static_cast<std::int64_t>(out.extent(2))}),
-        KOKKOS_LAMBDA(const std::int64_t i, const std::int64_t j, const std::int64_t b) {
+    for_each_entry(
+        exec, "strata::polar::batched::polynomial", cols, cols, out.extent(2),
+        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
           out(i, j, b) = A::store(A::load(out(i, j, b)) + pb * A::load(gram_batch(i, j, b)) +
                                   (i == j ? pa : C(0)));
         });
@@ -337,10 +367,9 @@ BatchedIterationResult batched_polar(const ExecSpace& exec, const ConstBatch<S>&
     if (driver.first_scale != nullptr) *driver.first_scale = host_norms(0) * o.safety;
     const double safety = o.safety;
     const auto x = products.x;
-    Kokkos::parallel_for(
-        "strata::polar::batched::scale", Kokkos::RangePolicy<ExecSpace>(exec, 0, a.size()),
-        KOKKOS_LAMBDA(const std::size_t k) {
-          const std::size_t i = k % m, j = (k / m) % n, b = k / (m * n);
+    for_each_entry(
+        exec, "strata::polar::batched::scale", m, n, batch,
+        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
           const double norm = norms(b);
           const S value = A::store(static_cast<typename A::compute>(
               norm > 0 ? A::load(a(i, j, b)) / (safety * norm) : 0.0));
@@ -359,10 +388,9 @@ BatchedIterationResult batched_polar(const ExecSpace& exec, const ConstBatch<S>&
   result.converged = outcome.converged;
   result.errors = outcome.measured ? products.errors : std::vector<double>(batch, 0.0);
   const auto x = products.x;
-  Kokkos::parallel_for(
-      "strata::polar::batched::store", Kokkos::RangePolicy<ExecSpace>(exec, 0, q.size()),
-      KOKKOS_LAMBDA(const std::size_t k) {
-        const std::size_t i = k % m, j = (k / m) % n, b = k / (m * n);
+  for_each_entry(
+      exec, "strata::polar::batched::store", m, n, batch,
+      KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
         q(i, j, b) = wide ? x(j, i, b) : x(i, j, b);
       });
   kx::fence(exec, "strata::polar_factor_batched");
