@@ -101,6 +101,20 @@ Kokkos::TeamPolicy<ExecutionSpace> auto_team_policy(const ExecutionSpace& exec, 
   return Kokkos::TeamPolicy<ExecutionSpace>(exec, league, Kokkos::AUTO);
 }
 
+/// auto_team_policy with `vector_length` vector lanes per team thread on GPU backends (each thread
+/// of the team then runs ThreadVectorRange / TeamVectorRange loops over that many lanes); host
+/// backends get one lane, where vector loops are plain loops.
+template <class ExecutionSpace>
+Kokkos::TeamPolicy<ExecutionSpace> auto_team_policy(const ExecutionSpace& exec, int league,
+                                                    int vector_length) {
+  if constexpr (runs_on_host<ExecutionSpace>) {
+    (void)vector_length;
+    return auto_team_policy(exec, league);
+  } else {
+    return Kokkos::TeamPolicy<ExecutionSpace>(exec, league, Kokkos::AUTO, vector_length);
+  }
+}
+
 /// The team size of a TeamPolicy kernel `functor` launched as `probe` (league size and scratch
 /// already set) on `exec`, whose teams want `wanted` threads on a GPU. GPU: min(wanted, largest
 /// team the kernel can launch with). Host: 1, or ceil(concurrency / league) when the league has

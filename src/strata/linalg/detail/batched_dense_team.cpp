@@ -201,8 +201,13 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
   Kokkos::View<int*, MemSpace> info("strata::linalg::svd::info", count);
   const std::size_t bytes = Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2);
   const int level = scratch_level(bytes);
+  // team_jacobi_svd gives each rotation's columns to the vector lanes of one team thread: 16 lanes
+  // on a GPU (the columns here have tens to a few hundred rows).
+  constexpr int lanes = 16;
+  auto policy = kx::auto_team_policy(exec, count, lanes);
+  policy.set_scratch_size(level, Kokkos::PerTeam(bytes));
   Kokkos::parallel_for(
-      "strata::linalg::svd", team_policy(exec, count, bytes), KOKKOS_LAMBDA(const Member& member) {
+      "strata::linalg::svd", policy, KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
         Scratch<T> work(member.team_scratch(level), len);
         Scratch<int> shared(member.team_scratch(level), 2);
@@ -211,8 +216,10 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
         // Tall: W = A in U, rotations in V. Wide: W = A^T in V, rotations in U.
         const auto w = tall ? uu : vv, j = tall ? vv : uu;
         Kokkos::parallel_for(Kokkos::TeamThreadRange(member, w.cols), [&](const int c) {
-          for (int i = 0; i < w.rows; ++i) w(i, c) = tall ? src(i, c) : src(c, i);
-          for (int i = 0; i < j.rows; ++i) j(i, c) = i == c ? T(1) : T(0);
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, w.rows),
+                               [&](const int i) { w(i, c) = tall ? src(i, c) : src(c, i); });
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, j.rows),
+                               [&](const int i) { j(i, c) = i == c ? T(1) : T(0); });
         });
         member.team_barrier();
         const int status = team_jacobi_svd(member, w, j, s_ref(b).p, work, shared, tiny, 60);

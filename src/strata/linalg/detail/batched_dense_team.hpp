@@ -1,6 +1,7 @@
 // Team-level building blocks of the batched dense kernels (batched_dense.hpp): each function is
 // called by every thread of one team and works on one column-major matrix. Only TeamThreadRange
-// loops, team barriers and Kokkos::single are used, so the code is the same on every backend.
+// loops, team barriers and Kokkos::single are used (team_jacobi_svd also uses vector lanes), so the
+// code is the same on every backend.
 #pragma once
 
 #include "strata/core/kokkos_ext/math.hpp"
@@ -175,6 +176,12 @@ KOKKOS_INLINE_FUNCTION int team_pivoted_qr(const Member& member, const MatRef<T>
 /// non-increasing, and the original W equal to U diag(sigma) J^T + O(eps ||W||_F). `work` has
 /// length >= p + q, `shared` >= 1. Returns 0 on success, 1 for non-finite values, 2 if max_sweeps
 /// did not suffice.
+/// Unlike the blocks above, this one uses the vector lanes of the team's threads (a launch with
+/// vector length > 1 on a GPU, kx::auto_team_policy(exec, league, lanes)): the column pairs of a
+/// rotation round go to the team threads and each pair's dot products and rotations to the lanes
+/// of its thread; every loop that writes runs over distinct (thread, lane) indices
+/// (ThreadVectorRange inside a pair, TeamVectorRange otherwise). With one lane (host) it is the
+/// scalar algorithm (the rotations in the same order; norms summed column by column).
 template <class T>
 KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>& w,
                                            const MatRef<T>& j, T* sigma, const Scratch<T>& work,
@@ -183,16 +190,22 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   const T eps = kx::epsilon<T>();
   const T tol = kx::sqrt(T(p)) * eps;
   const int players = q + (q % 2);
+  // The squared norm of column c of w (a vector reduction over the lanes of the calling thread;
+  // every lane gets the sum).
+  const auto column_norm2 = [&](const int c) {
+    T s = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::ThreadVectorRange(member, p), [&](const int i, T& t) { t += w(i, c) * w(i, c); },
+        s);
+    return s;
+  };
   // A column of norm <= eps ||W||_F is rounding noise of the rotations of the large columns: its
   // angle to any other column is then O(1) noise, so rotating it never converges (observed in
   // fp32 on rank-deficient matrices). Such columns are left alone and treated as zero at the end
   // (an error <= eps ||W||_F <= sqrt(q) eps sigma_1 in the singular values).
   T frobenius2 = 0;
   Kokkos::parallel_reduce(
-      Kokkos::TeamThreadRange(member, q),
-      [&](const int c, T& s) {
-        for (int i = 0; i < p; ++i) s += w(i, c) * w(i, c);
-      },
+      Kokkos::TeamThreadRange(member, q), [&](const int c, T& s) { s += column_norm2(c); },
       frobenius2);
   const T negligible = eps * eps * frobenius2;
   int status = 2;
@@ -206,12 +219,11 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
             const int c1 = pair == 0 ? round : (round + pair) % (players - 1);
             const int c2 = pair == 0 ? players - 1 : (round - pair + players - 1) % (players - 1);
             if (c1 >= q || c2 >= q) return;
-            T alpha = 0, beta = 0, gamma = 0;
-            for (int i = 0; i < p; ++i) {
-              alpha += w(i, c1) * w(i, c1);
-              beta += w(i, c2) * w(i, c2);
-              gamma += w(i, c1) * w(i, c2);
-            }
+            const T alpha = column_norm2(c1), beta = column_norm2(c2);
+            T gamma = 0;
+            Kokkos::parallel_reduce(
+                Kokkos::ThreadVectorRange(member, p),
+                [&](const int i, T& t) { t += w(i, c1) * w(i, c2); }, gamma);
             if (!(alpha > negligible && beta > negligible)) return;
             if (!(kx::abs(gamma) > tol * kx::sqrt(alpha) * kx::sqrt(beta))) return;
             const T zeta = (beta - alpha) / (T(2) * gamma);
@@ -220,16 +232,16 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
                             : (zeta >= T(0) ? T(1) : T(-1)) /
                                   (kx::abs(zeta) + kx::sqrt(T(1) + zeta * zeta));
             const T c = T(1) / kx::sqrt(T(1) + t * t), s = c * t;
-            for (int i = 0; i < p; ++i) {
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, p), [&](const int i) {
               const T x = w(i, c1), y = w(i, c2);
               w(i, c1) = c * x - s * y;
               w(i, c2) = s * x + c * y;
-            }
-            for (int i = 0; i < q; ++i) {
+            });
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, q), [&](const int i) {
               const T x = j(i, c1), y = j(i, c2);
               j(i, c1) = c * x - s * y;
               j(i, c2) = s * x + c * y;
-            }
+            });
             ++count;
           },
           rotated);
@@ -243,9 +255,8 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   }
   // Singular values and descending order (selection sort by column swaps).
   Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
-    T s = 0;
-    for (int i = 0; i < p; ++i) s += w(i, c) * w(i, c);
-    sigma[c] = kx::sqrt(s);
+    const T s = column_norm2(c);
+    Kokkos::single(Kokkos::PerThread(member), [&]() { sigma[c] = kx::sqrt(s); });
   });
   member.team_barrier();
   for (int c = 0; c < q; ++c) {
@@ -261,7 +272,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
     // this barrier a slow thread can take the next column's pivot and skip or repeat the swap.
     member.team_barrier();
     if (best != c) {
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, kx::max(p, q)), [&](const int i) {
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(member, kx::max(p, q)), [&](const int i) {
         if (i < p) kx::swap(w(i, c), w(i, best));
         if (i < q) kx::swap(j(i, c), j(i, best));
       });
@@ -280,12 +291,12 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   for (int c = 0; c < q; ++c) {
     const T sc = sigma[c];
     if (sc > zero_below) {
-      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) { w(i, c) /= sc; });
+      Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) { w(i, c) /= sc; });
       member.team_barrier();
       continue;
     }
     Kokkos::single(Kokkos::PerTeam(member), [&]() { sigma[c] = T(0); });
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int r) {
+    Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int r) {
       T covered = 0;
       for (int k = 0; k < c; ++k) covered += w(r, k) * w(r, k);
       work(r) = T(1) - covered;
@@ -299,7 +310,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
     });
     member.team_barrier();
     const int e = shared(0);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) {
+    Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
       T x = i == e ? T(1) : T(0);
       for (int k = 0; k < c; ++k) x -= w(e, k) * w(i, k);
       w(i, c) = x;
@@ -307,11 +318,13 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
     member.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, c), [&](const int k) {
       T h = 0;
-      for (int i = 0; i < p; ++i) h += w(i, k) * w(i, c);
-      work(p + k) = h;
+      Kokkos::parallel_reduce(
+          Kokkos::ThreadVectorRange(member, p), [&](const int i, T& t) { t += w(i, k) * w(i, c); },
+          h);
+      Kokkos::single(Kokkos::PerThread(member), [&]() { work(p + k) = h; });
     });
     member.team_barrier();
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) {
+    Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
       T x = w(i, c);
       for (int k = 0; k < c; ++k) x -= work(p + k) * w(i, k);
       w(i, c) = x;
@@ -319,10 +332,9 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
     member.team_barrier();
     T norm2 = 0;
     Kokkos::parallel_reduce(
-        Kokkos::TeamThreadRange(member, p), [&](const int i, T& s) { s += w(i, c) * w(i, c); },
-        norm2);
+        Kokkos::TeamThreadRange(member, 1), [&](const int, T& s) { s += column_norm2(c); }, norm2);
     const T inv = T(1) / kx::sqrt(norm2);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, p), [&](const int i) { w(i, c) *= inv; });
+    Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) { w(i, c) *= inv; });
     member.team_barrier();
   }
   return status;
