@@ -8,6 +8,11 @@
 //
 // Workloads (--only takes a comma-separated list of these names; default: all but baselines):
 //   gram          X^T X of a --gram rows x cols Gaussian X (linalg::gemm, inner split)
+//   gemm          linalg::gemm alone on the products of these drivers whose host split
+//                 (linalg/detail/host_gemm.hpp) is finest-grained, --gemm-calls calls each: A v
+//                 with A --gram rows x cols (the operator's matrix-vector product), and the Gram
+//                 products Q^T Q of an --rsvd rows x (rank + 10) and a (--rsvd cols) x (rank + 10)
+//                 basis (rsvd's orthonormalization)
 //   operator      A^T (A v) through DistDenseOperator on the same X (the demo's linear_operator)
 //   polar64       Polar Express polar factor of a --polar m x n Gaussian matrix, fp64
 //   polar32       the same in fp32
@@ -26,7 +31,7 @@
 //   baselines     host LAPACK with the BLAS's own threads on the same sizes: dgesvd of the polar
 //                 matrix (U and V^T: the polar factor's peer), dgesvd values of the rsvd matrix,
 //                 dgels of the lstsq problem, dgesv of a dense --gesv-n system with --hss-cols
-//                 right-hand sides, dgemm of the Gram product
+//                 right-hand sides, dgemm of the Gram product and of the gemm workload's products
 //
 // Output: one JSON object per line, {"name": ..., "seconds": best of --repeat, "first": the first
 // run (cold), "check": ...};
@@ -216,6 +221,65 @@ double max_difference(const strata::Matrix<double>& a, const strata::Matrix<doub
   return worst;
 }
 
+/// One product of the gemm workload: C = op(A) B, op(A) m x k, B k x n, both Gaussian.
+struct GemmCase {
+  std::string name;
+  bool trans_a;
+  index_type m, n, k;
+};
+
+/// The products of the gemm workload (see the header comment).
+std::vector<GemmCase> gemm_cases(std::pair<index_type, index_type> gram,
+                                 std::pair<index_type, index_type> rsvd, index_type rsvd_rank) {
+  const index_type l = rsvd_rank + 10;  // the driver's oversampling
+  auto dims = [](index_type r, index_type c) {
+    return std::to_string(r) + "x" + std::to_string(c);
+  };
+  return {{"A v, A " + dims(gram.first, gram.second), false, gram.first, 1, gram.second},
+          {"Q^T Q, Q " + dims(rsvd.first, l), true, l, l, rsvd.first},
+          {"Q^T Q, Q " + dims(rsvd.second, l), true, l, l, rsvd.second}};
+}
+
+/// Times `calls` calls of linalg::gemm on `c` and checks the last result entry by entry against
+/// one host BLAS call: each is within gamma_{k + 66} (|op(A)| |B|)_ij of the exact product
+/// (Higham, Accuracy and Stability, eq. (3.13): k products, at most 64 inner parts summed by the
+/// host split, and the alpha/beta update), so they differ by at most twice that. The check value
+/// is the largest ratio of the difference to that bound (<= 1).
+void time_gemm(const GemmCase& c, int calls, int repeat) {
+  const strata::ExecSpace exec;
+  const auto a = c.trans_a ? gaussian<double>(c.k, c.m, 10) : gaussian<double>(c.m, c.k, 10);
+  const auto b = gaussian<double>(c.k, c.n, 11);
+  strata::Matrix<double> out("strata_thread_scaling::gemm", static_cast<std::size_t>(c.m),
+                             static_cast<std::size_t>(c.n));
+  const char* op_a = c.trans_a ? "T" : "N";
+  measure("gemm " + c.name + " (" + std::to_string(calls) + " calls)", repeat, 0.0, [&] {
+    for (int i = 0; i < calls; ++i) strata::linalg::gemm(exec, op_a, "N", 1.0, a, b, 0.0, out);
+    return 0.0;
+  });
+  auto ha = host_copy(a), hb = host_copy(b);
+  const auto hc = host_copy(out);
+  const int m = static_cast<int>(c.m), n = static_cast<int>(c.n), k = static_cast<int>(c.k);
+  const int lda = c.trans_a ? k : m;
+  const double one = 1, zero = 0;
+  std::vector<double> ref(static_cast<std::size_t>(m) * n), magnitude(ref.size());
+  lapack::gemm(op_a, "N", &m, &n, &k, &one, ha.data(), &lda, hb.data(), &k, &zero, ref.data(), &m);
+  for (auto& v : ha) v = std::abs(v);
+  for (auto& v : hb) v = std::abs(v);
+  lapack::gemm(op_a, "N", &m, &n, &k, &one, ha.data(), &lda, hb.data(), &k, &zero, magnitude.data(),
+               &m);
+  const double u = std::numeric_limits<double>::epsilon() / 2;
+  const double gamma = (c.k + 66) * u / (1 - (c.k + 66) * u);
+  double worst = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i)
+    worst = std::max(worst, std::abs(hc[i] - ref[i]) /
+                                (2 * gamma * magnitude[i] + std::numeric_limits<double>::min()));
+  if (!(worst <= 1)) {
+    std::fprintf(stderr, "strata_thread_scaling: gemm %s: |C - C_BLAS| at %.3e of its bound\n",
+                 c.name.c_str(), worst);
+    std::exit(1);
+  }
+}
+
 /// The steps of hss::ulv_solve in the tree's order (no permutation, no checks) by `route`.
 void ulv_steps(const strata::ExecSpace& exec, const strata::hss::UlvFactor<double>& f,
                const strata::ConstMatrix<double>& b, const strata::Matrix<double>& x,
@@ -240,7 +304,7 @@ int main(int argc, char** argv) {
   strata::ScopeGuard guard(argc, argv);
   const strata::ExecSpace exec;
   const auto only = split(option(
-      argc, argv, "only", "gram,operator,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"));
+      argc, argv, "only", "gram,operator,gemm,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"));
   const int repeat = static_cast<int>(positive(argc, argv, "repeat", "3"));
   const auto gram = shape(option(argc, argv, "gram", "200000x32"), "gram");
   const auto polar_shape = shape(option(argc, argv, "polar", "100000x64"), "polar");
@@ -256,6 +320,7 @@ int main(int argc, char** argv) {
   const double hss_tol = std::atof(option(argc, argv, "hss-tol", "1e-6").c_str());
   const index_type hss_cols = positive(argc, argv, "hss-cols", "8");
   const index_type gesv_n = positive(argc, argv, "gesv-n", "4096");
+  const int gemm_calls = static_cast<int>(positive(argc, argv, "gemm-calls", "20"));
   const auto has = [&](const char* w) {
     return only.count(w) > 0;
   };
@@ -309,6 +374,9 @@ int main(int argc, char** argv) {
               });
     }
   }
+
+  if (has("gemm"))
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank)) time_gemm(c, gemm_calls, repeat);
 
   if (has("polar64")) polar<double>("polar fp64", polar_shape.first, polar_shape.second, repeat);
   if (has("polar32")) polar<float>("polar fp32", polar_shape.first, polar_shape.second, repeat);
@@ -587,6 +655,23 @@ int main(int argc, char** argv) {
         lapack::gemm("T", "N", &n, &n, &m, &one, x.data(), &m, x.data(), &m, &zero, g.data(), &n);
         return 0.0;
       });
+    }
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank)) {
+      const auto a =
+          host_copy(c.trans_a ? gaussian<double>(c.k, c.m, 10) : gaussian<double>(c.m, c.k, 10));
+      const auto b = host_copy(gaussian<double>(c.k, c.n, 11));
+      const int m = static_cast<int>(c.m), n = static_cast<int>(c.n), k = static_cast<int>(c.k);
+      const int lda = c.trans_a ? k : m;
+      const char* op_a = c.trans_a ? "T" : "N";
+      std::vector<double> out(static_cast<std::size_t>(m) * n);
+      const double one = 1, zero = 0;
+      measure("baseline dgemm (" + c.name + ", " + std::to_string(gemm_calls) + " calls)", repeat,
+              0.0, [&] {
+                for (int i = 0; i < gemm_calls; ++i)
+                  lapack::gemm(op_a, "N", &m, &n, &k, &one, a.data(), &lda, b.data(), &k, &zero,
+                               out.data(), &m);
+                return 0.0;
+              });
     }
   }
   return 0;

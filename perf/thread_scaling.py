@@ -19,6 +19,8 @@ took 33 s of CPU time and the peers 9 s (--repeat 2, AMD EPYC core, measured wit
 task-clock), so five thread counts take at most 5 x 42 s even with no speed-up at all, about 2 min
 with a 4x mean speed-up; the HSS compression is 19 of the 33 s:
   gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
+  gemm: linalg::gemm alone on the finest-grained host splits of these drivers, 20 calls each
+  (A v of the gram matrix; Q^T Q of rsvd's 4000x42 and 1000x42 bases), each with a dgemm peer;
   polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
   sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
   hutch++ 96 products with a dense 4000^2 matrix; hss cauchy-1d N = 8192 tol 1e-6 (compress with
@@ -42,7 +44,7 @@ import subprocess
 import sys
 import time
 
-ALL = "gram,operator,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"
+ALL = "gram,operator,gemm,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"
 
 # Workload row -> the peer row it is compared with (same problem, host LAPACK/BLAS).
 PEERS = {
@@ -52,6 +54,8 @@ PEERS = {
     "rsvd": "baseline dgesvd (rsvd, values)",
     "lstsq": "baseline dgels (lstsq)",
 }
+# The gemm workload's rows ("gemm NAME (N calls)") have the peer "baseline dgemm (NAME, N calls)".
+GEMM_PREFIX = "gemm "
 # dgesv (dense, --gesv-n) has no same-size Strata row: it shows how the host LAPACK scales.
 
 
@@ -208,7 +212,10 @@ def main():
         out += ["", "Strata / peer time at each thread count (< 1: Strata faster)", "",
                 "| workload / peer | " + " | ".join(f"{t} thr" for t in threads) + " |",
                 "|---|" + "---|" * len(threads)]
-        for name, peer in PEERS.items():
+        pairs = list(PEERS.items()) + [
+            (name, "baseline dgemm (" + name[len(GEMM_PREFIX):].replace(" (", ", ", 1))
+            for name in best["build"][threads[0]] if name.startswith(GEMM_PREFIX)]
+        for name, peer in pairs:
             if name not in best["build"][threads[0]]:
                 continue
             cells = []
