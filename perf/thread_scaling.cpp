@@ -12,7 +12,10 @@
 //                 (linalg/detail/host_gemm.hpp) is finest-grained, --gemm-calls calls each: A v
 //                 with A --gram rows x cols (the operator's matrix-vector product), and the Gram
 //                 products Q^T Q of an --rsvd rows x (rank + 10) and a (--rsvd cols) x (rank + 10)
-//                 basis (rsvd's orthonormalization)
+//                 basis (rsvd's orthonormalization); the two products of a polar step on the
+//                 --polar matrix (X^T X and X B, B square); Hutch++'s A S (A --trace-n square, S
+//                 with --trace-matvecs / 3 columns); fewer calls for the large ones (about 2^30
+//                 multiply-adds per row)
 //   operator      A^T (A v) through DistDenseOperator on the same X (the demo's linear_operator)
 //   polar64       Polar Express polar factor of a --polar m x n Gaussian matrix, fp64
 //   polar32       the same in fp32
@@ -226,18 +229,33 @@ struct GemmCase {
   std::string name;
   bool trans_a;
   index_type m, n, k;
+  /// Calls per timed run: --gemm-calls, fewer for large products (about 2^30 multiply-adds in
+  /// all, at least one call), so that each row takes about as long as the drivers' rows.
+  int calls(int most) const {
+    const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    return static_cast<int>(std::clamp(std::ldexp(1.0, 30) / work, 1.0, static_cast<double>(most)));
+  }
 };
 
 /// The products of the gemm workload (see the header comment).
 std::vector<GemmCase> gemm_cases(std::pair<index_type, index_type> gram,
-                                 std::pair<index_type, index_type> rsvd, index_type rsvd_rank) {
+                                 std::pair<index_type, index_type> rsvd, index_type rsvd_rank,
+                                 std::pair<index_type, index_type> polar, index_type trace_n,
+                                 index_type trace_matvecs) {
   const index_type l = rsvd_rank + 10;  // the driver's oversampling
+  const index_type sketch = std::max<index_type>(1, trace_matvecs / 3);  // Hutch++'s S
   auto dims = [](index_type r, index_type c) {
     return std::to_string(r) + "x" + std::to_string(c);
   };
-  return {{"A v, A " + dims(gram.first, gram.second), false, gram.first, 1, gram.second},
-          {"Q^T Q, Q " + dims(rsvd.first, l), true, l, l, rsvd.first},
-          {"Q^T Q, Q " + dims(rsvd.second, l), true, l, l, rsvd.second}};
+  return {
+      {"A v, A " + dims(gram.first, gram.second), false, gram.first, 1, gram.second},
+      {"Q^T Q, Q " + dims(rsvd.first, l), true, l, l, rsvd.first},
+      {"Q^T Q, Q " + dims(rsvd.second, l), true, l, l, rsvd.second},
+      {"X^T X, X " + dims(polar.first, polar.second), true, polar.second, polar.second,
+       polar.first},
+      {"X B, X " + dims(polar.first, polar.second), false, polar.first, polar.second, polar.second},
+      {"A S, A " + dims(trace_n, trace_n) + ", S " + dims(trace_n, sketch), false, trace_n, sketch,
+       trace_n}};
 }
 
 /// Times `calls` calls of linalg::gemm on `c` and checks the last result entry by entry against
@@ -376,7 +394,8 @@ int main(int argc, char** argv) {
   }
 
   if (has("gemm"))
-    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank)) time_gemm(c, gemm_calls, repeat);
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank, polar_shape, trace_n, trace_matvecs))
+      time_gemm(c, c.calls(gemm_calls), repeat);
 
   if (has("polar64")) polar<double>("polar fp64", polar_shape.first, polar_shape.second, repeat);
   if (has("polar32")) polar<float>("polar fp32", polar_shape.first, polar_shape.second, repeat);
@@ -656,7 +675,8 @@ int main(int argc, char** argv) {
         return 0.0;
       });
     }
-    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank)) {
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank, polar_shape, trace_n, trace_matvecs)) {
+      const int calls = c.calls(gemm_calls);
       const auto a =
           host_copy(c.trans_a ? gaussian<double>(c.k, c.m, 10) : gaussian<double>(c.m, c.k, 10));
       const auto b = host_copy(gaussian<double>(c.k, c.n, 11));
@@ -665,9 +685,9 @@ int main(int argc, char** argv) {
       const char* op_a = c.trans_a ? "T" : "N";
       std::vector<double> out(static_cast<std::size_t>(m) * n);
       const double one = 1, zero = 0;
-      measure("baseline dgemm (" + c.name + ", " + std::to_string(gemm_calls) + " calls)", repeat,
-              0.0, [&] {
-                for (int i = 0; i < gemm_calls; ++i)
+      measure("baseline dgemm (" + c.name + ", " + std::to_string(calls) + " calls)", repeat, 0.0,
+              [&] {
+                for (int i = 0; i < calls; ++i)
                   lapack::gemm(op_a, "N", &m, &n, &k, &one, a.data(), &lda, b.data(), &k, &zero,
                                out.data(), &m);
                 return 0.0;

@@ -19,8 +19,10 @@ took 33 s of CPU time and the peers 9 s (--repeat 2, AMD EPYC core, measured wit
 task-clock), so five thread counts take at most 5 x 42 s even with no speed-up at all, about 2 min
 with a 4x mean speed-up; the HSS compression is 19 of the 33 s:
   gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
-  gemm: linalg::gemm alone on the finest-grained host splits of these drivers, 20 calls each
-  (A v of the gram matrix; Q^T Q of rsvd's 4000x42 and 1000x42 bases), each with a dgemm peer;
+  gemm: linalg::gemm alone on products of these drivers, each with a dgemm peer (OpenBLAS' own
+  threads): A v of the gram matrix and Q^T Q of rsvd's 4000x42 and 1000x42 bases (20 calls each:
+  the finest host splits), X^T X and X B of a polar step and Hutch++'s A S (2 calls each: the
+  host BLAS rate that bounds polar and Hutch++);
   polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
   sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
   hutch++ 96 products with a dense 4000^2 matrix; hss cauchy-1d N = 8192 tol 1e-6 (compress with
