@@ -173,6 +173,11 @@ def main():
               f"OMP_PROC_BIND={args.proc_bind} OMP_PLACES={args.places or '(unset)'} "
               f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
               f"driver: --repeat={args.repeat} --only={args.only} {args.driver_args}"]
+    if args.repeat < 2:
+        # Each figure is then a cold run: the first workload of a process also pays the process's
+        # one-time costs at that thread count (the BLAS's per-thread buffers, first-touch faults).
+        header.append("note: --repeat 1 times cold runs only (best = first); the first workload "
+                      "(gram) also pays each process's one-time costs; use --repeat 3 for speed-ups")
     for line in header:
         print(line, flush=True)
     best = {k: {t: {} for t in threads} for k in builds}
