@@ -8,6 +8,14 @@
 //
 // Workloads (--only takes a comma-separated list of these names; default: all but baselines):
 //   gram          X^T X of a --gram rows x cols Gaussian X (linalg::gemm, inner split)
+//   gemm          linalg::gemm alone on the products of these drivers whose host split
+//                 (linalg/detail/host_gemm.hpp) is finest-grained, --gemm-calls calls each: A v
+//                 with A --gram rows x cols (the operator's matrix-vector product), and the Gram
+//                 products Q^T Q of an --rsvd rows x (rank + 10) and a (--rsvd cols) x (rank + 10)
+//                 basis (rsvd's orthonormalization); the two products of a polar step on the
+//                 --polar matrix (X^T X and X B, B square); Hutch++'s A S (A --trace-n square, S
+//                 with --trace-matvecs / 3 columns); fewer calls for the large ones (about 2^30
+//                 multiply-adds per row)
 //   operator      A^T (A v) through DistDenseOperator on the same X (the demo's linear_operator)
 //   polar64       Polar Express polar factor of a --polar m x n Gaussian matrix, fp64
 //   polar32       the same in fp32
@@ -26,7 +34,7 @@
 //   baselines     host LAPACK with the BLAS's own threads on the same sizes: dgesvd of the polar
 //                 matrix (U and V^T: the polar factor's peer), dgesvd values of the rsvd matrix,
 //                 dgels of the lstsq problem, dgesv of a dense --gesv-n system with --hss-cols
-//                 right-hand sides, dgemm of the Gram product
+//                 right-hand sides, dgemm of the Gram product and of the gemm workload's products
 //
 // Output: one JSON object per line, {"name": ..., "seconds": best of --repeat, "first": the first
 // run (cold), "check": ...};
@@ -116,9 +124,11 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 /// Prints {"name", "seconds", "first", "check"}: the best of `repeat` runs of `body` (fenced) and
 /// the first (cold: the process's first call of these kernels, with its one-time costs such as
-/// the BLAS's per-thread buffers), after checking that the value `body` returns is <= bound.
-void measure(const std::string& name, int repeat, double bound,
-             const std::function<double()>& body) {
+/// the BLAS's per-thread buffers), after checking that the value `body` returns is <= bound; with
+/// `after`, the value checked and printed is the one `after` returns once all runs are done (an
+/// untimed check).
+void measure(const std::string& name, int repeat, double bound, const std::function<double()>& body,
+             const std::function<double()>& after = nullptr) {
   const strata::ExecSpace exec;
   double best = std::numeric_limits<double>::infinity(), first = 0, check = 0;
   for (int r = 0; r < repeat; ++r) {
@@ -129,6 +139,14 @@ void measure(const std::string& name, int repeat, double bound,
     const double seconds = seconds_since(start);
     if (r == 0) first = seconds;
     best = std::min(best, seconds);
+    if (!(check <= bound)) {
+      std::fprintf(stderr, "strata_thread_scaling: %s: check value %.3e above its bound %.3e\n",
+                   name.c_str(), check, bound);
+      std::exit(1);
+    }
+  }
+  if (after) {
+    check = after();
     if (!(check <= bound)) {
       std::fprintf(stderr, "strata_thread_scaling: %s: check value %.3e above its bound %.3e\n",
                    name.c_str(), check, bound);
@@ -216,6 +234,82 @@ double max_difference(const strata::Matrix<double>& a, const strata::Matrix<doub
   return worst;
 }
 
+/// One product of the gemm workload: C = op(A) B, op(A) m x k, B k x n, both Gaussian.
+struct GemmCase {
+  std::string name;
+  bool trans_a;
+  index_type m, n, k;
+  /// Calls per timed run: --gemm-calls, fewer for large products (about 2^30 multiply-adds in
+  /// all, at least one call), so that each row takes about as long as the drivers' rows.
+  int calls(int most) const {
+    const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    return static_cast<int>(std::clamp(std::ldexp(1.0, 30) / work, 1.0, static_cast<double>(most)));
+  }
+};
+
+/// The products of the gemm workload (see the header comment).
+std::vector<GemmCase> gemm_cases(std::pair<index_type, index_type> gram,
+                                 std::pair<index_type, index_type> rsvd, index_type rsvd_rank,
+                                 std::pair<index_type, index_type> polar, index_type trace_n,
+                                 index_type trace_matvecs) {
+  const index_type l = rsvd_rank + 10;  // the driver's oversampling
+  const index_type sketch = std::max<index_type>(1, trace_matvecs / 3);  // Hutch++'s S
+  auto dims = [](index_type r, index_type c) {
+    return std::to_string(r) + "x" + std::to_string(c);
+  };
+  return {
+      {"A v, A " + dims(gram.first, gram.second), false, gram.first, 1, gram.second},
+      {"Q^T Q, Q " + dims(rsvd.first, l), true, l, l, rsvd.first},
+      {"Q^T Q, Q " + dims(rsvd.second, l), true, l, l, rsvd.second},
+      {"X^T X, X " + dims(polar.first, polar.second), true, polar.second, polar.second,
+       polar.first},
+      {"X B, X " + dims(polar.first, polar.second), false, polar.first, polar.second, polar.second},
+      {"A S, A " + dims(trace_n, trace_n) + ", S " + dims(trace_n, sketch), false, trace_n, sketch,
+       trace_n}};
+}
+
+/// Times `calls` calls of linalg::gemm on `c` and checks the last result entry by entry against
+/// one host BLAS call: each is within gamma_{k + 66} (|op(A)| |B|)_ij of the exact product
+/// (Higham, Accuracy and Stability, eq. (3.13): k products, at most 64 inner parts summed by the
+/// host split, and the alpha/beta update), so they differ by at most twice that. The check value
+/// is the largest ratio of the difference to that bound (<= 1).
+void time_gemm(const GemmCase& c, int calls, int repeat) {
+  const strata::ExecSpace exec;
+  const auto a = c.trans_a ? gaussian<double>(c.k, c.m, 10) : gaussian<double>(c.m, c.k, 10);
+  const auto b = gaussian<double>(c.k, c.n, 11);
+  strata::Matrix<double> out("strata_thread_scaling::gemm", static_cast<std::size_t>(c.m),
+                             static_cast<std::size_t>(c.n));
+  const char* op_a = c.trans_a ? "T" : "N";
+  auto check = [&] {
+    auto ha = host_copy(a), hb = host_copy(b);
+    const auto hc = host_copy(out);
+    const int m = static_cast<int>(c.m), n = static_cast<int>(c.n), k = static_cast<int>(c.k);
+    const int lda = c.trans_a ? k : m;
+    const double one = 1, zero = 0;
+    std::vector<double> ref(static_cast<std::size_t>(m) * n), magnitude(ref.size());
+    lapack::gemm(op_a, "N", &m, &n, &k, &one, ha.data(), &lda, hb.data(), &k, &zero, ref.data(),
+                 &m);
+    for (auto& v : ha) v = std::abs(v);
+    for (auto& v : hb) v = std::abs(v);
+    lapack::gemm(op_a, "N", &m, &n, &k, &one, ha.data(), &lda, hb.data(), &k, &zero,
+                 magnitude.data(), &m);
+    const double u = std::numeric_limits<double>::epsilon() / 2;
+    const double gamma = (c.k + 66) * u / (1 - (c.k + 66) * u);
+    double worst = 0;
+    for (std::size_t i = 0; i < ref.size(); ++i)
+      worst = std::max(worst, std::abs(hc[i] - ref[i]) /
+                                  (2 * gamma * magnitude[i] + std::numeric_limits<double>::min()));
+    return worst;
+  };
+  measure(
+      "gemm " + c.name + " (" + std::to_string(calls) + " calls)", repeat, 1.0,
+      [&] {
+        for (int i = 0; i < calls; ++i) strata::linalg::gemm(exec, op_a, "N", 1.0, a, b, 0.0, out);
+        return 0.0;
+      },
+      check);
+}
+
 /// The steps of hss::ulv_solve in the tree's order (no permutation, no checks) by `route`.
 void ulv_steps(const strata::ExecSpace& exec, const strata::hss::UlvFactor<double>& f,
                const strata::ConstMatrix<double>& b, const strata::Matrix<double>& x,
@@ -240,7 +334,7 @@ int main(int argc, char** argv) {
   strata::ScopeGuard guard(argc, argv);
   const strata::ExecSpace exec;
   const auto only = split(option(
-      argc, argv, "only", "gram,operator,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"));
+      argc, argv, "only", "gram,operator,gemm,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"));
   const int repeat = static_cast<int>(positive(argc, argv, "repeat", "3"));
   const auto gram = shape(option(argc, argv, "gram", "200000x32"), "gram");
   const auto polar_shape = shape(option(argc, argv, "polar", "100000x64"), "polar");
@@ -256,6 +350,7 @@ int main(int argc, char** argv) {
   const double hss_tol = std::atof(option(argc, argv, "hss-tol", "1e-6").c_str());
   const index_type hss_cols = positive(argc, argv, "hss-cols", "8");
   const index_type gesv_n = positive(argc, argv, "gesv-n", "4096");
+  const int gemm_calls = static_cast<int>(positive(argc, argv, "gemm-calls", "20"));
   const auto has = [&](const char* w) {
     return only.count(w) > 0;
   };
@@ -309,6 +404,10 @@ int main(int argc, char** argv) {
               });
     }
   }
+
+  if (has("gemm"))
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank, polar_shape, trace_n, trace_matvecs))
+      time_gemm(c, c.calls(gemm_calls), repeat);
 
   if (has("polar64")) polar<double>("polar fp64", polar_shape.first, polar_shape.second, repeat);
   if (has("polar32")) polar<float>("polar fp32", polar_shape.first, polar_shape.second, repeat);
@@ -587,6 +686,24 @@ int main(int argc, char** argv) {
         lapack::gemm("T", "N", &n, &n, &m, &one, x.data(), &m, x.data(), &m, &zero, g.data(), &n);
         return 0.0;
       });
+    }
+    for (const auto& c : gemm_cases(gram, rsvd, rsvd_rank, polar_shape, trace_n, trace_matvecs)) {
+      const int calls = c.calls(gemm_calls);
+      const auto a =
+          host_copy(c.trans_a ? gaussian<double>(c.k, c.m, 10) : gaussian<double>(c.m, c.k, 10));
+      const auto b = host_copy(gaussian<double>(c.k, c.n, 11));
+      const int m = static_cast<int>(c.m), n = static_cast<int>(c.n), k = static_cast<int>(c.k);
+      const int lda = c.trans_a ? k : m;
+      const char* op_a = c.trans_a ? "T" : "N";
+      std::vector<double> out(static_cast<std::size_t>(m) * n);
+      const double one = 1, zero = 0;
+      measure("baseline dgemm (" + c.name + ", " + std::to_string(calls) + " calls)", repeat, 0.0,
+              [&] {
+                for (int i = 0; i < calls; ++i)
+                  lapack::gemm(op_a, "N", &m, &n, &k, &one, a.data(), &lda, b.data(), &k, &zero,
+                               out.data(), &m);
+                return 0.0;
+              });
     }
   }
   return 0;

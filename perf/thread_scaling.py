@@ -19,6 +19,10 @@ took 33 s of CPU time and the peers 9 s (--repeat 2, AMD EPYC core, measured wit
 task-clock), so five thread counts take at most 5 x 42 s even with no speed-up at all, about 2 min
 with a 4x mean speed-up; the HSS compression is 19 of the 33 s:
   gram 200000x32 X^T X; operator A^T (A v) on it (the demo's linear_operator step);
+  gemm: linalg::gemm alone on products of these drivers, each with a dgemm peer (OpenBLAS' own
+  threads): A v of the gram matrix and Q^T Q of rsvd's 4000x42 and 1000x42 bases (20 calls each:
+  the finest host splits), X^T X and X B of a polar step and Hutch++'s A S (2 calls each: the
+  host BLAS rate that bounds polar and Hutch++);
   polar fp64 / fp32 of 100000x64; rsvd rank 32 of 4000x1000; lstsq 200000x64;
   sketch apply gaussian/srht/sparse-sign d = 256 on 100000x32; fwht 2^20 x 8;
   hutch++ 96 products with a dense 4000^2 matrix; hss cauchy-1d N = 8192 tol 1e-6 (compress with
@@ -42,7 +46,7 @@ import subprocess
 import sys
 import time
 
-ALL = "gram,operator,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"
+ALL = "gram,operator,gemm,polar64,polar32,rsvd,lstsq,sketch,fwht,hutchpp,hss"
 
 # Workload row -> the peer row it is compared with (same problem, host LAPACK/BLAS).
 PEERS = {
@@ -52,6 +56,8 @@ PEERS = {
     "rsvd": "baseline dgesvd (rsvd, values)",
     "lstsq": "baseline dgels (lstsq)",
 }
+# The gemm workload's rows ("gemm NAME (N calls)") have the peer "baseline dgemm (NAME, N calls)".
+GEMM_PREFIX = "gemm "
 # dgesv (dense, --gesv-n) has no same-size Strata row: it shows how the host LAPACK scales.
 
 
@@ -167,6 +173,11 @@ def main():
               f"OMP_PROC_BIND={args.proc_bind} OMP_PLACES={args.places or '(unset)'} "
               f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '(unset)')}; "
               f"driver: --repeat={args.repeat} --only={args.only} {args.driver_args}"]
+    if args.repeat < 2:
+        # Each figure is then a cold run: the first workload of a process also pays the process's
+        # one-time costs at that thread count (the BLAS's per-thread buffers, first-touch faults).
+        header.append("note: --repeat 1 times cold runs only (best = first); the first workload "
+                      "(gram) also pays each process's one-time costs; use --repeat 3 for speed-ups")
     for line in header:
         print(line, flush=True)
     best = {k: {t: {} for t in threads} for k in builds}
@@ -208,7 +219,10 @@ def main():
         out += ["", "Strata / peer time at each thread count (< 1: Strata faster)", "",
                 "| workload / peer | " + " | ".join(f"{t} thr" for t in threads) + " |",
                 "|---|" + "---|" * len(threads)]
-        for name, peer in PEERS.items():
+        pairs = list(PEERS.items()) + [
+            (name, "baseline dgemm (" + name[len(GEMM_PREFIX):].replace(" (", ", ", 1))
+            for name in best["build"][threads[0]] if name.startswith(GEMM_PREFIX)]
+        for name, peer in pairs:
             if name not in best["build"][threads[0]]:
                 continue
             cells = []

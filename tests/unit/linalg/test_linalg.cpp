@@ -282,6 +282,75 @@ TEST(HostGemmPlan, SplitsDependOnShapeAndInnerPartsNotOnThreads) {
   EXPECT_GE(gram16.parts, 16);
 }
 
+// The products of issue 15's thread-scaling drivers at 16 threads: each is split into at least 16
+// parts (one per thread), where the previous plan gave 6 (A v with A 200000 x 32: 6.4e6
+// multiply-adds, but bound by streaming A from memory) and 3 (the rsvd and Hutch++ Gram products
+// with k = 4000, where parts had to be 1024 deep).
+TEST(HostGemmPlan, IssueFifteenShapesUseEveryThread) {
+  namespace d = strata::linalg::detail;
+  struct Shape {
+    strata::index_type m, n, k;
+    d::GemmSplit split;
+  };
+  for (const Shape s : {
+           Shape{32, 32, 200000, d::GemmSplit::inner},   // gram X^T X, 200000 x 32
+           Shape{200000, 1, 32, d::GemmSplit::rows},     // operator A v
+           Shape{32, 1, 200000, d::GemmSplit::inner},    // operator A^T (A v)
+           Shape{64, 64, 100000, d::GemmSplit::inner},   // polar X^T X, 100000 x 64
+           Shape{100000, 64, 64, d::GemmSplit::rows},    // polar X B
+           Shape{42, 42, 4000, d::GemmSplit::inner},     // rsvd Gram of the 4000 x 42 basis
+           Shape{4000, 42, 1000, d::GemmSplit::rows},    // rsvd A Omega
+           Shape{1000, 42, 4000, d::GemmSplit::rows},    // rsvd A^T Q
+           Shape{32, 32, 4000, d::GemmSplit::inner},     // Hutch++ Gram of the 4000 x 32 sketch
+           Shape{4000, 32, 4000, d::GemmSplit::rows},    // Hutch++ A S
+           Shape{256, 32, 100000, d::GemmSplit::inner},  // Gaussian sketch S A
+       }) {
+    SCOPED_TRACE(std::to_string(s.m) + " x " + std::to_string(s.n) + " x " + std::to_string(s.k));
+    const auto plan = d::plan_host_gemm(s.m, s.n, s.k, 16);
+    EXPECT_EQ(plan.split, s.split);
+    EXPECT_GE(plan.parts, 16);
+    if (s.split == d::GemmSplit::inner) {
+      // A power of two (a multiple of 16 here, so every thread sums the same number of parts),
+      // the same for every thread count from 2 on, and each part at least 128 deep.
+      EXPECT_EQ(plan.parts & (plan.parts - 1), 0);
+      EXPECT_GE(s.k / plan.parts, 128);
+      for (const int threads : {2, 3, 4, 8, 64}) {
+        const auto other = d::plan_host_gemm(s.m, s.n, s.k, threads);
+        EXPECT_EQ(other.split, d::GemmSplit::inner) << threads << " threads";
+        EXPECT_EQ(other.parts, plan.parts) << threads << " threads";
+      }
+    } else {
+      // Output splits: one part per thread at most.
+      EXPECT_EQ(plan.parts, 16);
+      EXPECT_EQ(d::plan_host_gemm(s.m, s.n, s.k, 4).parts, 4);
+    }
+  }
+  // Small products stay in one call at any thread count (a 64^3 step of the polar iteration).
+  EXPECT_EQ(d::plan_host_gemm(64, 64, 64, 16).split, d::GemmSplit::none);
+}
+
+// The rsvd Gram product Q^T Q (Q 4000 x 42) through host_gemm in the parts its plan gives, with a
+// depth no part count divides: the partial products and their fixed-order sum are an ordinary
+// GEMM within the bound of expect_gemm_within_bound (one extra addition per partial product).
+TYPED_TEST(Gemm, PlannedInnerSplitOfAGramProductMatchesTheLongDoubleReference) {
+  using T = TypeParam;
+  namespace d = strata::linalg::detail;
+  const std::size_t m = 42, k = 4001;
+  const auto plan = d::plan_host_gemm(m, m, k, 16);
+  ASSERT_EQ(plan.split, d::GemmSplit::inner);
+  ASSERT_GE(plan.parts, 16);
+  const auto hq = strata::testing::to_host(random_matrix<T>(k, m, 7));
+  const auto hc = strata::testing::to_host(random_matrix<T>(m, m, 8));
+  strata::HostMatrix<T> c("c", m, m);
+  Kokkos::deep_copy(c, hc);
+  const T alpha = T(1), beta = T(0.25);
+  const auto ld = static_cast<strata::index_type>(hq.stride(1));
+  d::host_gemm<T>(strata::HostExecSpace(), plan, 'T', 'N', m, m, k, alpha, hq.data(), ld, hq.data(),
+                  ld, beta, c.data(), static_cast<strata::index_type>(c.stride(1)));
+  expect_gemm_within_bound<T>(hq, hq, hc, c, true, false, alpha, beta,
+                              2 + static_cast<std::size_t>(plan.parts));
+}
+
 // A = Q1 diag(s) Q2^T with Q1, Q2 orthonormal from LAPACK QR of Gaussian matrices.
 strata::HostMatrix<double> with_singular_values(const std::vector<double>& s, std::size_t m,
                                                 std::size_t n) {

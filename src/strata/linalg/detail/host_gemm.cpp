@@ -17,24 +17,41 @@ HostBlasThreads::HostBlasThreads() {
 HostBlasThreads::~HostBlasThreads() = default;
 
 GemmPlan plan_host_gemm(index_type m, index_type n, index_type k, int threads) {
-  // A part below about 2^20 multiply-adds (~0.1 ms on one core) does not repay the fork and
-  // join of a parallel region; 32 rows or columns per part keep each BLAS call in its blocked
-  // (register-tiled) regime; k-parts of at least 1024 keep the partial products BLAS-3 sized.
+  // The cost of the product in multiply-adds: its m n k multiply-adds, plus every value it reads
+  // or writes (m k + k n + 2 m n) counted as `per_value` multiply-adds. One core streams a value
+  // from memory in about the time a register-tiled BLAS-3 kernel does 8 multiply-adds, so the
+  // second term keeps memory-bound products (matrix-vector-like, n or k in the tens) from looking
+  // cheap: A v with A 200000 x 32 is 6.4e6 multiply-adds but 5.1e7 bytes to stream.
+  constexpr double per_value = 8;
+  // A part below about 2^20 of these (~0.1 ms on one core) does not repay the fork and join of
+  // a parallel region; 16 rows or columns per part keep each BLAS call in its blocked
+  // (register-tiled) regime.
   constexpr double min_work = 1 << 20;
-  constexpr index_type min_extent = 32, min_inner = 1024, max_inner_parts = 64;
+  constexpr index_type min_extent = 16;
+  // Inner split: k-parts of at least 128 and of at least 2^17 multiply-adds keep the partial
+  // products BLAS-3 sized; at most 64 parts and 2^22 partial values bound the extra memory.
+  constexpr double min_inner_work = 1 << 17;
+  constexpr index_type min_inner = 128, max_inner_parts = 64;
   constexpr index_type max_partial_values = index_type(1) << 22;
   GemmPlan plan;
   if (threads <= 1 || m == 0 || n == 0 || k == 0) return plan;
-  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const double dm = static_cast<double>(m), dn = static_cast<double>(n);
+  const double dk = static_cast<double>(k);
+  const double work = dm * dn * dk + per_value * (dm * dk + dk * dn + 2 * dm * dn);
   const int by_work = static_cast<int>(std::min<double>(threads, std::max(1.0, work / min_work)));
   if (by_work <= 1) return plan;
   const index_type wide = std::max(m, n);
   // Gram-type products (k much larger than m and n, e.g. X^T X of a tall-skinny X): split k.
   // Whether and in how many parts depends on the shape alone (for two threads or more), so the
-  // summation order, and with it the result, is the same for every thread count.
+  // summation order, and with it the result, is the same for every thread count. The number of
+  // parts is a power of two, so that it is a multiple of the usual thread counts (2, 4, 8, 16,
+  // 32, 64) when at least as large: every thread then gets the same number of parts.
   if (k >= 8 * wide) {
-    const index_type inner_parts = std::min(
-        {max_inner_parts, k / min_inner, std::max<index_type>(1, max_partial_values / (m * n))});
+    const index_type limit =
+        std::min({max_inner_parts, k / min_inner, static_cast<index_type>(work / min_inner_work),
+                  std::max<index_type>(1, max_partial_values / (m * n))});
+    index_type inner_parts = 1;
+    while (2 * inner_parts <= limit) inner_parts *= 2;
     if (inner_parts >= 2) return {GemmSplit::inner, static_cast<int>(inner_parts)};
   }
   const index_type wide_parts = std::min<index_type>(by_work, wide / min_extent);

@@ -44,11 +44,13 @@ struct GemmPlan {
   int parts = 1;
 };
 
-/// The split of an m x n x k GEMM over `threads` threads: none below about 2^21 multiply-adds
-/// or on one thread; along k when k >= 8 max(m, n) (Gram-type products such as X^T X with X tall
-/// and skinny), in a number of parts that depends on the shape alone, so that the result does not
-/// change with the thread count; else along the longer of the columns and rows of C, at least 32
-/// per part and at most one part per thread.
+/// The split of an m x n x k GEMM over `threads` threads: none on one thread or below about 2^21
+/// multiply-adds (values read and written count 8 multiply-adds each: memory-bound products such
+/// as a matrix-vector product split as finely as their memory traffic warrants); along k when
+/// k >= 8 max(m, n) (Gram-type products such as X^T X with X tall and skinny), in a power-of-two
+/// number of parts (at most 64, each at least 128 deep) that depends on the shape alone, so that
+/// the result does not change with the thread count; else along the longer of the columns and
+/// rows of C, at least 16 per part and at most one part per thread.
 GemmPlan plan_host_gemm(index_type m, index_type n, index_type k, int threads);
 
 /// C = alpha op(A) op(B) + beta C for column-major host arrays (op = 'N' or 'T', BLAS argument
