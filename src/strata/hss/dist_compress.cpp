@@ -252,6 +252,21 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   // would be built on truncated bases, and their predictions of the samples needed polluted by the
   // capped residuals), and the samples asked for are those of the deepest capped level over all
   // ranks: every rank factored that level (none stopped below it), so they are the one-rank ones.
+  // The samples reduced through level l's factors (Levitt & Martinsson step 6), into scratch
+  // slots that alternate between odd and even levels (level l reads level l + 1's).
+  const auto reduce_samples = [&](int l, const LevelFactors<T>& f, const LevelDims& d,
+                                  const Samples<T>& in) {
+    const std::size_t base = LevelScratch<T>::kReducedSlots + 4 * static_cast<std::size_t>(l % 2);
+    Samples<T> up;
+    up.s = up.s_d = s;
+    up.y = reduce(exec, f, in.y, in.omega, si, false, OutputSlot<T>{&scratch, base});
+    up.z = reduce(exec, f, in.z, in.psi, si, true, OutputSlot<T>{&scratch, base + 1});
+    up.omega = project(exec, f.v, d.col_off, d.col_dim, f.c, in.omega, si,
+                       OutputSlot<T>{&scratch, base + 2});
+    up.psi = project(exec, f.u, d.row_off, d.row_dim, f.r, in.psi, si,
+                     OutputSlot<T>{&scratch, base + 3});
+    return up;
+  };
   int capped_level = -1;
   const int reuse_above = kept.above;
   collective(comm, [&] {
@@ -262,13 +277,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
         capped_level = l;
         break;
       }
-      Samples<T> up;
-      up.s = up.s_d = s;
-      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
-      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
-      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
-      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
-      smp = up;
+      smp = reduce_samples(l, f, dims, smp);
       if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
       fac.local[static_cast<std::size_t>(l)] = std::move(f);
     }
@@ -305,13 +314,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
         timings.add("levels", timer.seconds());
         return capped;
       }
-      Samples<T> up;
-      up.s = up.s_d = s;
-      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
-      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
-      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
-      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
-      smp = up;
+      smp = reduce_samples(l, f, dims, smp);
       dims = LevelDims::parent_of(f.r, f.c);
       fac.top[static_cast<std::size_t>(l)] = std::move(f);
     }

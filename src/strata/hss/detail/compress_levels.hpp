@@ -216,29 +216,42 @@ struct Samples {
   index_type s_d = 0;
 };
 
-/// Storage for the temporaries of factor_level (projected samples, singular values, Z Psi^+, the
-/// discrepancy products' intermediates), reused by every level and round of one construction: one
-/// flat array per temporary, grown to the largest level it served (usually the leaves) and then
-/// taken again, so that after the first level the temporaries cost no allocation and no
-/// first-touch page faults (those faults were ~7% of the time outside the products on the host:
-/// perf, laplace-curve N = 4096, tol 1e-6). The factors kept (U, V, D) are not scratch. A batch
-/// taken from a slot is valid until that slot is taken again.
+/// Storage for temporaries reused by every level and round of one construction: one flat array per
+/// slot, grown to the largest request it served (usually the leaves') and then taken again, so
+/// that after the first level the temporaries cost no allocation and no first-touch page faults
+/// (those faults were ~7% of the time outside the products on the host: perf, laplace-curve
+/// N = 4096, tol 1e-6). factor_level's temporaries (projected samples, singular values,
+/// Z Psi^+, the discrepancy products' intermediates) use slots [0, kReducedSlots); callers use
+/// slots from kReducedSlots on for the reduced samples that go up the tree. The factors kept (U,
+/// V, D) are not scratch. What is taken from a slot is valid until that slot is taken again.
 template <class T>
 class LevelScratch {
  public:
+  static constexpr std::size_t kReducedSlots = 16;
+
+  /// At least n entries of slot `slot` (entries indeterminate).
+  Kokkos::View<T*, MemSpace> flat(std::size_t slot, const char* label, index_type n) {
+    if (slots_.size() <= slot) slots_.resize(slot + 1);
+    auto& storage = slots_[slot];
+    if (static_cast<index_type>(storage.extent(0)) < n) {
+      storage = Kokkos::View<T*, MemSpace>();  // released before the larger one is allocated
+      storage = Kokkos::View<T*, MemSpace>(
+          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
+          static_cast<std::size_t>(n));
+    }
+    return storage;
+  }
+
   /// A packed batch with the given shapes over slot `slot` (entries indeterminate).
   MatrixBatch<T> take(std::size_t slot, const char* label, const std::vector<int>& rows,
                       const std::vector<int>& cols) {
     auto layout = BatchLayout::packed(rows, cols);
-    if (slots_.size() <= slot) slots_.resize(slot + 1);
-    auto& storage = slots_[slot];
-    if (static_cast<index_type>(storage.extent(0)) < layout.span) {
-      storage = Kokkos::View<T*, MemSpace>();  // released before the larger one is allocated
-      storage = Kokkos::View<T*, MemSpace>(
-          Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
-          static_cast<std::size_t>(layout.span));
-    }
-    return MatrixBatch<T>(storage, std::move(layout));
+    return MatrixBatch<T>(flat(slot, label, layout.span), std::move(layout));
+  }
+
+  /// A rows x cols matrix over slot `slot` (entries indeterminate; a view of the slot's storage).
+  Matrix<T> matrix(std::size_t slot, const char* label, index_type rows, index_type cols) {
+    return Matrix<T>(flat(slot, label, rows * cols).data(), rows, cols);
   }
 
  private:
@@ -388,14 +401,27 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   return f;
 }
 
+/// Where project and reduce put their result: a fresh matrix (no scratch), or slot `slot` of
+/// `scratch`.
+template <class T>
+struct OutputSlot {
+  LevelScratch<T>* scratch = nullptr;
+  std::size_t slot = 0;
+  Matrix<T> matrix(const char* label, index_type rows, index_type cols) const {
+    if (scratch != nullptr) return scratch->matrix(slot, label, rows, cols);
+    return Matrix<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)), rows,
+                     cols);
+  }
+};
+
 /// out_i = B_i^T x_i for the node bases B (U or V) of a level: projection onto the rank space.
 template <class T>
 Matrix<T> project(const ExecSpace& exec, const MatrixBatch<T>& basis,
                   const std::vector<index_type>& off, const std::vector<int>& dim,
-                  const std::vector<int>& rank, const Matrix<T>& x, int cols) {
+                  const std::vector<int>& rank, const Matrix<T>& x, int cols,
+                  const OutputSlot<T>& where = {}) {
   const auto parent = LevelDims::from(rank, rank);
-  Matrix<T> out(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::compress::projected"),
-                parent.rows(), cols);
+  Matrix<T> out = where.matrix("strata::hss::compress::projected", parent.rows(), cols);
   linalg::gemm_batched(exec, 'T', 'N', T(1), basis, row_blocks(x, off, dim, 0, cols), T(0),
                        row_blocks(out, parent.row_off, rank, 0, cols));
   return out;
@@ -420,7 +446,7 @@ Matrix<T> lift(const ExecSpace& exec, const MatrixBatch<T>& basis,
 /// r m (s + c) + r c s flops per node instead of m c s + r m s (r <= m the rank).
 template <class T>
 Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T>& y,
-                 const Matrix<T>& w, int cols, bool transpose) {
+                 const Matrix<T>& w, int cols, bool transpose, const OutputSlot<T>& where = {}) {
   const auto& d = f.dims;
   const auto& yo = transpose ? d.col_off : d.row_off;
   const auto& yd = transpose ? d.col_dim : d.row_dim;
@@ -428,7 +454,7 @@ Matrix<T> reduce(const ExecSpace& exec, const LevelFactors<T>& f, const Matrix<T
   const auto& wd = transpose ? d.row_dim : d.col_dim;
   const auto& basis = transpose ? f.v : f.u;
   const auto& rank = transpose ? f.c : f.r;
-  Matrix<T> out = project(exec, basis, yo, yd, rank, y, cols);
+  Matrix<T> out = project(exec, basis, yo, yd, rank, y, cols, where);
   // E = U^T D (r x col_dim), transpose: V^T D^T = (D V)^T (c x row_dim).
   auto e = linalg::MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::UtD", rank, wd);
   linalg::gemm_batched(exec, 'T', transpose ? 'T' : 'N', T(1), basis, f.d, T(0), e);
