@@ -382,7 +382,7 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
     const auto& f = local[static_cast<std::size_t>(l)];
     std::vector<int> c_sibling(f.c.size());
     for (std::size_t i = 0; i < f.c.size(); ++i) c_sibling[i] = f.c[i ^ 1];
-    auto b = MatrixBatch<T>::allocate("strata::hss::dist::B", f.r, c_sibling);
+    auto b = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::B", f.r, c_sibling);
     g = couplings_level<T>(exec, f.r, f.c, l == 1 ? root : local[static_cast<std::size_t>(l) - 1].d,
                            l >= 2 ? &local[static_cast<std::size_t>(l) - 1] : nullptr, g, b);
     b_local[static_cast<std::size_t>(l)] = b;
@@ -391,9 +391,10 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
   MatrixBatch<T> d_leaf = root;
   if (levels >= 1) {
     const auto& fl = local[static_cast<std::size_t>(levels)];
-    auto t = MatrixBatch<T>::allocate("strata::hss::dist::UG", fl.dims.row_dim, fl.c);
+    auto t = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::UG", fl.dims.row_dim, fl.c);
     linalg::gemm_batched(exec, 'N', 'N', T(1), fl.u, g, T(0), t);
-    d_leaf = MatrixBatch<T>::allocate("strata::hss::dist::Dleaf", fl.dims.row_dim, fl.dims.col_dim);
+    d_leaf = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::Dleaf", fl.dims.row_dim,
+                                                    fl.dims.col_dim);
     linalg::copy_batched(exec, 'N', fl.d, d_leaf);
     linalg::gemm_batched(exec, 'N', 'T', T(1), t, fl.v, T(1), d_leaf);
   }
@@ -414,7 +415,8 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
         ranks.col[static_cast<std::size_t>(q)].push_back(f.c[static_cast<std::size_t>(i)]);
       }
     }
-    HssMatrix<T> sub(sub_tree, ranks);
+    // Every entry written below (bases, couplings, leaf blocks).
+    auto sub = HssMatrix<T>::uninitialized(sub_tree, ranks);
     for (int q = 1; q <= sub_levels; ++q) {
       const auto& f = local[static_cast<std::size_t>(ls + q)];
       const int nps = static_cast<int>(ClusterTree::nodes_on_level(q));

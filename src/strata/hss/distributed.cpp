@@ -345,7 +345,8 @@ HssMatrix<T> gather(const ExecSpace& exec, const DistHssMatrix<T>& a) {
     row = allgather_index(comm, mine_r);
     col = allgather_index(comm, mine_c);
   }
-  HssMatrix<T> h(tree, ranks);
+  // Every entry written below (whole arrays).
+  auto h = HssMatrix<T>::uninitialized(tree, ranks);
   for (int l = 1; l <= ls; ++l) {
     const auto& src = a.top_level(l);
     auto& dst = h.level(l);
