@@ -45,16 +45,22 @@ BlockRowLayout stacked_layout(const std::vector<int>& dim, const TreeSplit& spli
 // A block of columns that grows by appending (the Levitt-Martinsson samples of the adaptive
 // rounds): the storage keeps spare columns (allocated without initialization, so untouched columns
 // cost neither time nor resident memory) and is reallocated, doubling, only when full; the columns
-// in use are a view of it, so appending copies nothing.
+// in use are a view of it, so appending copies nothing. The first allocation already reserves
+// twice the columns asked for (at most `most`, the most that will ever be asked for): the rounds
+// grow s by s/8 to s/2 at a time (ToleranceSchedule::grown_samples), so the typical two or three
+// rounds fit without a copy (a copy of the four sample blocks and the first touch of the new
+// storage were ~18% of the time outside the products: perf, laplace-curve N = 4096, tol 1e-6).
 template <class T>
 class ColumnStore {
  public:
-  /// Columns [0, cols) after making room for them (the first `keep` keep their values).
+  /// Columns [0, cols) after making room for them (the first `keep` keep their values); `most`
+  /// >= cols bounds the spare columns reserved.
   Matrix<T> grow(const ExecSpace& exec, const std::string& label, index_type rows, index_type keep,
-                 index_type cols) {
+                 index_type cols, index_type most) {
     if (cols > static_cast<index_type>(store_.extent(1))) {
+      const index_type spare = std::max(2 * cols, 2 * static_cast<index_type>(store_.extent(1)));
       Matrix<T> bigger(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), rows,
-                       std::max(cols, 2 * static_cast<index_type>(store_.extent(1))));
+                       std::max(cols, std::min(spare, most)));
       if (keep > 0) {
         const auto old = std::make_pair(index_type(0), keep);
         Kokkos::deep_copy(exec, Kokkos::subview(bigger, Kokkos::ALL, old),
@@ -217,12 +223,13 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
 // Levitt-Martinsson from this rank's rows of the samples `smp` (read, not modified): the local
 // levels on this rank's subtrees, the allgathered split level and the replicated top, then the
 // conversion to standard generators. Rank decisions per node depend only on that node's samples
-// and on `choice` (the same on every rank), so they do not depend on the rank count.
+// and on `choice` (the same on every rank), so they do not depend on the rank count. `scratch`
+// holds factor_level's temporaries (kept by the caller across rounds).
 template <class T>
 DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const ClusterTree& tree,
                                const TreeSplit& split, const BlockRowLayout& user_layout,
                                Samples<T> smp, RankChoice& choice, bool stop_if_capped,
-                               KeptLevels<T>& kept, PhaseTimer& timings) {
+                               KeptLevels<T>& kept, LevelScratch<T>& scratch, PhaseTimer& timings) {
   const int levels = tree.levels();
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
@@ -245,23 +252,32 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   // would be built on truncated bases, and their predictions of the samples needed polluted by the
   // capped residuals), and the samples asked for are those of the deepest capped level over all
   // ranks: every rank factored that level (none stopped below it), so they are the one-rank ones.
+  // The samples reduced through level l's factors (Levitt & Martinsson step 6), into scratch
+  // slots that alternate between odd and even levels (level l reads level l + 1's).
+  const auto reduce_samples = [&](int l, const LevelFactors<T>& f, const LevelDims& d,
+                                  const Samples<T>& in) {
+    const std::size_t base = LevelScratch<T>::kReducedSlots + 4 * static_cast<std::size_t>(l % 2);
+    Samples<T> up;
+    up.s = up.s_d = s;
+    up.y = reduce(exec, f, in.y, in.omega, si, false, OutputSlot<T>{&scratch, base});
+    up.z = reduce(exec, f, in.z, in.psi, si, true, OutputSlot<T>{&scratch, base + 1});
+    up.omega = project(exec, f.v, d.col_off, d.col_dim, f.c, in.omega, si,
+                       OutputSlot<T>{&scratch, base + 2});
+    up.psi = project(exec, f.u, d.row_off, d.row_dim, f.r, in.psi, si,
+                     OutputSlot<T>{&scratch, base + 3});
+    return up;
+  };
   int capped_level = -1;
   const int reuse_above = kept.above;
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
       auto f = l > reuse_above ? kept.fac.local[static_cast<std::size_t>(l)]
-                               : factor_level(exec, dims, smp, l, choice);
+                               : factor_level(exec, dims, smp, l, choice, scratch);
       if (stop_if_capped && choice.hit_cap) {
         capped_level = l;
         break;
       }
-      Samples<T> up;
-      up.s = up.s_d = s;
-      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
-      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
-      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
-      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
-      smp = up;
+      smp = reduce_samples(l, f, dims, smp);
       if (l > ls) dims = LevelDims::parent_of(f.r, f.c);
       fac.local[static_cast<std::size_t>(l)] = std::move(f);
     }
@@ -289,7 +305,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     dims = LevelDims::parent_of(fac.r_all, fac.c_all);
     for (int l = ls - 1; l >= 1; --l) {
       auto f = l > reuse_above ? kept.fac.top[static_cast<std::size_t>(l)]
-                               : factor_level(exec, dims, smp, l, choice);
+                               : factor_level(exec, dims, smp, l, choice, scratch);
       if (stop_if_capped && choice.hit_cap) {  // replicated: the same on every rank
         DistBuild<T> capped;
         capped.hit_cap = true;
@@ -298,13 +314,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
         timings.add("levels", timer.seconds());
         return capped;
       }
-      Samples<T> up;
-      up.s = up.s_d = s;
-      up.y = reduce(exec, f, smp.y, smp.omega, si, false);
-      up.z = reduce(exec, f, smp.z, smp.psi, si, true);
-      up.omega = project(exec, f.v, dims.col_off, dims.col_dim, f.c, smp.omega, si);
-      up.psi = project(exec, f.u, dims.row_off, dims.row_dim, f.r, smp.psi, si);
-      smp = up;
+      smp = reduce_samples(l, f, dims, smp);
       dims = LevelDims::parent_of(f.r, f.c);
       fac.top[static_cast<std::size_t>(l)] = std::move(f);
     }
@@ -372,7 +382,7 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
     const auto& f = local[static_cast<std::size_t>(l)];
     std::vector<int> c_sibling(f.c.size());
     for (std::size_t i = 0; i < f.c.size(); ++i) c_sibling[i] = f.c[i ^ 1];
-    auto b = MatrixBatch<T>::allocate("strata::hss::dist::B", f.r, c_sibling);
+    auto b = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::B", f.r, c_sibling);
     g = couplings_level<T>(exec, f.r, f.c, l == 1 ? root : local[static_cast<std::size_t>(l) - 1].d,
                            l >= 2 ? &local[static_cast<std::size_t>(l) - 1] : nullptr, g, b);
     b_local[static_cast<std::size_t>(l)] = b;
@@ -381,9 +391,10 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
   MatrixBatch<T> d_leaf = root;
   if (levels >= 1) {
     const auto& fl = local[static_cast<std::size_t>(levels)];
-    auto t = MatrixBatch<T>::allocate("strata::hss::dist::UG", fl.dims.row_dim, fl.c);
+    auto t = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::UG", fl.dims.row_dim, fl.c);
     linalg::gemm_batched(exec, 'N', 'N', T(1), fl.u, g, T(0), t);
-    d_leaf = MatrixBatch<T>::allocate("strata::hss::dist::Dleaf", fl.dims.row_dim, fl.dims.col_dim);
+    d_leaf = MatrixBatch<T>::allocate_uninitialized("strata::hss::dist::Dleaf", fl.dims.row_dim,
+                                                    fl.dims.col_dim);
     linalg::copy_batched(exec, 'N', fl.d, d_leaf);
     linalg::gemm_batched(exec, 'N', 'T', T(1), t, fl.v, T(1), d_leaf);
   }
@@ -404,7 +415,8 @@ DistBuild<T> assemble_distributed(const ExecSpace& exec, const Comm& comm, const
         ranks.col[static_cast<std::size_t>(q)].push_back(f.c[static_cast<std::size_t>(i)]);
       }
     }
-    HssMatrix<T> sub(sub_tree, ranks);
+    // Every entry written below (bases, couplings, leaf blocks).
+    auto sub = HssMatrix<T>::uninitialized(sub_tree, ranks);
     for (int q = 1; q <= sub_levels; ++q) {
       const auto& f = local[static_cast<std::size_t>(ls + q)];
       const int nps = static_cast<int>(ClusterTree::nodes_on_level(q));
@@ -458,9 +470,9 @@ Matrix<T> row_slice(const ExecSpace& exec, const Matrix<T>& m, index_type r0, in
   return out;
 }
 
-// Global ||M||_F of a row-distributed matrix (sum of squares in double, one allreduce).
+// Sum of squares of this rank's rows of M, in double.
 template <class T>
-double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m) {
+double local_sum_squares(const ExecSpace& exec, const Matrix<T>& m) {
   double sum = 0;
   Kokkos::parallel_reduce(
       "strata::hss::dist::frobenius",
@@ -472,7 +484,13 @@ double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>
         acc += v * v;
       },
       sum);
-  return std::sqrt(comm.allreduce(sum, ReduceOp::sum));
+  return sum;
+}
+
+// Global ||M||_F of a row-distributed matrix (sum of squares in double, one allreduce).
+template <class T>
+double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m) {
+  return std::sqrt(comm.allreduce(local_sum_squares(exec, m), ReduceOp::sum));
 }
 
 // Amsel et al. (arXiv 2505.16937; the method of compress_matvec.hpp's file comment): at
@@ -487,13 +505,16 @@ double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>
 // levels < l_s and the root are factored on every rank. In tolerance mode (budget_scale > 0) a
 // level with a node capped by the samples (on any rank) appends basis columns and is factored
 // again, and ||A||_F (`norm`, when 0) comes from the leaves' unlifted sketches. Adds the columns
-// multiplied to `products` (the same count for A^T).
+// multiplied to `products` (the same count for A^T). `scratch` holds factor_level's temporaries.
 template <class T>
-DistBuild<T> build_quasi_optimal_distributed(
-    const ExecSpace& exec, const Comm& comm, Sampler<T>& sampler, const ClusterTree& tree,
-    const TreeSplit& split, const SketchPlan& plan, index_type first_rank, std::uint64_t seed,
-    double budget_scale, double& norm, RankChoice& choice, index_type& products,
-    std::vector<index_type>& per_level, index_type& widest, PhaseTimer& timings) {
+DistBuild<T> build_quasi_optimal_distributed(const ExecSpace& exec, const Comm& comm,
+                                             Sampler<T>& sampler, const ClusterTree& tree,
+                                             const TreeSplit& split, const SketchPlan& plan,
+                                             index_type first_rank, std::uint64_t seed,
+                                             double budget_scale, double& norm, RankChoice& choice,
+                                             index_type& products,
+                                             std::vector<index_type>& per_level, index_type& widest,
+                                             LevelScratch<T>& scratch, PhaseTimer& timings) {
   const int levels = tree.levels();
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
@@ -634,9 +655,9 @@ DistBuild<T> build_quasi_optimal_distributed(
       LevelFactors<T> f;
       // Can fail on one rank only (too few samples for a node): agree on the error.
       if (on_subtrees) {
-        collective(comm, [&] { f = factor_level(exec, dims, smp, l, level); });
+        collective(comm, [&] { f = factor_level(exec, dims, smp, l, level, scratch); });
       } else {
-        f = factor_level(exec, dims, smp, l, level);
+        f = factor_level(exec, dims, smp, l, level, scratch);
       }
       // The same decision on every rank: global cap flag, samples asked for and largest rank.
       level.hit_cap = comm.allreduce(level.hit_cap ? 1 : 0, ReduceOp::max) != 0;
@@ -775,9 +796,11 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   // the stores hold them, the matrices view the columns in use).
   Matrix<T> omega, psi, y, z;
   ColumnStore<T> omega_store, psi_store, y_store, z_store;
-  KeptLevels<T> kept;  // Levitt-Martinsson: levels kept from a pass stopped by a capped node
+  KeptLevels<T> kept;       // Levitt-Martinsson: levels kept from a pass stopped by a capped node
+  LevelScratch<T> scratch;  // factor_level's temporaries, for every level and round
   ToleranceSchedule schedule(options, n, s);
   double norm_estimate = 0;
+  double y_squares = 0;  // Levitt-Martinsson: sum of squares of this rank's rows of Y
   // Quasi-optimal sketch widths (fixed: the given s, or from the rank; tolerance mode: the
   // leaves start from m + 2p, i.e. an expected rank p, and every level grows as needed).
   SketchPlan plan;
@@ -803,10 +826,12 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
         const index_type have = static_cast<index_type>(omega.extent(1));
         // The new columns [have, s) are appended in place (every entry written below: random
         // fill, products).
-        omega = omega_store.grow(exec, "strata::hss::dist::Omega", nl, have, s);
-        psi = psi_store.grow(exec, "strata::hss::dist::Psi", nl, have, s);
-        y = y_store.grow(exec, "strata::hss::dist::Y", nl, have, s);
-        z = z_store.grow(exec, "strata::hss::dist::Z", nl, have, s);
+        // Fixed rank: one round, no spare columns.
+        const index_type most = fixed ? s : std::max(s, schedule.s_max);
+        omega = omega_store.grow(exec, "strata::hss::dist::Omega", nl, have, s, most);
+        psi = psi_store.grow(exec, "strata::hss::dist::Psi", nl, have, s, most);
+        y = y_store.grow(exec, "strata::hss::dist::Y", nl, have, s, most);
+        z = z_store.grow(exec, "strata::hss::dist::Z", nl, have, s, most);
         const auto added = std::make_pair(have, s);
         const Matrix<T> om_new = Kokkos::subview(omega, Kokkos::ALL, added),
                         ps_new = Kokkos::subview(psi, Kokkos::ALL, added),
@@ -820,8 +845,11 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
         sampler.apply(exec, ps_new, z_new, true);
         result.products += s - have;
         result.transpose_products += s - have;
-        // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same budget on every rank).
-        norm_estimate = global_frobenius(exec, comm, y) / std::sqrt(static_cast<double>(s));
+        // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same budget on every rank); the
+        // squares of the earlier rounds' columns are kept, only the new ones are summed.
+        y_squares += local_sum_squares(exec, y_new);
+        norm_estimate =
+            std::sqrt(comm.allreduce(y_squares, ReduceOp::sum) / static_cast<double>(s));
       }
       choice.budget = schedule.budget_scale * norm_estimate;
       // The level steps only read the samples (reduce leaves them untouched).
@@ -834,7 +862,7 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       // Capped by the samples: no assembly and no estimate, more samples.
       const bool may_grow = !fixed && s < schedule.s_max;
       built = build_distributed(exec, comm, tree, split, sampler.user_layout(), smp, choice,
-                                may_grow, kept, result.timings);
+                                may_grow, kept, scratch, result.timings);
       result.samples = s;
       result.rounds = round;
       if (may_grow && built.hit_cap) {  // the next pass resumes at the capped level
@@ -846,11 +874,11 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     } else {
       index_type products = 0;
       std::vector<index_type> per_level;
-      built =
-          build_quasi_optimal_distributed(exec, comm, sampler, tree, split, plan, first_rank,
-                                          options.seed + 7919 * static_cast<std::uint64_t>(round),
-                                          fixed ? 0.0 : schedule.budget_scale, norm_estimate,
-                                          choice, products, per_level, widest, result.timings);
+      built = build_quasi_optimal_distributed(
+          exec, comm, sampler, tree, split, plan, first_rank,
+          options.seed + 7919 * static_cast<std::uint64_t>(round),
+          fixed ? 0.0 : schedule.budget_scale, norm_estimate, choice, products, per_level, widest,
+          scratch, result.timings);
       result.products += products;
       result.transpose_products += products;
       result.products_per_level = per_level;

@@ -130,7 +130,21 @@ HssRanks uniform_ranks(const ClusterTree& tree, index_type rank) {
 
 template <class T>
 HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks)
+    : HssMatrix(tree, ranks, true) {}
+
+template <class T>
+HssMatrix<T> HssMatrix<T>::uninitialized(const ClusterTree& tree, const HssRanks& ranks) {
+  return HssMatrix(tree, ranks, false);
+}
+
+template <class T>
+HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zero_fill)
     : tree_(tree), ranks_(ranks) {
+  const auto generators = [zero_fill](const std::string& label, index_type n) {
+    const auto len = static_cast<std::size_t>(n);
+    return zero_fill ? FlatArray<T>(label, len)
+                     : FlatArray<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, label), len);
+  };
   const int levels_count = tree.levels();
   STRATA_REQUIRE(tree.size() >= 1, InvalidArgument, "HssMatrix: the cluster tree is empty");
   STRATA_REQUIRE(ranks.row.size() == static_cast<std::size_t>(levels_count) + 1 &&
@@ -197,9 +211,9 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks)
     lv.b_offset = device_copy(lv.b_offset_host, tag + "b_offset");
     lv.row_rank_offset = device_copy(lv.row_rank_offset_host, tag + "row_rank_offset");
     lv.col_rank_offset = device_copy(lv.col_rank_offset_host, tag + "col_rank_offset");
-    lv.u = FlatArray<T>(tag + "U", static_cast<std::size_t>(lv.u_offset_host(nodes)));
-    lv.v = FlatArray<T>(tag + "V", static_cast<std::size_t>(lv.v_offset_host(nodes)));
-    lv.b = FlatArray<T>(tag + "B", static_cast<std::size_t>(lv.b_offset_host(nodes)));
+    lv.u = generators(tag + "U", lv.u_offset_host(nodes));
+    lv.v = generators(tag + "V", lv.v_offset_host(nodes));
+    lv.b = generators(tag + "B", lv.b_offset_host(nodes));
   }
   const index_type leaves = ClusterTree::nodes_on_level(levels_count);
   d_offset_host_ = host_table("strata::hss::d_offset", leaves + 1);
@@ -209,7 +223,7 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks)
     d_offset_host_(i + 1) = d_offset_host_(i) + m * m;
   }
   d_offset_ = device_copy(d_offset_host_, "strata::hss::d_offset");
-  d_ = FlatArray<T>("strata::hss::D", static_cast<std::size_t>(d_offset_host_(leaves)));
+  d_ = generators("strata::hss::D", d_offset_host_(leaves));
 }
 
 template <class T>

@@ -75,6 +75,10 @@ class HssMatrix {
   /// then write U, V, B, D in place). Throws InvalidArgument when the ranks do not match the tree
   /// (wrong counts, negative, or a basis with more columns than rows).
   HssMatrix(const ClusterTree& tree, const HssRanks& ranks);
+  /// As the constructor, without the zero fill (the generators' entries are indeterminate): for
+  /// construction routines that then write every entry of U, V, B and D (saves the fill, and on
+  /// the host the first touch of every page twice).
+  static HssMatrix uninitialized(const ClusterTree& tree, const HssRanks& ranks);
 
   index_type size() const { return tree_.size(); }
   int levels() const { return tree_.levels(); }
@@ -99,6 +103,8 @@ class HssMatrix {
   std::size_t memory_bytes() const;
 
  private:
+  HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zero_fill);
+
   ClusterTree tree_;
   HssRanks ranks_;
   std::vector<HssLevel<T>> levels_;  // index 0: the root, unused

@@ -253,9 +253,22 @@ void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u
   require_shapes(
       "svd", "U", u, count, [&](int b) { return ar[b]; }, k_of);
   require_shapes("svd", "sigma", sigma, count, k_of, [](int) { return 1; });
-  require_shapes(
-      "svd", "V", v, count, [&](int b) { return ac[b]; }, k_of);
+  const bool want_v = v.layout.count() > 0;
+  if (want_v) {
+    require_shapes(
+        "svd", "V", v, count, [&](int b) { return ac[b]; }, k_of);
+  }
   if (count == 0) return;
+  if constexpr (std::is_same_v<detail::Backend, detail::TeamKernels>) {
+    // The Jacobi kernel accumulates its rotations in V: it needs the storage either way.
+    if (!want_v) {
+      std::vector<int> k(static_cast<std::size_t>(count));
+      for (int b = 0; b < count; ++b) k[static_cast<std::size_t>(b)] = k_of(b);
+      detail::Backend::svd(exec, a, u, sigma,
+                           MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::V", ac, k));
+      return;
+    }
+  }
   detail::Backend::svd(exec, a, u, sigma, v);
 }
 

@@ -188,6 +188,38 @@ TEST(HssMatrix, StorageTablesAndFootprint) {
   EXPECT_THROW(hss::HssMatrix<double>(tree, bad), strata::InvalidArgument);
 }
 
+// HssMatrix::uninitialized: the same tables, offsets and array extents as the zero-filling
+// constructor (only the fill differs), and the same rank checks.
+TEST(HssMatrix, UninitializedHasTheConstructorsLayout) {
+  const auto tree = hss::ClusterTree::uniform(1000, 64);
+  hss::HssRanks ranks = hss::uniform_ranks(tree, 10);
+  ranks.col[3][5] = 7;
+  const hss::HssMatrix<double> z(tree, ranks);
+  const auto u = hss::HssMatrix<double>::uninitialized(tree, ranks);
+  EXPECT_EQ(u.levels(), z.levels());
+  EXPECT_EQ(u.generator_bytes(), z.generator_bytes());
+  EXPECT_EQ(u.memory_bytes(), z.memory_bytes());
+  for (int l = 1; l <= z.levels(); ++l) {
+    const auto &a = z.level(l), &b = u.level(l);
+    ASSERT_EQ(b.nodes, a.nodes);
+    EXPECT_EQ(b.u.extent(0), a.u.extent(0));
+    EXPECT_EQ(b.v.extent(0), a.v.extent(0));
+    EXPECT_EQ(b.b.extent(0), a.b.extent(0));
+    for (index_type i = 0; i <= a.nodes; ++i) {
+      EXPECT_EQ(b.u_offset_host(i), a.u_offset_host(i));
+      EXPECT_EQ(b.v_offset_host(i), a.v_offset_host(i));
+      EXPECT_EQ(b.b_offset_host(i), a.b_offset_host(i));
+      EXPECT_EQ(b.col_rank_offset_host(i), a.col_rank_offset_host(i));
+    }
+  }
+  for (index_type i = 0; i < static_cast<index_type>(z.d_offset_host().extent(0)); ++i)
+    EXPECT_EQ(u.d_offset_host()(i), z.d_offset_host()(i));
+  EXPECT_EQ(u.d().extent(0), z.d().extent(0));
+  hss::HssRanks bad = ranks;
+  bad.row[2][1] = 21;  // more columns than the 20 rows of its transfer matrix
+  EXPECT_THROW(hss::HssMatrix<double>::uninitialized(tree, bad), strata::InvalidArgument);
+}
+
 TEST(HssMatrix, DenseReferenceHasLowRankOffDiagonalBlockRows) {
   strata::ExecSpace exec;
   const auto tree = hss::ClusterTree::uniform(300, 40);

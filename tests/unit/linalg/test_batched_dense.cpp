@@ -265,6 +265,49 @@ TYPED_TEST(BatchedDense, SvdMatchesLapackSingularValues) {
   }
 }
 
+// svd with an empty V batch (U and sigma only; on the host xGESVD without V for the non-square
+// shapes here, 12 x 5, 5 x 9, 20 x 8, 9 x 30, 1 x 7 and 7 x 1, xGESDD for the others): sigma as
+// LAPACK's singular values and as the call with V, U orthonormal, and U the left singular
+// vectors: U^T A = diag(sigma) V^T has row norms sigma_j (for repeated sigma_j as well: any
+// orthonormal basis of that singular subspace), and U U^T A = A. Tolerances as in
+// SvdMatchesLapackSingularValues (backward stable SVDs: O(max(m, n) u ||A||)).
+TYPED_TEST(BatchedDense, SvdWithoutVGivesLeftSingularVectors) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const auto mats = test_matrices();
+  const auto a = to_batch<T>(mats);
+  std::vector<int> m, n, k, one;
+  for (const auto& x : mats) {
+    m.push_back(x.extent(0));
+    n.push_back(x.extent(1));
+    k.push_back(std::min<int>(x.extent(0), x.extent(1)));
+    one.push_back(1);
+  }
+  auto uu = MatrixBatch<T>::allocate("u", m, k), uv = MatrixBatch<T>::allocate("uv", m, k);
+  auto s = MatrixBatch<T>::allocate("s", k, one), sv = MatrixBatch<T>::allocate("sv", k, one);
+  auto v = MatrixBatch<T>::allocate("v", n, k);
+  la::svd(strata::ExecSpace(), a, uu, s, MatrixBatch<T>{});
+  la::svd(strata::ExecSpace(), a, uv, sv, v);
+  for (int b = 0; b < a.layout.count(); ++b) {
+    const auto ab = rounded<T>(mats[b]);
+    const auto ref = strata::linalg::host::singular_values(ab);
+    const auto ub = matrix(uu, b), sb = matrix(s, b), svb = matrix(sv, b);
+    const double tol = c_stable * std::max(m[b], n[b]) * u;
+    const double s1 = ref.empty() ? 0 : ref[0];
+    const auto uta = multiply(ub, ab, true, false);
+    for (int j = 0; j < k[b]; ++j) {
+      EXPECT_NEAR(sb(j, 0), ref[j], tol * s1) << "matrix " << b << " sigma " << j;
+      EXPECT_NEAR(sb(j, 0), svb(j, 0), tol * s1) << "matrix " << b << " sigma " << j;
+      double row = 0;
+      for (int c = 0; c < n[b]; ++c) row += uta(j, c) * uta(j, c);
+      EXPECT_NEAR(std::sqrt(row), ref[j], tol * s1) << "matrix " << b << " row " << j;
+    }
+    EXPECT_LE(orthogonality(ub), tol * std::sqrt(double(k[b]))) << "matrix " << b;
+    EXPECT_LE(distance(multiply(ub, uta), ab), tol * std::max(frobenius(ab), 1e-300))
+        << "matrix " << b;
+  }
+}
+
 TYPED_TEST(BatchedDense, TruncationRanks) {
   using T = TypeParam;
   std::vector<HostMatrix<double>> sig = {HostMatrix<double>("a", 4, 1),
