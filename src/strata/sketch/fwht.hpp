@@ -26,9 +26,22 @@
 // the scaled transform H / sqrt(N) preserves 2-norms to a relative log2(N) u.
 #pragma once
 
+#include <cstddef>
+
 #include "strata/core/types.hpp"
 
 namespace strata::sketch {
+
+/// The GPU kernel of the FWHT (host backends always run the cache-blocked host kernel).
+enum class FwhtGpuKernel {
+  /// Columns in groups of about `group_bytes` (FwhtOptions), all passes of a group while it is
+  /// resident in the GPU's L2 cache, the passes of consecutive groups pipelined in one launch
+  /// (pass p of group g beside pass p + 1 of group g - 1); each pass does up to 4 (fp64) / 5
+  /// (fp32) stages in registers per round, 32-bit index arithmetic inside a team.
+  grouped,
+  /// The previous kernel: every pass over the whole block, radix-8 groups in registers.
+  radix8,
+};
 
 struct FwhtOptions {
   /// The result is multiplied by this (1: unnormalized H; 1/sqrt(N): orthonormal).
@@ -38,6 +51,12 @@ struct FwhtOptions {
   /// (TeamPolicy::scratch_size_max(0)); the default takes that largest tile. Checked on every
   /// backend; the host kernel blocks by cache size.
   index_type tile_rows = index_type(1) << 13;
+  /// GPU kernel (see FwhtGpuKernel).
+  FwhtGpuKernel gpu_kernel = FwhtGpuKernel::grouped;
+  /// Grouped GPU kernel: bytes of the columns transformed together (at least one column); two
+  /// groups are in flight at a time, so 2 group_bytes should fit the L2 cache (50 MB on H100 and
+  /// H200). 0: all columns in one group.
+  std::size_t group_bytes = std::size_t(8) << 20;
 };
 
 /// x <- scale * H_N x, column by column, for an N x k matrix x with N a power of two (N >= 1).

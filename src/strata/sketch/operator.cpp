@@ -519,7 +519,8 @@ Kokkos::View<T*, MemSpace> random_signs(const ExecSpace& exec, const SketchOpera
 /// `rows` of H_N (d of them), by the aligned dyadic split of [b, e) described in operator.hpp.
 template <class T>
 void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
-                   index_type b, const IndexView& rows, const Matrix<T>& out, T scale) {
+                   index_type b, const IndexView& rows, const Matrix<T>& out, T scale,
+                   const FwhtOptions& fwht_options) {
   const index_type r = static_cast<index_type>(a.extent(0));
   const index_type k = static_cast<index_type>(a.extent(1));
   const index_type n = op.cols, big_n = op.padded_cols();
@@ -552,7 +553,7 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
           const index_type t = q % len, c = q / len, j = c0 + t;
           zb(t, c) = j < end ? signs(j - b) * a(j - b, c) : T(0);
         });
-    fwht(exec, zb);
+    fwht(exec, zb, fwht_options);
     const bool first = blk == 0;
     Kokkos::parallel_for(
         "strata::sketch::hadamard_gather",
@@ -565,6 +566,23 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
           out(i, c) = first ? v : out(i, c) + v;
         });
   }
+}
+
+/// The srht's hadamard_left with its sampled rows on the host: on GPUs with the grouped FWHT
+/// kernel, detail::srht_left_team (every dyadic block one fused pipeline: sign flip in the first
+/// pass, the sampled rows gathered from team scratch in the last, workspace of a few column
+/// groups); otherwise the rows go to the device for the separate load, FWHT and gather above.
+template <class T>
+void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                   index_type b, const std::vector<index_type>& rows, const Matrix<T>& out, T scale,
+                   const FwhtOptions& fwht_options) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  if (detail::KernelTraits<ExecSpace>::host_loops ||
+      fwht_options.gpu_kernel != FwhtGpuKernel::grouped || r == 0) {
+    return hadamard_left(exec, op, a, b, to_device(rows, "strata::sketch::srht_rows"), out, scale,
+                         fwht_options);
+  }
+  detail::srht_left_team(exec, op, a, b, rows, out, scale, fwht_options);
 }
 
 /// y <- scale * H_N D1 y (the second half of the Hadamard rotation), y N x k.
@@ -641,11 +659,10 @@ void partial_left(const ExecSpace& exec, const SketchOperator& op, const ConstMa
                          SparseSignMatrix(exec, op, b, b + static_cast<index_type>(a.extent(0))), a,
                          out, scale);
     case OperatorKind::srht:
-      return hadamard_left(exec, op, a, b,
-                           to_device(srht_sampled_rows(op), "strata::sketch::srht_rows"), out,
-                           scale);
+      return hadamard_left(exec, op, a, b, srht_sampled_rows(op), out, scale, o.fwht);
     case OperatorKind::hadamard:
-      return hadamard_left(exec, op, a, b, identity_rows(exec, op.padded_cols()), out, T(1));
+      return hadamard_left(exec, op, a, b, identity_rows(exec, op.padded_cols()), out, T(1),
+                           o.fwht);
   }
 }
 
