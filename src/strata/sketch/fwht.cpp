@@ -151,15 +151,19 @@ template <class T>
 struct GroupedPass {
   index_type first_team;
   index_type teams_per_column;
-  index_type h;  // row spacing 2^level
+  int level;  // row spacing h = 2^level
   int log_chunk;
   int bits;
-  const T* src;  // column j of the group at src + j * src_stride
+  bool signed_load;  // see src_rows
+  bool accumulate;   // gather: add to dst
+  const T* src;      // column j of the group at src + j * src_stride
   index_type src_stride;
-  // With signs (the first pass of an SRHT block): row t < src_rows loads as signs[t] src[t],
-  // rows >= src_rows as 0.
+  // signed_load (the first pass of an SRHT block): row t < src_rows loads as +-src[t], with -
+  // where bit (j mod 32) of sign_words[j / 32] is 0 for j = sign_start + t (random_sign's bits
+  // in 32-bit words); rows >= src_rows load as 0.
   index_type src_rows;
-  const T* signs;
+  const std::uint32_t* sign_words;
+  index_type sign_start;
   // Column j at dst + j * dst_stride: the transformed rows, or with gather (the last pass of an
   // SRHT block) the sampled rows: for the team t of a column, entries [gather[t], gather[t + 1])
   // of the pairs at gather + teams_per_column + 1: (value index e in the team, ~e for a
@@ -168,7 +172,6 @@ struct GroupedPass {
   index_type dst_stride;
   const index_type* gather;
   T scale;
-  bool accumulate;  // gather: add to dst
 };
 
 /// Passes of one launch (on different column groups, so they never touch the same data). Two,
@@ -207,20 +210,14 @@ KOKKOS_INLINE_FUNCTION void grouped_round(const Member& team, const GroupedPass<
   const unsigned items = 1u << (log_values - g);
   const unsigned low_mask = (1u << pos) - 1;
   const unsigned chunk_mask = (1u << p.log_chunk) - 1;
-  const index_type row_step = p.h << (pos - p.log_chunk);
+  const index_type row_step = index_type(1) << (p.level + pos - p.log_chunk);
   const unsigned threads = static_cast<unsigned>(team.team_size());
   for (unsigned w = static_cast<unsigned>(team.team_rank()); w < items; w += threads) {
     const unsigned e0 = ((w & ~low_mask) << g) | (w & low_mask);
     const index_type r0 =
-        base + (e0 & chunk_mask) + static_cast<index_type>(e0 >> p.log_chunk) * p.h;
+        base + (e0 & chunk_mask) + (static_cast<index_type>(e0 >> p.log_chunk) << p.level);
     T v[points];
-    if (load && p.signs != nullptr) {
-      STRATA_SKETCH_UNROLL
-      for (int m = 0; m < points; ++m) {
-        const index_type r = r0 + m * row_step;
-        v[m] = r < p.src_rows ? p.signs[r] * src[r] : T(0);
-      }
-    } else if (load) {
+    if (load) {
       STRATA_SKETCH_UNROLL
       for (int m = 0; m < points; ++m) v[m] = src[r0 + m * row_step];
     } else {
@@ -258,24 +255,46 @@ index_type grouped_scratch_values(int log_values) {
 /// as even as possible: the round of the top bits while loading (consecutive threads read
 /// consecutive rows of a chunk), then the others from the bottom up, the last one while storing,
 /// with a team barrier between rounds; then, with gather, the sampled rows from scratch.
-template <class T, class Member>
+template <bool Srht, class T, class Member>
 KOKKOS_INLINE_FUNCTION void grouped_team(const Member& team, const GroupedPass<T>& p, T* s) {
   constexpr int max_bits = register_bits<T>();
   const index_type local = team.league_rank() - p.first_team;
   const index_type column = local / p.teams_per_column;
   const index_type tile = local % p.teams_per_column;
-  const index_type chunks_per_span = p.h >> p.log_chunk;
+  const index_type chunks_per_span = index_type(1) << (p.level - p.log_chunk);
   const index_type base =
-      (tile / chunks_per_span) * (p.h << p.bits) + ((tile % chunks_per_span) << p.log_chunk);
+      ((tile / chunks_per_span) << (p.level + p.bits)) + ((tile % chunks_per_span) << p.log_chunk);
   const T* const src = p.src + column * p.src_stride;
   T* const dst = p.dst + column * p.dst_stride;
   const int lv = p.log_chunk + p.bits;
   const int rounds = (p.bits + max_bits - 1) / max_bits;
+  if (Srht && p.signed_load) {
+    // The sign flip and zero padding on the way into scratch, 8 values per thread in flight (a
+    // separate step: folded into the first round, the sign bits beside 16 values spill).
+    constexpr int batch = 8;
+    const index_type values = index_type(1) << lv, stride = team.team_size();
+    const index_type chunk_mask = (index_type(1) << p.log_chunk) - 1;
+    for (index_type e0 = team.team_rank(); e0 < values; e0 += batch * stride) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < batch; ++m) {
+        const index_type e = e0 + m * stride;
+        if (e < values) {
+          const index_type r = base + (e & chunk_mask) + ((e >> p.log_chunk) << p.level);
+          const index_type j = p.sign_start + r;
+          const T x = r < p.src_rows ? src[r] : T(0);
+          s[grouped_pad<T>(static_cast<unsigned>(e))] =
+              ((p.sign_words[j >> 5] >> (j & 31)) & 1u) != 0 ? x : -x;
+        }
+      }
+    }
+    team.team_barrier();
+  }
   for (int step = 0; step < rounds; ++step) {
     const int i = step == 0 ? rounds - 1 : step - 1;
     const int g = p.bits / rounds + (i < p.bits % rounds ? 1 : 0);
     const int lo = i * (p.bits / rounds) + (i < p.bits % rounds ? i : p.bits % rounds);
-    const bool load = step == 0, store = step == rounds - 1 && p.gather == nullptr;
+    const bool load = step == 0 && !(Srht && p.signed_load);
+    const bool store = step == rounds - 1 && !(Srht && p.gather != nullptr);
     const T out_scale = store ? p.scale : T(1);
     const int pos = p.log_chunk + lo;
     switch (g) {
@@ -294,7 +313,7 @@ KOKKOS_INLINE_FUNCTION void grouped_team(const Member& team, const GroupedPass<T
     }
     if (!store) team.team_barrier();
   }
-  if (p.gather != nullptr) {
+  if (Srht && p.gather != nullptr) {
     const index_type* const pairs = p.gather + p.teams_per_column + 1;
     for (index_type q = p.gather[tile] + team.team_rank(); q < p.gather[tile + 1];
          q += team.team_size()) {
@@ -309,8 +328,9 @@ KOKKOS_INLINE_FUNCTION void grouped_team(const Member& team, const GroupedPass<T
 /// Runs the passes of one launch: a team of the league runs the last pass whose first_team it
 /// reaches. Launch bounds cap the registers so that 768 (fp64: 3 teams of 256 threads, 80
 /// registers, room for 16 doubles without spills) / 1024 (fp32: 2 teams of 512, 64 registers)
-/// threads share a multiprocessor.
-template <class T>
+/// threads share a multiprocessor. Srht: the kernel with signed_load and gather; the FWHT's
+/// kernel has neither (no Philox code: fewer registers).
+template <bool Srht, class T>
 void grouped_launch(const ExecSpace& exec, const GroupedLaunch<T>& launch, index_type league) {
   using Bounds = std::conditional_t<(sizeof(T) >= 8), Kokkos::LaunchBounds<256, 3>,
                                     Kokkos::LaunchBounds<512, 2>>;
@@ -324,7 +344,7 @@ void grouped_launch(const ExecSpace& exec, const GroupedLaunch<T>& launch, index
     const GroupedPass<T>& p = launch.pass[q];
     const int lv = p.log_chunk + p.bits;
     log_values = std::max(log_values, lv);
-    if (p.bits > max_bits || p.gather != nullptr) {
+    if (p.bits > max_bits || p.gather != nullptr || p.signed_load) {
       scratch_values = std::max(scratch_values, grouped_scratch_values<T>(lv));
     }
   }
@@ -337,9 +357,9 @@ void grouped_launch(const ExecSpace& exec, const GroupedLaunch<T>& launch, index
     // Constant indices: the pass stays in the kernel argument (a dynamically indexed one would
     // be copied to local memory).
     if (launch.count > 1 && team.league_rank() >= launch.pass[1].first_team) {
-      grouped_team(team, launch.pass[1], scratch.data());
+      grouped_team<Srht>(team, launch.pass[1], scratch.data());
     } else {
-      grouped_team(team, launch.pass[0], scratch.data());
+      grouped_team<Srht>(team, launch.pass[0], scratch.data());
     }
   };
   // 2^register_bits values per thread: 256 (fp64) / 512 (fp32) threads for 32 KiB tiles.
@@ -408,7 +428,7 @@ int grouped_log_tile(index_type rows, index_type tile_rows) {
 /// for every valid p (later passes first in the league: their group is the one to leave the
 /// cache soonest), at most max_launch_passes per launch. make(p, g, pass) fills all of pass but
 /// first_team and returns the group's number of columns.
-template <class T, class Make>
+template <bool Srht, class T, class Make>
 void run_pipelined(const ExecSpace& exec, int pass_count, index_type groups, const Make& make) {
   for (index_type step = 0; step < groups + pass_count - 1; ++step) {
     GroupedLaunch<T> launch{};
@@ -423,12 +443,12 @@ void run_pipelined(const ExecSpace& exec, int pass_count, index_type groups, con
       league += pass.teams_per_column * columns;
       launch.pass[launch.count++] = pass;
       if (launch.count == max_launch_passes) {
-        grouped_launch(exec, launch, league);
+        grouped_launch<Srht>(exec, launch, league);
         launch.count = 0;
         league = 0;
       }
     }
-    if (launch.count > 0) grouped_launch(exec, launch, league);
+    if (launch.count > 0) grouped_launch<Srht>(exec, launch, league);
   }
 }
 
@@ -695,10 +715,10 @@ void fwht_grouped_team(const ExecSpace& exec, const Matrix<T>& x, index_type til
   const index_type groups = (cols + group_cols - 1) / group_cols;
   const index_type ld = static_cast<index_type>(x.stride(1));
   T* const data = x.data();
-  run_pipelined<T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
+  run_pipelined<false, T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
     const PassShape& shape = passes[static_cast<std::size_t>(p)];
     pass.teams_per_column = teams_per_column(rows, shape);
-    pass.h = index_type(1) << shape.level;
+    pass.level = shape.level;
     pass.log_chunk = shape.log_chunk;
     pass.bits = shape.bits;
     pass.src = data + g * group_cols * ld;
@@ -713,84 +733,92 @@ void fwht_grouped_team(const ExecSpace& exec, const Matrix<T>& x, index_type til
 
 namespace {
 
-/// One aligned dyadic block [block_start, block_start + len) of srht_left_team: for every column
-/// c and sampled row i, out(i, c) (+)= scale * (-1)^popcount(rows[i] & block_start) *
-/// (H_len z_c)(rows[i] mod len), z_c(t) = signs[t] a(row_offset + t, c) for t < valid_rows, else
-/// 0; `+=` when accumulate.
+/// One aligned dyadic block [start, start + len) of srht_left_team, its first `valid` rows from A
+/// (row offset start - b), the rest zero padding; its passes, and where its gather table starts
+/// in the tables of all blocks.
+struct SrhtBlock {
+  index_type start, len, valid;
+  std::vector<PassShape> passes;
+  std::size_t table;
+};
+
+/// Appends the gather table of a block to `tables`: len == 1: the code (0, or ~0 for a negative
+/// sign) of every sampled row i; otherwise, for the teams t of a column in the last pass, the
+/// offsets [t] of their entries (t <= teams), then the entries (e, or ~e for a negative sign; i)
+/// in a counting sort by team, stable in i. The sign of row i is (-1)^popcount(rows[i] & start).
 template <class T>
-void srht_block_team(const ExecSpace& exec, const ConstMatrix<T>& a, index_type row_offset,
-                     index_type valid_rows, const T* signs, index_type block_start, index_type len,
-                     const std::vector<index_type>& rows, const Matrix<T>& out, T scale,
-                     bool accumulate, index_type tile_rows, std::size_t group_bytes) {
-  const index_type cols = static_cast<index_type>(a.extent(1));
+void append_gather_table(SrhtBlock& block, const std::vector<index_type>& rows,
+                         std::vector<index_type>& tables) {
   const auto d = static_cast<index_type>(rows.size());
-  STRATA_REQUIRE(is_power_of_two(len) && tile_rows >= 2 && is_power_of_two(tile_rows) &&
-                     valid_rows >= 0 && valid_rows <= len &&
-                     static_cast<index_type>(out.extent(0)) == d &&
-                     static_cast<index_type>(out.extent(1)) == cols,
-                 InvalidArgument, "srht_block_team: inconsistent block (len ", len, ", ",
-                 valid_rows, " rows of A, tile ", tile_rows, ") or output (", out.extent(0), " x ",
-                 out.extent(1), " for ", d, " x ", cols, ")");
-  if (cols == 0 || d == 0) return;
-  const T* const a_data = a.data();
+  block.table = tables.size();
+  auto negative = [&](index_type i) {
+    return hadamard_sign<int>(
+               static_cast<std::uint64_t>(rows[static_cast<std::size_t>(i)] & block.start)) < 0;
+  };
+  if (block.len == 1) {
+    for (index_type i = 0; i < d; ++i) tables.push_back(negative(i) ? ~index_type(0) : 0);
+    return;
+  }
+  const PassShape& last = block.passes.back();
+  const index_type teams = teams_per_column(block.len, last);
+  const index_type h = index_type(1) << last.level, chunk = index_type(1) << last.log_chunk;
+  const index_type span = h << last.bits, chunks_per_span = h / chunk;
+  auto team_of = [&](index_type q) {
+    return (q / span) * chunks_per_span + (q % h) / chunk;
+  };
+  const std::size_t base = tables.size();
+  tables.resize(base + static_cast<std::size_t>(teams + 1 + 2 * d), 0);
+  index_type* const offsets = tables.data() + base;
+  index_type* const pairs = offsets + teams + 1;
+  for (index_type i = 0; i < d; ++i) {
+    ++offsets[team_of(rows[static_cast<std::size_t>(i)] & (block.len - 1)) + 1];
+  }
+  for (index_type t = 0; t < teams; ++t) offsets[t + 1] += offsets[t];
+  std::vector<index_type> next(offsets, offsets + teams);
+  for (index_type i = 0; i < d; ++i) {
+    const index_type q = rows[static_cast<std::size_t>(i)] & (block.len - 1);
+    const index_type e =
+        (q % chunk) + (((q / h) & ((index_type(1) << last.bits) - 1)) << last.log_chunk);
+    const index_type slot = 2 * next[static_cast<std::size_t>(team_of(q))]++;
+    pairs[slot] = negative(i) ? ~e : e;
+    pairs[slot + 1] = i;
+  }
+}
+
+/// Launches one block of srht_left_team (its gather table at `table` on the device, the sign
+/// bit of its row t at bit (j mod 32) of sign_words[j / 32], j = sign_start + t): the grouped
+/// passes over column groups of about group_bytes, the first one with signed_load, the last one
+/// with gather; buffers for the P groups in flight in between.
+template <class T>
+void srht_block_team(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                     index_type b, const SrhtBlock& block, const index_type* table,
+                     const std::uint32_t* sign_words, index_type sign_start, const Matrix<T>& out,
+                     T scale, bool accumulate, std::size_t group_bytes) {
+  const index_type cols = static_cast<index_type>(a.extent(1));
+  const auto d = static_cast<index_type>(out.extent(0));
+  const T* const a_data = a.data() + (block.start - b);
   const index_type lda = static_cast<index_type>(a.stride(1));
   const index_type ldo = static_cast<index_type>(out.stride(1));
   T* const out_data = out.data();
-  if (len == 1) {  // H_1 = [1]: every sampled row is the block's one (signed) entry
-    std::vector<T> row_signs(static_cast<std::size_t>(d));
-    for (index_type i = 0; i < d; ++i) {
-      row_signs[static_cast<std::size_t>(i)] = hadamard_sign<T>(
-          static_cast<std::uint64_t>(rows[static_cast<std::size_t>(i)] & block_start));
-    }
-    Kokkos::View<T*, MemSpace> dev("strata::sketch::srht_row_signs", static_cast<std::size_t>(d));
-    Kokkos::deep_copy(dev, Kokkos::View<const T*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
-                               row_signs.data(), row_signs.size()));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  const index_type start = block.start, valid = block.valid;
+  if (block.len == 1) {  // H_1 = [1]: every sampled row is the block's one (signed) entry
     Kokkos::parallel_for(
         "strata::sketch::srht_block_single",
         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * cols),
         KOKKOS_LAMBDA(const index_type q) {
           const index_type i = q % d, c = q / d;
-          const T z = valid_rows > 0 ? signs[0] * a_data[row_offset + c * lda] : T(0);
-          const T v = dev(i) * (scale * z);
+          const T z = valid > 0
+                          ? random_sign<T>(seed, stream, tag_signs_d2, start) * a_data[c * lda]
+                          : T(0);
+          const T v = scale * z;
           T& o = out_data[i + c * ldo];
-          o = accumulate ? o + v : v;
+          o = accumulate ? o + (table[i] < 0 ? -v : v) : (table[i] < 0 ? -v : v);
         });
     return;
   }
-  const auto passes = plan_passes<T>(log2_exact(len), grouped_log_tile<T>(len, tile_rows));
-  const int count = static_cast<int>(passes.size());
-  // The sampled rows by team of the last pass (a counting sort, stable in i): team t of a column
-  // holds entries [offsets[t], offsets[t + 1]) of the pairs (e or ~e, i) after the offsets.
-  const PassShape& last = passes.back();
-  const index_type last_teams = teams_per_column(len, last);
-  const index_type h = index_type(1) << last.level, chunk = index_type(1) << last.log_chunk;
-  const index_type span = h << last.bits, chunks_per_span = h / chunk;
-  std::vector<index_type> csr(static_cast<std::size_t>(last_teams + 1 + 2 * d), 0);
-  auto team_of = [&](index_type q) {
-    return (q / span) * chunks_per_span + (q % h) / chunk;
-  };
-  for (index_type i = 0; i < d; ++i) {
-    ++csr[static_cast<std::size_t>(team_of(rows[static_cast<std::size_t>(i)] & (len - 1)) + 1)];
-  }
-  for (index_type t = 0; t < last_teams; ++t) {
-    csr[static_cast<std::size_t>(t + 1)] += csr[static_cast<std::size_t>(t)];
-  }
-  {
-    std::vector<index_type> next(csr.begin(), csr.begin() + last_teams);
-    for (index_type i = 0; i < d; ++i) {
-      const index_type p = rows[static_cast<std::size_t>(i)], q = p & (len - 1);
-      const index_type e =
-          (q % chunk) + (((q / h) & ((index_type(1) << last.bits) - 1)) << last.log_chunk);
-      const bool negative = hadamard_sign<int>(static_cast<std::uint64_t>(p & block_start)) < 0;
-      const auto slot = static_cast<std::size_t>(last_teams + 1 + 2 * next[team_of(q)]++);
-      csr[slot] = negative ? ~e : e;
-      csr[slot + 1] = i;
-    }
-  }
-  Kokkos::View<index_type*, MemSpace> gather("strata::sketch::srht_gather", csr.size());
-  Kokkos::deep_copy(gather,
-                    Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
-                        csr.data(), csr.size()));
+  const index_type len = block.len;
+  const int count = static_cast<int>(block.passes.size());
   const index_type group_cols = columns_per_group<T>(len, cols, group_bytes);
   const index_type groups = (cols + group_cols - 1) / group_cols;
   // Group g's intermediate lives in buffer g mod P from its first pass to its last (P groups in
@@ -800,27 +828,28 @@ void srht_block_team(const ExecSpace& exec, const ConstMatrix<T>& a, index_type 
       Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_groups"),
       static_cast<std::size_t>(buffers * group_cols * len));
   T* const z_data = z.data();
-  const index_type* const gather_data = gather.data();
-  run_pipelined<T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
-    const PassShape& shape = passes[static_cast<std::size_t>(p)];
+  run_pipelined<true, T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
+    const PassShape& shape = block.passes[static_cast<std::size_t>(p)];
     const index_type col0 = g * group_cols;
     T* const buffer = buffers > 0 ? z_data + (g % buffers) * group_cols * len : nullptr;
     pass.teams_per_column = teams_per_column(len, shape);
-    pass.h = index_type(1) << shape.level;
+    pass.level = shape.level;
     pass.log_chunk = shape.log_chunk;
     pass.bits = shape.bits;
     if (p == 0) {
-      pass.src = a_data + row_offset + col0 * lda;
+      pass.src = a_data + col0 * lda;
       pass.src_stride = lda;
-      pass.src_rows = valid_rows;
-      pass.signs = signs;
+      pass.src_rows = valid;
+      pass.signed_load = true;
+      pass.sign_words = sign_words;
+      pass.sign_start = sign_start;
     } else {
       pass.src = buffer;
       pass.src_stride = len;
       pass.src_rows = len;
     }
     if (p == count - 1) {
-      pass.gather = gather_data;
+      pass.gather = table;
       pass.dst = out_data + col0 * ldo;
       pass.dst_stride = ldo;
       pass.accumulate = accumulate;
@@ -841,30 +870,60 @@ void srht_left_team(const ExecSpace& exec, const SketchOperator& op, const Const
                     index_type b, const std::vector<index_type>& rows, const Matrix<T>& out,
                     T scale, const FwhtOptions& fwht) {
   const index_type r = static_cast<index_type>(a.extent(0));
-  STRATA_REQUIRE(b >= 0 && b + r <= op.cols && r >= 1, InvalidArgument, "srht_left_team: rows [", b,
-                 ", ", b + r, ") of A are not a nonempty part of [0, ", op.cols, ")");
+  const auto d = static_cast<index_type>(rows.size());
+  STRATA_REQUIRE(b >= 0 && b + r <= op.cols && r >= 1 && fwht.tile_rows >= 2 &&
+                     is_power_of_two(fwht.tile_rows) &&
+                     static_cast<index_type>(out.extent(0)) == d && out.extent(1) == a.extent(1),
+                 InvalidArgument, "srht_left_team: rows [", b, ", ", b + r,
+                 ") of A must be a nonempty part of [0, ", op.cols, "), tile_rows (",
+                 fwht.tile_rows, ") a power of two >= 2 and the output ", d, " x ", a.extent(1),
+                 ", got ", out.extent(0), " x ", out.extent(1));
+  if (a.extent(1) == 0 || d == 0) return;
   const index_type n = op.cols, big_n = op.padded_cols();
   const index_type e = (b + r == n) ? big_n : b + r, end = b + r;
-  // D's signs for [b, b + r), drawn once (one Philox call each) and read by every column.
-  Kokkos::View<T*, MemSpace> signs(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_signs"),
-      static_cast<std::size_t>(r));
-  const std::uint64_t seed = op.seed, stream = op.stream;
-  Kokkos::parallel_for(
-      "strata::sketch::srht_signs",
-      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, r),
-      KOKKOS_LAMBDA(const index_type t) {
-        signs(t) = random_sign<T>(seed, stream, tag_signs_d2, b + t);
-      });
-  bool first = true;
+  // Every block's plan and gather table first, so that one copy to the device (the only
+  // synchronization) precedes all launches.
+  std::vector<SrhtBlock> blocks;
+  std::vector<index_type> tables;
   for (index_type c = b; c < e;) {
     index_type len = 1;
     while ((c % (2 * len)) == 0 && c + 2 * len <= e) len *= 2;
-    const index_type valid = std::max<index_type>(0, std::min(len, end - c));
-    srht_block_team(exec, a, c - b, valid, signs.data() + (c - b), c, len, rows, out, scale, !first,
-                    fwht.tile_rows, fwht.group_bytes);
-    first = false;
+    SrhtBlock block{c, len, std::max<index_type>(0, std::min(len, end - c)), {}, 0};
+    if (len > 1) {
+      block.passes = plan_passes<T>(log2_exact(len), grouped_log_tile<T>(len, fwht.tile_rows));
+    }
+    append_gather_table<T>(block, rows, tables);
+    blocks.push_back(std::move(block));
     c += len;
+  }
+  Kokkos::View<index_type*, MemSpace> device_tables(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::srht_gather"),
+      tables.size());
+  Kokkos::deep_copy(device_tables,
+                    Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
+                        tables.data(), tables.size()));
+  // D's signs for [b, e): the 256-bit Philox outputs of random_sign, counters b / 256 ..
+  // (e - 1) / 256, as 32-bit words (sign j at bit j mod 32 of word j / 32 - 8 (b / 256); N / 8
+  // bytes in all).
+  const index_type first = b >> 8, calls = ((e - 1) >> 8) - first + 1;
+  Kokkos::View<std::uint32_t*, MemSpace> words(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_sign_words"),
+      static_cast<std::size_t>(8 * calls));
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::srht_sign_words",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, calls),
+      KOKKOS_LAMBDA(const index_type q) {
+        const auto bits =
+            philox_bits(seed, stream, tag_signs_d2, static_cast<std::uint64_t>(first + q), 0);
+        for (int w = 0; w < 4; ++w) {
+          words(8 * q + 2 * w) = static_cast<std::uint32_t>(bits.v[w]);
+          words(8 * q + 2 * w + 1) = static_cast<std::uint32_t>(bits.v[w] >> 32);
+        }
+      });
+  for (std::size_t q = 0; q < blocks.size(); ++q) {
+    srht_block_team(exec, op, a, b, blocks[q], device_tables.data() + blocks[q].table, words.data(),
+                    blocks[q].start - 256 * first, out, scale, q > 0, fwht.group_bytes);
   }
 }
 
