@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <unordered_map>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
@@ -109,12 +108,23 @@ std::vector<index_type> srht_sampled_rows(const SketchOperator& op) {
   op.validate();
   const index_type n = op.padded_cols(), d = op.rows;
   // Partial Fisher-Yates on the virtual array pi = (0, 1, ..., N-1): only displaced positions are
-  // stored, so time and memory are O(d) for any N.
-  std::unordered_map<index_type, index_type> moved;
-  moved.reserve(static_cast<std::size_t>(2 * d));
+  // stored, so time and memory are O(d) for any N. They live in an open-addressing table
+  // (linear probing, Fibonacci hashing) of >= 4 d slots: each step stores at most one position,
+  // so the table stays at most a quarter full (a few times faster than std::unordered_map, which
+  // allocates a node per position: this runs on the host before every GPU SRHT).
+  int log_slots = 4;
+  while ((index_type(1) << log_slots) < 4 * d) ++log_slots;
+  const std::size_t slots = std::size_t(1) << log_slots;
+  std::vector<index_type> keys(slots, -1), values(slots);
+  auto slot_of = [&](index_type p) {
+    std::size_t s = static_cast<std::size_t>(
+        (static_cast<std::uint64_t>(p) * 0x9E3779B97F4A7C15ull) >> (64 - log_slots));
+    while (keys[s] != -1 && keys[s] != p) s = (s + 1) & (slots - 1);
+    return s;
+  };
   auto value_at = [&](index_type p) {
-    const auto it = moved.find(p);
-    return it == moved.end() ? p : it->second;
+    const std::size_t s = slot_of(p);
+    return keys[s] == p ? values[s] : p;
   };
   std::vector<index_type> rows(static_cast<std::size_t>(d));
   for (index_type i = 0; i < d; ++i) {
@@ -122,7 +132,9 @@ std::vector<index_type> srht_sampled_rows(const SketchOperator& op) {
                                           static_cast<std::uint64_t>(i), 0);
     const index_type j = i + detail::uniform_below(bits.v[0], n - i);
     const index_type vi = value_at(i), vj = value_at(j);
-    moved[j] = vi;
+    const std::size_t s = slot_of(j);
+    keys[s] = j;
+    values[s] = vi;
     rows[static_cast<std::size_t>(i)] = vj;
   }
   return rows;

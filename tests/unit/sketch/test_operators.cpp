@@ -589,6 +589,35 @@ TEST(Structure, SrhtRowsAreSignedHadamardRows) {
   }
 }
 
+TEST(Structure, SrhtRowsAreAnExplicitPartialFisherYatesShuffle) {
+  // operator.hpp: step i swaps position i of pi = (0, 1, ..., N-1) (N: n padded to a power of
+  // two) with the uniform position
+  // i + uniform_below(word 0 of counter (i, 0, tag_permutation), N - i); the first d entries
+  // are the rows. Here on an explicit array (srht_sampled_rows stores only displaced positions),
+  // with N up to 2^20 and d up to N (every position displaced at most once or many times).
+  for (const index_type n : {index_type(5), index_type(64), index_type(1) << 20}) {
+    for (const index_type d : {index_type(1), std::min<index_type>(n, 37), n}) {
+      if (n == (index_type(1) << 20) && d == n) continue;  // covered by the smaller cases
+      const auto op = make(OperatorKind::srht, d, n, 17);
+      const index_type big_n = op.padded_cols();  // 8 for n = 5
+      std::vector<index_type> pi(static_cast<std::size_t>(big_n));
+      for (index_type p = 0; p < big_n; ++p) pi[static_cast<std::size_t>(p)] = p;
+      for (index_type i = 0; i < d; ++i) {
+        const auto bits = sk::detail::philox_bits(op.seed, op.stream, sk::detail::tag_permutation,
+                                                  static_cast<std::uint64_t>(i), 0);
+        const index_type j = i + sk::detail::uniform_below(bits.v[0], big_n - i);
+        std::swap(pi[static_cast<std::size_t>(i)], pi[static_cast<std::size_t>(j)]);
+      }
+      const auto rows = sk::srht_sampled_rows(op);
+      ASSERT_EQ(rows.size(), static_cast<std::size_t>(d));
+      for (index_type i = 0; i < d; ++i) {
+        ASSERT_EQ(rows[static_cast<std::size_t>(i)], pi[static_cast<std::size_t>(i)])
+            << "N = " << n << ", d = " << d << ", row " << i;
+      }
+    }
+  }
+}
+
 TEST(Structure, SparseSignColumnsHaveDistinctRowsAndScaledSigns) {
   for (const index_type s : {1, 3, 8}) {
     const auto op = make(OperatorKind::sparse_sign, 8, 500, 5, s);
