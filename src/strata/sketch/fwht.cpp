@@ -264,6 +264,8 @@ KOKKOS_INLINE_FUNCTION void grouped_team(const Member& team, const GroupedPass<T
   const index_type chunks_per_span = index_type(1) << (p.level - p.log_chunk);
   const index_type base =
       ((tile / chunks_per_span) << (p.level + p.bits)) + ((tile % chunks_per_span) << p.log_chunk);
+  // A gathering team without sampled rows has nothing to write (a uniform exit: every thread).
+  if (Srht && p.gather != nullptr && p.gather[tile] == p.gather[tile + 1]) return;
   const T* const src = p.src + column * p.src_stride;
   T* const dst = p.dst + column * p.dst_stride;
   const int lv = p.log_chunk + p.bits;
@@ -785,6 +787,16 @@ void append_gather_table(SrhtBlock& block, const std::vector<index_type>& rows,
   }
 }
 
+/// Values of the intermediate buffers of a block of srht_block_team with `cols` columns.
+template <class T>
+index_type srht_buffer_values(const SrhtBlock& block, index_type cols, std::size_t group_bytes) {
+  const auto count = static_cast<index_type>(block.passes.size());
+  if (count < 2) return 0;
+  const index_type group_cols = columns_per_group<T>(block.len, cols, group_bytes);
+  const index_type groups = (cols + group_cols - 1) / group_cols;
+  return std::min(count, groups) * group_cols * block.len;
+}
+
 /// Launches one block of srht_left_team (its gather table at `table` on the device, the sign
 /// bit of its row t at bit (j mod 32) of sign_words[j / 32], j = sign_start + t): the grouped
 /// passes over column groups of about group_bytes, the first one with signed_load, the last one
@@ -792,8 +804,8 @@ void append_gather_table(SrhtBlock& block, const std::vector<index_type>& rows,
 template <class T>
 void srht_block_team(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
                      index_type b, const SrhtBlock& block, const index_type* table,
-                     const std::uint32_t* sign_words, index_type sign_start, const Matrix<T>& out,
-                     T scale, bool accumulate, std::size_t group_bytes) {
+                     const std::uint32_t* sign_words, index_type sign_start, T* z_data,
+                     const Matrix<T>& out, T scale, bool accumulate, std::size_t group_bytes) {
   const index_type cols = static_cast<index_type>(a.extent(1));
   const auto d = static_cast<index_type>(out.extent(0));
   const T* const a_data = a.data() + (block.start - b);
@@ -821,13 +833,9 @@ void srht_block_team(const ExecSpace& exec, const SketchOperator& op, const Cons
   const int count = static_cast<int>(block.passes.size());
   const index_type group_cols = columns_per_group<T>(len, cols, group_bytes);
   const index_type groups = (cols + group_cols - 1) / group_cols;
-  // Group g's intermediate lives in buffer g mod P from its first pass to its last (P groups in
-  // flight at a time).
+  // Group g's intermediate lives in buffer g mod P of z_data from its first pass to its last (P
+  // groups in flight at a time; srht_buffer_values).
   const index_type buffers = count > 1 ? std::min<index_type>(count, groups) : 0;
-  Kokkos::View<T*, MemSpace> z(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_groups"),
-      static_cast<std::size_t>(buffers * group_cols * len));
-  T* const z_data = z.data();
   run_pipelined<true, T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
     const PassShape& shape = block.passes[static_cast<std::size_t>(p)];
     const index_type col0 = g * group_cols;
@@ -896,19 +904,31 @@ void srht_left_team(const ExecSpace& exec, const SketchOperator& op, const Const
     blocks.push_back(std::move(block));
     c += len;
   }
-  Kokkos::View<index_type*, MemSpace> device_tables(
-      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::srht_gather"),
-      tables.size());
-  Kokkos::deep_copy(device_tables,
-                    Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(
-                        tables.data(), tables.size()));
-  // D's signs for [b, e): the 256-bit Philox outputs of random_sign, counters b / 256 ..
-  // (e - 1) / 256, as 32-bit words (sign j at bit j mod 32 of word j / 32 - 8 (b / 256); N / 8
-  // bytes in all).
+  // One workspace (one allocation; GPU allocations are slow): the gather tables, D's signs for
+  // [b, e) and the intermediate buffers of the largest block. The signs are the 256-bit Philox
+  // outputs of random_sign, counters b / 256 .. (e - 1) / 256, as 32-bit words (sign j at bit
+  // j mod 32 of word j / 32 - 8 (b / 256): N / 8 bytes in all).
   const index_type first = b >> 8, calls = ((e - 1) >> 8) - first + 1;
-  Kokkos::View<std::uint32_t*, MemSpace> words(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_sign_words"),
-      static_cast<std::size_t>(8 * calls));
+  index_type buffer_values = 0;
+  for (const auto& block : blocks) {
+    buffer_values = std::max(
+        buffer_values,
+        srht_buffer_values<T>(block, static_cast<index_type>(a.extent(1)), fwht.group_bytes));
+  }
+  // Sizes in 8-byte words.
+  const auto table_words = static_cast<index_type>(tables.size());
+  const index_type sign_words = 4 * calls;
+  const index_type buffer_words = (buffer_values * static_cast<index_type>(sizeof(T)) + 7) / 8;
+  Kokkos::View<index_type*, MemSpace> workspace(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_workspace"),
+      static_cast<std::size_t>(table_words + sign_words + buffer_words));
+  index_type* const table_data = workspace.data();
+  Kokkos::deep_copy(
+      Kokkos::View<index_type*, MemSpace, Kokkos::MemoryUnmanaged>(table_data, tables.size()),
+      Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(tables.data(),
+                                                                                  tables.size()));
+  auto* const words = reinterpret_cast<std::uint32_t*>(table_data + table_words);
+  T* const z_data = reinterpret_cast<T*>(table_data + table_words + sign_words);
   const std::uint64_t seed = op.seed, stream = op.stream;
   Kokkos::parallel_for(
       "strata::sketch::srht_sign_words",
@@ -917,13 +937,13 @@ void srht_left_team(const ExecSpace& exec, const SketchOperator& op, const Const
         const auto bits =
             philox_bits(seed, stream, tag_signs_d2, static_cast<std::uint64_t>(first + q), 0);
         for (int w = 0; w < 4; ++w) {
-          words(8 * q + 2 * w) = static_cast<std::uint32_t>(bits.v[w]);
-          words(8 * q + 2 * w + 1) = static_cast<std::uint32_t>(bits.v[w] >> 32);
+          words[8 * q + 2 * w] = static_cast<std::uint32_t>(bits.v[w]);
+          words[8 * q + 2 * w + 1] = static_cast<std::uint32_t>(bits.v[w] >> 32);
         }
       });
   for (std::size_t q = 0; q < blocks.size(); ++q) {
-    srht_block_team(exec, op, a, b, blocks[q], device_tables.data() + blocks[q].table, words.data(),
-                    blocks[q].start - 256 * first, out, scale, q > 0, fwht.group_bytes);
+    srht_block_team(exec, op, a, b, blocks[q], table_data + blocks[q].table, words,
+                    blocks[q].start - 256 * first, z_data, out, scale, q > 0, fwht.group_bytes);
   }
 }
 
