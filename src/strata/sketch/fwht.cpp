@@ -194,8 +194,12 @@ KOKKOS_INLINE_FUNCTION constexpr int register_bits() {
 /// Scratch index of team value e: one pad value after every 128 bytes, so that the threads of a
 /// warp reading values 2^g apart (g <= 4) hit distinct banks.
 template <class T>
+KOKKOS_INLINE_FUNCTION constexpr int grouped_pad_shift() {
+  return sizeof(T) >= 8 ? 4 : 5;
+}
+template <class T>
 KOKKOS_INLINE_FUNCTION unsigned grouped_pad(unsigned e) {
-  return e + (e >> (sizeof(T) >= 8 ? 4 : 5));
+  return e + (e >> grouped_pad_shift<T>());
 }
 
 /// One round of a grouped pass: the stages of the g bits [pos, pos + g) of the team's value
@@ -216,10 +220,18 @@ KOKKOS_INLINE_FUNCTION void grouped_round(const Member& team, const GroupedPass<
     const unsigned e0 = ((w & ~low_mask) << g) | (w & low_mask);
     const index_type r0 =
         base + (e0 & chunk_mask) + (static_cast<index_type>(e0 >> p.log_chunk) << p.level);
+    // From pos >= the pad shift on, the scratch index of value m is linear in m: pad(e0) + m
+    // (2^pos + 2^(pos - shift)) (e0 has zeros at bits [pos, pos + g)), so one base and stride.
+    const bool linear = pos >= grouped_pad_shift<T>();
+    const unsigned s0 = grouped_pad<T>(e0);
+    const unsigned s_step = linear ? (1u << pos) + (1u << (pos - grouped_pad_shift<T>())) : 0u;
     T v[points];
     if (load) {
       STRATA_SKETCH_UNROLL
       for (int m = 0; m < points; ++m) v[m] = src[r0 + m * row_step];
+    } else if (linear) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) v[m] = s[s0 + unsigned(m) * s_step];
     } else {
       STRATA_SKETCH_UNROLL
       for (int m = 0; m < points; ++m) v[m] = s[grouped_pad<T>(e0 + (unsigned(m) << pos))];
@@ -238,6 +250,9 @@ KOKKOS_INLINE_FUNCTION void grouped_round(const Member& team, const GroupedPass<
     if (store) {
       STRATA_SKETCH_UNROLL
       for (int m = 0; m < points; ++m) dst[r0 + m * row_step] = out_scale * v[m];
+    } else if (linear) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) s[s0 + unsigned(m) * s_step] = v[m];
     } else {
       STRATA_SKETCH_UNROLL
       for (int m = 0; m < points; ++m) s[grouped_pad<T>(e0 + (unsigned(m) << pos))] = v[m];
