@@ -510,6 +510,12 @@ void sparse_right(const ExecSpace& exec, const SparseSignMatrix& s, const ConstM
 
 // ---- Hadamard-based (srht, hadamard) -----------------------------------------------------------
 
+/// The caller's FWHT options (ApplyOptions::fwht) with scale 1: the operators scale themselves.
+FwhtOptions unscaled(FwhtOptions f) {
+  f.scale = 1;
+  return f;
+}
+
 /// D2(j) for j in [b, b + r): the input signs of srht / hadamard.
 template <class T>
 Kokkos::View<T*, MemSpace> random_signs(const ExecSpace& exec, const SketchOperator& op,
@@ -565,7 +571,7 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
           const index_type t = q % len, c = q / len, j = c0 + t;
           zb(t, c) = j < end ? signs(j - b) * a(j - b, c) : T(0);
         });
-    fwht(exec, zb, fwht_options);
+    fwht(exec, zb, unscaled(fwht_options));
     const bool first = blk == 0;
     Kokkos::parallel_for(
         "strata::sketch::hadamard_gather",
@@ -599,7 +605,8 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
 
 /// y <- scale * H_N D1 y (the second half of the Hadamard rotation), y N x k.
 template <class T>
-void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& y, T scale) {
+void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& y, T scale,
+                     const FwhtOptions& fwht_options) {
   const index_type big_n = static_cast<index_type>(y.extent(0));
   const std::uint64_t seed = op.seed, stream = op.stream;
   Kokkos::parallel_for(
@@ -610,7 +617,7 @@ void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matr
         const index_type i = q % big_n;
         y(i, q / big_n) *= detail::random_sign<T>(seed, stream, detail::tag_signs_d1, i);
       });
-  FwhtOptions f;
+  FwhtOptions f = fwht_options;
   f.scale = static_cast<double>(scale);
   fwht(exec, y, f);
 }
@@ -619,7 +626,7 @@ void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matr
 /// transformed in place (N x m workspace) and the sampled rows are gathered transposed.
 template <class T>
 void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
-                    const Matrix<T>& out, T scale) {
+                    const Matrix<T>& out, T scale, const FwhtOptions& fwht_options) {
   const index_type m = static_cast<index_type>(a.extent(0));
   const index_type n = op.cols, big_n = op.padded_cols();
   Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_right"),
@@ -633,15 +640,15 @@ void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const Const
         z(t, row) = t < n ? signs(t) * a(row, t) : T(0);
       });
   if (op.kind == OperatorKind::hadamard) {
-    fwht(exec, z);
-    hadamard_finish(exec, op, z, scale);
+    fwht(exec, z, unscaled(fwht_options));
+    hadamard_finish(exec, op, z, scale, fwht_options);
     Kokkos::parallel_for(
         "strata::sketch::hadamard_store_transposed",
         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * big_n),
         KOKKOS_LAMBDA(const index_type q) { out(q % m, q / m) = z(q / m, q % m); });
     return;
   }
-  fwht(exec, z);
+  fwht(exec, z, unscaled(fwht_options));
   const auto rows = to_device(srht_sampled_rows(op), "strata::sketch::srht_rows");
   const index_type d = op.rows;
   Kokkos::parallel_for(
@@ -682,7 +689,7 @@ template <class T>
 void finish_left(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& out,
                  const ApplyOptions& o) {
   if (op.kind == OperatorKind::hadamard) {
-    hadamard_finish(exec, op, out, static_cast<T>(entry_scale(op, o.isometry_scaling)));
+    hadamard_finish(exec, op, out, static_cast<T>(entry_scale(op, o.isometry_scaling)), o.fwht);
   }
 }
 
@@ -912,7 +919,7 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Const
       return sparse_right(exec, SparseSignMatrix(exec, op, 0, op.cols), a, as, scale);
     case OperatorKind::srht:
     case OperatorKind::hadamard:
-      return hadamard_right(exec, op, a, as, scale);
+      return hadamard_right(exec, op, a, as, scale, options.fwht);
   }
 }
 
