@@ -6,14 +6,19 @@
 //      and with the operator cached in a SparseSignMatrix, and the right sketch A^T S^T of the
 //      transposed A with the cached operator; each sparse time also as a fraction of the copy
 //      floor (one read of A and one write of the result at the measured copy rate).
-//  (2) the FWHT of an N x c block and the SRHT of an N x c matrix in GB/s (one read and one write
-//      of the block, the minimum traffic) beside a memory copy of the same block (read + write).
+//  (2) the FWHT of an N x c block and the SRHT (d = min(--d, N) sampled rows) of an N x c matrix
+//      in GB/s (one read and one write of the block, the minimum traffic) beside a memory copy of
+//      the same block (read + write), for every GPU route side by side: "radix8" (the previous
+//      kernel: every pass over the whole block; the SRHT as sign flip, FWHT and gather) and
+//      "grouped-<M>" (columns in groups of M MiB, pipelined through the L2 cache, M = 0: one
+//      group; the SRHT fused). Host backends run their host kernel for every route.
 //
 // Every benchmark runs once untimed before its timed iterations (library handles and lazily loaded
 // kernels stay out of the figures).
 //
 //   strata_bench_sketch [--d=1024] [--n=16384] [--k=4096] [--nnz=1,8,16] [--precisions=fp64,fp32]
-//                       [--fwht-n=1048576] [--fwht-cols=16] [google benchmark flags]
+//                       [--fwht-n=1048576] [--fwht-cols=16] [--fwht-groups=0,4,8,16]
+//                       [google benchmark flags]
 #include <cstdio>
 #include <sstream>
 #include <string>
@@ -57,6 +62,24 @@ index_type fwht_n() {
 }
 index_type fwht_cols() {
   return option_int("fwht-cols", "16");
+}
+
+/// The FWHT routes to time: "radix8" and "grouped-<MiB>" for each --fwht-groups entry.
+std::vector<std::string> fwht_routes() {
+  std::vector<std::string> out{"radix8"};
+  for (const auto& m : list("fwht-groups", "0,4,8,16")) out.push_back("grouped-" + m);
+  return out;
+}
+
+sk::FwhtOptions route_options(const std::string& route) {
+  sk::FwhtOptions o;
+  if (route == "radix8") {
+    o.gpu_kernel = sk::FwhtGpuKernel::radix8;
+  } else {
+    o.gpu_kernel = sk::FwhtGpuKernel::grouped;
+    o.group_bytes = static_cast<std::size_t>(std::atol(route.c_str() + 8)) << 20;
+  }
+  return o;
 }
 
 template <class T>
@@ -172,11 +195,12 @@ void bytes_counter(benchmark::State& state, std::size_t values) {
 }
 
 template <class T>
-void fwht(benchmark::State& state) {
+void fwht(benchmark::State& state, const std::string& route) {
   auto x = random_matrix<T>(fwht_n(), fwht_cols(), 3);
   const strata::ExecSpace exec;
+  const auto o = route_options(route);
   const auto run = [&] {
-    sk::fwht(exec, x);
+    sk::fwht(exec, x, o);
     strata::kx::fence(exec, "bench::fwht");
   };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
@@ -185,14 +209,16 @@ void fwht(benchmark::State& state) {
 }
 
 template <class T>
-void srht(benchmark::State& state) {
+void srht(benchmark::State& state, const std::string& route) {
   const auto a = random_matrix<T>(fwht_n(), fwht_cols(), 3);
   const index_type rows = std::min<index_type>(d(), fwht_n());
   strata::Matrix<T> sa("sa", static_cast<std::size_t>(rows), a.extent(1));
   const auto op = make(sk::OperatorKind::srht, rows, fwht_n(), 0);
   const strata::ExecSpace exec;
+  auto o = no_checks();
+  o.fwht = route_options(route);
   const auto run = [&] {
-    sk::sketch_rows<T>(exec, op, a, sa, no_checks());
+    sk::sketch_rows<T>(exec, op, a, sa, o);
     strata::kx::fence(exec, "bench::srht");
   };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
@@ -239,8 +265,14 @@ void register_all() {
              : sparse_sketch_right_cached<float>(s, nnz);
       });
     }
-    add("fwht/" + p, [fp64](benchmark::State& s) { fp64 ? fwht<double>(s) : fwht<float>(s); });
-    add("srht/" + p, [fp64](benchmark::State& s) { fp64 ? srht<double>(s) : srht<float>(s); });
+    for (const auto& route : fwht_routes()) {
+      add("fwht/" + p + "/" + route, [fp64, route](benchmark::State& s) {
+        fp64 ? fwht<double>(s, route) : fwht<float>(s, route);
+      });
+      add("srht/" + p + "/" + route, [fp64, route](benchmark::State& s) {
+        fp64 ? srht<double>(s, route) : srht<float>(s, route);
+      });
+    }
     add("copy/" + p, [fp64](benchmark::State& s) { fp64 ? copy<double>(s) : copy<float>(s); });
   }
 }
@@ -292,26 +324,37 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
     }
   }
   std::printf(
-      "\nFWHT and SRHT of a %ld x %ld block vs baseline: memory copy of the same block (%s)\n",
-      static_cast<long>(fwht_n()), static_cast<long>(fwht_cols()), strata::ExecSpace::name());
-  std::printf("%-5s %14s %14s %14s %12s %12s\n", "prec", "FWHT GB/s", "SRHT GB/s", "copy GB/s",
-              "FWHT/copy", "SRHT/copy");
+      "\nFWHT and SRHT (d = %ld) of a %ld x %ld block vs baseline: memory copy of the same block "
+      "(%s)\n",
+      static_cast<long>(std::min<index_type>(d(), fwht_n())), static_cast<long>(fwht_n()),
+      static_cast<long>(fwht_cols()), strata::ExecSpace::name());
+  std::printf("%-5s %-12s %12s %12s %12s %12s %12s %12s\n", "prec", "route", "FWHT ms", "FWHT GB/s",
+              "SRHT ms", "SRHT GB/s", "FWHT/copy", "SRHT/copy");
   for (const auto& p : list("precisions", "fp64,fp32")) {
-    const double f = find("fwht/" + p).bytes_per_second * 1e-9;
-    const double s = find("srht/" + p).bytes_per_second * 1e-9;
     const double c = find("copy/" + p).bytes_per_second * 1e-9;
-    std::printf("%-5s %14.2f %14.2f %14.2f %12.3f %12.3f\n", p.c_str(), f, s, c,
-                c > 0 ? f / c : 0.0, c > 0 ? s / c : 0.0);
+    std::printf("%-5s %-12s %12.3f %12.2f %12s %12s %12s %12s\n", p.c_str(), "copy",
+                find("copy/" + p).seconds_per_iteration * 1e3, c, "-", "-", "1.000", "-");
+    for (const auto& route : fwht_routes()) {
+      const auto f = find("fwht/" + p + "/" + route), s = find("srht/" + p + "/" + route);
+      const double fg = f.bytes_per_second * 1e-9, sg = s.bytes_per_second * 1e-9;
+      std::printf("%-5s %-12s %12.3f %12.2f %12.3f %12.2f %12.3f %12.3f\n", p.c_str(),
+                  route.c_str(), f.seconds_per_iteration * 1e3, fg, s.seconds_per_iteration * 1e3,
+                  sg, c > 0 ? fg / c : 0.0, c > 0 ? sg / c : 0.0);
+    }
   }
   std::printf(
       "(GB/s = 2 x block bytes / time: one read + one write, the minimum traffic of an in-place\n"
-      " transform. GPU kernel: 1 + ceil(log2(N / tile) / (log2(tile) - log2(C))) passes over the\n"
-      " block, tile = 32 KiB of values, C = 32 bytes: 2 passes for N <= 2^22; host kernel:\n"
-      " 1 + ceil(log2(N / 16 KiB of values) / 5) passes.)\n");
+      " transform; issue-12 targets on GPUs: FWHT/copy >= 0.60, SRHT/copy >= 0.40. GPU passes:\n"
+      " 1 + ceil(log2(N / tile) / (log2(tile) - log2(C))), tile = 32 KiB of values, C = 32 bytes:\n"
+      " 2 for N <= 2^22. radix8: each pass reads and writes the whole block. grouped-M: the "
+      "passes\n"
+      " of M MiB of columns run while they are in L2 (M = 0: all columns at once). Host backends\n"
+      " run the host kernel (1 + ceil(log2(N / 16 KiB of values) / 5) passes) for every route.)\n");
 }
 
 [[maybe_unused]] const bool registered = [] {
-  for (const char* name : {"d", "n", "k", "nnz", "precisions", "fwht-n", "fwht-cols"}) {
+  for (const char* name :
+       {"d", "n", "k", "nnz", "precisions", "fwht-n", "fwht-cols", "fwht-groups"}) {
     strata::bench::add_option_name(name);
   }
   strata::bench::set_registrar(register_all);

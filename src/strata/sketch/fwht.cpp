@@ -1,12 +1,17 @@
 #include "strata/sketch/fwht.hpp"
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
+#include <vector>
 
 #include "strata/core/error.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/sketch/detail/kernel_traits.hpp"
+#include "strata/sketch/detail/random_bits.hpp"
 #include "strata/sketch/detail/team_kernels.hpp"
+#include "strata/sketch/operator.hpp"
 
 namespace strata::sketch {
 
@@ -132,6 +137,336 @@ void fused_pass(const ExecSpace& exec, const Matrix<T>& x, int level, int log_ch
       exec, static_cast<int>(league), wanted,
       scratch_values > 0 ? Scratch::shmem_size(static_cast<std::size_t>(scratch_values)) : 0, body);
   Kokkos::parallel_for("strata::sketch::fwht::fused_pass", policy, body);
+}
+
+// ---- GPU kernels, grouped route: column groups pipelined through the L2 cache ----------------
+
+/// One pass of the grouped kernel over one group of columns: team `first_team + j` of a launch
+/// owns, in column j / teams_per_column of the group, the 2^bits rows base + v h (v < 2^bits)
+/// of a chunk of 2^log_chunk contiguous values (as in fused_pass). It loads them from `src`
+/// (through signs and zero padding when signs is set), does the pass's stages, and stores them
+/// to `dst` multiplied by `scale`, or, when `gather` is set (the last pass of an SRHT block),
+/// keeps them in team scratch and writes only the sampled rows to `dst`.
+template <class T>
+struct GroupedPass {
+  index_type first_team;
+  index_type teams_per_column;
+  int level;  // row spacing h = 2^level
+  int log_chunk;
+  int bits;
+  bool signed_load;  // see src_rows
+  bool accumulate;   // gather: add to dst
+  const T* src;      // column j of the group at src + j * src_stride
+  index_type src_stride;
+  // signed_load (the first pass of an SRHT block): row t < src_rows loads as +-src[t], with -
+  // where bit (j mod 32) of sign_words[j / 32] is 0 for j = sign_start + t (random_sign's bits
+  // in 32-bit words); rows >= src_rows load as 0.
+  index_type src_rows;
+  const std::uint32_t* sign_words;
+  index_type sign_start;
+  // Column j at dst + j * dst_stride: the transformed rows, or with gather (the last pass of an
+  // SRHT block) the sampled rows: for the team t of a column, entries [gather[t], gather[t + 1])
+  // of the pairs at gather + teams_per_column + 1: (value index e in the team, ~e for a
+  // negative sign; output row i).
+  T* dst;
+  index_type dst_stride;
+  const index_type* gather;
+  T scale;
+};
+
+/// Passes of one launch (on different column groups, so they never touch the same data). Two,
+/// so that the kernel argument stays below the 512 bytes up to which Kokkos passes it as a
+/// parameter (larger ones go through constant memory with a copy and a wait per launch).
+constexpr int max_launch_passes = 2;
+template <class T>
+struct GroupedLaunch {
+  GroupedPass<T> pass[max_launch_passes];
+  int count;
+};
+static_assert(sizeof(GroupedLaunch<double>) <= 256, "the grouped kernel's argument grew");
+
+/// log2 of the values one thread keeps in registers per round (16: 32 registers in fp64).
+template <class T>
+KOKKOS_INLINE_FUNCTION constexpr int register_bits() {
+  return 4;
+}
+
+/// Scratch index of team value e: one pad value after every 128 bytes, so that the threads of a
+/// warp reading values 2^g apart (g <= 4) hit distinct banks.
+template <class T>
+KOKKOS_INLINE_FUNCTION constexpr int grouped_pad_shift() {
+  return sizeof(T) >= 8 ? 4 : 5;
+}
+template <class T>
+KOKKOS_INLINE_FUNCTION unsigned grouped_pad(unsigned e) {
+  return e + (e >> grouped_pad_shift<T>());
+}
+
+/// One round of a grouped pass: the stages of the g bits [pos, pos + g) of the team's value
+/// index e (pos >= log_chunk: bits of v), 2^g values per thread in registers; loaded from
+/// global memory (load) or scratch, stored to global memory (store) or scratch. In global memory
+/// value e is row base + (e mod chunk) + (e / chunk) h of the column.
+template <int g, class T, class Member>
+KOKKOS_INLINE_FUNCTION void grouped_round(const Member& team, const GroupedPass<T>& p,
+                                          int log_values, int pos, index_type base, const T* src,
+                                          T* dst, T* s, bool load, bool store, T out_scale) {
+  constexpr int points = 1 << g;
+  const unsigned items = 1u << (log_values - g);
+  const unsigned low_mask = (1u << pos) - 1;
+  const unsigned chunk_mask = (1u << p.log_chunk) - 1;
+  const index_type row_step = index_type(1) << (p.level + pos - p.log_chunk);
+  const unsigned threads = static_cast<unsigned>(team.team_size());
+  for (unsigned w = static_cast<unsigned>(team.team_rank()); w < items; w += threads) {
+    const unsigned e0 = ((w & ~low_mask) << g) | (w & low_mask);
+    const index_type r0 =
+        base + (e0 & chunk_mask) + (static_cast<index_type>(e0 >> p.log_chunk) << p.level);
+    // From pos >= the pad shift on, the scratch index of value m is linear in m: pad(e0) + m
+    // (2^pos + 2^(pos - shift)) (e0 has zeros at bits [pos, pos + g)), so one base and stride.
+    const bool linear = pos >= grouped_pad_shift<T>();
+    const unsigned s0 = grouped_pad<T>(e0);
+    const unsigned s_step = linear ? (1u << pos) + (1u << (pos - grouped_pad_shift<T>())) : 0u;
+    T v[points];
+    if (load) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) v[m] = src[r0 + m * row_step];
+    } else if (linear) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) v[m] = s[s0 + unsigned(m) * s_step];
+    } else {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) v[m] = s[grouped_pad<T>(e0 + (unsigned(m) << pos))];
+    }
+    STRATA_SKETCH_UNROLL
+    for (int b = 0; b < g; ++b) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) {
+        if ((m & (1 << b)) == 0) {
+          const T x0 = v[m], x1 = v[m | (1 << b)];
+          v[m] = x0 + x1;
+          v[m | (1 << b)] = x0 - x1;
+        }
+      }
+    }
+    if (store) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) dst[r0 + m * row_step] = out_scale * v[m];
+    } else if (linear) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) s[s0 + unsigned(m) * s_step] = v[m];
+    } else {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < points; ++m) s[grouped_pad<T>(e0 + (unsigned(m) << pos))] = v[m];
+    }
+  }
+}
+
+/// Scratch values of a team of 2^log_values values that exchanges through scratch.
+template <class T>
+index_type grouped_scratch_values(int log_values) {
+  return static_cast<index_type>(grouped_pad<T>((1u << log_values) - 1u)) + 1;
+}
+
+/// One team of a grouped pass: the pass's bits in rounds of at most register_bits<T>(), sizes
+/// as even as possible: the round of the top bits while loading (consecutive threads read
+/// consecutive rows of a chunk), then the others from the bottom up, the last one while storing,
+/// with a team barrier between rounds; then, with gather, the sampled rows from scratch.
+template <bool Srht, class T, class Member>
+KOKKOS_INLINE_FUNCTION void grouped_team(const Member& team, const GroupedPass<T>& p, T* s) {
+  constexpr int max_bits = register_bits<T>();
+  const index_type local = team.league_rank() - p.first_team;
+  const index_type column = local / p.teams_per_column;
+  const index_type tile = local % p.teams_per_column;
+  const index_type chunks_per_span = index_type(1) << (p.level - p.log_chunk);
+  const index_type base =
+      ((tile / chunks_per_span) << (p.level + p.bits)) + ((tile % chunks_per_span) << p.log_chunk);
+  // A gathering team without sampled rows has nothing to write (a uniform exit: every thread).
+  if (Srht && p.gather != nullptr && p.gather[tile] == p.gather[tile + 1]) return;
+  const T* const src = p.src + column * p.src_stride;
+  T* const dst = p.dst + column * p.dst_stride;
+  const int lv = p.log_chunk + p.bits;
+  const int rounds = (p.bits + max_bits - 1) / max_bits;
+  if (Srht && p.signed_load) {
+    // The sign flip and zero padding on the way into scratch, 8 values per thread in flight (a
+    // separate step: folded into the first round, the sign bits beside 16 values spill).
+    constexpr int batch = 8;
+    const index_type values = index_type(1) << lv, stride = team.team_size();
+    const index_type chunk_mask = (index_type(1) << p.log_chunk) - 1;
+    for (index_type e0 = team.team_rank(); e0 < values; e0 += batch * stride) {
+      STRATA_SKETCH_UNROLL
+      for (int m = 0; m < batch; ++m) {
+        const index_type e = e0 + m * stride;
+        if (e < values) {
+          const index_type r = base + (e & chunk_mask) + ((e >> p.log_chunk) << p.level);
+          const index_type j = p.sign_start + r;
+          const T x = r < p.src_rows ? src[r] : T(0);
+          s[grouped_pad<T>(static_cast<unsigned>(e))] =
+              ((p.sign_words[j >> 5] >> (j & 31)) & 1u) != 0 ? x : -x;
+        }
+      }
+    }
+    team.team_barrier();
+  }
+  for (int step = 0; step < rounds; ++step) {
+    const int i = step == 0 ? rounds - 1 : step - 1;
+    const int g = p.bits / rounds + (i < p.bits % rounds ? 1 : 0);
+    const int lo = i * (p.bits / rounds) + (i < p.bits % rounds ? i : p.bits % rounds);
+    const bool load = step == 0 && !(Srht && p.signed_load);
+    const bool store = step == rounds - 1 && !(Srht && p.gather != nullptr);
+    const T out_scale = store ? p.scale : T(1);
+    const int pos = p.log_chunk + lo;
+    switch (g) {
+      case 1:
+        grouped_round<1>(team, p, lv, pos, base, src, dst, s, load, store, out_scale);
+        break;
+      case 2:
+        grouped_round<2>(team, p, lv, pos, base, src, dst, s, load, store, out_scale);
+        break;
+      case 3:
+        grouped_round<3>(team, p, lv, pos, base, src, dst, s, load, store, out_scale);
+        break;
+      default:
+        grouped_round<max_bits>(team, p, lv, pos, base, src, dst, s, load, store, out_scale);
+        break;
+    }
+    if (!store) team.team_barrier();
+  }
+  if (Srht && p.gather != nullptr) {
+    const index_type* const pairs = p.gather + p.teams_per_column + 1;
+    for (index_type q = p.gather[tile] + team.team_rank(); q < p.gather[tile + 1];
+         q += team.team_size()) {
+      const index_type code = pairs[2 * q], row = pairs[2 * q + 1];
+      const T v = p.scale * s[grouped_pad<T>(static_cast<unsigned>(code < 0 ? ~code : code))];
+      const T signed_v = code < 0 ? -v : v;
+      dst[row] = p.accumulate ? dst[row] + signed_v : signed_v;
+    }
+  }
+}
+
+/// Runs the passes of one launch: a team of the league runs the last pass whose first_team it
+/// reaches. Launch bounds cap the registers so that 768 (fp64: 3 teams of 256 threads, 80
+/// registers, room for 16 doubles without spills) / 1024 (fp32: 2 teams of 512, 64 registers)
+/// threads share a multiprocessor. Srht: the kernel with signed_load and gather; the FWHT's
+/// kernel has neither (no Philox code: fewer registers).
+template <bool Srht, class T>
+void grouped_launch(const ExecSpace& exec, const GroupedLaunch<T>& launch, index_type league) {
+  using Bounds = std::conditional_t<(sizeof(T) >= 8), Kokkos::LaunchBounds<256, 3>,
+                                    Kokkos::LaunchBounds<512, 2>>;
+  using Policy = Kokkos::TeamPolicy<ExecSpace, Bounds>;
+  using Scratch =
+      Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  constexpr int max_bits = register_bits<T>();
+  int log_values = 0;
+  index_type scratch_values = 0;
+  for (int q = 0; q < launch.count; ++q) {
+    const GroupedPass<T>& p = launch.pass[q];
+    const int lv = p.log_chunk + p.bits;
+    log_values = std::max(log_values, lv);
+    if (p.bits > max_bits || p.gather != nullptr || p.signed_load) {
+      scratch_values = std::max(scratch_values, grouped_scratch_values<T>(lv));
+    }
+  }
+  STRATA_REQUIRE(league <= index_type(std::numeric_limits<int>::max()) && log_values < 31,
+                 InvalidArgument, "fwht: ", league, " teams of 2^", log_values,
+                 " values exceed one kernel launch");
+  static_assert(max_launch_passes == 2, "grouped_launch selects among two passes");
+  auto body = KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+    Scratch scratch(team.team_scratch(0), static_cast<std::size_t>(scratch_values));
+    // Constant indices: the pass stays in the kernel argument (a dynamically indexed one would
+    // be copied to local memory).
+    if (launch.count > 1 && team.league_rank() >= launch.pass[1].first_team) {
+      grouped_team<Srht>(team, launch.pass[1], scratch.data());
+    } else {
+      grouped_team<Srht>(team, launch.pass[0], scratch.data());
+    }
+  };
+  // 2^register_bits values per thread: 256 (fp64) / 512 (fp32) threads for 32 KiB tiles.
+  const int wanted = 1 << std::max(0, log_values - max_bits);
+  const std::size_t bytes =
+      scratch_values > 0 ? Scratch::shmem_size(static_cast<std::size_t>(scratch_values)) : 0;
+  Policy probe(exec, static_cast<int>(league), 1);
+  if (bytes > 0) probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  Policy policy(exec, static_cast<int>(league), kx::team_size(exec, probe, body, wanted));
+  if (bytes > 0) policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  Kokkos::parallel_for("strata::sketch::fwht::grouped_pass", policy, body);
+}
+
+/// The shape of one pass: stages h = 2^level .. 2^(level + bits - 1), chunks of 2^log_chunk.
+struct PassShape {
+  int level;
+  int log_chunk;
+  int bits;
+};
+
+/// The pass split of both GPU kernels: a first pass over tiles of 2^log_tile consecutive rows,
+/// then passes over chunks of >= 32 contiguous bytes where the tile allows, the remaining stages
+/// split evenly over the fewest such passes, each chunk widened to fill the tile.
+template <class T>
+std::vector<PassShape> plan_passes(int log_rows, int log_tile) {
+  std::vector<PassShape> passes{{0, 0, log_tile}};
+  const int remaining = log_rows - log_tile;
+  if (remaining == 0) return passes;
+  int log_min_chunk = 0;
+  while ((index_type(sizeof(T)) << log_min_chunk) < 32) ++log_min_chunk;
+  const int max_bits = std::max(1, log_tile - log_min_chunk);
+  const int count = (remaining + max_bits - 1) / max_bits;
+  int level = log_tile;
+  for (int p = 0; p < count; ++p) {
+    const int bits = remaining / count + (p < remaining % count ? 1 : 0);
+    passes.push_back({level, std::max(0, log_tile - bits), bits});
+    level += bits;
+  }
+  return passes;
+}
+
+/// Teams of one column in a pass of `shape` over `rows` rows.
+inline index_type teams_per_column(index_type rows, const PassShape& shape) {
+  const index_type h = index_type(1) << shape.level;
+  const index_type chunk = index_type(1) << shape.log_chunk;
+  return (rows / (h << shape.bits)) * (h / chunk);
+}
+
+/// The largest power-of-two tile (at most tile_rows and rows, at most 32 KiB of values) whose
+/// padded scratch fits the level-0 team scratch of the execution space.
+template <class T>
+int grouped_log_tile(index_type rows, index_type tile_rows) {
+  const auto limit =
+      static_cast<index_type>(Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0)) - 128;
+  const index_type cap =
+      std::min(std::min(tile_rows, rows), index_type(32768) / static_cast<index_type>(sizeof(T)));
+  int log_tile = 1;
+  while ((index_type(2) << log_tile) <= cap &&
+         grouped_scratch_values<T>(log_tile + 1) * static_cast<index_type>(sizeof(T)) <= limit) {
+    ++log_tile;
+  }
+  return log_tile;
+}
+
+/// Runs `passes` over `groups` column groups, pipelined: step s launches pass p of group s - p
+/// for every valid p (later passes first in the league: their group is the one to leave the
+/// cache soonest), at most max_launch_passes per launch. make(p, g, pass) fills all of pass but
+/// first_team and returns the group's number of columns.
+template <bool Srht, class T, class Make>
+void run_pipelined(const ExecSpace& exec, int pass_count, index_type groups, const Make& make) {
+  for (index_type step = 0; step < groups + pass_count - 1; ++step) {
+    GroupedLaunch<T> launch{};
+    launch.count = 0;
+    index_type league = 0;
+    for (int p = pass_count - 1; p >= 0; --p) {
+      const index_type g = step - p;
+      if (g < 0 || g >= groups) continue;
+      GroupedPass<T> pass{};
+      const index_type columns = make(p, g, pass);
+      pass.first_team = league;
+      league += pass.teams_per_column * columns;
+      launch.pass[launch.count++] = pass;
+      if (launch.count == max_launch_passes) {
+        grouped_launch<Srht>(exec, launch, league);
+        launch.count = 0;
+        league = 0;
+      }
+    }
+    if (launch.count > 0) grouped_launch<Srht>(exec, launch, league);
+  }
 }
 
 // ---- host kernels: cache-blocked radix-4 butterflies with contiguous inner loops --------------
@@ -306,7 +641,11 @@ void fwht(const ExecSpace& exec, const Matrix<T>& x, const FwhtOptions& options)
   if constexpr (detail::KernelTraits<ExecSpace>::host_loops) {
     host_fwht(exec, x, scale);
   } else {
-    detail::fwht_team(exec, x, options.tile_rows, scale);
+    if (options.gpu_kernel == FwhtGpuKernel::grouped) {
+      detail::fwht_grouped_team(exec, x, options.tile_rows, options.group_bytes, scale);
+    } else {
+      detail::fwht_team(exec, x, options.tile_rows, scale);
+    }
   }
 }
 
@@ -358,8 +697,285 @@ void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, 
   }
 }
 
+namespace {
+
+int log2_exact(index_type n) {
+  int l = 0;
+  while ((index_type(1) << l) < n) ++l;
+  return l;
+}
+
+/// Columns per group of the grouped kernel: group_bytes of columns of `rows` values, at least
+/// one, at most all (group_bytes == 0: all).
+template <class T>
+index_type columns_per_group(index_type rows, index_type cols, std::size_t group_bytes) {
+  if (group_bytes == 0) return cols;
+  const index_type per = static_cast<index_type>(group_bytes / sizeof(T)) / rows;
+  return std::max<index_type>(1, std::min(per, cols));
+}
+
+}  // namespace
+
+template <class T>
+void fwht_grouped_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows,
+                       std::size_t group_bytes, T scale) {
+  const index_type rows = static_cast<index_type>(x.extent(0));
+  STRATA_REQUIRE(rows >= 2 && is_power_of_two(rows) && tile_rows >= 2 && is_power_of_two(tile_rows),
+                 InvalidArgument, "fwht_grouped_team: rows (", rows, ") and tile_rows (", tile_rows,
+                 ") must be powers of two >= 2");
+  const index_type cols = static_cast<index_type>(x.extent(1));
+  if (cols == 0) return;
+  const int log_rows = log2_exact(rows);
+  const auto passes = plan_passes<T>(log_rows, grouped_log_tile<T>(rows, tile_rows));
+  const int count = static_cast<int>(passes.size());
+  const index_type group_cols = columns_per_group<T>(rows, cols, group_bytes);
+  const index_type groups = (cols + group_cols - 1) / group_cols;
+  const index_type ld = static_cast<index_type>(x.stride(1));
+  T* const data = x.data();
+  run_pipelined<false, T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
+    const PassShape& shape = passes[static_cast<std::size_t>(p)];
+    pass.teams_per_column = teams_per_column(rows, shape);
+    pass.level = shape.level;
+    pass.log_chunk = shape.log_chunk;
+    pass.bits = shape.bits;
+    pass.src = data + g * group_cols * ld;
+    pass.src_stride = ld;
+    pass.src_rows = rows;
+    pass.dst = data + g * group_cols * ld;
+    pass.dst_stride = ld;
+    pass.scale = p == count - 1 ? scale : T(1);
+    return std::min(group_cols, cols - g * group_cols);
+  });
+}
+
+namespace {
+
+/// One aligned dyadic block [start, start + len) of srht_left_team, its first `valid` rows from A
+/// (row offset start - b), the rest zero padding; its passes, and where its gather table starts
+/// in the tables of all blocks.
+struct SrhtBlock {
+  index_type start, len, valid;
+  std::vector<PassShape> passes;
+  std::size_t table;
+};
+
+/// Appends the gather table of a block to `tables`: len == 1: the code (0, or ~0 for a negative
+/// sign) of every sampled row i; otherwise, for the teams t of a column in the last pass, the
+/// offsets [t] of their entries (t <= teams), then the entries (e, or ~e for a negative sign; i)
+/// in a counting sort by team, stable in i. The sign of row i is (-1)^popcount(rows[i] & start).
+template <class T>
+void append_gather_table(SrhtBlock& block, const std::vector<index_type>& rows,
+                         std::vector<index_type>& tables) {
+  const auto d = static_cast<index_type>(rows.size());
+  block.table = tables.size();
+  auto negative = [&](index_type i) {
+    return hadamard_sign<int>(
+               static_cast<std::uint64_t>(rows[static_cast<std::size_t>(i)] & block.start)) < 0;
+  };
+  if (block.len == 1) {
+    for (index_type i = 0; i < d; ++i) tables.push_back(negative(i) ? ~index_type(0) : 0);
+    return;
+  }
+  const PassShape& last = block.passes.back();
+  const index_type teams = teams_per_column(block.len, last);
+  const index_type h = index_type(1) << last.level, chunk = index_type(1) << last.log_chunk;
+  const index_type span = h << last.bits, chunks_per_span = h / chunk;
+  auto team_of = [&](index_type q) {
+    return (q / span) * chunks_per_span + (q % h) / chunk;
+  };
+  const std::size_t base = tables.size();
+  tables.resize(base + static_cast<std::size_t>(teams + 1 + 2 * d), 0);
+  index_type* const offsets = tables.data() + base;
+  index_type* const pairs = offsets + teams + 1;
+  for (index_type i = 0; i < d; ++i) {
+    ++offsets[team_of(rows[static_cast<std::size_t>(i)] & (block.len - 1)) + 1];
+  }
+  for (index_type t = 0; t < teams; ++t) offsets[t + 1] += offsets[t];
+  std::vector<index_type> next(offsets, offsets + teams);
+  for (index_type i = 0; i < d; ++i) {
+    const index_type q = rows[static_cast<std::size_t>(i)] & (block.len - 1);
+    const index_type e =
+        (q % chunk) + (((q / h) & ((index_type(1) << last.bits) - 1)) << last.log_chunk);
+    const index_type slot = 2 * next[static_cast<std::size_t>(team_of(q))]++;
+    pairs[slot] = negative(i) ? ~e : e;
+    pairs[slot + 1] = i;
+  }
+}
+
+/// Values of the intermediate buffers of a block of srht_block_team with `cols` columns.
+template <class T>
+index_type srht_buffer_values(const SrhtBlock& block, index_type cols, std::size_t group_bytes) {
+  const auto count = static_cast<index_type>(block.passes.size());
+  if (count < 2) return 0;
+  const index_type group_cols = columns_per_group<T>(block.len, cols, group_bytes);
+  const index_type groups = (cols + group_cols - 1) / group_cols;
+  return std::min(count, groups) * group_cols * block.len;
+}
+
+/// Launches one block of srht_left_team (its gather table at `table` on the device, the sign
+/// bit of its row t at bit (j mod 32) of sign_words[j / 32], j = sign_start + t): the grouped
+/// passes over column groups of about group_bytes, the first one with signed_load, the last one
+/// with gather; buffers for the P groups in flight in between.
+template <class T>
+void srht_block_team(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                     index_type b, const SrhtBlock& block, const index_type* table,
+                     const std::uint32_t* sign_words, index_type sign_start, T* z_data,
+                     const Matrix<T>& out, T scale, bool accumulate, std::size_t group_bytes) {
+  const index_type cols = static_cast<index_type>(a.extent(1));
+  const auto d = static_cast<index_type>(out.extent(0));
+  const T* const a_data = a.data() + (block.start - b);
+  const index_type lda = static_cast<index_type>(a.stride(1));
+  const index_type ldo = static_cast<index_type>(out.stride(1));
+  T* const out_data = out.data();
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  const index_type start = block.start, valid = block.valid;
+  if (block.len == 1) {  // H_1 = [1]: every sampled row is the block's one (signed) entry
+    Kokkos::parallel_for(
+        "strata::sketch::srht_block_single",
+        Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, d * cols),
+        KOKKOS_LAMBDA(const index_type q) {
+          const index_type i = q % d, c = q / d;
+          const T z = valid > 0
+                          ? random_sign<T>(seed, stream, tag_signs_d2, start) * a_data[c * lda]
+                          : T(0);
+          const T v = scale * z;
+          T& o = out_data[i + c * ldo];
+          o = accumulate ? o + (table[i] < 0 ? -v : v) : (table[i] < 0 ? -v : v);
+        });
+    return;
+  }
+  const index_type len = block.len;
+  const int count = static_cast<int>(block.passes.size());
+  const index_type group_cols = columns_per_group<T>(len, cols, group_bytes);
+  const index_type groups = (cols + group_cols - 1) / group_cols;
+  // Group g's intermediate lives in buffer g mod P of z_data from its first pass to its last (P
+  // groups in flight at a time; srht_buffer_values).
+  const index_type buffers = count > 1 ? std::min<index_type>(count, groups) : 0;
+  run_pipelined<true, T>(exec, count, groups, [&](int p, index_type g, GroupedPass<T>& pass) {
+    const PassShape& shape = block.passes[static_cast<std::size_t>(p)];
+    const index_type col0 = g * group_cols;
+    T* const buffer = buffers > 0 ? z_data + (g % buffers) * group_cols * len : nullptr;
+    pass.teams_per_column = teams_per_column(len, shape);
+    pass.level = shape.level;
+    pass.log_chunk = shape.log_chunk;
+    pass.bits = shape.bits;
+    if (p == 0) {
+      pass.src = a_data + col0 * lda;
+      pass.src_stride = lda;
+      pass.src_rows = valid;
+      pass.signed_load = true;
+      pass.sign_words = sign_words;
+      pass.sign_start = sign_start;
+    } else {
+      pass.src = buffer;
+      pass.src_stride = len;
+      pass.src_rows = len;
+    }
+    if (p == count - 1) {
+      pass.gather = table;
+      pass.dst = out_data + col0 * ldo;
+      pass.dst_stride = ldo;
+      pass.accumulate = accumulate;
+      pass.scale = scale;
+    } else {
+      pass.dst = buffer;
+      pass.dst_stride = len;
+      pass.scale = T(1);
+    }
+    return std::min(group_cols, cols - col0);
+  });
+}
+
+}  // namespace
+
+template <class T>
+void srht_left_team(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                    index_type b, const std::vector<index_type>& rows, const Matrix<T>& out,
+                    T scale, const FwhtOptions& fwht) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  const auto d = static_cast<index_type>(rows.size());
+  STRATA_REQUIRE(b >= 0 && b + r <= op.cols && r >= 1 && fwht.tile_rows >= 2 &&
+                     is_power_of_two(fwht.tile_rows) &&
+                     static_cast<index_type>(out.extent(0)) == d && out.extent(1) == a.extent(1),
+                 InvalidArgument, "srht_left_team: rows [", b, ", ", b + r,
+                 ") of A must be a nonempty part of [0, ", op.cols, "), tile_rows (",
+                 fwht.tile_rows, ") a power of two >= 2 and the output ", d, " x ", a.extent(1),
+                 ", got ", out.extent(0), " x ", out.extent(1));
+  if (a.extent(1) == 0 || d == 0) return;
+  const index_type n = op.cols, big_n = op.padded_cols();
+  const index_type e = (b + r == n) ? big_n : b + r, end = b + r;
+  // Every block's plan and gather table first, so that one copy to the device (the only
+  // synchronization) precedes all launches.
+  std::vector<SrhtBlock> blocks;
+  std::vector<index_type> tables;
+  for (index_type c = b; c < e;) {
+    index_type len = 1;
+    while ((c % (2 * len)) == 0 && c + 2 * len <= e) len *= 2;
+    SrhtBlock block{c, len, std::max<index_type>(0, std::min(len, end - c)), {}, 0};
+    if (len > 1) {
+      block.passes = plan_passes<T>(log2_exact(len), grouped_log_tile<T>(len, fwht.tile_rows));
+    }
+    append_gather_table<T>(block, rows, tables);
+    blocks.push_back(std::move(block));
+    c += len;
+  }
+  // One workspace (one allocation; GPU allocations are slow): the gather tables, D's signs for
+  // [b, e) and the intermediate buffers of the largest block. The signs are the 256-bit Philox
+  // outputs of random_sign, counters b / 256 .. (e - 1) / 256, as 32-bit words (sign j at bit
+  // j mod 32 of word j / 32 - 8 (b / 256): N / 8 bytes in all).
+  const index_type first = b >> 8, calls = ((e - 1) >> 8) - first + 1;
+  index_type buffer_values = 0;
+  for (const auto& block : blocks) {
+    buffer_values = std::max(
+        buffer_values,
+        srht_buffer_values<T>(block, static_cast<index_type>(a.extent(1)), fwht.group_bytes));
+  }
+  // Sizes in 8-byte words.
+  const auto table_words = static_cast<index_type>(tables.size());
+  const index_type sign_words = 4 * calls;
+  const index_type buffer_words = (buffer_values * static_cast<index_type>(sizeof(T)) + 7) / 8;
+  Kokkos::View<index_type*, MemSpace> workspace(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::srht_workspace"),
+      static_cast<std::size_t>(table_words + sign_words + buffer_words));
+  index_type* const table_data = workspace.data();
+  Kokkos::deep_copy(
+      Kokkos::View<index_type*, MemSpace, Kokkos::MemoryUnmanaged>(table_data, tables.size()),
+      Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>(tables.data(),
+                                                                                  tables.size()));
+  auto* const words = reinterpret_cast<std::uint32_t*>(table_data + table_words);
+  T* const z_data = reinterpret_cast<T*>(table_data + table_words + sign_words);
+  const std::uint64_t seed = op.seed, stream = op.stream;
+  Kokkos::parallel_for(
+      "strata::sketch::srht_sign_words",
+      Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, calls),
+      KOKKOS_LAMBDA(const index_type q) {
+        const auto bits =
+            philox_bits(seed, stream, tag_signs_d2, static_cast<std::uint64_t>(first + q), 0);
+        for (int w = 0; w < 4; ++w) {
+          words[8 * q + 2 * w] = static_cast<std::uint32_t>(bits.v[w]);
+          words[8 * q + 2 * w + 1] = static_cast<std::uint32_t>(bits.v[w] >> 32);
+        }
+      });
+  for (std::size_t q = 0; q < blocks.size(); ++q) {
+    srht_block_team(exec, op, a, b, blocks[q], table_data + blocks[q].table, words,
+                    blocks[q].start - 256 * first, z_data, out, scale, q > 0, fwht.group_bytes);
+  }
+}
+
 template index_type team_scratch_values<float>();
 template index_type team_scratch_values<double>();
+template void fwht_grouped_team<float>(const ExecSpace&, const Matrix<float>&, index_type,
+                                       std::size_t, float);
+template void fwht_grouped_team<double>(const ExecSpace&, const Matrix<double>&, index_type,
+                                        std::size_t, double);
+template void srht_left_team<float>(const ExecSpace&, const SketchOperator&,
+                                    const ConstMatrix<float>&, index_type,
+                                    const std::vector<index_type>&, const Matrix<float>&, float,
+                                    const FwhtOptions&);
+template void srht_left_team<double>(const ExecSpace&, const SketchOperator&,
+                                     const ConstMatrix<double>&, index_type,
+                                     const std::vector<index_type>&, const Matrix<double>&, double,
+                                     const FwhtOptions&);
 template void fwht_team<float>(const ExecSpace&, const Matrix<float>&, index_type, float);
 template void fwht_team<double>(const ExecSpace&, const Matrix<double>&, index_type, double);
 

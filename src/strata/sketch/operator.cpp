@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
-#include <unordered_map>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
@@ -109,12 +108,23 @@ std::vector<index_type> srht_sampled_rows(const SketchOperator& op) {
   op.validate();
   const index_type n = op.padded_cols(), d = op.rows;
   // Partial Fisher-Yates on the virtual array pi = (0, 1, ..., N-1): only displaced positions are
-  // stored, so time and memory are O(d) for any N.
-  std::unordered_map<index_type, index_type> moved;
-  moved.reserve(static_cast<std::size_t>(2 * d));
+  // stored, so time and memory are O(d) for any N. They live in an open-addressing table
+  // (linear probing, Fibonacci hashing) of >= 4 d slots: each step stores at most one position,
+  // so the table stays at most a quarter full (a few times faster than std::unordered_map, which
+  // allocates a node per position: this runs on the host before every GPU SRHT).
+  int log_slots = 4;
+  while ((index_type(1) << log_slots) < 4 * d) ++log_slots;
+  const std::size_t slots = std::size_t(1) << log_slots;
+  std::vector<index_type> keys(slots, -1), values(slots);
+  auto slot_of = [&](index_type p) {
+    std::size_t s = static_cast<std::size_t>(
+        (static_cast<std::uint64_t>(p) * 0x9E3779B97F4A7C15ull) >> (64 - log_slots));
+    while (keys[s] != -1 && keys[s] != p) s = (s + 1) & (slots - 1);
+    return s;
+  };
   auto value_at = [&](index_type p) {
-    const auto it = moved.find(p);
-    return it == moved.end() ? p : it->second;
+    const std::size_t s = slot_of(p);
+    return keys[s] == p ? values[s] : p;
   };
   std::vector<index_type> rows(static_cast<std::size_t>(d));
   for (index_type i = 0; i < d; ++i) {
@@ -122,7 +132,9 @@ std::vector<index_type> srht_sampled_rows(const SketchOperator& op) {
                                           static_cast<std::uint64_t>(i), 0);
     const index_type j = i + detail::uniform_below(bits.v[0], n - i);
     const index_type vi = value_at(i), vj = value_at(j);
-    moved[j] = vi;
+    const std::size_t s = slot_of(j);
+    keys[s] = j;
+    values[s] = vi;
     rows[static_cast<std::size_t>(i)] = vj;
   }
   return rows;
@@ -498,6 +510,12 @@ void sparse_right(const ExecSpace& exec, const SparseSignMatrix& s, const ConstM
 
 // ---- Hadamard-based (srht, hadamard) -----------------------------------------------------------
 
+/// The caller's FWHT options (ApplyOptions::fwht) with scale 1: the operators scale themselves.
+FwhtOptions unscaled(FwhtOptions f) {
+  f.scale = 1;
+  return f;
+}
+
 /// D2(j) for j in [b, b + r): the input signs of srht / hadamard.
 template <class T>
 Kokkos::View<T*, MemSpace> random_signs(const ExecSpace& exec, const SketchOperator& op,
@@ -519,7 +537,8 @@ Kokkos::View<T*, MemSpace> random_signs(const ExecSpace& exec, const SketchOpera
 /// `rows` of H_N (d of them), by the aligned dyadic split of [b, e) described in operator.hpp.
 template <class T>
 void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
-                   index_type b, const IndexView& rows, const Matrix<T>& out, T scale) {
+                   index_type b, const IndexView& rows, const Matrix<T>& out, T scale,
+                   const FwhtOptions& fwht_options) {
   const index_type r = static_cast<index_type>(a.extent(0));
   const index_type k = static_cast<index_type>(a.extent(1));
   const index_type n = op.cols, big_n = op.padded_cols();
@@ -552,7 +571,7 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
           const index_type t = q % len, c = q / len, j = c0 + t;
           zb(t, c) = j < end ? signs(j - b) * a(j - b, c) : T(0);
         });
-    fwht(exec, zb);
+    fwht(exec, zb, unscaled(fwht_options));
     const bool first = blk == 0;
     Kokkos::parallel_for(
         "strata::sketch::hadamard_gather",
@@ -567,9 +586,27 @@ void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstM
   }
 }
 
+/// The srht's hadamard_left with its sampled rows on the host: on GPUs with the grouped FWHT
+/// kernel, detail::srht_left_team (every dyadic block one fused pipeline: sign flip in the first
+/// pass, the sampled rows gathered from team scratch in the last, workspace of a few column
+/// groups); otherwise the rows go to the device for the separate load, FWHT and gather above.
+template <class T>
+void hadamard_left(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                   index_type b, const std::vector<index_type>& rows, const Matrix<T>& out, T scale,
+                   const FwhtOptions& fwht_options) {
+  const index_type r = static_cast<index_type>(a.extent(0));
+  if (detail::KernelTraits<ExecSpace>::host_loops ||
+      fwht_options.gpu_kernel != FwhtGpuKernel::grouped || r == 0) {
+    return hadamard_left(exec, op, a, b, to_device(rows, "strata::sketch::srht_rows"), out, scale,
+                         fwht_options);
+  }
+  detail::srht_left_team(exec, op, a, b, rows, out, scale, fwht_options);
+}
+
 /// y <- scale * H_N D1 y (the second half of the Hadamard rotation), y N x k.
 template <class T>
-void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& y, T scale) {
+void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& y, T scale,
+                     const FwhtOptions& fwht_options) {
   const index_type big_n = static_cast<index_type>(y.extent(0));
   const std::uint64_t seed = op.seed, stream = op.stream;
   Kokkos::parallel_for(
@@ -580,7 +617,7 @@ void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matr
         const index_type i = q % big_n;
         y(i, q / big_n) *= detail::random_sign<T>(seed, stream, detail::tag_signs_d1, i);
       });
-  FwhtOptions f;
+  FwhtOptions f = fwht_options;
   f.scale = static_cast<double>(scale);
   fwht(exec, y, f);
 }
@@ -589,7 +626,7 @@ void hadamard_finish(const ExecSpace& exec, const SketchOperator& op, const Matr
 /// transformed in place (N x m workspace) and the sampled rows are gathered transposed.
 template <class T>
 void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
-                    const Matrix<T>& out, T scale) {
+                    const Matrix<T>& out, T scale, const FwhtOptions& fwht_options) {
   const index_type m = static_cast<index_type>(a.extent(0));
   const index_type n = op.cols, big_n = op.padded_cols();
   Matrix<T> z(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::sketch::fwht_right"),
@@ -603,15 +640,15 @@ void hadamard_right(const ExecSpace& exec, const SketchOperator& op, const Const
         z(t, row) = t < n ? signs(t) * a(row, t) : T(0);
       });
   if (op.kind == OperatorKind::hadamard) {
-    fwht(exec, z);
-    hadamard_finish(exec, op, z, scale);
+    fwht(exec, z, unscaled(fwht_options));
+    hadamard_finish(exec, op, z, scale, fwht_options);
     Kokkos::parallel_for(
         "strata::sketch::hadamard_store_transposed",
         Kokkos::RangePolicy<ExecSpace, Kokkos::IndexType<index_type>>(exec, 0, m * big_n),
         KOKKOS_LAMBDA(const index_type q) { out(q % m, q / m) = z(q / m, q % m); });
     return;
   }
-  fwht(exec, z);
+  fwht(exec, z, unscaled(fwht_options));
   const auto rows = to_device(srht_sampled_rows(op), "strata::sketch::srht_rows");
   const index_type d = op.rows;
   Kokkos::parallel_for(
@@ -641,11 +678,10 @@ void partial_left(const ExecSpace& exec, const SketchOperator& op, const ConstMa
                          SparseSignMatrix(exec, op, b, b + static_cast<index_type>(a.extent(0))), a,
                          out, scale);
     case OperatorKind::srht:
-      return hadamard_left(exec, op, a, b,
-                           to_device(srht_sampled_rows(op), "strata::sketch::srht_rows"), out,
-                           scale);
+      return hadamard_left(exec, op, a, b, srht_sampled_rows(op), out, scale, o.fwht);
     case OperatorKind::hadamard:
-      return hadamard_left(exec, op, a, b, identity_rows(exec, op.padded_cols()), out, T(1));
+      return hadamard_left(exec, op, a, b, identity_rows(exec, op.padded_cols()), out, T(1),
+                           o.fwht);
   }
 }
 
@@ -653,7 +689,7 @@ template <class T>
 void finish_left(const ExecSpace& exec, const SketchOperator& op, const Matrix<T>& out,
                  const ApplyOptions& o) {
   if (op.kind == OperatorKind::hadamard) {
-    hadamard_finish(exec, op, out, static_cast<T>(entry_scale(op, o.isometry_scaling)));
+    hadamard_finish(exec, op, out, static_cast<T>(entry_scale(op, o.isometry_scaling)), o.fwht);
   }
 }
 
@@ -883,7 +919,7 @@ void sketch_columns(const ExecSpace& exec, const SketchOperator& op, const Const
       return sparse_right(exec, SparseSignMatrix(exec, op, 0, op.cols), a, as, scale);
     case OperatorKind::srht:
     case OperatorKind::hadamard:
-      return hadamard_right(exec, op, a, as, scale);
+      return hadamard_right(exec, op, a, as, scale, options.fwht);
   }
 }
 

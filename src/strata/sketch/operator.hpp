@@ -55,6 +55,7 @@
 
 #include "strata/dist/dist_matrix.hpp"
 #include "strata/dist/linear_operator.hpp"
+#include "strata/sketch/fwht.hpp"
 
 namespace strata::sketch {
 
@@ -97,6 +98,12 @@ struct ApplyOptions {
   /// gaussian/rademacher: S is generated in column blocks of at most this many entries, each
   /// followed by one GEMM, to bound the workspace (default 2^25 entries: 256 MiB in fp64).
   index_type max_block_entries = index_type(1) << 25;
+  /// srht and hadamard (sketch_rows, sketch_columns): the FWHT's tile, GPU kernel and group
+  /// size (its scale is ignored: the operator scales itself). On GPUs the grouped kernel (the
+  /// default) also fuses sketch_rows' srht sign flip into the first pass and its row sample into
+  /// the last (no N x k workspace); FwhtGpuKernel::radix8 keeps the separate sign flip, FWHT and
+  /// gather.
+  FwhtOptions fwht;
 };
 
 /// The factor multiplying the unscaled entries: 1/sqrt(d) (gaussian, rademacher, srht),

@@ -255,6 +255,141 @@ TYPED_TEST(TeamKernels, LargeFwhtIsAnInvolutionAndMatchesTheHostKernel) {
   }
 }
 
+TYPED_TEST(TeamKernels, GroupedFwhtMatchesSylvesterProductForAllSizesTilesAndGroups) {
+  using T = TypeParam;
+  // The grouped GPU kernel: tiles of 2 and 8 rows give up to 10 passes (more than the 4 passes
+  // one launch holds: the pipeline splits its launches), 64 gives rounds of fewer stages than
+  // the registers hold, the default tile one pass up to N = 4096 fp64 / 8192 fp32. Groups: all
+  // columns at once (0), one column per group (1 byte), and two columns per group (so the last
+  // group of 5 is partial), each pipelined over the passes.
+  for (index_type n = 2; n <= 1024; n *= 2) {
+    for (const index_type tile :
+         {index_type(2), index_type(8), index_type(64), sk::FwhtOptions{}.tile_rows}) {
+      for (const std::size_t group :
+           {std::size_t(0), std::size_t(1), std::size_t(2 * n) * sizeof(T)}) {
+        const index_type cols = 5;
+        const auto x = random_matrix<T>(n, cols, 19);
+        Matrix<T> y("y", x.extent(0), x.extent(1));
+        Kokkos::deep_copy(y, x);
+        sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, T(0.5));
+        const auto xh = to_double(x);
+        auto expected = host_product(sylvester(n), false, xh, false);
+        double max_abs = 0;
+        for (std::size_t i = 0; i < xh.size(); ++i) {
+          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+          expected.data()[i] *= 0.5;
+        }
+        // As in Fwht.MatchesSylvesterProduct: log2(N) u ||x_c||_1 + one rounding of the scale.
+        const double atol =
+            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        EXPECT_THAT(to_double(y), strata::testing::AllClose(expected, 0.0, atol))
+            << "N = " << n << ", tile = " << tile << ", group bytes = " << group;
+      }
+    }
+  }
+}
+
+TYPED_TEST(TeamKernels, LargeGroupedFwhtIsAnInvolutionAndMatchesTheHostKernel) {
+  using T = TypeParam;
+  // N up to 2^16 with the default tile: two passes (the pipelined case of the GPU shape
+  // N = 2^20), with one and with all columns per group; tile 256: three passes.
+  for (index_type n = 2048; n <= (index_type(1) << 16); n *= 4) {
+    for (const index_type tile : {index_type(256), sk::FwhtOptions{}.tile_rows}) {
+      for (const std::size_t group : {std::size_t(0), std::size_t(1)}) {
+        const index_type cols = 3;
+        const auto x = random_matrix<T>(n, cols, 29);
+        Matrix<T> y("y", x.extent(0), x.extent(1)), z("z", x.extent(0), x.extent(1));
+        Kokkos::deep_copy(y, x);
+        Kokkos::deep_copy(z, x);
+        sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, T(1));
+        sk::fwht(strata::ExecSpace(), z);
+        const auto xh = to_double(x);
+        double max_abs = 0;
+        for (std::size_t i = 0; i < xh.size(); ++i)
+          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+        // Each transform errs by at most (log2 N + 1) u N max|x| per entry, as in
+        // LargeFwhtIsAnInvolutionAndMatchesTheHostKernel.
+        const double bound =
+            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        EXPECT_THAT(to_double(y), strata::testing::AllClose(to_double(z), 0.0, 2 * bound))
+            << "N = " << n << ", tile = " << tile << ", group bytes = " << group;
+        sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, static_cast<T>(1.0 / n));
+        EXPECT_THAT(to_double(y), strata::testing::AllClose(xh, 0.0, 2 * bound))
+            << "H H / N, N = " << n << ", tile = " << tile << ", group bytes = " << group;
+      }
+    }
+  }
+}
+
+TYPED_TEST(TeamKernels, FusedSrhtMatchesTheExplicitOperatorOnEveryBlockSplit) {
+  using T = TypeParam;
+  // The fused GPU SRHT (srht_left_team: sign flip in the first pass, row sample gathered in the
+  // last) against S(i, j) = D_j H_N(pi_i, j) built from the explicit Sylvester matrix, the
+  // documented sign generator and srht_sampled_rows, on the column ranges [b, b + r) of a
+  // distributed product: the whole padded range (one block of 1024, 24 zero rows), a middle
+  // range (dyadic blocks of 1 .. 256 rows, accumulated, signs (-1)^popcount(pi_i & c)) and the
+  // last range (extended to N by zero rows). Tiles 2 (10 passes: split launches), 16 and the
+  // default; groups of all, one and two columns.
+  const index_type n = 1000, d = 37, k = 5;
+  const auto op = make(OperatorKind::srht, d, n, 31);
+  const index_type big_n = op.padded_cols();
+  const auto h = sylvester(big_n);
+  const auto rows = sk::srht_sampled_rows(op);
+  std::vector<double> signs(static_cast<std::size_t>(big_n));
+  for (index_type j = 0; j < big_n; ++j) {
+    signs[static_cast<std::size_t>(j)] =
+        sk::detail::random_sign<double>(op.seed, op.stream, sk::detail::tag_signs_d2, j);
+  }
+  const auto a = random_matrix<T>(n, k, 37);
+  const auto ah = to_double(a);
+  // The scale the kernel multiplies by (rounded to T).
+  const T scale = static_cast<T>(sk::entry_scale(op, true));
+  struct Range {
+    index_type b, r;
+  };
+  for (const Range range : {Range{0, n}, Range{3, 500}, Range{503, 497}}) {
+    // out(i, c) = scale sum_{j in range} D_j H(pi_i, j) a(j, c), and the same with |.| terms,
+    // accumulated in long double so that the reference's own rounding (<= 1000 terms at the
+    // long double unit roundoff, or u_double where long double is double) stays far below the
+    // tolerance of the kernel below.
+    std::vector<long double> want(static_cast<std::size_t>(d * k)), size(want.size());
+    for (index_type c = 0; c < k; ++c)
+      for (index_type i = 0; i < d; ++i)
+        for (index_type j = range.b; j < range.b + range.r; ++j) {
+          const long double term = static_cast<long double>(scale) *
+                                   signs[static_cast<std::size_t>(j)] *
+                                   h(static_cast<std::size_t>(rows[static_cast<std::size_t>(i)]),
+                                     static_cast<std::size_t>(j)) *
+                                   ah(static_cast<std::size_t>(j), static_cast<std::size_t>(c));
+          want[static_cast<std::size_t>(i + c * d)] += term;
+          size[static_cast<std::size_t>(i + c * d)] += std::abs(term);
+        }
+    const auto part = Kokkos::subview(a, std::make_pair(range.b, range.b + range.r), Kokkos::ALL);
+    Matrix<T> block("block", static_cast<std::size_t>(range.r), static_cast<std::size_t>(k));
+    Kokkos::deep_copy(block, part);
+    for (const index_type tile : {index_type(2), index_type(16), sk::FwhtOptions{}.tile_rows}) {
+      for (const std::size_t group : {std::size_t(0), std::size_t(1), std::size_t(1) << 14}) {
+        sk::FwhtOptions f;
+        f.tile_rows = tile;
+        f.group_bytes = group;
+        Matrix<T> out("out", static_cast<std::size_t>(d), static_cast<std::size_t>(k));
+        sk::detail::srht_left_team<T>(strata::ExecSpace(), op, block, range.b, rows, out, scale, f);
+        // Each output is a sum over at most 2 log2 N dyadic blocks of a tree sum of depth
+        // <= log2 N times the scale (one rounding; the signs are exact): |error| <= gamma_m
+        // sum |terms| with m = 3 log2 N + 1, plus 1 for the reference's rounding.
+        const double m = 3 * std::log2(static_cast<double>(big_n)) + 2;
+        const double gamma = m * unit_roundoff<T>() / (1 - m * unit_roundoff<T>());
+        const auto got = to_double(out);
+        for (std::size_t q = 0; q < got.size(); ++q) {
+          ASSERT_LE(std::abs(static_cast<long double>(got.data()[q]) - want[q]), gamma * size[q])
+              << "range [" << range.b << ", " << range.b + range.r << "), tile " << tile
+              << ", group bytes " << group << ", entry " << q;
+        }
+      }
+    }
+  }
+}
+
 TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
   using T = TypeParam;
   struct SparseCase {
@@ -450,6 +585,35 @@ TEST(Structure, SrhtRowsAreSignedHadamardRows) {
     for (index_type j = 0; j < 64; ++j) {
       const double product = 20.0 * s(i, j) * s(0, j);
       ASSERT_DOUBLE_EQ(product, h(rows[i] ^ rows[0], j)) << "row " << i << " col " << j;
+    }
+  }
+}
+
+TEST(Structure, SrhtRowsAreAnExplicitPartialFisherYatesShuffle) {
+  // operator.hpp: step i swaps position i of pi = (0, 1, ..., N-1) (N: n padded to a power of
+  // two) with the uniform position
+  // i + uniform_below(word 0 of counter (i, 0, tag_permutation), N - i); the first d entries
+  // are the rows. Here on an explicit array (srht_sampled_rows stores only displaced positions),
+  // with N up to 2^20 and d up to N (every position displaced at most once or many times).
+  for (const index_type n : {index_type(5), index_type(64), index_type(1) << 20}) {
+    for (const index_type d : {index_type(1), std::min<index_type>(n, 37), n}) {
+      if (n == (index_type(1) << 20) && d == n) continue;  // covered by the smaller cases
+      const auto op = make(OperatorKind::srht, d, n, 17);
+      const index_type big_n = op.padded_cols();  // 8 for n = 5
+      std::vector<index_type> pi(static_cast<std::size_t>(big_n));
+      for (index_type p = 0; p < big_n; ++p) pi[static_cast<std::size_t>(p)] = p;
+      for (index_type i = 0; i < d; ++i) {
+        const auto bits = sk::detail::philox_bits(op.seed, op.stream, sk::detail::tag_permutation,
+                                                  static_cast<std::uint64_t>(i), 0);
+        const index_type j = i + sk::detail::uniform_below(bits.v[0], big_n - i);
+        std::swap(pi[static_cast<std::size_t>(i)], pi[static_cast<std::size_t>(j)]);
+      }
+      const auto rows = sk::srht_sampled_rows(op);
+      ASSERT_EQ(rows.size(), static_cast<std::size_t>(d));
+      for (index_type i = 0; i < d; ++i) {
+        ASSERT_EQ(rows[static_cast<std::size_t>(i)], pi[static_cast<std::size_t>(i)])
+            << "N = " << n << ", d = " << d << ", row " << i;
+      }
     }
   }
 }

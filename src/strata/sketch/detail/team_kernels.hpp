@@ -4,7 +4,11 @@
 // team size 1, and every scratch request checked) on the host backends of CI.
 #pragma once
 
+#include <cstddef>
+#include <vector>
+
 #include "strata/core/types.hpp"
+#include "strata/sketch/fwht.hpp"
 #include "strata/sketch/operator.hpp"
 
 namespace strata::sketch::detail {
@@ -18,6 +22,29 @@ namespace strata::sketch::detail {
 /// log2(C))) times. tile_rows: a power of two >= 2 (clamped to N and to the scratch limit).
 template <class T>
 void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, T scale);
+
+/// x <- scale * H_N x column by column (N = rows of x, a power of two >= 2) by the grouped GPU
+/// kernel (FwhtGpuKernel::grouped): the same pass split as fwht_team (a first pass over tiles
+/// of consecutive rows, further passes over strided rows of contiguous chunks), with the columns
+/// in groups of about group_bytes (0: one group) whose passes are pipelined: launch s runs pass p
+/// of group s - p for every p. Inside a team, rounds of up to 4 (fp64) / 5 (fp32) stages in
+/// registers exchange through padded team scratch.
+template <class T>
+void fwht_grouped_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows,
+                       std::size_t group_bytes, T scale);
+
+/// The srht's partial product out (d x k) = scale * S(:, [b, b + r)) a for a (r x k), S = P H_N D
+/// (operator.hpp; rows: the d sampled rows pi_i on the host), on the aligned dyadic blocks
+/// [c, c + len) of [b, e) (e = N on the block holding row n - 1, else b + r) as in
+/// hadamard_left. Each block is one fused pipeline of the grouped kernel: its first pass loads a
+/// (the sign flip D and the zero padding in its load), its last one keeps the transformed
+/// values in team scratch and writes only the sampled rows, out(i, :) (+)= scale *
+/// (-1)^popcount(pi_i & c) (H_len z)(pi_i mod len, :), so no len x k intermediate is written:
+/// the workspace is P column groups of about fwht.group_bytes (P = passes).
+template <class T>
+void srht_left_team(const ExecSpace& exec, const SketchOperator& op, const ConstMatrix<T>& a,
+                    index_type b, const std::vector<index_type>& rows, const Matrix<T>& out,
+                    T scale, const FwhtOptions& fwht);
 
 /// The largest power-of-two number of T values that, with the FWHT's padding of 1 value per 8,
 /// fits the level-0 team scratch of a team on this execution space (TeamPolicy::
