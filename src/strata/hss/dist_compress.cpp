@@ -887,6 +887,9 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     }
     result.matrix = std::move(built.matrix);
     result.max_rank_per_level = std::move(built.max_rank_per_level);
+    // The level temporaries (leaf-sized, about 18 of them) are not needed by the estimate: free
+    // them before it (a further round allocates them again).
+    scratch = LevelScratch<T>{};
     if (options.error_probes > 0) {
       auto phase = result.timings.scope("estimate");
       result.relative_error_estimate =

@@ -51,13 +51,15 @@ struct Arithmetic<kx::bf16> {
 };
 
 /// out(b) = the sum (Max: the largest) of value(i, j, b) over the rows x cols entries of every
-/// matrix b of a batch. Each matrix is split into blocks of whole columns, about 2^15 entries per
+/// matrix b of a batch. Each matrix is split into blocks of whole columns, about 2^12 entries per
 /// team, so that one large matrix spreads over the whole device (one team per matrix left a single
 /// 8192^2 matrix on one GPU block: 40 ms per reduction); the threads of a team take rows (so
 /// neighbouring threads read neighbouring entries of the LayoutLeft batch, with no index
-/// division). Each (matrix, block) leaves one partial, and the partials of a matrix are combined
-/// in block order: the result does not depend on the scheduling. `partial` is the caller's
-/// workspace from reduce_partials (allocated once, not per reduction: these run every step).
+/// division). Each (matrix, block) leaves one partial, and one team combines the partials of a
+/// matrix in its fixed reduction order: the result does not depend on the scheduling (it depends
+/// on the team size, which is fixed per backend and STRATA_HOST_TEAM_SIZE). `partial` is the
+/// caller's workspace from reduce_partials (allocated once, not per reduction: these run every
+/// step).
 using Partials = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>;
 
 /// The column blocks of reduce_per_matrix for rows x cols matrices. 2^12 entries per team: on an
@@ -87,6 +89,9 @@ void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t row
                        const Partials& partial) {
   const ReduceBlocks rb = reduce_blocks(rows, cols);
   const std::size_t blocks = rb.blocks, per_block = rb.per_block;
+  STRATA_REQUIRE(batch * blocks <= static_cast<std::size_t>(std::numeric_limits<int>::max()),
+                 InvalidArgument, label, ": a batch of ", batch, " matrices of ", rows, " x ", cols,
+                 " needs ", batch * blocks, " reduction teams, more than one launch can hold");
   STRATA_REQUIRE(partial.extent(0) >= batch && partial.extent(1) >= blocks, InternalError,
                  "reduce_per_matrix: the workspace is ", partial.extent(0), " x ",
                  partial.extent(1), ", expected at least ", batch, " x ", blocks);
@@ -144,26 +149,39 @@ void reduce_per_matrix(const ExecSpace& exec, const char* label, std::size_t row
       });
 }
 
-/// f(i, j, b) for every entry of a batch of rows x cols matrices: one team per column (j, b) and
-/// block of up to 4096 rows, its threads along the rows, so that neighbouring threads touch
-/// neighbouring entries of a LayoutLeft batch and no entry index is divided (a flat range with
-/// 64-bit k % rows and k / rows, or a 3-D MDRange, took 80 us for one 2048^2 bf16 matrix on an
-/// H100, as long as a GEMM step). The row blocks keep tall, narrow matrices spread over the device.
+/// f(i, j, b) for every entry of a batch of rows x cols matrices. Columns of 128 rows or more: one
+/// team per column (j, b) and block of up to 4096 rows, its threads along the rows, so that
+/// neighbouring threads touch neighbouring entries of a LayoutLeft batch and no entry index is
+/// divided (a flat range with 64-bit k % rows and k / rows, or a 3-D MDRange, took 80 us for one
+/// 2048^2 bf16 matrix on an H100, as long as a GEMM step); the row blocks keep tall, narrow
+/// matrices spread over the device, and leagues beyond 2^31 - 1 teams are launched in parts.
+/// Shorter columns would leave most threads of a team idle: a flat range over the entries.
 template <class F>
 void for_each_entry(const ExecSpace& exec, const char* label, std::size_t rows, std::size_t cols,
                     std::size_t batch, const F& f) {
+  if (rows < 128) {
+    Kokkos::parallel_for(
+        label, Kokkos::RangePolicy<ExecSpace>(exec, 0, rows * cols * batch),
+        KOKKOS_LAMBDA(const std::size_t k) { f(k % rows, (k / rows) % cols, k / (rows * cols)); });
+    return;
+  }
   constexpr std::size_t rows_per_team = 4096;
   const std::size_t row_blocks = (rows + rows_per_team - 1) / rows_per_team;
-  Kokkos::parallel_for(
-      label, kx::auto_team_policy(exec, static_cast<int>(row_blocks * cols * batch)),
-      KOKKOS_LAMBDA(const Member& member) {
-        const std::size_t t = static_cast<std::size_t>(member.league_rank());
-        const std::size_t i0 = (t % row_blocks) * rows_per_team;
-        const std::size_t j = (t / row_blocks) % cols, b = t / (row_blocks * cols);
-        const std::size_t i1 = i0 + rows_per_team < rows ? i0 + rows_per_team : rows;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, i0, i1),
-                             [&](const std::size_t i) { f(i, j, b); });
-      });
+  const std::size_t teams = row_blocks * cols * batch;
+  const std::size_t most = static_cast<std::size_t>(std::numeric_limits<int>::max());
+  for (std::size_t first = 0; first < teams; first += most) {
+    const std::size_t league = teams - first < most ? teams - first : most;
+    Kokkos::parallel_for(
+        label, kx::auto_team_policy(exec, static_cast<int>(league)),
+        KOKKOS_LAMBDA(const Member& member) {
+          const std::size_t t = first + static_cast<std::size_t>(member.league_rank());
+          const std::size_t i0 = (t % row_blocks) * rows_per_team;
+          const std::size_t j = (t / row_blocks) % cols, b = t / (row_blocks * cols);
+          const std::size_t i1 = i0 + rows_per_team < rows ? i0 + rows_per_team : rows;
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, i0, i1),
+                               [&](const std::size_t i) { f(i, j, b); });
+        });
+  }
 }
 
 /// Per-matrix Frobenius norm of a batch, in double.

@@ -44,8 +44,8 @@ namespace strata::sketch {
 enum class FwhtGpuKernel {
   /// Columns in groups of about `group_bytes` (FwhtOptions), all passes of a group while it is
   /// resident in the GPU's L2 cache, the passes of consecutive groups pipelined in one launch
-  /// (pass p of group g beside pass p + 1 of group g - 1); each pass does up to 4 (fp64) / 5
-  /// (fp32) stages in registers per round, 32-bit index arithmetic inside a team.
+  /// (pass p of group g beside pass p + 1 of group g - 1); each pass does up to 4 stages (16
+  /// values per thread) in registers per round, 32-bit index arithmetic inside a team.
   grouped,
   /// The previous kernel: every pass over the whole block, radix-8 groups in registers.
   radix8,

@@ -257,7 +257,7 @@ TYPED_TEST(TeamKernels, LargeFwhtIsAnInvolutionAndMatchesTheHostKernel) {
 
 TYPED_TEST(TeamKernels, GroupedFwhtMatchesSylvesterProductForAllSizesTilesAndGroups) {
   using T = TypeParam;
-  // The grouped GPU kernel: tiles of 2 and 8 rows give up to 10 passes (more than the 4 passes
+  // The grouped GPU kernel: tiles of 2 and 8 rows give up to 10 passes (more than the 2 passes
   // one launch holds: the pipeline splits its launches), 64 gives rounds of fewer stages than
   // the registers hold, the default tile one pass up to N = 4096 fp64 / 8192 fp32. Groups: all
   // columns at once (0), one column per group (1 byte), and two columns per group (so the last

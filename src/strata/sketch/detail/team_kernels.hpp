@@ -27,7 +27,7 @@ void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, 
 /// kernel (FwhtGpuKernel::grouped): the same pass split as fwht_team (a first pass over tiles
 /// of consecutive rows, further passes over strided rows of contiguous chunks), with the columns
 /// in groups of about group_bytes (0: one group) whose passes are pipelined: launch s runs pass p
-/// of group s - p for every p. Inside a team, rounds of up to 4 (fp64) / 5 (fp32) stages in
+/// of group s - p for every p. Inside a team, rounds of up to 4 stages (16 values per thread) in
 /// registers exchange through padded team scratch.
 template <class T>
 void fwht_grouped_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows,
