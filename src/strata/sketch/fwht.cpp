@@ -677,23 +677,13 @@ void fwht_team(const ExecSpace& exec, const Matrix<T>& x, index_type tile_rows, 
   int log_rows = 0, log_tile = 0;
   while ((index_type(1) << log_rows) < rows) ++log_rows;
   while ((index_type(1) << log_tile) < tile) ++log_tile;
-  // Pass 1: every tile of consecutive rows completely (stages h < tile).
-  fused_pass(exec, x, 0, 0, log_tile, log_tile == log_rows ? scale : T(1));
-  const int remaining = log_rows - log_tile;
-  if (remaining == 0) return;
-  // Upper passes: chunks of >= 32 contiguous bytes (a DRAM sector) per row where the tile allows,
-  // so each pass couples up to 2^(log_tile - log_min_chunk) rows; the remaining stages are split
-  // evenly over the fewest such passes, and each pass widens its chunk to fill the tile.
-  int log_min_chunk = 0;
-  while ((index_type(sizeof(T)) << log_min_chunk) < 32) ++log_min_chunk;
-  const int max_bits = std::max(1, log_tile - log_min_chunk);
-  const int passes = (remaining + max_bits - 1) / max_bits;
-  int level = log_tile;
-  for (int p = 0; p < passes; ++p) {
-    const int bits = remaining / passes + (p < remaining % passes ? 1 : 0);
-    const int log_chunk = std::max(0, log_tile - bits);
-    fused_pass(exec, x, level, log_chunk, bits, p == passes - 1 ? scale : T(1));
-    level += bits;
+  // Pass 1 takes every tile of consecutive rows completely (stages h < tile), the upper passes
+  // chunks of >= 32 contiguous bytes (a DRAM sector) per row (plan_passes); the scale goes into
+  // the last pass.
+  const auto passes = plan_passes<T>(log_rows, log_tile);
+  for (std::size_t p = 0; p < passes.size(); ++p) {
+    fused_pass(exec, x, passes[p].level, passes[p].log_chunk, passes[p].bits,
+               p + 1 == passes.size() ? scale : T(1));
   }
 }
 

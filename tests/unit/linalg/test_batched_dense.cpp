@@ -227,18 +227,27 @@ TYPED_TEST(BatchedDense, NullSpaceOfWideMatrices) {
   EXPECT_THROW(la::null_space(strata::ExecSpace(), a, too_many), strata::ShapeMismatch);
 }
 
+/// The batch shapes of a thin SVD of `mats`: rows m, columns n, k = min(m, n), and ones.
+struct SvdShapes {
+  std::vector<int> m, n, k, one;
+};
+SvdShapes svd_shapes(const std::vector<HostMatrix<double>>& mats) {
+  SvdShapes sh;
+  for (const auto& x : mats) {
+    sh.m.push_back(x.extent(0));
+    sh.n.push_back(x.extent(1));
+    sh.k.push_back(std::min<int>(x.extent(0), x.extent(1)));
+    sh.one.push_back(1);
+  }
+  return sh;
+}
+
 TYPED_TEST(BatchedDense, SvdMatchesLapackSingularValues) {
   using T = TypeParam;
   const double u = unit_roundoff<T>();
   const auto mats = test_matrices();
   const auto a = to_batch<T>(mats);
-  std::vector<int> m, n, k, one;
-  for (const auto& x : mats) {
-    m.push_back(x.extent(0));
-    n.push_back(x.extent(1));
-    k.push_back(std::min<int>(x.extent(0), x.extent(1)));
-    one.push_back(1);
-  }
+  const auto [m, n, k, one] = svd_shapes(mats);
   auto uu = MatrixBatch<T>::allocate("u", m, k);
   auto s = MatrixBatch<T>::allocate("s", k, one);
   auto v = MatrixBatch<T>::allocate("v", n, k);
@@ -276,13 +285,7 @@ TYPED_TEST(BatchedDense, SvdWithoutVGivesLeftSingularVectors) {
   const double u = unit_roundoff<T>();
   const auto mats = test_matrices();
   const auto a = to_batch<T>(mats);
-  std::vector<int> m, n, k, one;
-  for (const auto& x : mats) {
-    m.push_back(x.extent(0));
-    n.push_back(x.extent(1));
-    k.push_back(std::min<int>(x.extent(0), x.extent(1)));
-    one.push_back(1);
-  }
+  const auto [m, n, k, one] = svd_shapes(mats);
   auto uu = MatrixBatch<T>::allocate("u", m, k), uv = MatrixBatch<T>::allocate("uv", m, k);
   auto s = MatrixBatch<T>::allocate("s", k, one), sv = MatrixBatch<T>::allocate("sv", k, one);
   auto v = MatrixBatch<T>::allocate("v", n, k);
@@ -607,13 +610,7 @@ TYPED_TEST(BatchedDense, SvdConventionsOnRankDeficientAndStridedMatrices) {
                                           with_singular_values(9, 6, {1, 1, 1}, 81),
                                           gaussian(6, 11, 82)};
   const auto a = padded<T>(mats, 3, 1e30);
-  std::vector<int> m, n, k, one;
-  for (const auto& x : mats) {
-    m.push_back(x.extent(0));
-    n.push_back(x.extent(1));
-    k.push_back(std::min<int>(x.extent(0), x.extent(1)));
-    one.push_back(1);
-  }
+  const auto [m, n, k, one] = svd_shapes(mats);
   std::vector<HostMatrix<double>> u0, v0;
   for (std::size_t b = 0; b < mats.size(); ++b) {
     u0.emplace_back("u0", m[b], k[b]);

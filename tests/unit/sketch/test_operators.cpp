@@ -121,6 +121,16 @@ std::vector<double> sketched_singular_values(const sk::SketchOperator& op,
 // ---- FWHT
 // -----------------------------------------------------------------------------------------
 
+/// The entrywise error bound of one FWHT of length n of xh (values of x in double): each output is
+/// a signed sum of the n inputs in a tree of depth log2 n, so its error is at most
+/// log2(n) u ||x_c||_1 (+ one rounding of a scaling), and ||x_c||_1 <= n max|x|.
+template <class T>
+double fwht_error_bound(const HostMatrix<double>& xh, index_type n) {
+  double max_abs = 0;
+  for (std::size_t i = 0; i < xh.size(); ++i) max_abs = std::max(max_abs, std::abs(xh.data()[i]));
+  return (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+}
+
 template <class T>
 class Fwht : public ::testing::Test {};
 using Precisions = ::testing::Types<double, float>;
@@ -140,14 +150,7 @@ TYPED_TEST(Fwht, MatchesSylvesterProduct) {
       o.tile_rows = tile;
       o.scale = 0.5;
       sk::fwht(strata::ExecSpace(), y, o);
-      // Each output is a signed sum of the N inputs in a tree of depth log2 N: the error is at
-      // most log2(N) u ||x_c||_1 (+ one rounding of the scaling). ||x_c||_1 <= N max|x|.
-      double max_abs = 0;
-      const auto xh = to_double(x);
-      for (std::size_t i = 0; i < xh.size(); ++i)
-        max_abs = std::max(max_abs, std::abs(xh.data()[i]));
-      const double atol =
-          (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+      const double atol = fwht_error_bound<T>(to_double(x), n);
       HostMatrix<double> scaled("scaled", expected.extent(0), expected.extent(1));
       for (std::size_t i = 0; i < expected.size(); ++i) scaled.data()[i] = 0.5 * expected.data()[i];
       EXPECT_THAT(to_double(y), strata::testing::AllClose(scaled, 0.0, atol))
@@ -208,14 +211,8 @@ TYPED_TEST(TeamKernels, FwhtMatchesSylvesterProductForAllSizesAndTiles) {
         sk::detail::fwht_team(strata::ExecSpace(), y, tile, T(0.5));
         const auto xh = to_double(x);
         auto expected = host_product(sylvester(n), false, xh, false);
-        double max_abs = 0;
-        for (std::size_t i = 0; i < xh.size(); ++i) {
-          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
-          expected.data()[i] *= 0.5;
-        }
-        // As in Fwht.MatchesSylvesterProduct: log2(N) u ||x_c||_1 + one rounding of the scale.
-        const double atol =
-            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        for (std::size_t i = 0; i < expected.size(); ++i) expected.data()[i] *= 0.5;
+        const double atol = fwht_error_bound<T>(xh, n);
         EXPECT_THAT(to_double(y), strata::testing::AllClose(expected, 0.0, atol))
             << "N = " << n << ", tile = " << tile << ", columns = " << cols;
       }
@@ -237,12 +234,8 @@ TYPED_TEST(TeamKernels, LargeFwhtIsAnInvolutionAndMatchesTheHostKernel) {
       sk::detail::fwht_team(strata::ExecSpace(), y, tile, T(1));
       sk::fwht(strata::ExecSpace(), z);
       const auto xh = to_double(x);
-      double max_abs = 0;
-      for (std::size_t i = 0; i < xh.size(); ++i)
-        max_abs = std::max(max_abs, std::abs(xh.data()[i]));
       // Each transform errs by at most (log2 N + 1) u N max|x| per entry (as above).
-      const double bound =
-          (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+      const double bound = fwht_error_bound<T>(xh, n);
       EXPECT_THAT(to_double(y), strata::testing::AllClose(to_double(z), 0.0, 2 * bound))
           << "N = " << n << ", tile = " << tile;
       // Second transform scaled by 1/N (a power of two: exact) maps y back to x; the first
@@ -274,14 +267,8 @@ TYPED_TEST(TeamKernels, GroupedFwhtMatchesSylvesterProductForAllSizesTilesAndGro
         sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, T(0.5));
         const auto xh = to_double(x);
         auto expected = host_product(sylvester(n), false, xh, false);
-        double max_abs = 0;
-        for (std::size_t i = 0; i < xh.size(); ++i) {
-          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
-          expected.data()[i] *= 0.5;
-        }
-        // As in Fwht.MatchesSylvesterProduct: log2(N) u ||x_c||_1 + one rounding of the scale.
-        const double atol =
-            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        for (std::size_t i = 0; i < expected.size(); ++i) expected.data()[i] *= 0.5;
+        const double atol = fwht_error_bound<T>(xh, n);
         EXPECT_THAT(to_double(y), strata::testing::AllClose(expected, 0.0, atol))
             << "N = " << n << ", tile = " << tile << ", group bytes = " << group;
       }
@@ -304,13 +291,9 @@ TYPED_TEST(TeamKernels, LargeGroupedFwhtIsAnInvolutionAndMatchesTheHostKernel) {
         sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, T(1));
         sk::fwht(strata::ExecSpace(), z);
         const auto xh = to_double(x);
-        double max_abs = 0;
-        for (std::size_t i = 0; i < xh.size(); ++i)
-          max_abs = std::max(max_abs, std::abs(xh.data()[i]));
         // Each transform errs by at most (log2 N + 1) u N max|x| per entry, as in
         // LargeFwhtIsAnInvolutionAndMatchesTheHostKernel.
-        const double bound =
-            (std::log2(static_cast<double>(n)) + 1) * unit_roundoff<T>() * n * max_abs;
+        const double bound = fwht_error_bound<T>(xh, n);
         EXPECT_THAT(to_double(y), strata::testing::AllClose(to_double(z), 0.0, 2 * bound))
             << "N = " << n << ", tile = " << tile << ", group bytes = " << group;
         sk::detail::fwht_grouped_team(strata::ExecSpace(), y, tile, group, static_cast<T>(1.0 / n));
