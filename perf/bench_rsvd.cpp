@@ -7,7 +7,9 @@
 // X^T X GEMMs and two X R GEMMs).
 //
 //   strata_bench_rsvd [--m=2000] [--n=1000] [--rank=20] [--power=1] [--oversample=10] [--svd=1]
-//                     [--probes=10]
+//                     [--probes=10] [--small-svd=automatic|host-lapack|device-jacobi|device-polar]
+// --small-svd: where randomized_svd factors its l x l core (linalg/small_svd.hpp); every method
+// available in the build is also timed alone on an l x l Gaussian matrix ("core_svd" rows).
 // --probes: Gaussian probes of the posterior error measure (0: none, as torch.svd_lowrank).
 // Every GPU benchmark runs once untimed before its timed iterations (library handles, workspaces
 // and lazily loaded kernels stay out of the figures, as in the PyTorch scripts' warm-up).
@@ -18,6 +20,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "bench_main.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
@@ -27,6 +30,7 @@
 #include "strata/dist/tall_skinny_qr.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/small_svd.hpp"
 #include "strata/sketch/low_rank.hpp"
 
 namespace {
@@ -68,6 +72,8 @@ void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
   o.oversample = p;
   o.power_iterations = static_cast<int>(q);
   o.error_probes = static_cast<int>(opt("probes", 10));
+  o.small_svd = strata::linalg::parse_small_svd_method(
+      strata::bench::option("small-svd", "automatic"));
   strata::sketch::SvdResult<double> r;
   // One untimed warm-up call: library handles, workspaces and kernel loading stay out of the
   // timing.
@@ -130,6 +136,16 @@ void qr_gemm_bound(benchmark::State& state, long m, long l) {
   for (auto _ : state) run();
 }
 
+// The SVD of an l x l Gaussian matrix (the core randomized_svd factors) by one small_svd method.
+void core_svd(benchmark::State& state, long l, strata::linalg::SmallSvdMethod method) {
+  strata::Matrix<double> a("a", l, l), u("u", l, l), v("v", l, l);
+  strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, a);
+  const strata::ExecSpace exec;
+  const auto run = [&] { strata::linalg::small_svd(exec, strata::ConstMatrix<double>(a), u, v, method); };
+  run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
+  for (auto _ : state) run();
+}
+
 void lapack_svd(benchmark::State& state, long m, long n, long k) {
   const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), decaying_matrix(m, n, k));
   std::vector<double> s;
@@ -153,6 +169,17 @@ void register_all() {
   benchmark::RegisterBenchmark(("qr_gemms/" + tag).c_str(), [=](benchmark::State& s) {
     qr_gemm_bound(s, m, k + p);
   })->Unit(benchmark::kMillisecond);
+  using strata::linalg::SmallSvdMethod;
+  std::vector<SmallSvdMethod> core_methods{SmallSvdMethod::host_lapack};
+  if (strata::linalg::resolve(SmallSvdMethod::automatic) != SmallSvdMethod::host_lapack)
+    core_methods.insert(core_methods.end(),
+                        {SmallSvdMethod::device_jacobi, SmallSvdMethod::device_polar});
+  for (const auto method : core_methods) {
+    benchmark::RegisterBenchmark(
+        ("core_svd/" + std::to_string(k + p) + "/" + strata::linalg::to_string(method)).c_str(),
+        [=](benchmark::State& s) { core_svd(s, k + p, method); })
+        ->Unit(benchmark::kMillisecond);
+  }
   if (opt("svd", 1) != 0) {
     benchmark::RegisterBenchmark(("lapack_svd/" + tag).c_str(),
                                  [=](benchmark::State& s) { lapack_svd(s, m, n, k); })
@@ -189,13 +216,20 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
       "  CholeskyQR2 of one %ld x %ld sketch %10.3f ms; its GEMM bound (2 x (X^T X, X G)) %10.3f "
       "ms; ratio %.2f\n",
       m, k + p, qr * 1e3, qr_gemms * 1e3, qr_gemms > 0 ? qr / qr_gemms : 0.0);
+  std::printf("  SVD of the %ld x %ld core (randomized_svd's small SVD, --small-svd=%s):", k + p,
+              k + p, strata::bench::option("small-svd", "automatic").c_str());
+  for (const auto& [name, run] : runs)
+    if (name.rfind("core_svd/", 0) == 0)
+      std::printf("  %s %.3f ms", name.substr(name.rfind('/') + 1).c_str(),
+                  run.seconds_per_iteration * 1e3);
+  std::printf("\n");
   if (svd > 0)
     std::printf("  baseline: LAPACK dgesvd (values only, host) %10.3f ms; dgesvd / rsvd = %.2f\n",
                 svd * 1e3, t > 0 ? svd / t : 0.0);
 }
 
 [[maybe_unused]] const bool registered = [] {
-  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd", "probes"})
+  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd", "probes", "small-svd"})
     strata::bench::add_option_name(name);
   strata::bench::set_registrar(register_all);
   strata::bench::set_summary(summary);

@@ -10,6 +10,7 @@
 #include "strata/dist/operations.hpp"
 #include "strata/sketch/detail/lowrank_common.hpp"
 #include "strata/sketch/detail/range_finder_impl.hpp"
+#include "strata/linalg/small_svd.hpp"
 #include "strata/sketch/detail/small_dense.hpp"
 
 namespace strata::sketch {
@@ -92,18 +93,18 @@ SvdResult<T> randomized_svd(const ExecSpace& exec, const LinearOperator<T>& a,
   }
   Matrix<T> left, right;
   {
+    // R2 = U2 S V2^T, so B = R2^T Q2^T = V2 S (Q2 U2)^T: B's left singular vectors (in Q's
+    // coordinates) are V2, its right ones Q2 U2 (= Bt U2, formed below).
     auto phase = result.timings.scope("svd");
-    const auto r2h = host_copy(exec, ConstMatrix<T>(r2));
-    HostMatrix<T> r2t("strata::sketch::R2t", l, l);
-    for (index_type j = 0; j < l; ++j)
-      for (index_type i = 0; i < l; ++i) r2t(i, j) = r2h(j, i);
-    const auto svd = detail::small_svd(r2t);
-    HostMatrix<T> vr("strata::sketch::Vr", l, l);
-    for (index_type j = 0; j < l; ++j)
-      for (index_type i = 0; i < l; ++i) vr(i, j) = svd.vt(j, i);
-    left = leading_columns(exec, svd.u, k, "strata::sketch::Ur");
-    right = leading_columns(exec, vr, k, "strata::sketch::Vr");
-    result.s.assign(svd.s.begin(), svd.s.begin() + k);
+    Matrix<T> u2(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::U2"),
+                 static_cast<std::size_t>(l), static_cast<std::size_t>(l));
+    Matrix<T> v2(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::V2"),
+                 static_cast<std::size_t>(l), static_cast<std::size_t>(l));
+    const auto s = linalg::small_svd(exec, ConstMatrix<T>(r2), u2, v2, options.small_svd);
+    const auto lead = std::make_pair(std::size_t{0}, static_cast<std::size_t>(k));
+    left = Kokkos::subview(v2, Kokkos::ALL, lead);
+    right = Kokkos::subview(u2, Kokkos::ALL, lead);
+    result.s.assign(s.begin(), s.begin() + k);
   }
   {
     auto phase = result.timings.scope("assemble");

@@ -11,6 +11,7 @@
 #include "strata/linalg/cholesky.hpp"
 #include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "strata/linalg/small_svd.hpp"
 #include "strata/linalg/syrk.hpp"
 #include "support/allclose.hpp"
 
@@ -376,6 +377,100 @@ TEST(HostLapack, SingularValuesOfAMatrixWithAKnownSpectrum) {
   // Backward-stable SVD plus the rounding of forming A: |sigma_i - s_i| <= c n eps ||A||_2, c = 10.
   const double bound = 10.0 * n * std::numeric_limits<double>::epsilon() * s[0];
   for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(computed[i], s[i], bound) << "sigma_" << i;
+}
+
+// linalg::small_svd by every method this build has, on a tall and a square matrix with known
+// singular values 1 .. 1e-6 (and a rank-deficient square one, where Xgesvdp perturbs its input),
+// staged into the execution space's memory (and into strided subviews for U and V). Each method is
+// backward stable: U S V^T is the SVD of A + E, ||E||_2 <= c n u ||A||_2, and forming A adds as
+// much again, so (Weyl) |sigma_i - s_i| <= 2 c n u s_1; U and V are orthonormal within c n u per
+// entry of U^T U - I; and ||A - U S V^T||_max <= 2 c n u s_1 (c = 10, as for LAPACK above).
+TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
+  using strata::linalg::SmallSvdMethod;
+  std::vector<SmallSvdMethod> methods{SmallSvdMethod::automatic, SmallSvdMethod::host_lapack};
+  const bool device = strata::linalg::resolve(SmallSvdMethod::automatic) !=
+                      SmallSvdMethod::host_lapack;
+  if (device) {
+    methods.push_back(SmallSvdMethod::device_jacobi);
+    methods.push_back(SmallSvdMethod::device_polar);
+  } else {
+    strata::Matrix<double> a("a", 4, 3), u("u", 4, 3), v("v", 3, 3);
+    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a), u,
+                                           v, SmallSvdMethod::device_jacobi),
+                 strata::InvalidArgument);
+    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a), u,
+                                           v, SmallSvdMethod::device_polar),
+                 strata::InvalidArgument);
+  }
+  const double eps = std::numeric_limits<double>::epsilon(), c = 10;
+  struct Shape {
+    std::size_t m, n;
+    bool rank_deficient;
+  };
+  for (const auto shape : {Shape{70, 40, false}, Shape{50, 50, false}, Shape{48, 48, true}}) {
+    if (shape.m > shape.n) {
+      EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(),
+                                             strata::ConstMatrix<double>(strata::Matrix<double>(
+                                                 "wide", shape.n, shape.m)),
+                                             strata::Matrix<double>("u", shape.n, shape.n),
+                                             strata::Matrix<double>("v", shape.m, shape.m)),
+                   strata::ShapeMismatch);
+    }
+    const std::size_t m = shape.m, n = shape.n;
+    std::vector<double> s(n);
+    for (std::size_t i = 0; i < n; ++i)
+      s[i] = std::pow(10.0, -6.0 * static_cast<double>(i) / (n - 1));
+    if (shape.rank_deficient)
+      for (std::size_t i = n / 2; i < n; ++i) s[i] = 0;
+    const auto ha = with_singular_values(s, m, n);
+    strata::Matrix<double> a("a", m, n);
+    Kokkos::deep_copy(a, ha);
+    const double bound = 2 * c * n * eps * s[0];
+    for (const auto method : methods) {
+      SCOPED_TRACE(std::string(strata::linalg::to_string(method)) + " " + std::to_string(m) +
+                   "x" + std::to_string(n));
+      // U and V as column ranges of wider matrices: leading dimensions larger than their rows.
+      strata::Matrix<double> uw("uw", m + 3, n + 2), vw("vw", n + 5, n + 1);
+      auto u = Kokkos::subview(uw, std::make_pair(std::size_t{1}, m + 1),
+                               std::make_pair(std::size_t{1}, n + 1));
+      auto v = Kokkos::subview(vw, std::make_pair(std::size_t{0}, n),
+                               std::make_pair(std::size_t{1}, n + 1));
+      const auto sv =
+          strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a),
+                                    strata::Matrix<double>(u), strata::Matrix<double>(v), method);
+      ASSERT_EQ(sv.size(), n);
+      for (std::size_t i = 0; i < n; ++i) {
+        EXPECT_NEAR(sv[i], s[i], bound) << "sigma_" << i;
+        if (i > 0) EXPECT_GE(sv[i - 1], sv[i]) << "not descending at " << i;
+      }
+      const auto hu = strata::testing::to_host(strata::Matrix<double>(u));
+      const auto hv = strata::testing::to_host(strata::Matrix<double>(v));
+      double orth_u = 0, orth_v = 0, residual = 0;
+      for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t i = 0; i < n; ++i) {
+          double utu = 0, vtv = 0;
+          for (std::size_t l = 0; l < m; ++l) utu += hu(l, i) * hu(l, j);
+          for (std::size_t l = 0; l < n; ++l) vtv += hv(l, i) * hv(l, j);
+          orth_u = std::max(orth_u, std::abs(utu - (i == j ? 1.0 : 0.0)));
+          orth_v = std::max(orth_v, std::abs(vtv - (i == j ? 1.0 : 0.0)));
+        }
+      for (std::size_t j = 0; j < n; ++j)
+        for (std::size_t i = 0; i < m; ++i) {
+          double usv = 0;
+          for (std::size_t l = 0; l < n; ++l) usv += hu(i, l) * sv[l] * hv(j, l);
+          residual = std::max(residual, std::abs(usv - ha(i, j)));
+        }
+      // Singular vectors of (numerically) zero singular values are any orthonormal completion:
+      // orthonormality is asserted for all of them, reconstruction covers the rest.
+      EXPECT_LE(orth_u, c * n * eps);
+      EXPECT_LE(orth_v, c * n * eps);
+      EXPECT_LE(residual, bound);
+      // The untouched border of the wider storage stays zero.
+      const auto huw = strata::testing::to_host(uw);
+      EXPECT_EQ(huw(0, 0), 0.0);
+      EXPECT_EQ(huw(m + 2, n + 1), 0.0);
+    }
+  }
 }
 
 TEST(HostLapack, SymmetricEigenvaluesAndQr) {

@@ -6,12 +6,12 @@
 #include <mutex>
 
 #include "strata/core/error.hpp"
+#include "strata/linalg/detail/cusolver_handle.hpp"
 
 namespace strata::linalg::detail {
 
-namespace {
 // One handle per process, created on first use and destroyed before Kokkos (and CUDA) shut down.
-cusolverDnHandle_t solver_handle() {
+cusolverDnHandle_t cusolver_handle() {
   static cusolverDnHandle_t h = nullptr;
   static std::once_flag once;
   std::call_once(once, [] {
@@ -23,6 +23,11 @@ cusolverDnHandle_t solver_handle() {
     });
   });
   return h;
+}
+
+namespace {
+cusolverDnHandle_t solver_handle() {
+  return cusolver_handle();
 }
 
 void check(cusolverStatus_t status, const char* what) {

@@ -7,6 +7,7 @@
 #include "strata/core/checks.hpp"
 #include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
+#include "strata/linalg/small_svd.hpp"
 
 namespace strata::sketch::detail {
 
@@ -28,39 +29,15 @@ int lda(int rows) {
 
 template <class T>
 SmallSvd<T> small_svd(const HostMatrix<T>& a) {
-  const linalg::detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_svd: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_svd: cols");
   const int r = std::min(m, n);
   SmallSvd<T> out{HostMatrix<T>("strata::sketch::svd::U", m, r), std::vector<T>(r),
                   HostMatrix<T>("strata::sketch::svd::Vt", r, n)};
   if (r == 0) return out;
-  auto work_a = copy_of(a, "strata::sketch::svd::A");
-  int info = 0, lwork = -1;
-  T query = 0;
-  const int ldu = lda(m), ldvt = lda(r);
-  // Divide and conquer (xGESDD) is several times faster than xGESVD for the l x l core of a
-  // randomized SVD, with the same backward error (Demmel, Applied NLA, Sec. 5.4.3); xGESVD stays
-  // as the fallback for the rare inputs where it does not converge.
-  std::vector<int> iwork(static_cast<std::size_t>(8 * r));
-  linalg::lapack::gesdd("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
-                        out.vt.data(), &ldvt, &query, &lwork, iwork.data(), &info);
-  lwork = static_cast<int>(query);
-  std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
-  linalg::lapack::gesdd("S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
-                        out.vt.data(), &ldvt, work.data(), &lwork, iwork.data(), &info);
-  if (info > 0) {
-    Kokkos::deep_copy(work_a, a);
-    lwork = -1;
-    linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
-                          out.vt.data(), &ldvt, &query, &lwork, &info);
-    lwork = static_cast<int>(query);
-    work.assign(static_cast<std::size_t>(std::max(lwork, 1)), T(0));
-    linalg::lapack::gesvd("S", "S", &m, &n, work_a.data(), &m, out.s.data(), out.u.data(), &ldu,
-                          out.vt.data(), &ldvt, work.data(), &lwork, &info);
-  }
-  STRATA_REQUIRE(info == 0, NumericalError, "LAPACK SVD failed on a ", m, " x ", n,
-                 " matrix (info = ", info, "); is the input finite?");
+  linalg::detail::host_thin_svd(m, n, a.data(), std::max(lda(m), static_cast<int>(a.stride(1))),
+                                out.s.data(),
+                                out.u.data(), lda(m), out.vt.data(), lda(r));
   return out;
 }
 

@@ -1,0 +1,146 @@
+#include "strata/linalg/detail/svd_cuda.hpp"
+
+#include <cusolverDn.h>
+
+#include <Kokkos_Core.hpp>
+#include <string>
+#include <type_traits>
+
+#include "strata/core/error.hpp"
+#include "strata/linalg/detail/cusolver_handle.hpp"
+
+namespace strata::linalg::detail {
+
+namespace {
+
+void check(cusolverStatus_t status, const char* what) {
+  if (status != CUSOLVER_STATUS_SUCCESS) {
+    STRATA_THROW(InternalError, "cuSOLVER ", what, " failed (status ", static_cast<int>(status),
+                 ")");
+  }
+}
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) {
+    STRATA_THROW(InternalError, "CUDA ", what, " failed: ", cudaGetErrorString(status));
+  }
+}
+
+int read_info(cudaStream_t stream, const int* device_info) {
+  int info = 0;
+  check(cudaMemcpyAsync(&info, device_info, sizeof(int), cudaMemcpyDeviceToHost, stream),
+        "cudaMemcpyAsync of the SVD info");
+  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the SVD");
+  return info;
+}
+
+template <class T>
+using DeviceArray = Kokkos::View<T*, Kokkos::CudaSpace>;
+
+template <class T>
+DeviceArray<T> scratch(std::size_t n, const char* label) {
+  // Not initialized: the solver writes before it reads.
+  return DeviceArray<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, std::string(label)),
+                        n > 0 ? n : 1);
+}
+
+/// RAII for gesvdj's parameter object.
+struct GesvdjInfo {
+  gesvdjInfo_t p = nullptr;
+  GesvdjInfo() {
+    check(cusolverDnCreateGesvdjInfo(&p), "cusolverDnCreateGesvdjInfo");
+    // Defaults made explicit: tolerance = machine precision of the data type (0 selects it),
+    // at most 100 sweeps, singular values sorted descending.
+    check(cusolverDnXgesvdjSetTolerance(p, 0.0), "cusolverDnXgesvdjSetTolerance");
+    check(cusolverDnXgesvdjSetMaxSweeps(p, 100), "cusolverDnXgesvdjSetMaxSweeps");
+    check(cusolverDnXgesvdjSetSortEig(p, 1), "cusolverDnXgesvdjSetSortEig");
+  }
+  ~GesvdjInfo() { cusolverDnDestroyGesvdjInfo(p); }
+  GesvdjInfo(const GesvdjInfo&) = delete;
+  GesvdjInfo& operator=(const GesvdjInfo&) = delete;
+};
+
+struct DnParams {
+  cusolverDnParams_t p = nullptr;
+  DnParams() { check(cusolverDnCreateParams(&p), "cusolverDnCreateParams"); }
+  ~DnParams() { cusolverDnDestroyParams(p); }
+  DnParams(const DnParams&) = delete;
+  DnParams& operator=(const DnParams&) = delete;
+};
+
+template <class T>
+int gesvdj(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* v, int ldv) {
+  cusolverDnHandle_t h = cusolver_handle();
+  check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
+  GesvdjInfo params;
+  const auto jobz = CUSOLVER_EIG_MODE_VECTOR;
+  int lwork = 0;
+  if constexpr (std::is_same_v<T, double>) {
+    check(cusolverDnDgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork,
+                                       params.p),
+          "cusolverDnDgesvdj_bufferSize");
+  } else {
+    check(cusolverDnSgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork,
+                                       params.p),
+          "cusolverDnSgesvdj_bufferSize");
+  }
+  auto work = scratch<T>(static_cast<std::size_t>(lwork), "strata::linalg::gesvdj::work");
+  auto info = scratch<int>(1, "strata::linalg::gesvdj::info");
+  if constexpr (std::is_same_v<T, double>) {
+    check(cusolverDnDgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(), lwork,
+                            info.data(), params.p),
+          "cusolverDnDgesvdj");
+  } else {
+    check(cusolverDnSgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(), lwork,
+                            info.data(), params.p),
+          "cusolverDnSgesvdj");
+  }
+  return read_info(stream, info.data());
+}
+
+template <class T>
+int gesvdp(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* v, int ldv,
+           double* err_sigma) {
+  cusolverDnHandle_t h = cusolver_handle();
+  check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
+  DnParams params;
+  const cudaDataType type = std::is_same_v<T, double> ? CUDA_R_64F : CUDA_R_32F;
+  std::size_t device_bytes = 0, host_bytes = 0;
+  check(cusolverDnXgesvdp_bufferSize(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda,
+                                     type, s, type, u, ldu, type, v, ldv, type, &device_bytes,
+                                     &host_bytes),
+        "cusolverDnXgesvdp_bufferSize");
+  auto device_work = scratch<char>(device_bytes, "strata::linalg::gesvdp::work");
+  std::string host_work(host_bytes > 0 ? host_bytes : 1, '\0');
+  auto info = scratch<int>(1, "strata::linalg::gesvdp::info");
+  double err = 0;
+  check(cusolverDnXgesvdp(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda, type, s,
+                          type, u, ldu, type, v, ldv, type, device_work.data(), device_bytes,
+                          host_work.data(), host_bytes, info.data(), &err),
+        "cusolverDnXgesvdp");
+  const int result = read_info(stream, info.data());
+  *err_sigma = err;
+  return result;
+}
+
+template <class T>
+int thin_svd(cudaStream_t stream, char method, int m, int n, T* a, int lda, T* s, T* u, int ldu,
+             T* v, int ldv, double* err_sigma) {
+  *err_sigma = 0;
+  if (method == 'p') return gesvdp(stream, m, n, a, lda, s, u, ldu, v, ldv, err_sigma);
+  return gesvdj(stream, m, n, a, lda, s, u, ldu, v, ldv);
+}
+
+}  // namespace
+
+int thin_svd_cuda(cudaStream_t stream, char method, int m, int n, double* a, int lda, double* s,
+                  double* u, int ldu, double* v, int ldv, double* err_sigma) {
+  return thin_svd(stream, method, m, n, a, lda, s, u, ldu, v, ldv, err_sigma);
+}
+
+int thin_svd_cuda(cudaStream_t stream, char method, int m, int n, float* a, int lda, float* s,
+                  float* u, int ldu, float* v, int ldv, double* err_sigma) {
+  return thin_svd(stream, method, m, n, a, lda, s, u, ldu, v, ldv, err_sigma);
+}
+
+}  // namespace strata::linalg::detail
