@@ -72,8 +72,8 @@ void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
   o.oversample = p;
   o.power_iterations = static_cast<int>(q);
   o.error_probes = static_cast<int>(opt("probes", 10));
-  o.small_svd = strata::linalg::parse_small_svd_method(
-      strata::bench::option("small-svd", "automatic"));
+  o.small_svd =
+      strata::linalg::parse_small_svd_method(strata::bench::option("small-svd", "automatic"));
   strata::sketch::SvdResult<double> r;
   // One untimed warm-up call: library handles, workspaces and kernel loading stay out of the
   // timing.
@@ -141,7 +141,9 @@ void core_svd(benchmark::State& state, long l, strata::linalg::SmallSvdMethod me
   strata::Matrix<double> a("a", l, l), u("u", l, l), v("v", l, l);
   strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, a);
   const strata::ExecSpace exec;
-  const auto run = [&] { strata::linalg::small_svd(exec, strata::ConstMatrix<double>(a), u, v, method); };
+  const auto run = [&] {
+    strata::linalg::small_svd(exec, strata::ConstMatrix<double>(a), u, v, method);
+  };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
   for (auto _ : state) run();
 }

@@ -39,8 +39,7 @@ std::vector<T> host_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, co
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_svd: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_svd: cols");
   auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
-  HostMatrix<T> hu(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::U"), m,
-                   n);
+  HostMatrix<T> hu(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::U"), m, n);
   HostMatrix<T> hvt(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::Vt"), n,
                     n);
   std::vector<T> s(static_cast<std::size_t>(n));
@@ -71,10 +70,10 @@ std::vector<T> cuda_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, co
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::s"),
       static_cast<std::size_t>(n));
   double err_sigma = 0;
-  const int info = detail::thin_svd_cuda(
-      exec.cuda_stream(), method, m, n, work.data(), std::max(1, m), s.data(), u.data(),
-      leading_dimension(u.stride(1), u.extent(0)), v.data(),
-      leading_dimension(v.stride(1), v.extent(0)), &err_sigma);
+  const int info =
+      detail::thin_svd_cuda(exec.cuda_stream(), method, m, n, work.data(), std::max(1, m), s.data(),
+                            u.data(), leading_dimension(u.stride(1), u.extent(0)), v.data(),
+                            leading_dimension(v.stride(1), v.extent(0)), &err_sigma);
   STRATA_REQUIRE(info == 0, NumericalError, "small_svd: the cuSOLVER SVD of a ", m, " x ", n,
                  " matrix failed (info = ", info, "); is the input finite?");
   auto hs = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s);
@@ -98,10 +97,14 @@ SmallSvdMethod resolve(SmallSvdMethod method) {
 
 const char* to_string(SmallSvdMethod method) {
   switch (method) {
-    case SmallSvdMethod::automatic: return "automatic";
-    case SmallSvdMethod::host_lapack: return "host-lapack";
-    case SmallSvdMethod::device_jacobi: return "device-jacobi";
-    case SmallSvdMethod::device_polar: return "device-polar";
+    case SmallSvdMethod::automatic:
+      return "automatic";
+    case SmallSvdMethod::host_lapack:
+      return "host-lapack";
+    case SmallSvdMethod::device_jacobi:
+      return "device-jacobi";
+    case SmallSvdMethod::device_polar:
+      return "device-polar";
   }
   return "?";
 }
@@ -149,7 +152,8 @@ void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* 
   auto load = [&] {
     for (int j = 0; j < n; ++j)
       std::copy(a0 + static_cast<std::size_t>(j) * lda0,
-                a0 + static_cast<std::size_t>(j) * lda0 + m, a.begin() + static_cast<std::size_t>(j) * m);
+                a0 + static_cast<std::size_t>(j) * lda0 + m,
+                a.begin() + static_cast<std::size_t>(j) * m);
   };
   load();
   const int lda = std::max(1, m);
@@ -180,9 +184,9 @@ void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* 
 
 }  // namespace detail
 
-#define STRATA_SMALL_SVD_INSTANTIATE(T)                                                        \
-  template std::vector<T> small_svd<T>(const ExecSpace&, const ConstMatrix<T>&,                \
-                                       const Matrix<T>&, const Matrix<T>&, SmallSvdMethod);    \
+#define STRATA_SMALL_SVD_INSTANTIATE(T)                                                           \
+  template std::vector<T> small_svd<T>(const ExecSpace&, const ConstMatrix<T>&, const Matrix<T>&, \
+                                       const Matrix<T>&, SmallSvdMethod);                         \
   template void detail::host_thin_svd<T>(int, int, const T*, int, T*, T*, int, T*, int);
 STRATA_SMALL_SVD_INSTANTIATE(float)
 STRATA_SMALL_SVD_INSTANTIATE(double)

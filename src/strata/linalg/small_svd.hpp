@@ -52,10 +52,9 @@ template <class T>
 void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* vt, int ldvt);
 }  // namespace detail
 
-#define STRATA_SMALL_SVD_DECLARE(T)                                                          \
-  extern template std::vector<T> small_svd<T>(const ExecSpace&, const ConstMatrix<T>&,       \
-                                              const Matrix<T>&, const Matrix<T>&,            \
-                                              SmallSvdMethod);                               \
+#define STRATA_SMALL_SVD_DECLARE(T)                                                                \
+  extern template std::vector<T> small_svd<T>(const ExecSpace&, const ConstMatrix<T>&,             \
+                                              const Matrix<T>&, const Matrix<T>&, SmallSvdMethod); \
   extern template void detail::host_thin_svd<T>(int, int, const T*, int, T*, T*, int, T*, int);
 STRATA_SMALL_SVD_DECLARE(float)
 STRATA_SMALL_SVD_DECLARE(double)

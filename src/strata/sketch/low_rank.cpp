@@ -8,9 +8,9 @@
 #include "strata/core/checks.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
+#include "strata/linalg/small_svd.hpp"
 #include "strata/sketch/detail/lowrank_common.hpp"
 #include "strata/sketch/detail/range_finder_impl.hpp"
-#include "strata/linalg/small_svd.hpp"
 #include "strata/sketch/detail/small_dense.hpp"
 
 namespace strata::sketch {

@@ -388,8 +388,8 @@ TEST(HostLapack, SingularValuesOfAMatrixWithAKnownSpectrum) {
 TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
   using strata::linalg::SmallSvdMethod;
   std::vector<SmallSvdMethod> methods{SmallSvdMethod::automatic, SmallSvdMethod::host_lapack};
-  const bool device = strata::linalg::resolve(SmallSvdMethod::automatic) !=
-                      SmallSvdMethod::host_lapack;
+  const bool device =
+      strata::linalg::resolve(SmallSvdMethod::automatic) != SmallSvdMethod::host_lapack;
   if (device) {
     methods.push_back(SmallSvdMethod::device_jacobi);
     methods.push_back(SmallSvdMethod::device_polar);
@@ -410,8 +410,8 @@ TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
   for (const auto shape : {Shape{70, 40, false}, Shape{50, 50, false}, Shape{48, 48, true}}) {
     if (shape.m > shape.n) {
       EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(),
-                                             strata::ConstMatrix<double>(strata::Matrix<double>(
-                                                 "wide", shape.n, shape.m)),
+                                             strata::ConstMatrix<double>(
+                                                 strata::Matrix<double>("wide", shape.n, shape.m)),
                                              strata::Matrix<double>("u", shape.n, shape.n),
                                              strata::Matrix<double>("v", shape.m, shape.m)),
                    strata::ShapeMismatch);
@@ -427,8 +427,8 @@ TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
     Kokkos::deep_copy(a, ha);
     const double bound = 2 * c * n * eps * s[0];
     for (const auto method : methods) {
-      SCOPED_TRACE(std::string(strata::linalg::to_string(method)) + " " + std::to_string(m) +
-                   "x" + std::to_string(n));
+      SCOPED_TRACE(std::string(strata::linalg::to_string(method)) + " " + std::to_string(m) + "x" +
+                   std::to_string(n));
       // U and V as column ranges of wider matrices: leading dimensions larger than their rows.
       strata::Matrix<double> uw("uw", m + 3, n + 2), vw("vw", n + 5, n + 1);
       auto u = Kokkos::subview(uw, std::make_pair(std::size_t{1}, m + 1),

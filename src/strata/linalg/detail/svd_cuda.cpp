@@ -76,13 +76,13 @@ int gesvdj(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu
   const auto jobz = CUSOLVER_EIG_MODE_VECTOR;
   int lwork = 0;
   if constexpr (std::is_same_v<T, double>) {
-    check(cusolverDnDgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork,
-                                       params.p),
-          "cusolverDnDgesvdj_bufferSize");
+    check(
+        cusolverDnDgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork, params.p),
+        "cusolverDnDgesvdj_bufferSize");
   } else {
-    check(cusolverDnSgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork,
-                                       params.p),
-          "cusolverDnSgesvdj_bufferSize");
+    check(
+        cusolverDnSgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork, params.p),
+        "cusolverDnSgesvdj_bufferSize");
   }
   auto work = scratch<T>(static_cast<std::size_t>(lwork), "strata::linalg::gesvdj::work");
   auto info = scratch<int>(1, "strata::linalg::gesvdj::info");

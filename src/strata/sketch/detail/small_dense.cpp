@@ -36,8 +36,7 @@ SmallSvd<T> small_svd(const HostMatrix<T>& a) {
                   HostMatrix<T>("strata::sketch::svd::Vt", r, n)};
   if (r == 0) return out;
   linalg::detail::host_thin_svd(m, n, a.data(), std::max(lda(m), static_cast<int>(a.stride(1))),
-                                out.s.data(),
-                                out.u.data(), lda(m), out.vt.data(), lda(r));
+                                out.s.data(), out.u.data(), lda(m), out.vt.data(), lda(r));
   return out;
 }
 
