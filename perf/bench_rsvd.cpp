@@ -7,7 +7,8 @@
 // X^T X GEMMs and two X R GEMMs).
 //
 //   strata_bench_rsvd [--m=2000] [--n=1000] [--rank=20] [--power=1] [--oversample=10] [--svd=1]
-//                     [--probes=10] [--small-svd=automatic|host-lapack|device-jacobi|device-polar]
+//                     [--probes=10] [--precision=fp64|fp32]
+//                     [--small-svd=automatic|host-lapack|device-jacobi|device-polar]
 // --small-svd: where randomized_svd factors its l x l core (linalg/small_svd.hpp); every method
 // available in the build is also timed alone on an l x l Gaussian matrix ("core_svd" rows).
 // --probes: Gaussian probes of the posterior error measure (0: none, as torch.svd_lowrank).
@@ -18,8 +19,10 @@
 // sigma_j = exp(-j / k): a Gaussian-product matrix whose singular values decay by e every k.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "bench_main.hpp"
@@ -46,9 +49,10 @@ struct Extra {
 };
 Extra g_extra;
 
-strata::Matrix<double> decaying_matrix(long m, long n, long k) {
+template <class T>
+strata::Matrix<T> decaying_matrix(long m, long n, long k) {
   const long r = std::min(m, n);
-  strata::Matrix<double> g1("g1", m, r), g2("g2", n, r), a("a", m, n);
+  strata::Matrix<T> g1("g1", m, r), g2("g2", n, r), a("a", m, n);
   const strata::ExecSpace exec;
   strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 1, 0}, g1);
   strata::fill_random(exec, strata::RandomStream{strata::Distribution::gaussian, 1, 1}, g2);
@@ -57,16 +61,18 @@ strata::Matrix<double> decaying_matrix(long m, long n, long k) {
       "bench::rsvd::scale", Kokkos::RangePolicy<strata::ExecSpace>(exec, 0, g1.size()),
       KOKKOS_LAMBDA(const std::size_t t) {
         const std::size_t i = t % g1.extent(0), j = t / g1.extent(0);
-        g1(i, j) *= scale * strata::kx::exp(-static_cast<double>(j) / static_cast<double>(k));
+        g1(i, j) *= static_cast<T>(
+            scale * strata::kx::exp(-static_cast<double>(j) / static_cast<double>(k)));
       });
-  strata::linalg::gemm(exec, "N", "T", 1.0, g1, g2, 0.0, a);
+  strata::linalg::gemm(exec, "N", "T", T(1), g1, g2, T(0), a);
   strata::kx::fence(exec, "bench::rsvd::input");
   return a;
 }
 
+template <class T>
 void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
-  const auto a = decaying_matrix(m, n, k);
-  const strata::DenseOperator<double> op(a);
+  const auto a = decaying_matrix<T>(m, n, k);
+  const strata::DenseOperator<T> op(a);
   strata::sketch::LowRankOptions o;
   o.rank = k;
   o.oversample = p;
@@ -74,7 +80,7 @@ void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
   o.error_probes = static_cast<int>(opt("probes", 10));
   o.small_svd =
       strata::linalg::parse_small_svd_method(strata::bench::option("small-svd", "automatic"));
-  strata::sketch::SvdResult<double> r;
+  strata::sketch::SvdResult<T> r;
   // One untimed warm-up call: library handles, workspaces and kernel loading stay out of the
   // timing.
   r = strata::sketch::randomized_svd(strata::ExecSpace(), op, o);
@@ -87,13 +93,14 @@ void rsvd(benchmark::State& state, long m, long n, long k, long q, long p) {
                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
+template <class T>
 void gemm_sketch(benchmark::State& state, long m, long n, long k, long l) {
-  const auto a = decaying_matrix(m, n, k);
-  strata::Matrix<double> omega("omega", n, l), y("y", m, l);
+  const auto a = decaying_matrix<T>(m, n, k);
+  strata::Matrix<T> omega("omega", n, l), y("y", m, l);
   strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, omega);
   const strata::ExecSpace exec;
   const auto run = [&] {
-    strata::linalg::gemm(exec, "N", "N", 1.0, a, omega, 0.0, y);
+    strata::linalg::gemm(exec, "N", "N", T(1), a, omega, T(0), y);
     strata::kx::fence(exec, "bench::rsvd::gemm");
   };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
@@ -104,12 +111,13 @@ void gemm_sketch(benchmark::State& state, long m, long n, long k, long l) {
 
 // CholeskyQR2 of a Gaussian m x l block (restored before each run, the copy timed too), and the
 // GEMMs of the same flop count.
+template <class T>
 void cholesky_qr(benchmark::State& state, long m, long l) {
-  strata::Matrix<double> x0("x0", m, l), x("x", m, l), r("r", l, l), g("g", l, l);
+  strata::Matrix<T> x0("x0", m, l), x("x", m, l), r("r", l, l), g("g", l, l);
   strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, x0);
   const strata::ExecSpace exec;
   const strata::Comm self = strata::Comm::self();
-  const strata::DistMatrix<double> dx(self, strata::BlockRowLayout(m, 1), x);
+  const strata::DistMatrix<T> dx(self, strata::BlockRowLayout(m, 1), x);
   strata::TallSkinnyQrResult result;
   const auto run = [&] {
     Kokkos::deep_copy(exec, x, x0);
@@ -121,14 +129,15 @@ void cholesky_qr(benchmark::State& state, long m, long l) {
   state.counters["passes"] = result.passes;
 }
 
+template <class T>
 void qr_gemm_bound(benchmark::State& state, long m, long l) {
-  strata::Matrix<double> x("x", m, l), y("y", m, l), g("g", l, l);
+  strata::Matrix<T> x("x", m, l), y("y", m, l), g("g", l, l);
   strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, x);
   const strata::ExecSpace exec;
   const auto run = [&] {
     for (int pass = 0; pass < 2; ++pass) {
-      strata::linalg::gemm(exec, "T", "N", 1.0, x, x, 0.0, g);
-      strata::linalg::gemm(exec, "N", "N", 1.0, x, g, 0.0, y);
+      strata::linalg::gemm(exec, "T", "N", T(1), x, x, T(0), g);
+      strata::linalg::gemm(exec, "N", "N", T(1), x, g, T(0), y);
     }
     strata::kx::fence(exec, "bench::rsvd::qr_gemm");
   };
@@ -137,39 +146,44 @@ void qr_gemm_bound(benchmark::State& state, long m, long l) {
 }
 
 // The SVD of an l x l Gaussian matrix (the core randomized_svd factors) by one small_svd method.
+template <class T>
 void core_svd(benchmark::State& state, long l, strata::linalg::SmallSvdMethod method) {
-  strata::Matrix<double> a("a", l, l), u("u", l, l), v("v", l, l);
+  strata::Matrix<T> a("a", l, l), u("u", l, l), v("v", l, l);
   strata::fill_random(strata::ExecSpace(), strata::RandomStream{}, a);
   const strata::ExecSpace exec;
   const auto run = [&] {
-    strata::linalg::small_svd(exec, strata::ConstMatrix<double>(a), u, v, method);
+    strata::linalg::small_svd(exec, strata::ConstMatrix<T>(a), u, v, method);
   };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
   for (auto _ : state) run();
 }
 
+template <class T>
 void lapack_svd(benchmark::State& state, long m, long n, long k) {
-  const auto a = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), decaying_matrix(m, n, k));
-  std::vector<double> s;
+  const auto a =
+      Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), decaying_matrix<T>(m, n, k));
+  std::vector<T> s;
   for (auto _ : state) s = strata::linalg::host::singular_values(a);
-  g_extra.sigma_next = s[static_cast<std::size_t>(k)];
+  g_extra.sigma_next = static_cast<double>(s[static_cast<std::size_t>(k)]);
 }
 
-void register_all() {
+template <class T>
+void register_for() {
   const long m = opt("m", 2000), n = opt("n", 1000), k = opt("rank", 20), q = opt("power", 1),
              p = opt("oversample", 10);
-  const std::string tag = std::to_string(m) + "x" + std::to_string(n) + "/k" + std::to_string(k);
+  const std::string tag = std::to_string(m) + "x" + std::to_string(n) + "/k" + std::to_string(k) +
+                          (std::is_same_v<T, float> ? "/fp32" : "/fp64");
   benchmark::RegisterBenchmark(("rsvd/" + tag + "/q" + std::to_string(q)).c_str(),
-                               [=](benchmark::State& s) { rsvd(s, m, n, k, q, p); })
+                               [=](benchmark::State& s) { rsvd<T>(s, m, n, k, q, p); })
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("gemm_sketch/" + tag).c_str(), [=](benchmark::State& s) {
-    gemm_sketch(s, m, n, k, k + p);
+    gemm_sketch<T>(s, m, n, k, k + p);
   })->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("cholesky_qr2/" + tag).c_str(), [=](benchmark::State& s) {
-    cholesky_qr(s, m, k + p);
+    cholesky_qr<T>(s, m, k + p);
   })->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark(("qr_gemms/" + tag).c_str(), [=](benchmark::State& s) {
-    qr_gemm_bound(s, m, k + p);
+    qr_gemm_bound<T>(s, m, k + p);
   })->Unit(benchmark::kMillisecond);
   using strata::linalg::SmallSvdMethod;
   std::vector<SmallSvdMethod> core_methods{SmallSvdMethod::host_lapack};
@@ -179,14 +193,27 @@ void register_all() {
   for (const auto method : core_methods) {
     benchmark::RegisterBenchmark(
         ("core_svd/" + std::to_string(k + p) + "/" + strata::linalg::to_string(method)).c_str(),
-        [=](benchmark::State& s) { core_svd(s, k + p, method); })
+        [=](benchmark::State& s) { core_svd<T>(s, k + p, method); })
         ->Unit(benchmark::kMillisecond);
   }
   if (opt("svd", 1) != 0) {
     benchmark::RegisterBenchmark(("lapack_svd/" + tag).c_str(),
-                                 [=](benchmark::State& s) { lapack_svd(s, m, n, k); })
+                                 [=](benchmark::State& s) { lapack_svd<T>(s, m, n, k); })
         ->Unit(benchmark::kMillisecond)
         ->Iterations(1);
+  }
+}
+
+void register_all() {
+  const std::string precision = strata::bench::option("precision", "fp64");
+  if (precision == "fp32") {
+    register_for<float>();
+  } else if (precision == "fp64") {
+    register_for<double>();
+  } else {
+    std::fprintf(stderr, "strata_bench_rsvd: --precision=%s: expected fp64 or fp32\n",
+                 precision.c_str());
+    std::exit(2);
   }
 }
 
@@ -199,8 +226,9 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
   const long m = opt("m", 2000), n = opt("n", 1000), k = opt("rank", 20), q = opt("power", 1),
              p = opt("oversample", 10);
   const double t = seconds("rsvd/"), g = seconds("gemm_sketch/"), svd = seconds("lapack_svd/");
-  std::printf("\nRandomized SVD %ld x %ld, rank %ld, oversampling %ld, %ld power steps (%s)\n", m,
-              n, k, p, q, strata::ExecSpace::name());
+  std::printf("\nRandomized SVD %ld x %ld, rank %ld, oversampling %ld, %ld power steps, %s (%s)\n",
+              m, n, k, p, q, strata::bench::option("precision", "fp64").c_str(),
+              strata::ExecSpace::name());
   std::printf("  rsvd            %10.3f ms  (%ld matvecs, error estimate %.3e", t * 1e3,
               g_extra.matvecs, g_extra.error_estimate);
   if (g_extra.sigma_next > 0) std::printf(", LAPACK sigma_{k+1} %.3e", g_extra.sigma_next);
@@ -226,12 +254,13 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
                   run.seconds_per_iteration * 1e3);
   std::printf("\n");
   if (svd > 0)
-    std::printf("  baseline: LAPACK dgesvd (values only, host) %10.3f ms; dgesvd / rsvd = %.2f\n",
+    std::printf("  baseline: LAPACK xGESVD (values only, host) %10.3f ms; xGESVD / rsvd = %.2f\n",
                 svd * 1e3, t > 0 ? svd / t : 0.0);
 }
 
 [[maybe_unused]] const bool registered = [] {
-  for (const char* name : {"m", "n", "rank", "power", "oversample", "svd", "probes", "small-svd"})
+  for (const char* name :
+       {"m", "n", "rank", "power", "oversample", "svd", "probes", "small-svd", "precision"})
     strata::bench::add_option_name(name);
   strata::bench::set_registrar(register_all);
   strata::bench::set_summary(summary);
