@@ -246,8 +246,8 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
       "  CholeskyQR2 of one %ld x %ld sketch %10.3f ms; its GEMM bound (2 x (X^T X, X G)) %10.3f "
       "ms; ratio %.2f\n",
       m, k + p, qr * 1e3, qr_gemms * 1e3, qr_gemms > 0 ? qr / qr_gemms : 0.0);
-  std::printf("  SVD of the %ld x %ld core (randomized_svd's small SVD, --small-svd=%s):", k + p,
-              k + p, strata::bench::option("small-svd", "automatic").c_str());
+  std::printf("  core SVD of %ld x %ld (randomized_svd's small SVD, --small-svd=%s):", k + p, k + p,
+              strata::bench::option("small-svd", "automatic").c_str());
   for (const auto& [name, run] : runs)
     if (name.rfind("core_svd/", 0) == 0)
       std::printf("  %s %.3f ms", name.substr(name.rfind('/') + 1).c_str(),
