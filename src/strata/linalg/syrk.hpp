@@ -9,8 +9,9 @@ namespace strata::linalg {
 /// C = alpha A^T A + beta C (trans 'T', A k x n) or C = alpha A A^T + beta C (trans 'N', A n x k)
 /// for an n x n C whose input is symmetric when beta != 0 (beta = 0: C is not read). On return C
 /// holds the whole symmetric result, both triangles equal. The lower triangle is computed by the
-/// backend's SYRK (host BLAS xSYRK under Kokkos Serial, cuBLAS xSYRK on CUDA) and copied to the
-/// upper one; on a threaded host backend (OpenMP, Threads) by the split host GEMM of blas.hpp,
+/// backend's SYRK (host BLAS xSYRK under Kokkos Serial, cuBLAS xSYRK on CUDA; for tall-skinny A,
+/// k >= 8 n, cuBLAS GEMM, which is faster there despite twice the flops) and copied to the upper
+/// one; on a threaded host backend (OpenMP, Threads) by the split host GEMM of blas.hpp,
 /// which spreads over Kokkos' threads where a single-threaded SYRK could not, and then made exactly
 /// symmetric by the same copy. Throws ShapeMismatch on inconsistent extents.
 template <class T>
