@@ -386,13 +386,116 @@ void run_sparse_gather(const ExecSpace& exec, const SparseSignMatrix& s, const C
       f);
 }
 
+/// The team functor of sparse_product_team's columns kernel: out(i, c) = scale * (row i of S) .
+/// a(:, c). A team owns column c of a and every row of S. It streams the column through team
+/// scratch in chunks of `chunk` rows (coalesced reads, each entry of a read once by the whole
+/// league); after each chunk, every row i (a thread's, cyclically) walks its CSR entries that fall
+/// into the chunk, resuming where the last chunk stopped. Sums and positions stay in scratch
+/// between chunks. Each sum runs over its row in increasing column j: the order of the tiles
+/// kernel and of the host kernels (bitwise equal results).
+template <class T>
+struct SparseColumns {
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using ScratchT =
+      Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  using ScratchI =
+      Kokkos::View<index_type*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  Kokkos::View<const std::int64_t*, MemSpace> entries;
+  Kokkos::View<const index_type*, MemSpace> row_ptr;
+  ConstMatrix<T> a;
+  Matrix<T> out;
+  T scale;
+  index_type d, w, chunk;
+
+  static std::size_t scratch_bytes(index_type d, index_type chunk) {
+    return ScratchT::shmem_size(static_cast<std::size_t>(chunk)) +
+           ScratchT::shmem_size(static_cast<std::size_t>(d)) +
+           ScratchI::shmem_size(static_cast<std::size_t>(d));
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Policy::member_type& team) const {
+    const index_type c = team.league_rank();
+    ScratchT tile(team.team_scratch(0), static_cast<std::size_t>(chunk));
+    ScratchT acc(team.team_scratch(0), static_cast<std::size_t>(d));
+    ScratchI pos(team.team_scratch(0), static_cast<std::size_t>(d));
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, d), [&](const index_type i) {
+      acc(i) = T(0);
+      pos(i) = row_ptr(i);
+    });
+    for (index_type j0 = 0; j0 < w; j0 += chunk) {
+      const index_type jn = w - j0 < chunk ? w - j0 : chunk;
+      team.team_barrier();  // the sums are initialized / the previous chunk is consumed
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn),
+                           [&](const index_type q) { tile(q) = a(j0 + q, c); });
+      team.team_barrier();
+      const index_type j_end = j0 + jn;
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(team, d), [&](const index_type i) {
+        const index_type row_end = row_ptr(i + 1);
+        index_type p = pos(i);
+        T sum = acc(i);
+        while (p < row_end) {
+          const std::int64_t e = entries(p);
+          const index_type j = static_cast<index_type>(e >= 0 ? e : ~e);
+          if (j >= j_end) break;
+          const T v = tile(j - j0);
+          sum += e >= 0 ? v : -v;
+          ++p;
+        }
+        pos(i) = p;
+        acc(i) = sum;
+      });
+    }
+    team.team_barrier();
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, d),
+                         [&](const index_type i) { out(i, c) = scale * acc(i); });
+  }
+};
+
+/// The scratch budget of the columns kernel, in bytes (the team scratch limit, as fwht_team's).
+inline std::size_t sparse_columns_budget() {
+  const auto limit = static_cast<std::size_t>(Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0));
+  return limit > 256 ? limit - 256 : 0;
+}
+
+template <class T>
+void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
+                        const Matrix<T>& out, T scale) {
+  using F = SparseColumns<T>;
+  F f{s.row_entries(), s.row_offsets(), a, out, scale, 0, 0, 0};
+  f.d = s.description().rows;
+  f.w = s.col_end() - s.col_begin();
+  const std::size_t budget = sparse_columns_budget();
+  const std::size_t fixed = F::scratch_bytes(f.d, 0);
+  STRATA_REQUIRE(fixed < budget, InvalidArgument, "sparse_product_team: the columns kernel needs ",
+                 fixed, " bytes of team scratch for d = ", f.d, " rows of S; the limit is ",
+                 budget);
+  // The longest chunk that fits (whole multiples of 32 values), at least one value.
+  index_type chunk = static_cast<index_type>((budget - fixed) / sizeof(T));
+  while (chunk > 1 && F::scratch_bytes(f.d, chunk) > budget) chunk -= chunk > 32 ? 32 : 1;
+  if (chunk > 32) chunk -= chunk % 32;
+  f.chunk = std::max<index_type>(1, std::min(chunk, std::max<index_type>(f.w, 1)));
+  const std::size_t bytes = F::scratch_bytes(f.d, f.chunk);
+  typename F::Policy probe(exec, 1, 1);
+  probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  // 256 threads: a few rows of S per thread on the usual d <= 2048, and 8 warps to hide latency.
+  const int team_size = kx::team_size(exec, probe, f, 256);
+  typename F::Policy policy(exec, static_cast<int>(out.extent(1)), team_size);
+  policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  Kokkos::parallel_for("strata::sketch::sparse_left_columns", policy, f);
+}
+
 }  // namespace
 
 namespace detail {
 
 template <class T>
+bool sparse_columns_fit(index_type d) {
+  return 2 * SparseColumns<T>::scratch_bytes(d, 0) <= sparse_columns_budget();
+}
+
+template <class T>
 void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
-                         const Matrix<T>& out, T scale, bool transposed) {
+                         const Matrix<T>& out, T scale, bool transposed, SparseGpuKernel kernel) {
   const index_type d = s.description().rows, w = s.col_end() - s.col_begin();
   STRATA_REQUIRE(static_cast<index_type>(s.row_offsets().extent(0)) == d + 1, InvalidArgument,
                  "sparse_product_team: the row-sorted copy of the sparse-sign block is missing; "
@@ -407,6 +510,9 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
   if (width == 0) return;
   if (transposed) {
     run_sparse_gather<T, true>(exec, s, a, out, scale);
+  } else if (kernel == SparseGpuKernel::columns ||
+             (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d))) {
+    run_sparse_columns<T>(exec, s, a, out, scale);
   } else {
     run_sparse_gather<T, false>(exec, s, a, out, scale);
   }
@@ -414,10 +520,12 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
 
 template void sparse_product_team<float>(const ExecSpace&, const SparseSignMatrix&,
                                          const ConstMatrix<float>&, const Matrix<float>&, float,
-                                         bool);
+                                         bool, SparseGpuKernel);
 template void sparse_product_team<double>(const ExecSpace&, const SparseSignMatrix&,
                                           const ConstMatrix<double>&, const Matrix<double>&, double,
-                                          bool);
+                                          bool, SparseGpuKernel);
+template bool sparse_columns_fit<float>(index_type);
+template bool sparse_columns_fit<double>(index_type);
 
 }  // namespace detail
 
@@ -428,7 +536,7 @@ namespace {
 /// out = scale * S(:, b:b+r) a for a (r x k) with the cached columns of S.
 template <class T>
 void sparse_left(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
-                 const Matrix<T>& out, T scale) {
+                 const Matrix<T>& out, T scale, SparseGpuKernel kernel) {
   const index_type d = s.description().rows, nnz = s.description().nnz;
   const index_type r = static_cast<index_type>(a.extent(0)),
                    k = static_cast<index_type>(a.extent(1));
@@ -465,7 +573,7 @@ void sparse_left(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMa
           }
         });
   } else {
-    detail::sparse_product_team(exec, s, a, out, scale, false);
+    detail::sparse_product_team(exec, s, a, out, scale, false, kernel);
   }
 }
 
@@ -676,7 +784,7 @@ void partial_left(const ExecSpace& exec, const SketchOperator& op, const ConstMa
     case OperatorKind::sparse_sign:
       return sparse_left(exec,
                          SparseSignMatrix(exec, op, b, b + static_cast<index_type>(a.extent(0))), a,
-                         out, scale);
+                         out, scale, o.sparse_kernel);
     case OperatorKind::srht:
       return hadamard_left(exec, op, a, b, srht_sampled_rows(op), out, scale, o.fwht);
     case OperatorKind::hadamard:
@@ -804,7 +912,8 @@ void sketch_rows(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMa
   if (options.check_finite) require_finite(exec, a, "sketch_rows: A");
   if (k == 0) return;
   if (r == 0) return fill_zero(exec, sa);
-  sparse_left(exec, s, a, sa, static_cast<T>(entry_scale(op, options.isometry_scaling)));
+  sparse_left(exec, s, a, sa, static_cast<T>(entry_scale(op, options.isometry_scaling)),
+              options.sparse_kernel);
 }
 
 template <class T>

@@ -90,6 +90,17 @@ struct SketchOperator {
   void validate() const;
 };
 
+/// The GPU kernel of the sparse-sign product S A (non-host backends; the host has its own loops).
+enum class SparseGpuKernel {
+  /// columns where it fits (d rows of S' sums and CSR positions in team scratch), else tiles.
+  automatic,
+  /// A team per 32 columns of A and block of rows of S, A streamed in short row tiles.
+  tiles,
+  /// A team per column of A and all d rows of S: the column streamed once, in long chunks, through
+  /// team scratch; each thread walks whole CSR rows of S against the chunk.
+  columns
+};
+
 struct ApplyOptions {
   /// Scale so that E ||S x||^2 = ||x||^2 (see the header comment); false: unscaled entries.
   bool isometry_scaling = true;
@@ -104,6 +115,8 @@ struct ApplyOptions {
   /// the last (no N x k workspace); FwhtGpuKernel::radix8 keeps the separate sign flip, FWHT and
   /// gather.
   FwhtOptions fwht;
+  /// sparse-sign S A on GPUs (sketch_rows and left application); A S^T always uses the tiles.
+  SparseGpuKernel sparse_kernel = SparseGpuKernel::automatic;
 };
 
 /// The factor multiplying the unscaled entries: 1/sqrt(d) (gaussian, rademacher, srht),

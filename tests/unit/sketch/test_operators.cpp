@@ -405,7 +405,15 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
       s.build_rows(exec);
     }
     const T scale = static_cast<T>(sk::entry_scale(op, true));
-    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, scale, false);
+    // S A by the columns kernel (a team per column of A, the column in chunks of ~4000 rows in
+    // fp64, ~8000 in fp32 on the host's 32 KiB of team scratch: the last two cases span several
+    // chunks); below, by the tiles kernel into sa_tiles.
+    ASSERT_TRUE(sk::detail::sparse_columns_fit<T>(c.d));
+    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, scale, false,
+                                    sk::SparseGpuKernel::columns);
+    Matrix<T> sa_tiles("sa_tiles", sa.extent(0), sa.extent(1));
+    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa_tiles, scale, false,
+                                    sk::SparseGpuKernel::tiles);
     sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(b), bs, scale, true);
     // The host kernels add the same terms in the same (increasing column) order: bitwise equal.
     Matrix<T> sa_host("sa_host", sa.extent(0), sa.extent(1));
@@ -414,8 +422,11 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
     sk::sketch_columns<T>(exec, s, b, bs_host);
     const auto got_sa = to_double(sa), got_bs = to_double(bs);
     const auto host_sa = to_double(sa_host), host_bs = to_double(bs_host);
-    for (std::size_t i = 0; i < got_sa.size(); ++i)
+    const auto got_tiles = to_double(sa_tiles);
+    for (std::size_t i = 0; i < got_sa.size(); ++i) {
       ASSERT_EQ(got_sa.data()[i], host_sa.data()[i]) << "S A entry " << i << ", d = " << c.d;
+      ASSERT_EQ(got_tiles.data()[i], host_sa.data()[i]) << "S A (tiles) entry " << i;
+    }
     for (std::size_t i = 0; i < got_bs.size(); ++i)
       ASSERT_EQ(got_bs.data()[i], host_bs.data()[i]) << "A S^T entry " << i << ", d = " << c.d;
     // Against the explicit block: sums of at most w terms, |error| <= gamma_{w+1} (|S| |A|).
@@ -432,6 +443,26 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
       ASSERT_LE(std::abs(got_bs.data()[i] - ref_bs.data()[i]), g * abs_bs.data()[i] + 1e-300)
           << "A S^T entry " << i << ", d = " << c.d;
   }
+  // More rows of S than the columns kernel can hold in team scratch: refused by name, and the
+  // automatic choice takes the tiles.
+  index_type too_many = 1;
+  while (sk::detail::sparse_columns_fit<T>(too_many)) too_many *= 2;
+  too_many *= 2;
+  const auto op = make(OperatorKind::sparse_sign, too_many, 40, 31, 2);
+  const strata::ExecSpace exec;
+  sk::SparseSignMatrix s(exec, op, 0, 40);
+  if (sk::detail::KernelTraits<strata::ExecSpace>::host_loops) s.build_rows(exec);
+  const auto a = random_matrix<T>(40, 3, 5);
+  Matrix<T> sa("sa", static_cast<std::size_t>(too_many), 3), sa_auto("sa_auto", sa.extent(0), 3);
+  EXPECT_THROW(sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, T(1), false,
+                                               sk::SparseGpuKernel::columns),
+               strata::InvalidArgument);
+  sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa_auto, T(1), false);
+  sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa, T(1), false,
+                                  sk::SparseGpuKernel::tiles);
+  const auto got_auto = to_double(sa_auto), got_tiles = to_double(sa);
+  for (std::size_t i = 0; i < got_auto.size(); ++i)
+    ASSERT_EQ(got_auto.data()[i], got_tiles.data()[i]) << "entry " << i;
 }
 
 // ---- products equal the explicit operator

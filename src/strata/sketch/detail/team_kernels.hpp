@@ -62,8 +62,18 @@ index_type team_scratch_values();
 /// the lanes of a group walk the same CSR entries of a row together. Each output entry is the sum
 /// over its row of S in increasing column order (the order of the host kernels), so results are
 /// deterministic and equal across backends.
+/// kernel (transposed == false only; ignored otherwise): SparseGpuKernel::columns takes a team
+/// per column of a with all d rows of S (their sums and CSR positions in team scratch) and
+/// streams the column once in chunks as long as the scratch allows; automatic takes it when d
+/// rows fit half the scratch, else the tiles above. Both sum in the same order.
 template <class T>
 void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
-                         const Matrix<T>& out, T scale, bool transposed);
+                         const Matrix<T>& out, T scale, bool transposed,
+                         SparseGpuKernel kernel = SparseGpuKernel::automatic);
+
+/// Whether the columns kernel holds d rows of S for T (the automatic choice of
+/// sparse_product_team).
+template <class T>
+bool sparse_columns_fit(index_type d);
 
 }  // namespace strata::sketch::detail
