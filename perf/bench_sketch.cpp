@@ -4,8 +4,10 @@
 //      roofline of a dense sketch), reported as the fraction of the GEMM rate reached; the
 //      sparse-sign sketch with 1, 8 and 16 nonzeros per column, fp64 and fp32, generated per call
 //      and with the operator cached in a SparseSignMatrix, and the right sketch A^T S^T of the
-//      transposed A with the cached operator; each sparse time also as a fraction of the copy
-//      floor (one read of A and one write of the result at the measured copy rate).
+//      transposed A with the cached operator; the cached S A also by the previous GPU kernel
+//      ("tiles", ApplyOptions::sparse_kernel; the host has one kernel); each sparse time also as a
+//      fraction of the copy floor (one read of A and one write of the result at the measured copy
+//      rate).
 //  (2) the FWHT of an N x c block and the SRHT (d = min(--d, N) sampled rows) of an N x c matrix
 //      in GB/s (one read and one write of the block, the minimum traffic) beside a memory copy of
 //      the same block (read + write), for every GPU route side by side: "radix8" (the previous
@@ -159,13 +161,16 @@ void sparse_sketch(benchmark::State& state, index_type nnz) {
 }
 
 template <class T>
-void sparse_sketch_cached(benchmark::State& state, index_type nnz) {
+void sparse_sketch_cached(benchmark::State& state, index_type nnz,
+                          sk::SparseGpuKernel kernel = sk::SparseGpuKernel::automatic) {
   const auto a = random_matrix<T>(n(), k(), 2);
   strata::Matrix<T> sa("sa", static_cast<std::size_t>(d()), static_cast<std::size_t>(k()));
   const strata::ExecSpace exec;
   const sk::SparseSignMatrix s(exec, make(sk::OperatorKind::sparse_sign, d(), n(), nnz), 0, n());
+  auto options = no_checks();
+  options.sparse_kernel = kernel;
   const auto run = [&] {
-    sk::sketch_rows<T>(exec, s, a, sa, no_checks());
+    sk::sketch_rows<T>(exec, s, a, sa, options);
     strata::kx::fence(exec, "bench::sparse_sketch_cached");
   };
   run();  // untimed warm-up: first-call costs (library handles, kernel loading) stay out
@@ -260,6 +265,10 @@ void register_all() {
       add("sparse_sign_cached/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
         fp64 ? sparse_sketch_cached<double>(s, nnz) : sparse_sketch_cached<float>(s, nnz);
       });
+      add("sparse_sign_cached_tiles/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
+        fp64 ? sparse_sketch_cached<double>(s, nnz, sk::SparseGpuKernel::tiles)
+             : sparse_sketch_cached<float>(s, nnz, sk::SparseGpuKernel::tiles);
+      });
       add("sparse_sign_right_cached/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
         fp64 ? sparse_sketch_right_cached<double>(s, nnz)
              : sparse_sketch_right_cached<float>(s, nnz);
@@ -316,6 +325,11 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
       std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",
                   p.c_str(), cached.c_str(), tc * 1e3, "-", "-", tc > 0 ? gemm / tc : 0.0,
                   tc > 0 ? floor / tc : 0.0);
+      const double tt = find("sparse_sign_cached_tiles/" + p + "/" + s_text).seconds_per_iteration;
+      const std::string tiles = "  cached S, tiles, nnz=" + s_text;
+      std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",
+                  p.c_str(), tiles.c_str(), tt * 1e3, "-", "-", tt > 0 ? gemm / tt : 0.0,
+                  tt > 0 ? floor / tt : 0.0);
       const double tr = find("sparse_sign_right_cached/" + p + "/" + s_text).seconds_per_iteration;
       const std::string right = "  A^T S^T cached, nnz=" + s_text;
       std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",
