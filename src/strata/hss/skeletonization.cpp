@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/collective.hpp"
@@ -58,10 +59,15 @@ EntryBlocks<T> evaluate(const ExecSpace& exec, const ClusterTree& tree,
   return blocks;
 }
 
+// One copy straight into the vector (a deep copy on every backend, so that tools see each read
+// of device data by the host).
 template <class T>
 std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<T>(h.data(), h.data() + h.extent(0));
+  std::vector<T> out(v.extent(0));
+  Kokkos::deep_copy(Kokkos::View<T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                        out.data(), out.size()),
+                    v);
+  return out;
 }
 
 // Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
@@ -211,13 +217,15 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
 // M(a, :) - M(a, J) X (J the first k_b skeleton entries, X the k_b x n_b interpolation matrix).
 template <class T>
 Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBatch<T>& m,
-                                          const Kokkos::View<const int*, MemSpace>& first,
-                                          const Kokkos::View<const int*, MemSpace>& last,
+                                          const Kokkos::View<const index_type*, MemSpace>& first,
+                                          const Kokkos::View<const index_type*, MemSpace>& last,
                                           const Kokkos::View<int*, MemSpace>& ranks,
                                           const MatrixBatch<int>& skeleton,
                                           const MatrixBatch<T>& x) {
   const int count = m.layout.count();
-  Kokkos::View<double*, MemSpace> out("strata::hss::skeletonize::residual", count);
+  // Every entry written below.
+  Kokkos::View<double*, MemSpace> out(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::residual"), count);
   if (count == 0) return out;
   const auto mv = m.values;
   const auto mo = m.layout.offset;
@@ -233,7 +241,8 @@ Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBat
       "strata::hss::skeletonize::check", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
-        const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = last(b) - f;
+        const int r = mr(b), n = mc(b), f = static_cast<int>(first(b)), k = ranks(b),
+                  q = static_cast<int>(last(b)) - f;
         const index_type o = mo(b);
         double sum = 0;
         Kokkos::parallel_reduce(
@@ -410,12 +419,24 @@ class Skeletonizer {
     Kokkos::View<double*, MemSpace> w(
         Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weights"),
         bweights.size());
-    Kokkos::View<index_type*, MemSpace> wo(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weight_offset"),
-        bw.size());
     Kokkos::deep_copy(
         w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
-    Kokkos::deep_copy(wo, Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
+    // Per matrix: the weights' offset, and the check's rows [sample rows, total rows): one array,
+    // one copy.
+    const std::size_t count = batch.size();
+    std::vector<index_type> per_matrix(bw);
+    per_matrix.insert(per_matrix.end(), bs.begin(), bs.end());
+    per_matrix.insert(per_matrix.end(), br.begin(), br.end());
+    Kokkos::View<index_type*, MemSpace> per_matrix_device(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::per_matrix"),
+        per_matrix.size());
+    Kokkos::deep_copy(per_matrix_device, Kokkos::View<const index_type*, Kokkos::HostSpace>(
+                                             per_matrix.data(), per_matrix.size()));
+    const auto slice = [&](std::size_t part) {
+      return Kokkos::View<const index_type*, MemSpace>(
+          Kokkos::subview(per_matrix_device, std::make_pair(part * count, (part + 1) * count)));
+    };
+    const auto wo = slice(0);
     const auto packed =
         MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
     pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
@@ -427,7 +448,10 @@ class Skeletonizer {
     auto skeleton = MatrixBatch<int>::allocate_uninitialized("strata::hss::skeletonize::skeleton",
                                                              bn, std::vector<int>(batch.size(), 1));
     auto x = MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::x", x_rows, bn);
-    Kokkos::View<int*, MemSpace> ranks("strata::hss::skeletonize::ranks", batch.size());
+    // Every entry written by the ID.
+    Kokkos::View<int*, MemSpace> ranks(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::ranks"),
+        batch.size());
     linalg::RankRule rule;
     // Column-pivoted QR stopped at the first pivot <= pivot_tolerance: every trailing column
     // norm is then <= pivot_tolerance, so the weighted sample residual is at most
@@ -442,20 +466,16 @@ class Skeletonizer {
       rule.absolute_tolerance = pivot_tolerance;
     }
     linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
-    const auto k = to_host(ranks);
     // Residual estimate of the whole block row: the near field is entirely in the sample (by its
     // candidates), so its part is at most the sample residual, bounded above from the pivots; the
-    // far part is measured on the fresh rows.
+    // far part is measured on the fresh rows. Launched before the host reads anything back.
+    const auto far_device =
+        fixed ? Kokkos::View<double*, MemSpace>()
+              : residuals<T>(exec_, packed, slice(1), slice(2), ranks, skeleton, x);
+    const auto k = to_host(ranks);
     std::vector<double> residual(batch.size(), 0);
     if (!fixed) {
-      const auto device = [](const std::vector<int>& v, const char* label) {
-        Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
-        Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
-        return Kokkos::View<const int*, MemSpace>(d);
-      };
-      const auto far_part =
-          to_host(residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
-                               device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+      const auto far_part = to_host(far_device);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         const double near_bound = k[b] < std::min(bs[b], bn[b])
                                       ? (bn[b] - k[b]) * pivot_tolerance * pivot_tolerance
@@ -577,6 +597,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
   unverified = {};
   for (int level = levels; level >= 1; --level) {
+    kx::ScopedRegion region("strata::hss::skeletonize::level " + std::to_string(level));
     const auto l = static_cast<std::size_t>(level);
     const bool is_shared = level <= ls;
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
@@ -665,6 +686,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
     exec.fence();
   };
   DistHssMatrix<T> out;
+  kx::ScopedRegion region("strata::hss::skeletonize::store");
   collective(comm, [&] {
     std::vector<HssLevel<T>> top(static_cast<std::size_t>(ls) + 1);
     for (int level = 1; level <= ls; ++level) {
@@ -698,7 +720,10 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
           sr.col[static_cast<std::size_t>(q)].push_back(ranks.col[l][static_cast<std::size_t>(i)]);
         }
       }
-      HssMatrix<T> sub(ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
+      // Every generator entry is written below (U, V: the interpolation matrices, B: the coupling
+      // blocks, D: the leaf blocks, each filling its node's slot): no zero fill.
+      auto sub = HssMatrix<T>::uninitialized(
+          ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
       for (int q = 1; q <= sub_levels; ++q) store(sub.level(q), ls + q, g << q);
       auto dh = Kokkos::create_mirror_view(sub.d());
       for (index_type a = g << sub_levels; a < (g + 1) << sub_levels; ++a) {
