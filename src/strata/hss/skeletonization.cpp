@@ -370,6 +370,11 @@ class Skeletonizer {
     return out;
   }
 
+  // Entries A(rows_b, cols_b) on the device, the blocks column-major one after the other.
+  Kokkos::View<T*, MemSpace> device_blocks(const Lists& rows, const Lists& cols) {
+    return evaluate(exec_, tree_, entries_, rows, cols, evaluations_).values;
+  }
+
   // Entries A(rows_b, cols_b) as host column-major blocks.
   std::vector<std::vector<T>> blocks(const Lists& rows, const Lists& cols) {
     const auto b = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
@@ -585,10 +590,12 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   Lists cand_c = cand_r;
   const auto leaf_range = owned(levels, me);
   const index_type leaf0 = leaf_range.first, leaf1 = leaf_range.second;
-  std::vector<std::vector<T>> d;
+  // The leaf blocks D of this rank's leaves stay on the device, in the order and layout of the
+  // subtrees' D arrays (each leaf's block column-major after the previous one's).
+  Kokkos::View<T*, MemSpace> d;
   collective(comm, [&] {
     const Lists mine(cand_r.begin() + leaf0, cand_r.begin() + leaf1);
-    d = local.blocks(mine, mine);
+    d = local.device_blocks(mine, mine);
   });
   HssRanks ranks;
   ranks.row.assign(static_cast<std::size_t>(levels) + 1, {});
@@ -709,6 +716,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
     }
     std::vector<HssMatrix<T>> subs;
     const int sub_levels = levels - ls;
+    std::size_t d_at = 0;
     for (index_type g = split.first(me); g < split.first(me) + split.count(me); ++g) {
       HssRanks sr;
       sr.row.assign(static_cast<std::size_t>(sub_levels) + 1, {});
@@ -725,14 +733,10 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
       auto sub = HssMatrix<T>::uninitialized(
           ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
       for (int q = 1; q <= sub_levels; ++q) store(sub.level(q), ls + q, g << q);
-      auto dh = Kokkos::create_mirror_view(sub.d());
-      for (index_type a = g << sub_levels; a < (g + 1) << sub_levels; ++a) {
-        const auto& block = d[static_cast<std::size_t>(a - leaf0)];
-        std::copy(block.begin(), block.end(),
-                  dh.data() + sub.d_offset_host()(a - (g << sub_levels)));
-      }
-      Kokkos::deep_copy(exec, sub.d(), dh);
-      exec.fence();
+      // The subtrees' leaves are consecutive in d: one device copy per subtree.
+      const auto d_len = static_cast<std::size_t>(sub.d().extent(0));
+      Kokkos::deep_copy(exec, sub.d(), Kokkos::subview(d, std::make_pair(d_at, d_at + d_len)));
+      d_at += d_len;
       subs.push_back(std::move(sub));
     }
     out = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top), layout);
