@@ -262,6 +262,37 @@ Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBat
   return out;
 }
 
+// U_b = X_b(0:k_b, :)^T (n_b x k_b column-major, k_b = ranks(b)) of every interpolation matrix X_b,
+// packed at offset(b): only the rows of X that the ID filled, transposed into the basis layout.
+template <class T>
+Kokkos::View<T*, MemSpace> bases(const ExecSpace& exec, const MatrixBatch<T>& x,
+                                 const Kokkos::View<const int*, MemSpace>& ranks,
+                                 const Kokkos::View<const index_type*, MemSpace>& offset,
+                                 index_type total) {
+  Kokkos::View<T*, MemSpace> out(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::bases"),
+      static_cast<std::size_t>(total));
+  const int count = x.layout.count();
+  if (count == 0 || total == 0) return out;
+  const auto xv = x.values;
+  const auto xo = x.layout.offset;
+  const auto xc = x.layout.cols;
+  const auto xl = x.layout.ld;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::skeletonize::bases", kx::auto_team_policy(exec, count),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int b = team.league_rank();
+        const int n = xc(b), k = ranks(b);
+        const index_type o = offset(b), from = xo(b), ld = xl(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * k), [&](const int e) {
+          const int c = e % n, t = e / n;
+          out(o + c + index_type(n) * t) = xv(from + t + ld * c);
+        });
+      });
+  return out;
+}
+
 // One node's interpolative decomposition: skeleton (permuted positions) and the n x k
 // interpolation matrix (U or V, column-major).
 template <class T>
@@ -488,8 +519,19 @@ class Skeletonizer {
         residual[b] = near_bound + far_part[b];
       }
     }
+    // The bases U_b = X_b(0:k_b, :)^T, formed on the device and read back packed (X has min(sample
+    // rows, n_b) rows, of which the ID fills k_b).
+    std::vector<index_type> basis_offset(count + 1, 0);
+    for (std::size_t b = 0; b < count; ++b)
+      basis_offset[b + 1] = basis_offset[b] + index_type(bn[b]) * k[b];
+    Kokkos::View<index_type*, MemSpace> basis_offset_device(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::basis_offset"),
+        count + 1);
+    Kokkos::deep_copy(basis_offset_device, Kokkos::View<const index_type*, Kokkos::HostSpace>(
+                                               basis_offset.data(), basis_offset.size()));
+    const auto u_device = bases<T>(exec_, x, ranks, basis_offset_device, basis_offset[count]);
     const auto skel = to_host(skeleton.values);
-    const auto xh = to_host(x.values);
+    const auto uh = to_host(u_device);
     for (std::size_t b = 0; b < batch.size(); ++b) {
       const std::size_t i = pending[batch[b]];
       // Saturated: the rank reached the sample count while fresh rows were drawn (the sample may
@@ -505,16 +547,11 @@ class Skeletonizer {
       if (!passed) ++unverified;
       auto& node = out[i];
       node.skeleton.resize(static_cast<std::size_t>(k[b]));
-      node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
-      const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
-      for (int t = 0; t < k[b]; ++t) {
+      const index_type so = skeleton.layout.host_offset[b];
+      for (int t = 0; t < k[b]; ++t)
         node.skeleton[static_cast<std::size_t>(t)] = own[i][static_cast<std::size_t>(skel[so + t])];
-        for (int c = 0; c < bn[b]; ++c) {
-          // U = X^T: U(c, t) = X(t, c).
-          node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
-              xh[static_cast<std::size_t>(xo + t + index_type(x_rows[b]) * c)];
-        }
-      }
+      node.basis.assign(uh.begin() + static_cast<std::ptrdiff_t>(basis_offset[b]),
+                        uh.begin() + static_cast<std::ptrdiff_t>(basis_offset[b + 1]));
     }
   }
 
