@@ -4,6 +4,7 @@
 //   strata_hss_skeletonization [--problems cauchy-1d,laplace-curve] [--sizes 16384,65536,...]
 //                              [--tol 1e-6] [--leaf 64] [--true-error-max 16384]
 //                              [--baseline-max 16384] [--budget 0.1] [--repeat 1]
+//                              [--count-launches]
 //
 // One line per (problem, N, method): build time (construction + certificate; wall clock and
 // process CPU time), entries evaluated
@@ -21,6 +22,12 @@
 // ranks, the CPU time summed over the ranks, and whether the gathered matrix equals the one-rank
 // matrix (ranks and the largest generator difference). --repeat R: each skeletonization row gives
 // the smallest wall and CPU times of R runs (per rank, then the largest over the ranks).
+//
+// --count-launches: before each one-process skeletonization row, the Kokkos calls of its last
+// repetition per profiling region (perf/launch_counter.hpp: launches, deep copies, allocations,
+// fences, CPU time; the library opens one region per level of the construction). The counts
+// are what a GPU build issues too, except that on a host build the IDs of a level go in several
+// batches of at most 2^18 sampled values (one batch per pass on a device).
 #include <Kokkos_Core.hpp>
 
 #include <algorithm>
@@ -35,6 +42,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "launch_counter.hpp"
 #include "strata/core/runtime.hpp"
 #include "strata/dist/comm.hpp"
 #include "strata/hss/compress_entries.hpp"
@@ -161,8 +169,19 @@ int main(int argc, char** argv) {
   double tol = 1e-6, budget = hss::SkeletonizationOptions{}.budget_fraction;
   index_type leaf = 64, truth_max = 16384, baseline_max = 16384;
   int repeat = 1;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i], value = argv[i + 1];
+  bool count_launches = false;
+  for (int i = 1; i < argc; i += 2) {
+    const std::string key = argv[i];
+    if (key == "--count-launches") {
+      count_launches = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "option %s needs a value\n", key.c_str());
+      return 2;
+    }
+    const std::string value = argv[i + 1];
     if (key == "--problems")
       problems = split(value);
     else if (key == "--sizes")
@@ -184,6 +203,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (count_launches) launch_counter::install();
   const strata::ExecSpace exec;
   const strata::Comm comm;
   const bool root = comm.is_root();
@@ -213,6 +233,7 @@ int main(int argc, char** argv) {
         double time = 0, cpu = 0;
         hss::SkeletonizationResult<double> r;
         for (int rep = 0; rep < repeat; ++rep) {
+          launch_counter::reset();
           const auto t0 = std::chrono::steady_clock::now();
           const std::clock_t c0 = std::clock();
           r = hss::compress_by_skeletonization<double>(exec, tree, problem->entry_evaluator(), o);
@@ -223,6 +244,7 @@ int main(int argc, char** argv) {
         char own[128];
         std::snprintf(own, sizeof own, "cert %.2e [<= %.2e]%s r%d", r.certificate.estimate,
                       r.certificate.upper, r.met_tolerance ? "" : " NOT MET", r.rounds);
+        if (count_launches) launch_counter::print("skeletonization, last repetition");
         row(name, n, "skeletonization", time, cpu, r.entries, 0, max_rank(r.matrix), own,
             truth ? true_error(exec, *problem, r.matrix) : -1);
         one = r.matrix;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 
 #include "strata/core/error.hpp"
 #include "strata/core/random.hpp"
@@ -165,15 +166,25 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zer
     lv.level = l;
     lv.nodes = nodes;
     const std::string tag = "strata::hss::level" + std::to_string(l) + "::";
-    lv.row_rank_host = host_table(tag + "row_rank", nodes);
-    lv.col_rank_host = host_table(tag + "col_rank", nodes);
-    lv.u_rows_host = host_table(tag + "u_rows", nodes);
-    lv.v_rows_host = host_table(tag + "v_rows", nodes);
-    lv.u_offset_host = host_table(tag + "u_offset", nodes + 1);
-    lv.v_offset_host = host_table(tag + "v_offset", nodes + 1);
-    lv.b_offset_host = host_table(tag + "b_offset", nodes + 1);
-    lv.row_rank_offset_host = host_table(tag + "row_rank_offset", nodes + 1);
-    lv.col_rank_offset_host = host_table(tag + "col_rank_offset", nodes + 1);
+    // The level's nine index tables are slices of one host array and of one device array (one
+    // allocation each and one copy per level instead of nine, with no fill kernels on a device).
+    const auto table_len = static_cast<std::size_t>(9 * nodes + 5);
+    const HostIndexArray host_tables = host_table(tag + "tables", 9 * nodes + 5);
+    // Slice t: tables 0-3 hold `nodes` entries, tables 4-8 `nodes + 1`.
+    const auto slice_range = [nodes](int t) {
+      const auto n = static_cast<std::size_t>(nodes);
+      const std::size_t begin = t < 4 ? t * n : 4 * n + (t - 4) * (n + 1);
+      return std::make_pair(begin, begin + (t < 4 ? n : n + 1));
+    };
+    lv.row_rank_host = Kokkos::subview(host_tables, slice_range(0));
+    lv.col_rank_host = Kokkos::subview(host_tables, slice_range(1));
+    lv.u_rows_host = Kokkos::subview(host_tables, slice_range(2));
+    lv.v_rows_host = Kokkos::subview(host_tables, slice_range(3));
+    lv.u_offset_host = Kokkos::subview(host_tables, slice_range(4));
+    lv.v_offset_host = Kokkos::subview(host_tables, slice_range(5));
+    lv.b_offset_host = Kokkos::subview(host_tables, slice_range(6));
+    lv.row_rank_offset_host = Kokkos::subview(host_tables, slice_range(7));
+    lv.col_rank_offset_host = Kokkos::subview(host_tables, slice_range(8));
     for (index_type i = 0; i < nodes; ++i) {
       const index_type r = rr[static_cast<std::size_t>(i)], c = cr[static_cast<std::size_t>(i)];
       index_type urows, vrows;
@@ -202,15 +213,18 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zer
       lv.row_rank_offset_host(i + 1) = lv.row_rank_offset_host(i) + lv.row_rank_host(i);
       lv.col_rank_offset_host(i + 1) = lv.col_rank_offset_host(i) + lv.col_rank_host(i);
     }
-    lv.row_rank = device_copy(lv.row_rank_host, tag + "row_rank");
-    lv.col_rank = device_copy(lv.col_rank_host, tag + "col_rank");
-    lv.u_rows = device_copy(lv.u_rows_host, tag + "u_rows");
-    lv.v_rows = device_copy(lv.v_rows_host, tag + "v_rows");
-    lv.u_offset = device_copy(lv.u_offset_host, tag + "u_offset");
-    lv.v_offset = device_copy(lv.v_offset_host, tag + "v_offset");
-    lv.b_offset = device_copy(lv.b_offset_host, tag + "b_offset");
-    lv.row_rank_offset = device_copy(lv.row_rank_offset_host, tag + "row_rank_offset");
-    lv.col_rank_offset = device_copy(lv.col_rank_offset_host, tag + "col_rank_offset");
+    const IndexArray device_tables(Kokkos::view_alloc(Kokkos::WithoutInitializing, tag + "tables"),
+                                   table_len);
+    Kokkos::deep_copy(device_tables, host_tables);
+    lv.row_rank = Kokkos::subview(device_tables, slice_range(0));
+    lv.col_rank = Kokkos::subview(device_tables, slice_range(1));
+    lv.u_rows = Kokkos::subview(device_tables, slice_range(2));
+    lv.v_rows = Kokkos::subview(device_tables, slice_range(3));
+    lv.u_offset = Kokkos::subview(device_tables, slice_range(4));
+    lv.v_offset = Kokkos::subview(device_tables, slice_range(5));
+    lv.b_offset = Kokkos::subview(device_tables, slice_range(6));
+    lv.row_rank_offset = Kokkos::subview(device_tables, slice_range(7));
+    lv.col_rank_offset = Kokkos::subview(device_tables, slice_range(8));
     lv.u = generators(tag + "U", lv.u_offset_host(nodes));
     lv.v = generators(tag + "V", lv.v_offset_host(nodes));
     lv.b = generators(tag + "B", lv.b_offset_host(nodes));

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "strata/core/checks.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
@@ -59,36 +61,46 @@ EntryBlocks<T> make_entry_blocks(const std::vector<std::vector<index_type>>& row
                                  const std::vector<std::vector<index_type>>& cols) {
   STRATA_REQUIRE(rows.size() == cols.size(), ShapeMismatch, "make_entry_blocks: ", rows.size(),
                  " row lists but ", cols.size(), " column lists; expected one of each per block");
-  const std::size_t count = rows.size();
-  Kokkos::View<index_type*, Kokkos::HostSpace> row_off("row_offsets", count + 1),
-      col_off("col_offsets", count + 1), val_off("value_offsets", count + 1);
+  const std::size_t count = rows.size(), no = count + 1;
+  std::size_t nr = 0, nc = 0;
+  for (std::size_t b = 0; b < count; ++b) nr += rows[b].size(), nc += cols[b].size();
+  // The five index arrays (rows, cols, row, column and value offsets) as slices of one device
+  // array written by one copy: one allocation and one transfer per batch, no fill kernels.
+  std::vector<index_type> host(nr + nc + 3 * no);
+  index_type* const r = host.data();
+  index_type* const c = r + nr;
+  index_type* const ro = c + nc;
+  index_type* const co = ro + no;
+  index_type* const vo = co + no;
+  ro[0] = co[0] = vo[0] = 0;
   for (std::size_t b = 0; b < count; ++b) {
-    row_off(b + 1) = row_off(b) + static_cast<index_type>(rows[b].size());
-    col_off(b + 1) = col_off(b) + static_cast<index_type>(cols[b].size());
-    val_off(b + 1) = val_off(b) + static_cast<index_type>(rows[b].size() * cols[b].size());
+    ro[b + 1] = ro[b] + static_cast<index_type>(rows[b].size());
+    co[b + 1] = co[b] + static_cast<index_type>(cols[b].size());
+    vo[b + 1] = vo[b] + static_cast<index_type>(rows[b].size() * cols[b].size());
+    std::copy(rows[b].begin(), rows[b].end(), r + ro[b]);
+    std::copy(cols[b].begin(), cols[b].end(), c + co[b]);
   }
-  Kokkos::View<index_type*, Kokkos::HostSpace> r("rows", static_cast<std::size_t>(row_off(count))),
-      c("cols", static_cast<std::size_t>(col_off(count)));
-  for (std::size_t b = 0; b < count; ++b) {
-    std::copy(rows[b].begin(), rows[b].end(), r.data() + row_off(b));
-    std::copy(cols[b].begin(), cols[b].end(), c.data() + col_off(b));
-  }
-  auto device = [](const Kokkos::View<index_type*, Kokkos::HostSpace>& h) {
-    Kokkos::View<index_type*, MemSpace> d(h.label(), h.extent(0));
-    Kokkos::deep_copy(d, h);
-    return Kokkos::View<const index_type*, MemSpace>(d);
+  const Kokkos::View<index_type*, MemSpace> device(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::entry_indices"), host.size());
+  Kokkos::deep_copy(
+      device,
+      Kokkos::View<const index_type*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+          host.data(), host.size()));
+  const auto slice = [&](std::size_t begin, std::size_t size) {
+    return Kokkos::View<const index_type*, MemSpace>(
+        Kokkos::subview(device, std::make_pair(begin, begin + size)));
   };
   EntryBlocks<T> blocks;
-  blocks.rows = device(r);
-  blocks.row_offsets = device(row_off);
-  blocks.cols = device(c);
-  blocks.col_offsets = device(col_off);
-  blocks.value_offsets = device(val_off);
+  blocks.rows = slice(0, nr);
+  blocks.cols = slice(nr, nc);
+  blocks.row_offsets = slice(nr + nc, no);
+  blocks.col_offsets = slice(nr + nc + no, no);
+  blocks.value_offsets = slice(nr + nc + 2 * no, no);
   // Not zero-filled: the evaluator writes every value (the fill and, on the host, its first-touch
   // page faults cost as much as evaluating a cheap kernel).
   blocks.values = Kokkos::View<T*, MemSpace>(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::entry_values"),
-      static_cast<std::size_t>(val_off(count)));
+      static_cast<std::size_t>(vo[count]));
   return blocks;
 }
 
@@ -103,6 +115,36 @@ void check_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, ind
                  blocks.row_offsets.extent(0), ", ", blocks.col_offsets.extent(0), " and ",
                  blocks.value_offsets.extent(0), " entries; expected the same (blocks + 1)");
   if (count == 0) return;
+  const auto rows = blocks.rows;
+  const auto cols = blocks.cols;
+  const auto ro = blocks.row_offsets;
+  const auto co = blocks.col_offsets;
+  const auto vo = blocks.value_offsets;
+  const index_type total_rows = static_cast<index_type>(rows.extent(0));
+  const index_type total = total_rows + static_cast<index_type>(cols.extent(0));
+  const index_type values = static_cast<index_type>(blocks.values.extent(0));
+  // Every check in one kernel and one read (each block's offsets, the last block's also against
+  // the arrays' lengths, then every index); only after a failure do the separate checks below
+  // find the message that applies.
+  index_type bad = 0;
+  Kokkos::parallel_reduce(
+      "strata::hss::problems::check", Kokkos::RangePolicy<ExecSpace>(exec, 0, count + total),
+      KOKKOS_LAMBDA(const index_type e, index_type& acc) {
+        if (e < count) {
+          const index_type m = ro(e + 1) - ro(e), c = co(e + 1) - co(e);
+          if (m < 0 || c < 0 || vo(e + 1) - vo(e) < m * c || ro(e) < 0 || co(e) < 0 || vo(e) < 0)
+            ++acc;
+          if (e == count - 1 &&
+              (ro(count) > total_rows || co(count) > total - total_rows || vo(count) > values))
+            ++acc;
+          return;
+        }
+        const index_type t = e - count;
+        const index_type i = t < total_rows ? rows(t) : cols(t - total_rows);
+        if (i < 0 || i >= n) ++acc;
+      },
+      bad);
+  if (bad == 0) return;
   auto last = [](const Kokkos::View<const index_type*, MemSpace>& v) {
     index_type value = 0;
     Kokkos::deep_copy(Kokkos::View<index_type, Kokkos::HostSpace>(&value),
@@ -114,11 +156,6 @@ void check_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, ind
                      last(blocks.value_offsets) <= static_cast<index_type>(blocks.values.extent(0)),
                  ShapeMismatch,
                  "entries: the offsets reach past the index lists or the value array");
-  const auto rows = blocks.rows;
-  const auto cols = blocks.cols;
-  const auto ro = blocks.row_offsets;
-  const auto co = blocks.col_offsets;
-  const auto vo = blocks.value_offsets;
   index_type bad_offsets = 0, bad_indices = 0;
   Kokkos::parallel_reduce(
       "strata::hss::problems::check_blocks", Kokkos::RangePolicy<ExecSpace>(exec, 0, count),
@@ -131,8 +168,6 @@ void check_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, ind
       bad_offsets);
   STRATA_REQUIRE(bad_offsets == 0, InvalidArgument, "entries: ", bad_offsets,
                  " blocks have decreasing offsets or fewer value slots than rows x columns");
-  const index_type total_rows = static_cast<index_type>(rows.extent(0));
-  const index_type total = total_rows + static_cast<index_type>(cols.extent(0));
   Kokkos::parallel_reduce(
       "strata::hss::problems::check_indices", Kokkos::RangePolicy<ExecSpace>(exec, 0, total),
       KOKKOS_LAMBDA(const index_type e, index_type& bad) {

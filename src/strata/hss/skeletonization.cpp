@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/random.hpp"
 #include "strata/dist/collective.hpp"
@@ -58,10 +59,15 @@ EntryBlocks<T> evaluate(const ExecSpace& exec, const ClusterTree& tree,
   return blocks;
 }
 
+// One copy straight into the vector (a deep copy on every backend, so that tools see each read
+// of device data by the host).
 template <class T>
 std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), v);
-  return std::vector<T>(h.data(), h.data() + h.extent(0));
+  std::vector<T> out(v.extent(0));
+  Kokkos::deep_copy(Kokkos::View<T*, Kokkos::HostSpace, Kokkos::MemoryTraits<Kokkos::Unmanaged>>(
+                        out.data(), out.size()),
+                    v);
+  return out;
 }
 
 // Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
@@ -211,13 +217,15 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
 // M(a, :) - M(a, J) X (J the first k_b skeleton entries, X the k_b x n_b interpolation matrix).
 template <class T>
 Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBatch<T>& m,
-                                          const Kokkos::View<const int*, MemSpace>& first,
-                                          const Kokkos::View<const int*, MemSpace>& last,
+                                          const Kokkos::View<const index_type*, MemSpace>& first,
+                                          const Kokkos::View<const index_type*, MemSpace>& last,
                                           const Kokkos::View<int*, MemSpace>& ranks,
                                           const MatrixBatch<int>& skeleton,
                                           const MatrixBatch<T>& x) {
   const int count = m.layout.count();
-  Kokkos::View<double*, MemSpace> out("strata::hss::skeletonize::residual", count);
+  // Every entry written below.
+  Kokkos::View<double*, MemSpace> out(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::residual"), count);
   if (count == 0) return out;
   const auto mv = m.values;
   const auto mo = m.layout.offset;
@@ -233,7 +241,8 @@ Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBat
       "strata::hss::skeletonize::check", kx::auto_team_policy(exec, count),
       KOKKOS_LAMBDA(const typename Policy::member_type& team) {
         const int b = team.league_rank();
-        const int r = mr(b), n = mc(b), f = first(b), k = ranks(b), q = last(b) - f;
+        const int r = mr(b), n = mc(b), f = static_cast<int>(first(b)), k = ranks(b),
+                  q = static_cast<int>(last(b)) - f;
         const index_type o = mo(b);
         double sum = 0;
         Kokkos::parallel_reduce(
@@ -249,6 +258,37 @@ Kokkos::View<double*, MemSpace> residuals(const ExecSpace& exec, const MatrixBat
             },
             sum);
         Kokkos::single(Kokkos::PerTeam(team), [&]() { out(b) = sum; });
+      });
+  return out;
+}
+
+// U_b = X_b(0:k_b, :)^T (n_b x k_b column-major, k_b = ranks(b)) of every interpolation matrix X_b,
+// packed at offset(b): only the rows of X that the ID filled, transposed into the basis layout.
+template <class T>
+Kokkos::View<T*, MemSpace> bases(const ExecSpace& exec, const MatrixBatch<T>& x,
+                                 const Kokkos::View<const int*, MemSpace>& ranks,
+                                 const Kokkos::View<const index_type*, MemSpace>& offset,
+                                 index_type total) {
+  Kokkos::View<T*, MemSpace> out(
+      Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::bases"),
+      static_cast<std::size_t>(total));
+  const int count = x.layout.count();
+  if (count == 0 || total == 0) return out;
+  const auto xv = x.values;
+  const auto xo = x.layout.offset;
+  const auto xc = x.layout.cols;
+  const auto xl = x.layout.ld;
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::skeletonize::bases", kx::auto_team_policy(exec, count),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int b = team.league_rank();
+        const int n = xc(b), k = ranks(b);
+        const index_type o = offset(b), from = xo(b), ld = xl(b);
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n * k), [&](const int e) {
+          const int c = e % n, t = e / n;
+          out(o + c + index_type(n) * t) = xv(from + t + ld * c);
+        });
       });
   return out;
 }
@@ -361,6 +401,11 @@ class Skeletonizer {
     return out;
   }
 
+  // Entries A(rows_b, cols_b) on the device, the blocks column-major one after the other.
+  Kokkos::View<T*, MemSpace> device_blocks(const Lists& rows, const Lists& cols) {
+    return evaluate(exec_, tree_, entries_, rows, cols, evaluations_).values;
+  }
+
   // Entries A(rows_b, cols_b) as host column-major blocks.
   std::vector<std::vector<T>> blocks(const Lists& rows, const Lists& cols) {
     const auto b = evaluate(exec_, tree_, entries_, rows, cols, evaluations_);
@@ -410,12 +455,24 @@ class Skeletonizer {
     Kokkos::View<double*, MemSpace> w(
         Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weights"),
         bweights.size());
-    Kokkos::View<index_type*, MemSpace> wo(
-        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::weight_offset"),
-        bw.size());
     Kokkos::deep_copy(
         w, Kokkos::View<const double*, Kokkos::HostSpace>(bweights.data(), bweights.size()));
-    Kokkos::deep_copy(wo, Kokkos::View<const index_type*, Kokkos::HostSpace>(bw.data(), bw.size()));
+    // Per matrix: the weights' offset, and the check's rows [sample rows, total rows): one array,
+    // one copy.
+    const std::size_t count = batch.size();
+    std::vector<index_type> per_matrix(bw);
+    per_matrix.insert(per_matrix.end(), bs.begin(), bs.end());
+    per_matrix.insert(per_matrix.end(), br.begin(), br.end());
+    Kokkos::View<index_type*, MemSpace> per_matrix_device(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::per_matrix"),
+        per_matrix.size());
+    Kokkos::deep_copy(per_matrix_device, Kokkos::View<const index_type*, Kokkos::HostSpace>(
+                                             per_matrix.data(), per_matrix.size()));
+    const auto slice = [&](std::size_t part) {
+      return Kokkos::View<const index_type*, MemSpace>(
+          Kokkos::subview(per_matrix_device, std::make_pair(part * count, (part + 1) * count)));
+    };
+    const auto wo = slice(0);
     const auto packed =
         MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::m", br, bn);
     pack_scaled<T>(exec_, blocks.values, packed, w, wo, kind == 0);
@@ -427,7 +484,10 @@ class Skeletonizer {
     auto skeleton = MatrixBatch<int>::allocate_uninitialized("strata::hss::skeletonize::skeleton",
                                                              bn, std::vector<int>(batch.size(), 1));
     auto x = MatrixBatch<T>::allocate_uninitialized("strata::hss::skeletonize::x", x_rows, bn);
-    Kokkos::View<int*, MemSpace> ranks("strata::hss::skeletonize::ranks", batch.size());
+    // Every entry written by the ID.
+    Kokkos::View<int*, MemSpace> ranks(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::ranks"),
+        batch.size());
     linalg::RankRule rule;
     // Column-pivoted QR stopped at the first pivot <= pivot_tolerance: every trailing column
     // norm is then <= pivot_tolerance, so the weighted sample residual is at most
@@ -442,20 +502,16 @@ class Skeletonizer {
       rule.absolute_tolerance = pivot_tolerance;
     }
     linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
-    const auto k = to_host(ranks);
     // Residual estimate of the whole block row: the near field is entirely in the sample (by its
     // candidates), so its part is at most the sample residual, bounded above from the pivots; the
-    // far part is measured on the fresh rows.
+    // far part is measured on the fresh rows. Launched before the host reads anything back.
+    const auto far_device =
+        fixed ? Kokkos::View<double*, MemSpace>()
+              : residuals<T>(exec_, packed, slice(1), slice(2), ranks, skeleton, x);
+    const auto k = to_host(ranks);
     std::vector<double> residual(batch.size(), 0);
     if (!fixed) {
-      const auto device = [](const std::vector<int>& v, const char* label) {
-        Kokkos::View<int*, MemSpace> d(std::string(label), v.size());
-        Kokkos::deep_copy(d, Kokkos::View<const int*, Kokkos::HostSpace>(v.data(), v.size()));
-        return Kokkos::View<const int*, MemSpace>(d);
-      };
-      const auto far_part =
-          to_host(residuals<T>(exec_, packed, device(bs, "strata::hss::skeletonize::first"),
-                               device(br, "strata::hss::skeletonize::last"), ranks, skeleton, x));
+      const auto far_part = to_host(far_device);
       for (std::size_t b = 0; b < batch.size(); ++b) {
         const double near_bound = k[b] < std::min(bs[b], bn[b])
                                       ? (bn[b] - k[b]) * pivot_tolerance * pivot_tolerance
@@ -463,8 +519,19 @@ class Skeletonizer {
         residual[b] = near_bound + far_part[b];
       }
     }
+    // The bases U_b = X_b(0:k_b, :)^T, formed on the device and read back packed (X has min(sample
+    // rows, n_b) rows, of which the ID fills k_b).
+    std::vector<index_type> basis_offset(count + 1, 0);
+    for (std::size_t b = 0; b < count; ++b)
+      basis_offset[b + 1] = basis_offset[b] + index_type(bn[b]) * k[b];
+    Kokkos::View<index_type*, MemSpace> basis_offset_device(
+        Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::hss::skeletonize::basis_offset"),
+        count + 1);
+    Kokkos::deep_copy(basis_offset_device, Kokkos::View<const index_type*, Kokkos::HostSpace>(
+                                               basis_offset.data(), basis_offset.size()));
+    const auto u_device = bases<T>(exec_, x, ranks, basis_offset_device, basis_offset[count]);
     const auto skel = to_host(skeleton.values);
-    const auto xh = to_host(x.values);
+    const auto uh = to_host(u_device);
     for (std::size_t b = 0; b < batch.size(); ++b) {
       const std::size_t i = pending[batch[b]];
       // Saturated: the rank reached the sample count while fresh rows were drawn (the sample may
@@ -480,16 +547,11 @@ class Skeletonizer {
       if (!passed) ++unverified;
       auto& node = out[i];
       node.skeleton.resize(static_cast<std::size_t>(k[b]));
-      node.basis.assign(static_cast<std::size_t>(bn[b]) * k[b], T(0));
-      const index_type so = skeleton.layout.host_offset[b], xo = x.layout.host_offset[b];
-      for (int t = 0; t < k[b]; ++t) {
+      const index_type so = skeleton.layout.host_offset[b];
+      for (int t = 0; t < k[b]; ++t)
         node.skeleton[static_cast<std::size_t>(t)] = own[i][static_cast<std::size_t>(skel[so + t])];
-        for (int c = 0; c < bn[b]; ++c) {
-          // U = X^T: U(c, t) = X(t, c).
-          node.basis[static_cast<std::size_t>(c + index_type(bn[b]) * t)] =
-              xh[static_cast<std::size_t>(xo + t + index_type(x_rows[b]) * c)];
-        }
-      }
+      node.basis.assign(uh.begin() + static_cast<std::ptrdiff_t>(basis_offset[b]),
+                        uh.begin() + static_cast<std::ptrdiff_t>(basis_offset[b + 1]));
     }
   }
 
@@ -565,10 +627,12 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   Lists cand_c = cand_r;
   const auto leaf_range = owned(levels, me);
   const index_type leaf0 = leaf_range.first, leaf1 = leaf_range.second;
-  std::vector<std::vector<T>> d;
+  // The leaf blocks D of this rank's leaves stay on the device, in the order and layout of the
+  // subtrees' D arrays (each leaf's block column-major after the previous one's).
+  Kokkos::View<T*, MemSpace> d;
   collective(comm, [&] {
     const Lists mine(cand_r.begin() + leaf0, cand_r.begin() + leaf1);
-    d = local.blocks(mine, mine);
+    d = local.device_blocks(mine, mine);
   });
   HssRanks ranks;
   ranks.row.assign(static_cast<std::size_t>(levels) + 1, {});
@@ -577,6 +641,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
   unverified = {};
   for (int level = levels; level >= 1; --level) {
+    kx::ScopedRegion region("strata::hss::skeletonize::level " + std::to_string(level));
     const auto l = static_cast<std::size_t>(level);
     const bool is_shared = level <= ls;
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
@@ -665,6 +730,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
     exec.fence();
   };
   DistHssMatrix<T> out;
+  kx::ScopedRegion region("strata::hss::skeletonize::store");
   collective(comm, [&] {
     std::vector<HssLevel<T>> top(static_cast<std::size_t>(ls) + 1);
     for (int level = 1; level <= ls; ++level) {
@@ -687,6 +753,7 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
     }
     std::vector<HssMatrix<T>> subs;
     const int sub_levels = levels - ls;
+    std::size_t d_at = 0;
     for (index_type g = split.first(me); g < split.first(me) + split.count(me); ++g) {
       HssRanks sr;
       sr.row.assign(static_cast<std::size_t>(sub_levels) + 1, {});
@@ -698,16 +765,15 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
           sr.col[static_cast<std::size_t>(q)].push_back(ranks.col[l][static_cast<std::size_t>(i)]);
         }
       }
-      HssMatrix<T> sub(ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
+      // Every generator entry is written below (U, V: the interpolation matrices, B: the coupling
+      // blocks, D: the leaf blocks, each filling its node's slot): no zero fill.
+      auto sub = HssMatrix<T>::uninitialized(
+          ClusterTree::with_levels(tree.node_size(ls, g), sub_levels), sr);
       for (int q = 1; q <= sub_levels; ++q) store(sub.level(q), ls + q, g << q);
-      auto dh = Kokkos::create_mirror_view(sub.d());
-      for (index_type a = g << sub_levels; a < (g + 1) << sub_levels; ++a) {
-        const auto& block = d[static_cast<std::size_t>(a - leaf0)];
-        std::copy(block.begin(), block.end(),
-                  dh.data() + sub.d_offset_host()(a - (g << sub_levels)));
-      }
-      Kokkos::deep_copy(exec, sub.d(), dh);
-      exec.fence();
+      // The subtrees' leaves are consecutive in d: one device copy per subtree.
+      const auto d_len = static_cast<std::size_t>(sub.d().extent(0));
+      Kokkos::deep_copy(exec, sub.d(), Kokkos::subview(d, std::make_pair(d_at, d_at + d_len)));
+      d_at += d_len;
       subs.push_back(std::move(sub));
     }
     out = DistHssMatrix<T>(comm, tree, std::move(subs), std::move(top), layout);
