@@ -20,7 +20,7 @@ namespace strata::linalg {
 
 namespace {
 
-int leading_dimension(std::size_t stride, std::size_t rows) {
+[[maybe_unused]] int leading_dimension(std::size_t stride, std::size_t rows) {
   return static_cast<int>(std::max<std::size_t>({1, stride, rows}));
 }
 
@@ -33,26 +33,31 @@ constexpr bool have_cuda_memory() {
 }
 
 /// Host path: xGESDD on host copies; U and V written back into the execution space's memory.
+/// Strided device views are staged through contiguous device copies (a host-to-device copy into a
+/// non-contiguous view would need a temporary that Kokkos refuses to make).
 template <class T>
 std::vector<T> host_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, const Matrix<T>& u,
                               const Matrix<T>& v) {
   const int m = checked_int(static_cast<index_type>(a.extent(0)), "small_svd: rows");
   const int n = checked_int(static_cast<index_type>(a.extent(1)), "small_svd: cols");
-  auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), a);
+  Matrix<T> packed(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::A"), m, n);
+  Kokkos::deep_copy(exec, packed, a);
+  auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), packed);
   HostMatrix<T> hu(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::U"), m, n);
   HostMatrix<T> hvt(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::Vt"), n,
                     n);
   std::vector<T> s(static_cast<std::size_t>(n));
-  detail::host_thin_svd(m, n, ha.data(), leading_dimension(ha.stride(1), ha.extent(0)), s.data(),
-                        hu.data(), std::max(1, m), hvt.data(), std::max(1, n));
-  // U and V may be strided subviews: staged through host mirrors of their own layout.
-  auto hv = Kokkos::create_mirror_view(v);
+  detail::host_thin_svd(m, n, ha.data(), std::max(1, m), s.data(), hu.data(), std::max(1, m),
+                        hvt.data(), std::max(1, n));
+  HostMatrix<T> hv(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::V"), n, n);
   for (int j = 0; j < n; ++j)
     for (int i = 0; i < n; ++i) hv(i, j) = hvt(j, i);
-  Kokkos::deep_copy(exec, v, hv);
-  auto hu_out = Kokkos::create_mirror_view(u);
-  Kokkos::deep_copy(hu_out, hu);
-  Kokkos::deep_copy(exec, u, hu_out);
+  // Contiguous copies where U and V live (the host views themselves on host memory), then into
+  // the possibly strided outputs within that memory space.
+  const auto du = Kokkos::create_mirror_view_and_copy(MemSpace(), hu);
+  const auto dv = Kokkos::create_mirror_view_and_copy(MemSpace(), hv);
+  Kokkos::deep_copy(exec, u, du);
+  Kokkos::deep_copy(exec, v, dv);
   kx::fence(exec, "strata::linalg::small_svd::host");
   return s;
 }
@@ -81,7 +86,11 @@ std::vector<T> cuda_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, co
   if (method == 'p' && n > 0) {
     // Xgesvdp perturbs numerically rank-deficient inputs by err_sigma and the singular values
     // move by as much: beyond the backward error n u ||A||_2 of a stable SVD, redo by Jacobi.
-    const double bound = n * (std::numeric_limits<T>::epsilon() / 2) * static_cast<double>(out[0]);
+    // cuSOLVER does not say whether err_sigma is absolute or relative to ||A||_2: the bound
+    // n u min(1, ||A||_2) is below n u ||A||_2 under either reading (a redo is never skipped
+    // where it is due; at worst it runs where it was not needed).
+    const double bound =
+        n * (std::numeric_limits<T>::epsilon() / 2) * std::min(1.0, static_cast<double>(out[0]));
     if (!(err_sigma <= bound)) return cuda_small_svd(exec, a, u, v, 'j');
   }
   return out;
@@ -143,6 +152,17 @@ std::vector<T> small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, const M
 
 namespace detail {
 
+namespace {
+/// A LAPACK workspace query's answer as an int, rounded up (a float query above 2^24 may have
+/// been rounded down to a value below the size LAPACK checks for).
+template <class T>
+int workspace_size(T query) {
+  const double q =
+      std::ceil(static_cast<double>(query) * (1.0 + 4 * std::numeric_limits<T>::epsilon()));
+  return static_cast<int>(std::min<double>(q, std::numeric_limits<int>::max()));
+}
+}  // namespace
+
 template <class T>
 void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* vt, int ldvt) {
   const detail::HostBlasThreads host_blas_threads;  // host_gemm.hpp
@@ -165,7 +185,7 @@ void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* 
   std::vector<int> iwork(static_cast<std::size_t>(8 * r));
   lapack::gesdd("S", &m, &n, a.data(), &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, iwork.data(),
                 &info);
-  lwork = static_cast<int>(query);
+  lwork = workspace_size(query);
   std::vector<T> work(static_cast<std::size_t>(std::max(lwork, 1)));
   lapack::gesdd("S", &m, &n, a.data(), &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork,
                 iwork.data(), &info);
@@ -173,11 +193,13 @@ void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* 
     load();
     lwork = -1;
     lapack::gesvd("S", "S", &m, &n, a.data(), &lda, s, u, &ldu, vt, &ldvt, &query, &lwork, &info);
-    lwork = static_cast<int>(query);
+    lwork = workspace_size(query);
     work.assign(static_cast<std::size_t>(std::max(lwork, 1)), T(0));
     lapack::gesvd("S", "S", &m, &n, a.data(), &lda, s, u, &ldu, vt, &ldvt, work.data(), &lwork,
                   &info);
   }
+  STRATA_REQUIRE(info >= 0, InternalError, "LAPACK SVD of a ", m, " x ", n,
+                 " matrix rejected argument ", -info);
   STRATA_REQUIRE(info == 0, NumericalError, "LAPACK SVD failed on a ", m, " x ", n,
                  " matrix (info = ", info, "); is the input finite?");
 }

@@ -46,8 +46,8 @@ SmallSvdMethod parse_small_svd_method(const std::string& name);
 namespace detail {
 /// Host LAPACK thin SVD of a column-major m x n array (overwritten): s (min(m, n)), U (m x
 /// min(m, n), ldu), Vt (min(m, n) x n, ldvt). xGESDD, then xGESVD on a fresh copy of `a0` if
-/// xGESDD does not converge; throws NumericalError if neither converges. `a0` is the unmodified
-/// input (may equal nothing but a separate array).
+/// xGESDD does not converge; throws NumericalError if neither converges. `a0` (m x n, leading
+/// dimension lda0) is read only: the factorizations run on a copy.
 template <class T>
 void host_thin_svd(int m, int n, const T* a0, int lda0, T* s, T* u, int ldu, T* vt, int ldvt);
 }  // namespace detail

@@ -100,11 +100,24 @@ SvdResult<T> randomized_svd(const ExecSpace& exec, const LinearOperator<T>& a,
                  static_cast<std::size_t>(l), static_cast<std::size_t>(l));
     Matrix<T> v2(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::V2"),
                  static_cast<std::size_t>(l), static_cast<std::size_t>(l));
-    const auto s = linalg::small_svd(exec, ConstMatrix<T>(r2), u2, v2, options.small_svd);
+    // R2 is the same on every rank, but two ranks' SVDs need not be (cuSOLVER promises no
+    // bitwise reproducibility; a sign or a basis of a cluster could differ): rank 0 factors and
+    // broadcasts, so U and V are consistent across the rows every rank forms.
+    const Comm& comm = a.comm();
+    Kokkos::View<T*, Kokkos::HostSpace> s("strata::sketch::singular_values",
+                                          static_cast<std::size_t>(l));
+    collective(comm, [&] {
+      if (comm.rank() != 0) return;
+      const auto values = linalg::small_svd(exec, ConstMatrix<T>(r2), u2, v2, options.small_svd);
+      for (index_type j = 0; j < l; ++j) s(j) = values[static_cast<std::size_t>(j)];
+    });
+    comm.broadcast(exec, u2, 0);
+    comm.broadcast(exec, v2, 0);
+    comm.broadcast(Kokkos::DefaultHostExecutionSpace(), s, 0);
     const auto lead = std::make_pair(std::size_t{0}, static_cast<std::size_t>(k));
     left = Kokkos::subview(v2, Kokkos::ALL, lead);
     right = Kokkos::subview(u2, Kokkos::ALL, lead);
-    result.s.assign(s.begin(), s.begin() + k);
+    result.s.assign(s.data(), s.data() + k);
   }
   {
     auto phase = result.timings.scope("assemble");

@@ -464,22 +464,27 @@ void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const 
   F f{s.row_entries(), s.row_offsets(), a, out, scale, 0, 0, 0};
   f.d = s.description().rows;
   f.w = s.col_end() - s.col_begin();
+  if (f.d == 0) return;
   const std::size_t budget = sparse_columns_budget();
   const std::size_t fixed = F::scratch_bytes(f.d, 0);
-  STRATA_REQUIRE(fixed < budget, InvalidArgument, "sparse_product_team: the columns kernel needs ",
-                 fixed, " bytes of team scratch for d = ", f.d, " rows of S; the limit is ",
-                 budget);
-  // The longest chunk that fits (whole multiples of 32 values), at least one value.
+  STRATA_REQUIRE(fixed < budget, InvalidArgument,
+                 "sparse-sign S A: the columns GPU kernel "
+                 "(ApplyOptions::sparse_kernel) needs ",
+                 fixed, " bytes of team scratch for d = ", f.d, " rows of S, more than the ",
+                 budget, " available; use SparseGpuKernel::automatic or tiles");
+  // The longest chunk that fits (scratch_bytes is fixed + chunk * sizeof(T) exactly: each view
+  // is padded by the same amount whatever its length), in whole multiples of 32 values.
   index_type chunk = static_cast<index_type>((budget - fixed) / sizeof(T));
-  while (chunk > 1 && F::scratch_bytes(f.d, chunk) > budget) chunk -= chunk > 32 ? 32 : 1;
   if (chunk > 32) chunk -= chunk % 32;
   f.chunk = std::max<index_type>(1, std::min(chunk, std::max<index_type>(f.w, 1)));
   const std::size_t bytes = F::scratch_bytes(f.d, f.chunk);
-  typename F::Policy probe(exec, 1, 1);
+  const int league = checked_int(static_cast<index_type>(out.extent(1)),
+                                 "sparse-sign S A: columns of A (the columns kernel's league)");
+  typename F::Policy probe(exec, league, 1);
   probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
   // 256 threads: a few rows of S per thread on the usual d <= 2048, and 8 warps to hide latency.
   const int team_size = kx::team_size(exec, probe, f, 256);
-  typename F::Policy policy(exec, static_cast<int>(out.extent(1)), team_size);
+  typename F::Policy policy(exec, league, team_size);
   policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
   Kokkos::parallel_for("strata::sketch::sparse_left_columns", policy, f);
 }
@@ -487,6 +492,13 @@ void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const 
 }  // namespace
 
 namespace detail {
+
+/// The columns kernel launches a team per column of A: below one team per 2048 resident threads
+/// (one per multiprocessor on NVIDIA GPUs) most of the device would idle, and the tiles kernel
+/// splits the rows of S instead.
+index_type sparse_columns_min_width(const ExecSpace& exec) {
+  return std::max<index_type>(1, static_cast<index_type>(exec.concurrency()) / 2048);
+}
 
 template <class T>
 bool sparse_columns_fit(index_type d) {
@@ -511,7 +523,8 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
   if (transposed) {
     run_sparse_gather<T, true>(exec, s, a, out, scale);
   } else if (kernel == SparseGpuKernel::columns ||
-             (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d))) {
+             (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d) &&
+              width >= sparse_columns_min_width(exec))) {
     run_sparse_columns<T>(exec, s, a, out, scale);
   } else {
     run_sparse_gather<T, false>(exec, s, a, out, scale);

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "strata/core/random.hpp"
@@ -102,8 +103,11 @@ TYPED_TEST(Gemm, EmptyInnerDimensionScalesCAndBadShapesThrow) {
 // one dot product of length k plus the alpha/beta update), and the result exactly symmetric.
 TYPED_TEST(Gemm, SyrkMatchesTheReferenceAndIsExactlySymmetric) {
   using T = TypeParam;
-  for (const char trans : {'T', 'N'}) {
-    const std::size_t n = 29, k = 83;
+  // k = 83: xSYRK everywhere; k = 8 n = 232 and 8 n - 1: either side of the tall-skinny switch
+  // to a GEMM on CUDA (syrk.hpp).
+  for (const auto [trans, k] :
+       {std::pair<char, std::size_t>{'T', 83}, {'N', 83}, {'T', 232}, {'T', 231}, {'N', 232}}) {
+    const std::size_t n = 29;
     const bool t = trans == 'T';
     auto a = random_matrix<T>(t ? k : n, t ? n : k, 4);
     // A symmetric C0, as syrk requires for beta != 0.
@@ -379,13 +383,21 @@ TEST(HostLapack, SingularValuesOfAMatrixWithAKnownSpectrum) {
   for (std::size_t i = 0; i < n; ++i) EXPECT_NEAR(computed[i], s[i], bound) << "sigma_" << i;
 }
 
-// linalg::small_svd by every method this build has, on a tall and a square matrix with known
-// singular values 1 .. 1e-6 (and a rank-deficient square one, where Xgesvdp perturbs its input),
-// staged into the execution space's memory (and into strided subviews for U and V). Each method is
-// backward stable: U S V^T is the SVD of A + E, ||E||_2 <= c n u ||A||_2, and forming A adds as
-// much again, so (Weyl) |sigma_i - s_i| <= 2 c n u s_1; U and V are orthonormal within c n u per
-// entry of U^T U - I; and ||A - U S V^T||_max <= 2 c n u s_1 (c = 10, as for LAPACK above).
-TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
+// linalg::small_svd by every method this build has, in fp64 and fp32, on a tall and a square
+// matrix with known singular values s_1 .. 1e-6 s_1 (fp32: .. 1e-3 s_1) and on rank-deficient
+// square ones (half the values zero, where Xgesvdp perturbs its input) at ||A||_2 = 1, 1e3 and
+// 1e-3, staged into the execution space's memory, with U and V strided subviews of wider storage.
+// Each method is backward stable: U S V^T is the SVD of A + E, ||E||_2 <= c n u ||A||_2, and
+// forming A (in double, then rounded to T) adds as much again, so (Weyl) |sigma_i - s_i| <=
+// 2 c n u s_1; U and V are orthonormal within 2 c n u per entry of U^T U - I; and
+// ||A - U S V^T||_max <= 2 c n u s_1 (c = 10, as for LAPACK above; u of T).
+template <class T>
+class SmallSvd : public ::testing::Test {};
+using SmallSvdTypes = ::testing::Types<double, float>;
+TYPED_TEST_SUITE(SmallSvd, SmallSvdTypes);
+
+TYPED_TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
+  using T = TypeParam;
   using strata::linalg::SmallSvdMethod;
   std::vector<SmallSvdMethod> methods{SmallSvdMethod::automatic, SmallSvdMethod::host_lapack};
   const bool device =
@@ -394,57 +406,64 @@ TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
     methods.push_back(SmallSvdMethod::device_jacobi);
     methods.push_back(SmallSvdMethod::device_polar);
   } else {
-    strata::Matrix<double> a("a", 4, 3), u("u", 4, 3), v("v", 3, 3);
-    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a), u,
-                                           v, SmallSvdMethod::device_jacobi),
+    strata::Matrix<T> a("a", 4, 3), u("u", 4, 3), v("v", 3, 3);
+    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<T>(a), u, v,
+                                           SmallSvdMethod::device_jacobi),
                  strata::InvalidArgument);
-    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a), u,
-                                           v, SmallSvdMethod::device_polar),
+    EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<T>(a), u, v,
+                                           SmallSvdMethod::device_polar),
                  strata::InvalidArgument);
   }
-  const double eps = std::numeric_limits<double>::epsilon(), c = 10;
+  EXPECT_THROW(strata::linalg::small_svd(
+                   strata::ExecSpace(), strata::ConstMatrix<T>(strata::Matrix<T>("wide", 5, 7)),
+                   strata::Matrix<T>("u", 5, 5), strata::Matrix<T>("v", 7, 7)),
+               strata::ShapeMismatch);
+  const double u_round = std::numeric_limits<T>::epsilon() / 2, c = 10;
+  const double decades = std::is_same_v<T, float> ? 3.0 : 6.0;
   struct Shape {
     std::size_t m, n;
     bool rank_deficient;
+    double scale;
   };
-  for (const auto shape : {Shape{70, 40, false}, Shape{50, 50, false}, Shape{48, 48, true}}) {
-    if (shape.m > shape.n) {
-      EXPECT_THROW(strata::linalg::small_svd(strata::ExecSpace(),
-                                             strata::ConstMatrix<double>(
-                                                 strata::Matrix<double>("wide", shape.n, shape.m)),
-                                             strata::Matrix<double>("u", shape.n, shape.n),
-                                             strata::Matrix<double>("v", shape.m, shape.m)),
-                   strata::ShapeMismatch);
-    }
+  for (const auto shape : {Shape{70, 40, false, 1}, Shape{50, 50, false, 1}, Shape{48, 48, true, 1},
+                           Shape{48, 48, true, 1e3}, Shape{48, 48, true, 1e-3}}) {
     const std::size_t m = shape.m, n = shape.n;
     std::vector<double> s(n);
     for (std::size_t i = 0; i < n; ++i)
-      s[i] = std::pow(10.0, -6.0 * static_cast<double>(i) / (n - 1));
+      s[i] = shape.scale * std::pow(10.0, -decades * static_cast<double>(i) / (n - 1));
     if (shape.rank_deficient)
       for (std::size_t i = n / 2; i < n; ++i) s[i] = 0;
     const auto ha = with_singular_values(s, m, n);
-    strata::Matrix<double> a("a", m, n);
-    Kokkos::deep_copy(a, ha);
-    const double bound = 2 * c * n * eps * s[0];
+    strata::HostMatrix<T> ha_t("a_t", m, n);
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < m; ++i) ha_t(i, j) = static_cast<T>(ha(i, j));
+    strata::Matrix<T> a("a", m, n);
+    Kokkos::deep_copy(a, ha_t);
+    const double bound = 2 * c * n * u_round * s[0];
     for (const auto method : methods) {
       SCOPED_TRACE(std::string(strata::linalg::to_string(method)) + " " + std::to_string(m) + "x" +
-                   std::to_string(n));
+                   std::to_string(n) + " scale " + std::to_string(shape.scale));
       // U and V as column ranges of wider matrices: leading dimensions larger than their rows.
-      strata::Matrix<double> uw("uw", m + 3, n + 2), vw("vw", n + 5, n + 1);
+      strata::Matrix<T> uw("uw", m + 3, n + 2), vw("vw", n + 5, n + 1);
       auto u = Kokkos::subview(uw, std::make_pair(std::size_t{1}, m + 1),
                                std::make_pair(std::size_t{1}, n + 1));
       auto v = Kokkos::subview(vw, std::make_pair(std::size_t{0}, n),
                                std::make_pair(std::size_t{1}, n + 1));
-      const auto sv =
-          strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<double>(a),
-                                    strata::Matrix<double>(u), strata::Matrix<double>(v), method);
+      const auto sv = strata::linalg::small_svd(strata::ExecSpace(), strata::ConstMatrix<T>(a),
+                                                strata::Matrix<T>(u), strata::Matrix<T>(v), method);
       ASSERT_EQ(sv.size(), n);
       for (std::size_t i = 0; i < n; ++i) {
-        EXPECT_NEAR(sv[i], s[i], bound) << "sigma_" << i;
+        EXPECT_NEAR(static_cast<double>(sv[i]), s[i], bound) << "sigma_" << i;
         if (i > 0) EXPECT_GE(sv[i - 1], sv[i]) << "not descending at " << i;
       }
-      const auto hu = strata::testing::to_host(strata::Matrix<double>(u));
-      const auto hv = strata::testing::to_host(strata::Matrix<double>(v));
+      const auto huw = strata::testing::to_host(uw);
+      const auto hvw = strata::testing::to_host(vw);
+      auto hu = [&](std::size_t i, std::size_t j) {
+        return static_cast<double>(huw(i + 1, j + 1));
+      };
+      auto hv = [&](std::size_t i, std::size_t j) {
+        return static_cast<double>(hvw(i, j + 1));
+      };
       double orth_u = 0, orth_v = 0, residual = 0;
       for (std::size_t j = 0; j < n; ++j)
         for (std::size_t i = 0; i < n; ++i) {
@@ -457,18 +476,24 @@ TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
       for (std::size_t j = 0; j < n; ++j)
         for (std::size_t i = 0; i < m; ++i) {
           double usv = 0;
-          for (std::size_t l = 0; l < n; ++l) usv += hu(i, l) * sv[l] * hv(j, l);
-          residual = std::max(residual, std::abs(usv - ha(i, j)));
+          for (std::size_t l = 0; l < n; ++l)
+            usv += hu(i, l) * static_cast<double>(sv[l]) * hv(j, l);
+          residual = std::max(residual, std::abs(usv - static_cast<double>(ha_t(i, j))));
         }
       // Singular vectors of (numerically) zero singular values are any orthonormal completion:
       // orthonormality is asserted for all of them, reconstruction covers the rest.
-      EXPECT_LE(orth_u, c * n * eps);
-      EXPECT_LE(orth_v, c * n * eps);
+      EXPECT_LE(orth_u, c * n * u_round * 2);
+      EXPECT_LE(orth_v, c * n * u_round * 2);
       EXPECT_LE(residual, bound);
-      // The untouched border of the wider storage stays zero.
-      const auto huw = strata::testing::to_host(uw);
-      EXPECT_EQ(huw(0, 0), 0.0);
-      EXPECT_EQ(huw(m + 2, n + 1), 0.0);
+      // Nothing outside the U and V blocks of the wider storage was written.
+      for (std::size_t j = 0; j < n + 2; ++j)
+        for (std::size_t i = 0; i < m + 3; ++i)
+          if (i == 0 || i > m || j == 0 || j > n) ASSERT_EQ(huw(i, j), T(0)) << i << "," << j;
+      for (std::size_t i = 0; i < n + 5; ++i) {
+        ASSERT_EQ(hvw(i, 0), T(0)) << i;
+        for (std::size_t j = 1; j < n + 1 && i >= n; ++j)
+          ASSERT_EQ(hvw(i, j), T(0)) << i << "," << j;
+      }
     }
   }
 }

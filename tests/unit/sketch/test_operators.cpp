@@ -443,8 +443,9 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
       ASSERT_LE(std::abs(got_bs.data()[i] - ref_bs.data()[i]), g * abs_bs.data()[i] + 1e-300)
           << "A S^T entry " << i << ", d = " << c.d;
   }
-  // More rows of S than the columns kernel can hold in team scratch: refused by name, and the
-  // automatic choice takes the tiles.
+  // More rows of S than the columns kernel can hold in team scratch: refused with a clear error,
+  // while the automatic choice (which would throw the same if it took the columns kernel) runs
+  // the tiles.
   index_type too_many = 1;
   while (sk::detail::sparse_columns_fit<T>(too_many)) too_many *= 2;
   too_many *= 2;

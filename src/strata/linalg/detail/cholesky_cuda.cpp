@@ -26,9 +26,6 @@ cusolverDnHandle_t cusolver_handle() {
 }
 
 namespace {
-cusolverDnHandle_t solver_handle() {
-  return cusolver_handle();
-}
 
 void check(cusolverStatus_t status, const char* what) {
   if (status != CUSOLVER_STATUS_SUCCESS) {
@@ -54,7 +51,7 @@ int read_info(cudaStream_t stream, const int* device_info) {
 }  // namespace
 
 int potrf_upper_cuda(cudaStream_t stream, int n, double* a, int lda) {
-  cusolverDnHandle_t h = solver_handle();
+  cusolverDnHandle_t h = cusolver_handle();
   check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
   int lwork = 0;
   check(cusolverDnDpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, lda, &lwork),
@@ -71,7 +68,7 @@ int potrf_upper_cuda(cudaStream_t stream, int n, double* a, int lda) {
 }
 
 int potrf_upper_cuda(cudaStream_t stream, int n, float* a, int lda) {
-  cusolverDnHandle_t h = solver_handle();
+  cusolverDnHandle_t h = cusolver_handle();
   check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
   int lwork = 0;
   check(cusolverDnSpotrf_bufferSize(h, CUBLAS_FILL_MODE_UPPER, n, a, lda, &lwork),

@@ -5,6 +5,7 @@
 #include <Kokkos_Core.hpp>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "strata/core/error.hpp"
 #include "strata/linalg/detail/cusolver_handle.hpp"
@@ -111,7 +112,7 @@ int gesvdp(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu
                                      &host_bytes),
         "cusolverDnXgesvdp_bufferSize");
   auto device_work = scratch<char>(device_bytes, "strata::linalg::gesvdp::work");
-  std::string host_work(host_bytes > 0 ? host_bytes : 1, '\0');
+  std::vector<double> host_work(host_bytes / sizeof(double) + 1);  // 8-byte aligned
   auto info = scratch<int>(1, "strata::linalg::gesvdp::info");
   double err = 0;
   check(cusolverDnXgesvdp(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda, type, s,

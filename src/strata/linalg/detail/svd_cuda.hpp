@@ -10,7 +10,8 @@ namespace strata::linalg::detail {
 /// s (n, device), U (m x n, ldu), V (n x n, ldv; V itself, not V^T). method 'j': gesvdj (Jacobi,
 /// tolerance machine precision, at most 100 sweeps); 'p': Xgesvdp, whose perturbation of
 /// rank-deficient inputs is returned in *err_sigma (0 for 'j'). Returns cuSOLVER's info (0:
-/// success; > 0: not converged) after waiting for the stream.
+/// success; > 0: not converged) after waiting for the stream. Uses the process's cuSOLVER handle
+/// (cusolver_handle.hpp): one host thread at a time, as the Cholesky wrappers.
 int thin_svd_cuda(cudaStream_t stream, char method, int m, int n, double* a, int lda, double* s,
                   double* u, int ldu, double* v, int ldv, double* err_sigma);
 int thin_svd_cuda(cudaStream_t stream, char method, int m, int n, float* a, int lda, float* s,

@@ -65,7 +65,8 @@ index_type team_scratch_values();
 /// kernel (transposed == false only; ignored otherwise): SparseGpuKernel::columns takes a team
 /// per column of a with all d rows of S (their sums and CSR positions in team scratch) and
 /// streams the column once in chunks as long as the scratch allows; automatic takes it when d
-/// rows fit half the scratch, else the tiles above. Both sum in the same order.
+/// rows fit half the scratch and a has at least one column per 2048 resident threads of the
+/// device (sparse_columns_min_width), else the tiles above. Both sum in the same order.
 template <class T>
 void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
                          const Matrix<T>& out, T scale, bool transposed,
@@ -75,5 +76,6 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
 /// sparse_product_team).
 template <class T>
 bool sparse_columns_fit(index_type d);
+index_type sparse_columns_min_width(const ExecSpace& exec);
 
 }  // namespace strata::sketch::detail
