@@ -8,7 +8,9 @@
 //                    [--leaf-size=64] [--dense-max=8192] [--probes=10]
 //
 // Per (problem, tol, N): products used; compression time without the products (the operator is
-// wrapped to time every apply / apply_transpose, fenced) and the products' time; the shares of the
+// wrapped to time every apply / apply_transpose, fenced; wall time, and below the table the
+// process CPU time, which other processes on shared cores do not inflate) and the products' time;
+// the shares of the
 // construction phases (CompressResult timings: "levels" = the per-level batched kernels, "assemble"
 // = conversion to standard generators, "estimate" = the a-posteriori error estimate), each
 // without the products made inside it; matvec (1 vector), ULV factor and solve (1 right-hand side)
@@ -23,6 +25,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <memory>
 #include <sstream>
@@ -61,6 +64,11 @@ long long_option(const char* name, long fallback) {
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
+/// Process CPU time (all threads) since `start`: unlike wall time, not inflated when other
+/// processes share the cores.
+double cpu_seconds_since(std::clock_t start) {
+  return static_cast<double>(std::clock() - start) / CLOCKS_PER_SEC;
+}
 
 /// Forwards to an operator and accumulates the (fenced) wall time and vectors of its products, so
 /// that construction time can be reported without the products.
@@ -74,6 +82,7 @@ class TimedOperator final : public strata::LinearOperator<double> {
   const strata::BlockRowLayout& row_layout() const override { return inner_->row_layout(); }
   const strata::BlockRowLayout& col_layout() const override { return inner_->col_layout(); }
   double seconds = 0;
+  double cpu_seconds = 0;  // process CPU time (all threads) of the products
   index_type vectors = 0;
 
  protected:
@@ -91,10 +100,12 @@ class TimedOperator final : public strata::LinearOperator<double> {
   void timed(const ExecSpace& exec, const const_matrix_type& x, F&& f) const {
     strata::kx::fence(exec, "bench::hss::product_start");
     const auto start = std::chrono::steady_clock::now();
+    const std::clock_t cpu_start = std::clock();
     f();
     strata::kx::fence(exec, "bench::hss::product_end");
     auto* self = const_cast<TimedOperator*>(this);
     self->seconds += seconds_since(start);
+    self->cpu_seconds += cpu_seconds_since(cpu_start);
     self->vectors += static_cast<index_type>(x.extent(1));
   }
   std::shared_ptr<strata::LinearOperator<double>> inner_;
@@ -106,6 +117,7 @@ struct Case {
   hss::HssMatrix<double> matrix;
   bool built = false;
   double compress_s = 0, product_s = 0;
+  double compress_cpu_s = 0;  // process CPU time of the construction without the products
   index_type products = 0, max_rank = 0;
   double error = -1;
   double dense_error = -1;  // ||A - H||_F / ||A||_F against the dense matrix (N <= --dense-max)
@@ -155,8 +167,10 @@ Case& built_case(const std::string& problem, const std::string& tol, long n) {
   options.error_probes = static_cast<int>(long_option("probes", 10));
   // The phases that call the operator: the products inside each are measured by `op`.
   const auto start = std::chrono::steady_clock::now();
+  const std::clock_t cpu_start = std::clock();
   auto result = hss::compress_from_matvecs(exec, op, tree, options);
   const double total = seconds_since(start);
+  c.compress_cpu_s = cpu_seconds_since(cpu_start) - op.cpu_seconds;
   c.matrix = result.matrix;
   c.product_s = op.seconds;
   c.compress_s = total - op.seconds;
@@ -389,6 +403,15 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
         std::printf("\n");
         break;
       }
+      std::printf("  process CPU time of build-prod (ms):");
+      const char* separator = " ";
+      for (const long n : sizes) {
+        const auto it = g_cases.find(case_key(p, tol, n));
+        if (it == g_cases.end() || !it->second.built) continue;
+        std::printf("%sN = %ld: %.2f", separator, n, it->second.compress_cpu_s * 1e3);
+        separator = ", ";
+      }
+      std::printf("\n");
     }
     // Dense baselines on the same matrix (the HSS figures at the tighter tolerance).
     bool header = false;

@@ -271,8 +271,9 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   const int reuse_above = kept.above;
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
-      auto f = l > reuse_above ? kept.fac.local[static_cast<std::size_t>(l)]
-                               : factor_level(exec, dims, smp, l, choice, scratch);
+      auto f = l > reuse_above
+                   ? kept.fac.local[static_cast<std::size_t>(l)]
+                   : factor_level(exec, dims, smp, l, choice, scratch, l == reuse_above);
       if (stop_if_capped && choice.hit_cap) {
         capped_level = l;
         break;
@@ -288,9 +289,11 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     capped.hit_cap = true;
     choice.s_needed =
         comm.allreduce(capped_level == deepest ? choice.s_needed : index_type(0), ReduceOp::max);
-    // Every rank factored the levels below `deepest` without a cap (none stopped below it).
+    // Every rank factored the levels below `deepest` without a cap (none stopped below it), and
+    // `deepest` itself: the next pass extends that level's QR factors.
     kept.fac = std::move(fac);
     kept.above = deepest;
+    scratch.keep_factors_of(deepest);
     timings.add("levels", timer.seconds());
     return capped;
   }
@@ -304,13 +307,15 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
     smp.omega = allgather_rows<T>(exec, comm, by_c, smp.omega);
     dims = LevelDims::parent_of(fac.r_all, fac.c_all);
     for (int l = ls - 1; l >= 1; --l) {
-      auto f = l > reuse_above ? kept.fac.top[static_cast<std::size_t>(l)]
-                               : factor_level(exec, dims, smp, l, choice, scratch);
+      auto f = l > reuse_above
+                   ? kept.fac.top[static_cast<std::size_t>(l)]
+                   : factor_level(exec, dims, smp, l, choice, scratch, l == reuse_above);
       if (stop_if_capped && choice.hit_cap) {  // replicated: the same on every rank
         DistBuild<T> capped;
         capped.hit_cap = true;
         kept.fac = std::move(fac);
         kept.above = l;
+        scratch.keep_factors_of(l);
         timings.add("levels", timer.seconds());
         return capped;
       }

@@ -335,7 +335,9 @@ template <class T>
 void detail::null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
                                                      const MatrixBatch<T>& b,
                                                      const MatrixBatch<T>& bn,
-                                                     const MatrixBatch<T>& x, double rcond) {
+                                                     const MatrixBatch<T>& x, double rcond,
+                                                     NullSpaceProjectFactors<T>* factors,
+                                                     bool extend) {
   const int count = a.layout.count();
   const auto& ar = a.layout.host_rows;
   const auto& ac = a.layout.host_cols;
@@ -357,9 +359,10 @@ void detail::null_space_project_pseudo_inverse_apply(const ExecSpace& exec, cons
       [&](int i) { return ar[i]; });
   if (count == 0) return;
   if constexpr (std::is_same_v<detail::Backend, detail::HostKernels>) {
-    detail::host_null_space_project_pseudo_inverse_apply(exec, a, b, bn, x,
-                                                         pseudo_inverse_cut(a, rcond));
+    detail::host_null_space_project_pseudo_inverse_apply(
+        exec, a, b, bn, x, pseudo_inverse_cut(a, rcond), factors, extend);
   } else {
+    if (factors != nullptr) *factors = NullSpaceProjectFactors<T>{};
     std::vector<int> s(static_cast<std::size_t>(count));
     for (int i = 0; i < count; ++i) s[i] = ac[i];
     auto n = MatrixBatch<T>::allocate_uninitialized("strata::linalg::null_space_project::N", s,
@@ -426,7 +429,7 @@ void copy_batched(const ExecSpace& exec, char trans, const MatrixBatch<T>& a,
                                         const MatrixBatch<T>&, const MatrixBatch<T>&, double);     \
   template void detail::null_space_project_pseudo_inverse_apply<T>(                                \
       const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
-      const MatrixBatch<T>&, double);                                                              \
+      const MatrixBatch<T>&, double, detail::NullSpaceProjectFactors<T>*, bool);                   \
   template void gemm_batched<T>(const ExecSpace&, char, char, T, const MatrixBatch<T>&,            \
                                 const MatrixBatch<T>&, T, const MatrixBatch<T>&);                  \
   template void copy_batched<T>(const ExecSpace&, char, const MatrixBatch<T>&,                     \

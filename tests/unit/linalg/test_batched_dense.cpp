@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "strata/core/kokkos_ext/spaces.hpp"
@@ -860,6 +861,92 @@ TYPED_TEST(BatchedDense, NullSpaceProjectPseudoInverseApplyMatchesTheThreeCalls)
         EXPECT_LE(std::abs(got(r, j) - ref(r, j)), bound)
             << "case " << c << " entry (" << r << ", " << j << ")";
     }
+  }
+}
+
+TYPED_TEST(BatchedDense, NullSpaceProjectExtendedByColumnsMatchesAFreshCall) {
+  // A call that keeps its factors on the first s0 columns of A (p x s) and B (q x s), then a call
+  // on all s columns that extends them (the Levitt-Martinsson passes with grown samples), against
+  // a fresh call on all s columns. Shapes: a small one, the leaf shape 64 x 94 -> 64 x 117, and
+  // no new columns (s0 = s).
+  // BN: the extended call uses another orthonormal basis of null(A), so compare the
+  // basis-independent G = BN BN^T = B P B^T (P the projector on null(A)). Each route is a backward
+  // stable Householder QR: its basis spans exactly the null space of some A + E with ||E||_2 <=
+  // p gamma(4 s) ||A||_F (Higham, Lemma 19.3, as in the test above), which moves the projector by
+  // at most ||E||_2 / sigma_min(A) (Wedin's sin theta theorem); the products B N, BN BN^T add
+  // gamma(s) relative rounding each. Two routes: ||G_ext - G_fresh||_F <= ||B||_F^2 (2 kappa p
+  // gamma(4 s) + 4 gamma(s)), kappa = ||A||_F / sigma_min(A).
+  // X = B A^+ (A full row rank): ||(A + E)^+ - A^+||_2 <= sqrt(2) ||A^+||_2^2 ||E||_2 (Wedin) for
+  // either route, so ||X_ext - X_fresh||_F <= 2 sqrt(2) ||B||_F p gamma(4 s) ||A||_F / sigma_min^2
+  // (first order), doubled for the triangular solve's backward error.
+  using T = TypeParam;
+  struct Case {
+    int p, s0, s, q;
+  };
+  const std::vector<Case> cases = {{6, 12, 15, 3}, {64, 94, 117, 64}, {5, 9, 9, 4}};
+  std::vector<HostMatrix<double>> as, bs, as0, bs0;
+  std::vector<std::vector<double>> sigmas;
+  std::vector<int> xr, xc, nc, nc0;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    std::vector<double> sigma(static_cast<std::size_t>(k.p));
+    for (int j = 0; j < k.p; ++j) sigma[static_cast<std::size_t>(j)] = 1.0 - 0.5 * j / k.p;
+    sigmas.push_back(sigma);
+    as.push_back(with_singular_values(k.p, k.s, sigma, 500 + 2 * c));
+    bs.push_back(gaussian(k.q, k.s, 501 + 2 * c));
+    HostMatrix<double> a0("a0", k.p, k.s0), b0("b0", k.q, k.s0);
+    for (int j = 0; j < k.s0; ++j) {
+      for (int i = 0; i < k.p; ++i) a0(i, j) = as.back()(i, j);
+      for (int i = 0; i < k.q; ++i) b0(i, j) = bs.back()(i, j);
+    }
+    as0.push_back(a0);
+    bs0.push_back(b0);
+    xr.push_back(k.q);
+    xc.push_back(k.p);
+    nc.push_back(k.s - k.p);
+    nc0.push_back(k.s0 - k.p);
+  }
+  const double rcond = 1e-6;
+  const strata::ExecSpace exec;
+  la::detail::NullSpaceProjectFactors<T> factors;
+  {
+    auto bn0 = nan_batch<T>(xr, nc0), x0 = nan_batch<T>(xr, xc);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, to_batch<T>(as0), to_batch<T>(bs0),
+                                                        bn0, x0, rcond, &factors);
+  }
+  const auto a = to_batch<T>(as), b = to_batch<T>(bs);
+  auto bn1 = nan_batch<T>(xr, nc), x1 = nan_batch<T>(xr, xc);
+  auto bn2 = nan_batch<T>(xr, nc), x2 = nan_batch<T>(xr, xc);
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn1, x1, rcond);
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn2, x2, rcond, &factors, true);
+  if constexpr (std::is_same_v<la::detail::Backend, la::detail::HostKernels>) {
+    // The update ran (the kept factors now describe all s columns).
+    for (std::size_t c = 0; c < cases.size(); ++c) {
+      ASSERT_EQ(factors.s.size(), cases.size());
+      EXPECT_EQ(factors.s[c], cases[c].s) << "case " << c;
+    }
+  }
+  const double u = unit_roundoff<T>();
+  auto gamma = [&](double n) {
+    return n * u / (1 - n * u);
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    const auto ab = rounded<T>(as[c]), bb = rounded<T>(bs[c]);
+    const double norm_a = frobenius(ab), norm_b = frobenius(bb);
+    const double sigma_min = sigmas[c].back();
+    const auto g1 =
+        multiply(matrix(bn1, static_cast<int>(c)), matrix(bn1, static_cast<int>(c)), false, true);
+    const auto g2 =
+        multiply(matrix(bn2, static_cast<int>(c)), matrix(bn2, static_cast<int>(c)), false, true);
+    const double kappa = norm_a / sigma_min;
+    EXPECT_LE(distance(g1, g2),
+              norm_b * norm_b * (2 * kappa * k.p * gamma(4.0 * k.s) + 4 * gamma(k.s)))
+        << "case " << c;
+    EXPECT_LE(
+        distance(matrix(x1, static_cast<int>(c)), matrix(x2, static_cast<int>(c))),
+        4 * std::sqrt(2.0) * norm_b * k.p * gamma(4.0 * k.s) * norm_a / (sigma_min * sigma_min))
+        << "case " << c;
   }
 }
 

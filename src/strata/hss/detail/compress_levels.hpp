@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -254,16 +255,36 @@ class LevelScratch {
     return Matrix<T>(flat(slot, label, rows * cols).data(), rows, cols);
   }
 
+  /// Levitt-Martinsson: the QR factors of level `level`'s Omega_t^T and Psi_t^T (with Q^T Y_t^T,
+  /// Q^T Z_t^T) from its last factorization (host kernels; empty elsewhere), for a next pass whose
+  /// samples of that level extend those by columns (factor_level's `extend`).
+  using Factors = linalg::detail::NullSpaceProjectFactors<T>;
+  std::array<Factors, 2>& factors(int level) {
+    if (static_cast<int>(factors_.size()) <= level) factors_.resize(level + 1);
+    return factors_[level];
+  }
+  /// Frees the kept factors of every level but `level`.
+  void keep_factors_of(int level) {
+    for (int l = 0; l < static_cast<int>(factors_.size()); ++l)
+      if (l != level) factors_[l] = {};
+  }
+
  private:
   std::vector<Kokkos::View<T*, MemSpace>> slots_;
+  std::vector<std::array<Factors, 2>> factors_;
 };
 
 /// One level of the bottom-up construction: null spaces, projected samples, truncated SVD bases
 /// and the discrepancy blocks, each step one batched call over all nodes of the level.
-/// Temporaries come from `scratch`.
+/// Temporaries come from `scratch`. A Levitt-Martinsson pass that may be discarded (shared sketch,
+/// choice.discard_if_capped) keeps the QR factors of the samples in `scratch`; `extend` says that
+/// this level's samples extend by columns those of the level's last factorization on `scratch`
+/// (the next pass with grown samples resumes at the capped level, through the same factors
+/// below), so that only the new columns are factored (null_space_project_pseudo_inverse_apply).
 template <class T>
 LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const Samples<T>& smp,
-                             int level, RankChoice& choice, LevelScratch<T>& scratch) {
+                             int level, RankChoice& choice, LevelScratch<T>& scratch,
+                             bool extend = false) {
   namespace la = linalg;
   const int n = dims.nodes, s = static_cast<int>(smp.s);
   const auto y = row_blocks(smp.y, dims.row_off, dims.row_dim, 0, s);
@@ -305,8 +326,14 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   auto yp = scratch.take(slot_yp, "strata::hss::compress::YP", dims.row_dim, kp);
   auto zq = scratch.take(slot_zq, "strata::hss::compress::ZQ", dims.col_dim, kq);
   if (shared_sketch) {
-    la::detail::null_space_project_pseudo_inverse_apply(exec, om, y, yp, d_full);
-    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, zp);
+    // Kept for a pass that may be discarded (a next pass then extends them), used when extending.
+    auto& kept = scratch.factors(level);
+    const bool keep = choice.discard_if_capped || extend;
+    if (!keep) kept = {};
+    la::detail::null_space_project_pseudo_inverse_apply(exec, om, y, yp, d_full, 0,
+                                                        keep ? &kept[0] : nullptr, extend);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, zp, 0,
+                                                        keep ? &kept[1] : nullptr, extend);
   } else {
     auto p = scratch.take(slot_p, "strata::hss::compress::P", sv, kp);
     auto q = scratch.take(slot_q, "strata::hss::compress::Q", sv, kq);

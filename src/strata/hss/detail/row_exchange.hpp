@@ -6,7 +6,8 @@
 // and both layouts are replicated): which of this rank's rows go to which rank, and where the rows
 // that arrive are stored. A move is then one personalized exchange (MPI_Alltoallv) in which every
 // row crosses the network at most once: a rank sends only the rows that change owner, and receives
-// only its own. The self part goes through the same exchange (a local copy inside MPI).
+// only its own. The rows that stay on this rank are copied directly, column by column (on one rank
+// a move is that copy alone: no packing and no MPI call).
 #pragma once
 
 #include <cstdint>
@@ -96,10 +97,11 @@ class RowExchange {
 
   // One direction: this rank sends its local rows send_rows (grouped by destination rank, in the
   // destination's row order) and stores the rows that arrive (grouped by source rank) at its local
-  // rows recv_rows.
+  // rows recv_rows; both without the rows that stay, which go from local row self_from(i) to local
+  // row self_to(i). The counts of this rank in send_counts and recv_counts are 0.
   struct Plan {
     std::vector<std::int64_t> send_counts, recv_counts;  // rows per rank
-    Kokkos::View<index_type*, MemSpace> send_rows, recv_rows;
+    Kokkos::View<index_type*, MemSpace> send_rows, recv_rows, self_from, self_to;
     index_type remote_sent = 0, remote_received = 0;
   };
 
@@ -124,6 +126,28 @@ class RowExchange {
     }
     if (trivial()) {
       Kokkos::deep_copy(exec, out, x);
+      return;
+    }
+    // The rows that stay: one gather, the row index fastest (contiguous along x's and out's
+    // columns, LayoutLeft).
+    const auto self_from = plan->self_from;
+    const auto self_to = plan->self_to;
+    const index_type nself = static_cast<index_type>(self_from.extent(0));
+    if (nself > 0 && cols > 0) {
+      using Left2 =
+          Kokkos::MDRangePolicy<ExecSpace,
+                                Kokkos::Rank<2, Kokkos::Iterate::Left, Kokkos::Iterate::Left>,
+                                Kokkos::IndexType<index_type>>;
+      Kokkos::parallel_for(
+          "strata::hss::exchange::local", Left2(exec, {0, 0}, {nself, cols}),
+          KOKKOS_LAMBDA(const index_type p, const index_type j) {
+            out(self_to(p), j) = x(self_from(p), j);
+          });
+    }
+    // On one rank every row stays; otherwise the exchange is collective (every rank calls it,
+    // whatever its own counts).
+    if (comm.size() == 1) {
+      kx::fence(exec, "strata::hss::exchange::local");
       return;
     }
     // Rows are packed row-major, so that the rows for (and from) one rank are contiguous.
@@ -186,6 +210,7 @@ class RowExchange {
     plan.recv_counts.assign(static_cast<std::size_t>(ranks), 0);
     std::vector<index_type> send_rows;
     for (int d = 0; d < ranks; ++d) {  // destinations in rank order, their rows in order
+      if (d == rank_) continue;
       for (index_type g = to.row_begin(d); g < to.row_end(d); ++g) {
         const index_type s = src(g);
         if (s < from_begin || s >= from_end) continue;
@@ -195,20 +220,30 @@ class RowExchange {
     }
     const index_type to_begin = to.row_begin(rank_), to_rows = to.local_rows(rank_);
     std::vector<std::vector<index_type>> by_source(static_cast<std::size_t>(ranks));
-    for (index_type i = 0; i < to_rows; ++i)
-      by_source[static_cast<std::size_t>(from.owner(src(to_begin + i)))].push_back(i);
+    std::vector<index_type> self_from, self_to;
+    for (index_type i = 0; i < to_rows; ++i) {
+      const index_type s = src(to_begin + i);
+      const int o = from.owner(s);
+      if (o == rank_) {
+        self_from.push_back(s - from_begin);
+        self_to.push_back(i);
+      } else {
+        by_source[static_cast<std::size_t>(o)].push_back(i);
+      }
+    }
     std::vector<index_type> recv_rows;
-    recv_rows.reserve(static_cast<std::size_t>(to_rows));
+    recv_rows.reserve(static_cast<std::size_t>(to_rows) - self_to.size());
     for (int o = 0; o < ranks; ++o) {
       const auto& rows = by_source[static_cast<std::size_t>(o)];
       plan.recv_counts[static_cast<std::size_t>(o)] = static_cast<std::int64_t>(rows.size());
       recv_rows.insert(recv_rows.end(), rows.begin(), rows.end());
     }
-    plan.remote_sent = static_cast<index_type>(send_rows.size()) -
-                       plan.send_counts[static_cast<std::size_t>(rank_)];
-    plan.remote_received = to_rows - plan.recv_counts[static_cast<std::size_t>(rank_)];
+    plan.remote_sent = static_cast<index_type>(send_rows.size());
+    plan.remote_received = static_cast<index_type>(recv_rows.size());
     plan.send_rows = to_device(send_rows, "strata::hss::exchange::send_rows");
     plan.recv_rows = to_device(recv_rows, "strata::hss::exchange::recv_rows");
+    plan.self_from = to_device(self_from, "strata::hss::exchange::self_from");
+    plan.self_to = to_device(self_to, "strata::hss::exchange::self_to");
     return plan;
   }
 

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <type_traits>
+#include <vector>
 
 #include "strata/core/kokkos_ext/spaces.hpp"
 #include "strata/linalg/batched_dense.hpp"
@@ -79,12 +80,28 @@ template <class T>
 PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& b,
                                     const MatrixBatch<T>& a, const MatrixBatch<T>& x, double rcond);
 
+/// The factors of a null_space_project_pseudo_inverse_apply call kept (host kernels) for a later
+/// call on the same batch whose A and B have more columns (Levitt-Martinsson's grown samples):
+/// per matrix, A^T = Q R (R p x p) and C = Q^T B^T (s x q), both column-major with leading
+/// dimensions p and s; empty r[i] where nothing was kept (the xGELSD route, empty shapes).
+template <class T>
+struct NullSpaceProjectFactors {
+  std::vector<int> p, q, s;
+  std::vector<std::vector<T>> r, c;
+};
+
 /// null_space_project_pseudo_inverse_apply on host-accessible memory: one xGEQRF of A^T and one
-/// xORMQR of B^T per matrix (derivation in batched_dense_host.cpp). rcond > 0.
+/// xORMQR of B^T per matrix (derivation in batched_dense_host.cpp). rcond > 0. With `factors`,
+/// keeps them (NullSpaceProjectFactors); with `extend` too, every matrix whose A and B extend by
+/// columns those of the kept factors' call (same p and q, s >= the kept s, all s - p null-space
+/// columns asked for) is updated by the new columns alone (xTPQRT, xTPMQRT) instead of factored
+/// again.
 template <class T>
 void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
                                                   const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
-                                                  const MatrixBatch<T>& x, double rcond);
+                                                  const MatrixBatch<T>& x, double rcond,
+                                                  NullSpaceProjectFactors<T>* factors = nullptr,
+                                                  bool extend = false);
 
 /// BN_b = B_b N_b and X_b = B_b A_b^+ for A_b p x s, B_b q x s, where N_b (s x k_b, k_b = BN_b's
 /// columns <= s - p) is the null-space basis that linalg::null_space(exec, a, n) returns, and X_b
@@ -95,10 +112,19 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
 /// pseudo_inverse_apply. BN agrees with B times null_space's N to rounding (O(s p u ||B||)), not
 /// bitwise. (Declared here rather than in batched_dense.hpp, which most of the library includes:
 /// its one user is hss/detail/compress_levels.hpp.)
+///
+/// `factors` and `extend` (host kernels only; elsewhere ignored): keep the factors, and update
+/// the kept ones where A_b and B_b extend by columns those of the call that kept them (the first
+/// kept-s columns equal, k_b = s - p). An update costs O((s - s_kept) p (p + q) + p^2 q) flops
+/// instead of O(s p (p + q)); BN_b is then B_b N'_b for another orthonormal basis N'_b of the
+/// null space of A_b (N'_b = N_b W_b, W_b orthogonal): B_b N_b N_b^T B_b^T, the singular values
+/// and left singular vectors of BN_b, are the same to rounding. X_b as above, from the updated R.
 template <class T>
 void null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
                                              const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
-                                             const MatrixBatch<T>& x, double rcond = 0);
+                                             const MatrixBatch<T>& x, double rcond = 0,
+                                             NullSpaceProjectFactors<T>* factors = nullptr,
+                                             bool extend = false);
 
 /// The dispatch point: host LAPACK where the batch memory is host-accessible, team kernels
 /// elsewhere (device memory).

@@ -399,7 +399,8 @@ bool qr_gives_truncated_pinv(T rc, int p, int s, double rcond) {
 /// Q^T B^T, transposed (host_null_space_project_pseudo_inverse_apply).
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
-                  double rcond, Workspace<T>& ws, const HostRef<T>* bn = nullptr);
+                  double rcond, Workspace<T>& ws, const HostRef<T>* bn = nullptr,
+                  std::vector<T>* keep_c = nullptr);
 
 template <class T>
 bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
@@ -412,10 +413,10 @@ bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx
 }
 
 /// The solve part of pinv_by_qr: `at` (s x p, leading dimension lda) and ws.tau hold the xGEQRF
-/// factors of A^T; ws.a is not touched.
+/// factors of A^T; ws.a is not touched. With keep_c, C = Q^T B^T (s x q) is copied there.
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
-                  double rcond, Workspace<T>& ws, const HostRef<T>* bn) {
+                  double rcond, Workspace<T>& ws, const HostRef<T>* bn, std::vector<T>* keep_c) {
   int q = bb.rows, info = 0;
   T rc = 0;
   lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
@@ -433,6 +434,7 @@ bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, cons
     for (int j = 0; j < bn->cols; ++j)
       for (int r = 0; r < q; ++r) (*bn)(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
   }
+  if (keep_c != nullptr) keep_c->assign(bt, bt + static_cast<index_type>(ldb) * q);
   const T one = 1;
   lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, bt, &ldb);
   for (int j = 0; j < p; ++j)
@@ -529,11 +531,81 @@ PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>&
 // flops) and the product B N (2 q s k) are saved; the xORMQR and xTRSM of the pseudo-inverse were
 // needed anyway. When R is too ill-conditioned for the QR route (qr_gives_truncated_pinv), N is
 // formed as null_space does and multiplied by xGEMM, and X comes from xGELSD.
+namespace {
+
+/// The update of kept factors by the columns s0..s-1 of A (p x s) and B (q x s), 0 < p <= s0 <= s:
+/// with A(:, 0:s0)^T = Q0 [R0; 0] and C0 = Q0^T B(:, 0:s0)^T kept, A^T = diag(Q0, I) [R0; 0; W]
+/// (W = A(:, s0:s)^T), and the QR of the stacked [R0; W] = Q1 [R; 0] (xTPQRT: R0 triangular, W
+/// rectangular) gives A^T = Q [R; 0] with Q^T B^T = [Q1^T [C0(0:p, :); E]; C0(p:s0, :)] (E =
+/// B(:, s0:s)^T, xTPMQRT) up to the order of the rows below p: those rows stay B times an
+/// orthonormal basis of A's null space (the old directions, then the new ones). Then the null-space
+/// product and X^T = R^{-1} (Q^T B^T)(0:p, :) as in pinv_from_qr. Returns false, with the outputs
+/// untouched and the kept factors spoiled, when R is too ill-conditioned for the QR route.
+template <class T>
+bool extend_null_space_project(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& yn,
+                               const HostRef<T>& xx, double rcond, int s0, std::vector<T>& r,
+                               std::vector<T>& c, Workspace<T>& ws) {
+  int p = aa.rows, s = aa.cols, q = bb.rows, d = s - s0, zero = 0, info = 0;
+  std::vector<T> cn(static_cast<std::size_t>(s) * static_cast<std::size_t>(q));
+  for (int j = 0; j < q; ++j)
+    std::copy(c.data() + static_cast<index_type>(j) * s0,
+              c.data() + static_cast<index_type>(j) * s0 + s0,
+              cn.data() + static_cast<index_type>(j) * s);
+  if (d > 0) {
+    T* w = ensure(ws.a, static_cast<index_type>(d) * p);
+    T* e = ensure(ws.b, static_cast<index_type>(d) * q);
+    for (int j = 0; j < p; ++j)
+      for (int t = 0; t < d; ++t) w[t + static_cast<index_type>(j) * d] = aa(j, s0 + t);
+    for (int j = 0; j < q; ++j)
+      for (int t = 0; t < d; ++t) e[t + static_cast<index_type>(j) * d] = bb(j, s0 + t);
+    int nb = std::min(p, 32);
+    T* tf = ensure(ws.c, static_cast<index_type>(nb) * p);
+    T* work = ensure(ws.work, static_cast<index_type>(nb) * std::max(p, q));
+    lapack::tpqrt(&d, &p, &zero, &nb, r.data(), &p, w, &d, tf, &nb, work, &info);
+    lapack::tpmqrt("L", "T", &d, &q, &p, &zero, &nb, w, &d, tf, &nb, cn.data(), &s, e, &d, work,
+                   &info);
+    for (int j = 0; j < q; ++j)
+      std::copy(e + static_cast<index_type>(j) * d, e + static_cast<index_type>(j) * d + d,
+                cn.data() + s0 + static_cast<index_type>(j) * s);
+  }
+  T rc = 0;
+  lapack::trcon("1", "U", "N", &p, r.data(), &p, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
+                &info);
+  if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  for (int j = 0; j < yn.cols; ++j)
+    for (int row = 0; row < q; ++row) yn(row, j) = cn[p + j + static_cast<index_type>(row) * s];
+  T* top = ensure(ws.b, static_cast<index_type>(p) * q);
+  for (int j = 0; j < q; ++j)
+    std::copy(cn.data() + static_cast<index_type>(j) * s,
+              cn.data() + static_cast<index_type>(j) * s + p, top + static_cast<index_type>(j) * p);
+  const T one = 1;
+  lapack::trsm("L", "U", "N", "N", &p, &q, &one, r.data(), &p, top, &p);
+  for (int j = 0; j < p; ++j)
+    for (int row = 0; row < q; ++row) xx(row, j) = top[j + static_cast<index_type>(row) * p];
+  c = std::move(cn);
+  return true;
+}
+
+}  // namespace
+
 template <class T>
 void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>& a,
                                                   const MatrixBatch<T>& b, const MatrixBatch<T>& bn,
-                                                  const MatrixBatch<T>& x, double rcond) {
+                                                  const MatrixBatch<T>& x, double rcond,
+                                                  NullSpaceProjectFactors<T>* factors,
+                                                  bool extend) {
   const int count = a.layout.count();
+  // Kept factors from the earlier call, per matrix (none when the batch differs).
+  const bool reuse = extend && factors != nullptr && static_cast<int>(factors->r.size()) == count &&
+                     static_cast<int>(factors->p.size()) == count;
+  if (factors != nullptr && !reuse) {
+    const auto n = static_cast<std::size_t>(count);
+    factors->p.assign(n, 0);
+    factors->q.assign(n, 0);
+    factors->s.assign(n, 0);
+    factors->r.assign(n, {});
+    factors->c.assign(n, {});
+  }
   const auto info = for_each_matrix<T>(
       exec, "strata::linalg::null_space_project_pseudo_inverse_apply::host", count,
       [&](const int i, Workspace<T>& ws, int& status) {
@@ -543,6 +615,21 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
         if (!all_finite(aa)) {
           status = not_finite;
           return;
+        }
+        const auto k = static_cast<std::size_t>(i);
+        std::vector<T>* keep_r = factors != nullptr ? &factors->r[k] : nullptr;
+        std::vector<T>* keep_c = factors != nullptr ? &factors->c[k] : nullptr;
+        if (reuse && !keep_r->empty() && factors->p[k] == p && factors->q[k] == q &&
+            factors->s[k] <= s && kn == s - p) {
+          if (extend_null_space_project(aa, bb, yn, xx, rcond, factors->s[k], *keep_r, *keep_c,
+                                        ws)) {
+            factors->s[k] = s;
+            return;
+          }
+        }
+        if (keep_r != nullptr) {  // factored afresh below; kept again on the QR route only
+          keep_r->clear();
+          keep_c->clear();
         }
         if (q == 0) return;
         if (s == 0) {  // then kn = 0: X = 0
@@ -558,7 +645,20 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
         T* f = ensure(ws.a, static_cast<index_type>(ld) * p);
         copy_to(aa, true, f, ld);
         geqrf(s, p, f, ld, ws);
-        if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws, &yn)) return;
+        if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws, &yn, keep_c)) {
+          if (keep_r != nullptr) {
+            keep_r->assign(static_cast<std::size_t>(p) * static_cast<std::size_t>(p), T(0));
+            for (int j = 0; j < p; ++j)
+              for (int row = 0; row <= j; ++row)
+                (*keep_r)[row + static_cast<std::size_t>(j) * p] =
+                    f[row + static_cast<index_type>(j) * ld];
+            factors->p[k] = p;
+            factors->q[k] = q;
+            factors->s[k] = s;
+          }
+          return;
+        }
+        if (keep_c != nullptr) keep_c->clear();
         if (kn > 0) {  // here p <= s - kn < s: p reflectors
           T* nn = ensure(ws.c, static_cast<index_type>(s) * kn);
           form_null_basis(f, ld, s, p, p, kn, nn, s, ws);
@@ -626,7 +726,7 @@ void HostKernels::copy_batched(const ExecSpace& exec, bool trans, const MatrixBa
                                                   double);                                         \
   template void host_null_space_project_pseudo_inverse_apply<T>(                                   \
       const ExecSpace&, const MatrixBatch<T>&, const MatrixBatch<T>&, const MatrixBatch<T>&,       \
-      const MatrixBatch<T>&, double);                                                              \
+      const MatrixBatch<T>&, double, NullSpaceProjectFactors<T>*, bool);                           \
   template void HostKernels::gemm_batched<T>(const ExecSpace&, bool, bool, T,                      \
                                              const MatrixBatch<T>&, const MatrixBatch<T>&, T,      \
                                              const MatrixBatch<T>&);                               \

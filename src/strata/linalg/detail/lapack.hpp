@@ -33,6 +33,12 @@ void strsm_(const char* side, const char* uplo, const char* transa, const char* 
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
 void sgeqp3_(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau,
              float* work, const int* lwork, int* info);
+void stpqrt_(const int* m, const int* n, const int* l, const int* nb, float* a, const int* lda,
+             float* b, const int* ldb, float* t, const int* ldt, float* work, int* info);
+void stpmqrt_(const char* side, const char* trans, const int* m, const int* n, const int* k,
+              const int* l, const int* nb, const float* v, const int* ldv, const float* t,
+              const int* ldt, float* a, const int* lda, float* b, const int* ldb, float* work,
+              int* info, std::size_t, std::size_t);
 void sgeqrf_(const int* m, const int* n, float* a, const int* lda, float* tau, float* work,
              const int* lwork, int* info);
 void sorgqr_(const int* m, const int* n, const int* k, float* a, const int* lda, const float* tau,
@@ -93,6 +99,12 @@ void dtrsm_(const char* side, const char* uplo, const char* transa, const char* 
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
 void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
              double* work, const int* lwork, int* info);
+void dtpqrt_(const int* m, const int* n, const int* l, const int* nb, double* a, const int* lda,
+             double* b, const int* ldb, double* t, const int* ldt, double* work, int* info);
+void dtpmqrt_(const char* side, const char* trans, const int* m, const int* n, const int* k,
+              const int* l, const int* nb, const double* v, const int* ldv, const double* t,
+              const int* ldt, double* a, const int* lda, double* b, const int* ldb, double* work,
+              int* info, std::size_t, std::size_t);
 void dgeqrf_(const int* m, const int* n, double* a, const int* lda, double* tau, double* work,
              const int* lwork, int* info);
 void dorgqr_(const int* m, const int* n, const int* k, double* a, const int* lda, const double* tau,
@@ -191,6 +203,32 @@ inline void geqp3(const int* m, const int* n, float* a, const int* lda, int* jpv
 inline void geqp3(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
                   double* work, const int* lwork, int* info) {
   fortran::dgeqp3_(m, n, a, lda, jpvt, tau, work, lwork, info);
+}
+/// QR of [A; B] with A n x n upper triangular and B m x n (l = 0: B rectangular): R overwrites A,
+/// the reflectors' V overwrites B, the block reflector factors go to T (nb x n); work: nb n.
+inline void tpqrt(const int* m, const int* n, const int* l, const int* nb, float* a, const int* lda,
+                  float* b, const int* ldb, float* t, const int* ldt, float* work, int* info) {
+  fortran::stpqrt_(m, n, l, nb, a, lda, b, ldb, t, ldt, work, info);
+}
+inline void tpqrt(const int* m, const int* n, const int* l, const int* nb, double* a,
+                  const int* lda, double* b, const int* ldb, double* t, const int* ldt,
+                  double* work, int* info) {
+  fortran::dtpqrt_(m, n, l, nb, a, lda, b, ldb, t, ldt, work, info);
+}
+/// Applies tpqrt's Q (or Q^T) to [A; B] (side "L": A k x n, B m x n); work: nb n.
+inline void tpmqrt(const char* side, const char* trans, const int* m, const int* n, const int* k,
+                   const int* l, const int* nb, const float* v, const int* ldv, const float* t,
+                   const int* ldt, float* a, const int* lda, float* b, const int* ldb, float* work,
+                   int* info) {
+  fortran::stpmqrt_(side, trans, m, n, k, l, nb, v, ldv, t, ldt, a, lda, b, ldb, work, info,
+                    std::size_t{1}, std::size_t{1});
+}
+inline void tpmqrt(const char* side, const char* trans, const int* m, const int* n, const int* k,
+                   const int* l, const int* nb, const double* v, const int* ldv, const double* t,
+                   const int* ldt, double* a, const int* lda, double* b, const int* ldb,
+                   double* work, int* info) {
+  fortran::dtpmqrt_(side, trans, m, n, k, l, nb, v, ldv, t, ldt, a, lda, b, ldb, work, info,
+                    std::size_t{1}, std::size_t{1});
 }
 inline void geqrf(const int* m, const int* n, float* a, const int* lda, float* tau, float* work,
                   const int* lwork, int* info) {
