@@ -228,11 +228,18 @@ struct BatchedProducts {
   using C = typename A::compute;
 
   BatchedProducts(const ExecSpace& exec_, std::size_t rows, std::size_t cols, std::size_t batch)
+      // Not zero-filled (a fill kernel and a fence each per solve): x is written whole by the
+      // scale kernel before any read, next, g and poly by GEMMs with beta = 0, which do not read
+      // C (BLAS, cuBLAS; KokkosBatched sets C to zero first) or, for poly with c = 0, by a fill.
       : exec(exec_),
-        x("strata::polar::batched::X", rows, cols, batch),
-        next("strata::polar::batched::next", rows, cols, batch),
-        g("strata::polar::batched::G", cols, cols, batch),
-        poly("strata::polar::batched::P", cols, cols, batch),
+        x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::X"), rows, cols,
+          batch),
+        next(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::next"), rows,
+             cols, batch),
+        g(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::G"), cols, cols,
+          batch),
+        poly(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::P"), cols,
+             cols, batch),
         distances("strata::polar::batched::errors", batch),
         distance_partials(
             reduce_partials(exec_, "strata::polar::batched::distance_partials", cols, cols, batch)),
