@@ -176,15 +176,14 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zer
       const std::size_t begin = t < 4 ? t * n : 4 * n + (t - 4) * (n + 1);
       return std::make_pair(begin, begin + (t < 4 ? n : n + 1));
     };
-    lv.row_rank_host = Kokkos::subview(host_tables, slice_range(0));
-    lv.col_rank_host = Kokkos::subview(host_tables, slice_range(1));
-    lv.u_rows_host = Kokkos::subview(host_tables, slice_range(2));
-    lv.v_rows_host = Kokkos::subview(host_tables, slice_range(3));
-    lv.u_offset_host = Kokkos::subview(host_tables, slice_range(4));
-    lv.v_offset_host = Kokkos::subview(host_tables, slice_range(5));
-    lv.b_offset_host = Kokkos::subview(host_tables, slice_range(6));
-    lv.row_rank_offset_host = Kokkos::subview(host_tables, slice_range(7));
-    lv.col_rank_offset_host = Kokkos::subview(host_tables, slice_range(8));
+    // The nine tables, in slice order, as views of one array (host or device).
+    const auto slice_into = [&slice_range](const auto& tables, auto&... table) {
+      int t = 0;
+      ((table = Kokkos::subview(tables, slice_range(t++))), ...);
+    };
+    slice_into(host_tables, lv.row_rank_host, lv.col_rank_host, lv.u_rows_host, lv.v_rows_host,
+               lv.u_offset_host, lv.v_offset_host, lv.b_offset_host, lv.row_rank_offset_host,
+               lv.col_rank_offset_host);
     for (index_type i = 0; i < nodes; ++i) {
       const index_type r = rr[static_cast<std::size_t>(i)], c = cr[static_cast<std::size_t>(i)];
       index_type urows, vrows;
@@ -216,15 +215,8 @@ HssMatrix<T>::HssMatrix(const ClusterTree& tree, const HssRanks& ranks, bool zer
     const IndexArray device_tables(Kokkos::view_alloc(Kokkos::WithoutInitializing, tag + "tables"),
                                    table_len);
     Kokkos::deep_copy(device_tables, host_tables);
-    lv.row_rank = Kokkos::subview(device_tables, slice_range(0));
-    lv.col_rank = Kokkos::subview(device_tables, slice_range(1));
-    lv.u_rows = Kokkos::subview(device_tables, slice_range(2));
-    lv.v_rows = Kokkos::subview(device_tables, slice_range(3));
-    lv.u_offset = Kokkos::subview(device_tables, slice_range(4));
-    lv.v_offset = Kokkos::subview(device_tables, slice_range(5));
-    lv.b_offset = Kokkos::subview(device_tables, slice_range(6));
-    lv.row_rank_offset = Kokkos::subview(device_tables, slice_range(7));
-    lv.col_rank_offset = Kokkos::subview(device_tables, slice_range(8));
+    slice_into(device_tables, lv.row_rank, lv.col_rank, lv.u_rows, lv.v_rows, lv.u_offset,
+               lv.v_offset, lv.b_offset, lv.row_rank_offset, lv.col_rank_offset);
     lv.u = generators(tag + "U", lv.u_offset_host(nodes));
     lv.v = generators(tag + "V", lv.v_offset_host(nodes));
     lv.b = generators(tag + "B", lv.b_offset_host(nodes));

@@ -14,27 +14,6 @@ namespace strata::linalg::detail {
 
 namespace {
 
-void check(cusolverStatus_t status, const char* what) {
-  if (status != CUSOLVER_STATUS_SUCCESS) {
-    STRATA_THROW(InternalError, "cuSOLVER ", what, " failed (status ", static_cast<int>(status),
-                 ")");
-  }
-}
-
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) {
-    STRATA_THROW(InternalError, "CUDA ", what, " failed: ", cudaGetErrorString(status));
-  }
-}
-
-int read_info(cudaStream_t stream, const int* device_info) {
-  int info = 0;
-  check(cudaMemcpyAsync(&info, device_info, sizeof(int), cudaMemcpyDeviceToHost, stream),
-        "cudaMemcpyAsync of the SVD info");
-  check(cudaStreamSynchronize(stream), "cudaStreamSynchronize after the SVD");
-  return info;
-}
-
 template <class T>
 using DeviceArray = Kokkos::View<T*, Kokkos::CudaSpace>;
 
@@ -49,12 +28,12 @@ DeviceArray<T> scratch(std::size_t n, const char* label) {
 struct GesvdjInfo {
   gesvdjInfo_t p = nullptr;
   GesvdjInfo() {
-    check(cusolverDnCreateGesvdjInfo(&p), "cusolverDnCreateGesvdjInfo");
+    check_cusolver(cusolverDnCreateGesvdjInfo(&p), "cusolverDnCreateGesvdjInfo");
     // Defaults made explicit: tolerance = machine precision of the data type (0 selects it),
     // at most 100 sweeps, singular values sorted descending.
-    check(cusolverDnXgesvdjSetTolerance(p, 0.0), "cusolverDnXgesvdjSetTolerance");
-    check(cusolverDnXgesvdjSetMaxSweeps(p, 100), "cusolverDnXgesvdjSetMaxSweeps");
-    check(cusolverDnXgesvdjSetSortEig(p, 1), "cusolverDnXgesvdjSetSortEig");
+    check_cusolver(cusolverDnXgesvdjSetTolerance(p, 0.0), "cusolverDnXgesvdjSetTolerance");
+    check_cusolver(cusolverDnXgesvdjSetMaxSweeps(p, 100), "cusolverDnXgesvdjSetMaxSweeps");
+    check_cusolver(cusolverDnXgesvdjSetSortEig(p, 1), "cusolverDnXgesvdjSetSortEig");
   }
   ~GesvdjInfo() { cusolverDnDestroyGesvdjInfo(p); }
   GesvdjInfo(const GesvdjInfo&) = delete;
@@ -63,7 +42,7 @@ struct GesvdjInfo {
 
 struct DnParams {
   cusolverDnParams_t p = nullptr;
-  DnParams() { check(cusolverDnCreateParams(&p), "cusolverDnCreateParams"); }
+  DnParams() { check_cusolver(cusolverDnCreateParams(&p), "cusolverDnCreateParams"); }
   ~DnParams() { cusolverDnDestroyParams(p); }
   DnParams(const DnParams&) = delete;
   DnParams& operator=(const DnParams&) = delete;
@@ -72,54 +51,54 @@ struct DnParams {
 template <class T>
 int gesvdj(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* v, int ldv) {
   cusolverDnHandle_t h = cusolver_handle();
-  check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
+  check_cusolver(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
   GesvdjInfo params;
   const auto jobz = CUSOLVER_EIG_MODE_VECTOR;
   int lwork = 0;
   if constexpr (std::is_same_v<T, double>) {
-    check(
+    check_cusolver(
         cusolverDnDgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork, params.p),
         "cusolverDnDgesvdj_bufferSize");
   } else {
-    check(
+    check_cusolver(
         cusolverDnSgesvdj_bufferSize(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, &lwork, params.p),
         "cusolverDnSgesvdj_bufferSize");
   }
   auto work = scratch<T>(static_cast<std::size_t>(lwork), "strata::linalg::gesvdj::work");
   auto info = scratch<int>(1, "strata::linalg::gesvdj::info");
   if constexpr (std::is_same_v<T, double>) {
-    check(cusolverDnDgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(), lwork,
-                            info.data(), params.p),
-          "cusolverDnDgesvdj");
+    check_cusolver(cusolverDnDgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(),
+                                     lwork, info.data(), params.p),
+                   "cusolverDnDgesvdj");
   } else {
-    check(cusolverDnSgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(), lwork,
-                            info.data(), params.p),
-          "cusolverDnSgesvdj");
+    check_cusolver(cusolverDnSgesvdj(h, jobz, 1, m, n, a, lda, s, u, ldu, v, ldv, work.data(),
+                                     lwork, info.data(), params.p),
+                   "cusolverDnSgesvdj");
   }
-  return read_info(stream, info.data());
+  return read_device_info(stream, info.data());
 }
 
 template <class T>
 int gesvdp(cudaStream_t stream, int m, int n, T* a, int lda, T* s, T* u, int ldu, T* v, int ldv,
            double* err_sigma) {
   cusolverDnHandle_t h = cusolver_handle();
-  check(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
+  check_cusolver(cusolverDnSetStream(h, stream), "cusolverDnSetStream");
   DnParams params;
   const cudaDataType type = std::is_same_v<T, double> ? CUDA_R_64F : CUDA_R_32F;
   std::size_t device_bytes = 0, host_bytes = 0;
-  check(cusolverDnXgesvdp_bufferSize(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda,
-                                     type, s, type, u, ldu, type, v, ldv, type, &device_bytes,
-                                     &host_bytes),
-        "cusolverDnXgesvdp_bufferSize");
+  check_cusolver(cusolverDnXgesvdp_bufferSize(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type,
+                                              a, lda, type, s, type, u, ldu, type, v, ldv, type,
+                                              &device_bytes, &host_bytes),
+                 "cusolverDnXgesvdp_bufferSize");
   auto device_work = scratch<char>(device_bytes, "strata::linalg::gesvdp::work");
   std::vector<double> host_work(host_bytes / sizeof(double) + 1);  // 8-byte aligned
   auto info = scratch<int>(1, "strata::linalg::gesvdp::info");
   double err = 0;
-  check(cusolverDnXgesvdp(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda, type, s,
-                          type, u, ldu, type, v, ldv, type, device_work.data(), device_bytes,
-                          host_work.data(), host_bytes, info.data(), &err),
-        "cusolverDnXgesvdp");
-  const int result = read_info(stream, info.data());
+  check_cusolver(cusolverDnXgesvdp(h, params.p, CUSOLVER_EIG_MODE_VECTOR, 1, m, n, type, a, lda,
+                                   type, s, type, u, ldu, type, v, ldv, type, device_work.data(),
+                                   device_bytes, host_work.data(), host_bytes, info.data(), &err),
+                 "cusolverDnXgesvdp");
+  const int result = read_device_info(stream, info.data());
   *err_sigma = err;
   return result;
 }
