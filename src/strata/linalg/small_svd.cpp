@@ -74,15 +74,32 @@ std::vector<T> cuda_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, co
   Kokkos::View<T*, MemSpace> s(
       Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::s"),
       static_cast<std::size_t>(n));
+  // Xgesvdp writes U beyond its first m rows when ldu > m (seen on an H100, CUDA 13.0: the test's
+  // border rows of a strided U were overwritten), so it gets contiguous U and V, copied into the
+  // caller's possibly strided views afterwards. gesvdj keeps to the documented m x n.
+  const bool packed = method == 'p' && (leading_dimension(u.stride(1), u.extent(0)) != m ||
+                                        leading_dimension(v.stride(1), v.extent(0)) != n);
+  Matrix<T> pu = u, pv = v;
+  if (packed) {
+    pu = Matrix<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::U"),
+                   a.extent(0), a.extent(1));
+    pv = Matrix<T>(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::linalg::svd::V"),
+                   a.extent(1), a.extent(1));
+  }
   double err_sigma = 0;
   const int info =
       detail::thin_svd_cuda(exec.cuda_stream(), method, m, n, work.data(), std::max(1, m), s.data(),
-                            u.data(), leading_dimension(u.stride(1), u.extent(0)), v.data(),
-                            leading_dimension(v.stride(1), v.extent(0)), &err_sigma);
+                            pu.data(), leading_dimension(pu.stride(1), pu.extent(0)), pv.data(),
+                            leading_dimension(pv.stride(1), pv.extent(0)), &err_sigma);
   STRATA_REQUIRE(info == 0, NumericalError, "small_svd: the cuSOLVER SVD of a ", m, " x ", n,
                  " matrix failed (info = ", info, "); is the input finite?");
   auto hs = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), s);
   std::vector<T> out(hs.data(), hs.data() + n);
+  if (packed) {
+    Kokkos::deep_copy(exec, u, pu);
+    Kokkos::deep_copy(exec, v, pv);
+    kx::fence(exec, "strata::linalg::small_svd::unpack");
+  }
   if (method == 'p' && n > 0) {
     // Xgesvdp perturbs numerically rank-deficient inputs by err_sigma and the singular values
     // move by as much: beyond the backward error n u ||A||_2 of a stable SVD, redo by Jacobi.
@@ -101,7 +118,7 @@ std::vector<T> cuda_small_svd(const ExecSpace& exec, const ConstMatrix<T>& a, co
 
 SmallSvdMethod resolve(SmallSvdMethod method) {
   if (method != SmallSvdMethod::automatic) return method;
-  return have_cuda_memory() ? SmallSvdMethod::device_jacobi : SmallSvdMethod::host_lapack;
+  return have_cuda_memory() ? SmallSvdMethod::device_polar : SmallSvdMethod::host_lapack;
 }
 
 const char* to_string(SmallSvdMethod method) {

@@ -79,8 +79,8 @@ struct LowRankOptions {
   /// Orthonormalization. cholesky_qr2 (the default) falls back to householder TSQR when the block
   /// is numerically rank deficient (for example when A has exact rank < l).
   TallSkinnyQrOptions qr;
-  /// The SVD of the l x l core in randomized_svd: automatic is cuSOLVER's Jacobi SVD on CUDA
-  /// memory and LAPACK xGESDD on the host (linalg/small_svd.hpp).
+  /// The SVD of the l x l core in randomized_svd: automatic is cuSOLVER's polar-decomposition SVD
+  /// (Xgesvdp) on CUDA memory and LAPACK xGESDD on the host (linalg/small_svd.hpp).
   linalg::SmallSvdMethod small_svd = linalg::SmallSvdMethod::automatic;
 };
 
