@@ -108,7 +108,7 @@ TallSkinnyQrResult householder_tsqr(const ExecSpace& exec, const DistMatrix<T>& 
 /// hands X as the earlier passes left it (X R_total^-1) to householder TSQR and composes the R.
 template <class T>
 TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, Matrix<T>& r,
-                                bool fallback) {
+                                bool fallback, bool span_only) {
   const index_type m = x.global_rows(), k = x.cols();
   const double u = std::numeric_limits<T>::epsilon() / 2;
   TallSkinnyQrResult result;
@@ -147,6 +147,10 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
     linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
     total = r1;
     result.passes = 1;
+    if (span_only) {
+      r = total;
+      return result;
+    }
   } else {
     // Shifted CholeskyQR (Fukaya et al. 2020, eq. 4.2): s = 11 (m k + k (k + 1)) u ||X||_F^2
     // makes G + s I numerically positive definite and leaves cond(X R^-1) <= ~u^-1/2 whenever
@@ -256,7 +260,7 @@ TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x,
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, host_r);
   } else {
     Matrix<T> device_r;
-    result = cholesky_qr2(exec, x, device_r, options.householder_fallback);
+    result = cholesky_qr2(exec, x, device_r, options.householder_fallback, options.span_only);
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, device_r);
   }
   kx::fence(exec, "strata::tall_skinny_qr::done");

@@ -30,6 +30,13 @@ struct TallSkinnyQrOptions {
   /// the backward error is O(u ||X_p|| ||R_p||), and ||X_p|| = O(sqrt(k)) after any (shifted)
   /// Cholesky pass, so it stays O(u sqrt(k) ||X||).
   bool householder_fallback = false;
+  /// cholesky_qr2 only: stop after the first Cholesky pass when it was the unshifted one. That
+  /// pass is taken only when R's diagonal ratio (a lower estimate of cond(X)) is below 0.1 u^-1/2,
+  /// so Q = X R^-1 spans range(X) with ||Q^T Q - I||_2 = O(cond(X)^2 u) but is not orthonormal to
+  /// O(u). For the intermediate bases of subspace iteration, where only the span and a bounded
+  /// condition number matter (the last basis is always orthonormalized in full); an input that
+  /// needs the shifted pass still gets all three passes. TallSkinnyQrResult::passes is then 1.
+  bool span_only = false;
 };
 
 struct TallSkinnyQrResult {

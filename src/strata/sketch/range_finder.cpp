@@ -96,11 +96,15 @@ RangeFinderResult<T> fixed_range_finder(const ExecSpace& exec, const LinearOpera
     result.matvecs += l;
     require_finite_block(exec, y, "the sketch A * Omega");
   }
+  // Subspace iteration (HMT Alg. 4.4): W = orth(A^T Q), Q = orth(A W); omega holds W. The bases
+  // before the last need only their span and a bounded condition number: one CholeskyQR pass
+  // (TallSkinnyQrOptions::span_only); the last is orthonormalized in full.
+  TallSkinnyQrOptions intermediate = o.qr;
+  intermediate.span_only = true;
   {
     auto phase = result.timings.scope("qr");
-    orthonormalize_block(exec, y, o.qr);
+    orthonormalize_block(exec, y, o.power_iterations > 0 ? intermediate : o.qr);
   }
-  // Subspace iteration (HMT Alg. 4.4): W = orth(A^T Q), Q = orth(A W); omega holds W.
   for (int step = 0; step < o.power_iterations; ++step) {
     {
       auto phase = result.timings.scope("sketch");
@@ -109,7 +113,7 @@ RangeFinderResult<T> fixed_range_finder(const ExecSpace& exec, const LinearOpera
     }
     {
       auto phase = result.timings.scope("qr");
-      orthonormalize_block(exec, omega, o.qr);
+      orthonormalize_block(exec, omega, intermediate);
     }
     {
       auto phase = result.timings.scope("sketch");
@@ -118,7 +122,7 @@ RangeFinderResult<T> fixed_range_finder(const ExecSpace& exec, const LinearOpera
     }
     {
       auto phase = result.timings.scope("qr");
-      orthonormalize_block(exec, y, o.qr);
+      orthonormalize_block(exec, y, step + 1 < o.power_iterations ? intermediate : o.qr);
     }
   }
   result.basis = y;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "strata/core/error.hpp"
 #include "strata/dist/operations.hpp"
@@ -145,6 +146,51 @@ TEST(TallSkinnyQr, CholeskyQr2ShiftsForAnIllConditionedMatrix) {
   // cond ~ 1e11 > u^-1/2 ~ 6.7e7: plain CholeskyQR2 loses orthogonality, the shifted pass holds.
   check_against_lapack<double>({TallSkinnyQrMethod::cholesky_qr2, 11, true}, 1003, 12);
   check_against_lapack<float>({TallSkinnyQrMethod::cholesky_qr2, 5, true}, 1003, 12);
+}
+
+template <class T>
+void check_span_only(double log10_condition, std::size_t m, std::size_t k) {
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  auto x = conditioned_matrix<T>(comm, m, k, log10_condition, 11);
+  const auto x_host = gathered(x);
+  const auto sigma = strata::linalg::host::singular_values(HostMatrix<T>(x_host));
+  const double cond = static_cast<double>(sigma.front()) / static_cast<double>(sigma.back());
+  strata::Matrix<T> r("r", k, k);
+  strata::TallSkinnyQrOptions options;
+  options.span_only = true;
+  const auto result = strata::tall_skinny_qr(exec, x, r, options);
+  const auto q = gathered(x);
+  const double u = unit_roundoff<T>();
+  const double full_bound = 6.0 * (m * k + k * (k + 1)) * u;
+  // X = Q R to the backward error of one triangular solve per row (Higham, Thm 8.5): the same
+  // O(m k u) bound as the full factorization, whether one pass or three ran.
+  EXPECT_LE(reconstruction_error(q, strata::testing::to_host(r), x_host), full_bound);
+  if (cond < 0.1 / std::sqrt(u)) {
+    // One unshifted pass: ||Q^T Q - I|| <= 6 (m k u + k (k + 1) u) cond(X)^2 (Yamamoto et al.
+    // 2015, Thm 3.1, with the constants of the test above). It must also be visibly worse than
+    // the full CholeskyQR2 of the same X where cond^2 u is far above rounding (the fp64 case,
+    // cond^2 u ~ 1e-6): that shows the second pass was skipped, whatever the bounds' pessimism.
+    // (fp32 allows cond < 0.1 u^-1/2 ~ 400 only, where one pass is already near rounding.)
+    EXPECT_FALSE(result.shifted);
+    EXPECT_EQ(result.passes, 1);
+    EXPECT_LE(orthogonality_error(q), full_bound * cond * cond);
+    auto x_full = conditioned_matrix<T>(comm, m, k, log10_condition, 11);
+    strata::tall_skinny_qr(exec, x_full, strata::Matrix<T>());
+    if (std::is_same_v<T, double>)
+      EXPECT_GT(orthogonality_error(q), 10 * orthogonality_error(gathered(x_full)));
+  } else {
+    // Beyond u^-1/2 the shifted pass runs and span_only does not stop after it.
+    EXPECT_TRUE(result.shifted);
+    EXPECT_EQ(result.passes, 3);
+    EXPECT_LE(orthogonality_error(q), full_bound);
+  }
+}
+
+TEST(TallSkinnyQr, SpanOnlyStopsAfterOneUnshiftedPass) {
+  check_span_only<double>(5, 1003, 12);  // cond^2 u ~ 1e-6: the one-pass check runs
+  check_span_only<float>(2, 1003, 12);
+  check_span_only<double>(11, 1003, 12);
 }
 
 TEST(TallSkinnyQr, HouseholderTsqrMatchesLapack) {
