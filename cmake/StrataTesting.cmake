@@ -64,3 +64,30 @@ function(strata_add_test)
       ENVIRONMENT "STRATA_TEST_DATA=${_data_dir};${STRATA_TEST_MPI_ENVIRONMENT}")
   endforeach()
 endfunction()
+
+# The dependency prefixes that the install and examples tests give a consumer project, as a
+# colon-separated list (a ';'-list would be split into separate arguments on the way): this
+# build's CMAKE_PREFIX_PATH plus the prefixes where Kokkos, Kokkos Kernels and Random123 were
+# found, so that a build configured with Kokkos_ROOT / KokkosKernels_ROOT / Random123_ROOT (and
+# no CMAKE_PREFIX_PATH) tests its installed tree the way its users would find it.
+function(strata_consumer_prefix_path out)
+  set(_prefixes ${CMAKE_PREFIX_PATH})
+  foreach(_config_dir IN ITEMS "${Kokkos_DIR}" "${KokkosKernels_DIR}")
+    # <prefix>/lib*/cmake/<Package>, or <prefix>/lib/<multiarch>/cmake/<Package> (Debian)
+    if(_config_dir AND EXISTS "${_config_dir}")
+      set(_up "../../..")
+      if(CMAKE_LIBRARY_ARCHITECTURE AND _config_dir MATCHES "/lib/${CMAKE_LIBRARY_ARCHITECTURE}/cmake/")
+        set(_up "../../../..")
+      endif()
+      get_filename_component(_prefix "${_config_dir}/${_up}" ABSOLUTE)
+      list(APPEND _prefixes "${_prefix}")
+    endif()
+  endforeach()
+  if(Random123_INCLUDE_DIR)
+    get_filename_component(_prefix "${Random123_INCLUDE_DIR}/.." ABSOLUTE)
+    list(APPEND _prefixes "${_prefix}")
+  endif()
+  list(REMOVE_DUPLICATES _prefixes)
+  string(REPLACE ";" ":" _joined "${_prefixes}")
+  set(${out} "${_joined}" PARENT_SCOPE)
+endfunction()

@@ -2,7 +2,7 @@
 # build tree into a scratch prefix and builds examples/ against it (build_examples.cmake); then
 # every example runs at 1 and 2 ranks (the C HSS example also at 4). Label `examples`.
 set(_strata_examples_dir "${CMAKE_CURRENT_BINARY_DIR}/examples")
-string(REPLACE ";" ":" _strata_examples_prefix "${CMAKE_PREFIX_PATH}")
+strata_consumer_prefix_path(_strata_examples_prefix)  # cmake/StrataTesting.cmake
 add_test(NAME examples_build
   COMMAND ${CMAKE_COMMAND}
     -DSTRATA_BUILD_DIR=${PROJECT_BINARY_DIR}

@@ -500,6 +500,13 @@ index_type sparse_columns_min_width(const ExecSpace& exec) {
   return std::max<index_type>(1, static_cast<index_type>(exec.concurrency()) / 2048);
 }
 
+/// Above this many nonzeros per column of S the columns kernel's per-team CSR walks (about
+/// nnz w / d entries per row of S, against team scratch) cost more than the tiles kernel's extra
+/// reads of A. H100, S 1024 x 16384 times A 16384 x 4096 (strata_bench_sketch, cached S):
+/// columns / tiles 0.72 / 3.77 ms at nnz 1, 3.45 / 4.97 at nnz 8, 6.90 / 6.10 at nnz 16 (fp64);
+/// 0.56 / 2.98, 3.58 / 3.99, 8.01 / 5.12 (fp32).
+constexpr index_type sparse_columns_max_nnz = 8;
+
 template <class T>
 bool sparse_columns_fit(index_type d) {
   return 2 * SparseColumns<T>::scratch_bytes(d, 0) <= sparse_columns_budget();
@@ -524,7 +531,8 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
     run_sparse_gather<T, true>(exec, s, a, out, scale);
   } else if (kernel == SparseGpuKernel::columns ||
              (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d) &&
-              width >= sparse_columns_min_width(exec))) {
+              width >= sparse_columns_min_width(exec) &&
+              s.description().nnz <= sparse_columns_max_nnz)) {
     run_sparse_columns<T>(exec, s, a, out, scale);
   } else {
     run_sparse_gather<T, false>(exec, s, a, out, scale);

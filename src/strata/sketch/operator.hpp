@@ -92,7 +92,8 @@ struct SketchOperator {
 
 /// The GPU kernel of the sparse-sign product S A (non-host backends; the host has its own loops).
 enum class SparseGpuKernel {
-  /// columns where it fits (d rows of S' sums and CSR positions in team scratch), else tiles.
+  /// columns where it fits (d rows of S' sums and CSR positions in team scratch), A has at least
+  /// one column per 2048 resident threads and S has at most 8 nonzeros per column; else tiles.
   automatic,
   /// A team per 32 columns of A and block of rows of S, A streamed in short row tiles.
   tiles,
