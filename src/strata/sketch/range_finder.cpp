@@ -45,6 +45,10 @@ void check_low_rank_options(index_type rows, index_type cols, const LowRankOptio
                  o.oversample);
   STRATA_REQUIRE(o.power_iterations >= 0, InvalidArgument,
                  "the number of power iterations must be >= 0, got ", o.power_iterations);
+  STRATA_REQUIRE(!o.qr.span_only, InvalidArgument,
+                 "LowRankOptions::qr.span_only must be false: the drivers use a span-only pass "
+                 "for subspace iteration's intermediate bases themselves, and their results need "
+                 "orthonormal bases");
   STRATA_REQUIRE(o.error_probes >= 0, InvalidArgument,
                  "the number of error probes must be >= 0, got ", o.error_probes);
   STRATA_REQUIRE(std::isfinite(o.tolerance) && o.tolerance >= 0, InvalidArgument,

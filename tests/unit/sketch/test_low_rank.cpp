@@ -304,6 +304,10 @@ TEST(LowRankErrors, BadInputIsRejectedClearly) {
   o.tolerance = 0;
   o.oversample = -1;
   EXPECT_THROW(sketch::randomized_svd(exec, a, o), strata::InvalidArgument);
+  o.oversample = 10;
+  o.qr.span_only = true;  // would leave the final basis non-orthonormal
+  EXPECT_THROW(sketch::randomized_svd(exec, a, o), strata::InvalidArgument);
+  o.qr.span_only = false;
   // k + p > min(m, n): the oversampling shrinks to fit, and the full-rank result is exact.
   o.rank = 28;
   o.oversample = 10;
