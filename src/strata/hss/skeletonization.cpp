@@ -15,6 +15,8 @@
 #include "strata/hss/detail/hss_level.hpp"
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
+#include "strata/linalg/detail/host_gemm.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::hss {
 
@@ -302,6 +304,59 @@ struct NodeBasis {
   index_type rank() const { return static_cast<index_type>(skeleton.size()); }
 };
 
+// The Gram matrix G = U^T U (k x k) of a node's nested basis U over all its indices (U = X at a
+// leaf, U = diag(U_c1, U_c2) X above), formed from the children's Grams: G = X^T diag(G_c1, G_c2)
+// X, O(n k (n + k)) flops for X n x k, and its largest eigenvalue ||U||_2^2. An error E in the
+// ID of the candidate rows of a node reaches the node's block row as diag(U_c1, U_c2) E, of norm
+// at most max(||U_c1||_2, ||U_c2||_2) ||E||_F (the skeleton rows of a child stand for all its
+// rows: this grows like the square root of the indices per skeleton row).
+struct NestedGram {
+  std::vector<double> g;
+  double largest = 0;
+};
+
+template <class T>
+NestedGram nested_gram(const std::vector<T>& basis, index_type rank, const NestedGram* c1,
+                       const NestedGram* c2) {
+  NestedGram out;
+  const int k = checked_int(rank, "skeletonize: rank");
+  if (k == 0) return out;
+  const int n = checked_int(static_cast<index_type>(basis.size()) / rank, "skeletonize: rows");
+  const std::vector<double> x(basis.begin(), basis.end());
+  out.g.assign(static_cast<std::size_t>(k) * static_cast<std::size_t>(k), 0.0);
+  const double one = 1, zero = 0;
+  if (c1 == nullptr) {
+    linalg::lapack::gemm("T", "N", &k, &k, &n, &one, x.data(), &n, x.data(), &n, &zero,
+                         out.g.data(), &k);
+  } else {
+    // W = diag(G_c1, G_c2) X, then G = X^T W.
+    std::vector<double> w(x.size(), 0.0);
+    int at = 0;
+    for (const NestedGram* c : {c1, c2}) {
+      const int kc = static_cast<int>(std::lround(std::sqrt(static_cast<double>(c->g.size()))));
+      if (kc > 0) {
+        linalg::lapack::gemm("N", "N", &kc, &k, &kc, &one, c->g.data(), &kc, x.data() + at, &n,
+                             &zero, w.data() + at, &n);
+      }
+      at += kc;
+    }
+    linalg::lapack::gemm("T", "N", &k, &k, &n, &one, x.data(), &n, w.data(), &n, &zero,
+                         out.g.data(), &k);
+  }
+  std::vector<double> a(out.g), eigenvalues(static_cast<std::size_t>(k));
+  int info = 0, lwork = -1;
+  double query = 0;
+  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), &query, &lwork, &info);
+  lwork = std::max(1, static_cast<int>(query));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError,
+                 "hss skeletonization: LAPACK syev failed (info = ", info,
+                 ") on the Gram matrix of a nested basis");
+  out.largest = eigenvalues.back();
+  return out;
+}
+
 template <class T>
 class Skeletonizer {
  public:
@@ -321,8 +376,12 @@ class Skeletonizer {
   /// others get rank 0). `max_candidates`: the largest candidate count of the level over ALL its
   /// nodes (every rank's), which sets the pivot threshold, so that a node's ID does not depend on
   /// which nodes share its batch or its rank.
+  /// `amplification[i]`: max(||U_c1||_2, ||U_c2||_2) of node i's children (1 at a leaf), by which
+  /// the node's sampled rows are scaled, so that its pivot threshold and check bound the error
+  /// that reaches the block row (NestedGram).
   std::vector<NodeBasis<T>> level_ids(int level, int kind, const Lists& own, const Lists& partner,
                                       double eps, index_type max_candidates,
+                                      const std::vector<double>& amplification,
                                       index_type& unverified) {
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
     std::vector<NodeBasis<T>> out(nodes);
@@ -348,6 +407,7 @@ class Skeletonizer {
         const index_type row =
             2 * ClusterTree::heap_index(level, static_cast<index_type>(i)) + kind;
         auto& list = lists[p];
+        const std::size_t first_weight = weights.size();
         // Near: the partner candidates of the near nodes, each standing for its node's indices.
         std::vector<std::pair<index_type, index_type>> taken{
             {tree_.node_begin(level, static_cast<index_type>(i)),
@@ -368,6 +428,10 @@ class Skeletonizer {
         // weighted residual sum estimates the far part of the block row's without bias.
         if (!fixed && far_region.size > far[i])
           draw_region(far_region, options_.check_samples, check, row, pass, 0, list, weights);
+        if (!fixed) {
+          for (std::size_t w = first_weight; w < weights.size(); ++w)
+            weights[w] *= amplification[i];
+        }
         total_rows[p] = static_cast<int>(list.size());
         cand[p] = checked_int(static_cast<index_type>(own[i].size()), "skeletonize: candidates");
         weight_offset.push_back(static_cast<index_type>(weights.size()));
@@ -573,14 +637,15 @@ struct Tally {
 };
 
 // The lists `mine` of every rank, in rank order (one allgather of the sizes, one of the values).
-Lists allgather_lists(const Comm& comm, const std::vector<index_type>& mine) {
+template <class V>
+std::vector<std::vector<V>> allgather_lists(const Comm& comm, const std::vector<V>& mine) {
   const auto counts = comm.allgather(static_cast<std::int64_t>(mine.size()));
   std::int64_t total = 0;
   for (const auto c : counts) total += c;
-  std::vector<index_type> all(static_cast<std::size_t>(total));
+  std::vector<V> all(static_cast<std::size_t>(total));
   comm.allgatherv_raw(mine.data(), static_cast<std::int64_t>(mine.size()), all.data(), counts,
-                      strata::detail::mpi_type_tag<index_type>());
-  Lists out(counts.size());
+                      strata::detail::mpi_type_tag<V>());
+  std::vector<std::vector<V>> out(counts.size());
   std::size_t at = 0;
   for (std::size_t p = 0; p < counts.size(); ++p) {
     const auto c = static_cast<std::size_t>(counts[p]);
@@ -639,6 +704,10 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   ranks.col = ranks.row;
   std::vector<std::vector<NodeBasis<T>>> u(ranks.row.size()), v(ranks.row.size());
   std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
+  // Tolerance mode: the Grams of the nested row and column bases of the level below (the
+  // children; at the split level every node's, else this rank's).
+  const bool fixed = options.rank > 0;
+  std::vector<NestedGram> gram_r, gram_c;
   unverified = {};
   for (int level = levels; level >= 1; --level) {
     kx::ScopedRegion region("strata::hss::skeletonize::level " + std::to_string(level));
@@ -655,10 +724,33 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
       own_r[static_cast<std::size_t>(i)] = cand_r[static_cast<std::size_t>(i)];
       own_c[static_cast<std::size_t>(i)] = cand_c[static_cast<std::size_t>(i)];
     }
+    std::vector<double> amp_r(nodes, 1.0), amp_c(nodes, 1.0);
+    if (!fixed && level < levels) {
+      for (index_type i = b0; i < b1; ++i) {
+        const auto si = static_cast<std::size_t>(i);
+        amp_r[si] = std::sqrt(std::max(gram_r[2 * si].largest, gram_r[2 * si + 1].largest));
+        amp_c[si] = std::sqrt(std::max(gram_c[2 * si].largest, gram_c[2 * si + 1].largest));
+      }
+    }
     collective(comm, [&] {
-      u[l] = sk.level_ids(level, 0, own_r, cand_c, eps[l], max_size(cand_r), unv);
-      v[l] = sk.level_ids(level, 1, own_c, cand_r, eps[l], max_size(cand_c), unv);
+      u[l] = sk.level_ids(level, 0, own_r, cand_c, eps[l], max_size(cand_r), amp_r, unv);
+      v[l] = sk.level_ids(level, 1, own_c, cand_r, eps[l], max_size(cand_c), amp_c, unv);
     });
+    std::vector<NestedGram> next_r(fixed ? 0 : nodes), next_c(fixed ? 0 : nodes);
+    if (!fixed) {
+      collective(comm, [&] {
+        for (index_type i = b0; i < b1; ++i) {
+          const auto si = static_cast<std::size_t>(i);
+          const bool leaf = level == levels;
+          next_r[si] =
+              nested_gram(u[l][si].basis, u[l][si].rank(), leaf ? nullptr : &gram_r[2 * si],
+                          leaf ? nullptr : &gram_r[2 * si + 1]);
+          next_c[si] =
+              nested_gram(v[l][si].basis, v[l][si].rank(), leaf ? nullptr : &gram_c[2 * si],
+                          leaf ? nullptr : &gram_c[2 * si + 1]);
+        }
+      });
+    }
     if (!is_shared) {
       // Every rank's skeletons of this level: the near fields of the next level and the top need
       // them (bases stay with their rank).
@@ -686,7 +778,34 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
           at += r + c;
         }
       }
+      // The replicated levels above need every child's Gram: (largest, G) per node and kind.
+      if (!fixed && level == ls + 1) {
+        std::vector<double> grams;
+        for (index_type i = b0; i < b1; ++i) {
+          for (const auto* g :
+               {&next_r[static_cast<std::size_t>(i)], &next_c[static_cast<std::size_t>(i)]}) {
+            grams.push_back(g->largest);
+            grams.insert(grams.end(), g->g.begin(), g->g.end());
+          }
+        }
+        const auto all_grams = allgather_lists(comm, grams);
+        for (int p = 0; p < comm.size(); ++p) {
+          if (p == me) continue;
+          const auto p_range = owned(level, p);
+          auto at = all_grams[static_cast<std::size_t>(p)].begin();
+          for (index_type i = p_range.first; i < p_range.second; ++i) {
+            const auto si = static_cast<std::size_t>(i);
+            for (auto* g : {&next_r[si], &next_c[si]}) {
+              const index_type k = g == &next_r[si] ? u[l][si].rank() : v[l][si].rank();
+              g->largest = *at++;
+              g->g.assign(at, at + k * k);
+              at += k * k;
+            }
+          }
+        }
+      }
     }
+    gram_r = std::move(next_r), gram_c = std::move(next_c);
     Lists rows(nodes), cols(nodes);
     for (std::size_t i = 0; i < nodes; ++i) {
       ranks.row[l].push_back(u[l][i].rank());

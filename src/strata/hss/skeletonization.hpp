@@ -22,7 +22,15 @@
 // depends neither on the nodes batched with it nor on the rank count), so that the weighted
 // sample's residual is below eps_l, with
 // eps_l^2 = beta^2 tol^2 ||A||_F^2 / (2 L 2^l) (the error budget shared by the 2^l nodes, both
-// kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first). A
+// kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first).
+// Above the leaves a candidate row stands for all the rows of its child: an ID error E on the
+// candidates reaches the block row as diag(U_c1, U_c2) E (U_c the children's nested bases over all
+// their indices), so the node's sampled rows are scaled by a_tau = max(||U_c1||_2, ||U_c2||_2)
+// (from the k x k Grams U^T U, formed level by level: O(k^3) per node), which makes the pivot
+// threshold and the check below bound ||diag(U_c1, U_c2) E||_F <= a_tau ||E||_F. Without it the
+// error of the upper levels exceeded its budget by the factor a_tau, which grows like the square
+// root of the indices per skeleton row (measured up to 230 at level 1 for N = 2^18, cauchy-1d):
+// 9x the total budget there, and a second round. A
 // randomized check then measures the ID on FRESH uniformly drawn far original columns (independent
 // of the ID, so an unbiased estimate of the far part; the near part is in the sample, so its
 // residual is at most (|C_tau| - k) times the square of the pivot threshold, read off the QR
