@@ -15,7 +15,6 @@
 #include "strata/hss/detail/hss_level.hpp"
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
-#include "strata/linalg/detail/host_gemm.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::hss {
@@ -163,6 +162,40 @@ Region complement(const std::vector<std::pair<index_type, index_type>>& sorted, 
     at = e;
   }
   if (at < n) r.ranges.emplace_back(at, n), r.size += n - at;
+  return r;
+}
+
+using Ranges = std::vector<std::pair<index_type, index_type>>;
+
+// The union of two lists of sorted disjoint ranges, sorted and coalesced.
+Ranges unite(const Ranges& a, const Ranges& b) {
+  Ranges all(a);
+  all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  Ranges out;
+  for (const auto& r : all) {
+    if (!out.empty() && r.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// The positions of `outer` not in `inner` (both sorted disjoint ranges in [0, n)).
+Region subtract(const Ranges& outer, const Ranges& inner, index_type n) {
+  const Region rest = complement(inner, n);
+  Region r;
+  std::size_t q = 0;
+  for (const auto& [b, e] : outer) {
+    while (q < rest.ranges.size() && rest.ranges[q].second <= b) ++q;
+    for (std::size_t t = q; t < rest.ranges.size() && rest.ranges[t].first < e; ++t) {
+      const index_type lo = std::max(b, rest.ranges[t].first);
+      const index_type hi = std::min(e, rest.ranges[t].second);
+      if (lo < hi) r.ranges.emplace_back(lo, hi), r.size += hi - lo;
+    }
+  }
   return r;
 }
 
@@ -394,7 +427,6 @@ class Skeletonizer {
     }
     const RandomStream sample{Distribution::gaussian, options_.seed, sample_stream};
     const RandomStream check{Distribution::gaussian, options_.seed, check_stream};
-    const index_type n = tree_.size();
     for (int pass = 0; !pending.empty(); ++pass) {
       const bool last = fixed || pass >= options_.max_growth;
       Lists lists(pending.size());
@@ -420,14 +452,31 @@ class Skeletonizer {
           for (const index_type j : c) list.push_back(j), weights.push_back(w);
           taken.emplace_back(b, b + m);
         }
-        std::sort(taken.begin(), taken.end());
-        const Region far_region = complement(taken, n);
-        draw_region(far_region, far[i], sample, row, pass, 0, list, weights);
+        // The far field in rings, sampled separately: ring j = 1 .. level - 1 the indices of the
+        // ancestor on level - j and of its near nodes that are not closer (in a ring j' < j or
+        // in the near field), the last ring the rest. The closer rings are small and hold the
+        // far field's largest entries: uniform draws over all of it would hardly ever see them.
+        const auto rings = far_rings(level, static_cast<index_type>(i), unite({}, taken));
+        const auto per_ring = [&](index_type total) {
+          const auto r = static_cast<index_type>(rings.size());
+          return r == 0 ? index_type(0) : (total + r - 1) / r;
+        };
+        const index_type far_each = per_ring(far[i]), check_each = per_ring(options_.check_samples);
+        for (std::size_t j = 0; j < rings.size(); ++j) {
+          draw_region(rings[j], far_each, sample, row, pass, index_type(j) * far_each, list,
+                      weights);
+        }
         sample_rows[p] = checked_int(static_cast<index_type>(list.size()), "skeletonize: samples");
-        // Fresh far rows of the check (none when the whole far field is in the sample): their
-        // weighted residual sum estimates the far part of the block row's without bias.
-        if (!fixed && far_region.size > far[i])
-          draw_region(far_region, options_.check_samples, check, row, pass, 0, list, weights);
+        // Fresh far rows of the check in each ring not wholly in the sample: their weighted
+        // residual sum estimates the far part of the block row's without bias.
+        if (!fixed) {
+          for (std::size_t j = 0; j < rings.size(); ++j) {
+            if (rings[j].size > far_each) {
+              draw_region(rings[j], check_each, check, row, pass, index_type(j) * check_each, list,
+                          weights);
+            }
+          }
+        }
         if (!fixed) {
           for (std::size_t w = first_weight; w < weights.size(); ++w)
             weights[w] *= amplification[i];
@@ -463,6 +512,27 @@ class Skeletonizer {
       pending = std::move(next);
     }
     return out;
+  }
+
+  // The far field of node i of `level` (the positions outside `near`, sorted disjoint ranges of
+  // the node and its near field) in rings, nearest first, empty ones left out (level_ids).
+  std::vector<Region> far_rings(int level, index_type i, Ranges near) const {
+    std::vector<Region> rings;
+    for (int j = 1; j < level; ++j) {
+      const int up = level - j;
+      const index_type a = i >> j;
+      Ranges outer{{tree_.node_begin(up, a), tree_.node_begin(up, a) + tree_.node_size(up, a)}};
+      for (const index_type s : near_[static_cast<std::size_t>(up)][static_cast<std::size_t>(a)])
+        outer.emplace_back(tree_.node_begin(up, s),
+                           tree_.node_begin(up, s) + tree_.node_size(up, s));
+      std::sort(outer.begin(), outer.end());
+      Region ring = subtract(outer, near, tree_.size());
+      if (ring.size > 0) rings.push_back(std::move(ring));
+      near = unite(near, outer);
+    }
+    Region rest = complement(near, tree_.size());
+    if (rest.size > 0) rings.push_back(std::move(rest));
+    return rings;
   }
 
   // Entries A(rows_b, cols_b) on the device, the blocks column-major one after the other.
@@ -739,6 +809,8 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
     std::vector<NestedGram> next_r(fixed ? 0 : nodes), next_c(fixed ? 0 : nodes);
     if (!fixed) {
       collective(comm, [&] {
+        // Many tiny products: a threaded BLAS would only spin (lapack.hpp).
+        const linalg::lapack::SingleThreadedBlas single_threaded;
         for (index_type i = b0; i < b1; ++i) {
           const auto si = static_cast<std::size_t>(i);
           const bool leaf = level == levels;
