@@ -3,7 +3,7 @@
 //
 //   strata_hss_skeletonization [--problems cauchy-1d,laplace-curve] [--sizes 16384,65536,...]
 //                              [--tol 1e-6] [--leaf 64] [--true-error-max 16384]
-//                              [--baseline-max 16384] [--budget 0.1] [--repeat 1]
+//                              [--baseline-max 16384] [--budget 0.5] [--repeat 1]
 //                              [--count-launches]
 //
 // One line per (problem, N, method): build time (construction + certificate; wall clock and

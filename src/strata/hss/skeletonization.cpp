@@ -15,6 +15,7 @@
 #include "strata/hss/detail/hss_level.hpp"
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
+#include "strata/linalg/detail/lapack.hpp"
 
 namespace strata::hss {
 
@@ -164,6 +165,40 @@ Region complement(const std::vector<std::pair<index_type, index_type>>& sorted, 
   return r;
 }
 
+using Ranges = std::vector<std::pair<index_type, index_type>>;
+
+// The union of two lists of sorted disjoint ranges, sorted and coalesced.
+Ranges unite(const Ranges& a, const Ranges& b) {
+  Ranges all(a);
+  all.insert(all.end(), b.begin(), b.end());
+  std::sort(all.begin(), all.end());
+  Ranges out;
+  for (const auto& r : all) {
+    if (!out.empty() && r.first <= out.back().second) {
+      out.back().second = std::max(out.back().second, r.second);
+    } else {
+      out.push_back(r);
+    }
+  }
+  return out;
+}
+
+// The positions of `outer` not in `inner` (both sorted disjoint ranges in [0, n)).
+Region subtract(const Ranges& outer, const Ranges& inner, index_type n) {
+  const Region rest = complement(inner, n);
+  Region r;
+  std::size_t q = 0;
+  for (const auto& [b, e] : outer) {
+    while (q < rest.ranges.size() && rest.ranges[q].second <= b) ++q;
+    for (std::size_t t = q; t < rest.ranges.size() && rest.ranges[t].first < e; ++t) {
+      const index_type lo = std::max(b, rest.ranges[t].first);
+      const index_type hi = std::min(e, rest.ranges[t].second);
+      if (lo < hi) r.ranges.emplace_back(lo, hi), r.size += hi - lo;
+    }
+  }
+  return r;
+}
+
 // `count` positions of `region` drawn uniformly (or all of it when it has at most `count`),
 // appended to `out`, with sqrt(region size / drawn) in `weights`: the row scale under which sums
 // of squares over the drawn positions estimate those over the region without bias.
@@ -302,6 +337,59 @@ struct NodeBasis {
   index_type rank() const { return static_cast<index_type>(skeleton.size()); }
 };
 
+// The Gram matrix G = U^T U (k x k) of a node's nested basis U over all its indices (U = X at a
+// leaf, U = diag(U_c1, U_c2) X above), formed from the children's Grams: G = X^T diag(G_c1, G_c2)
+// X, O(n k (n + k)) flops for X n x k, and its largest eigenvalue ||U||_2^2. An error E in the
+// ID of the candidate rows of a node reaches the node's block row as diag(U_c1, U_c2) E, of norm
+// at most max(||U_c1||_2, ||U_c2||_2) ||E||_F (the skeleton rows of a child stand for all its
+// rows: this grows like the square root of the indices per skeleton row).
+struct NestedGram {
+  std::vector<double> g;
+  double largest = 0;
+};
+
+template <class T>
+NestedGram nested_gram(const std::vector<T>& basis, index_type rank, const NestedGram* c1,
+                       const NestedGram* c2) {
+  NestedGram out;
+  const int k = checked_int(rank, "skeletonize: rank");
+  if (k == 0) return out;
+  const int n = checked_int(static_cast<index_type>(basis.size()) / rank, "skeletonize: rows");
+  const std::vector<double> x(basis.begin(), basis.end());
+  out.g.assign(static_cast<std::size_t>(k) * static_cast<std::size_t>(k), 0.0);
+  const double one = 1, zero = 0;
+  if (c1 == nullptr) {
+    linalg::lapack::gemm("T", "N", &k, &k, &n, &one, x.data(), &n, x.data(), &n, &zero,
+                         out.g.data(), &k);
+  } else {
+    // W = diag(G_c1, G_c2) X, then G = X^T W.
+    std::vector<double> w(x.size(), 0.0);
+    int at = 0;
+    for (const NestedGram* c : {c1, c2}) {
+      const int kc = static_cast<int>(std::lround(std::sqrt(static_cast<double>(c->g.size()))));
+      if (kc > 0) {
+        linalg::lapack::gemm("N", "N", &kc, &k, &kc, &one, c->g.data(), &kc, x.data() + at, &n,
+                             &zero, w.data() + at, &n);
+      }
+      at += kc;
+    }
+    linalg::lapack::gemm("T", "N", &k, &k, &n, &one, x.data(), &n, w.data(), &n, &zero,
+                         out.g.data(), &k);
+  }
+  std::vector<double> a(out.g), eigenvalues(static_cast<std::size_t>(k));
+  int info = 0, lwork = -1;
+  double query = 0;
+  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), &query, &lwork, &info);
+  lwork = std::max(1, static_cast<int>(query));
+  std::vector<double> work(static_cast<std::size_t>(lwork));
+  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), work.data(), &lwork, &info);
+  STRATA_REQUIRE(info == 0, NumericalError,
+                 "hss skeletonization: LAPACK syev failed (info = ", info,
+                 ") on the Gram matrix of a nested basis");
+  out.largest = eigenvalues.back();
+  return out;
+}
+
 template <class T>
 class Skeletonizer {
  public:
@@ -321,8 +409,12 @@ class Skeletonizer {
   /// others get rank 0). `max_candidates`: the largest candidate count of the level over ALL its
   /// nodes (every rank's), which sets the pivot threshold, so that a node's ID does not depend on
   /// which nodes share its batch or its rank.
+  /// `amplification[i]`: max(||U_c1||_2, ||U_c2||_2) of node i's children (1 at a leaf), by which
+  /// the node's sampled rows are scaled, so that its pivot threshold and check bound the error
+  /// that reaches the block row (NestedGram).
   std::vector<NodeBasis<T>> level_ids(int level, int kind, const Lists& own, const Lists& partner,
                                       double eps, index_type max_candidates,
+                                      const std::vector<double>& amplification,
                                       index_type& unverified) {
     const auto nodes = static_cast<std::size_t>(ClusterTree::nodes_on_level(level));
     std::vector<NodeBasis<T>> out(nodes);
@@ -335,7 +427,6 @@ class Skeletonizer {
     }
     const RandomStream sample{Distribution::gaussian, options_.seed, sample_stream};
     const RandomStream check{Distribution::gaussian, options_.seed, check_stream};
-    const index_type n = tree_.size();
     for (int pass = 0; !pending.empty(); ++pass) {
       const bool last = fixed || pass >= options_.max_growth;
       Lists lists(pending.size());
@@ -348,6 +439,7 @@ class Skeletonizer {
         const index_type row =
             2 * ClusterTree::heap_index(level, static_cast<index_type>(i)) + kind;
         auto& list = lists[p];
+        const std::size_t first_weight = weights.size();
         // Near: the partner candidates of the near nodes, each standing for its node's indices.
         std::vector<std::pair<index_type, index_type>> taken{
             {tree_.node_begin(level, static_cast<index_type>(i)),
@@ -360,14 +452,35 @@ class Skeletonizer {
           for (const index_type j : c) list.push_back(j), weights.push_back(w);
           taken.emplace_back(b, b + m);
         }
-        std::sort(taken.begin(), taken.end());
-        const Region far_region = complement(taken, n);
-        draw_region(far_region, far[i], sample, row, pass, 0, list, weights);
+        // The far field in rings, sampled separately: ring j = 1 .. level - 1 the indices of the
+        // ancestor on level - j and of its near nodes that are not closer (in a ring j' < j or
+        // in the near field), the last ring the rest. The closer rings are small and hold the
+        // far field's largest entries: uniform draws over all of it would hardly ever see them.
+        const auto rings = far_rings(level, static_cast<index_type>(i), unite({}, taken));
+        const auto per_ring = [&](index_type total) {
+          const auto r = static_cast<index_type>(rings.size());
+          return r == 0 ? index_type(0) : (total + r - 1) / r;
+        };
+        const index_type far_each = per_ring(far[i]), check_each = per_ring(options_.check_samples);
+        for (std::size_t j = 0; j < rings.size(); ++j) {
+          draw_region(rings[j], far_each, sample, row, pass, index_type(j) * far_each, list,
+                      weights);
+        }
         sample_rows[p] = checked_int(static_cast<index_type>(list.size()), "skeletonize: samples");
-        // Fresh far rows of the check (none when the whole far field is in the sample): their
-        // weighted residual sum estimates the far part of the block row's without bias.
-        if (!fixed && far_region.size > far[i])
-          draw_region(far_region, options_.check_samples, check, row, pass, 0, list, weights);
+        // Fresh far rows of the check in each ring not wholly in the sample: their weighted
+        // residual sum estimates the far part of the block row's without bias.
+        if (!fixed) {
+          for (std::size_t j = 0; j < rings.size(); ++j) {
+            if (rings[j].size > far_each) {
+              draw_region(rings[j], check_each, check, row, pass, index_type(j) * check_each, list,
+                          weights);
+            }
+          }
+        }
+        if (!fixed) {
+          for (std::size_t w = first_weight; w < weights.size(); ++w)
+            weights[w] *= amplification[i];
+        }
         total_rows[p] = static_cast<int>(list.size());
         cand[p] = checked_int(static_cast<index_type>(own[i].size()), "skeletonize: candidates");
         weight_offset.push_back(static_cast<index_type>(weights.size()));
@@ -399,6 +512,27 @@ class Skeletonizer {
       pending = std::move(next);
     }
     return out;
+  }
+
+  // The far field of node i of `level` (the positions outside `near`, sorted disjoint ranges of
+  // the node and its near field) in rings, nearest first, empty ones left out (level_ids).
+  std::vector<Region> far_rings(int level, index_type i, Ranges near) const {
+    std::vector<Region> rings;
+    for (int j = 1; j < level; ++j) {
+      const int up = level - j;
+      const index_type a = i >> j;
+      Ranges outer{{tree_.node_begin(up, a), tree_.node_begin(up, a) + tree_.node_size(up, a)}};
+      for (const index_type s : near_[static_cast<std::size_t>(up)][static_cast<std::size_t>(a)])
+        outer.emplace_back(tree_.node_begin(up, s),
+                           tree_.node_begin(up, s) + tree_.node_size(up, s));
+      std::sort(outer.begin(), outer.end());
+      Region ring = subtract(outer, near, tree_.size());
+      if (ring.size > 0) rings.push_back(std::move(ring));
+      near = unite(near, outer);
+    }
+    Region rest = complement(near, tree_.size());
+    if (rest.size > 0) rings.push_back(std::move(rest));
+    return rings;
   }
 
   // Entries A(rows_b, cols_b) on the device, the blocks column-major one after the other.
@@ -573,14 +707,15 @@ struct Tally {
 };
 
 // The lists `mine` of every rank, in rank order (one allgather of the sizes, one of the values).
-Lists allgather_lists(const Comm& comm, const std::vector<index_type>& mine) {
+template <class V>
+std::vector<std::vector<V>> allgather_lists(const Comm& comm, const std::vector<V>& mine) {
   const auto counts = comm.allgather(static_cast<std::int64_t>(mine.size()));
   std::int64_t total = 0;
   for (const auto c : counts) total += c;
-  std::vector<index_type> all(static_cast<std::size_t>(total));
+  std::vector<V> all(static_cast<std::size_t>(total));
   comm.allgatherv_raw(mine.data(), static_cast<std::int64_t>(mine.size()), all.data(), counts,
-                      strata::detail::mpi_type_tag<index_type>());
-  Lists out(counts.size());
+                      strata::detail::mpi_type_tag<V>());
+  std::vector<std::vector<V>> out(counts.size());
   std::size_t at = 0;
   for (std::size_t p = 0; p < counts.size(); ++p) {
     const auto c = static_cast<std::size_t>(counts[p]);
@@ -639,6 +774,10 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
   ranks.col = ranks.row;
   std::vector<std::vector<NodeBasis<T>>> u(ranks.row.size()), v(ranks.row.size());
   std::vector<std::vector<std::vector<T>>> b(ranks.row.size());
+  // Tolerance mode: the Grams of the nested row and column bases of the level below (the
+  // children; at the split level every node's, else this rank's).
+  const bool fixed = options.rank > 0;
+  std::vector<NestedGram> gram_r, gram_c;
   unverified = {};
   for (int level = levels; level >= 1; --level) {
     kx::ScopedRegion region("strata::hss::skeletonize::level " + std::to_string(level));
@@ -655,10 +794,35 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
       own_r[static_cast<std::size_t>(i)] = cand_r[static_cast<std::size_t>(i)];
       own_c[static_cast<std::size_t>(i)] = cand_c[static_cast<std::size_t>(i)];
     }
+    std::vector<double> amp_r(nodes, 1.0), amp_c(nodes, 1.0);
+    if (!fixed && level < levels) {
+      for (index_type i = b0; i < b1; ++i) {
+        const auto si = static_cast<std::size_t>(i);
+        amp_r[si] = std::sqrt(std::max(gram_r[2 * si].largest, gram_r[2 * si + 1].largest));
+        amp_c[si] = std::sqrt(std::max(gram_c[2 * si].largest, gram_c[2 * si + 1].largest));
+      }
+    }
     collective(comm, [&] {
-      u[l] = sk.level_ids(level, 0, own_r, cand_c, eps[l], max_size(cand_r), unv);
-      v[l] = sk.level_ids(level, 1, own_c, cand_r, eps[l], max_size(cand_c), unv);
+      u[l] = sk.level_ids(level, 0, own_r, cand_c, eps[l], max_size(cand_r), amp_r, unv);
+      v[l] = sk.level_ids(level, 1, own_c, cand_r, eps[l], max_size(cand_c), amp_c, unv);
     });
+    std::vector<NestedGram> next_r(fixed ? 0 : nodes), next_c(fixed ? 0 : nodes);
+    if (!fixed) {
+      collective(comm, [&] {
+        // Many tiny products: a threaded BLAS would only spin (lapack.hpp).
+        const linalg::lapack::SingleThreadedBlas single_threaded;
+        for (index_type i = b0; i < b1; ++i) {
+          const auto si = static_cast<std::size_t>(i);
+          const bool leaf = level == levels;
+          next_r[si] =
+              nested_gram(u[l][si].basis, u[l][si].rank(), leaf ? nullptr : &gram_r[2 * si],
+                          leaf ? nullptr : &gram_r[2 * si + 1]);
+          next_c[si] =
+              nested_gram(v[l][si].basis, v[l][si].rank(), leaf ? nullptr : &gram_c[2 * si],
+                          leaf ? nullptr : &gram_c[2 * si + 1]);
+        }
+      });
+    }
     if (!is_shared) {
       // Every rank's skeletons of this level: the near fields of the next level and the top need
       // them (bases stay with their rank).
@@ -686,7 +850,34 @@ DistHssMatrix<T> skeletonize(const ExecSpace& exec, const Comm& comm, const Clus
           at += r + c;
         }
       }
+      // The replicated levels above need every child's Gram: (largest, G) per node and kind.
+      if (!fixed && level == ls + 1) {
+        std::vector<double> grams;
+        for (index_type i = b0; i < b1; ++i) {
+          for (const auto* g :
+               {&next_r[static_cast<std::size_t>(i)], &next_c[static_cast<std::size_t>(i)]}) {
+            grams.push_back(g->largest);
+            grams.insert(grams.end(), g->g.begin(), g->g.end());
+          }
+        }
+        const auto all_grams = allgather_lists(comm, grams);
+        for (int p = 0; p < comm.size(); ++p) {
+          if (p == me) continue;
+          const auto p_range = owned(level, p);
+          auto at = all_grams[static_cast<std::size_t>(p)].begin();
+          for (index_type i = p_range.first; i < p_range.second; ++i) {
+            const auto si = static_cast<std::size_t>(i);
+            for (auto* g : {&next_r[si], &next_c[si]}) {
+              const index_type k = g == &next_r[si] ? u[l][si].rank() : v[l][si].rank();
+              g->largest = *at++;
+              g->g.assign(at, at + k * k);
+              at += k * k;
+            }
+          }
+        }
+      }
     }
+    gram_r = std::move(next_r), gram_c = std::move(next_c);
     Lists rows(nodes), cols(nodes);
     for (std::size_t i = 0; i < nodes; ++i) {
       ranks.row[l].push_back(u[l][i].rank());

@@ -12,9 +12,13 @@
 //   S_tau = A(C^r_tau, [near columns, far columns]) W,
 // near columns: C^c_sigma of every node sigma of level l near tau (bounding boxes closer than half
 //   the larger box diameter when points are given; else the index-adjacent nodes i - 1, i + 1);
-// far columns: s_far original indices drawn uniformly from the rest of I \ I_tau (counter-based
-//   Philox streams keyed by seed, level, node and pass: reproducible, independent of threads and
-//   ranks);
+// far columns: s_far original indices from the rest of I \ I_tau, stratified in rings: ring j = 1,
+//   ..., l - 1 the indices of tau's ancestor on level l - j and of that ancestor's near nodes not
+//   in a closer ring (or the near field), a last ring the rest; ceil(s_far / rings) drawn
+//   uniformly in each (counter-based Philox streams keyed by seed, level, node and pass:
+//   reproducible, independent of threads and ranks). The closer rings are small and hold the
+//   largest far entries of a decaying kernel, which uniform draws over all of I \ I_tau (the
+//   former scheme) hardly ever saw once N >> s_far m;
 // W scales each column by sqrt(columns it stands for / columns drawn), so that ||S_tau - P S_tau(J,
 // :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR,
 // linalg::interpolative_decomposition, batched calls per level) keeps pivots above
@@ -22,9 +26,18 @@
 // depends neither on the nodes batched with it nor on the rank count), so that the weighted
 // sample's residual is below eps_l, with
 // eps_l^2 = beta^2 tol^2 ||A||_F^2 / (2 L 2^l) (the error budget shared by the 2^l nodes, both
-// kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first). A
-// randomized check then measures the ID on FRESH uniformly drawn far original columns (independent
-// of the ID, so an unbiased estimate of the far part; the near part is in the sample, so its
+// kinds and the L levels; ||A||_F estimated from sampled entries; beta = budget_fraction first).
+// Above the leaves a candidate row stands for all the rows of its child: an ID error E on the
+// candidates reaches the block row as diag(U_c1, U_c2) E (U_c the children's nested bases over all
+// their indices), so the node's sampled rows are scaled by a_tau = max(||U_c1||_2, ||U_c2||_2)
+// (from the k x k Grams U^T U, formed level by level: O(k^3) per node), which makes the pivot
+// threshold and the check below bound ||diag(U_c1, U_c2) E||_F <= a_tau ||E||_F. Without it the
+// error of the upper levels exceeded its budget by the factor a_tau, which grows like the square
+// root of the indices per skeleton row (measured up to 230 at level 1 for N = 2^18, cauchy-1d):
+// 9x the total budget there, and a second round. A
+// randomized check then measures the ID on FRESH far original columns, ceil(q / rings) uniformly
+// drawn in each ring not wholly in the sample (independent of the ID, so an unbiased estimate
+// of the far part; the near part is in the sample, so its
 // residual is at most (|C_tau| - k) times the square of the pivot threshold, read off the QR
 // without a product): a node whose estimated block-row residual exceeds sqrt(2) eps_l (or whose
 // rank equals its sample count)
@@ -32,8 +45,9 @@
 // unverified_nodes). Column IDs (V, K) are the same on A(rows, C^c_tau). Generators: U_tau, V_tau
 // the interpolation matrices (U(J, :) = I), B_ab = A(J_a, K_b), D_tau = A(I_tau, I_tau) exact.
 //
-// Cost: N m (leaves D) + sum over nodes and kinds of |C_tau| (s_near + s_far + q) + sum r_a r_b
-// entry evaluations per round, i.e. O(N (m + k)) = O(N k) for leaf size m ~ k and bounded
+// Cost: N m (leaves D) + sum over nodes and kinds of |C_tau| (s_near + s_far + q + 2 L) + sum
+// r_a r_b entry evaluations per round (the rings round s_far and q up to multiples of their
+// count, at most L), i.e. O(N (m + k + L)) = O(N k) for leaf size m ~ k and bounded
 // near-field counts (1-D and curve geometries: one or two neighbour nodes per side; measured 430 to
 // 1200 entries per index at tol 1e-4..1e-8, N = 4096); O(N k^2) flops for the IDs and checks, per
 // level and pass one batched ID and two small kernels; host work O(N) per level on index lists.
@@ -93,9 +107,11 @@ struct SkeletonizationOptions {
   int max_rounds = 3;
   /// The first round's fraction beta of the tolerance in the per-node budgets (file comment), in
   /// (0, 1]: smaller raises the ranks a little (they grow like log(1 / beta)) and makes a second
-  /// round (a whole rebuild) less likely. 0.1: one round on the built-in 1-D and curve kernels at
-  /// tol 1e-6 (0.3 needed two on laplace-curve N = 16384 and cauchy-1d N = 65536).
-  double budget_fraction = 0.1;
+  /// round (a whole rebuild) less likely. 0.5: true errors 5-9% of the tolerance on the built-in
+  /// 1-D and curve kernels (tol 1e-4 and 1e-8, N = 4096 and 16384) and one round up to N = 2^18
+  /// at tol 1e-6 (the bound a_tau ||E||_F of the upper levels is not tight). Before the upper
+  /// levels' errors were scaled by a_tau and the far field sampled in rings, 0.1 was needed.
+  double budget_fraction = 0.5;
   /// Entries sampled per stratum by the certificate (and by the ||A||_F estimate), >= 2.
   index_type certificate_samples = 512;
   std::uint64_t seed = 0;

@@ -113,12 +113,16 @@ index_type max_rank(const hss::HssMatrix<double>& h) {
 // Kernel matrices on 1-D points and on a closed curve in the plane. Requirements checked:
 //  - met_tolerance and the true error <= tol (the construction's target), and >= tol / 100: the
 //    budget is spent (not 100 x below it);
+//  - after one round, the true error <= budget_fraction * tol, the sum of the per-node budgets:
+//    the error of an upper-level ID is bounded where it reaches the block row (scaled by the
+//    children's nested-basis norms; without that, 2.2 to 3.4 x the budget on cauchy-1d here);
 //  - the certificate's point estimate within a factor 3 of the true error, and the true error
 //    inside [lower, upper] (a statistical statement at nominal 0.997; with these fixed seeds it
 //    is deterministic);
 //  - entries: the counting evaluator agrees with the result; entries <= 16 N (m + k) (m = 64 the
 //    leaf size, k the largest rank): per index the leaf's D (m), then per kind the leaf's sample
-//    (near leaves: 1 or 2 per side, <= 4 m; 32 far; 16 check: ~ 4 m + 48) and the inner levels'
+//    (near leaves: 1 or 2 per side, <= 4 m; 32 far and 16 check, each rounded up to a multiple of
+//    the rings (<= L): ~ 4 m + 48 + 2 L) and the inner levels'
 //    (candidates 2 k per node, summed over a level ~ N 2k / m rows per level against ~ 4 (2 k) +
 //    48 columns); measured 6 to 10 (m + k) per index here, 16 leaves room for growth passes and a
 //    second round;
@@ -138,6 +142,9 @@ TEST(Skeletonization, KernelMatricesMeetTheToleranceWithLinearlyManyEntries) {
       EXPECT_TRUE(r.met_tolerance);
       EXPECT_LE(b.error, tol);
       EXPECT_GE(b.error, tol / 100);
+      if (r.rounds == 1) {
+        EXPECT_LE(b.error, hss::SkeletonizationOptions{}.budget_fraction * tol);
+      }
       EXPECT_LE(c.estimate, 3 * b.error);
       EXPECT_GE(c.estimate, b.error / 3);
       EXPECT_LE(c.lower, b.error);
