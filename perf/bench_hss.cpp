@@ -14,7 +14,8 @@
 // construction phases (CompressResult timings: "levels" = the per-level batched kernels, "assemble"
 // = conversion to standard generators, "estimate" = the a-posteriori error estimate), each
 // without the products made inside it; matvec (1 vector), ULV factor and solve (1 right-hand side)
-// times; generator memory; the achieved estimate ||(A - H)G||_F / ||AG||_F and, for N <=
+// times; generator memory; the achieved estimate of ||A - H||_F / ||A||_F ("err-est") and its
+// upper confidence bound ("err-bound", what the construction accepts on) and, for N <=
 // --dense-max, the error against the dense matrix ||A - H||_F / ||A||_F ("err-dense", computed
 // after the timed construction). Growth: the ratio
 // time(N) / time(N/2) for consecutive doubled sizes (linear complexity: ~2). On a GPU, sizes up to
@@ -120,6 +121,7 @@ struct Case {
   double compress_cpu_s = 0;  // process CPU time of the construction without the products
   index_type products = 0, max_rank = 0;
   double error = -1;
+  double bound = -1;        // upper confidence bound of the error (CompressResult)
   double dense_error = -1;  // ||A - H||_F / ||A||_F against the dense matrix (N <= --dense-max)
   std::vector<std::pair<std::string, double>> phases;  // without the products made inside
   double matvec_s = 0, factor_s = 0, solve_s = 0, solve_residual = -1;
@@ -176,6 +178,7 @@ Case& built_case(const std::string& problem, const std::string& tol, long n) {
   c.compress_s = total - op.seconds;
   c.products = op.vectors;
   c.error = result.relative_error_estimate;
+  c.bound = result.relative_error_bound;
   if (n <= long_option("dense-max", 8192)) {
     // Exact error against the dense matrix: one O(N^2) pass, outside the timed construction.
     const auto a = c.problem->dense(exec);
@@ -366,9 +369,10 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
   for (const auto& p : list_option("problems", "cauchy-1d,laplace-2d,exponential-1d")) {
     for (const auto& tol : list_option("tols", "1e-6,1e-10")) {
       std::printf("\n%s, tol %s\n", p.c_str(), tol.c_str());
-      std::printf("%9s %6s %5s %10s %10s %9s %9s %9s %9s %8s %10s %10s  %s\n", "N", "prods", "rank",
-                  "build-prod", "products", "matvec", "ulv-fact", "ulv-solve", "resid", "MB",
-                  "err-est", "err-dense", "growth x2 (build, matvec, factor, solve)");
+      std::printf("%9s %6s %5s %10s %10s %9s %9s %9s %9s %8s %10s %10s %10s  %s\n", "N", "prods",
+                  "rank", "build-prod", "products", "matvec", "ulv-fact", "ulv-solve", "resid",
+                  "MB", "err-est", "err-bound", "err-dense",
+                  "growth x2 (build, matvec, factor, solve)");
       const Case* previous = nullptr;
       long previous_n = 0;
       for (const long n : sizes) {
@@ -376,11 +380,12 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
         if (it == g_cases.end() || !it->second.built) continue;
         Case& c = it->second;
         c.matvec_s = seconds("matvec/" + case_key(p, tol, n));
-        std::printf("%9ld %6lld %5lld %10.2f %10.2f %9.4f %9.3f %9.4f %9.1e %8.2f %10.2e %10.2e", n,
-                    static_cast<long long>(c.products), static_cast<long long>(c.max_rank),
-                    c.compress_s * 1e3, c.product_s * 1e3, c.matvec_s * 1e3, c.factor_s * 1e3,
-                    c.solve_s * 1e3, c.solve_residual, static_cast<double>(c.memory) / 1e6, c.error,
-                    c.dense_error);
+        std::printf(
+            "%9ld %6lld %5lld %10.2f %10.2f %9.4f %9.3f %9.4f %9.1e %8.2f %10.2e %10.2e %10.2e", n,
+            static_cast<long long>(c.products), static_cast<long long>(c.max_rank),
+            c.compress_s * 1e3, c.product_s * 1e3, c.matvec_s * 1e3, c.factor_s * 1e3,
+            c.solve_s * 1e3, c.solve_residual, static_cast<double>(c.memory) / 1e6, c.error,
+            c.bound, c.dense_error);
         if (previous && n == 2 * previous_n) {
           std::printf("  %.2f %.2f %.2f %.2f", ratio(c.compress_s, previous->compress_s),
                       ratio(c.matvec_s, previous->matvec_s), ratio(c.factor_s, previous->factor_s),

@@ -64,6 +64,7 @@ CompressResult<T> compress_by_entries(const ExecSpace& exec, const LinearOperato
   out.samples = so.far_samples;
   out.rounds = r.rounds;
   out.relative_error_estimate = r.certificate.estimate;
+  out.relative_error_bound = r.certificate.upper;
   out.met_tolerance = r.met_tolerance;
   out.certificate = r.certificate;
   out.timings = std::move(r.timings);
@@ -105,8 +106,8 @@ CompressResult<T> compress_from_matvecs(const ExecSpace& exec, const LinearOpera
   out.samples = d.samples;
   out.rounds = d.rounds;
   out.relative_error_estimate = d.relative_error_estimate;
-  out.met_tolerance = options.rank > 0 || (out.relative_error_estimate >= 0 &&
-                                           out.relative_error_estimate <= options.tolerance);
+  out.relative_error_bound = d.relative_error_bound;
+  out.met_tolerance = d.met_tolerance;
   out.timings = std::move(d.timings);
   return out;
 }

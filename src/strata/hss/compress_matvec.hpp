@@ -41,9 +41,12 @@
 // therefore a modest fraction of tol (not orders of magnitude below it). A node whose rank is
 // capped by the samples (k - p for a k-dimensional null space) predicts the samples it needs;
 // Levitt-Martinsson then appends that many columns to its batch (old products reused) and
-// repeats the pass, quasi-optimal appends columns to that level's sketch only. Finally the
-// a-posteriori estimate ||(A - H) G||_F / ||A G||_F over Gaussian probes G must meet the
-// tolerance; if not (no node capped), the budgets shrink and the pass is repeated.
+// repeats the pass, quasi-optimal appends columns to that level's sketch only. Finally an upper
+// confidence bound of ||A - H||_F / ||A||_F from Gaussian probes G (||(A - H) G||, and ||A G||
+// with the other Gaussian product columns of A for the denominator; nominal confidence 99% for
+// any spectrum, detail/error_bound.hpp) must meet the tolerance; if not (no node capped), the
+// budgets shrink and the pass is repeated. So "met" means: the bound, not only the point
+// estimate, is <= tol.
 //
 // The third method, entries (skeletonization.hpp), reads entries of A only: recursive
 // skeletonization (Martinsson 2011, Ho & Greengard 2012) on sampled submatrices, O(N k) entry
@@ -130,11 +133,18 @@ struct CompressResult {
   index_type samples = 0;  ///< samples per sketch in the final round (quasi-optimal: widest;
                            ///< entries: first far-field columns per node)
   int rounds = 1;          ///< adaptive rounds (tolerance mode)
-  /// ||(A - H) G||_F / ||A G||_F over error_probes Gaussian vectors; -1 if not estimated.
-  /// Entries method: the certificate's point estimate (no products).
+  /// Point estimate of ||A - H||_F / ||A||_F: ||(A - H) G||_F / sqrt(g) over g = error_probes
+  /// Gaussian vectors, over the estimate of ||A||_F from every Gaussian product column of A (the
+  /// probes' and the construction's own: Levitt-Martinsson's A Omega, quasi-optimal's leaf
+  /// sketches); -1 if not estimated. Entries method: the certificate's point estimate (no
+  /// products).
   double relative_error_estimate = -1;
-  /// Tolerance mode: the target was met (entries: the certificate's upper end <= tol; the other
-  /// methods: relative_error_estimate <= tol). Fixed rank: true.
+  /// Upper confidence bound of ||A - H||_F / ||A||_F, nominal confidence 99% for any spectrum of
+  /// A - H and A (detail/error_bound.hpp); entries method: the certificate's upper end (nominal
+  /// 99.7%, normal approximation); -1 if not estimated.
+  double relative_error_bound = -1;
+  /// Tolerance mode: the target was met, relative_error_bound <= tol (the rounds stop there).
+  /// Fixed rank: true.
   bool met_tolerance = true;
   /// Entries method: the sampled error certificate (skeletonization.hpp); estimate -1 otherwise.
   ErrorCertificate certificate;

@@ -12,6 +12,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/detail/compress_levels.hpp"
+#include "strata/hss/detail/error_bound.hpp"
 #include "strata/hss/detail/hss_level.hpp"
 #include "strata/hss/distributed.hpp"
 
@@ -475,27 +476,35 @@ Matrix<T> row_slice(const ExecSpace& exec, const Matrix<T>& m, index_type r0, in
   return out;
 }
 
-// Sum of squares of this rank's rows of M, in double.
+// The squared norms of the columns of a row-distributed matrix M (global: summed over the ranks),
+// in double, added to `out` (one value per column).
 template <class T>
-double local_sum_squares(const ExecSpace& exec, const Matrix<T>& m) {
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::hss::dist::frobenius",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
-          exec, {0, 0},
-          {static_cast<index_type>(m.extent(0)), static_cast<index_type>(m.extent(1))}),
-      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
-        const double v = static_cast<double>(m(i, j));
-        acc += v * v;
-      },
-      sum);
-  return sum;
-}
-
-// Global ||M||_F of a row-distributed matrix (sum of squares in double, one allreduce).
-template <class T>
-double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m) {
-  return std::sqrt(comm.allreduce(local_sum_squares(exec, m), ReduceOp::sum));
+void add_column_squares(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m,
+                        detail::SquaredNormSample& out) {
+  const index_type rows = static_cast<index_type>(m.extent(0));
+  const int cols = static_cast<int>(m.extent(1));
+  if (cols == 0) return;
+  Kokkos::View<double*, MemSpace> squares(
+      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::column_squares"),
+      static_cast<std::size_t>(cols));
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::hss::dist::column_squares", Policy(exec, cols, Kokkos::AUTO),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int j = team.league_rank();
+        double sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, rows),
+            [&](const index_type i, double& acc) {
+              const double v = static_cast<double>(m(i, j));
+              acc += v * v;
+            },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(team), [&] { squares(j) = sum; });
+      });
+  comm.allreduce(exec, squares, ReduceOp::sum);
+  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, squares);
+  for (int j = 0; j < cols; ++j) out.add(host(j));
 }
 
 // Amsel et al. (arXiv 2505.16937; the method of compress_matvec.hpp's file comment): at
@@ -509,17 +518,16 @@ double global_frobenius(const ExecSpace& exec, const Comm& comm, const Matrix<T>
 // reduced further through the replicated top. Levels >= max(l_s, 1) factor this rank's nodes;
 // levels < l_s and the root are factored on every rank. In tolerance mode (budget_scale > 0) a
 // level with a node capped by the samples (on any rank) appends basis columns and is factored
-// again, and ||A||_F (`norm`, when 0) comes from the leaves' unlifted sketches. Adds the columns
+// again, and ||A||_F (`norm`, when `norm_columns` is empty) comes from the leaves' unlifted
+// sketches (their squared column norms added to `norm_columns`). Adds the columns
 // multiplied to `products` (the same count for A^T). `scratch` holds factor_level's temporaries.
 template <class T>
-DistBuild<T> build_quasi_optimal_distributed(const ExecSpace& exec, const Comm& comm,
-                                             Sampler<T>& sampler, const ClusterTree& tree,
-                                             const TreeSplit& split, const SketchPlan& plan,
-                                             index_type first_rank, std::uint64_t seed,
-                                             double budget_scale, double& norm, RankChoice& choice,
-                                             index_type& products,
-                                             std::vector<index_type>& per_level, index_type& widest,
-                                             LevelScratch<T>& scratch, PhaseTimer& timings) {
+DistBuild<T> build_quasi_optimal_distributed(
+    const ExecSpace& exec, const Comm& comm, Sampler<T>& sampler, const ClusterTree& tree,
+    const TreeSplit& split, const SketchPlan& plan, index_type first_rank, std::uint64_t seed,
+    double budget_scale, double& norm, detail::SquaredNormSample& norm_columns, RankChoice& choice,
+    index_type& products, std::vector<index_type>& per_level, index_type& widest,
+    LevelScratch<T>& scratch, PhaseTimer& timings) {
   const int levels = tree.levels();
   const int me = comm.rank(), ls = split.split_level;
   const index_type first = split.first(me), count = split.count(me);
@@ -643,8 +651,10 @@ DistBuild<T> build_quasi_optimal_distributed(const ExecSpace& exec, const Comm& 
       smp.psi = hcat(exec, bsk.psi, dsk.psi);
       smp.y = hcat(exec, bsk.y, dsk.y);
       smp.z = hcat(exec, bsk.z, dsk.z);
-      if (l == levels && norm == 0)
-        norm = global_frobenius(exec, comm, smp.y) / std::sqrt(static_cast<double>(sb + sd));
+      if (l == levels && norm_columns.count == 0) {
+        add_column_squares(exec, comm, smp.y, norm_columns);
+        norm = std::sqrt(norm_columns.mean());
+      }
       if (l == 0) {
         fac.root = root_block(exec, dims, smp);
         break;
@@ -697,11 +707,13 @@ DistBuild<T> build_quasi_optimal_distributed(const ExecSpace& exec, const Comm& 
   return assemble_distributed(exec, comm, tree, split, fac, choice, timings);
 }
 
-// ||(A - H) G||_F / ||A G||_F for `probes` Gaussian columns G from stream (seed, 0x9e57), rows
-// generated by global index in the user's order (the same G at any rank count and layout).
+// The squared column norms of (A - H) G (`error`) and of A G (`reference`) for `probes` Gaussian
+// columns G from stream (seed, 0x9e57), rows generated by global index in the user's order (the
+// same G at any rank count and layout).
 template <class T>
-double estimate_error(const ExecSpace& exec, const LinearOperator<T>& a, const DistHssMatrix<T>& h,
-                      int probes, std::uint64_t seed) {
+void probe_squares(const ExecSpace& exec, const LinearOperator<T>& a, const DistHssMatrix<T>& h,
+                   int probes, std::uint64_t seed, detail::SquaredNormSample& error,
+                   detail::SquaredNormSample& reference) {
   const Comm& comm = h.comm();
   const index_type nl = h.local_rows(), row0 = h.layout().row_begin(comm.rank());
   Matrix<T> g("strata::hss::estimate::probes", nl, probes),
@@ -709,28 +721,23 @@ double estimate_error(const ExecSpace& exec, const LinearOperator<T>& a, const D
   fill_random(exec, RandomStream{Distribution::gaussian, seed, 0x9e57}, g, row0, 0);
   call_operator(comm, [&] { a.apply(exec, g, ag); });
   matvec<T>(exec, h, g, hg);
-  double sums[2] = {0, 0};
-  Kokkos::parallel_reduce(
+  add_column_squares(exec, comm, ag, reference);
+  // hg <- hg - ag: the error's columns.
+  Kokkos::parallel_for(
       "strata::hss::estimate::difference",
       Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
           exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
-      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
-        const double d = static_cast<double>(hg(i, j)) - static_cast<double>(ag(i, j));
-        acc += d * d;
-      },
-      sums[0]);
-  Kokkos::parallel_reduce(
-      "strata::hss::estimate::norm",
-      Kokkos::MDRangePolicy<ExecSpace, Kokkos::Rank<2>, Kokkos::IndexType<index_type>>(
-          exec, {0, 0}, {nl, static_cast<index_type>(probes)}),
-      KOKKOS_LAMBDA(const index_type i, const index_type j, double& acc) {
-        const double v = static_cast<double>(ag(i, j));
-        acc += v * v;
-      },
-      sums[1]);
-  const double diff = comm.allreduce(sums[0], ReduceOp::sum);
-  const double norm = comm.allreduce(sums[1], ReduceOp::sum);
-  return norm > 0 ? std::sqrt(diff / norm) : std::sqrt(diff);
+      KOKKOS_LAMBDA(const index_type i, const index_type j) { hg(i, j) -= ag(i, j); });
+  add_column_squares(exec, comm, hg, error);
+}
+
+// ||(A - H) G||_F / ||A G||_F over the probes of probe_squares.
+template <class T>
+double estimate_error(const ExecSpace& exec, const LinearOperator<T>& a, const DistHssMatrix<T>& h,
+                      int probes, std::uint64_t seed) {
+  detail::SquaredNormSample error, reference;
+  probe_squares(exec, a, h, probes, seed, error, reference);
+  return reference.sum > 0 ? std::sqrt(error.sum / reference.sum) : std::sqrt(error.sum);
 }
 
 }  // namespace
@@ -805,7 +812,10 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
   LevelScratch<T> scratch;  // factor_level's temporaries, for every level and round
   ToleranceSchedule schedule(options, n, s);
   double norm_estimate = 0;
-  double y_squares = 0;  // Levitt-Martinsson: sum of squares of this rank's rows of Y
+  // Squared norms of the Gaussian product columns A Omega (Levitt-Martinsson: every column of Y;
+  // quasi-optimal: the leaves' unlifted sketches): E ||A omega||^2 = ||A||_F^2, for the budgets
+  // and for the lower bound of ||A||_F in the acceptance test (detail/error_bound.hpp).
+  detail::SquaredNormSample norm_columns;
   // Quasi-optimal sketch widths (fixed: the given s, or from the rank; tolerance mode: the
   // leaves start from m + 2p, i.e. an expected rank p, and every level grows as needed).
   SketchPlan plan;
@@ -852,9 +862,8 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
         result.transpose_products += s - have;
         // E ||A Omega||_F^2 = s ||A||_F^2 (global norm: the same budget on every rank); the
         // squares of the earlier rounds' columns are kept, only the new ones are summed.
-        y_squares += local_sum_squares(exec, y_new);
-        norm_estimate =
-            std::sqrt(comm.allreduce(y_squares, ReduceOp::sum) / static_cast<double>(s));
+        add_column_squares(exec, comm, y_new, norm_columns);
+        norm_estimate = std::sqrt(norm_columns.mean());
       }
       choice.budget = schedule.budget_scale * norm_estimate;
       // The level steps only read the samples (reduce leaves them untouched).
@@ -882,8 +891,8 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       built = build_quasi_optimal_distributed(
           exec, comm, sampler, tree, split, plan, first_rank,
           options.seed + 7919 * static_cast<std::uint64_t>(round),
-          fixed ? 0.0 : schedule.budget_scale, norm_estimate, choice, products, per_level, widest,
-          scratch, result.timings);
+          fixed ? 0.0 : schedule.budget_scale, norm_estimate, norm_columns, choice, products,
+          per_level, widest, scratch, result.timings);
       result.products += products;
       result.transpose_products += products;
       result.products_per_level = per_level;
@@ -897,17 +906,23 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
     scratch = LevelScratch<T>{};
     if (options.error_probes > 0) {
       auto phase = result.timings.scope("estimate");
-      result.relative_error_estimate =
-          estimate_error(exec, a, result.matrix, options.error_probes,
-                         options.seed + static_cast<std::uint64_t>(round));
+      // The numerator from this round's probes, the denominator from the probes' A G and every
+      // Gaussian product column of A (detail/error_bound.hpp).
+      detail::SquaredNormSample error, reference = norm_columns;
+      probe_squares(exec, a, result.matrix, options.error_probes,
+                    options.seed + static_cast<std::uint64_t>(round), error, reference);
+      const auto bound = detail::relative_error_bound(error, reference);
+      result.relative_error_estimate = bound.estimate;
+      result.relative_error_bound = bound.upper;
       result.probe_products += options.error_probes;
     }
-    if (fixed || result.relative_error_estimate <= options.tolerance ||
-        ++estimated_rounds >= options.max_rounds)
-      break;
-    // Not accurate enough although no node was capped (the same decision on every rank: global
-    // estimate): smaller budgets.
-    schedule.after_missed_round(false, 0, result.relative_error_estimate, s);
+    result.met_tolerance = fixed || (result.relative_error_bound >= 0 &&
+                                     result.relative_error_bound <= options.tolerance);
+    // Accepted only when the upper confidence bound meets the tolerance (the same decision on
+    // every rank: global sums).
+    if (result.met_tolerance || ++estimated_rounds >= options.max_rounds) break;
+    // Not accurate enough although no node was capped: smaller budgets.
+    schedule.after_missed_round(false, 0, result.relative_error_bound, s);
   }
   return result;
 }

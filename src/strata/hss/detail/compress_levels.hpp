@@ -41,24 +41,37 @@ using linalg::MatrixBatch;
 /// between (decay) b_l^2 and b_l^2: the achieved error is a modest fraction of tol, not orders of
 /// magnitude below it.
 struct ToleranceSchedule {
-  /// The rounds stop when the a-posteriori estimate over ~10 probes is <= tol; it scatters by
-  /// ~+-25% around the true error (chi-square with ~10 degrees of freedom in ||A G||_F^2), so
-  /// aiming at 0.75 tol lets the first round pass in most cases: a miss costs a second pass
-  /// (and, for quasi-optimal, all its products again).
+  /// compress_entries.cpp's acceptance: its point estimate over ~10 probes scatters by ~+-25%
+  /// around the true error (chi-square with ~10 degrees of freedom in ||A G||_F^2), so it accepts
+  /// at 0.75 tol.
   static constexpr double kEstimateMargin = 0.75;
+  /// The product methods' first aim, as a fraction of tol. Their rounds stop when the upper
+  /// confidence bound (detail/error_bound.hpp) is <= tol; with 10 probes that bound lies 1.1-1.9x
+  /// above the point estimate (effective ranks of the error 2-100). 0.5 lets the first round
+  /// pass on the 1-D and curve kernels (measured: cauchy-1d, laplace-curve, exponential-1d at
+  /// N = 1024 and 4096, tol 1e-6 and 1e-8), where 0.75 needed a second round, a whole pass, on
+  /// laplace-curve (N = 1024 both tols; N = 4096 tol 1e-6, two). On laplace-2d the achieved error
+  /// lies up to ~2x above the aim (the model is optimistic near the root) and a second round
+  /// remains. A miss costs a second pass (and, for quasi-optimal, all its products again).
+  static constexpr double kBoundAim = 0.5;
   ToleranceSchedule(const CompressOptions& options, index_type n, index_type s)
       : s_max(options.max_samples > 0 ? options.max_samples : std::max(n, s)),
-        budget_scale(kEstimateMargin * options.tolerance / std::sqrt(2.0)),
+        budget_scale(kBoundAim * options.tolerance / std::sqrt(2.0)),
         tolerance(options.tolerance) {}
-  /// After a round whose estimate missed the tolerance: if some node's rank was capped by the
+  /// After a round whose bound missed the tolerance: if some node's rank was capped by the
   /// samples, raise s to what the capped nodes asked for (grown_samples), and keep the budgets;
-  /// otherwise the model was optimistic: shrink the budgets in proportion to the miss.
-  void after_missed_round(bool hit_cap, index_type s_needed, double estimate, index_type& s) {
+  /// otherwise the model was optimistic: shrink the budgets by the square of the miss (0.8 tol /
+  /// bound)^2, at least to 0.64x. The error follows the budgets sub-linearly (ranks move in
+  /// integer steps; measured on laplace-curve N = 4096, tol 1e-6: budgets x 0.70 lowered the
+  /// error x 0.82 only, and a third pass followed), so the square usually makes the next round
+  /// the last.
+  void after_missed_round(bool hit_cap, index_type s_needed, double bound, index_type& s) {
     if (hit_cap && s < s_max) {
       s = grown_samples(s, s_needed, s_max, capped_rounds++);
       return;
     }
-    budget_scale *= std::clamp(0.8 * tolerance / estimate, 0.05, 0.8);
+    const double miss = 0.8 * tolerance / bound;
+    budget_scale *= std::clamp(miss * miss, 0.05, 0.64);
   }
   /// The samples after the attempt-th (0, 1, ...) capped attempt with s samples: what the capped
   /// nodes predict, at least s + max(8, s / 8), s / 4, s / 2 for attempts 0, 1, >= 2. The
@@ -190,7 +203,11 @@ inline int rank_for_budget(const double* sigma, int count, int k, int rows, inde
   if (fits(r) || cap >= rows) return r;
   // Capped. The estimate still works, with less oversampling, beyond the cap: the rank that fits
   // there; else extrapolate: with geometric decay rho per index, each rank divides the residual
-  // by rho^2.
+  // by rho^2, at most 2 max(r, 4) ranks further. (The bound was max(r, 4): a first pass with
+  // s = m + 2p caps at r = p, so every prediction stopped at m + 3p and a node whose rank exceeds
+  // 2p took a second capped pass, the whole first pass's level work thrown away twice: measured
+  // on laplace-curve N = 1024, tol 1e-6, 84 -> 94 -> 117 samples in three passes; with 2 max(r,
+  // 4), 84 -> 104, one pass fewer and 218 products instead of 244 (+10 probes).)
   for (int q = r + 1; q < std::min(count, k); ++q) {
     if (fits(q)) {
       extra = q - r;
@@ -203,7 +220,7 @@ inline int rank_for_budget(const double* sigma, int count, int k, int rows, inde
   if (d >= 1 && sigma[r - 1] > 0 && sigma[r - 1 - d] > 0)
     rho = std::clamp(std::pow(sigma[r - 1] / sigma[r - 1 - d], 1.0 / d), 0.05, 0.95);
   const double steps = std::ceil(std::log(ratio) / (-2.0 * std::log(rho)));
-  extra = std::clamp<index_type>(static_cast<index_type>(steps), 1, std::max(r, 4));
+  extra = std::clamp<index_type>(static_cast<index_type>(steps), 1, 2 * std::max(r, 4));
   return r;
 }
 
