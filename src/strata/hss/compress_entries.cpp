@@ -440,8 +440,8 @@ HssMatrix<T> compress_from_entries_and_products(const ExecSpace& exec, const Clu
       r.probe_products += options.error_probes;
     }
     // Accepted at kEstimateMargin x target: the estimate scatters by ~+-25% around the true
-    // error (ToleranceSchedule in detail/compress_levels.hpp, the same rule as the product
-    // methods' budgets).
+    // error (ToleranceSchedule in detail/compress_levels.hpp; the product methods accept on an
+    // upper confidence bound instead, detail/error_bound.hpp).
     const double aim =
         detail::compress::ToleranceSchedule::kEstimateMargin * options.target_tolerance;
     if (r.relative_error_estimate <= aim || ++estimated >= options.max_rounds) break;

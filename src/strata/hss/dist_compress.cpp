@@ -791,9 +791,12 @@ DistCompressResult<T> compress_from_matvecs_distributed(const ExecSpace& exec,
       STRATA_REQUIRE(options.tolerance > 0 && std::isfinite(options.tolerance), InvalidArgument,
                      "hss::compress: tolerance = ", options.tolerance,
                      "; give a rank > 0 or a tolerance > 0 (relative Frobenius error)");
-      STRATA_REQUIRE(options.error_probes >= 1, InvalidArgument,
-                     "hss::compress: the tolerance mode needs error_probes "
-                     ">= 1");
+      STRATA_REQUIRE(options.error_probes >= detail::kMinBoundProbes, InvalidArgument,
+                     "hss::compress: the tolerance mode needs error_probes >= ",
+                     detail::kMinBoundProbes, ", got ", options.error_probes,
+                     " (it accepts on a 99% upper bound of the error: with 1 or 2 probes that "
+                     "bound is infinite, with 3 or 4 it is 16x or 7x the estimate; 10 is the "
+                     "default)");
       if (s == 0) s = max_leaf + 2 * std::max<index_type>(options.oversampling, 1);
     }
   });

@@ -448,6 +448,19 @@ TEST(CompressErrorBound, ChiSquareQuantileIsAccurateAndConservativeAtTheLowerTai
       EXPECT_LE(wh, q.exact) << "k " << q.k;
     }
   }
+  // z = +-kTailZ, the levels the bound uses (0.25% and 99.75%; exact values from the regularized
+  // incomplete gamma function): conservative at both tails (lower below, upper above the exact).
+  for (const Q& q :
+       {Q{3, -d::kTailZ, 0.0449}, Q{3, d::kTailZ, 14.3203}, Q{10, -d::kTailZ, 1.8274},
+        Q{10, d::kTailZ, 27.1122}, Q{100, -d::kTailZ, 64.8574}, Q{100, d::kTailZ, 144.2928}}) {
+    const double wh = d::chi_square_quantile(q.k, q.z);
+    if (q.k >= 10) EXPECT_NEAR(wh, q.exact, 0.05 * q.exact) << "k " << q.k << " z " << q.z;
+    if (q.z < 0) {
+      EXPECT_LE(wh, q.exact) << "k " << q.k;
+    } else {
+      EXPECT_GE(wh, q.exact) << "k " << q.k;
+    }
+  }
   EXPECT_EQ(d::chi_square_quantile(1, -3.0), 0.0);  // the cube's base is negative: 0, not < 0
 }
 
@@ -478,8 +491,8 @@ double bound_misses(const std::vector<double>& w, int count, int trials, bool up
 // mean: 0.5% per side) for spectra from one direction to flat rank 100, including the skewed one
 // large direction over a flat tail (the worst seen: 0.34% upper misses with 10 probes). A bound
 // from the point estimate of nu (plain Satterthwaite) misses 1.5% to 7.6% of the time on the same
-// spectra, and the 0.75% threshold checked here (2.5 standard deviations of a 0.5% binomial rate
-// over 20000 trials above 0.5%) catches that.
+// spectra, and the 0.75% threshold checked here (about 5 standard deviations of a 0.5% binomial
+// rate over 20000 trials, sd 0.05%, above 0.5%) catches that.
 TEST(CompressErrorBound, BoundsHoldAtTheirNominalRateOnManySpectra) {
   auto flat = [](int k) {
     return std::vector<double>(static_cast<std::size_t>(k), 1.0 / k);
@@ -563,6 +576,11 @@ TEST(CompressMatvec, BadInputIsRejected) {
   EXPECT_THROW(hss::compress_from_matvecs(ex, op, tree, none), strata::InvalidArgument);
   none.tolerance = -1e-3;
   EXPECT_THROW(hss::compress_from_matvecs(ex, op, tree, none), strata::InvalidArgument);
+  // Tolerance mode with too few probes for its 99% bound (infinite below 3, 16x at 3).
+  hss::CompressOptions probes;
+  probes.tolerance = 1e-6;
+  probes.error_probes = hss::detail::kMinBoundProbes - 1;
+  EXPECT_THROW(hss::compress_from_matvecs(ex, op, tree, probes), strata::InvalidArgument);
   // Leaf size below the rank.
   hss::CompressOptions big = opt;
   big.rank = 20;
