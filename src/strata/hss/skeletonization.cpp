@@ -16,6 +16,7 @@
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
 #include "strata/linalg/detail/lapack.hpp"
+#include "strata/linalg/host_lapack.hpp"
 
 namespace strata::hss {
 
@@ -376,17 +377,7 @@ NestedGram nested_gram(const std::vector<T>& basis, index_type rank, const Neste
     linalg::lapack::gemm("T", "N", &k, &k, &n, &one, x.data(), &n, w.data(), &n, &zero,
                          out.g.data(), &k);
   }
-  std::vector<double> a(out.g), eigenvalues(static_cast<std::size_t>(k));
-  int info = 0, lwork = -1;
-  double query = 0;
-  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), &query, &lwork, &info);
-  lwork = std::max(1, static_cast<int>(query));
-  std::vector<double> work(static_cast<std::size_t>(lwork));
-  linalg::lapack::syev("N", "U", &k, a.data(), &k, eigenvalues.data(), work.data(), &lwork, &info);
-  STRATA_REQUIRE(info == 0, NumericalError,
-                 "hss skeletonization: LAPACK syev failed (info = ", info,
-                 ") on the Gram matrix of a nested basis");
-  out.largest = eigenvalues.back();
+  out.largest = linalg::host::symmetric_eigenvalues(HostMatrix<double>(out.g.data(), k, k)).back();
   return out;
 }
 
