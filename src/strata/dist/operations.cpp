@@ -1,6 +1,7 @@
 #include "strata/dist/operations.hpp"
 
 #include "strata/core/checks.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/norms.hpp"
@@ -105,6 +106,31 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x) {
   return static_cast<T>(std::sqrt(x.comm().allreduce(local, ReduceOp::sum)));
 }
 
+template <class T>
+std::vector<double> column_dots(const ExecSpace& exec, const Comm& comm, const ConstMatrix<T>& x,
+                                const ConstMatrix<T>& y) {
+  const auto rows = static_cast<index_type>(x.extent(0));
+  const auto k = static_cast<int>(x.extent(1));
+  Kokkos::View<double*, MemSpace> dots("strata::dist::column_dots", static_cast<std::size_t>(k));
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  Kokkos::parallel_for(
+      "strata::dist::column_dots", kx::auto_team_policy(exec, k),
+      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
+        const int j = team.league_rank();
+        double sum = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::TeamThreadRange(team, rows),
+            [&](const index_type i, double& s) {
+              s += static_cast<double>(x(i, j)) * static_cast<double>(y(i, j));
+            },
+            sum);
+        Kokkos::single(Kokkos::PerTeam(team), [&] { dots(j) = sum; });
+      });
+  comm.allreduce(exec, dots, ReduceOp::sum);
+  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dots);
+  return std::vector<double>(host.data(), host.data() + k);
+}
+
 #define STRATA_DIST_OPERATIONS_INSTANTIATE(T)                                                  \
   template void fill_random<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&);   \
   template Matrix<T> allgather_rows<T>(const ExecSpace&, const DistMatrix<T>&);                \
@@ -115,7 +141,9 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x) {
   template void gram<T>(const ExecSpace&, const DistMatrix<T>&, const Matrix<T>&);             \
   template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,                 \
                                        const ConstMatrix<T>&, const DistMatrix<T>&);           \
-  template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);
+  template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);                        \
+  template std::vector<double> column_dots<T>(const ExecSpace&, const Comm&,                   \
+                                              const ConstMatrix<T>&, const ConstMatrix<T>&);
 STRATA_DIST_OPERATIONS_INSTANTIATE(float)
 STRATA_DIST_OPERATIONS_INSTANTIATE(double)
 

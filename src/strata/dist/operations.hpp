@@ -3,6 +3,8 @@
 // double in the default memory space.
 #pragma once
 
+#include <vector>
+
 #include "strata/core/random.hpp"
 #include "strata/dist/dist_matrix.hpp"
 
@@ -44,6 +46,13 @@ void multiply_replicated(const ExecSpace& exec, const DistMatrix<T>& x, const Co
 template <class T>
 T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x);
 
+/// d_j = x_j . y_j for every column j of the local row blocks x and y (same shape), accumulated
+/// in double and summed over `comm`: the same values on every rank. One team per column; one
+/// allreduce of k doubles.
+template <class T>
+std::vector<double> column_dots(const ExecSpace& exec, const Comm& comm, const ConstMatrix<T>& x,
+                                const ConstMatrix<T>& y);
+
 #define STRATA_DIST_OPERATIONS_DECLARE(T)                                                    \
   extern template void fill_random<T>(const ExecSpace&, const RandomStream&,                 \
                                       const DistMatrix<T>&);                                 \
@@ -55,7 +64,9 @@ T frobenius_norm(const ExecSpace& exec, const DistMatrix<T>& x);
   extern template void gram<T>(const ExecSpace&, const DistMatrix<T>&, const Matrix<T>&);    \
   extern template void multiply_replicated<T>(const ExecSpace&, const DistMatrix<T>&,        \
                                               const ConstMatrix<T>&, const DistMatrix<T>&);  \
-  extern template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);
+  extern template T frobenius_norm<T>(const ExecSpace&, const DistMatrix<T>&);               \
+  extern template std::vector<double> column_dots<T>(                                        \
+      const ExecSpace&, const Comm&, const ConstMatrix<T>&, const ConstMatrix<T>&);
 STRATA_DIST_OPERATIONS_DECLARE(float)
 STRATA_DIST_OPERATIONS_DECLARE(double)
 #undef STRATA_DIST_OPERATIONS_DECLARE

@@ -481,30 +481,8 @@ Matrix<T> row_slice(const ExecSpace& exec, const Matrix<T>& m, index_type r0, in
 template <class T>
 void add_column_squares(const ExecSpace& exec, const Comm& comm, const Matrix<T>& m,
                         detail::SquaredNormSample& out) {
-  const index_type rows = static_cast<index_type>(m.extent(0));
-  const int cols = static_cast<int>(m.extent(1));
-  if (cols == 0) return;
-  Kokkos::View<double*, MemSpace> squares(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::hss::dist::column_squares"),
-      static_cast<std::size_t>(cols));
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  Kokkos::parallel_for(
-      "strata::hss::dist::column_squares", Policy(exec, cols, Kokkos::AUTO),
-      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
-        const int j = team.league_rank();
-        double sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, rows),
-            [&](const index_type i, double& acc) {
-              const double v = static_cast<double>(m(i, j));
-              acc += v * v;
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&] { squares(j) = sum; });
-      });
-  comm.allreduce(exec, squares, ReduceOp::sum);
-  const auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, squares);
-  for (int j = 0; j < cols; ++j) out.add(host(j));
+  if (m.extent(1) == 0) return;
+  for (const double square : column_dots<T>(exec, comm, m, m)) out.add(square);
 }
 
 // Amsel et al. (arXiv 2505.16937; the method of compress_matvec.hpp's file comment): at

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "strata/core/checks.hpp"
-#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/linear_operator.hpp"
+#include "strata/dist/operations.hpp"
 
 namespace strata::sketch::detail {
 
@@ -54,32 +54,8 @@ void require_square(const LinearOperator<T>& op, const char* what) {
   }
 }
 
-/// d_j = x_j . y_j for every column j of the local blocks x and y (same shape), accumulated in
-/// double and summed over `comm`. One team per column; one allreduce of k doubles.
-template <class T>
-std::vector<double> column_dots(const ExecSpace& exec, const Comm& comm, const ConstMatrix<T>& x,
-                                const ConstMatrix<T>& y) {
-  const auto rows = static_cast<int>(x.extent(0));
-  const auto k = static_cast<int>(x.extent(1));
-  Kokkos::View<double*, MemSpace> dots("strata::sketch::column_dots", static_cast<std::size_t>(k));
-  using Policy = Kokkos::TeamPolicy<ExecSpace>;
-  Kokkos::parallel_for(
-      "strata::sketch::column_dots", kx::auto_team_policy(exec, k),
-      KOKKOS_LAMBDA(const typename Policy::member_type& team) {
-        const int j = team.league_rank();
-        double sum = 0;
-        Kokkos::parallel_reduce(
-            Kokkos::TeamThreadRange(team, rows),
-            [&](const int i, double& s) {
-              s += static_cast<double>(x(i, j)) * static_cast<double>(y(i, j));
-            },
-            sum);
-        Kokkos::single(Kokkos::PerTeam(team), [&] { dots(j) = sum; });
-      });
-  comm.allreduce(exec, dots, ReduceOp::sum);
-  auto host = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), dots);
-  return std::vector<double>(host.data(), host.data() + k);
-}
+/// d_j = x_j . y_j per column, summed over the ranks (dist/operations.hpp).
+using ::strata::column_dots;
 
 /// Sample standard deviation of the mean of `values` (sqrt of the unbiased variance / count);
 /// NaN with fewer than two values.
