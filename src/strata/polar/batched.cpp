@@ -10,6 +10,7 @@
 #include "strata/core/kokkos_ext/fence.hpp"
 #include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/core/kokkos_ext/math.hpp"
+#include "strata/core/scratch.hpp"
 #include "strata/linalg/mixed_gemm.hpp"
 #include "strata/polar/bf16.hpp"
 #include "strata/polar/detail/batched_driver.hpp"
@@ -77,10 +78,9 @@ inline ReduceBlocks reduce_blocks(std::size_t rows, std::size_t cols) {
 }
 
 /// The workspace of reduce_per_matrix on batches of rows x cols matrices.
-inline Partials reduce_partials(const ExecSpace& exec, const char* label, std::size_t rows,
+inline Partials reduce_partials(strata::detail::Scratch& scratch, std::size_t rows,
                                 std::size_t cols, std::size_t batch) {
-  return Partials(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, std::string(label)), batch,
-                  reduce_blocks(rows, cols).blocks);
+  return scratch.uninitialized<Partials>(batch, reduce_blocks(rows, cols).blocks);
 }
 
 template <bool Max, class Value, class Out>
@@ -184,26 +184,24 @@ void for_each_entry(const ExecSpace& exec, const char* label, std::size_t rows, 
   }
 }
 
-/// Per-matrix Frobenius norm of a batch, in double.
+/// Per-matrix Frobenius norm of a batch, in double (its temporaries and result in `scratch`).
 template <class S>
-Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
-                                                     const ConstBatch<S>& x) {
+Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec, const ConstBatch<S>& x,
+                                                     strata::detail::Scratch& scratch) {
   using A = Arithmetic<S>;
   const std::size_t rows = x.extent(0), cols = x.extent(1), batch = x.extent(2);
   // amax * sqrt(sum (x / amax)^2): no overflow or underflow for entries anywhere in the
   // floating-point range (squares of 1e300 or 1e-310 would over/underflow).
-  Kokkos::View<double*, MemSpace> amax(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::amax"), batch);
-  const auto partial =
-      reduce_partials(exec, "strata::polar::batched::frobenius_partials", rows, cols, batch);
+  using Values = Kokkos::View<double*, MemSpace>;
+  const auto amax = scratch.uninitialized<Values>(batch);
+  const auto partial = reduce_partials(scratch, rows, cols, batch);
   reduce_per_matrix<true>(
       exec, "strata::polar::batched::frobenius_max", rows, cols, batch,
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
         return kx::abs(static_cast<double>(A::load(x(i, j, b))));
       },
       amax, partial);
-  Kokkos::View<double*, MemSpace> sums(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::batched::sums"), batch);
+  const auto sums = scratch.uninitialized<Values>(batch);
   reduce_per_matrix<false>(
       exec, "strata::polar::batched::frobenius_sum", rows, cols, batch,
       KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
@@ -212,7 +210,7 @@ Kokkos::View<double*, MemSpace> frobenius_per_matrix(const ExecSpace& exec,
         return v * v;
       },
       sums, partial);
-  Kokkos::View<double*, MemSpace> norms("strata::polar::batched::norms", batch);
+  const auto norms = scratch.uninitialized<Values>(batch);
   Kokkos::parallel_for(
       "strata::polar::batched::frobenius", Kokkos::RangePolicy<ExecSpace>(exec, 0, batch),
       KOKKOS_LAMBDA(const std::size_t b) { norms(b) = amax(b) * kx::sqrt(sums(b)); });
@@ -227,22 +225,20 @@ struct BatchedProducts {
   using A = Arithmetic<S>;
   using C = typename A::compute;
 
+  // Every buffer comes from the scratch cache (core/scratch.hpp): repeated calls of one shape
+  // allocate nothing after the first.
   BatchedProducts(const ExecSpace& exec_, std::size_t rows, std::size_t cols, std::size_t batch)
-      // Not zero-filled (a fill kernel and a fence each per solve): x is written whole by the
-      // scale kernel before any read, next, g and poly by GEMMs with beta = 0, which do not read
-      // C (BLAS, cuBLAS; KokkosBatched sets C to zero first) or, for poly with c = 0, by a fill.
+      // Not zero-filled (a fill kernel per solve): x is written whole by the scale kernel before
+      // any read, next, g and poly by GEMMs with beta = 0, which do not read C (BLAS, cuBLAS;
+      // KokkosBatched sets C to zero first) or, for poly with c = 0, by a fill.
       : exec(exec_),
-        x(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::X"), rows, cols,
-          batch),
-        next(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::next"), rows,
-             cols, batch),
-        g(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::G"), cols, cols,
-          batch),
-        poly(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::polar::batched::P"), cols,
-             cols, batch),
-        distances("strata::polar::batched::errors", batch),
-        distance_partials(
-            reduce_partials(exec_, "strata::polar::batched::distance_partials", cols, cols, batch)),
+        scratch(exec_),
+        x(scratch.uninitialized<Batch<S>>(rows, cols, batch)),
+        next(scratch.uninitialized<Batch<S>>(rows, cols, batch)),
+        g(scratch.uninitialized<Batch<S>>(cols, cols, batch)),
+        poly(scratch.uninitialized<Batch<S>>(cols, cols, batch)),
+        distances(scratch.zeroed<Kokkos::View<double*, MemSpace>>(batch)),
+        distance_partials(reduce_partials(scratch, cols, cols, batch)),
         errors(batch, 0.0),
         skip(batch, false) {}
 
@@ -257,8 +253,7 @@ struct BatchedProducts {
   /// run_iteration's fixed-step mode: the squared distances of every measurement go to row `slot`
   /// of a device buffer, read back once.
   void defer_errors(int count) {
-    deferred = Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>(
-        Kokkos::view_alloc(exec, "strata::polar::batched::deferred_errors"),
+    deferred = scratch.zeroed<Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>>(
         static_cast<std::size_t>(count), g.extent(2));
   }
   void gram_deferred(int slot) {
@@ -332,6 +327,7 @@ struct BatchedProducts {
   }
 
   ExecSpace exec;
+  strata::detail::Scratch scratch;  ///< first: its buffers outlive every View below
   Batch<S> x, next, g, poly;
   Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> deferred;
   Kokkos::View<double*, MemSpace> distances;  ///< gram()'s per-matrix squared distances
@@ -377,7 +373,7 @@ BatchedIterationResult batched_polar(const ExecSpace& exec, const ConstBatch<S>&
   BatchedProducts<S> products(exec, rows, cols, batch);
   {
     auto phase = result.timings.scope("scale");
-    const auto norms = frobenius_per_matrix<S>(exec, a);
+    const auto norms = frobenius_per_matrix<S>(exec, a, products.scratch);
     const auto host_norms = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), norms);
     for (std::size_t b = 0; b < batch; ++b) {
       if (driver.zero_matrices_give_zero && host_norms(b) == 0) {

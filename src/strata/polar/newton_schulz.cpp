@@ -6,6 +6,7 @@
 #include <string>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/scratch.hpp"
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
@@ -104,6 +105,10 @@ struct DeferredErrors {
     squares =
         Kokkos::View<double*, MemSpace>(Kokkos::view_alloc(exec, "strata::polar::deferred_errors"),
                                         static_cast<std::size_t>(count));
+  }
+  /// The same with the slots in `scratch` (core/scratch.hpp).
+  void reserve(strata::detail::Scratch& scratch, int count) {
+    squares = scratch.zeroed<Kokkos::View<double*, MemSpace>>(static_cast<std::size_t>(count));
   }
   template <class T>
   void record(const ExecSpace& exec, const Matrix<T>& g, int slot) {
@@ -277,22 +282,26 @@ double spectral_estimate(const ExecSpace& exec, const DistMatrix<T>& x, int iter
 /// Products of the polar iteration on a block-row distributed tall X (the dense case is one
 /// rank): G = X^T X is a local GEMM and one n x n allreduce, the polynomial is replicated, and
 /// X <- X P is a local GEMM.
+/// Its buffers come from the scratch cache (core/scratch.hpp), zero-filled as the allocations they
+/// replace were: repeated calls of one shape allocate nothing after the first.
 template <class T>
 struct DistributedProducts {
   DistributedProducts(const ExecSpace& exec_, const DistMatrix<T>& x)
       : exec(exec_),
+        scratch(exec_),
         current(x),
-        next(x.comm(), x.layout(), x.cols(), "strata::polar::next"),
-        gram_matrix("strata::polar::gram", static_cast<std::size_t>(x.cols()),
-                    static_cast<std::size_t>(x.cols())),
-        poly("strata::polar::poly", static_cast<std::size_t>(x.cols()),
-             static_cast<std::size_t>(x.cols())) {}
+        next(x.comm(), x.layout(),
+             scratch.zeroed<Matrix<T>>(x.local().extent(0), static_cast<std::size_t>(x.cols()))),
+        gram_matrix(scratch.zeroed<Matrix<T>>(static_cast<std::size_t>(x.cols()),
+                                              static_cast<std::size_t>(x.cols()))),
+        poly(scratch.zeroed<Matrix<T>>(static_cast<std::size_t>(x.cols()),
+                                       static_cast<std::size_t>(x.cols()))) {}
 
   double gram() {
     strata::gram(exec, current, gram_matrix);
     return distance_to_identity<T>(exec, gram_matrix);
   }
-  void defer_errors(int count) { errors.reserve(exec, count); }
+  void defer_errors(int count) { errors.reserve(scratch, count); }
   void gram_deferred(int slot) {
     strata::gram(exec, current, gram_matrix);
     errors.record(exec, gram_matrix, slot);
@@ -306,6 +315,7 @@ struct DistributedProducts {
   }
 
   ExecSpace exec;
+  strata::detail::Scratch scratch;  ///< before the Views: its buffers outlive them
   DistMatrix<T> current, next;
   Matrix<T> gram_matrix, poly;
   DeferredErrors errors;
@@ -445,10 +455,10 @@ IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, con
   if (hermitian.size() != 0) require_shape(hermitian, n, n, "polar_factor: H");
   const Comm self = Comm::self();
   IterationResult result;
+  strata::detail::Scratch scratch(exec);  // the copies below (core/scratch.hpp)
   if (m >= n) {
     const BlockRowLayout layout(m, 1);
-    Matrix<T> a_copy(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::A"),
-                     a.extent(0), a.extent(1));
+    const auto a_copy = scratch.uninitialized<Matrix<T>>(a.extent(0), a.extent(1));
     Kokkos::deep_copy(exec, a_copy, a);
     result = polar_distributed(exec, DistMatrix<T>(self, layout, a_copy),
                                DistMatrix<T>(self, layout, q), options, "polar_factor");
@@ -469,10 +479,8 @@ IterationResult polar_factor(const ExecSpace& exec, const ConstMatrix<T>& a, con
     }
   } else {
     // polar(A) = polar(A^T)^T: iterate on the tall transpose, whose Gram matrix is the small one.
-    Matrix<T> at(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::At"),
-                 a.extent(1), a.extent(0));
-    Matrix<T> qt(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::Qt"),
-                 a.extent(1), a.extent(0));
+    const auto at = scratch.uninitialized<Matrix<T>>(a.extent(1), a.extent(0));
+    const auto qt = scratch.uninitialized<Matrix<T>>(a.extent(1), a.extent(0));
     transpose_into<T>(exec, a, at);
     const BlockRowLayout layout(n, 1);
     result = polar_distributed(exec, DistMatrix<T>(self, layout, at),
