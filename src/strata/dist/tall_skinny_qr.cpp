@@ -6,6 +6,7 @@
 #include <string>
 
 #include "strata/core/kokkos_ext.hpp"
+#include "strata/core/scratch.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/linalg/blas.hpp"
 #include "strata/linalg/cholesky.hpp"
@@ -83,19 +84,65 @@ Matrix<T> upper_product(const ExecSpace& exec, const Matrix<T>& a, const Matrix<
   return c;
 }
 
-/// One CholeskyQR pass on G (+ shift I): X <- X R^-1 (a triangular solve where X lives) and R
-/// returned, or false with X untouched when the Cholesky factorization fails. G is identical on
-/// every rank, so every rank takes the same branch.
+/// ||G - I||_F of a k x k G, in double (one reduction, read on the host).
+template <class T>
+double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
+  const std::size_t k = g.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::tall_skinny_qr::distance_to_identity",
+      Kokkos::RangePolicy<ExecSpace>(exec, 0, k * k),
+      KOKKOS_LAMBDA(const std::size_t t, double& s) {
+        const std::size_t i = t % k, j = t / k;
+        const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
+        s += d * d;
+      },
+      sum);
+  return std::sqrt(sum);
+}
+
+/// X <- X R^-1 as X Z, Z = R^-1 (InverseApply::inverse_gemm): Z from the triangular solve Z R = I
+/// (k x k; Z is upper triangular with exact zeros below the diagonal), then one GEMM into a scratch
+/// block and a copy back.
+template <class T>
+void multiply_by_inverse(const ExecSpace& exec, const Matrix<T>& r, const Matrix<T>& x,
+                         strata::detail::Scratch& scratch) {
+  const std::size_t k = r.extent(0), m = x.extent(0);
+  if (m == 0 || k == 0) return;
+  auto z = scratch.uninitialized<Matrix<T>>(k, k);
+  Kokkos::parallel_for(
+      "strata::tall_skinny_qr::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, k * k),
+      KOKKOS_LAMBDA(const std::size_t t) { z(t % k, t / k) = (t % k == t / k) ? T(1) : T(0); });
+  linalg::solve_upper_right(exec, ConstMatrix<T>(r), z);
+  auto product = scratch.uninitialized<Matrix<T>>(m, k);
+  linalg::gemm(exec, "N", "N", T(1), ConstMatrix<T>(x), ConstMatrix<T>(z), T(0), product);
+  Kokkos::deep_copy(exec, x, product);
+}
+
+/// One CholeskyQR pass on G (+ shift I): X <- X R^-1 (a triangular solve where X lives, or with
+/// `by_inverse` an explicit inverse and a GEMM) and R returned, or false with X untouched when the
+/// Cholesky factorization fails. G is identical on every rank, so every rank takes the same
+/// branch.
 template <class T>
 bool cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
-                   Matrix<T>& r) {
+                   Matrix<T>& r, bool by_inverse, strata::detail::Scratch& scratch) {
   // Factor a copy and hand it out only on success: `r` may be the R of the earlier passes, which
   // the fallback composes with (a failed partial factor there would corrupt the returned R).
   auto factor = shifted_copy(exec, g, shift);
   if (!linalg::cholesky_upper(exec, factor)) return false;
-  linalg::solve_upper_right(exec, ConstMatrix<T>(factor), x.local());
+  if (by_inverse) {
+    multiply_by_inverse(exec, factor, x.local(), scratch);
+  } else {
+    linalg::solve_upper_right(exec, ConstMatrix<T>(factor), x.local());
+  }
   r = factor;
   return true;
+}
+
+/// Whether InverseApply::inverse_gemm is chosen (where it is safe) on this backend.
+bool inverse_by_gemm(InverseApply apply) {
+  if (apply == InverseApply::automatic) return !kx::runs_on_host<ExecSpace>;
+  return apply == InverseApply::inverse_gemm;
 }
 
 template <class T>
@@ -108,9 +155,11 @@ TallSkinnyQrResult householder_tsqr(const ExecSpace& exec, const DistMatrix<T>& 
 /// hands X as the earlier passes left it (X R_total^-1) to householder TSQR and composes the R.
 template <class T>
 TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, Matrix<T>& r,
-                                bool fallback, bool span_only) {
+                                bool fallback, bool span_only, bool wants_r, InverseApply apply) {
   const index_type m = x.global_rows(), k = x.cols();
   const double u = std::numeric_limits<T>::epsilon() / 2;
+  const bool gemm_apply = inverse_by_gemm(apply);
+  strata::detail::Scratch scratch(exec);
   TallSkinnyQrResult result;
   Matrix<T> total;  // R of the passes so far (empty before the first)
   const auto fail_or_fall_back = [&](const char* which) {
@@ -144,7 +193,12 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
   const bool unshifted_ok =
       linalg::cholesky_upper(exec, r1) && diagonal_ratio(exec, r1) < 0.1 / std::sqrt(u);
   if (unshifted_ok) {
-    linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
+    // A span-only pass whose R nobody sees may use the explicit inverse (see InverseApply).
+    if (span_only && !wants_r && gemm_apply) {
+      multiply_by_inverse(exec, r1, x.local(), scratch);
+    } else {
+      linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
+    }
     total = r1;
     result.passes = 1;
     if (span_only) {
@@ -158,14 +212,17 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
     const T shift = static_cast<T>(
         11.0 * (static_cast<double>(m) * k + static_cast<double>(k) * (k + 1)) * u * norm2);
     result.shifted = true;
-    if (!cholesky_pass(exec, x, g, shift, total)) return fail_or_fall_back("shifted");
+    if (!cholesky_pass(exec, x, g, shift, total, false, scratch))
+      return fail_or_fall_back("shifted");
     result.passes = 1;
   }
   const int remaining = result.shifted ? 2 : 1;
   for (int pass = 0; pass < remaining; ++pass) {
     auto g_next = gram(exec, x);
+    // The explicit inverse only where R is within 10% of orthonormal, measured (see InverseApply).
+    const bool by_inverse = gemm_apply && distance_to_identity(exec, g_next) <= 0.1;
     Matrix<T> r_next;
-    if (!cholesky_pass(exec, x, g_next, T(0), r_next))
+    if (!cholesky_pass(exec, x, g_next, T(0), r_next, by_inverse, scratch))
       return fail_or_fall_back(result.shifted ? "second" : "repeated");
     total = upper_product(exec, r_next, total);
     ++result.passes;
@@ -260,7 +317,8 @@ TallSkinnyQrResult tall_skinny_qr(const ExecSpace& exec, const DistMatrix<T>& x,
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, host_r);
   } else {
     Matrix<T> device_r;
-    result = cholesky_qr2(exec, x, device_r, options.householder_fallback, options.span_only);
+    result = cholesky_qr2(exec, x, device_r, options.householder_fallback, options.span_only,
+                          r.extent(0) != 0, options.inverse_apply);
     if (r.extent(0) != 0) Kokkos::deep_copy(exec, r, device_r);
   }
   kx::fence(exec, "strata::tall_skinny_qr::done");

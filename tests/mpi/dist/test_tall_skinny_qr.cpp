@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "strata/core/error.hpp"
 #include "strata/dist/operations.hpp"
@@ -80,19 +81,24 @@ struct Case {
   TallSkinnyQrMethod method;
   double log10_condition;
   bool expect_shift;
+  strata::InverseApply apply = strata::InverseApply::automatic;
 };
 
 /// How many cases compared Q and R with LAPACK (each method must have some).
 int comparisons_with_lapack = 0;
 
+/// Returns the computed Q (gathered).
 template <class T>
-void check_against_lapack(const Case& c, std::size_t m, std::size_t k) {
+HostMatrix<T> check_against_lapack(const Case& c, std::size_t m, std::size_t k) {
   const strata::Comm comm;
   const strata::ExecSpace exec;
   auto x = conditioned_matrix<T>(comm, m, k, c.log10_condition, 7);
   const auto x_host = gathered(x);
   strata::Matrix<T> r("r", k, k);
-  const auto result = strata::tall_skinny_qr(exec, x, r, {c.method});
+  strata::TallSkinnyQrOptions options;
+  options.method = c.method;
+  options.inverse_apply = c.apply;
+  const auto result = strata::tall_skinny_qr(exec, x, r, options);
   EXPECT_EQ(result.shifted, c.expect_shift);
   const auto q = gathered(x);
   const auto r_host = strata::testing::to_host(r);
@@ -133,6 +139,7 @@ void check_against_lapack(const Case& c, std::size_t m, std::size_t k) {
         r_ref_positive(i, j) = r_ref(i, i) < 0 ? -r_ref(i, j) : r_ref(i, j);
     EXPECT_LE(strata::testing::relative_frobenius_error(r_host, r_ref_positive), q_bound);
   }
+  return q;
 }
 
 TEST(TallSkinnyQr, CholeskyQr2OnAWellConditionedMatrixNeedsNoShift) {
@@ -140,6 +147,71 @@ TEST(TallSkinnyQr, CholeskyQr2OnAWellConditionedMatrixNeedsNoShift) {
   check_against_lapack<double>({TallSkinnyQrMethod::cholesky_qr2, 3, false}, 1003, 12);
   check_against_lapack<float>({TallSkinnyQrMethod::cholesky_qr2, 1, false}, 1003, 12);
   EXPECT_EQ(comparisons_with_lapack - before, 2);
+}
+
+TEST(TallSkinnyQr, BothWaysOfApplyingTheInverseMeetTheSameBounds) {
+  // Every bound of check_against_lapack (orthogonality, backward error, Q and R against LAPACK)
+  // with the triangular solve and with the explicit inverse + GEMM (InverseApply), unshifted and
+  // shifted. The GEMM is taken only in passes whose Gram matrix is within 0.1 of I; that it was
+  // taken shows in Q, which then differs from the solve's in the last bits.
+  using strata::InverseApply;
+  for (const double e : {3.0, 11.0}) {
+    const bool shift = e > 7;
+    const auto solve = check_against_lapack<double>(
+        {TallSkinnyQrMethod::cholesky_qr2, e, shift, InverseApply::triangular_solve}, 1003, 12);
+    const auto gemm = check_against_lapack<double>(
+        {TallSkinnyQrMethod::cholesky_qr2, e, shift, InverseApply::inverse_gemm}, 1003, 12);
+    EXPECT_GT(strata::testing::relative_frobenius_error(gemm, solve), 0.0) << "cond 1e" << e;
+  }
+  for (const double e : {1.0, 5.0}) {
+    const bool shift = e > 3;
+    const auto solve = check_against_lapack<float>(
+        {TallSkinnyQrMethod::cholesky_qr2, e, shift, InverseApply::triangular_solve}, 1003, 12);
+    const auto gemm = check_against_lapack<float>(
+        {TallSkinnyQrMethod::cholesky_qr2, e, shift, InverseApply::inverse_gemm}, 1003, 12);
+    EXPECT_GT(strata::testing::relative_frobenius_error(gemm, solve), 0.0) << "cond 1e" << e;
+  }
+}
+
+TEST(TallSkinnyQr, SpanOnlyByTheInverseKeepsTheSpan) {
+  // orthonormalize with span_only and the explicit inverse (no R returned): one pass, Q
+  // conditioned as one CholeskyQR pass leaves it (Yamamoto et al. 2015, Thm 3.1), and the span of
+  // X to O(k u cond(X)): ||(I - P) Q||_F with P the projector on range(X) from LAPACK's QR.
+  const strata::Comm comm;
+  const strata::ExecSpace exec;
+  const std::size_t m = 1003, k = 12;
+  const double u = unit_roundoff<double>();
+  auto x = conditioned_matrix<double>(comm, m, k, 5, 11);
+  const auto x_host = gathered(x);
+  const auto sigma = strata::linalg::host::singular_values(HostMatrix<double>(x_host));
+  const double cond = sigma.front() / sigma.back();
+  strata::TallSkinnyQrOptions options;
+  options.span_only = true;
+  options.inverse_apply = strata::InverseApply::inverse_gemm;
+  const auto result = strata::orthonormalize(exec, x, options);
+  EXPECT_EQ(result.passes, 1);
+  EXPECT_FALSE(result.shifted);
+  const auto q = gathered(x);
+  const double full_bound = 6.0 * (m * k + k * (k + 1)) * u;
+  EXPECT_LE(orthogonality_error(q), full_bound * cond * cond);
+  HostMatrix<double> q_ref("q_ref", m, k);
+  Kokkos::deep_copy(q_ref, x_host);
+  strata::linalg::host::qr_in_place(q_ref);
+  // (I - Q_ref Q_ref^T) Q, in long double.
+  double outside = 0;
+  for (std::size_t j = 0; j < k; ++j) {
+    std::vector<long double> c(k, 0);
+    for (std::size_t l = 0; l < k; ++l)
+      for (std::size_t i = 0; i < m; ++i) c[l] += static_cast<long double>(q_ref(i, l)) * q(i, j);
+    for (std::size_t i = 0; i < m; ++i) {
+      long double v = q(i, j);
+      for (std::size_t l = 0; l < k; ++l) v -= q_ref(i, l) * c[l];
+      outside += static_cast<double>(v * v);
+    }
+  }
+  // Both the GEMM's rounding (|X| |Z| k u) and LAPACK's Q (m k u) move the span by at most about
+  // cond(X) times their backward errors; 10 (m k) u cond(X) covers both with room.
+  EXPECT_LE(std::sqrt(outside), 10.0 * m * k * u * cond);
 }
 
 TEST(TallSkinnyQr, CholeskyQr2ShiftsForAnIllConditionedMatrix) {
@@ -177,8 +249,9 @@ void check_span_only(double log10_condition, std::size_t m, std::size_t k) {
     EXPECT_LE(orthogonality_error(q), full_bound * cond * cond);
     auto x_full = conditioned_matrix<T>(comm, m, k, log10_condition, 11);
     strata::tall_skinny_qr(exec, x_full, strata::Matrix<T>());
-    if (std::is_same_v<T, double>)
+    if (std::is_same_v<T, double>) {
       EXPECT_GT(orthogonality_error(q), 10 * orthogonality_error(gathered(x_full)));
+    }
   } else {
     // Beyond u^-1/2 the shifted pass runs and span_only does not stop after it.
     EXPECT_TRUE(result.shifted);
