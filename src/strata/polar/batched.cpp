@@ -450,18 +450,28 @@ IterationResult polar_factor_bf16(const ExecSpace& exec, const ConstMatrix<kx::b
   require_shape(q, static_cast<index_type>(a.extent(0)), static_cast<index_type>(a.extent(1)),
                 "polar_factor_bf16: Q");
   require_nonempty(a, "polar_factor_bf16: A");
-  // One matrix is a batch of one: contiguous copies in, the batched driver, a copy out.
-  Batch<kx::bf16> a1(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::bf16::A"), a.extent(0),
-      a.extent(1), 1);
-  Batch<kx::bf16> q1(
-      Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::polar::bf16::Q"), a.extent(0),
-      a.extent(1), 1);
-  Kokkos::deep_copy(exec, Kokkos::subview(a1, Kokkos::ALL, Kokkos::ALL, 0), a);
+  // One matrix is a batch of one: contiguous matrices are viewed as batches in place (no copy),
+  // others go through scratch copies, and so does A when Q is A (in place, as before).
+  const auto contiguous = [](const auto& v) {
+    return v.span_is_contiguous() && (v.extent(1) <= 1 || v.stride(1) == v.extent(0));
+  };
+  strata::detail::Scratch scratch(exec);
+  ConstBatch<kx::bf16> a1;
+  if (contiguous(a) && a.data() != q.data()) {
+    a1 = ConstBatch<kx::bf16>(a.data(), a.extent(0), a.extent(1), 1);
+  } else {
+    auto copy = scratch.uninitialized<Batch<kx::bf16>>(a.extent(0), a.extent(1), 1);
+    Kokkos::deep_copy(exec, Kokkos::subview(copy, Kokkos::ALL, Kokkos::ALL, 0), a);
+    a1 = copy;
+  }
+  const bool q_in_place = contiguous(q);
+  const Batch<kx::bf16> q1 =
+      q_in_place ? Batch<kx::bf16>(q.data(), q.extent(0), q.extent(1), 1)
+                 : scratch.uninitialized<Batch<kx::bf16>>(q.extent(0), q.extent(1), 1);
   IterationResult result;
   const auto batched =
       detail::batched_polar<kx::bf16>(exec, a1, q1, o, "polar_factor_bf16", {&result.scale, false});
-  Kokkos::deep_copy(exec, q, Kokkos::subview(q1, Kokkos::ALL, Kokkos::ALL, 0));
+  if (!q_in_place) Kokkos::deep_copy(exec, q, Kokkos::subview(q1, Kokkos::ALL, Kokkos::ALL, 0));
   kx::fence(exec, "strata::polar_factor_bf16");
   result.iterations = batched.iterations;
   result.error = batched.max_error;

@@ -99,6 +99,45 @@ TEST(PolarBf16, FixedStepsAndBadInput) {
                strata::ShapeMismatch);
 }
 
+TEST(PolarBf16, StridedAndInPlaceEqualContiguous) {
+  // polar_factor_bf16 views contiguous matrices as a batch of one and copies the others (row
+  // subviews with a leading dimension above their rows, and A when Q is A): the same arithmetic,
+  // so the same bits as the contiguous call.
+  const std::size_t m = 40, n = 10;
+  const auto a = to_bf16(orthonormal(m + 7, n, 5));
+  const auto rows = std::make_pair(std::size_t(3), std::size_t(3 + m));
+  const auto a_strided = Kokkos::subview(a, rows, Kokkos::ALL);  // leading dimension m + 7
+  ASSERT_NE(a_strided.stride(1), a_strided.extent(0));
+  strata::Matrix<bf16> a_contiguous("a", m, n);
+  Kokkos::deep_copy(a_contiguous, a_strided);
+  strata::polar::IterationOptions o;
+  o.steps = 6;
+  strata::Matrix<bf16> q("q", m, n);
+  polar::polar_factor_bf16(strata::ExecSpace(), a_contiguous, q, o);
+  const auto expected = to_double(q);
+
+  strata::Matrix<bf16> big_q("big_q", m + 7, n);
+  const auto q_strided = Kokkos::subview(big_q, rows, Kokkos::ALL);
+  polar::polar_factor_bf16(strata::ExecSpace(), a_strided, q_strided, o);
+  strata::Matrix<bf16> from_strided("from_strided", m, n);
+  Kokkos::deep_copy(from_strided, q_strided);
+  const auto untouched = to_double(big_q);  // rows outside the subview stay zero
+
+  strata::Matrix<bf16> in_place("in_place", m, n);
+  Kokkos::deep_copy(in_place, a_contiguous);
+  polar::polar_factor_bf16(strata::ExecSpace(), in_place, in_place, o);
+
+  const auto strided = to_double(from_strided), same = to_double(in_place);
+  for (std::size_t j = 0; j < n; ++j) {
+    for (std::size_t i = 0; i < m; ++i) {
+      EXPECT_EQ(strided(i, j), expected(i, j)) << i << ", " << j;
+      EXPECT_EQ(same(i, j), expected(i, j)) << i << ", " << j;
+    }
+    for (std::size_t i : {std::size_t(0), std::size_t(2), m + 3, m + 6})
+      EXPECT_EQ(untouched(i, j), 0.0);
+  }
+}
+
 constexpr double kBf16UnitRoundoff = 1.0 / 256;  // 2^-8: bf16 has 8 significand bits
 
 TEST(PolarBf16, HostTypeRoundsToNearestEven) {
