@@ -17,12 +17,12 @@ namespace {
 
 using Block = Kokkos::View<unsigned char*, MemSpace>;
 
-/// STRATA_SCRATCH_CACHE_MB: a non-negative integer of megabytes; unset: 1024 on device backends,
+/// STRATA_SCRATCH_CACHE_MB: a non-negative integer of megabytes; unset: 4096 on device backends,
 /// 0 on host backends. Anything else is an error (a typo must not silently disable the cache).
 std::size_t read_limit() {
   const char* text = std::getenv("STRATA_SCRATCH_CACHE_MB");
   if (text == nullptr || *text == '\0') {
-    return kx::runs_on_host<ExecSpace> ? 0 : std::size_t(1024) << 20;
+    return kx::runs_on_host<ExecSpace> ? 0 : std::size_t(4096) << 20;
   }
   char* end = nullptr;
   errno = 0;

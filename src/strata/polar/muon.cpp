@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "strata/core/checks.hpp"
+#include "strata/core/scratch.hpp"
 #include "strata/polar/bf16.hpp"
 #include "strata/polar/detail/batched_driver.hpp"
 
@@ -26,8 +27,10 @@ IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight,
   const T beta = static_cast<T>(o.beta), one_minus = static_cast<T>(1 - o.beta);
   const bool nesterov = o.nesterov;
   const auto rows = weight.extent(0);
-  Matrix<T> update(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::muon::update"),
-                   weight.extent(0), weight.extent(1));
+  // Every temporary from the scratch cache (core/scratch.hpp): an optimizer calls this at every
+  // step with the same shapes. None needs zeros: each is written whole before it is read.
+  strata::detail::Scratch scratch(exec);
+  const auto update = scratch.uninitialized<Matrix<T>>(weight.extent(0), weight.extent(1));
   double norm2 = 0;
   Kokkos::parallel_reduce(
       "strata::muon::momentum",
@@ -42,10 +45,13 @@ IterationResult muon_update(const ExecSpace& exec, const Matrix<T>& weight,
       },
       norm2);
   IterationResult result;
-  Matrix<T> orthogonal("strata::muon::orthogonal", weight.extent(0), weight.extent(1));
+  // Zeroed: a zero update (norm2 == 0) leaves it untouched and the step applies only the decay.
+  const auto orthogonal = scratch.zeroed<Matrix<T>>(weight.extent(0), weight.extent(1));
   if (norm2 > 0 && o.bf16) {
-    Matrix<kx::bf16> update_bf16("strata::muon::update_bf16", weight.extent(0), weight.extent(1)),
-        orthogonal_bf16("strata::muon::orthogonal_bf16", weight.extent(0), weight.extent(1));
+    const auto update_bf16 =
+        scratch.uninitialized<Matrix<kx::bf16>>(weight.extent(0), weight.extent(1));
+    const auto orthogonal_bf16 =
+        scratch.uninitialized<Matrix<kx::bf16>>(weight.extent(0), weight.extent(1));
     Kokkos::parallel_for(
         "strata::muon::to_bf16",
         Kokkos::RangePolicy<ExecSpace>(exec, 0, weight.extent(0) * weight.extent(1)),
@@ -104,8 +110,9 @@ BatchedIterationResult muon_update_batched(const ExecSpace& exec, const Batch<T>
   const bool nesterov = o.nesterov;
   const T* g = gradient.data();
   T* b = momentum.data();
-  Batch<T> update(Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::muon::update"), m,
-                  n, batch);
+  // Temporaries from the scratch cache (core/scratch.hpp), as in muon_update.
+  strata::detail::Scratch scratch(exec);
+  const auto update = scratch.uninitialized<Batch<T>>(m, n, batch);
   T* u = update.data();
   Kokkos::parallel_for(
       "strata::muon::batched_momentum", Kokkos::RangePolicy<ExecSpace>(exec, 0, update.size()),
@@ -116,13 +123,12 @@ BatchedIterationResult muon_update_batched(const ExecSpace& exec, const Batch<T>
       });
   const detail::BatchedDriverOptions driver{nullptr, true};
   BatchedIterationResult result;
-  Batch<T> orthogonal("strata::muon::orthogonal", m, n, batch);
+  // batched_polar writes every entry of its Q (zero matrices give zeros): no fill needed.
+  const auto orthogonal = scratch.uninitialized<Batch<T>>(m, n, batch);
   T* q = orthogonal.data();
   if (o.bf16) {
-    Batch<kx::bf16> update_bf16(
-        Kokkos::view_alloc(exec, Kokkos::WithoutInitializing, "strata::muon::update_bf16"), m, n,
-        batch);
-    Batch<kx::bf16> orthogonal_bf16("strata::muon::orthogonal_bf16", m, n, batch);
+    const auto update_bf16 = scratch.uninitialized<Batch<kx::bf16>>(m, n, batch);
+    const auto orthogonal_bf16 = scratch.uninitialized<Batch<kx::bf16>>(m, n, batch);
     kx::bf16* ub = update_bf16.data();
     const kx::bf16* qb = orthogonal_bf16.data();
     Kokkos::parallel_for(
