@@ -63,8 +63,11 @@ template <class T>
 SvdResult<T> randomized_svd(const ExecSpace& exec, const LinearOperator<T>& a,
                             const LowRankOptions& options) {
   const bool adaptive = options.tolerance > 0;
+  // Temporaries (the test matrix, the basis, B^T and the small factors) from the scratch cache
+  // (core/scratch.hpp): repeated calls of one shape allocate only U and V.
+  strata::detail::Scratch scratch(exec);
   auto range = adaptive ? detail::blocked_range_finder(exec, a, options, false)
-                        : detail::fixed_range_finder(exec, a, options, false, false);
+                        : detail::fixed_range_finder(exec, a, options, false, false, &scratch);
   SvdResult<T> result;
   result.timings = range.timings;
   result.matvecs = range.matvecs;
@@ -80,13 +83,14 @@ SvdResult<T> randomized_svd(const ExecSpace& exec, const LinearOperator<T>& a,
     return result;
   }
   // B^T = A^T Q = Q2 R2, so B = R2^T Q2^T and the SVD of the l x l R2^T gives that of B.
-  auto bt = col_block(a, l, "strata::sketch::Bt");
+  auto bt = col_block(a, l, scratch);
   {
     auto phase = result.timings.scope("project");
     detail::apply_transpose(exec, a, range.basis, bt, false);
     result.matvecs += l;
   }
-  Matrix<T> r2("strata::sketch::R2", static_cast<std::size_t>(l), static_cast<std::size_t>(l));
+  const auto r2 =
+      scratch.zeroed<Matrix<T>>(static_cast<std::size_t>(l), static_cast<std::size_t>(l));
   {
     auto phase = result.timings.scope("qr");
     detail::orthonormalize_block(exec, bt, options.qr, r2);
@@ -96,10 +100,10 @@ SvdResult<T> randomized_svd(const ExecSpace& exec, const LinearOperator<T>& a,
     // R2 = U2 S V2^T, so B = R2^T Q2^T = V2 S (Q2 U2)^T: B's left singular vectors (in Q's
     // coordinates) are V2, its right ones Q2 U2 (= Bt U2, formed below).
     auto phase = result.timings.scope("svd");
-    Matrix<T> u2(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::U2"),
-                 static_cast<std::size_t>(l), static_cast<std::size_t>(l));
-    Matrix<T> v2(Kokkos::view_alloc(Kokkos::WithoutInitializing, "strata::sketch::V2"),
-                 static_cast<std::size_t>(l), static_cast<std::size_t>(l));
+    const auto u2 =
+        scratch.uninitialized<Matrix<T>>(static_cast<std::size_t>(l), static_cast<std::size_t>(l));
+    const auto v2 =
+        scratch.uninitialized<Matrix<T>>(static_cast<std::size_t>(l), static_cast<std::size_t>(l));
     // R2 is the same on every rank, but two ranks' SVDs need not be (cuSOLVER promises no
     // bitwise reproducibility; a sign or a basis of a cluster could differ): rank 0 factors and
     // broadcasts, so U and V are consistent across the rows every rank forms.

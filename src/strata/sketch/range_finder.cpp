@@ -87,12 +87,14 @@ index_type sketch_size(index_type rows, index_type cols, const LowRankOptions& o
 
 template <class T>
 RangeFinderResult<T> fixed_range_finder(const ExecSpace& exec, const LinearOperator<T>& a,
-                                        const LowRankOptions& o, bool symmetric, bool estimate) {
+                                        const LowRankOptions& o, bool symmetric, bool estimate,
+                                        strata::detail::Scratch* scratch) {
   collective(a.comm(), [&] { check_low_rank_options(a.rows(), a.cols(), o, false); });
   const index_type l = sketch_size(a.rows(), a.cols(), o);
   RangeFinderResult<T> result;
-  auto omega = col_block(a, l, "strata::sketch::Omega");
-  auto y = row_block(a, l, "strata::sketch::Y");
+  auto omega =
+      scratch != nullptr ? col_block(a, l, *scratch) : col_block(a, l, "strata::sketch::Omega");
+  auto y = scratch != nullptr ? row_block(a, l, *scratch) : row_block(a, l, "strata::sketch::Y");
   {
     auto phase = result.timings.scope("sketch");
     fill_basis_test_matrix(exec, o.test_matrix, omega, 0);
@@ -248,14 +250,15 @@ RangeFinderResult<T> adaptive_range_finder(const ExecSpace& exec, const LinearOp
   return detail::blocked_range_finder(exec, a, options, false);
 }
 
-#define STRATA_RANGE_FINDER_INSTANTIATE(T)                                            \
-  template RangeFinderResult<T> randomized_range_finder<T>(                           \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);             \
-  template RangeFinderResult<T> adaptive_range_finder<T>(                             \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);             \
-  template RangeFinderResult<T> detail::fixed_range_finder<T>(                        \
-      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool, bool); \
-  template RangeFinderResult<T> detail::blocked_range_finder<T>(                      \
+#define STRATA_RANGE_FINDER_INSTANTIATE(T)                                           \
+  template RangeFinderResult<T> randomized_range_finder<T>(                          \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);            \
+  template RangeFinderResult<T> adaptive_range_finder<T>(                            \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&);            \
+  template RangeFinderResult<T> detail::fixed_range_finder<T>(                       \
+      const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool, bool, \
+      strata::detail::Scratch*);                                                     \
+  template RangeFinderResult<T> detail::blocked_range_finder<T>(                     \
       const ExecSpace&, const LinearOperator<T>&, const LowRankOptions&, bool);
 STRATA_RANGE_FINDER_INSTANTIATE(float)
 STRATA_RANGE_FINDER_INSTANTIATE(double)

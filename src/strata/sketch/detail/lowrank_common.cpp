@@ -46,6 +46,22 @@ DistMatrix<T> col_block(const LinearOperator<T>& a, index_type cols, const char*
 }
 
 template <class T>
+DistMatrix<T> row_block(const LinearOperator<T>& a, index_type cols,
+                        strata::detail::Scratch& scratch) {
+  const auto rows = static_cast<std::size_t>(a.row_layout().local_rows(a.comm().rank()));
+  return DistMatrix<T>(a.comm(), a.row_layout(),
+                       scratch.zeroed<Matrix<T>>(rows, static_cast<std::size_t>(cols)));
+}
+
+template <class T>
+DistMatrix<T> col_block(const LinearOperator<T>& a, index_type cols,
+                        strata::detail::Scratch& scratch) {
+  const auto rows = static_cast<std::size_t>(a.col_layout().local_rows(a.comm().rank()));
+  return DistMatrix<T>(a.comm(), a.col_layout(),
+                       scratch.zeroed<Matrix<T>>(rows, static_cast<std::size_t>(cols)));
+}
+
+template <class T>
 void fill_test_matrix(const ExecSpace& exec, const RandomStream& stream, const DistMatrix<T>& x,
                       index_type col_offset) {
   fill_random(exec, stream, x.local(), x.row_begin(), col_offset);
@@ -232,6 +248,10 @@ Matrix<T> device_copy(const ExecSpace& exec, const HostMatrix<T>& a, const char*
 #define STRATA_LOWRANK_COMMON_INSTANTIATE(T)                                                     \
   template DistMatrix<T> row_block<T>(const LinearOperator<T>&, index_type, const char*);        \
   template DistMatrix<T> col_block<T>(const LinearOperator<T>&, index_type, const char*);        \
+  template DistMatrix<T> row_block<T>(const LinearOperator<T>&, index_type,                      \
+                                      strata::detail::Scratch&);                                 \
+  template DistMatrix<T> col_block<T>(const LinearOperator<T>&, index_type,                      \
+                                      strata::detail::Scratch&);                                 \
   template void fill_test_matrix<T>(const ExecSpace&, const RandomStream&, const DistMatrix<T>&, \
                                     index_type);                                                 \
   template DistMatrix<T> columns<T>(const DistMatrix<T>&, index_type, index_type);               \

@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "strata/core/scratch.hpp"
 #include "strata/sketch/range_finder.hpp"
 
 namespace strata::sketch::detail {
@@ -20,6 +21,14 @@ template <class T>
 DistMatrix<T> row_block(const LinearOperator<T>& a, index_type cols, const char* label);
 template <class T>
 DistMatrix<T> col_block(const LinearOperator<T>& a, index_type cols, const char* label);
+/// The same two with their storage from `scratch` (core/scratch.hpp; zero-filled on its execution
+/// space without a fence): valid while `scratch` lives.
+template <class T>
+DistMatrix<T> row_block(const LinearOperator<T>& a, index_type cols,
+                        strata::detail::Scratch& scratch);
+template <class T>
+DistMatrix<T> col_block(const LinearOperator<T>& a, index_type cols,
+                        strata::detail::Scratch& scratch);
 
 /// X = columns [col_offset, col_offset + X.cols()) of the random matrix `stream`, rows by X's
 /// layout: the same global matrix on any number of ranks.
