@@ -256,11 +256,17 @@ struct BatchedProducts {
     deferred = scratch.zeroed<Kokkos::View<double**, Kokkos::LayoutRight, MemSpace>>(
         static_cast<std::size_t>(count), g.extent(2));
   }
+  /// The distance is reduced in the next polynomial()'s pass over G (one read of G instead of
+  /// two), or by deferred_errors() when no polynomial follows (the final measurement).
   void gram_deferred(int slot) {
     A::gemm(exec, 'T', 'N', C(1), x, x, C(0), g);
-    squared_distances(Kokkos::subview(deferred, slot, Kokkos::ALL));
+    pending_slot = slot;
   }
   std::vector<double> deferred_errors(int count) {
+    if (pending_slot >= 0) {
+      squared_distances(Kokkos::subview(deferred, pending_slot, Kokkos::ALL));
+      pending_slot = -1;
+    }
     auto host = Kokkos::create_mirror_view(Kokkos::HostSpace(), deferred);
     Kokkos::deep_copy(exec, host, deferred);
     kx::fence(exec, "strata::polar::batched::deferred_errors");
@@ -303,23 +309,34 @@ struct BatchedProducts {
   }
   double trace() { return 0; }  // never asked for: the batched rule has no rank check
 
-  /// P = a I + b G + c G^2 for every matrix: one batched GEMM and one elementwise kernel.
+  /// P = a I + b G + c G^2 for every matrix: one elementwise kernel for the linear part, then the
+  /// square added by one batched GEMM with beta = 1 (so P is rounded to storage once, after the
+  /// GEMM's fp32 accumulation). In fixed-step mode the elementwise pass also reduces the pending
+  /// ||G - I||_F^2 (gram_deferred).
   void polynomial(const Step& p) {
-    if (p.c != 0) {
-      A::gemm(exec, 'N', 'N', static_cast<C>(p.c), g, g, C(0), poly);
-    } else {
-      Kokkos::deep_copy(exec, poly, A::store(C(0)));
-    }
     const C pa = static_cast<C>(p.a), pb = static_cast<C>(p.b);
     const auto cols = g.extent(0);
     const auto gram_batch = g;
     const auto out = poly;
-    for_each_entry(
-        exec, "strata::polar::batched::polynomial", cols, cols, out.extent(2),
-        KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
-          out(i, j, b) = A::store(A::load(out(i, j, b)) + pb * A::load(gram_batch(i, j, b)) +
-                                  (i == j ? pa : C(0)));
-        });
+    if (pending_slot >= 0) {
+      reduce_per_matrix<false>(
+          exec, "strata::polar::batched::polynomial_distance", cols, cols, g.extent(2),
+          KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
+            const C value = A::load(gram_batch(i, j, b));
+            out(i, j, b) = A::store(pb * value + (i == j ? pa : C(0)));
+            const double d = static_cast<double>(value) - (i == j ? 1.0 : 0.0);
+            return d * d;
+          },
+          Kokkos::subview(deferred, pending_slot, Kokkos::ALL), distance_partials);
+      pending_slot = -1;
+    } else {
+      for_each_entry(
+          exec, "strata::polar::batched::polynomial", cols, cols, out.extent(2),
+          KOKKOS_LAMBDA(const std::size_t i, const std::size_t j, const std::size_t b) {
+            out(i, j, b) = A::store(pb * A::load(gram_batch(i, j, b)) + (i == j ? pa : C(0)));
+          });
+    }
+    if (p.c != 0) A::gemm(exec, 'N', 'N', static_cast<C>(p.c), g, g, C(1), poly);
   }
   void update() {
     A::gemm(exec, 'N', 'N', C(1), x, poly, C(0), next);
@@ -330,6 +347,7 @@ struct BatchedProducts {
   strata::detail::Scratch scratch;  ///< first: its buffers outlive every View below
   Batch<S> x, next, g, poly;
   Kokkos::View<double**, Kokkos::LayoutRight, MemSpace> deferred;
+  int pending_slot = -1;  ///< gram_deferred's slot whose distance is not reduced yet
   Kokkos::View<double*, MemSpace> distances;  ///< gram()'s per-matrix squared distances
   Partials distance_partials;                 ///< the workspace of squared_distances
   std::vector<double> errors;

@@ -2,6 +2,7 @@
 // of GEMMs.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -136,6 +137,28 @@ TYPED_TEST(Batched, LargeMatricesSpreadOverSeveralTeamsAndScaleSafely) {
     EXPECT_NEAR(r.errors[b], std::sqrt(sum), 2 * m * n * TestFixture::u() + 1e-3 * std::sqrt(sum))
         << b;
   }
+  // The first entry of the history is the distance of the scaled input X_0 = A / (safety ||A||_F)
+  // (fixed-step mode reduces it in the polynomial's pass over G): the largest over the batch of
+  // ||A^T A / (safety ||A||_F)^2 - I||_F, recomputed here in double, to the same rounding.
+  ASSERT_EQ(r.max_error_history.size(), 9u);
+  const auto ah = strata::testing::to_host(a);
+  double worst = 0;
+  for (std::size_t b = 0; b < batch; ++b) {
+    double norm2 = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < m; ++i) norm2 += double(ah(i, j, b)) * double(ah(i, j, b));
+    const double scale = o.safety * o.safety * norm2;
+    double sum = 0;
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t i = 0; i < n; ++i) {
+        double d = 0;
+        for (std::size_t k = 0; k < m; ++k) d += double(ah(k, i, b)) * double(ah(k, j, b));
+        d = d / scale - (i == j ? 1.0 : 0.0);
+        sum += d * d;
+      }
+    worst = std::max(worst, std::sqrt(sum));
+  }
+  EXPECT_NEAR(r.max_error_history.front(), worst, 2 * m * n * TestFixture::u() + 1e-3 * worst);
 }
 
 TYPED_TEST(Batched, BadMatricesAreNamed) {
