@@ -16,6 +16,7 @@
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
 #include "strata/linalg/detail/lapack.hpp"
+#include "strata/linalg/detail/truncated_id.hpp"
 #include "strata/linalg/host_lapack.hpp"
 
 namespace strata::hss {
@@ -626,7 +627,14 @@ class Skeletonizer {
           eps / std::sqrt(static_cast<double>(std::max(index_type(1), max_candidates)));
       rule.absolute_tolerance = pivot_tolerance;
     }
-    linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+    // Host memory: the QRCP stops at the rank (linalg/detail/truncated_id.hpp; xGEQP3 would
+    // factor every candidate column); the team kernel of device memory stops there already.
+    if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+      linalg::detail::host_truncated_interpolative_decomposition(exec_, a, rule, ranks, skeleton,
+                                                                 x);
+    } else {
+      linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+    }
     // Residual estimate of the whole block row: the near field is entirely in the sample (by its
     // candidates), so its part is at most the sample residual, bounded above from the pivots; the
     // far part is measured on the fresh rows. Launched before the host reads anything back.

@@ -20,8 +20,9 @@
 //   largest far entries of a decaying kernel, which uniform draws over all of I \ I_tau (the
 //   former scheme) hardly ever saw once N >> s_far m;
 // W scales each column by sqrt(columns it stands for / columns drawn), so that ||S_tau - P S_tau(J,
-// :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR,
-// linalg::interpolative_decomposition, batched calls per level) keeps pivots above
+// :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR stopped
+// at the rank: linalg/detail/truncated_id.hpp on host memory, linalg::interpolative_decomposition's
+// team kernel on device memory; batched calls per level) keeps pivots above
 // eps_l / sqrt(max |C_tau| over the level) (the level's largest candidate set, so that a node's ID
 // depends neither on the nodes batched with it nor on the rank count), so that the weighted
 // sample's residual is below eps_l, with
