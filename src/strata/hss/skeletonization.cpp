@@ -241,12 +241,23 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
         const int b = team.league_rank();
         const int r = rows(b), n = cols(b);
         const index_type o = off(b), wo = weight_offset(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
-          const int a = e % r, c = e / r;
-          const T v =
-              transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
-          out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
-        });
+        if constexpr (kx::runs_on_host<ExecSpace>) {
+          // Host teams: a column per thread, no division per entry.
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int c) {
+            const index_type at = o + index_type(r) * c;
+            for (int a = 0; a < r; ++a) {
+              const T v = transposed ? values(o + c + index_type(n) * a) : values(at + a);
+              out(at + a) = static_cast<T>(weights(wo + a)) * v;
+            }
+          });
+        } else {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
+            const int a = e % r, c = e / r;
+            const T v =
+                transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
+            out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
+          });
+        }
       });
 }
 
