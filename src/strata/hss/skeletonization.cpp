@@ -73,9 +73,9 @@ std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
   return out;
 }
 
-// Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
-// larger diameter) from points, else the index-adjacent nodes.
-std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points) {
+// Nodes of every level (1..L) that are near each node: geometric (boxes whose gap is below `ratio`
+// times the larger diameter, or touching) from points, else the index-adjacent nodes.
+std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points, double ratio) {
   const int levels = tree.levels();
   std::vector<Lists> near(static_cast<std::size_t>(levels) + 1);
   if (points.extent(0) == 0) {
@@ -115,7 +115,7 @@ std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points)
       da += (hi[ia] - lo[ia]) * (hi[ia] - lo[ia]);
       db += (hi[ib] - lo[ib]) * (hi[ib] - lo[ib]);
     }
-    return dist == 0 || 4 * dist < std::max(da, db);
+    return dist == 0 || dist < ratio * ratio * std::max(da, db);
   };
   for (int l = 1; l <= levels; ++l) {
     const index_type nodes = ClusterTree::nodes_on_level(l);
@@ -1347,17 +1347,19 @@ DistSkeletonizationResult<T> compress_by_skeletonization_distributed(
     STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
                        options.max_growth >= 0 && options.max_rounds >= 1 &&
                        options.certificate_samples >= 2 && options.budget_fraction > 0 &&
-                       options.budget_fraction <= 1,
+                       options.budget_fraction <= 1 && options.near_ratio >= 0 &&
+                       std::isfinite(options.near_ratio),
                    InvalidArgument,
                    "hss skeletonization: far_samples and check_samples must be >= 1, max_growth "
-                   ">= 0, max_rounds >= 1, certificate_samples >= 2 and budget_fraction in (0, 1]");
+                   ">= 0, max_rounds >= 1, certificate_samples >= 2, budget_fraction in (0, 1] and "
+                   "near_ratio finite and >= 0");
     STRATA_REQUIRE(
         options.points.extent(0) == 0 || (static_cast<index_type>(options.points.extent(0)) == n &&
                                           options.points.extent(1) >= 1),
         InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
         options.points.extent(1), "; expected ", n, " x d (one per index)");
     split = split_tree(tree, comm.size());
-    near = near_nodes(tree, options.points);
+    near = near_nodes(tree, options.points, options.near_ratio);
   });
   DistSkeletonizationResult<T> result;
   const int levels = tree.levels();
