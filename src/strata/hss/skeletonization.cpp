@@ -16,6 +16,7 @@
 #include "strata/hss/dist_skeletonization.hpp"
 #include "strata/linalg/batched_dense.hpp"
 #include "strata/linalg/detail/lapack.hpp"
+#include "strata/linalg/detail/truncated_id.hpp"
 #include "strata/linalg/host_lapack.hpp"
 
 namespace strata::hss {
@@ -72,9 +73,9 @@ std::vector<T> to_host(const Kokkos::View<T*, MemSpace>& v) {
   return out;
 }
 
-// Nodes of every level (1..L) that are near each node: geometric (boxes closer than half the
-// larger diameter) from points, else the index-adjacent nodes.
-std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points) {
+// Nodes of every level (1..L) that are near each node: geometric (boxes whose gap is below `ratio`
+// times the larger diameter, or touching) from points, else the index-adjacent nodes.
+std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points, double ratio) {
   const int levels = tree.levels();
   std::vector<Lists> near(static_cast<std::size_t>(levels) + 1);
   if (points.extent(0) == 0) {
@@ -114,7 +115,7 @@ std::vector<Lists> near_nodes(const ClusterTree& tree, const HostPoints& points)
       da += (hi[ia] - lo[ia]) * (hi[ia] - lo[ia]);
       db += (hi[ib] - lo[ib]) * (hi[ib] - lo[ib]);
     }
-    return dist == 0 || 4 * dist < std::max(da, db);
+    return dist == 0 || dist < ratio * ratio * std::max(da, db);
   };
   for (int l = 1; l <= levels; ++l) {
     const index_type nodes = ClusterTree::nodes_on_level(l);
@@ -240,12 +241,23 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
         const int b = team.league_rank();
         const int r = rows(b), n = cols(b);
         const index_type o = off(b), wo = weight_offset(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
-          const int a = e % r, c = e / r;
-          const T v =
-              transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
-          out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
-        });
+        if constexpr (kx::runs_on_host<ExecSpace>) {
+          // Host teams: a column per thread, no division per entry.
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int c) {
+            const index_type at = o + index_type(r) * c;
+            for (int a = 0; a < r; ++a) {
+              const T v = transposed ? values(o + c + index_type(n) * a) : values(at + a);
+              out(at + a) = static_cast<T>(weights(wo + a)) * v;
+            }
+          });
+        } else {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, r * n), [&](const int e) {
+            const int a = e % r, c = e / r;
+            const T v =
+                transposed ? values(o + c + index_type(n) * a) : values(o + a + index_type(r) * c);
+            out(o + a + index_type(r) * c) = static_cast<T>(weights(wo + a)) * v;
+          });
+        }
       });
 }
 
@@ -626,7 +638,14 @@ class Skeletonizer {
           eps / std::sqrt(static_cast<double>(std::max(index_type(1), max_candidates)));
       rule.absolute_tolerance = pivot_tolerance;
     }
-    linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+    // Host memory: the QRCP stops at the rank (linalg/detail/truncated_id.hpp; xGEQP3 would
+    // factor every candidate column); the team kernel of device memory stops there already.
+    if constexpr (Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+      linalg::detail::host_truncated_interpolative_decomposition(exec_, a, rule, ranks, skeleton,
+                                                                 x);
+    } else {
+      linalg::interpolative_decomposition(exec_, a, rule, ranks, skeleton, x);
+    }
     // Residual estimate of the whole block row: the near field is entirely in the sample (by its
     // candidates), so its part is at most the sample residual, bounded above from the pivots; the
     // far part is measured on the fresh rows. Launched before the host reads anything back.
@@ -1328,17 +1347,19 @@ DistSkeletonizationResult<T> compress_by_skeletonization_distributed(
     STRATA_REQUIRE(options.far_samples >= 1 && options.check_samples >= 1 &&
                        options.max_growth >= 0 && options.max_rounds >= 1 &&
                        options.certificate_samples >= 2 && options.budget_fraction > 0 &&
-                       options.budget_fraction <= 1,
+                       options.budget_fraction <= 1 && options.near_ratio >= 0 &&
+                       std::isfinite(options.near_ratio),
                    InvalidArgument,
                    "hss skeletonization: far_samples and check_samples must be >= 1, max_growth "
-                   ">= 0, max_rounds >= 1, certificate_samples >= 2 and budget_fraction in (0, 1]");
+                   ">= 0, max_rounds >= 1, certificate_samples >= 2, budget_fraction in (0, 1] and "
+                   "near_ratio finite and >= 0");
     STRATA_REQUIRE(
         options.points.extent(0) == 0 || (static_cast<index_type>(options.points.extent(0)) == n &&
                                           options.points.extent(1) >= 1),
         InvalidArgument, "hss skeletonization: points are ", options.points.extent(0), " x ",
         options.points.extent(1), "; expected ", n, " x d (one per index)");
     split = split_tree(tree, comm.size());
-    near = near_nodes(tree, options.points);
+    near = near_nodes(tree, options.points, options.near_ratio);
   });
   DistSkeletonizationResult<T> result;
   const int levels = tree.levels();

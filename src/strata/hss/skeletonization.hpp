@@ -10,8 +10,9 @@
 // candidate columns C^c_tau (likewise with the column skeletons K). Its off-diagonal block row
 // A(C^r_tau, I \ I_tau) is never formed; a row ID is computed from a sampled submatrix
 //   S_tau = A(C^r_tau, [near columns, far columns]) W,
-// near columns: C^c_sigma of every node sigma of level l near tau (bounding boxes closer than half
-//   the larger box diameter when points are given; else the index-adjacent nodes i - 1, i + 1);
+// near columns: C^c_sigma of every node sigma of level l near tau (bounding boxes touching or with
+//   a gap below near_ratio times the larger box diameter when points are given; else the
+//   index-adjacent nodes i - 1, i + 1);
 // far columns: s_far original indices from the rest of I \ I_tau, stratified in rings: ring j = 1,
 //   ..., l - 1 the indices of tau's ancestor on level l - j and of that ancestor's near nodes not
 //   in a closer ring (or the near field), a last ring the rest; ceil(s_far / rings) drawn
@@ -20,8 +21,9 @@
 //   largest far entries of a decaying kernel, which uniform draws over all of I \ I_tau (the
 //   former scheme) hardly ever saw once N >> s_far m;
 // W scales each column by sqrt(columns it stands for / columns drawn), so that ||S_tau - P S_tau(J,
-// :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR,
-// linalg::interpolative_decomposition, batched calls per level) keeps pivots above
+// :)||_F estimates the error of the ID on the whole block row. The ID (column-pivoted QR stopped
+// at the rank: linalg/detail/truncated_id.hpp on host memory, linalg::interpolative_decomposition's
+// team kernel on device memory; batched calls per level) keeps pivots above
 // eps_l / sqrt(max |C_tau| over the level) (the level's largest candidate set, so that a node's ID
 // depends neither on the nodes batched with it nor on the rank count), so that the weighted
 // sample's residual is below eps_l, with
@@ -54,9 +56,9 @@
 // With points in 2-D/3-D volumes the near field of a leaf holds more leaves (O(1), with a large
 // constant), and the ranks of such problems grow with N: HSS (weak admissibility) compresses the
 // interaction of touching boxes, whose rank grows like sqrt(N) in 2-D. Measured (Serial, tol 1e-6,
-// leaf 64): laplace-2d max rank 297 / 579 and 8000 / 11340 entries per index at N = 16384 / 65536,
-// 7.2x the CPU time for 4x N (about N^1.4); exponential-2d 383 / 693, 11864 / 15431. Volume
-// problems need a strongly admissible format (H^2), which Strata does not provide.
+// leaf 64, near_ratio 0.5): laplace-2d max rank 297 / 579 and 8000 / 11340 entries per index at N =
+// 16384 / 65536, 7.2x the CPU time for 4x N (about N^1.4); exponential-2d 383 / 693, 11864 / 15431.
+// Volume problems need a strongly admissible format (H^2), which Strata does not provide.
 //
 // Guarantees and limits. This is a heuristic: a column-sampled ID is exact when the sample spans
 // the range of the block row, and the fresh-column check makes a missed direction unlikely when it
@@ -117,6 +119,15 @@ struct SkeletonizationOptions {
   std::uint64_t seed = 0;
   /// Optional points (n x d, the user's order): geometric near field. Empty: tree neighbours.
   HostPoints points;
+  /// With points: nodes of a level whose bounding boxes touch, or whose gap is below near_ratio
+  /// times the larger box's diameter, are near (all their candidates in the sample); the others
+  /// are far (sampled in rings). Smaller reads fewer entries; too small misses strong
+  /// interactions that the far sampling sees too rarely (0, touching boxes only: true error 1.7e-3
+  /// at tol 1e-6 on laplace-curve, N = 16384). 0.25 (0.5 before issue 13): laplace-curve reads
+  /// 20% fewer entries per index (927 against 1159 at N = 2^16), true errors unchanged (5.9e-6,
+  /// 5.9e-8, 6.2e-10 at tol 1e-4, 1e-6, 1e-8, N = 16384); 0.1 reads 35% fewer with true errors
+  /// up to 8% of the tolerance (same runs), less margin to the failure at 0.
+  double near_ratio = 0.25;
 };
 
 /// The sampled estimate of ||A - H||_F / ||A||_F (file comment).

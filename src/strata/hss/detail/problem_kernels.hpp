@@ -82,10 +82,20 @@ void fill_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, cons
         const index_type r0 = row_offsets(b), m = row_offsets(b + 1) - r0;
         const index_type c0 = col_offsets(b), n = col_offsets(b + 1) - c0;
         const index_type v0 = value_offsets(b);
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * n), [&](const index_type e) {
-          const index_type a = e % m, c = e / m;
-          values(v0 + e) = static_cast<T>(entry(rows(r0 + a), cols(c0 + c)));
-        });
+        if constexpr (kx::runs_on_host<ExecSpace>) {
+          // Host teams (one thread, or a few): a column per thread and a plain loop down it, no
+          // 64-bit division per entry (as costly as a Cauchy entry itself).
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const index_type c) {
+            const index_type j = cols(c0 + c), at = v0 + m * c;
+            for (index_type a = 0; a < m; ++a)
+              values(at + a) = static_cast<T>(entry(rows(r0 + a), j));
+          });
+        } else {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(team, m * n), [&](const index_type e) {
+            const index_type a = e % m, c = e / m;
+            values(v0 + e) = static_cast<T>(entry(rows(r0 + a), cols(c0 + c)));
+          });
+        }
       });
 }
 

@@ -31,6 +31,9 @@ void ssyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void strsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const float* alpha, const float* a, const int* lda, float* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
+void slarfg_(const int* n, float* alpha, float* x, const int* incx, float* tau);
+void slarf_(const char* side, const int* m, const int* n, const float* v, const int* incv,
+            const float* tau, float* c, const int* ldc, float* work, std::size_t);
 void sgeqp3_(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau,
              float* work, const int* lwork, int* info);
 void stpqrt_(const int* m, const int* n, const int* l, const int* nb, float* a, const int* lda,
@@ -97,6 +100,9 @@ void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, con
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m,
             const int* n, const double* alpha, const double* a, const int* lda, double* b,
             const int* ldb, std::size_t, std::size_t, std::size_t, std::size_t);
+void dlarfg_(const int* n, double* alpha, double* x, const int* incx, double* tau);
+void dlarf_(const char* side, const int* m, const int* n, const double* v, const int* incv,
+            const double* tau, double* c, const int* ldc, double* work, std::size_t);
 void dgeqp3_(const int* m, const int* n, double* a, const int* lda, int* jpvt, double* tau,
              double* work, const int* lwork, int* info);
 void dtpqrt_(const int* m, const int* n, const int* l, const int* nb, double* a, const int* lda,
@@ -195,6 +201,22 @@ inline void trsm(const char* side, const char* uplo, const char* transa, const c
                  double* b, const int* ldb) {
   fortran::dtrsm_(side, uplo, transa, diag, m, n, alpha, a, lda, b, ldb, std::size_t{1},
                   std::size_t{1}, std::size_t{1}, std::size_t{1});
+}
+// Householder reflector H = I - tau v v^T with H [alpha; x] = [beta; 0] (v(0) = 1 implicit,
+// v(1:) over x), and its application to C from the left or right (work: n or m entries).
+inline void larfg(const int* n, float* alpha, float* x, const int* incx, float* tau) {
+  fortran::slarfg_(n, alpha, x, incx, tau);
+}
+inline void larfg(const int* n, double* alpha, double* x, const int* incx, double* tau) {
+  fortran::dlarfg_(n, alpha, x, incx, tau);
+}
+inline void larf(const char* side, const int* m, const int* n, const float* v, const int* incv,
+                 const float* tau, float* c, const int* ldc, float* work) {
+  fortran::slarf_(side, m, n, v, incv, tau, c, ldc, work, std::size_t{1});
+}
+inline void larf(const char* side, const int* m, const int* n, const double* v, const int* incv,
+                 const double* tau, double* c, const int* ldc, double* work) {
+  fortran::dlarf_(side, m, n, v, incv, tau, c, ldc, work, std::size_t{1});
 }
 inline void geqp3(const int* m, const int* n, float* a, const int* lda, int* jpvt, float* tau,
                   float* work, const int* lwork, int* info) {
