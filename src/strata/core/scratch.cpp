@@ -2,7 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <map>
+#include <deque>
 #include <mutex>
 #include <new>
 #include <string>
@@ -28,7 +28,8 @@ std::size_t read_limit() {
   errno = 0;
   const long long mb = std::strtoll(text, &end, 10);
   STRATA_REQUIRE(*end == '\0' && errno == 0 && mb >= 0 && mb <= (1LL << 30), InvalidArgument,
-                 "STRATA_SCRATCH_CACHE_MB must be a number of megabytes >= 0, not '", text, "'");
+                 "STRATA_SCRATCH_CACHE_MB must be a number of megabytes in [0, 2^30], not '", text,
+                 "'");
   return static_cast<std::size_t>(mb) << 20;
 }
 
@@ -40,7 +41,7 @@ std::size_t rounded(std::size_t bytes) {
 
 struct Cache {
   std::mutex mutex;
-  std::multimap<std::size_t, Block> free;  // rounded size -> released buffer
+  std::deque<Block> free;  // released buffers, oldest first (a few dozen at most: linear scans)
   std::size_t bytes = 0;
   bool hook = false;
 
@@ -75,20 +76,43 @@ void clear_scratch_cache() {
   c.clear_locked();
 }
 
+}  // namespace strata::detail
+
+namespace strata {
+
+std::size_t release_cached_memory() {
+  auto& c = detail::cache();
+  const std::lock_guard<std::mutex> lock(c.mutex);
+  const std::size_t bytes = c.bytes;
+  c.clear_locked();
+  return bytes;
+}
+
+}  // namespace strata
+
+namespace strata::detail {
+
 void* Scratch::take(std::size_t bytes) {
   const std::size_t size = rounded(bytes == 0 ? 1 : bytes);
   Cache& c = cache();
   if (scratch_cache_limit() > 0) {
     const std::lock_guard<std::mutex> lock(c.mutex);
     if (!c.hook) {
-      Kokkos::push_finalize_hook([] { clear_scratch_cache(); });
+      // Registered per Kokkos lifetime (a later Kokkos::initialize registers again).
+      Kokkos::push_finalize_hook([] {
+        Cache& cc = cache();
+        const std::lock_guard<std::mutex> hook_lock(cc.mutex);
+        cc.clear_locked();
+        cc.hook = false;
+      });
       c.hook = true;
     }
-    const auto it = c.free.find(size);
-    if (it != c.free.end()) {
-      blocks_.push_back(it->second);
+    // The most recently released buffer of this size.
+    for (auto it = c.free.rbegin(); it != c.free.rend(); ++it) {
+      if (it->extent(0) != size) continue;
+      blocks_.push_back(*it);
       c.bytes -= size;
-      c.free.erase(it);
+      c.free.erase(std::next(it).base());
       return blocks_.back().data();
     }
   }
@@ -120,8 +144,13 @@ Scratch::~Scratch() {
   const std::lock_guard<std::mutex> lock(c.mutex);
   for (auto& b : blocks_) {
     const std::size_t size = b.extent(0);
-    if (c.bytes + size > limit) continue;  // freed with the View below
-    c.free.emplace(size, b);
+    if (size > limit) continue;  // never cached: freed with the View below
+    // Room for it by dropping the oldest released buffers (shapes of earlier calls).
+    while (c.bytes + size > limit && !c.free.empty()) {
+      c.bytes -= c.free.front().extent(0);
+      c.free.pop_front();
+    }
+    c.free.push_back(b);
     c.bytes += size;
   }
 }

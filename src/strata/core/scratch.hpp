@@ -14,9 +14,11 @@
 //  - The cache keeps released buffers up to STRATA_SCRATCH_CACHE_MB megabytes (default 4096 on
 //    device backends, enough for a bf16 Muon step of 128 weights of 1024^2, 2.5 GB; 0 on host
 //    backends, whose allocator is cheap: there a Scratch allocates and frees as before). A
-//    released buffer that does not fit is freed. The cache is emptied when Kokkos finalizes, and
-//    on an allocation failure before one retry. Memory the cache holds is not available to other
-//    allocations of the process: set the variable lower (or 0) where that matters.
+//    released buffer makes room for itself by dropping the oldest cached ones (buffers larger
+//    than the limit are freed). The cache is emptied when Kokkos finalizes, on an allocation
+//    failure of a Scratch before one retry, and by strata::release_cached_memory(). Memory it
+//    holds is not available to other allocations of the process (another library's Views, a
+//    PyTorch tensor): call that function, or set the variable lower (or 0), where that matters.
 //  - Buffers are matched by size, rounded up to 512 bytes (to 64 KiB above 1 MiB): the repeated
 //    shapes this serves find their own buffers again.
 #pragma once
@@ -26,6 +28,15 @@
 #include <vector>
 
 #include "strata/core/types.hpp"
+
+namespace strata {
+
+/// Frees the device memory Strata's scratch cache holds for reuse (see above), e.g. before a
+/// phase of the application that needs all of the device. Thread-safe; the next driver calls
+/// allocate again. Returns the bytes released.
+std::size_t release_cached_memory();
+
+}  // namespace strata
 
 namespace strata::detail {
 
@@ -40,7 +51,9 @@ void clear_scratch_cache();
 /// call); the cache behind it is.
 class Scratch {
  public:
-  explicit Scratch(const ExecSpace& exec) : exec_(exec) {}
+  /// Reads STRATA_SCRATCH_CACHE_MB on the first use in the process (a malformed value throws
+  /// InvalidArgument here, before the driver touches any data).
+  explicit Scratch(const ExecSpace& exec) : exec_(exec) { (void)scratch_cache_limit(); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
   ~Scratch();

@@ -101,20 +101,31 @@ double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
   return std::sqrt(sum);
 }
 
+/// The workspace of multiply_by_inverse: taken from the call's scratch on first use, reused by the
+/// later passes of the same factorization.
+template <class T>
+struct InverseWorkspace {
+  strata::detail::Scratch& scratch;
+  Matrix<T> z, product;
+};
+
 /// X <- X R^-1 as X Z, Z = R^-1 (InverseApply::inverse_gemm): Z from the triangular solve Z R = I
 /// (k x k; Z is upper triangular with exact zeros below the diagonal), then one GEMM into a scratch
 /// block and a copy back.
 template <class T>
 void multiply_by_inverse(const ExecSpace& exec, const Matrix<T>& r, const Matrix<T>& x,
-                         strata::detail::Scratch& scratch) {
+                         InverseWorkspace<T>& work) {
   const std::size_t k = r.extent(0), m = x.extent(0);
   if (m == 0 || k == 0) return;
-  auto z = scratch.uninitialized<Matrix<T>>(k, k);
+  if (work.z.extent(0) != k) work.z = work.scratch.template uninitialized<Matrix<T>>(k, k);
+  if (work.product.extent(0) != m || work.product.extent(1) != k)
+    work.product = work.scratch.template uninitialized<Matrix<T>>(m, k);
+  const auto z = work.z;
   Kokkos::parallel_for(
       "strata::tall_skinny_qr::identity", Kokkos::RangePolicy<ExecSpace>(exec, 0, k * k),
       KOKKOS_LAMBDA(const std::size_t t) { z(t % k, t / k) = (t % k == t / k) ? T(1) : T(0); });
   linalg::solve_upper_right(exec, ConstMatrix<T>(r), z);
-  auto product = scratch.uninitialized<Matrix<T>>(m, k);
+  const auto product = work.product;
   linalg::gemm(exec, "N", "N", T(1), ConstMatrix<T>(x), ConstMatrix<T>(z), T(0), product);
   Kokkos::deep_copy(exec, x, product);
 }
@@ -125,13 +136,13 @@ void multiply_by_inverse(const ExecSpace& exec, const Matrix<T>& r, const Matrix
 /// branch.
 template <class T>
 bool cholesky_pass(const ExecSpace& exec, const DistMatrix<T>& x, const Matrix<T>& g, T shift,
-                   Matrix<T>& r, bool by_inverse, strata::detail::Scratch& scratch) {
+                   Matrix<T>& r, bool by_inverse, InverseWorkspace<T>& work) {
   // Factor a copy and hand it out only on success: `r` may be the R of the earlier passes, which
   // the fallback composes with (a failed partial factor there would corrupt the returned R).
   auto factor = shifted_copy(exec, g, shift);
   if (!linalg::cholesky_upper(exec, factor)) return false;
   if (by_inverse) {
-    multiply_by_inverse(exec, factor, x.local(), scratch);
+    multiply_by_inverse(exec, factor, x.local(), work);
   } else {
     linalg::solve_upper_right(exec, ConstMatrix<T>(factor), x.local());
   }
@@ -160,6 +171,7 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
   const double u = std::numeric_limits<T>::epsilon() / 2;
   const bool gemm_apply = inverse_by_gemm(apply);
   strata::detail::Scratch scratch(exec);
+  InverseWorkspace<T> work{scratch, {}, {}};
   TallSkinnyQrResult result;
   Matrix<T> total;  // R of the passes so far (empty before the first)
   const auto fail_or_fall_back = [&](const char* which) {
@@ -195,7 +207,8 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
   if (unshifted_ok) {
     // A span-only pass whose R nobody sees may use the explicit inverse (see InverseApply).
     if (span_only && !wants_r && gemm_apply) {
-      multiply_by_inverse(exec, r1, x.local(), scratch);
+      multiply_by_inverse(exec, r1, x.local(), work);
+      ++result.inverse_passes;
     } else {
       linalg::solve_upper_right(exec, ConstMatrix<T>(r1), x.local());
     }
@@ -212,8 +225,7 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
     const T shift = static_cast<T>(
         11.0 * (static_cast<double>(m) * k + static_cast<double>(k) * (k + 1)) * u * norm2);
     result.shifted = true;
-    if (!cholesky_pass(exec, x, g, shift, total, false, scratch))
-      return fail_or_fall_back("shifted");
+    if (!cholesky_pass(exec, x, g, shift, total, false, work)) return fail_or_fall_back("shifted");
     result.passes = 1;
   }
   const int remaining = result.shifted ? 2 : 1;
@@ -222,10 +234,11 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
     // The explicit inverse only where R is within 10% of orthonormal, measured (see InverseApply).
     const bool by_inverse = gemm_apply && distance_to_identity(exec, g_next) <= 0.1;
     Matrix<T> r_next;
-    if (!cholesky_pass(exec, x, g_next, T(0), r_next, by_inverse, scratch))
+    if (!cholesky_pass(exec, x, g_next, T(0), r_next, by_inverse, work))
       return fail_or_fall_back(result.shifted ? "second" : "repeated");
     total = upper_product(exec, r_next, total);
     ++result.passes;
+    if (by_inverse) ++result.inverse_passes;
   }
   r = total;
   return result;

@@ -30,12 +30,13 @@ enum class InverseApply {
   triangular_solve,
   /// Z = R^-1 from a k x k triangular solve of the identity, then X Z by one GEMM (through a
   /// scratch copy of X). On an H100, cuBLAS' trsm of a 65536 x 266 block took ~0.8 ms against
-  /// ~0.2 ms for the GEMM. X Z carries an error of O(k u cond(R)^2) relative to X R^-1 where a
-  /// solve carries O(k u cond(R)), so it is taken only where that cannot matter: passes whose
-  /// R is within 10% of orthonormal (the Gram matrix of the pass, measured: ||G - I||_F <= 0.1,
-  /// cond(R) <= 1.11, e.g. CholeskyQR2's second pass), and span_only passes whose R is not
-  /// returned (orthonormalize): there only the span of Q and its conditioning matter, and both
-  /// are perturbed by O(k u cond(X)), as with a solve.
+  /// ~0.2 ms for the GEMM. With Z R = I + E (|E| = O(k u |Z| |R|)), X Z = X R^-1 (I + R E R^-1):
+  /// a relative error of O(k u cond(R)^2) in the worst case where a solve's is O(k u cond(R)), so
+  /// it is taken only where that cannot matter: passes whose R is within 10% of orthonormal (the
+  /// Gram matrix of the pass, measured: ||G - I||_F <= 0.1, cond(R) <= 1.11, e.g. CholeskyQR2's
+  /// second pass), and span_only passes whose R is not returned (orthonormalize). There the span
+  /// of Q is that of X up to the GEMM's rounding, O(k u cond(X)), and its loss of orthogonality
+  /// stays O(k u cond(X)^2), the order that one CholeskyQR pass loses anyway.
   inverse_gemm,
 };
 
@@ -66,6 +67,8 @@ struct TallSkinnyQrResult {
   int passes = 0;
   /// Whether householder_fallback finished the factorization.
   bool fell_back = false;
+  /// Cholesky passes that formed X R^-1 by the explicit inverse and a GEMM (InverseApply).
+  int inverse_passes = 0;
 };
 
 /// X = Q R in place: on return X holds Q (global_rows x k, orthonormal columns) and, if r is not

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "strata/core/error.hpp"
+#include "strata/core/kokkos_ext/launch.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/dist/tall_skinny_qr.hpp"
 #include "strata/linalg/host_lapack.hpp"
@@ -100,6 +101,17 @@ HostMatrix<T> check_against_lapack(const Case& c, std::size_t m, std::size_t k) 
   options.inverse_apply = c.apply;
   const auto result = strata::tall_skinny_qr(exec, x, r, options);
   EXPECT_EQ(result.shifted, c.expect_shift);
+  // Which passes took the explicit inverse (InverseApply): with inverse_gemm exactly the last one
+  // (CholeskyQR2's second pass; after a shift the third, the second's G being far from I); with
+  // the triangular solve none; automatic: the GEMM on GPU backends only.
+  if (c.method == TallSkinnyQrMethod::cholesky_qr2) {
+    const bool gemm = c.apply == strata::InverseApply::inverse_gemm ||
+                      (c.apply == strata::InverseApply::automatic &&
+                       !strata::kx::runs_on_host<strata::ExecSpace>);
+    EXPECT_EQ(result.inverse_passes, gemm ? 1 : 0) << "cond 1e" << c.log10_condition;
+  } else {
+    EXPECT_EQ(result.inverse_passes, 0);
+  }
   const auto q = gathered(x);
   const auto r_host = strata::testing::to_host(r);
   const double u = unit_roundoff<T>();
@@ -190,6 +202,7 @@ TEST(TallSkinnyQr, SpanOnlyByTheInverseKeepsTheSpan) {
   options.inverse_apply = strata::InverseApply::inverse_gemm;
   const auto result = strata::orthonormalize(exec, x, options);
   EXPECT_EQ(result.passes, 1);
+  EXPECT_EQ(result.inverse_passes, 1);
   EXPECT_FALSE(result.shifted);
   const auto q = gathered(x);
   const double full_bound = 6.0 * (m * k + k * (k + 1)) * u;
@@ -212,6 +225,15 @@ TEST(TallSkinnyQr, SpanOnlyByTheInverseKeepsTheSpan) {
   // Both the GEMM's rounding (|X| |Z| k u) and LAPACK's Q (m k u) move the span by at most about
   // cond(X) times their backward errors; 10 (m k) u cond(X) covers both with room.
   EXPECT_LE(std::sqrt(outside), 10.0 * m * k * u * cond);
+  // With R asked for, the span-only pass keeps the solve (R must satisfy X = Q R to O(m k u)).
+  auto x_r = conditioned_matrix<double>(comm, m, k, 5, 11);
+  strata::Matrix<double> r("r", k, k);
+  EXPECT_EQ(strata::tall_skinny_qr(exec, x_r, r, options).inverse_passes, 0);
+  // The same pass by the triangular solve: the same bounds, other rounding.
+  auto x_solve = conditioned_matrix<double>(comm, m, k, 5, 11);
+  options.inverse_apply = strata::InverseApply::triangular_solve;
+  EXPECT_EQ(strata::orthonormalize(exec, x_solve, options).inverse_passes, 0);
+  EXPECT_GT(strata::testing::relative_frobenius_error(q, gathered(x_solve)), 0.0);
 }
 
 TEST(TallSkinnyQr, CholeskyQr2ShiftsForAnIllConditionedMatrix) {

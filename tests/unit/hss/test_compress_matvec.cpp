@@ -454,7 +454,9 @@ TEST(CompressErrorBound, ChiSquareQuantileIsAccurateAndConservativeAtTheLowerTai
        {Q{3, -d::kTailZ, 0.0449}, Q{3, d::kTailZ, 14.3203}, Q{10, -d::kTailZ, 1.8274},
         Q{10, d::kTailZ, 27.1122}, Q{100, -d::kTailZ, 64.8574}, Q{100, d::kTailZ, 144.2928}}) {
     const double wh = d::chi_square_quantile(q.k, q.z);
-    if (q.k >= 10) EXPECT_NEAR(wh, q.exact, 0.05 * q.exact) << "k " << q.k << " z " << q.z;
+    if (q.k >= 10) {
+      EXPECT_NEAR(wh, q.exact, 0.05 * q.exact) << "k " << q.k << " z " << q.z;
+    }
     if (q.z < 0) {
       EXPECT_LE(wh, q.exact) << "k " << q.k;
     } else {
