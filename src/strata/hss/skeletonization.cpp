@@ -241,7 +241,9 @@ void pack_scaled(const ExecSpace& exec, const Kokkos::View<const T*, MemSpace>& 
         const int b = team.league_rank();
         const int r = rows(b), n = cols(b);
         const index_type o = off(b), wo = weight_offset(b);
-        if constexpr (kx::runs_on_host<ExecSpace>) {
+        // A plain if (a compile-time constant): nvcc rejects an extended lambda's first capture
+        // inside `if constexpr`.
+        if (kx::runs_on_host<ExecSpace>) {
           // Host teams: a column per thread, no division per entry.
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const int c) {
             const index_type at = o + index_type(r) * c;

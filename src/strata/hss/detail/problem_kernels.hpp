@@ -82,7 +82,9 @@ void fill_entry_blocks(const ExecSpace& exec, const EntryBlocks<T>& blocks, cons
         const index_type r0 = row_offsets(b), m = row_offsets(b + 1) - r0;
         const index_type c0 = col_offsets(b), n = col_offsets(b + 1) - c0;
         const index_type v0 = value_offsets(b);
-        if constexpr (kx::runs_on_host<ExecSpace>) {
+        // A plain if (a compile-time constant): nvcc rejects an extended lambda's first capture
+        // inside `if constexpr`.
+        if (kx::runs_on_host<ExecSpace>) {
           // Host teams (one thread, or a few): a column per thread and a plain loop down it, no
           // 64-bit division per entry (as costly as a Cauchy entry itself).
           Kokkos::parallel_for(Kokkos::TeamThreadRange(team, n), [&](const index_type c) {

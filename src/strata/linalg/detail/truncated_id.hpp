@@ -180,50 +180,55 @@ void host_truncated_interpolative_decomposition(const ExecSpace& exec, const Mat
                                                 const Kokkos::View<int*, MemSpace>& ranks,
                                                 const MatrixBatch<int>& skeleton,
                                                 const MatrixBatch<T>& x) {
-  static_assert(Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible,
-                "host_truncated_interpolative_decomposition: host-accessible memory only");
-  // The inputs may come from asynchronous work on `exec`.
-  kx::fence(exec, "strata::linalg::truncated_id::inputs");
-  const HostExecSpace host{};
-  const int count = a.layout.count();
-  const lapack::SingleThreadedBlas single_threaded_blas;
-  Kokkos::Experimental::UniqueToken<HostExecSpace> token(host);
-  std::vector<TruncatedIdWorkspace<T>> ws(static_cast<std::size_t>(token.size()));
-  std::vector<int> status(static_cast<std::size_t>(count), 0);
-  T* av = a.values.data();
-  T* xv = x.values.data();
-  int* sv = skeleton.values.data();
-  int* rv = ranks.data();
-  const auto& al = a.layout;
-  const auto& xl = x.layout;
-  const auto& sl = skeleton.layout;
-  Kokkos::parallel_for(
-      "strata::linalg::truncated_id", Kokkos::RangePolicy<HostExecSpace>(host, 0, count),
-      [&](const int b) {
-        const auto i = static_cast<std::size_t>(b);
-        const int id = token.acquire();
-        const int m = al.host_rows[i], n = al.host_cols[i];
-        int k = 0;
-        if (m > 0 && n > 0) {
-          k = truncated_interpolative_decomposition(
-              m, n, av + al.host_offset[i], al.host_ld[i], rule, sv + sl.host_offset[i],
-              xv + xl.host_offset[i], xl.host_ld[i], xl.host_rows[i],
-              ws[static_cast<std::size_t>(id)]);
-        } else {
-          for (int j = 0; j < n; ++j) sv[sl.host_offset[i] + j] = j;
-          for (int j = 0; j < n; ++j)
-            for (int r = 0; r < xl.host_rows[i]; ++r)
-              xv[xl.host_offset[i] + r + static_cast<index_type>(j) * xl.host_ld[i]] = T(0);
-        }
-        if (k < 0) status[i] = 1, k = 0;
-        rv[b] = k;
-        token.release(id);
-      });
-  kx::fence(host, "strata::linalg::truncated_id::done");
-  for (int b = 0; b < count; ++b) {
-    STRATA_REQUIRE(status[static_cast<std::size_t>(b)] == 0, NumericalError,
-                   "interpolative_decomposition: matrix ", b,
-                   " holds NaN or Inf entries; expected finite numbers");
+  if constexpr (!Kokkos::SpaceAccessibility<Kokkos::HostSpace, MemSpace>::accessible) {
+    // Device memory has its own kernel (linalg::interpolative_decomposition): never called there.
+    (void)exec, (void)a, (void)rule, (void)ranks, (void)skeleton, (void)x;
+    STRATA_THROW(InternalError,
+                 "host_truncated_interpolative_decomposition: host-accessible memory only");
+  } else {
+    // The inputs may come from asynchronous work on `exec`.
+    kx::fence(exec, "strata::linalg::truncated_id::inputs");
+    const HostExecSpace host{};
+    const int count = a.layout.count();
+    const lapack::SingleThreadedBlas single_threaded_blas;
+    Kokkos::Experimental::UniqueToken<HostExecSpace> token(host);
+    std::vector<TruncatedIdWorkspace<T>> ws(static_cast<std::size_t>(token.size()));
+    std::vector<int> status(static_cast<std::size_t>(count), 0);
+    T* av = a.values.data();
+    T* xv = x.values.data();
+    int* sv = skeleton.values.data();
+    int* rv = ranks.data();
+    const auto& al = a.layout;
+    const auto& xl = x.layout;
+    const auto& sl = skeleton.layout;
+    Kokkos::parallel_for(
+        "strata::linalg::truncated_id", Kokkos::RangePolicy<HostExecSpace>(host, 0, count),
+        [&](const int b) {
+          const auto i = static_cast<std::size_t>(b);
+          const int id = token.acquire();
+          const int m = al.host_rows[i], n = al.host_cols[i];
+          int k = 0;
+          if (m > 0 && n > 0) {
+            k = truncated_interpolative_decomposition(
+                m, n, av + al.host_offset[i], al.host_ld[i], rule, sv + sl.host_offset[i],
+                xv + xl.host_offset[i], xl.host_ld[i], xl.host_rows[i],
+                ws[static_cast<std::size_t>(id)]);
+          } else {
+            for (int j = 0; j < n; ++j) sv[sl.host_offset[i] + j] = j;
+            for (int j = 0; j < n; ++j)
+              for (int r = 0; r < xl.host_rows[i]; ++r)
+                xv[xl.host_offset[i] + r + static_cast<index_type>(j) * xl.host_ld[i]] = T(0);
+          }
+          if (k < 0) status[i] = 1, k = 0;
+          rv[b] = k;
+          token.release(id);
+        });
+    kx::fence(host, "strata::linalg::truncated_id::done");
+    for (int b = 0; b < count; ++b) {
+      STRATA_REQUIRE(status[static_cast<std::size_t>(b)] == 0, NumericalError,
+                     "interpolative_decomposition: matrix ", b,
+                     " holds NaN or Inf entries; expected finite numbers");
+    }
   }
 }
 
