@@ -428,7 +428,7 @@ bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx
 }
 
 /// The solve part of pinv_by_qr: `at` (s x p, leading dimension lda) and ws.tau hold the xGEQRF
-/// factors of A^T; ws.a is not touched. With keep_c, C = Q^T B^T (s x q) is copied there. With no
+/// factors of A^T; ws.a is not touched. With keep_c, C = Q^T B^T (s x q) is formed there. With no
 /// X (xx.p null: only B N and the kept C asked for) the condition test and the solve are left
 /// out: B N is valid for any R (range(A^T) lies in the span of Q's first p columns).
 template <class T>
@@ -444,7 +444,15 @@ bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, cons
     if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
   }
   int ldb = s, lwork = -1;
-  T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  // Q^T B^T is formed where it is kept (no copy afterwards); the solve then works on a copy of its
+  // first p rows.
+  T* bt = nullptr;
+  if (keep_c != nullptr) {
+    keep_c->resize(static_cast<std::size_t>(ldb) * static_cast<std::size_t>(q));
+    bt = keep_c->data();
+  } else {
+    bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  }
   copy_to(bb, true, bt, ldb);
   T query = 0;
   lapack::ormqr("L", "T", &s, &q, &p, at, &lda, ws.tau.data(), bt, &ldb, &query, &lwork, &info);
@@ -455,12 +463,20 @@ bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, cons
     for (int j = 0; j < bn->cols; ++j)
       for (int r = 0; r < q; ++r) (*bn)(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
   }
-  if (keep_c != nullptr) keep_c->assign(bt, bt + static_cast<index_type>(ldb) * q);
   if (!want_x) return true;
+  T* top = bt;
+  int ldt = ldb;
+  if (keep_c != nullptr) {
+    ldt = std::max(1, p);
+    top = ensure(ws.b, static_cast<index_type>(ldt) * q);
+    for (int j = 0; j < q; ++j)
+      std::copy(bt + static_cast<index_type>(j) * ldb, bt + static_cast<index_type>(j) * ldb + p,
+                top + static_cast<index_type>(j) * ldt);
+  }
   const T one = 1;
-  lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, bt, &ldb);
+  lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, top, &ldt);
   for (int j = 0; j < p; ++j)
-    for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+    for (int r = 0; r < q; ++r) xx(r, j) = top[j + static_cast<index_type>(r) * ldt];
   return true;
 }
 
