@@ -270,8 +270,18 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
   };
   int capped_level = -1;
   const int reuse_above = kept.above;
+  // The leaves of a pass that factors them afresh are likely capped when the samples leave their
+  // nodes room for no more than the oversampling's worth of rank (the first pass: s = m + 2p,
+  // rank cap p): RankChoice::values_first there. Global quantities only (s, p, the largest leaf),
+  // so every rank count takes the same steps.
+  index_type max_leaf = 0;
+  for (index_type i = 0; i < ClusterTree::nodes_on_level(levels); ++i)
+    max_leaf = std::max(max_leaf, tree.node_size(levels, i));
+  const bool leaves_likely_capped = stop_if_capped && reuse_above > levels && choice.fixed == 0 &&
+                                    s - max_leaf - choice.oversampling <= choice.oversampling;
   collective(comm, [&] {
     for (int l = levels; l >= std::max(ls, 1); --l) {
+      choice.values_first = l == levels && leaves_likely_capped;
       auto f = l > reuse_above
                    ? kept.fac.local[static_cast<std::size_t>(l)]
                    : factor_level(exec, dims, smp, l, choice, scratch, l == reuse_above);
@@ -284,6 +294,7 @@ DistBuild<T> build_distributed(const ExecSpace& exec, const Comm& comm, const Cl
       fac.local[static_cast<std::size_t>(l)] = std::move(f);
     }
   });
+  choice.values_first = false;
   const int deepest = comm.allreduce(capped_level, ReduceOp::max);
   if (deepest >= 0) {
     DistBuild<T> capped;

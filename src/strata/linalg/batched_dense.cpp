@@ -258,22 +258,31 @@ void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u
   auto k_of = [&](int b) {
     return std::min(ar[b], ac[b]);
   };
-  require_shapes(
-      "svd", "U", u, count, [&](int b) { return ar[b]; }, k_of);
+  const bool want_u = u.layout.count() > 0;
+  if (want_u) {
+    require_shapes(
+        "svd", "U", u, count, [&](int b) { return ar[b]; }, k_of);
+  }
   require_shapes("svd", "sigma", sigma, count, k_of, [](int) { return 1; });
   const bool want_v = v.layout.count() > 0;
   if (want_v) {
+    STRATA_REQUIRE(want_u, InvalidArgument,
+                   "svd: V was asked for without U; pass a U batch too (or neither, for the "
+                   "singular values alone)");
     require_shapes(
         "svd", "V", v, count, [&](int b) { return ac[b]; }, k_of);
   }
   if (count == 0) return;
   if constexpr (std::is_same_v<detail::Backend, detail::TeamKernels>) {
-    // The Jacobi kernel accumulates its rotations in V: it needs the storage either way.
-    if (!want_v) {
+    // The Jacobi kernel forms U and accumulates its rotations in V: it needs both either way.
+    if (!want_u || !want_v) {
       std::vector<int> k(static_cast<std::size_t>(count));
       for (int b = 0; b < count; ++b) k[static_cast<std::size_t>(b)] = k_of(b);
-      detail::Backend::svd(exec, a, u, sigma,
-                           MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::V", ac, k));
+      detail::Backend::svd(
+          exec, a,
+          want_u ? u : MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::U", ar, k),
+          sigma,
+          want_v ? v : MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::V", ac, k));
       return;
     }
   }
@@ -354,9 +363,12 @@ void detail::null_space_project_pseudo_inverse_apply(const ExecSpace& exec, cons
                    bn.layout.host_cols[i], " columns, but A is ", ar[i], " x ", ac[i],
                    " so at most ", ac[i] - ar[i], " null-space directions are guaranteed");
   }
-  require_shapes(
-      "null_space_project_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
-      [&](int i) { return ar[i]; });
+  const bool want_x = x.layout.count() > 0;
+  if (want_x) {
+    require_shapes(
+        "null_space_project_pseudo_inverse_apply", "X", x, count, [&](int i) { return br[i]; },
+        [&](int i) { return ar[i]; });
+  }
   if (count == 0) return;
   if constexpr (std::is_same_v<detail::Backend, detail::HostKernels>) {
     detail::host_null_space_project_pseudo_inverse_apply(
@@ -369,7 +381,7 @@ void detail::null_space_project_pseudo_inverse_apply(const ExecSpace& exec, cons
                                                     bn.layout.host_cols);
     linalg::null_space(exec, a, n);
     linalg::gemm_batched(exec, 'N', 'N', T(1), b, n, T(0), bn);
-    linalg::pseudo_inverse_apply(exec, b, a, x, rcond);
+    if (want_x) linalg::pseudo_inverse_apply(exec, b, a, x, rcond);
   }
 }
 

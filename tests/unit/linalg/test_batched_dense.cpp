@@ -950,6 +950,100 @@ TYPED_TEST(BatchedDense, NullSpaceProjectExtendedByColumnsMatchesAFreshCall) {
   }
 }
 
+// svd with empty U and V batches: the singular values alone (host: xGESDD without vectors), as
+// LAPACK's and as the call with U, to the backward-stable SVD's O(max(m, n) u ||A||) (tolerance
+// as in SvdMatchesLapackSingularValues); V without U is refused.
+TYPED_TEST(BatchedDense, SvdValuesOnlyMatchesLapackSingularValues) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const auto mats = test_matrices();
+  const auto a = to_batch<T>(mats);
+  const auto [m, n, k, one] = svd_shapes(mats);
+  auto uu = MatrixBatch<T>::allocate("u", m, k);
+  auto s = MatrixBatch<T>::allocate("s", k, one), su = MatrixBatch<T>::allocate("su", k, one);
+  la::svd(strata::ExecSpace(), a, MatrixBatch<T>{}, s, MatrixBatch<T>{});
+  la::svd(strata::ExecSpace(), a, uu, su, MatrixBatch<T>{});
+  for (int b = 0; b < a.layout.count(); ++b) {
+    const auto ref = strata::linalg::host::singular_values(rounded<T>(mats[b]));
+    const auto sb = matrix(s, b), sub = matrix(su, b);
+    const double tol = c_stable * std::max(m[b], n[b]) * u;
+    const double s1 = ref.empty() ? 0 : ref[0];
+    for (int j = 0; j < k[b]; ++j) {
+      EXPECT_NEAR(sb(j, 0), ref[j], tol * s1) << "matrix " << b << " sigma " << j;
+      EXPECT_NEAR(sb(j, 0), sub(j, 0), 2 * tol * s1) << "matrix " << b << " sigma " << j;
+      if (j > 0) {
+        EXPECT_LE(sb(j, 0), sb(j - 1, 0));
+      }
+    }
+  }
+  auto v = MatrixBatch<T>::allocate("v", n, k);
+  EXPECT_THROW(la::svd(strata::ExecSpace(), a, MatrixBatch<T>{}, s, v), strata::InvalidArgument);
+}
+
+// null_space_project_pseudo_inverse_apply with an empty X batch gives BN alone (and keeps the
+// factors); a second call with X and extend on the same A, B (no new columns) then gives X. Both
+// against one plain call: BN through the basis-independent G = BN BN^T and X, with the two-route
+// bounds of NullSpaceProjectExtendedByColumnsMatchesAFreshCall above (the host's later X comes from
+// the kept R and Q^T B^T, the same Householder QR; the bounds cover any two backward-stable
+// routes).
+TYPED_TEST(BatchedDense, NullSpaceProjectWithXLater) {
+  using T = TypeParam;
+  struct Case {
+    int p, s, q;
+  };
+  const std::vector<Case> cases = {{6, 15, 3}, {64, 84, 64}, {5, 9, 4}};
+  std::vector<HostMatrix<double>> as, bs;
+  std::vector<double> sigma_min;
+  std::vector<int> xr, xc, nc;
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    std::vector<double> sigma(static_cast<std::size_t>(k.p));
+    for (int j = 0; j < k.p; ++j) sigma[static_cast<std::size_t>(j)] = 1.0 - 0.5 * j / k.p;
+    sigma_min.push_back(sigma.back());
+    as.push_back(with_singular_values(k.p, k.s, sigma, 700 + 2 * c));
+    bs.push_back(gaussian(k.q, k.s, 701 + 2 * c));
+    xr.push_back(k.q);
+    xc.push_back(k.p);
+    nc.push_back(k.s - k.p);
+  }
+  const double rcond = 1e-6;
+  const strata::ExecSpace exec;
+  const auto a = to_batch<T>(as), b = to_batch<T>(bs);
+  auto bn1 = nan_batch<T>(xr, nc), x1 = nan_batch<T>(xr, xc);
+  auto bn2 = nan_batch<T>(xr, nc), x2 = nan_batch<T>(xr, xc), bn3 = nan_batch<T>(xr, nc);
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn1, x1, rcond);
+  la::detail::NullSpaceProjectFactors<T> factors;
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn2, MatrixBatch<T>{}, rcond,
+                                                      &factors);
+  la::detail::null_space_project_pseudo_inverse_apply(exec, a, b, bn3, x2, rcond, &factors, true);
+  if constexpr (std::is_same_v<la::detail::Backend, la::detail::HostKernels>) {
+    // Kept by the first call, used (not factored again) by the second.
+    ASSERT_EQ(factors.s.size(), cases.size());
+    for (std::size_t c = 0; c < cases.size(); ++c) EXPECT_EQ(factors.s[c], cases[c].s);
+  }
+  const double u = unit_roundoff<T>();
+  auto gamma = [&](double n) {
+    return n * u / (1 - n * u);
+  };
+  for (std::size_t c = 0; c < cases.size(); ++c) {
+    const auto& k = cases[c];
+    const int i = static_cast<int>(c);
+    const auto ab = rounded<T>(as[c]), bb = rounded<T>(bs[c]);
+    const double norm_a = frobenius(ab), norm_b = frobenius(bb);
+    const double kappa = norm_a / sigma_min[c];
+    const auto g1 = multiply(matrix(bn1, i), matrix(bn1, i), false, true);
+    const double g_tol = norm_b * norm_b * (2 * kappa * k.p * gamma(4.0 * k.s) + 4 * gamma(k.s));
+    for (const auto* bn : {&bn2, &bn3}) {
+      EXPECT_LE(distance(g1, multiply(matrix(*bn, i), matrix(*bn, i), false, true)), g_tol)
+          << "case " << c;
+    }
+    EXPECT_LE(distance(matrix(x1, i), matrix(x2, i)), 4 * std::sqrt(2.0) * norm_b * k.p *
+                                                          gamma(4.0 * k.s) * norm_a /
+                                                          (sigma_min[c] * sigma_min[c]))
+        << "case " << c;
+  }
+}
+
 TYPED_TEST(BatchedDense, UninitializedOutputsAreFullyOverwritten) {
   // allocate_uninitialized is for outputs that a call overwrites entirely: svd, null_space,
   // pseudo_inverse_apply, copy_batched and gemm_batched with beta = 0 (also with an empty inner

@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "strata/core/error.hpp"
@@ -178,6 +179,15 @@ struct RankChoice {
   // blocks' products (with a shared sketch, Levitt-Martinsson, Y Omega^+ is already solved with
   // the null space: its xGEQRF is the one the null space needs) and with f.d empty.
   bool discard_if_capped = false;
+  // With discard_if_capped, on a level expected to be capped (the first pass's leaves, whose
+  // samples cover only the default rank p: build_distributed): decide the ranks from the singular
+  // values alone (xGESDD without vectors) and from the null-space products alone, and form X =
+  // Y Omega^+ (from the kept QR factors) and the bases only if no node is capped. A capped level
+  // then costs neither (measured: the first pass's leaves were ~30% of the level work on
+  // cauchy-1d N = 4096, tol 1e-6, all of it thrown away but the QR factors); an uncapped one
+  // costs one singular-value computation more. Host kernels only (elsewhere the kept factors
+  // that make the later X cheap do not exist).
+  bool values_first = false;
 };
 
 /// Tolerance-mode rank of one node from the singular values sigma (non-increasing, all
@@ -342,15 +352,19 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
   auto zp = scratch.take(slot_zp, "strata::hss::compress::Zp", dims.col_dim, dims.row_dim);
   auto yp = scratch.take(slot_yp, "strata::hss::compress::YP", dims.row_dim, kp);
   auto zq = scratch.take(slot_zq, "strata::hss::compress::ZQ", dims.col_dim, kq);
+  const bool values_first = std::is_same_v<la::detail::Backend, la::detail::HostKernels> &&
+                            shared_sketch && choice.values_first && choice.discard_if_capped &&
+                            choice.fixed == 0 && !extend;
   if (shared_sketch) {
     // Kept for a pass that may be discarded (a next pass then extends them), used when extending.
     auto& kept = scratch.factors(level);
     const bool keep = choice.discard_if_capped || extend;
     if (!keep) kept = {};
-    la::detail::null_space_project_pseudo_inverse_apply(exec, om, y, yp, d_full, 0,
-                                                        keep ? &kept[0] : nullptr, extend);
-    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, zp, 0,
-                                                        keep ? &kept[1] : nullptr, extend);
+    const MatrixBatch<T> later;  // values_first: X once the ranks are known (below)
+    la::detail::null_space_project_pseudo_inverse_apply(
+        exec, om, y, yp, values_first ? later : d_full, 0, keep ? &kept[0] : nullptr, extend);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, values_first ? later : zp,
+                                                        0, keep ? &kept[1] : nullptr, extend);
   } else {
     auto p = scratch.take(slot_p, "strata::hss::compress::P", sv, kp);
     auto q = scratch.take(slot_q, "strata::hss::compress::Q", sv, kq);
@@ -367,51 +381,71 @@ LevelFactors<T> factor_level(const ExecSpace& exec, const LevelDims& dims, const
       MatrixBatch<T>::allocate_uninitialized("strata::hss::compress::Vfull", dims.col_dim, kv);
   auto su = scratch.take(slot_su, "strata::hss::compress::sigmaU", ku, ones);
   auto svv = scratch.take(slot_sv, "strata::hss::compress::sigmaV", kv, ones);
-  la::svd(exec, yp, uf, su, MatrixBatch<T>{});
-  la::svd(exec, zq, vf, svv, MatrixBatch<T>{});
   LevelFactors<T> f;
   f.dims = dims;
   f.r.resize(n);
   f.c.resize(n);
   bool capped_here = false;
-  if (choice.fixed > 0) {
-    for (int i = 0; i < n; ++i) {
-      f.r[i] = static_cast<int>(std::min<index_type>(choice.fixed, ku[i]));
-      f.c[i] = static_cast<int>(std::min<index_type>(choice.fixed, kv[i]));
-    }
-  } else {
-    // The D sketch's error amplification (ToleranceSchedule): U's residual enters D through
-    // Omega_t^+ (col_dim x s_d), V's through Psi_t^+ (row_dim x s_d).
-    const double node_budget =
-        choice.budget / std::sqrt(std::max(choice.levels, 1) * std::ldexp(1.0, level));
-    const double s_dd = static_cast<double>(smp.s_d);
-    auto amp = [&](int c) {
-      return s_dd > c + 1 ? c / (s_dd - c - 1) : 1e6;
-    };
-    auto by_budget = [&](const MatrixBatch<T>& sigma, const std::vector<int>& k,
-                         const std::vector<int>& rows, const std::vector<int>& other,
-                         std::vector<int>& out) {
-      const auto sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, sigma.values);
-      std::vector<double> sg;
+  // f.r, f.c from the singular values in su, svv (tolerance mode: rank_for_budget; sets
+  // choice.hit_cap, choice.s_needed and capped_here for a node capped by the samples).
+  auto choose_ranks = [&] {
+    if (choice.fixed > 0) {
       for (int i = 0; i < n; ++i) {
-        const int avail = sigma.layout.host_rows[i];
-        sg.resize(static_cast<std::size_t>(avail));
-        for (int j = 0; j < avail; ++j)
-          sg[j] = static_cast<double>(sh(sigma.layout.host_offset[i] + j));
-        index_type extra = 0;
-        out[i] = rank_for_budget(sg.data(), avail, k[i], rows[i], choice.oversampling,
-                                 amp(other[i]), node_budget, extra);
-        if (extra > 0) {
-          choice.hit_cap = capped_here = true;
-          // Node i needs k - p >= r + extra, k = s - other (its null-space dimension).
-          choice.s_needed = std::max<index_type>(choice.s_needed,
-                                                 other[i] + out[i] + extra + choice.oversampling);
-        }
+        f.r[i] = static_cast<int>(std::min<index_type>(choice.fixed, ku[i]));
+        f.c[i] = static_cast<int>(std::min<index_type>(choice.fixed, kv[i]));
       }
-    };
-    by_budget(su, kp, dims.row_dim, dims.col_dim, f.r);
-    by_budget(svv, kq, dims.col_dim, dims.row_dim, f.c);
+    } else {
+      // The D sketch's error amplification (ToleranceSchedule): U's residual enters D through
+      // Omega_t^+ (col_dim x s_d), V's through Psi_t^+ (row_dim x s_d).
+      const double node_budget =
+          choice.budget / std::sqrt(std::max(choice.levels, 1) * std::ldexp(1.0, level));
+      const double s_dd = static_cast<double>(smp.s_d);
+      auto amp = [&](int c) {
+        return s_dd > c + 1 ? c / (s_dd - c - 1) : 1e6;
+      };
+      auto by_budget = [&](const MatrixBatch<T>& sigma, const std::vector<int>& k,
+                           const std::vector<int>& rows, const std::vector<int>& other,
+                           std::vector<int>& out) {
+        const auto sh = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, sigma.values);
+        std::vector<double> sg;
+        for (int i = 0; i < n; ++i) {
+          const int avail = sigma.layout.host_rows[i];
+          sg.resize(static_cast<std::size_t>(avail));
+          for (int j = 0; j < avail; ++j)
+            sg[j] = static_cast<double>(sh(sigma.layout.host_offset[i] + j));
+          index_type extra = 0;
+          out[i] = rank_for_budget(sg.data(), avail, k[i], rows[i], choice.oversampling,
+                                   amp(other[i]), node_budget, extra);
+          if (extra > 0) {
+            choice.hit_cap = capped_here = true;
+            // Node i needs k - p >= r + extra, k = s - other (its null-space dimension).
+            choice.s_needed = std::max<index_type>(choice.s_needed,
+                                                   other[i] + out[i] + extra + choice.oversampling);
+          }
+        }
+      };
+      by_budget(su, kp, dims.row_dim, dims.col_dim, f.r);
+      by_budget(svv, kq, dims.col_dim, dims.row_dim, f.c);
+    }
+  };
+  if (values_first) {
+    la::svd(exec, yp, MatrixBatch<T>{}, su, MatrixBatch<T>{});
+    la::svd(exec, zq, MatrixBatch<T>{}, svv, MatrixBatch<T>{});
+    choose_ranks();
+    if (capped_here) {
+      for (int i = 0; i < n; ++i)
+        choice.max_rank = std::max<index_type>(choice.max_rank, std::max(f.r[i], f.c[i]));
+      return f;
+    }
+    // Not capped: X from the kept factors (no new columns), then the bases; the ranks are taken
+    // again from the singular values that come with them, as on every other level.
+    auto& kept = scratch.factors(level);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, om, y, yp, d_full, 0, &kept[0], true);
+    la::detail::null_space_project_pseudo_inverse_apply(exec, ps, z, zq, zp, 0, &kept[1], true);
   }
+  la::svd(exec, yp, uf, su, MatrixBatch<T>{});
+  la::svd(exec, zq, vf, svv, MatrixBatch<T>{});
+  choose_ranks();
   for (int i = 0; i < n; ++i)
     choice.max_rank = std::max<index_type>(choice.max_rank, std::max(f.r[i], f.c[i]));
   if (capped_here && choice.discard_if_capped) return f;

@@ -14,7 +14,9 @@
 // comment at each forwarding function in batched_dense_host.cpp).
 #pragma once
 
+#include <memory>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "strata/core/kokkos_ext/spaces.hpp"
@@ -86,8 +88,31 @@ PinvPaths host_pseudo_inverse_apply(const ExecSpace& exec, const MatrixBatch<T>&
 /// dimensions p and s; empty r[i] where nothing was kept (the xGELSD route, empty shapes).
 template <class T>
 struct NullSpaceProjectFactors {
+  /// std::allocator whose value-initialization (resize, the size constructor) leaves the entries
+  /// indeterminate: the kept factors are copied in whole right after they are sized, so zeroing
+  /// them first was a second pass over fresh memory (with the page faults, ~8% of
+  /// Levitt-Martinsson's null-space step on the host: perf, laplace-curve N = 4096, tol 1e-6).
+  template <class U>
+  struct UninitializedAllocator : std::allocator<U> {
+    template <class V>
+    struct rebind {
+      using other = UninitializedAllocator<V>;
+    };
+    UninitializedAllocator() = default;
+    template <class V>
+    UninitializedAllocator(const UninitializedAllocator<V>&) noexcept {}
+    template <class V>
+    void construct(V* where) noexcept {
+      ::new (static_cast<void*>(where)) V;
+    }
+    template <class V, class... Args>
+    void construct(V* where, Args&&... args) {
+      ::new (static_cast<void*>(where)) V(std::forward<Args>(args)...);
+    }
+  };
+  using Buffer = std::vector<T, UninitializedAllocator<T>>;
   std::vector<int> p, q, s;
-  std::vector<std::vector<T>> r, c;
+  std::vector<Buffer> r, c;
 };
 
 /// null_space_project_pseudo_inverse_apply on host-accessible memory: one xGEQRF of A^T and one
@@ -112,6 +137,11 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
 /// pseudo_inverse_apply. BN agrees with B times null_space's N to rounding (O(s p u ||B||)), not
 /// bitwise. (Declared here rather than in batched_dense.hpp, which most of the library includes:
 /// its one user is hss/detail/compress_levels.hpp.)
+///
+/// `x` may be an empty batch (no matrices): then X is not computed, only BN (and, with `factors`,
+/// the kept factors): a later call with X and `extend` on the same A and B (no new columns) then
+/// costs the X part alone on the host (Levitt-Martinsson's passes that may be discarded: X is
+/// wanted only once the ranks show that the pass goes on).
 ///
 /// `factors` and `extend` (host kernels only; elsewhere ignored): keep the factors, and update
 /// the kept ones where A_b and B_b extend by columns those of the call that kept them (the first

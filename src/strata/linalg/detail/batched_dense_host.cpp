@@ -313,11 +313,12 @@ bool svd_without_v_by_gesvd(int m, int n) {
 template <class T>
 void HostKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
                       const MatrixBatch<T>& sigma, const MatrixBatch<T>& v) {
-  const bool want_v = v.layout.count() > 0;
+  const bool want_u = u.layout.count() > 0, want_v = v.layout.count() > 0;
   const auto info = for_each_matrix<T>(
       exec, "strata::linalg::svd::host", a.layout.count(),
       [&](const int b, Workspace<T>& ws, int& status) {
-        const auto src = host_ref(a, b), uu = host_ref(u, b);
+        const auto src = host_ref(a, b);
+        const auto uu = want_u ? host_ref(u, b) : HostRef<T>{nullptr, 0, 0, 1};
         int m = src.rows, n = src.cols, k = std::min(m, n), ld = std::max(1, m), ldu = uu.ld;
         if (k == 0) return;
         if (!all_finite(src)) {
@@ -338,7 +339,21 @@ void HostKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
           lapack::gesvd("S", jobvt, &m, &n, f, &ld, s, uu.p, &ldu, vt, &k, ensure(ws.work, lwork),
                         &lwork, &info);
         };
-        if (!want_v && svd_without_v_by_gesvd(m, n)) {
+        if (!want_u) {  // singular values alone (then want_v is false too: svd's contract)
+          int* iwork = ensure(ws.iwork, 8 * k);
+          lapack::gesdd("N", &m, &n, f, &ld, s, vt, &ldu, vt, &k, &query, &lwork, iwork, &info);
+          lwork = query_size(query);
+          lapack::gesdd("N", &m, &n, f, &ld, s, vt, &ldu, vt, &k, ensure(ws.work, lwork), &lwork,
+                        iwork, &info);
+          if (info > 0) {
+            copy_to(src, false, f, ld);
+            lwork = -1;
+            lapack::gesvd("N", "N", &m, &n, f, &ld, s, vt, &ldu, vt, &k, &query, &lwork, &info);
+            lwork = query_size(query);
+            lapack::gesvd("N", "N", &m, &n, f, &ld, s, vt, &ldu, vt, &k, ensure(ws.work, lwork),
+                          &lwork, &info);
+          }
+        } else if (!want_v && svd_without_v_by_gesvd(m, n)) {
           by_gesvd("N");
         } else {
           int* iwork = ensure(ws.iwork, 8 * k);
@@ -400,7 +415,7 @@ bool qr_gives_truncated_pinv(T rc, int p, int s, double rcond) {
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
                   double rcond, Workspace<T>& ws, const HostRef<T>* bn = nullptr,
-                  std::vector<T>* keep_c = nullptr);
+                  typename NullSpaceProjectFactors<T>::Buffer* keep_c = nullptr);
 
 template <class T>
 bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx, double rcond,
@@ -413,17 +428,31 @@ bool pinv_by_qr(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& xx
 }
 
 /// The solve part of pinv_by_qr: `at` (s x p, leading dimension lda) and ws.tau hold the xGEQRF
-/// factors of A^T; ws.a is not touched. With keep_c, C = Q^T B^T (s x q) is copied there.
+/// factors of A^T; ws.a is not touched. With keep_c, C = Q^T B^T (s x q) is formed there. With no
+/// X (xx.p null: only B N and the kept C asked for) the condition test and the solve are left
+/// out: B N is valid for any R (range(A^T) lies in the span of Q's first p columns).
 template <class T>
 bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, const HostRef<T>& xx,
-                  double rcond, Workspace<T>& ws, const HostRef<T>* bn, std::vector<T>* keep_c) {
+                  double rcond, Workspace<T>& ws, const HostRef<T>* bn,
+                  typename NullSpaceProjectFactors<T>::Buffer* keep_c) {
   int q = bb.rows, info = 0;
+  const bool want_x = xx.p != nullptr;
   T rc = 0;
-  lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
-                &info);
-  if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  if (want_x) {
+    lapack::trcon("1", "U", "N", &p, at, &lda, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
+                  &info);
+    if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  }
   int ldb = s, lwork = -1;
-  T* bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  // Q^T B^T is formed where it is kept (no copy afterwards); the solve then works on a copy of its
+  // first p rows.
+  T* bt = nullptr;
+  if (keep_c != nullptr) {
+    keep_c->resize(static_cast<std::size_t>(ldb) * static_cast<std::size_t>(q));
+    bt = keep_c->data();
+  } else {
+    bt = ensure(ws.b, static_cast<index_type>(ldb) * q);
+  }
   copy_to(bb, true, bt, ldb);
   T query = 0;
   lapack::ormqr("L", "T", &s, &q, &p, at, &lda, ws.tau.data(), bt, &ldb, &query, &lwork, &info);
@@ -434,11 +463,20 @@ bool pinv_from_qr(const T* at, int lda, int p, int s, const HostRef<T>& bb, cons
     for (int j = 0; j < bn->cols; ++j)
       for (int r = 0; r < q; ++r) (*bn)(r, j) = bt[p + j + static_cast<index_type>(r) * ldb];
   }
-  if (keep_c != nullptr) keep_c->assign(bt, bt + static_cast<index_type>(ldb) * q);
+  if (!want_x) return true;
+  T* top = bt;
+  int ldt = ldb;
+  if (keep_c != nullptr) {
+    ldt = std::max(1, p);
+    top = ensure(ws.b, static_cast<index_type>(ldt) * q);
+    for (int j = 0; j < q; ++j)
+      std::copy(bt + static_cast<index_type>(j) * ldb, bt + static_cast<index_type>(j) * ldb + p,
+                top + static_cast<index_type>(j) * ldt);
+  }
   const T one = 1;
-  lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, bt, &ldb);
+  lapack::trsm("L", "U", "N", "N", &p, &q, &one, at, &lda, top, &ldt);
   for (int j = 0; j < p; ++j)
-    for (int r = 0; r < q; ++r) xx(r, j) = bt[j + static_cast<index_type>(r) * ldb];
+    for (int r = 0; r < q; ++r) xx(r, j) = top[j + static_cast<index_type>(r) * ldt];
   return true;
 }
 
@@ -539,19 +577,25 @@ namespace {
 /// rectangular) gives A^T = Q [R; 0] with Q^T B^T = [Q1^T [C0(0:p, :); E]; C0(p:s0, :)] (E =
 /// B(:, s0:s)^T, xTPMQRT) up to the order of the rows below p: those rows stay B times an
 /// orthonormal basis of A's null space (the old directions, then the new ones). Then the null-space
-/// product and X^T = R^{-1} (Q^T B^T)(0:p, :) as in pinv_from_qr. Returns false, with the outputs
-/// untouched and the kept factors spoiled, when R is too ill-conditioned for the QR route.
+/// product and X^T = R^{-1} (Q^T B^T)(0:p, :) as in pinv_from_qr (no X, and no condition test,
+/// when xx.p is null). Returns false, with the outputs untouched and the kept factors spoiled,
+/// when R is too ill-conditioned for the QR route.
 template <class T>
 bool extend_null_space_project(const HostRef<T>& aa, const HostRef<T>& bb, const HostRef<T>& yn,
-                               const HostRef<T>& xx, double rcond, int s0, std::vector<T>& r,
-                               std::vector<T>& c, Workspace<T>& ws) {
+                               const HostRef<T>& xx, double rcond, int s0,
+                               typename NullSpaceProjectFactors<T>::Buffer& r,
+                               typename NullSpaceProjectFactors<T>::Buffer& c, Workspace<T>& ws) {
   int p = aa.rows, s = aa.cols, q = bb.rows, d = s - s0, zero = 0, info = 0;
-  std::vector<T> cn(static_cast<std::size_t>(s) * static_cast<std::size_t>(q));
-  for (int j = 0; j < q; ++j)
-    std::copy(c.data() + static_cast<index_type>(j) * s0,
-              c.data() + static_cast<index_type>(j) * s0 + s0,
-              cn.data() + static_cast<index_type>(j) * s);
+  const bool want_x = xx.p != nullptr;
+  // Q^T B^T: the kept C itself when no columns are new (d = 0: X of an earlier call without it).
+  typename NullSpaceProjectFactors<T>::Buffer cn;
+  const T* ct = c.data();
   if (d > 0) {
+    cn.resize(static_cast<std::size_t>(s) * static_cast<std::size_t>(q));
+    for (int j = 0; j < q; ++j)
+      std::copy(c.data() + static_cast<index_type>(j) * s0,
+                c.data() + static_cast<index_type>(j) * s0 + s0,
+                cn.data() + static_cast<index_type>(j) * s);
     T* w = ensure(ws.a, static_cast<index_type>(d) * p);
     T* e = ensure(ws.b, static_cast<index_type>(d) * q);
     for (int j = 0; j < p; ++j)
@@ -567,22 +611,27 @@ bool extend_null_space_project(const HostRef<T>& aa, const HostRef<T>& bb, const
     for (int j = 0; j < q; ++j)
       std::copy(e + static_cast<index_type>(j) * d, e + static_cast<index_type>(j) * d + d,
                 cn.data() + s0 + static_cast<index_type>(j) * s);
+    ct = cn.data();
   }
-  T rc = 0;
-  lapack::trcon("1", "U", "N", &p, r.data(), &p, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
-                &info);
-  if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  if (want_x) {
+    T rc = 0;
+    lapack::trcon("1", "U", "N", &p, r.data(), &p, &rc, ensure(ws.work, 3 * p), ensure(ws.iwork, p),
+                  &info);
+    if (info != 0 || !(rc > 0) || !qr_gives_truncated_pinv(rc, p, s, rcond)) return false;
+  }
   for (int j = 0; j < yn.cols; ++j)
-    for (int row = 0; row < q; ++row) yn(row, j) = cn[p + j + static_cast<index_type>(row) * s];
-  T* top = ensure(ws.b, static_cast<index_type>(p) * q);
-  for (int j = 0; j < q; ++j)
-    std::copy(cn.data() + static_cast<index_type>(j) * s,
-              cn.data() + static_cast<index_type>(j) * s + p, top + static_cast<index_type>(j) * p);
-  const T one = 1;
-  lapack::trsm("L", "U", "N", "N", &p, &q, &one, r.data(), &p, top, &p);
-  for (int j = 0; j < p; ++j)
-    for (int row = 0; row < q; ++row) xx(row, j) = top[j + static_cast<index_type>(row) * p];
-  c = std::move(cn);
+    for (int row = 0; row < q; ++row) yn(row, j) = ct[p + j + static_cast<index_type>(row) * s];
+  if (want_x) {
+    T* top = ensure(ws.b, static_cast<index_type>(p) * q);
+    for (int j = 0; j < q; ++j)
+      std::copy(ct + static_cast<index_type>(j) * s, ct + static_cast<index_type>(j) * s + p,
+                top + static_cast<index_type>(j) * p);
+    const T one = 1;
+    lapack::trsm("L", "U", "N", "N", &p, &q, &one, r.data(), &p, top, &p);
+    for (int j = 0; j < p; ++j)
+      for (int row = 0; row < q; ++row) xx(row, j) = top[j + static_cast<index_type>(row) * p];
+  }
+  if (d > 0) c = std::move(cn);
   return true;
 }
 
@@ -595,6 +644,7 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
                                                   NullSpaceProjectFactors<T>* factors,
                                                   bool extend) {
   const int count = a.layout.count();
+  const bool want_x = x.layout.count() > 0;
   // Kept factors from the earlier call, per matrix (none when the batch differs).
   const bool reuse = extend && factors != nullptr && static_cast<int>(factors->r.size()) == count &&
                      static_cast<int>(factors->p.size()) == count;
@@ -609,16 +659,16 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
   const auto info = for_each_matrix<T>(
       exec, "strata::linalg::null_space_project_pseudo_inverse_apply::host", count,
       [&](const int i, Workspace<T>& ws, int& status) {
-        const auto aa = host_ref(a, i), bb = host_ref(b, i), yn = host_ref(bn, i),
-                   xx = host_ref(x, i);
+        const auto aa = host_ref(a, i), bb = host_ref(b, i), yn = host_ref(bn, i);
+        const auto xx = want_x ? host_ref(x, i) : HostRef<T>{nullptr, 0, 0, 1};
         int p = aa.rows, s = aa.cols, kn = yn.cols, q = bb.rows, ld = std::max(1, s);
         if (!all_finite(aa)) {
           status = not_finite;
           return;
         }
         const auto k = static_cast<std::size_t>(i);
-        std::vector<T>* keep_r = factors != nullptr ? &factors->r[k] : nullptr;
-        std::vector<T>* keep_c = factors != nullptr ? &factors->c[k] : nullptr;
+        auto* keep_r = factors != nullptr ? &factors->r[k] : nullptr;
+        auto* keep_c = factors != nullptr ? &factors->c[k] : nullptr;
         if (reuse && !keep_r->empty() && factors->p[k] == p && factors->q[k] == q &&
             factors->s[k] <= s && kn == s - p) {
           if (extend_null_space_project(aa, bb, yn, xx, rcond, factors->s[k], *keep_r, *keep_c,
@@ -633,7 +683,7 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
         }
         if (q == 0) return;
         if (s == 0) {  // then kn = 0: X = 0
-          for (int j = 0; j < p; ++j)
+          for (int j = 0; j < p && want_x; ++j)
             for (int r = 0; r < q; ++r) xx(r, j) = T(0);
           return;
         }
@@ -647,11 +697,13 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
         geqrf(s, p, f, ld, ws);
         if (p <= s && pinv_from_qr(f, ld, p, s, bb, xx, rcond, ws, &yn, keep_c)) {
           if (keep_r != nullptr) {
-            keep_r->assign(static_cast<std::size_t>(p) * static_cast<std::size_t>(p), T(0));
+            // The leading p x p block; only its upper triangle R is read (xTRCON, xTRSM and
+            // xTPQRT take it as upper triangular), the reflectors below stay unused.
+            keep_r->resize(static_cast<std::size_t>(p) * static_cast<std::size_t>(p));
             for (int j = 0; j < p; ++j)
-              for (int row = 0; row <= j; ++row)
-                (*keep_r)[row + static_cast<std::size_t>(j) * p] =
-                    f[row + static_cast<index_type>(j) * ld];
+              std::copy(f + static_cast<index_type>(j) * ld,
+                        f + static_cast<index_type>(j) * ld + p,
+                        keep_r->data() + static_cast<index_type>(j) * p);
             factors->p[k] = p;
             factors->q[k] = q;
             factors->s[k] = s;
@@ -666,7 +718,7 @@ void host_null_space_project_pseudo_inverse_apply(const ExecSpace& exec, const M
           int ldb = bb.ld, ldn = yn.ld;
           lapack::gemm("N", "N", &q, &kn, &s, &one, bb.p, &ldb, nn, &s, &zero, yn.p, &ldn);
         }
-        if (pinv_by_svd(aa, bb, xx, rcond, ws) != 0) status = no_convergence;
+        if (want_x && pinv_by_svd(aa, bb, xx, rcond, ws) != 0) status = no_convergence;
       });
   check_info(info, "null_space_project_pseudo_inverse_apply");
 }
