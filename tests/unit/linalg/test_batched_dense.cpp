@@ -23,12 +23,16 @@
 #include "strata/linalg/detail/batched_dense_backend.hpp"
 #include "strata/linalg/detail/lapack.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "support/batch_matrices.hpp"
 
 namespace {
 
 using strata::HostMatrix;
 using strata::linalg::MatrixBatch;
 namespace la = strata::linalg;
+using strata::testing::frobenius;
+using strata::testing::matrix;
+using strata::testing::to_batch;
 
 constexpr double c_stable = 20;
 
@@ -39,11 +43,7 @@ double unit_roundoff() {
 
 /// Gaussian host matrix from a counter-based stream.
 HostMatrix<double> gaussian(int m, int n, std::uint64_t seed) {
-  HostMatrix<double> a("g", m, n);
-  const strata::RandomStream s{strata::Distribution::gaussian, seed, 7};
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) a(i, j) = s.entry<double>(i, j);
-  return a;
+  return strata::testing::gaussian_matrix(m, n, seed, 7);
 }
 
 HostMatrix<double> multiply(const HostMatrix<double>& a, const HostMatrix<double>& b,
@@ -73,13 +73,6 @@ HostMatrix<double> with_singular_values(int m, int n, const std::vector<double>&
   return multiply(u, v, false, true);
 }
 
-double frobenius(const HostMatrix<double>& a) {
-  double s = 0;
-  for (std::size_t j = 0; j < a.extent(1); ++j)
-    for (std::size_t i = 0; i < a.extent(0); ++i) s += a(i, j) * a(i, j);
-  return std::sqrt(s);
-}
-
 double distance(const HostMatrix<double>& a, const HostMatrix<double>& b) {
   double s = 0;
   for (std::size_t j = 0; j < a.extent(1); ++j)
@@ -92,38 +85,6 @@ double orthogonality(const HostMatrix<double>& q) {
   const auto g = multiply(q, q, true, false);
   for (std::size_t i = 0; i < g.extent(0); ++i) g(i, i) -= 1;
   return frobenius(g);
-}
-
-/// A device batch holding copies (rounded to T) of the given host matrices.
-template <class T>
-MatrixBatch<T> to_batch(const std::vector<HostMatrix<double>>& mats) {
-  std::vector<int> rows, cols;
-  for (const auto& m : mats) {
-    rows.push_back(static_cast<int>(m.extent(0)));
-    cols.push_back(static_cast<int>(m.extent(1)));
-  }
-  auto batch = MatrixBatch<T>::allocate("batch", rows, cols);
-  auto h = Kokkos::create_mirror_view(batch.values);
-  for (std::size_t b = 0; b < mats.size(); ++b)
-    for (int j = 0; j < cols[b]; ++j)
-      for (int i = 0; i < rows[b]; ++i)
-        h(batch.layout.host_offset[b] + i +
-          static_cast<std::int64_t>(j) * batch.layout.host_ld[b]) = static_cast<T>(mats[b](i, j));
-  Kokkos::deep_copy(batch.values, h);
-  return batch;
-}
-
-/// Matrix b of a device batch, as a double host matrix.
-template <class T>
-HostMatrix<double> matrix(const MatrixBatch<T>& batch, int b) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, batch.values);
-  const int m = batch.layout.host_rows[b], n = batch.layout.host_cols[b];
-  HostMatrix<double> out("m", m, n);
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i)
-      out(i, j) = static_cast<double>(h(batch.layout.host_offset[b] + i +
-                                        static_cast<std::int64_t>(j) * batch.layout.host_ld[b]));
-  return out;
 }
 
 /// The rounded-to-T version of a host matrix (what the kernels actually see).

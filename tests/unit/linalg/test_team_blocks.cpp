@@ -25,6 +25,7 @@
 #include "strata/hss/detail/core_team_blas.hpp"
 #include "strata/linalg/detail/batched_dense_team.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "support/batch_matrices.hpp"
 
 namespace {
 
@@ -32,6 +33,7 @@ using strata::ExecSpace;
 using strata::HostMatrix;
 using strata::MemSpace;
 namespace lad = strata::linalg::detail;
+using strata::testing::frobenius;
 
 constexpr double c_stable = 20;
 constexpr double u = std::numeric_limits<double>::epsilon() / 2;
@@ -39,18 +41,7 @@ constexpr double u = std::numeric_limits<double>::epsilon() / 2;
 constexpr int repeats = 20;
 
 HostMatrix<double> gaussian(int m, int n, std::uint64_t seed) {
-  HostMatrix<double> a("g", m, n);
-  const strata::RandomStream s{strata::Distribution::gaussian, seed, 11};
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) a(i, j) = s.entry<double>(i, j);
-  return a;
-}
-
-double frobenius(const HostMatrix<double>& a) {
-  double s = 0;
-  for (std::size_t j = 0; j < a.extent(1); ++j)
-    for (std::size_t i = 0; i < a.extent(0); ++i) s += a(i, j) * a(i, j);
-  return std::sqrt(s);
+  return strata::testing::gaussian_matrix(m, n, seed, 11);
 }
 
 /// Column-major copy of a host matrix in a flat device array.

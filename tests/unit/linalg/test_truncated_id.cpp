@@ -16,21 +16,21 @@
 #include "strata/linalg/detail/lapack.hpp"
 #include "strata/linalg/detail/truncated_id.hpp"
 #include "strata/linalg/host_lapack.hpp"
+#include "support/batch_matrices.hpp"
 
 namespace {
 
 using strata::HostMatrix;
 using strata::linalg::MatrixBatch;
 namespace la = strata::linalg;
+using strata::testing::frobenius;
+using strata::testing::matrix;
+using strata::testing::to_batch;
 
 constexpr double c_stable = 20;
 
 HostMatrix<double> gaussian(int m, int n, std::uint64_t seed) {
-  HostMatrix<double> a("g", m, n);
-  const strata::RandomStream s{strata::Distribution::gaussian, seed, 11};
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i) a(i, j) = s.entry<double>(i, j);
-  return a;
+  return strata::testing::gaussian_matrix(m, n, seed, 11);
 }
 
 // U diag(sigma) V^T with U, V orthonormal (QRs of Gaussian matrices).
@@ -55,43 +55,6 @@ std::vector<double> decaying(int count, double per_decade) {
   std::vector<double> s(static_cast<std::size_t>(count));
   for (int j = 0; j < count; ++j) s[static_cast<std::size_t>(j)] = std::pow(10.0, -j / per_decade);
   return s;
-}
-
-double frobenius(const HostMatrix<double>& a) {
-  double s = 0;
-  for (std::size_t j = 0; j < a.extent(1); ++j)
-    for (std::size_t i = 0; i < a.extent(0); ++i) s += a(i, j) * a(i, j);
-  return std::sqrt(s);
-}
-
-template <class T>
-MatrixBatch<T> to_batch(const std::vector<HostMatrix<double>>& mats) {
-  std::vector<int> rows, cols;
-  for (const auto& m : mats) {
-    rows.push_back(static_cast<int>(m.extent(0)));
-    cols.push_back(static_cast<int>(m.extent(1)));
-  }
-  auto batch = MatrixBatch<T>::allocate("batch", rows, cols);
-  auto h = Kokkos::create_mirror_view(batch.values);
-  for (std::size_t b = 0; b < mats.size(); ++b)
-    for (int j = 0; j < cols[b]; ++j)
-      for (int i = 0; i < rows[b]; ++i)
-        h(batch.layout.host_offset[b] + i +
-          static_cast<std::int64_t>(j) * batch.layout.host_ld[b]) = static_cast<T>(mats[b](i, j));
-  Kokkos::deep_copy(batch.values, h);
-  return batch;
-}
-
-template <class T>
-HostMatrix<double> matrix(const MatrixBatch<T>& batch, int b) {
-  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, batch.values);
-  const int m = batch.layout.host_rows[b], n = batch.layout.host_cols[b];
-  HostMatrix<double> out("m", m, n);
-  for (int j = 0; j < n; ++j)
-    for (int i = 0; i < m; ++i)
-      out(i, j) = static_cast<double>(h(batch.layout.host_offset[b] + i +
-                                        static_cast<std::int64_t>(j) * batch.layout.host_ld[b]));
-  return out;
 }
 
 // |R_jj| of LAPACK's xGEQP3 (double) of a.
