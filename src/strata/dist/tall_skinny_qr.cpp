@@ -84,23 +84,6 @@ Matrix<T> upper_product(const ExecSpace& exec, const Matrix<T>& a, const Matrix<
   return c;
 }
 
-/// ||G - I||_F of a k x k G, in double (one reduction, read on the host).
-template <class T>
-double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
-  const std::size_t k = g.extent(0);
-  double sum = 0;
-  Kokkos::parallel_reduce(
-      "strata::tall_skinny_qr::distance_to_identity",
-      Kokkos::RangePolicy<ExecSpace>(exec, 0, k * k),
-      KOKKOS_LAMBDA(const std::size_t t, double& s) {
-        const std::size_t i = t % k, j = t / k;
-        const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
-        s += d * d;
-      },
-      sum);
-  return std::sqrt(sum);
-}
-
 /// The workspace of multiply_by_inverse: taken from the call's scratch on first use, reused by the
 /// later passes of the same factorization.
 template <class T>
@@ -232,7 +215,7 @@ TallSkinnyQrResult cholesky_qr2(const ExecSpace& exec, const DistMatrix<T>& x, M
   for (int pass = 0; pass < remaining; ++pass) {
     auto g_next = gram(exec, x);
     // The explicit inverse only where R is within 10% of orthonormal, measured (see InverseApply).
-    const bool by_inverse = gemm_apply && distance_to_identity(exec, g_next) <= 0.1;
+    const bool by_inverse = gemm_apply && linalg::distance_to_identity(exec, g_next) <= 0.1;
     Matrix<T> r_next;
     if (!cholesky_pass(exec, x, g_next, T(0), r_next, by_inverse, work))
       return fail_or_fall_back(result.shifted ? "second" : "repeated");

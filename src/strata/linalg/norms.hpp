@@ -39,4 +39,21 @@ double trace(const ExecutionSpace& exec, const View& a) {
   return sum;
 }
 
+/// ||G - I||_F of a square rank-2 view G, in double (the distance of a Gram matrix to the
+/// identity: the orthogonality error of its factor).
+template <class ExecutionSpace, class View>
+double distance_to_identity(const ExecutionSpace& exec, const View& g) {
+  const std::size_t n = g.extent(0);
+  double sum = 0;
+  Kokkos::parallel_reduce(
+      "strata::linalg::distance_to_identity", Kokkos::RangePolicy<ExecutionSpace>(exec, 0, n * n),
+      KOKKOS_LAMBDA(const std::size_t k, double& s) {
+        const std::size_t i = k % n, j = k / n;
+        const double d = static_cast<double>(g(i, j)) - (i == j ? 1.0 : 0.0);
+        s += d * d;
+      },
+      sum);
+  return std::sqrt(sum);
+}
+
 }  // namespace strata::linalg

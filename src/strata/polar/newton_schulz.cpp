@@ -73,7 +73,8 @@ namespace {
 
 // ---- small device kernels -----------------------------------------------------------------------
 
-/// sum_ij (G - I)_ij^2 for a square G, accumulated in double.
+/// sum_ij (G - I)_ij^2 for a square G, accumulated in double (linalg::distance_to_identity's
+/// sum, into a device slot for DeferredErrors).
 template <class T>
 struct SquaredDistanceToIdentity {
   Matrix<T> g;
@@ -84,17 +85,6 @@ struct SquaredDistanceToIdentity {
     s += d * d;
   }
 };
-
-/// ||G - I||_F for a square G, accumulated in double.
-template <class T>
-double distance_to_identity(const ExecSpace& exec, const Matrix<T>& g) {
-  const auto n = g.extent(0);
-  double sum = 0;
-  Kokkos::parallel_reduce("strata::polar::distance_to_identity",
-                          Kokkos::RangePolicy<ExecSpace>(exec, 0, n * n),
-                          SquaredDistanceToIdentity<T>{g, n}, sum);
-  return std::sqrt(sum);
-}
 
 /// The errors of run_iteration's fixed-step mode, measured without waiting: each squared distance
 /// ||G - I||_F^2 is reduced into a device slot, and all are read back once at the end.
@@ -299,7 +289,7 @@ struct DistributedProducts {
 
   double gram() {
     strata::gram(exec, current, gram_matrix);
-    return distance_to_identity<T>(exec, gram_matrix);
+    return linalg::distance_to_identity(exec, gram_matrix);
   }
   void defer_errors(int count) { errors.reserve(scratch, count); }
   void gram_deferred(int slot) {
@@ -385,7 +375,7 @@ template <class T>
 struct SignProducts {
   double gram() {
     linalg::gemm(exec, "N", "N", T(1), x, x, T(0), square);
-    return distance_to_identity<T>(exec, square);
+    return linalg::distance_to_identity(exec, square);
   }
   void defer_errors(int count) { errors.reserve(exec, count); }
   void gram_deferred(int slot) {
@@ -410,7 +400,7 @@ template <class T>
 struct SqrtProducts {
   double gram() {
     linalg::gemm(exec, "N", "N", T(1), z, y, T(0), m);
-    return distance_to_identity<T>(exec, m);
+    return linalg::distance_to_identity(exec, m);
   }
   void defer_errors(int count) { errors.reserve(exec, count); }
   void gram_deferred(int slot) {
@@ -622,7 +612,7 @@ IterationResult inverse_pth_root(const ExecSpace& exec, const ConstMatrix<T>& a,
   set_identity<T>(exec, x);
   scale_into<T>(exec, x, static_cast<T>(1.0 / c), x);
   for (int step = 0;; ++step) {
-    const double error = distance_to_identity<T>(exec, m);
+    const double error = linalg::distance_to_identity(exec, m);
     if (rule.done(step, error, result.error_history)) {
       result.iterations = step;
       result.error = error;
