@@ -3,9 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <deque>
+#include <iterator>
 #include <mutex>
-#include <new>
-#include <string>
 
 #include "strata/core/error.hpp"
 #include "strata/core/kokkos_ext/fence.hpp"
