@@ -4,8 +4,9 @@
 //      roofline of a dense sketch), reported as the fraction of the GEMM rate reached; the
 //      sparse-sign sketch with 1, 8 and 16 nonzeros per column, fp64 and fp32, generated per call
 //      and with the operator cached in a SparseSignMatrix, and the right sketch A^T S^T of the
-//      transposed A with the cached operator; the cached S A also by the previous GPU kernel
-//      ("tiles", ApplyOptions::sparse_kernel; the host has one kernel); each sparse time also as a
+//      transposed A with the cached operator; the cached S A also by the previous GPU kernels
+//      ("tiles" and "columns", ApplyOptions::sparse_kernel; the automatic choice on a GPU of this
+//      shape is "column_blocks"; the host has one kernel); each sparse time also as a
 //      fraction of the copy floor (one read of A and one write of the result at the measured copy
 //      rate).
 //  (2) the FWHT of an N x c block and the SRHT (d = min(--d, N) sampled rows) of an N x c matrix
@@ -271,6 +272,10 @@ void register_all() {
           fp64 ? sparse_sketch_cached<double>(s, nnz, sk::SparseGpuKernel::tiles)
                : sparse_sketch_cached<float>(s, nnz, sk::SparseGpuKernel::tiles);
         });
+        add("sparse_sign_cached_columns/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
+          fp64 ? sparse_sketch_cached<double>(s, nnz, sk::SparseGpuKernel::columns)
+               : sparse_sketch_cached<float>(s, nnz, sk::SparseGpuKernel::columns);
+        });
       }
       add("sparse_sign_right_cached/" + p + "/" + s_text, [fp64, nnz](benchmark::State& s) {
         fp64 ? sparse_sketch_right_cached<double>(s, nnz)
@@ -334,6 +339,12 @@ void summary(const std::map<std::string, strata::bench::Recorded>& runs) {
         std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",
                     p.c_str(), tiles.c_str(), tt * 1e3, "-", "-", tt > 0 ? gemm / tt : 0.0,
                     tt > 0 ? floor / tt : 0.0);
+      const double tk =
+          find("sparse_sign_cached_columns/" + p + "/" + s_text).seconds_per_iteration;
+      const std::string columns = "  cached S, columns, nnz=" + s_text;
+      if (tk > 0)
+        std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",
+                    p.c_str(), columns.c_str(), tk * 1e3, "-", "-", gemm / tk, floor / tk);
       const double tr = find("sparse_sign_right_cached/" + p + "/" + s_text).seconds_per_iteration;
       const std::string right = "  A^T S^T cached, nnz=" + s_text;
       std::printf("%-5s %-24s %12.3f %12s %14s   (%.1fx faster than the GEMM, %.3f of floor)\n",

@@ -451,6 +451,97 @@ struct SparseColumns {
   }
 };
 
+/// The team functor of sparse_product_team's column-blocks kernel: out(i, c) = scale * (row i of
+/// S) . a(:, c), a team per block of `cols` consecutive columns of a and every row of S. The
+/// columns kernel above reads the CSR entries of S once per column of a, which at nnz >= 8 costs
+/// more than a itself (d = 1024, nnz 8: 1 MB of entries per column against 128 KB of the column);
+/// here each CSR entry read serves `cols` columns. The team streams its columns of a through team
+/// scratch in chunks of `chunk` rows (coalesced reads along each column, stored row by row so
+/// that a CSR entry's `cols` values are consecutive); thread t owns rows t, t + T, ..., t + (R - 1)
+/// T of S (T the team size, R = rows) with their sums and CSR positions in registers, and walks
+/// their entries that fall into the chunk. Where d > R T the rows go in passes of R T, each
+/// streaming the columns again (one pass on GPUs for d <= 4096: the team takes up to 1024
+/// threads). Each sum runs over its row in increasing column j, as in the other kernels (bitwise
+/// equal results).
+template <class T>
+struct SparseColumnBlocks {
+  static constexpr int cols = 8;  ///< columns of a per team
+  static constexpr int rows = 4;  ///< rows of S per thread and pass
+  using Policy = Kokkos::TeamPolicy<ExecSpace>;
+  using ScratchT =
+      Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
+  Kokkos::View<const std::int64_t*, MemSpace> entries;
+  Kokkos::View<const index_type*, MemSpace> row_ptr;
+  ConstMatrix<T> a;
+  Matrix<T> out;
+  T scale;
+  index_type d, w, width, chunk;
+
+  static std::size_t scratch_bytes(index_type chunk) {
+    return ScratchT::shmem_size(static_cast<std::size_t>(chunk) * cols);
+  }
+
+  KOKKOS_INLINE_FUNCTION void operator()(const typename Policy::member_type& team) const {
+    const index_type c0 = static_cast<index_type>(team.league_rank()) * cols;
+    const int nc = width - c0 < cols ? static_cast<int>(width - c0) : cols;
+    const index_type threads = team.team_size();
+    const index_type t = team.team_rank();
+    ScratchT tile(team.team_scratch(0), static_cast<std::size_t>(chunk) * cols);
+    for (index_type base = 0; base < d; base += threads * rows) {
+      T acc[rows][cols];
+      index_type pos[rows], end[rows];
+      STRATA_SKETCH_UNROLL
+      for (int r = 0; r < rows; ++r) {
+        const index_type i = base + r * threads + t;
+        pos[r] = i < d ? row_ptr(i) : 0;
+        end[r] = i < d ? row_ptr(i + 1) : 0;
+        STRATA_SKETCH_UNROLL
+        for (int cc = 0; cc < cols; ++cc) acc[r][cc] = T(0);
+      }
+      for (index_type j0 = 0; j0 < w; j0 += chunk) {
+        const int jn = static_cast<int>(w - j0 < chunk ? w - j0 : chunk);
+        // Every thread has consumed the previous chunk (or pass) before the tile is overwritten.
+        team.team_barrier();
+        // Coalesced along each column of a; columns past the last one are zero (never stored).
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn * cols), [&](const int q) {
+          const int cc = q / jn, row = q - cc * jn;
+          tile(static_cast<std::size_t>(row) * cols + cc) = cc < nc ? a(j0 + row, c0 + cc) : T(0);
+        });
+        // The tile is complete before any thread reads it.
+        team.team_barrier();
+        const index_type j_end = j0 + jn;
+        STRATA_SKETCH_UNROLL
+        for (int r = 0; r < rows; ++r) {
+          index_type p = pos[r];
+          // w: a sentinel column past every chunk; the next entry is read before the values of
+          // the current one, so the two loads overlap.
+          std::int64_t e = p < end[r] ? entries(p) : std::int64_t(w);
+          while ((e >= 0 ? e : ~e) < j_end) {
+            ++p;
+            const std::int64_t next = p < end[r] ? entries(p) : std::int64_t(w);
+            const std::size_t at = static_cast<std::size_t>((e >= 0 ? e : ~e) - j0) * cols;
+            if (e >= 0) {
+              STRATA_SKETCH_UNROLL
+              for (int cc = 0; cc < cols; ++cc) acc[r][cc] += tile(at + cc);
+            } else {
+              STRATA_SKETCH_UNROLL
+              for (int cc = 0; cc < cols; ++cc) acc[r][cc] -= tile(at + cc);
+            }
+            e = next;
+          }
+          pos[r] = p;
+        }
+      }
+      STRATA_SKETCH_UNROLL
+      for (int r = 0; r < rows; ++r) {
+        const index_type i = base + r * threads + t;
+        if (i >= d) continue;
+        for (int cc = 0; cc < nc; ++cc) out(i, c0 + cc) = scale * acc[r][cc];
+      }
+    }
+  }
+};
+
 /// The scratch budget of the columns kernel, in bytes (the team scratch limit, as fwht_team's).
 inline std::size_t sparse_columns_budget() {
   const auto limit = static_cast<std::size_t>(Kokkos::TeamPolicy<ExecSpace>::scratch_size_max(0));
@@ -487,6 +578,44 @@ void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const 
   typename F::Policy policy(exec, league, team_size);
   policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
   Kokkos::parallel_for("strata::sketch::sparse_left_columns", policy, f);
+}
+
+/// The team size the column-blocks kernel asks for: enough threads for all d rows of S in one
+/// pass (SparseColumnBlocks::rows per thread), in whole warps, between 128 and 1024.
+inline int sparse_column_blocks_team(index_type d) {
+  const index_type per = SparseColumnBlocks<double>::rows;
+  index_type t = (d + per - 1) / per;
+  t = (t + 31) / 32 * 32;
+  return static_cast<int>(std::min<index_type>(1024, std::max<index_type>(128, t)));
+}
+
+template <class T>
+void run_sparse_column_blocks(const ExecSpace& exec, const SparseSignMatrix& s,
+                              const ConstMatrix<T>& a, const Matrix<T>& out, T scale) {
+  using F = SparseColumnBlocks<T>;
+  F f{s.row_entries(), s.row_offsets(), a, out, scale, 0, 0, 0, 0};
+  f.d = s.description().rows;
+  f.w = s.col_end() - s.col_begin();
+  f.width = static_cast<index_type>(a.extent(1));
+  if (f.d == 0 || f.width == 0) return;
+  // The longest chunk that fits the team scratch (scratch_bytes is chunk * cols * sizeof(T) plus
+  // a fixed padding), in whole multiples of 32 rows.
+  const std::size_t budget = sparse_columns_budget();
+  const std::size_t per_row = F::cols * sizeof(T);
+  STRATA_REQUIRE(budget >= 2 * per_row, InternalError,
+                 "sparse-sign S A: no team scratch for the column-blocks kernel");
+  index_type chunk = static_cast<index_type>((budget - F::scratch_bytes(0)) / per_row);
+  if (chunk > 32) chunk -= chunk % 32;
+  f.chunk = std::max<index_type>(1, std::min(chunk, std::max<index_type>(f.w, 1)));
+  const std::size_t bytes = F::scratch_bytes(f.chunk);
+  const int league = checked_int((f.width + F::cols - 1) / F::cols,
+                                 "sparse-sign S A: column blocks of A (the league)");
+  typename F::Policy probe(exec, league, 1);
+  probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  const int team_size = kx::team_size(exec, probe, f, sparse_column_blocks_team(f.d));
+  typename F::Policy policy(exec, league, team_size);
+  policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
+  Kokkos::parallel_for("strata::sketch::sparse_left_column_blocks", policy, f);
 }
 
 }  // namespace
@@ -527,8 +656,12 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
                  " and the output ", out.extent(0), " x ", out.extent(1), " for a ", d, " x ", w,
                  " block of S");
   if (width == 0) return;
+  const index_type blocks = (width + SparseColumnBlocks<T>::cols - 1) / SparseColumnBlocks<T>::cols;
   if (transposed) {
     run_sparse_gather<T, true>(exec, s, a, out, scale);
+  } else if (kernel == SparseGpuKernel::column_blocks ||
+             (kernel == SparseGpuKernel::automatic && blocks >= sparse_columns_min_width(exec))) {
+    run_sparse_column_blocks<T>(exec, s, a, out, scale);
   } else if (kernel == SparseGpuKernel::columns ||
              (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d) &&
               width >= sparse_columns_min_width(exec) &&

@@ -92,14 +92,21 @@ struct SketchOperator {
 
 /// The GPU kernel of the sparse-sign product S A (non-host backends; the host has its own loops).
 enum class SparseGpuKernel {
-  /// columns where it fits (d rows of S' sums and CSR positions in team scratch), A has at least
-  /// one column per 2048 resident threads and S has at most 8 nonzeros per column; else tiles.
+  /// column_blocks where A has at least 8 columns per 2048 resident threads of the device (a
+  /// team per 8 columns then still gives every multiprocessor a team); else columns where it
+  /// fits (d rows of S' sums and CSR positions in team scratch), A has at least one column per
+  /// 2048 resident threads and S has at most 8 nonzeros per column; else tiles.
   automatic,
   /// A team per 32 columns of A and block of rows of S, A streamed in short row tiles.
   tiles,
   /// A team per column of A and all d rows of S: the column streamed once, in long chunks, through
   /// team scratch; each thread walks whole CSR rows of S against the chunk.
-  columns
+  columns,
+  /// A team per 8 columns of A and all d rows of S: the 8 columns streamed once through team
+  /// scratch, each thread's rows of S with their 8 sums in registers, so that each CSR entry of S
+  /// is read once per 8 columns instead of once per column (d > 4 x the team size: several
+  /// passes, each streaming the columns again).
+  column_blocks
 };
 
 struct ApplyOptions {

@@ -414,6 +414,14 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
     Matrix<T> sa_tiles("sa_tiles", sa.extent(0), sa.extent(1));
     sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa_tiles, scale, false,
                                     sk::SparseGpuKernel::tiles);
+    // The column-blocks kernel: 8 columns of a per team (k = 1, 2, 3, 5, 9, 20: partial blocks),
+    // chunks of ~500 rows in fp64 on the host's team scratch (the w >= 1000 cases span several),
+    // and on the host's one-thread teams 4 rows of S per pass, so every d > 4 takes several passes.
+    // NaN-filled first: every entry must be written.
+    Matrix<T> sa_blocks("sa_blocks", sa.extent(0), sa.extent(1));
+    Kokkos::deep_copy(sa_blocks, std::numeric_limits<T>::quiet_NaN());
+    sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(a), sa_blocks, scale, false,
+                                    sk::SparseGpuKernel::column_blocks);
     sk::detail::sparse_product_team(exec, s, strata::ConstMatrix<T>(b), bs, scale, true);
     // The host kernels add the same terms in the same (increasing column) order: bitwise equal.
     Matrix<T> sa_host("sa_host", sa.extent(0), sa.extent(1));
@@ -422,10 +430,11 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
     sk::sketch_columns<T>(exec, s, b, bs_host);
     const auto got_sa = to_double(sa), got_bs = to_double(bs);
     const auto host_sa = to_double(sa_host), host_bs = to_double(bs_host);
-    const auto got_tiles = to_double(sa_tiles);
+    const auto got_tiles = to_double(sa_tiles), got_blocks = to_double(sa_blocks);
     for (std::size_t i = 0; i < got_sa.size(); ++i) {
       ASSERT_EQ(got_sa.data()[i], host_sa.data()[i]) << "S A entry " << i << ", d = " << c.d;
       ASSERT_EQ(got_tiles.data()[i], host_sa.data()[i]) << "S A (tiles) entry " << i;
+      ASSERT_EQ(got_blocks.data()[i], host_sa.data()[i]) << "S A (column blocks) entry " << i;
     }
     for (std::size_t i = 0; i < got_bs.size(); ++i)
       ASSERT_EQ(got_bs.data()[i], host_bs.data()[i]) << "A S^T entry " << i << ", d = " << c.d;
@@ -445,7 +454,7 @@ TYPED_TEST(TeamKernels, SparseSignProductsEqualHostKernelsAndExplicitOperator) {
   }
   // More rows of S than the columns kernel can hold in team scratch: refused with a clear error,
   // while the automatic choice (which would throw the same if it took the columns kernel) runs
-  // the tiles.
+  // the column blocks (or the tiles), bitwise equal to the tiles.
   index_type too_many = 1;
   while (sk::detail::sparse_columns_fit<T>(too_many)) too_many *= 2;
   too_many *= 2;
