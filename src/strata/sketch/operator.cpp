@@ -467,6 +467,9 @@ template <class T>
 struct SparseColumnBlocks {
   static constexpr int cols = 8;  ///< columns of a per team
   static constexpr int rows = 4;  ///< rows of S per thread and pass
+  /// Values per row of the tile: one more than the columns, so that the loads of a column (rows
+  /// of the tile in consecutive threads) do not fall into the same memory bank.
+  static constexpr int pitch = cols + 1;
   using Policy = Kokkos::TeamPolicy<ExecSpace>;
   using ScratchT =
       Kokkos::View<T*, typename ExecSpace::scratch_memory_space, Kokkos::MemoryUnmanaged>;
@@ -478,7 +481,7 @@ struct SparseColumnBlocks {
   index_type d, w, width, chunk;
 
   static std::size_t scratch_bytes(index_type chunk) {
-    return ScratchT::shmem_size(static_cast<std::size_t>(chunk) * cols);
+    return ScratchT::shmem_size(static_cast<std::size_t>(chunk) * pitch);
   }
 
   KOKKOS_INLINE_FUNCTION void operator()(const typename Policy::member_type& team) const {
@@ -486,7 +489,7 @@ struct SparseColumnBlocks {
     const int nc = width - c0 < cols ? static_cast<int>(width - c0) : cols;
     const index_type threads = team.team_size();
     const index_type t = team.team_rank();
-    ScratchT tile(team.team_scratch(0), static_cast<std::size_t>(chunk) * cols);
+    ScratchT tile(team.team_scratch(0), static_cast<std::size_t>(chunk) * pitch);
     for (index_type base = 0; base < d; base += threads * rows) {
       T acc[rows][cols];
       index_type pos[rows], end[rows];
@@ -505,7 +508,7 @@ struct SparseColumnBlocks {
         // Coalesced along each column of a; columns past the last one are zero (never stored).
         Kokkos::parallel_for(Kokkos::TeamThreadRange(team, jn * cols), [&](const int q) {
           const int cc = q / jn, row = q - cc * jn;
-          tile(static_cast<std::size_t>(row) * cols + cc) = cc < nc ? a(j0 + row, c0 + cc) : T(0);
+          tile(static_cast<std::size_t>(row) * pitch + cc) = cc < nc ? a(j0 + row, c0 + cc) : T(0);
         });
         // The tile is complete before any thread reads it.
         team.team_barrier();
@@ -519,7 +522,7 @@ struct SparseColumnBlocks {
           while ((e >= 0 ? e : ~e) < j_end) {
             ++p;
             const std::int64_t next = p < end[r] ? entries(p) : std::int64_t(w);
-            const std::size_t at = static_cast<std::size_t>((e >= 0 ? e : ~e) - j0) * cols;
+            const std::size_t at = static_cast<std::size_t>((e >= 0 ? e : ~e) - j0) * pitch;
             if (e >= 0) {
               STRATA_SKETCH_UNROLL
               for (int cc = 0; cc < cols; ++cc) acc[r][cc] += tile(at + cc);
@@ -598,10 +601,10 @@ void run_sparse_column_blocks(const ExecSpace& exec, const SparseSignMatrix& s,
   f.w = s.col_end() - s.col_begin();
   f.width = static_cast<index_type>(a.extent(1));
   if (f.d == 0 || f.width == 0) return;
-  // The longest chunk that fits the team scratch (scratch_bytes is chunk * cols * sizeof(T) plus
+  // The longest chunk that fits the team scratch (scratch_bytes is chunk * pitch * sizeof(T) plus
   // a fixed padding), in whole multiples of 32 rows.
   const std::size_t budget = sparse_columns_budget();
-  const std::size_t per_row = F::cols * sizeof(T);
+  const std::size_t per_row = F::pitch * sizeof(T);
   STRATA_REQUIRE(budget >= 2 * per_row, InternalError,
                  "sparse-sign S A: no team scratch for the column-blocks kernel");
   index_type chunk = static_cast<index_type>((budget - F::scratch_bytes(0)) / per_row);
