@@ -539,7 +539,11 @@ struct SparseColumnBlocks {
       for (int r = 0; r < rows; ++r) {
         const index_type i = base + r * threads + t;
         if (i >= d) continue;
-        for (int cc = 0; cc < nc; ++cc) out(i, c0 + cc) = scale * acc[r][cc];
+        // Constant trip count (unrolled): acc stays in registers, a loop to nc would index it
+        // dynamically and put it in local memory on GPUs.
+        STRATA_SKETCH_UNROLL
+        for (int cc = 0; cc < cols; ++cc)
+          if (cc < nc) out(i, c0 + cc) = scale * acc[r][cc];
       }
     }
   }
