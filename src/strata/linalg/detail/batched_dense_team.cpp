@@ -195,12 +195,61 @@ template <class T>
 void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
                       const MatrixBatch<T>& sigma, const MatrixBatch<T>& v) {
   const int count = a.layout.count();
-  const auto a_ref = ref<T>(a), u_ref = ref<T>(u), s_ref = ref<T>(sigma), v_ref = ref<T>(v);
-  const int len = std::max(1, a.layout.max_rows() + a.layout.max_cols());
+  const bool want_u = u.layout.count() > 0, want_v = v.layout.count() > 0;
+  // Per matrix, team_jacobi_svd works on W = A (tall, m >= n) or A^T (wide), p x q with p = max(m,
+  // n) and q = min(m, n): W's columns become U (tall) or V (wide), and the accumulated rotations
+  // (q x q) V (tall) or U (wide). What nobody asked for is not computed: without U (values only)
+  // neither; with U but not V, the rotations of tall matrices and W's vectors of wide ones.
+  std::size_t w_len = 1, j_len = 1;
+  int p_max = 1, q_max = 1;
+  bool any_vectors = false, any_rotations = false, w_without_output = false;
+  std::vector<int> work_rows(static_cast<std::size_t>(count), 0), work_cols = work_rows;
+  for (int b = 0; b < count; ++b) {
+    const int m = a.layout.host_rows[b], n = a.layout.host_cols[b];
+    const bool tall = m >= n;
+    const int p = std::max(m, n), q = std::min(m, n);
+    const bool vectors = tall ? want_u : want_v, rotations = tall ? want_v : want_u;
+    w_len = std::max(w_len, static_cast<std::size_t>(p) * static_cast<std::size_t>(q));
+    p_max = std::max(p_max, p);
+    q_max = std::max(q_max, q);
+    any_vectors = any_vectors || vectors;
+    if (rotations) {
+      any_rotations = true;
+      j_len = std::max(j_len, static_cast<std::size_t>(q) * static_cast<std::size_t>(q));
+    }
+    if (!vectors) {
+      w_without_output = true;
+      work_rows[static_cast<std::size_t>(b)] = p;
+      work_cols[static_cast<std::size_t>(b)] = q;
+    }
+  }
+  // Team scratch: the squared column norms, the Gram-Schmidt vectors (only with vectors) and the
+  // sort's swaps always; W, and then J, too where they fit in level 0 (a GPU's shared memory:
+  // every round reads and writes W, so there it is a shared-memory pass rather than a
+  // global-memory one). Otherwise W and J stay in global memory: in the outputs, or for W without
+  // an output in `work`.
+  const int work_len = any_vectors ? p_max + q_max : 0;
+  const std::size_t vector_bytes = Scratch<T>::shmem_size(q_max) +
+                                   Scratch<T>::shmem_size(work_len) +
+                                   Scratch<int>::shmem_size(q_max + 1);
+  const std::size_t w_bytes = Scratch<T>::shmem_size(w_len);
+  const std::size_t j_bytes = any_rotations ? Scratch<T>::shmem_size(j_len) : 0;
+  const auto level0 = static_cast<std::size_t>(TeamPolicy::scratch_size_max(0));
+  const bool w_in_scratch = vector_bytes + w_bytes <= level0;
+  const bool j_in_scratch =
+      any_rotations && w_in_scratch && vector_bytes + w_bytes + j_bytes <= level0;
+  const std::size_t bytes =
+      vector_bytes + (w_in_scratch ? w_bytes : 0) + (j_in_scratch ? j_bytes : 0);
+  const int level = scratch_level(bytes);
+  MatrixBatch<T> work;
+  if (!w_in_scratch && w_without_output) {
+    // Every entry is overwritten by the copy of A below.
+    work = MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::w", work_rows, work_cols);
+  }
+  const auto a_ref = ref<T>(a), u_ref = ref<T>(u), s_ref = ref<T>(sigma), v_ref = ref<T>(v),
+             x_ref = ref<T>(work);
   const T tiny = std::numeric_limits<T>::min() / std::numeric_limits<T>::epsilon();
   Kokkos::View<int*, MemSpace> info("strata::linalg::svd::info", count);
-  const std::size_t bytes = Scratch<T>::shmem_size(len) + Scratch<int>::shmem_size(2);
-  const int level = scratch_level(bytes);
   // team_jacobi_svd gives each rotation's columns to the vector lanes of one team thread: 16 lanes
   // on a GPU (the columns here have tens to a few hundred rows).
   constexpr int lanes = 16;
@@ -209,20 +258,50 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
   Kokkos::parallel_for(
       "strata::linalg::svd", policy, KOKKOS_LAMBDA(const Member& member) {
         const int b = member.league_rank();
-        Scratch<T> work(member.team_scratch(level), len);
-        Scratch<int> shared(member.team_scratch(level), 2);
-        const auto src = a_ref(b), uu = u_ref(b), vv = v_ref(b);
+        Scratch<T> norm2(member.team_scratch(level), q_max);
+        Scratch<T> vectors_work(member.team_scratch(level), work_len);
+        Scratch<int> shared(member.team_scratch(level), q_max + 1);
+        T* const w_buffer =
+            w_in_scratch ? Scratch<T>(member.team_scratch(level), w_len).data() : nullptr;
+        T* const j_buffer =
+            j_in_scratch ? Scratch<T>(member.team_scratch(level), j_len).data() : nullptr;
+        const auto src = a_ref(b);
         const bool tall = src.rows >= src.cols;
-        // Tall: W = A in U, rotations in V. Wide: W = A^T in V, rotations in U.
-        const auto w = tall ? uu : vv, j = tall ? vv : uu;
-        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, w.cols), [&](const int c) {
-          Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, w.rows),
+        const int p = tall ? src.rows : src.cols, q = tall ? src.cols : src.rows;
+        const bool vectors = tall ? want_u : want_v, rotations = tall ? want_v : want_u;
+        const MatRef<T> w_out = vectors ? (tall ? u_ref(b) : v_ref(b)) : MatRef<T>{};
+        const MatRef<T> j_out = rotations ? (tall ? v_ref(b) : u_ref(b)) : MatRef<T>{};
+        const MatRef<T> w = w_in_scratch ? MatRef<T>{w_buffer, p, q, kx::max(p, 1)}
+                            : vectors    ? w_out
+                                         : x_ref(b);
+        const MatRef<T> j = !rotations     ? MatRef<T>{}
+                            : j_in_scratch ? MatRef<T>{j_buffer, q, q, kx::max(q, 1)}
+                                           : j_out;
+        Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
+          Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, p),
                                [&](const int i) { w(i, c) = tall ? src(i, c) : src(c, i); });
-          Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, j.rows),
-                               [&](const int i) { j(i, c) = i == c ? T(1) : T(0); });
+          if (rotations) {
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, q),
+                                 [&](const int i) { j(i, c) = i == c ? T(1) : T(0); });
+          }
         });
+        // team_jacobi_svd's first pass reads whole columns of W.
         member.team_barrier();
-        const int status = team_jacobi_svd(member, w, j, s_ref(b).p, work, shared, tiny, 60);
+        const int status = team_jacobi_svd(member, w, j, vectors, s_ref(b).p, norm2, vectors_work,
+                                           shared, tiny, 60);
+        // team_jacobi_svd ends with a team barrier: W and J are complete.
+        if (w_in_scratch && vectors) {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, p),
+                                 [&](const int i) { w_out(i, c) = w(i, c); });
+          });
+        }
+        if (j_in_scratch && rotations) {
+          Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
+            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, q),
+                                 [&](const int i) { j_out(i, c) = j(i, c); });
+          });
+        }
         Kokkos::single(Kokkos::PerTeam(member), [&]() { info(b) = status; });
       });
   check_info(exec, info, "svd");
