@@ -170,6 +170,55 @@ KOKKOS_INLINE_FUNCTION int team_pivoted_qr(const Member& member, const MatRef<T>
   return rank;
 }
 
+/// The R factor of an unpivoted Householder QR of a (p x q, p >= q), for team_jacobi_svd's
+/// preconditioning: R's diagonal goes to `diagonal` (length >= q), its strict upper triangle
+/// overwrites a's; below the diagonal a is left unspecified (the reflectors are not kept). Uses
+/// the vector lanes as team_jacobi_svd does: reflector k's norm is one team reduction, and each
+/// later column j is updated by one team thread, its lanes taking the rows (one reduction for v^T
+/// a_j over rows k..p-1, v_k = 1, then the update of the same rows, each lane its own rows).
+/// Column k is only read while reflector k is applied, so R's diagonal is written apart.
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_vector_qr_r(const Member& member, const MatRef<T>& a,
+                                             const Scratch<T>& diagonal) {
+  const int p = a.rows, q = a.cols;
+  for (int k = 0; k < q; ++k) {
+    T tail = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(member, 1),
+        [&](const int, T& s) {
+          T t = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::ThreadVectorRange(member, k + 1, p),
+              [&](const int i, T& u) { u += a(i, k) * a(i, k); }, t);
+          s += t;
+        },
+        tail);
+    const T alpha = a(k, k);
+    T tau = 0, beta = alpha, scale = 1;
+    if (tail > T(0)) {
+      const T norm = kx::sqrt(alpha * alpha + tail);
+      beta = alpha >= T(0) ? -norm : norm;
+      tau = (beta - alpha) / beta;
+      scale = T(1) / (alpha - beta);
+    }
+    Kokkos::single(Kokkos::PerTeam(member), [&]() { diagonal(k) = beta; });
+    if (tau != T(0)) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k + 1, q), [&](const int j) {
+        T dot = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::ThreadVectorRange(member, k, p),
+            [&](const int i, T& u) { u += (i == k ? T(1) : scale * a(i, k)) * a(i, j); }, dot);
+        const T wj = tau * dot;
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, k, p), [&](const int i) {
+          a(i, j) -= wj * (i == k ? T(1) : scale * a(i, k));
+        });
+      });
+    }
+    // Column k + 1, updated by one thread above, is reduced by every thread next.
+    member.team_barrier();
+  }
+}
+
 /// One-sided Jacobi SVD of W (p x q, p >= q): on return sigma holds the singular values,
 /// non-increasing, and, with `vectors`, W = U diag(sigma) with U orthonormal (columns of zero
 /// singular values, and of singular values <= eps ||W||_F, completed by Gram-Schmidt); with J (q x
