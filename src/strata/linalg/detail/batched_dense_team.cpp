@@ -301,7 +301,7 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
             precondition && (!w_in_scratch || x_in_work) ? x_ref(b) : MatRef<T>{};
         const MatRef<T> w = w_in_scratch ? MatRef<T>{w_buffer, p, q, kx::max(p, 1)}
                             : vectors    ? w_out
-                                         : spare;
+                                         : MatRef<T>{spare.p, p, q, spare.ld};
         // J, or X: in scratch, else in the output (J; X that ends as U), else in `work` after W.
         MatRef<T> second;
         if (rotations || precondition) {
