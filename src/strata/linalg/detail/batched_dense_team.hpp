@@ -405,6 +405,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
       for (int k = 0; k < c; ++k) covered += w(r, k) * w(r, k);
       work(r) = T(1) - covered;
     });
+    // The single below scans every row's residual.
     member.team_barrier();
     Kokkos::single(Kokkos::PerTeam(member), [&]() {
       int best = 0;
@@ -412,6 +413,8 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
         if (work(r) > work(best)) best = r;
       shared(0) = best;
     });
+    // Every thread reads the chosen row e (the next write of shared(0) is a column later, after
+    // several more barriers).
     member.team_barrier();
     const int e = shared(0);
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
@@ -419,6 +422,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
       for (int k = 0; k < c; ++k) x -= w(e, k) * w(i, k);
       w(i, c) = x;
     });
+    // The projections below read all of column c.
     member.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, c), [&](const int k) {
       T h = 0;
@@ -427,12 +431,14 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
           h);
       Kokkos::single(Kokkos::PerThread(member), [&]() { work(p + k) = h; });
     });
+    // Every row's update reads all c projections (written by different threads).
     member.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
       T x = w(i, c);
       for (int k = 0; k < c; ++k) x -= work(p + k) * w(i, k);
       w(i, c) = x;
     });
+    // The norm below reads all of column c.
     member.team_barrier();
     T norm2_c = 0;
     Kokkos::parallel_reduce(
@@ -440,6 +446,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
         norm2_c);
     const T inv = T(1) / kx::sqrt(norm2_c);
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) { w(i, c) *= inv; });
+    // The next column's residuals (or the caller) read column c.
     member.team_barrier();
   }
   return status;
