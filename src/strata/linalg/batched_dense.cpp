@@ -273,19 +273,6 @@ void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u
         "svd", "V", v, count, [&](int b) { return ac[b]; }, k_of);
   }
   if (count == 0) return;
-  if constexpr (std::is_same_v<detail::Backend, detail::TeamKernels>) {
-    // The Jacobi kernel forms U and accumulates its rotations in V: it needs both either way.
-    if (!want_u || !want_v) {
-      std::vector<int> k(static_cast<std::size_t>(count));
-      for (int b = 0; b < count; ++b) k[static_cast<std::size_t>(b)] = k_of(b);
-      detail::Backend::svd(
-          exec, a,
-          want_u ? u : MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::U", ar, k),
-          sigma,
-          want_v ? v : MatrixBatch<T>::allocate_uninitialized("strata::linalg::svd::V", ac, k));
-      return;
-    }
-  }
   detail::Backend::svd(exec, a, u, sigma, v);
 }
 

@@ -140,9 +140,12 @@ void interpolative_decomposition(const ExecSpace& exec, const MatrixBatch<T>& a,
 /// observed). `v` may be an empty batch (no matrices): then V is not returned, and on host memory
 /// not computed where that is cheaper (xGESVD with JOBVT = 'N' for shapes with max(m, n) >=
 /// 1.6 min(m, n), where it reduces to the SVD of the QR/LQ factor; xGESDD otherwise, which was
-/// as fast or faster on near-square shapes up to 70 x 70: both measured on the host). `u` may be
-/// empty too (with `v` empty): then only sigma is returned (host memory: xGESDD with JOBZ = 'N',
-/// the singular values by dqds, at 40-60% of the cost with U on the HSS shapes 64 x 20 to 40 x 70).
+/// as fast or faster on near-square shapes up to 70 x 70: both measured on the host; device
+/// memory: tall matrices accumulate no rotations, and wide ones sweep R^T from a QR of A^T,
+/// Drmac & Veselic's preconditioning, with fewer sweeps on graded spectra). `u` may be empty too
+/// (with `v` empty): then only sigma is returned (host memory: xGESDD with JOBZ = 'N', the
+/// singular values by dqds, at 40-60% of the cost with U on the HSS shapes 64 x 20 to 40 x 70;
+/// device memory: the sweeps on R^T alone, no vectors).
 template <class T>
 void svd(const ExecSpace& exec, const MatrixBatch<T>& a, const MatrixBatch<T>& u,
          const MatrixBatch<T>& sigma, const MatrixBatch<T>& v);

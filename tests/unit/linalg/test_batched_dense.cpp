@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -407,6 +408,92 @@ TYPED_TEST(BatchedDense, TeamKernelsWithScratchBeyondSharedMemory) {
   const auto ref = strata::linalg::host::singular_values(ab);
   const auto sv = matrix(s, 0);
   for (int j = 0; j < 6; ++j) EXPECT_NEAR(sv(j, 0), ref[j], c_stable * nb * u * ref[0]) << j;
+}
+
+/// Graded singular values 1, ..., 1e-14 (geometric), k of them.
+std::vector<double> graded(int k) {
+  std::vector<double> s(static_cast<std::size_t>(k));
+  for (int j = 0; j < k; ++j) s[j] = std::pow(1e-14, k > 1 ? double(j) / (k - 1) : 0.0);
+  return s;
+}
+
+// The Jacobi team kernel (called directly, so that a host build covers it) against LAPACK's
+// singular values, for each choice of outputs: values only, U only, U and V. Each batch holds tall
+// and wide Gaussian matrices, graded spectra (1 to 1e-14) and exactly rank-deficient ones; the
+// batch's largest block decides what lives in level-0 team scratch (32 KB on the host), so the
+// batches and calls cover W and the second matrix (J, or X = R^T) both there (24 x 16), X alone
+// (values only from 60 x 50 in fp64 and 64 x 94 in fp32), W alone (U from 60 x 50 in fp64 and
+// 64 x 94 in fp32), J or X alone (U from 120 x 80 in fp32) and neither (64 x 94 in fp64).
+// Tolerances as in SvdMatchesLapackSingularValues: one-sided Jacobi is backward stable
+// with a constant growing like n u (Demmel & Veselic 1992; Higham Thm 19.10), so c n u sigma_1
+// for the values, c n u ||A||_F for the residuals and c n u sqrt(k) for ||Q^T Q - I||_F (k
+// columns), c = 20, n = max(m, n) (the QR preconditioning is backward stable as well, Higham Thm
+// 19.4). The sweeps run on W where W's vectors are asked for (tall with U, wide with U and V),
+// else on X = R^T from W = Q R; whether the rotations are accumulated changes no rotation, so the
+// calls that sweep the same matrix give the same bits.
+TYPED_TEST(BatchedDense, TeamSvdMatchesLapackForEveryOutputChoice) {
+  using T = TypeParam;
+  const double u = unit_roundoff<T>();
+  const std::vector<std::vector<HostMatrix<double>>> batches = {
+      {gaussian(24, 16, 61), gaussian(16, 24, 62), with_singular_values(20, 12, graded(12), 63),
+       with_singular_values(12, 20, graded(12), 64), with_singular_values(24, 16, {3, 2, 1}, 65),
+       with_singular_values(16, 24, {1, 1, 1e-3}, 66)},
+      {gaussian(60, 50, 67), with_singular_values(50, 60, graded(50), 68),
+       with_singular_values(60, 50, {1, 0.5, 0.25, 1e-6}, 69)},
+      {gaussian(64, 94, 70), gaussian(94, 64, 71), with_singular_values(64, 94, graded(64), 72),
+       with_singular_values(94, 64, graded(64), 73), with_singular_values(64, 94, graded(20), 74),
+       with_singular_values(94, 64, graded(20), 75)},
+      {with_singular_values(120, 80, graded(80), 76),
+       with_singular_values(80, 120, graded(30), 77)}};
+  for (std::size_t batch = 0; batch < batches.size(); ++batch) {
+    const auto& mats = batches[batch];
+    const auto a = to_batch<T>(mats);
+    const auto [m, n, k, one] = svd_shapes(mats);
+    auto s0 = MatrixBatch<T>::allocate("s0", k, one), s1 = MatrixBatch<T>::allocate("s1", k, one),
+         s2 = MatrixBatch<T>::allocate("s2", k, one);
+    auto u1 = MatrixBatch<T>::allocate("u1", m, k), u2 = MatrixBatch<T>::allocate("u2", m, k);
+    auto v2 = MatrixBatch<T>::allocate("v2", n, k);
+    la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, MatrixBatch<T>{}, s0, MatrixBatch<T>{});
+    la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, u1, s1, MatrixBatch<T>{});
+    la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, u2, s2, v2);
+    for (int b = 0; b < a.layout.count(); ++b) {
+      const auto ab = rounded<T>(mats[b]);
+      const auto ref = strata::linalg::host::singular_values(ab);
+      const auto sb0 = matrix(s0, b), sb1 = matrix(s1, b), sb2 = matrix(s2, b);
+      const auto ub1 = matrix(u1, b), ub2 = matrix(u2, b), vb2 = matrix(v2, b);
+      const double tol = c_stable * std::max(m[b], n[b]) * u;
+      const std::string where = "batch " + std::to_string(batch) + " matrix " + std::to_string(b);
+      for (int j = 0; j < k[b]; ++j) {
+        EXPECT_NEAR(sb0(j, 0), ref[j], tol * ref[0]) << where << " sigma " << j;
+        EXPECT_GE(sb0(j, 0), 0.0) << where;
+        if (j > 0) {
+          EXPECT_LE(sb0(j, 0), sb0(j - 1, 0)) << where;
+        }
+        EXPECT_NEAR(sb1(j, 0), ref[j], tol * ref[0]) << where << " sigma " << j;
+        EXPECT_NEAR(sb2(j, 0), ref[j], tol * ref[0]) << where << " sigma " << j;
+        // The same sweeps: on W (tall, U asked for) or on X = R^T (values only; wide, U only).
+        EXPECT_EQ(sb1(j, 0), m[b] >= n[b] ? sb2(j, 0) : sb0(j, 0)) << where << " sigma " << j;
+      }
+      if (m[b] >= n[b]) {
+        EXPECT_EQ(distance(ub1, ub2), 0.0) << where;
+      }
+      // U only: orthonormal, U U^T A = A, and the rows of U^T A have norms sigma_j.
+      const auto uta = multiply(ub1, ab, true, false);
+      for (int j = 0; j < k[b]; ++j) {
+        double row = 0;
+        for (int c = 0; c < n[b]; ++c) row += uta(j, c) * uta(j, c);
+        EXPECT_NEAR(std::sqrt(row), ref[j], tol * ref[0]) << where << " row " << j;
+      }
+      EXPECT_LE(orthogonality(ub1), tol * std::sqrt(double(k[b]))) << where;
+      EXPECT_LE(distance(multiply(ub1, uta), ab), tol * frobenius(ab)) << where;
+      // U and V: both orthonormal and U diag(sigma) V^T = A.
+      EXPECT_LE(orthogonality(vb2), tol * std::sqrt(double(k[b]))) << where;
+      HostMatrix<double> us("us", m[b], k[b]);
+      for (int j = 0; j < k[b]; ++j)
+        for (int i = 0; i < m[b]; ++i) us(i, j) = ub2(i, j) * sb2(j, 0);
+      EXPECT_LE(distance(multiply(us, vb2, false, true), ab), tol * frobenius(ab)) << where;
+    }
+  }
 }
 
 TYPED_TEST(BatchedDense, PseudoInverseOfWideMatrixMatchesLapackQr) {

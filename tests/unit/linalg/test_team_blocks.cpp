@@ -71,14 +71,16 @@ int jacobi_svd(const ExecSpace& exec, const Kokkos::View<double*, MemSpace>& w,
   const int len = p + q;
   const double tiny = std::numeric_limits<double>::min() / std::numeric_limits<double>::epsilon();
   auto kernel = KOKKOS_LAMBDA(const lad::Member& member) {
-    lad::Scratch<double> work(member.team_scratch(0), len);
-    lad::Scratch<int> shared(member.team_scratch(0), 2);
+    lad::Scratch<double> norm2(member.team_scratch(0), q), work(member.team_scratch(0), len);
+    lad::Scratch<int> shared(member.team_scratch(0), q + 1);
     const lad::MatRef<double> wr{w.data(), p, q, p}, jr{j.data(), q, q, q};
-    const int st = lad::team_jacobi_svd(member, wr, jr, s.data(), work, shared, tiny, 60);
+    const int st =
+        lad::team_jacobi_svd(member, wr, jr, true, s.data(), norm2, work, shared, tiny, 60);
     Kokkos::single(Kokkos::PerTeam(member), [&]() { status(0) = st; });
   };
-  const std::size_t bytes =
-      lad::Scratch<double>::shmem_size(len) + lad::Scratch<int>::shmem_size(2);
+  const std::size_t bytes = lad::Scratch<double>::shmem_size(q) +
+                            lad::Scratch<double>::shmem_size(len) +
+                            lad::Scratch<int>::shmem_size(q + 1);
   const auto policy = strata::kx::team_policy(exec, 1, 1024, bytes, kernel);
   team_size = policy.team_size();
   Kokkos::parallel_for("test::team_jacobi_svd", policy, kernel);

@@ -170,25 +170,91 @@ KOKKOS_INLINE_FUNCTION int team_pivoted_qr(const Member& member, const MatRef<T>
   return rank;
 }
 
-/// One-sided Jacobi SVD of W (p x q, p >= q) with the rotations accumulated into J (q x q, which
-/// must hold the identity on entry): on return W = U diag(sigma) with U orthonormal (columns of
-/// zero singular values, and of singular values <= eps ||W||_F, completed by Gram-Schmidt), sigma
-/// non-increasing, and the original W equal to U diag(sigma) J^T + O(eps ||W||_F). `work` has
-/// length >= p + q, `shared` >= 1. Returns 0 on success, 1 for non-finite values, 2 if max_sweeps
-/// did not suffice.
+/// The R factor of an unpivoted Householder QR of a (p x q, p >= q), for team_jacobi_svd's
+/// preconditioning: R's diagonal goes to `diagonal` (length >= q), its strict upper triangle
+/// overwrites a's; below the diagonal a is left unspecified (the reflectors are not kept). Uses
+/// the vector lanes as team_jacobi_svd does: reflector k's norm is one team reduction, and each
+/// later column j is updated by one team thread, its lanes taking the rows (one reduction for v^T
+/// a_j over rows k..p-1, v_k = 1, then the update of the same rows, each lane its own rows).
+/// Column k is only read while reflector k is applied, so R's diagonal is written apart.
+template <class T>
+KOKKOS_INLINE_FUNCTION void team_vector_qr_r(const Member& member, const MatRef<T>& a,
+                                             const Scratch<T>& diagonal) {
+  const int p = a.rows, q = a.cols;
+  for (int k = 0; k < q; ++k) {
+    T tail = 0;
+    Kokkos::parallel_reduce(
+        Kokkos::TeamThreadRange(member, 1),
+        [&](const int, T& s) {
+          T t = 0;
+          Kokkos::parallel_reduce(
+              Kokkos::ThreadVectorRange(member, k + 1, p),
+              [&](const int i, T& u) { u += a(i, k) * a(i, k); }, t);
+          s += t;
+        },
+        tail);
+    const T alpha = a(k, k);
+    T tau = 0, beta = alpha, scale = 1;
+    if (tail > T(0)) {
+      const T norm = kx::sqrt(alpha * alpha + tail);
+      beta = alpha >= T(0) ? -norm : norm;
+      tau = (beta - alpha) / beta;
+      scale = T(1) / (alpha - beta);
+    }
+    Kokkos::single(Kokkos::PerTeam(member), [&]() { diagonal(k) = beta; });
+    if (tau != T(0)) {
+      Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k + 1, q), [&](const int j) {
+        T dot = 0;
+        Kokkos::parallel_reduce(
+            Kokkos::ThreadVectorRange(member, k, p),
+            [&](const int i, T& u) { u += (i == k ? T(1) : scale * a(i, k)) * a(i, j); }, dot);
+        const T wj = tau * dot;
+        Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, k, p), [&](const int i) {
+          a(i, j) -= wj * (i == k ? T(1) : scale * a(i, k));
+        });
+      });
+    }
+    // Column k + 1, updated by one thread above, is reduced by every thread next.
+    member.team_barrier();
+  }
+}
+
+/// One-sided Jacobi SVD of W (p x q, p >= q): on return sigma holds the singular values,
+/// non-increasing, and, with `vectors`, W = U diag(sigma) with U orthonormal (columns of zero
+/// singular values, and of singular values <= eps ||W||_F, completed by Gram-Schmidt); with J (q x
+/// q, the identity on entry) the rotations are accumulated into it (sorted as U), so that the
+/// original W equals U diag(sigma) J^T + O(eps ||W||_F). J may be empty (j.p == nullptr): then the
+/// rotations are not accumulated. Without `vectors`, W ends holding its rotated columns unsorted
+/// and unscaled (sigma alone is the result). Scratch: `norm2` length >= q, `work` length >= p + q
+/// with `vectors` (else unused), `shared` >= q + 1. Returns 0 on success, 1 for non-finite values,
+/// 2 if max_sweeps did not suffice.
+///
 /// Unlike the blocks above, this one uses the vector lanes of the team's threads (a launch with
 /// vector length > 1 on a GPU, kx::auto_team_policy(exec, league, lanes)): the column pairs of a
-/// rotation round go to the team threads and each pair's dot products and rotations to the lanes
+/// rotation round go to the team threads and each pair's dot product and rotation to the lanes
 /// of its thread; every loop that writes runs over distinct (thread, lane) indices
 /// (ThreadVectorRange inside a pair, TeamVectorRange otherwise). With one lane (host) it is the
 /// scalar algorithm (the rotations in the same order; norms summed column by column).
+///
+/// The squared column norms are kept in `norm2` (Hestenes; Demmel & Veselic 1992, LAPACK xGESVJ):
+/// computed exactly at the start of every sweep, and after a rotation updated as alpha' = alpha -
+/// t gamma, beta' = beta + t gamma (for the rotation below: ||c x - s y||^2 = c^2 (alpha - 2 t
+/// gamma
+/// + t^2 beta) and t^2 + 2 zeta t = 1 give alpha - t gamma; the trace is invariant). The update
+/// loses relative accuracy eps alpha / alpha' where it cancels, so as in xGESVJ a norm that drops
+/// below sqrt(eps) of its value before the rotation is computed again from the column. A round is
+/// then one dependent pass for gamma and one for the rotation of the W and J rows (was five: alpha,
+/// beta, gamma, W, J), plus the team barrier; the sweep adds one pass for the norms.
 template <class T>
 KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>& w,
-                                           const MatRef<T>& j, T* sigma, const Scratch<T>& work,
+                                           const MatRef<T>& j, bool vectors, T* sigma,
+                                           const Scratch<T>& norm2, const Scratch<T>& work,
                                            const Scratch<int>& shared, T tiny, int max_sweeps) {
   const int p = w.rows, q = w.cols;
+  const bool accumulate = j.p != nullptr;
   const T eps = kx::epsilon<T>();
   const T tol = kx::sqrt(T(p)) * eps;
+  const T root_eps = kx::sqrt(eps);
   const int players = q + (q % 2);
   // The squared norm of column c of w (a vector reduction over the lanes of the calling thread;
   // every lane gets the sum).
@@ -203,13 +269,22 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
   // angle to any other column is then O(1) noise, so rotating it never converges (observed in
   // fp32 on rank-deficient matrices). Such columns are left alone and treated as zero at the end
   // (an error <= eps ||W||_F <= sqrt(q) eps sigma_1 in the singular values).
-  T frobenius2 = 0;
-  Kokkos::parallel_reduce(
-      Kokkos::TeamThreadRange(member, q), [&](const int c, T& s) { s += column_norm2(c); },
-      frobenius2);
-  const T negligible = eps * eps * frobenius2;
+  T negligible = 0;
   int status = 2;
   for (int sweep = 0; sweep < max_sweeps; ++sweep) {
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
+      const T s = column_norm2(c);
+      Kokkos::single(Kokkos::PerThread(member), [&]() { norm2(c) = s; });
+    });
+    // The pairs of the first round (and the sum below) read norms other threads wrote.
+    member.team_barrier();
+    if (sweep == 0) {
+      T frobenius2 = 0;
+      Kokkos::parallel_reduce(
+          Kokkos::TeamThreadRange(member, q), [&](const int c, T& s) { s += norm2(c); },
+          frobenius2);
+      negligible = eps * eps * frobenius2;
+    }
     int rotations = 0;
     for (int round = 0; round + 1 < players; ++round) {
       int rotated = 0;
@@ -219,12 +294,12 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
             const int c1 = pair == 0 ? round : (round + pair) % (players - 1);
             const int c2 = pair == 0 ? players - 1 : (round - pair + players - 1) % (players - 1);
             if (c1 >= q || c2 >= q) return;
-            const T alpha = column_norm2(c1), beta = column_norm2(c2);
+            const T alpha = norm2(c1), beta = norm2(c2);
+            if (!(alpha > negligible && beta > negligible)) return;
             T gamma = 0;
             Kokkos::parallel_reduce(
                 Kokkos::ThreadVectorRange(member, p),
                 [&](const int i, T& t) { t += w(i, c1) * w(i, c2); }, gamma);
-            if (!(alpha > negligible && beta > negligible)) return;
             if (!(kx::abs(gamma) > tol * kx::sqrt(alpha) * kx::sqrt(beta))) return;
             const T zeta = (beta - alpha) / (T(2) * gamma);
             const T t = kx::abs(zeta) > T(1) / eps
@@ -232,19 +307,30 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
                             : (zeta >= T(0) ? T(1) : T(-1)) /
                                   (kx::abs(zeta) + kx::sqrt(T(1) + zeta * zeta));
             const T c = T(1) / kx::sqrt(T(1) + t * t), s = c * t;
+            // W and J rows in one pass (q <= p).
             Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, p), [&](const int i) {
               const T x = w(i, c1), y = w(i, c2);
               w(i, c1) = c * x - s * y;
               w(i, c2) = s * x + c * y;
+              if (accumulate && i < q) {
+                const T xj = j(i, c1), yj = j(i, c2);
+                j(i, c1) = c * xj - s * yj;
+                j(i, c2) = s * xj + c * yj;
+              }
             });
-            Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, q), [&](const int i) {
-              const T x = j(i, c1), y = j(i, c2);
-              j(i, c1) = c * x - s * y;
-              j(i, c2) = s * x + c * y;
+            // A recomputed norm reads the rows this lane wrote just above (ThreadVectorRange
+            // hands the lanes the same rows in both loops), so no synchronization is needed.
+            T alpha_new = alpha - t * gamma, beta_new = beta + t * gamma;
+            if (!(alpha_new >= root_eps * alpha)) alpha_new = column_norm2(c1);
+            if (!(beta_new >= root_eps * beta)) beta_new = column_norm2(c2);
+            Kokkos::single(Kokkos::PerThread(member), [&]() {
+              norm2(c1) = alpha_new;
+              norm2(c2) = beta_new;
             });
             ++count;
           },
           rotated);
+      // The next round pairs these columns (and their norms) with columns other threads rotated.
       member.team_barrier();
       rotations += rotated;
     }
@@ -253,54 +339,73 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
       break;
     }
   }
-  // Singular values and descending order (selection sort by column swaps).
+  // Singular values and descending order. One thread chooses the swaps of a selection sort (the
+  // largest remaining value to position c; shared(1 + c) = its column) and sorts sigma; then every
+  // row of W and J takes the same swaps in the same order, rows in parallel.
   Kokkos::parallel_for(Kokkos::TeamThreadRange(member, q), [&](const int c) {
     const T s = column_norm2(c);
     Kokkos::single(Kokkos::PerThread(member), [&]() { sigma[c] = kx::sqrt(s); });
   });
+  // The single below reads every sigma.
   member.team_barrier();
-  for (int c = 0; c < q; ++c) {
-    Kokkos::single(Kokkos::PerTeam(member), [&]() {
+  Kokkos::single(Kokkos::PerTeam(member), [&]() {
+    for (int c = 0; c < q; ++c) {
       int best = c;
       for (int d = c + 1; d < q; ++d)
         if (sigma[d] > sigma[best]) best = d;
-      shared(0) = best;
-    });
-    member.team_barrier();
-    const int best = shared(0);
-    // Every thread must have read shared(0) before the next column's single overwrites it; without
-    // this barrier a slow thread can take the next column's pivot and skip or repeat the swap.
-    member.team_barrier();
-    if (best != c) {
-      Kokkos::parallel_for(Kokkos::TeamVectorRange(member, kx::max(p, q)), [&](const int i) {
-        if (i < p) kx::swap(w(i, c), w(i, best));
-        if (i < q) kx::swap(j(i, c), j(i, best));
-      });
-      member.team_barrier();
-      Kokkos::single(Kokkos::PerTeam(member), [&]() { kx::swap(sigma[c], sigma[best]); });
-      member.team_barrier();
+      shared(1 + c) = best;
+      kx::swap(sigma[c], sigma[best]);
     }
+  });
+  // Every thread reads the swaps and the sorted sigma from here on.
+  member.team_barrier();
+  const int swap_rows = kx::max(vectors ? p : 0, accumulate ? q : 0);
+  if (swap_rows > 0) {
+    Kokkos::parallel_for(Kokkos::TeamVectorRange(member, swap_rows), [&](const int i) {
+      for (int c = 0; c < q; ++c) {
+        const int best = shared(1 + c);
+        if (best == c) continue;
+        if (vectors) kx::swap(w(i, c), w(i, best));
+        if (accumulate && i < q) kx::swap(j(i, c), j(i, best));
+      }
+    });
+    // The normalization below reads whole columns.
+    member.team_barrier();
   }
   for (int c = 0; c < q; ++c) {
     if (!kx::isfinite(sigma[c])) return 1;
   }
-  // Normalize; complete the columns of (numerically) zero singular values: take the unit vector
-  // e_r least covered by the columns before (1 - sum_k U(r,k)^2 is largest; the sum over r of these
-  // residuals is p - c >= 1, so the best one is >= 1/p), orthogonalize twice, normalize.
+  // Values at or below zero_below are zero; the columns before them (sigma is sorted) are
+  // normalized in one pass. Without `vectors` that is all.
   const T zero_below = kx::max(tiny, kx::sqrt(negligible));
-  for (int c = 0; c < q; ++c) {
+  int kept = 0;
+  while (kept < q && sigma[kept] > zero_below) ++kept;
+  // Every thread has counted `kept` from sigma before the single below zeroes the rest.
+  member.team_barrier();
+  Kokkos::single(Kokkos::PerTeam(member), [&]() {
+    for (int c = kept; c < q; ++c) sigma[c] = T(0);
+  });
+  if (!vectors) {
+    // The caller may read sigma (or copy W and J out) next.
+    member.team_barrier();
+    return status;
+  }
+  Kokkos::parallel_for(Kokkos::TeamThreadRange(member, kept), [&](const int c) {
     const T sc = sigma[c];
-    if (sc > zero_below) {
-      Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) { w(i, c) /= sc; });
-      member.team_barrier();
-      continue;
-    }
-    Kokkos::single(Kokkos::PerTeam(member), [&]() { sigma[c] = T(0); });
+    Kokkos::parallel_for(Kokkos::ThreadVectorRange(member, p), [&](const int i) { w(i, c) /= sc; });
+  });
+  // The completion reads the normalized columns (and the zeroed sigma).
+  member.team_barrier();
+  // Complete the columns of (numerically) zero singular values: take the unit vector e_r least
+  // covered by the columns before (1 - sum_k U(r,k)^2 is largest; the sum over r of these
+  // residuals is p - c >= 1, so the best one is >= 1/p), orthogonalize twice, normalize.
+  for (int c = kept; c < q; ++c) {
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int r) {
       T covered = 0;
       for (int k = 0; k < c; ++k) covered += w(r, k) * w(r, k);
       work(r) = T(1) - covered;
     });
+    // The single below scans every row's residual.
     member.team_barrier();
     Kokkos::single(Kokkos::PerTeam(member), [&]() {
       int best = 0;
@@ -308,6 +413,8 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
         if (work(r) > work(best)) best = r;
       shared(0) = best;
     });
+    // Every thread reads the chosen row e (the next write of shared(0) is a column later, after
+    // several more barriers).
     member.team_barrier();
     const int e = shared(0);
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
@@ -315,6 +422,7 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
       for (int k = 0; k < c; ++k) x -= w(e, k) * w(i, k);
       w(i, c) = x;
     });
+    // The projections below read all of column c.
     member.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamThreadRange(member, c), [&](const int k) {
       T h = 0;
@@ -323,18 +431,22 @@ KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>
           h);
       Kokkos::single(Kokkos::PerThread(member), [&]() { work(p + k) = h; });
     });
+    // Every row's update reads all c projections (written by different threads).
     member.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) {
       T x = w(i, c);
       for (int k = 0; k < c; ++k) x -= work(p + k) * w(i, k);
       w(i, c) = x;
     });
+    // The norm below reads all of column c.
     member.team_barrier();
-    T norm2 = 0;
+    T norm2_c = 0;
     Kokkos::parallel_reduce(
-        Kokkos::TeamThreadRange(member, 1), [&](const int, T& s) { s += column_norm2(c); }, norm2);
-    const T inv = T(1) / kx::sqrt(norm2);
+        Kokkos::TeamThreadRange(member, 1), [&](const int, T& s) { s += column_norm2(c); },
+        norm2_c);
+    const T inv = T(1) / kx::sqrt(norm2_c);
     Kokkos::parallel_for(Kokkos::TeamVectorRange(member, p), [&](const int i) { w(i, c) *= inv; });
+    // The next column's residuals (or the caller) read column c.
     member.team_barrier();
   }
   return status;
