@@ -1367,6 +1367,28 @@ TYPED_TEST(BatchedDense, NonFiniteInputsAreReported) {
     auto x = MatrixBatch<T>::allocate("x", {2, 2}, {3, 4});
     EXPECT_THROW(la::pseudo_inverse_apply(strata::ExecSpace(), b, a, x), strata::NumericalError);
   }
+  // The team kernel's QR-preconditioned paths (values only; U only of a wide matrix) form X = R^T
+  // from R alone: a NaN below the diagonal of W (A(1, 0) of a tall matrix, A(0, 1) of a wide one,
+  // where W = A^T) must still reach the singular values and be reported, as on the plain path.
+  const auto one_matrix = [](const std::vector<int>& rows, const std::vector<int>& cols) {
+    return MatrixBatch<T>::allocate("o", rows, cols);
+  };
+  for (const bool wide : {false, true}) {
+    auto m = gaussian(wide ? 4 : 6, wide ? 6 : 4, 126);
+    (wide ? m(0, 1) : m(1, 0)) = std::numeric_limits<double>::quiet_NaN();
+    const auto a = to_batch<T>({gaussian(3, 3, 127), m});
+    auto s = one_matrix({3, 4}, {1, 1});
+    EXPECT_THROW(la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, MatrixBatch<T>{}, s,
+                                                 MatrixBatch<T>{}),
+                 strata::NumericalError)
+        << (wide ? "wide" : "tall") << ", values only";
+    if (wide) {
+      auto uu = one_matrix({3, 4}, {3, 4});
+      EXPECT_THROW(la::detail::TeamKernels::svd<T>(strata::ExecSpace(), a, uu, s, MatrixBatch<T>{}),
+                   strata::NumericalError)
+          << "wide, U only";
+    }
+  }
 }
 
 }  // namespace

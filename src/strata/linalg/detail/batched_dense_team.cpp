@@ -295,10 +295,11 @@ void TeamKernels::svd(const ExecSpace& exec, const MatrixBatch<T>& a, const Matr
         const MatRef<T> w_out = vectors ? (tall ? u_ref(b) : v_ref(b)) : MatRef<T>{};
         const MatRef<T> j_out = rotations ? (tall ? v_ref(b) : u_ref(b)) : MatRef<T>{};
         // `work` holds W where it has no place (precondition: no output for it), and after it X
-        // where X has none (values only).
+        // where X has none (values only). An empty matrix (q = 0) has no work columns, and with
+        // none in the batch `work` is empty: x_ref is not read for it.
         const bool x_in_work = precondition && !j_in_scratch && !rotations;
         const MatRef<T> spare =
-            precondition && (!w_in_scratch || x_in_work) ? x_ref(b) : MatRef<T>{};
+            precondition && q > 0 && (!w_in_scratch || x_in_work) ? x_ref(b) : MatRef<T>{};
         const MatRef<T> w = w_in_scratch ? MatRef<T>{w_buffer, p, q, kx::max(p, 1)}
                             : vectors    ? w_out
                                          : MatRef<T>{spare.p, p, q, spare.ld};

@@ -195,7 +195,9 @@ KOKKOS_INLINE_FUNCTION void team_vector_qr_r(const Member& member, const MatRef<
         tail);
     const T alpha = a(k, k);
     T tau = 0, beta = alpha, scale = 1;
-    if (tail > T(0)) {
+    // Not `tail > 0`: a NaN below the diagonal must reach R (through beta) so that the sweep
+    // reports it; column k's tail is never read again after this step.
+    if (!(tail == T(0))) {
       const T norm = kx::sqrt(alpha * alpha + tail);
       beta = alpha >= T(0) ? -norm : norm;
       tau = (beta - alpha) / beta;
@@ -238,13 +240,13 @@ KOKKOS_INLINE_FUNCTION void team_vector_qr_r(const Member& member, const MatRef<
 ///
 /// The squared column norms are kept in `norm2` (Hestenes; Demmel & Veselic 1992, LAPACK xGESVJ):
 /// computed exactly at the start of every sweep, and after a rotation updated as alpha' = alpha -
-/// t gamma, beta' = beta + t gamma (for the rotation below: ||c x - s y||^2 = c^2 (alpha - 2 t
-/// gamma
-/// + t^2 beta) and t^2 + 2 zeta t = 1 give alpha - t gamma; the trace is invariant). The update
-/// loses relative accuracy eps alpha / alpha' where it cancels, so as in xGESVJ a norm that drops
-/// below sqrt(eps) of its value before the rotation is computed again from the column. A round is
-/// then one dependent pass for gamma and one for the rotation of the W and J rows (was five: alpha,
-/// beta, gamma, W, J), plus the team barrier; the sweep adds one pass for the norms.
+/// t gamma, beta' = beta + t gamma (for the rotation below:
+/// ||c x - s y||^2 = c^2 (alpha - 2 t gamma + t^2 beta) and t^2 + 2 zeta t = 1 give alpha - t
+/// gamma; the trace is invariant). The update loses relative accuracy eps alpha / alpha' where it
+/// cancels, so as in xGESVJ a norm that drops below sqrt(eps) of its value before the rotation is
+/// computed again from the column. A round is then one dependent pass for gamma and one for the
+/// rotation of the W and J rows (was five: alpha, beta, gamma, W, J), plus the team barrier; the
+/// sweep adds one pass for the norms.
 template <class T>
 KOKKOS_INLINE_FUNCTION int team_jacobi_svd(const Member& member, const MatRef<T>& w,
                                            const MatRef<T>& j, bool vectors, T* sigma,
