@@ -460,9 +460,10 @@ struct SparseColumns {
 /// that a CSR entry's `cols` values are consecutive); thread t owns rows t, t + T, ..., t + (R - 1)
 /// T of S (T the team size, R = rows) with their sums and CSR positions in registers, and walks
 /// their entries that fall into the chunk. Where d > R T the rows go in passes of R T, each
-/// streaming the columns again (one pass on GPUs for d <= 4096: the team takes up to 1024
-/// threads). Each sum runs over its row in increasing column j, as in the other kernels (bitwise
-/// equal results).
+/// streaming the columns again (the team asks for up to 1024 threads, but its registers cap it:
+/// ptxas on sm_90 gives 115 registers per thread in fp64, 71 in fp32, so at most about 544 / 896
+/// threads and one pass for d up to about 2176 / 3584). Each sum runs over its row in increasing
+/// column j, as in the other kernels (bitwise equal results).
 template <class T>
 struct SparseColumnBlocks {
   static constexpr int cols = 8;  ///< columns of a per team
@@ -643,6 +644,13 @@ index_type sparse_columns_min_width(const ExecSpace& exec) {
 /// 0.56 / 2.98, 3.58 / 3.99, 8.01 / 5.12 (fp32).
 constexpr index_type sparse_columns_max_nnz = 8;
 
+/// From this many nonzeros per column of S on, the automatic choice is the column-blocks kernel
+/// (where A is wide enough): there the columns kernel's per-column CSR reads cost more than A
+/// itself and both measured kernels were slower than the dense GEMM. Below it (nnz 1: the columns
+/// kernel at 0.72 ms, 0.23 of the copy floor, H100) the measured kernel stays the default until
+/// the column blocks are timed on a GPU (they have not been yet).
+constexpr index_type sparse_column_blocks_min_nnz = 8;
+
 template <class T>
 bool sparse_columns_fit(index_type d) {
   return 2 * SparseColumns<T>::scratch_bytes(d, 0) <= sparse_columns_budget();
@@ -667,7 +675,8 @@ void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const
   if (transposed) {
     run_sparse_gather<T, true>(exec, s, a, out, scale);
   } else if (kernel == SparseGpuKernel::column_blocks ||
-             (kernel == SparseGpuKernel::automatic && blocks >= sparse_columns_min_width(exec))) {
+             (kernel == SparseGpuKernel::automatic && blocks >= sparse_columns_min_width(exec) &&
+              s.description().nnz >= sparse_column_blocks_min_nnz)) {
     run_sparse_column_blocks<T>(exec, s, a, out, scale);
   } else if (kernel == SparseGpuKernel::columns ||
              (kernel == SparseGpuKernel::automatic && sparse_columns_fit<T>(d) &&

@@ -92,8 +92,9 @@ struct SketchOperator {
 
 /// The GPU kernel of the sparse-sign product S A (non-host backends; the host has its own loops).
 enum class SparseGpuKernel {
-  /// column_blocks where A has at least 8 columns per 2048 resident threads of the device (a
-  /// team per 8 columns then still gives every multiprocessor a team); else columns where it
+  /// column_blocks where S has at least 8 nonzeros per column and A at least 8 columns per 2048
+  /// resident threads of the device (a team per 8 columns then still gives every multiprocessor
+  /// a team); else columns where it
   /// fits (d rows of S' sums and CSR positions in team scratch), A has at least one column per
   /// 2048 resident threads and S has at most 8 nonzeros per column; else tiles.
   automatic,

@@ -68,7 +68,8 @@ index_type team_scratch_values();
 /// rows fit half the scratch and a has at least one column per 2048 resident threads of the
 /// device (sparse_columns_min_width), else the tiles above. SparseGpuKernel::column_blocks takes a
 /// team per 8 columns of a with all rows of S (sums in registers, each CSR entry read once per 8
-/// columns); automatic takes it first, where a has at least 8 columns per 2048 resident threads.
+/// columns); automatic takes it first where S has at least 8 nonzeros per column and a at least 8
+/// columns per 2048 resident threads.
 /// All sum in the same order.
 template <class T>
 void sparse_product_team(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
