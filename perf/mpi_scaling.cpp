@@ -47,6 +47,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -105,6 +106,7 @@ double median(std::vector<double> v) {
 /// Median over `reps` of the slowest rank's time of f() (collective: every rank calls it).
 double timed(const Comm& comm, const ExecSpace& exec, int reps, const std::function<void()>& f) {
   std::vector<double> t;
+  exec.fence();  // setup kernels (fills) still in flight stay out of the first repetition
   for (int i = 0; i < reps; ++i) {
     comm.barrier();
     Kokkos::Timer timer;
@@ -153,8 +155,9 @@ double comm_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, in
                      index_type values, double& gram_seconds) {
   Kokkos::View<T*, strata::MemSpace> gram("strata::bench::gram", static_cast<std::size_t>(n * n));
   Kokkos::View<T*, strata::MemSpace> big("strata::bench::big", static_cast<std::size_t>(values));
-  Kokkos::deep_copy(gram, T(1));
-  Kokkos::deep_copy(big, T(1));
+  // Zeros: a sum allreduce in place keeps them finite however many calls (ones grow like P^calls).
+  Kokkos::deep_copy(gram, T(0));
+  Kokkos::deep_copy(big, T(0));
   constexpr int calls = 10;
   gram_seconds = timed(comm, exec, s.reps,
                        [&] {
@@ -166,9 +169,9 @@ double comm_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, in
   const double bytes = static_cast<double>(values) * sizeof(T);
   const double bus = p > 1 ? 2.0 * (p - 1) / p * bytes / t : 0.0;
   if (comm.is_root()) {
-    std::printf("comm   allreduce %lld x %lld (the Gram): %.3f ms per call\n",
+    std::printf("comm   allreduce %lld x %lld (the Gram): %.6g ms per call\n",
                 static_cast<long long>(n), static_cast<long long>(n), gram_seconds * 1e3);
-    std::printf("comm   allreduce %.1f MB: %.3f ms, bus bandwidth %.2f GB/s%s\n", bytes / 1e6,
+    std::printf("comm   allreduce %.1f MB: %.6g ms, bus bandwidth %.2f GB/s%s\n", bytes / 1e6,
                 t * 1e3, bus / 1e9, p > 1 ? "" : " (one rank: no traffic)");
   }
   return t;
@@ -190,8 +193,8 @@ void polar_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, ind
   const int it = std::max(1, result.iterations);
   if (comm.is_root())
     std::printf(
-        "polar  %lld x %lld, P=%d: %.4f s, %d steps, %.3f ms per step (one Gram allreduce "
-        "%.3f ms = %.1f%% of a step), error %.2e\n",
+        "polar  %lld x %lld, P=%d: %.6g s, %d steps, %.6g ms per step (one Gram allreduce "
+        "%.6g ms = %.1f%% of a step), error %.2e\n",
         static_cast<long long>(m), static_cast<long long>(n), comm.size(), t, result.iterations,
         t / it * 1e3, gram_seconds * 1e3, gram_seconds > 0 ? 100.0 * gram_seconds / (t / it) : 0.0,
         result.error);
@@ -225,11 +228,11 @@ void rsvd_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, inde
   const double t =
       timed(comm, exec, s.reps, [&] { result = strata::sketch::randomized_svd(exec, a, options); });
   if (comm.is_root()) {
-    std::printf("rsvd   %lld x %lld rank %lld q=%d, P=%d: %.4f s (", static_cast<long long>(m),
+    std::printf("rsvd   %lld x %lld rank %lld q=%d, P=%d: %.6g s (", static_cast<long long>(m),
                 static_cast<long long>(cols), static_cast<long long>(rank), power, comm.size(), t);
     bool first = true;
     for (const auto& [phase, seconds] : result.timings.phases()) {
-      std::printf("%s%s %.4f", first ? "" : ", ", phase.c_str(), seconds);
+      std::printf("%s%s %.6g", first ? "" : ", ", phase.c_str(), seconds);
       first = false;
     }
     std::printf(" s on rank 0, last rep)\n");
@@ -279,8 +282,8 @@ void hss_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, index
   for (const auto r : built.max_rank_per_level) max_rank = std::max(max_rank, r);
   if (comm.is_root())
     std::printf(
-        "hss    cauchy-1d N=%lld tol %.0e, P=%d: compress %.4f s (%lld products, max rank "
-        "%lld, estimate %.2e, tolerance %s), ULV factor %.4f s, solve %.4f s, residual %.2e\n",
+        "hss    cauchy-1d N=%lld tol %.0e, P=%d: compress %.6g s (%lld products, max rank "
+        "%lld, estimate %.2e, tolerance %s), ULV factor %.6g s, solve %.6g s, residual %.2e\n",
         static_cast<long long>(n), tol, comm.size(), t_compress,
         static_cast<long long>(built.products + built.transpose_products + built.probe_products),
         static_cast<long long>(max_rank), built.relative_error_estimate,
@@ -290,7 +293,7 @@ void hss_workload(const Comm& comm, const ExecSpace& exec, const Setup& s, index
   if (comm.is_root()) {
     std::printf("hss    compress phases on rank 0 (last rep):");
     for (const auto& [phase, seconds] : built.timings.phases())
-      std::printf(" %s %.4f", phase.c_str(), seconds);
+      std::printf(" %s %.6g", phase.c_str(), seconds);
     std::printf(" s\n");
   }
   if (!s.check || comm.size() == 1) return;
@@ -360,10 +363,21 @@ int main(int argc, char** argv) {
           "strata_mpi_scaling: %s scaling, P=%d ranks, %s, %s, reps %d (median of the "
           "slowest rank)\n",
           scaling.c_str(), comm.size(), precision.c_str(), ExecSpace::name(), s.reps);
-    if (precision == "fp32")
-      run<float>(comm, exec, argc, argv, s);
-    else
-      run<double>(comm, exec, argc, argv, s);
+    try {
+      if (precision == "fp32")
+        run<float>(comm, exec, argc, argv, s);
+      else
+        run<double>(comm, exec, argc, argv, s);
+    } catch (const std::exception& e) {
+      // One rank failing alone (e.g. out of memory in the --check solve) must not leave the
+      // others waiting in a collective: abort the whole job.
+      std::fprintf(stderr, "strata_mpi_scaling: rank %d: %s\n", comm.rank(), e.what());
+      std::fflush(stderr);
+#if STRATA_HAVE_MPI
+      MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+      return 1;
+    }
   }
   return 0;
 }
