@@ -1389,6 +1389,24 @@ TYPED_TEST(BatchedDense, NonFiniteInputsAreReported) {
           << "wide, U only";
     }
   }
+  // The team Householder QR (device householder_qr and null_space): a NaN below the diagonal of
+  // the first column must reach Q and R (it used to give tau = 0, H = I, and vanish: finite
+  // factors of a NaN matrix).
+  {
+    auto m = gaussian(6, 4, 128);
+    m(1, 0) = std::numeric_limits<double>::quiet_NaN();
+    const auto a = to_batch<T>({m});
+    auto q = one_matrix({6}, {4});
+    auto r = one_matrix({4}, {4});
+    la::detail::TeamKernels::householder_qr<T>(strata::ExecSpace(), a, q, r);
+    const auto has_nan = [](const auto& values) {
+      const auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace{}, values);
+      for (std::size_t i = 0; i < h.extent(0); ++i)
+        if (std::isnan(static_cast<double>(h(i)))) return true;
+      return false;
+    };
+    EXPECT_TRUE(has_nan(q.values) && has_nan(r.values)) << "team householder_qr dropped a NaN";
+  }
 }
 
 }  // namespace

@@ -59,7 +59,9 @@ KOKKOS_INLINE_FUNCTION void team_reflector(const Member& member, const MatRef<T>
       [&](const int i, T& s) { s += a(i, k) * a(i, k); }, tail);
   const T alpha = a(k, k);
   T tau = 0, beta = alpha, scale = 1;
-  if (tail > T(0)) {
+  // Not `tail > 0`: with a NaN below the diagonal that would give tau = 0 (H = I), and the NaN
+  // would vanish from Q and R; this way it reaches beta, tau and the reflector (NaN in, NaN out).
+  if (!(tail == T(0))) {
     const T norm = kx::sqrt(alpha * alpha + tail);
     beta = alpha >= T(0) ? -norm : norm;
     tau = (beta - alpha) / beta;
