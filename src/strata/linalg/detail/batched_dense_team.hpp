@@ -46,6 +46,24 @@ template <class T>
 using Scratch =
     Kokkos::View<T*, ExecSpace::scratch_memory_space, Kokkos::MemoryTraits<Kokkos::Unmanaged>>;
 
+/// The scalars of the Householder reflector that maps (alpha, x), ||x||^2 = tail, to (beta, 0)
+/// (LAPACK xLARFG convention without rescaling): beta, tau, and the factor `scale` that turns x
+/// into v's tail (v = (1, scale x)). tau = 0 (H = I, beta = alpha) only when tail is exactly
+/// zero: a test `tail > 0` would also give H = I for a NaN below the diagonal, and the NaN would
+/// vanish from the factors; here NaN beta, tau and scale carry it into them (NaN in, NaN out).
+template <class T>
+struct ReflectorScalars {
+  T beta, tau, scale;
+};
+
+template <class T>
+KOKKOS_INLINE_FUNCTION ReflectorScalars<T> reflector_scalars(T alpha, T tail) {
+  if (tail == T(0)) return {alpha, T(0), T(1)};
+  const T norm = kx::sqrt(alpha * alpha + tail);
+  const T beta = alpha >= T(0) ? -norm : norm;
+  return {beta, (beta - alpha) / beta, T(1) / (alpha - beta)};
+}
+
 /// Householder reflector H = I - tau v v^T with v = (1, a(k+1:m, k) / (alpha - beta)) that maps
 /// a(k:m, k) to (beta, 0, ..., 0) (LAPACK xLARFG convention without rescaling). Overwrites the
 /// column with beta and v's tail; returns tau through `tau_k`. tau = 0 (H = I) when the part below
@@ -57,16 +75,9 @@ KOKKOS_INLINE_FUNCTION void team_reflector(const Member& member, const MatRef<T>
   Kokkos::parallel_reduce(
       Kokkos::TeamThreadRange(member, k + 1, a.rows),
       [&](const int i, T& s) { s += a(i, k) * a(i, k); }, tail);
-  const T alpha = a(k, k);
-  T tau = 0, beta = alpha, scale = 1;
-  // Not `tail > 0`: with a NaN below the diagonal that would give tau = 0 (H = I), and the NaN
-  // would vanish from Q and R; this way it reaches beta, tau and the reflector (NaN in, NaN out).
-  if (!(tail == T(0))) {
-    const T norm = kx::sqrt(alpha * alpha + tail);
-    beta = alpha >= T(0) ? -norm : norm;
-    tau = (beta - alpha) / beta;
-    scale = T(1) / (alpha - beta);
-  }
+  // Plain names: the lambdas below capture them (C++17 lambdas cannot capture structured bindings).
+  const ReflectorScalars<T> h = reflector_scalars(a(k, k), tail);
+  const T beta = h.beta, tau = h.tau, scale = h.scale;
   member.team_barrier();
   Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k + 1, a.rows),
                        [&](const int i) { a(i, k) *= scale; });
@@ -195,16 +206,10 @@ KOKKOS_INLINE_FUNCTION void team_vector_qr_r(const Member& member, const MatRef<
           s += t;
         },
         tail);
-    const T alpha = a(k, k);
-    T tau = 0, beta = alpha, scale = 1;
-    // Not `tail > 0`: a NaN below the diagonal must reach R (through beta) so that the sweep
-    // reports it; column k's tail is never read again after this step.
-    if (!(tail == T(0))) {
-      const T norm = kx::sqrt(alpha * alpha + tail);
-      beta = alpha >= T(0) ? -norm : norm;
-      tau = (beta - alpha) / beta;
-      scale = T(1) / (alpha - beta);
-    }
+    // A NaN below the diagonal reaches R through beta (reflector_scalars), so that the sweep
+    // reports it: column k's tail is never read again after this step.
+    const ReflectorScalars<T> h = reflector_scalars(a(k, k), tail);
+    const T beta = h.beta, tau = h.tau, scale = h.scale;
     Kokkos::single(Kokkos::PerTeam(member), [&]() { diagonal(k) = beta; });
     if (tau != T(0)) {
       Kokkos::parallel_for(Kokkos::TeamThreadRange(member, k + 1, q), [&](const int j) {
