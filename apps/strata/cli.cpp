@@ -156,11 +156,15 @@ void Context::print(const std::string& text) const {
   }
 }
 
-int Context::inaccurate(const std::string& message) const {
+void Context::warn(const std::string& message) const {
   if (comm.rank() == 0) {
     std::fprintf(stderr, "strata %s: warning: %s\n", command.c_str(), message.c_str());
     std::fflush(stderr);
   }
+}
+
+int Context::inaccurate(const std::string& message) const {
+  warn(message);
   return exit_inaccurate;
 }
 

@@ -63,6 +63,8 @@ struct Context {
   /// The accuracy-not-met outcome: one "strata <command>: warning: <message>" line on stderr
   /// (rank 0); returns exit_inaccurate for the caller to return.
   int inaccurate(const std::string& message) const;
+  /// A warning that does not change the outcome: the same line on stderr (rank 0).
+  void warn(const std::string& message) const;
 };
 
 /// Refuses (UsageError naming `option`) an allocation of `bytes` that cannot fit: more than the

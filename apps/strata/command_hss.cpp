@@ -49,7 +49,8 @@ const char* const matvec_usage =
 
 const char* const solve_usage =
     "usage: strata hss solve --hss H.h5 --rhs B.h5:/B --output X.h5:/X [--spd] [--json]\n"
-    "       strata hss solve --problem NAME --n N --tol EPS [--krylov gmres|cg|none]\n"
+    "       strata hss solve --problem NAME --n N --tol EPS [--method M]\n"
+    "                        [--krylov gmres|cg|none]\n"
     "                        [--krylov-tol 1e-10] [--max-iter 100] [--restart 30] [--json]\n\n"
     "Solves A X = B with the ULV factorization of the HSS matrix in H.h5 (O(n r^2) work).\n"
     "  --hss FILE        HSS matrix written by Strata\n"
@@ -67,7 +68,10 @@ const char* const solve_usage =
     "nonsingular A, as on one rank.\n\n"
     "With --problem the matrix is a built-in test matrix (as in 'hss compress': kernel\n"
     "matrices never stored, their products computed on the fly), compressed here to an HSS\n"
-    "approximation H at --tol and factored by ULV; B is --columns Gaussian columns (--seed).\n"
+    "approximation H at --tol and factored by ULV; B is --columns Gaussian columns (--seed).\n"    "  --method M        how H is built: entries (default; recursive skeletonization from\n"
+    "                    O(N k) entries of A, with a sampled error certificate),\n"
+    "                    levitt-martinsson or quasi-optimal (from products with A: each\n"
+    "                    product costs N^2 kernel evaluations here)\n"
     "  --krylov none     (default) X = H^{-1} B, the direct ULV solve; its residual against the\n"
     "                    exact matrix is reported\n"
     "  --krylov gmres    restarted GMRES on the exact matrix A, preconditioned by H^{-1}: a\n"
@@ -84,10 +88,13 @@ const char* const solve_usage =
     "                    preconditions GMRES to full fp64 accuracy\n"
     "  --leaf-size M, --dim D, --columns K, --seed S\n"
     "  --json            one JSON object: iterations, converged, relative_residual (true,\n"
-    "                    against A), residual_history, per_column, hss {tol, compress_time_s,\n"
-    "                    factor_time_s, relative_error_estimate}, time_s {compress, factor,\n"
+    "                    against A), residual_history, per_column, hss {tol, method,\n"
+    "                    met_tolerance, entries, products, compress_time_s, factor_time_s,\n"
+    "                    relative_error_estimate}, time_s {compress, factor,\n"
     "                    solve, operator, preconditioner, orthogonalization, update}\n"
-    "A Krylov solve that misses --krylov-tol exits with status 3 (inaccurate). Progress\n"
+    "A Krylov solve that misses --krylov-tol exits with status 3 (inaccurate); so does a direct\n"
+    "solve whose H missed --tol (a Krylov solve then only warns: its residual is checked).\n"
+    "Progress\n"
     "(--progress) is reported by rank 0 after every GMRES cycle and CG iteration. Under mpirun\n"
     "the HSS matrix, its ULV factor, the exact operator and the vectors are distributed.\n";
 

@@ -14,6 +14,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/compress_matvec.hpp"
+#include "strata/hss/dist_skeletonization.hpp"
 #include "strata/hss/distributed.hpp"
 #include "strata/hss/hss_operator.hpp"
 #include "strata/hss/problems.hpp"
@@ -30,6 +31,7 @@ struct SolveRequest {
   index_type n = 0;
   int dim = 0;
   double tolerance = 0;
+  std::string method = "entries";
   index_type leaf_size = 64;
   std::string krylov = "none";
   krylov::KrylovOptions options;
@@ -105,13 +107,16 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
         distributed ? hss::make_operator<T>(problem_hss, comm) : hss::make_operator<T>(problem_hss);
   }
   hss::ClusterTree tree;
+  hss::CompressOptions compress;
   collective(comm, [&] {
     const auto points = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), problem->points());
     tree = hss::ClusterTree::geometric(points, request.leaf_size);
+    compress.points = points;  // the entries method's geometric near field
   });
-  hss::CompressOptions compress;
+  compress.method = hss::parse_compress_method(request.method);
   compress.tolerance = request.tolerance;
   compress.seed = request.seed;
+  const bool entries = compress.method == hss::CompressMethod::entries;
   hss::HssOperatorOptions inverse;
   inverse.mode = hss::HssOperatorMode::inverse;
   inverse.factor_transpose = false;  // GMRES and CG only apply M^{-1}
@@ -119,16 +124,39 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   std::shared_ptr<hss::HssOperator<T>> h_inverse;
   double error_estimate = -1;
   double compress_time = 0;
-  if (distributed) {
+  // What the compression spent and whether it met --tol (the entries method: the upper end of
+  // its sampled certificate; the product methods: the upper confidence bound of their probes).
+  bool compress_met = true;
+  long long entries_read = 0, products = 0;
+  if (distributed && entries) {
+    // Each rank its subtrees' entries, the vectors in the exact operator's row layout.
+    auto h = hss::compress_by_skeletonization_distributed<T>(
+        exec, comm, tree, problem_hss->entry_evaluator(), hss::skeletonization_options(compress),
+        a_hss->row_layout());
+    error_estimate = h.certificate.estimate;
+    compress_met = h.met_tolerance;
+    entries_read = static_cast<long long>(h.entries);
+    compress_time = seconds_since(compress_start);
+    progress.advance();
+    h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
+  } else if (distributed) {
     auto h = hss::compress_from_matvecs_distributed<T>(exec, *a_hss, tree, compress);
     error_estimate = h.relative_error_estimate;
+    compress_met = h.met_tolerance;
+    products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
     compress_time = seconds_since(compress_start);
     progress.advance();
     h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
   } else {
-    auto h = collective(
-        comm, [&] { return hss::compress_from_matvecs<T>(exec, *a_hss, tree, compress); });
+    auto h = collective(comm, [&] {
+      return hss::compress_from_matvecs<T>(exec, *a_hss, tree, compress,
+                                           entries ? problem_hss->entry_evaluator()
+                                                   : hss::EntryEvaluator<T>{});
+    });
     error_estimate = h.relative_error_estimate;
+    compress_met = h.met_tolerance;
+    entries_read = static_cast<long long>(h.entries);
+    products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
     compress_time = seconds_since(compress_start);
     progress.advance();
     h_inverse = collective(comm, [&] {
@@ -166,11 +194,17 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   double worst = 0;
   for (const double r : residuals) worst = std::max(worst, r);
   const bool iterative = request.krylov != "none";
-  const bool met = !iterative || result.converged;
+  // A direct solve is only as good as H: a compression that missed --tol makes it inaccurate.
+  // A Krylov solve is judged by its own true residual (H only preconditions it).
+  const bool met = iterative ? result.converged : compress_met;
 
   if (context.json) {
     Json hss_part = Json::object();
     hss_part.add("tol", request.tolerance)
+        .add("method", hss::compress_method_name(compress.method))
+        .add("met_tolerance", compress_met)
+        .add("entries", entries_read)
+        .add("products", products)
         .add("levels", tree.levels())
         .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
         .add("relative_error_estimate", error_estimate)
@@ -223,7 +257,9 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     std::ostringstream line;
     line << "strata hss solve: " << problem->name() << ", n = " << request.n << ", "
          << request.columns << " right-hand side(s)\n  HSS (" << scalar_name<T>() << ") at tol "
-         << request.tolerance << " (estimated error " << error_estimate << "): compress "
+         << request.tolerance << " by " << hss::compress_method_name(compress.method)
+         << " (estimated error " << error_estimate << (compress_met ? "" : ", tol NOT met")
+         << "): compress "
          << compress_time << " s, ULV factor " << factor_time << " s\n";
     if (iterative) {
       line << "  " << request.krylov << " to " << request.options.tolerance << ": "
@@ -238,6 +274,20 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
            << solve_time << " s\n";
     }
     context.print(line.str());
+  }
+  if (!compress_met && iterative && met) {
+    // Reported, not an error: the Krylov residual above certifies the answer.
+    context.warn("the HSS preconditioner missed --tol " + Json::number(request.tolerance) +
+                 " (estimated error " + Json::number(error_estimate) +
+                 "); the Krylov solve converged regardless");
+  }
+  if (!met && !iterative) {
+    std::ostringstream warning;
+    warning << "the HSS compression did not reach --tol " << request.tolerance
+            << " (estimated error " << error_estimate
+            << "): the direct ULV solve is no more accurate than H (add --krylov gmres, or "
+               "loosen --tol)";
+    return context.inaccurate(warning.str());
   }
   if (!met) {
     std::ostringstream warning;
@@ -263,6 +313,13 @@ int run_hss_solve_problem(Args& args, Context& context) {
   if (!(request.tolerance > 0))
     throw UsageError("option '--tol' must be a number > 0, got " + Json::number(request.tolerance));
   request.leaf_size = args.integer("--leaf-size", 64, 1, index_type(1) << 30);
+  request.method = args.value("--method").value_or("entries");
+  try {
+    hss::parse_compress_method(request.method);
+  } catch (const Error&) {
+    throw UsageError("unknown method '" + request.method +
+                     "'; expected entries, levitt-martinsson or quasi-optimal");
+  }
   request.krylov = args.value("--krylov").value_or("none");
   if (request.krylov != "none" && request.krylov != "gmres" && request.krylov != "cg")
     throw UsageError("option '--krylov' must be gmres, cg or none, got '" + request.krylov + "'");

@@ -178,6 +178,32 @@ def main():
         if direct["krylov"] != "none" or not 1e-8 < direct["relative_residual"] < 1e-2:
             fail(f"direct ULV solve: residual {direct['relative_residual']}, expected about the "
                  "HSS tolerance 1e-4 against the exact matrix")
+        # The default construction reads O(N k) entries (skeletonization), no products, and its
+        # certificate met the tolerance.
+        h = direct["hss"]
+        if (h["method"] != "entries" or h["products"] != 0 or not 0 < h["entries"] < 1024 * 1024
+                or h["met_tolerance"] is not True or not 0 <= h["relative_error_estimate"] <= 1e-4):
+            fail(f"direct ULV solve: expected an entries-built H that met tol 1e-4: {h}")
+        lm = solve(["--method", "levitt-martinsson", "--krylov", "gmres", "--krylov-tol", "1e-10"],
+                   n)
+        if (lm["hss"]["method"] != "levitt-martinsson" or lm["hss"]["entries"] != 0
+                or lm["hss"]["products"] <= 0 or not lm["converged"]
+                or lm["relative_residual"] > 1e-10):
+            fail(f"gmres preconditioned by a product-built H: {lm}")
+        # An H that misses --tol (fp32 cannot resolve 1e-8): the direct solve is inaccurate
+        # (exit 3, one warning line); GMRES preconditioned by it still converges (exit 0) and
+        # warns that the preconditioner missed the tolerance.
+        miss = ["--n", "256", "--leaf-size", "32", "--tol", "1e-8", "--precision", "fp32",
+                "--method", "levitt-martinsson"]
+        for krylov, want_code in ((["--krylov", "none"], 3), (["--krylov", "gmres"], 0)):
+            args = [s] + base[:4] + miss + ["--json"] + krylov
+            code, out, err = run(args, n, a.mpiexec)
+            got = one_json(out, err) if code in (0, 3) else None
+            if (code != want_code or got is None or got["hss"]["met_tolerance"] is not False
+                    or "warning" not in err or "tol" not in err
+                    or got["status"] != ("inaccurate" if want_code else "ok")):
+                fail(f"'{' '.join(args[1:])}': expected exit {want_code} with met_tolerance "
+                     f"false and a warning, got exit {code}", out, err)
         g = solve(["--krylov", "gmres", "--krylov-tol", "1e-10"], n)
         if g["status"] != "ok" or not g["converged"] or g["iterations"] > 10:
             fail(f"gmres: status {g['status']}, {g['iterations']} iterations")
@@ -208,6 +234,7 @@ def main():
         if short["status"] != "inaccurate" or short["converged"]:
             fail(f"gmres with --max-iter 1: {short}")
         for extra, text in ((["--krylov", "bicg"], "must be gmres, cg or none"),
+                            (["--method", "dense"], "unknown method 'dense'"),
                             (["--krylov", "gmres", "--krylov-tol", "0"], "must be a number > 0"),
                             (["--krylov", "gmres", "--restart", "0"], "--restart"),
                             (["--restart", "5"], "goes with '--krylov gmres|cg'")):
