@@ -6,6 +6,7 @@
 #include <Kokkos_Core.hpp>
 
 #include "strata/core/kokkos_ext/math.hpp"
+#include "strata/linalg/detail/batched_dense_team.hpp"
 
 namespace strata::hss::detail {
 
@@ -32,7 +33,8 @@ KOKKOS_INLINE_FUNCTION void team_gemm(const Member& team, bool trans_a, bool tra
 namespace strata::hss::detail {
 
 /// In-place Householder QR of A (m x n, LAPACK xGEQR2 convention): R on and above the diagonal,
-/// reflector j (v_j = 1 implicit) below it, tau(j) its scale, for j < min(m, n).
+/// reflector j (v_j = 1 implicit) below it, tau(j) its scale, for j < min(m, n). A NaN anywhere in
+/// a column reaches R, the reflectors and tau.
 template <class Member, class T>
 KOKKOS_INLINE_FUNCTION void team_householder_qr(const Member& team, int m, int n, T* a, long lda,
                                                 T* tau) {
@@ -43,14 +45,10 @@ KOKKOS_INLINE_FUNCTION void team_householder_qr(const Member& team, int m, int n
     Kokkos::parallel_reduce(
         Kokkos::TeamThreadRange(team, j + 1, m), [&](const int i, T& s) { s += col[i] * col[i]; },
         tail);
-    const T alpha = col[j];
-    T beta = alpha, t = 0, scale = 1;
-    if (tail > T(0)) {
-      const T norm = kx::sqrt(alpha * alpha + tail);
-      beta = alpha >= T(0) ? -norm : norm;
-      t = (beta - alpha) / beta;
-      scale = T(1) / (alpha - beta);
-    }
+    // tau = 0 only for an exactly zero tail: a NaN below the diagonal reaches beta, tau and the
+    // reflector (linalg::detail::reflector_scalars), as it does in xGEQRF.
+    const linalg::detail::ReflectorScalars<T> h = linalg::detail::reflector_scalars(col[j], tail);
+    const T beta = h.beta, t = h.tau, scale = h.scale;
     team.team_barrier();
     Kokkos::parallel_for(Kokkos::TeamThreadRange(team, j + 1, m),
                          [&](const int i) { col[i] *= scale; });
