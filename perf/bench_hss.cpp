@@ -7,6 +7,10 @@
 //                    exponential-1d] [--tols=1e-6,1e-10] [--method=levitt-martinsson]
 //                    [--leaf-size=64] [--dense-max=8192] [--probes=10]
 //
+// --method=entries builds H from entries of A (recursive skeletonization, no products): the
+// quick way to an N = 65536 H for the matvec and ULV timings (levitt-martinsson spends about
+// 40 s in products at N = 16384 on one core).
+//
 // Per (problem, tol, N): products used; compression time without the products (the operator is
 // wrapped to time every apply / apply_transpose, fenced; wall time, and below the table the
 // process CPU time, which other processes on shared cores do not inflate) and the products' time;
@@ -170,7 +174,7 @@ Case& built_case(const std::string& problem, const std::string& tol, long n) {
   // The phases that call the operator: the products inside each are measured by `op`.
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
-  auto result = hss::compress_from_matvecs(exec, op, tree, options);
+  auto result = hss::compress_from_matvecs(exec, op, tree, options, c.problem->entry_evaluator());
   const double total = seconds_since(start);
   c.compress_cpu_s = cpu_seconds_since(cpu_start) - op.cpu_seconds;
   c.matrix = result.matrix;

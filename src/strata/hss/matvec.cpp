@@ -247,6 +247,7 @@ void host_sweeps(const Exec& exec, const Steps<T>& st, int levels, bool split_at
 template <class T>
 void matvec_permuted(const ExecSpace& exec, const HssMatrix<T>& a, const ConstMatrix<T>& x,
                      const Matrix<T>& y, Op op, TreeSweep sweep) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   kx::ScopedRegion region("strata::hss::matvec");
   const int levels = a.levels();
   const index_type k = static_cast<index_type>(x.extent(1));

@@ -300,6 +300,7 @@ template <class T>
 void ulv_eliminate_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                         const std::vector<UlvLevel<T>>& levels, bool spd,
                         const UlvBreakdown& breakdown) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   for (int l = a.levels(); l >= 1; --l) {
     ulv_eliminate<T>(exec, ulv_tree_input(a, levels, l), levels[static_cast<std::size_t>(l)], spd,
                      breakdown);
@@ -310,6 +311,7 @@ template <class T>
 void ulv_factor_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& root,
                      const Kokkos::View<int*, MemSpace>& pivots, bool spd,
                      const UlvBreakdown& breakdown) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   const bool leaf = in.leaf;
   const HssLevel<T>& chl = in.children;
   const UlvLevel<T>& cl = in.factored;
@@ -518,6 +520,7 @@ template <class T>
 void ulv_solve_root(const ExecSpace& exec, const UlvLevelInput<T>& in, const UlvLevel<T>& root,
                     const Kokkos::View<int*, MemSpace>& pivots, const UlvSolveLevel<T>& s,
                     const UlvSolveLevel<T>& cs, const ConstMatrix<T>& b, bool spd) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   const bool leaf = in.leaf;
   const UlvLevel<T>& cl = in.factored;
   const HssLevel<T>& chl = in.children;
@@ -634,6 +637,7 @@ void ulv_solve_up_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                        const std::vector<UlvLevel<T>>& levels,
                        const std::vector<UlvSolveLevel<T>>& s, const ConstMatrix<T>& b,
                        index_type row0, bool spd, TreeSweep sweep) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   std::vector<SolveUp<T>> steps(static_cast<std::size_t>(a.levels()) + 1);
   for (int l = a.levels(); l >= 1; --l) {
     const auto i = static_cast<std::size_t>(l);
@@ -662,6 +666,7 @@ void ulv_solve_down_tree(const ExecSpace& exec, const HssMatrix<T>& a,
                          const std::vector<UlvLevel<T>>& levels,
                          const std::vector<UlvSolveLevel<T>>& s, const Matrix<T>& y,
                          index_type row0, bool spd, TreeSweep sweep) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   std::vector<SolveDown<T>> steps(static_cast<std::size_t>(a.levels()) + 1);
   for (int l = 1; l <= a.levels(); ++l) {
     const auto i = static_cast<std::size_t>(l);

@@ -66,6 +66,7 @@ template <class T>
 void apply_bases(const ExecSpace& exec, const BasisSide<T>& w, index_type node0,
                  const std::vector<index_type>& in_row, const std::vector<index_type>& out_row,
                  bool transpose, const ConstMatrix<T>& in, const Matrix<T>& out, T beta) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
   const int k = static_cast<int>(in.extent(1));
   const auto count = static_cast<index_type>(in_row.size());
@@ -98,6 +99,7 @@ void apply_bases(const ExecSpace& exec, const BasisSide<T>& w, index_type node0,
 template <class T>
 void apply_couplings(const ExecSpace& exec, const HssLevel<T>& lv, Op op, const Matrix<T>& xhat,
                      const Matrix<T>& yhat) {
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   using TeamPolicy = Kokkos::TeamPolicy<ExecSpace>;
   const int k = static_cast<int>(xhat.extent(1));
   if (k == 0) return;
