@@ -68,7 +68,8 @@ const char* const solve_usage =
     "nonsingular A, as on one rank.\n\n"
     "With --problem the matrix is a built-in test matrix (as in 'hss compress': kernel\n"
     "matrices never stored, their products computed on the fly), compressed here to an HSS\n"
-    "approximation H at --tol and factored by ULV; B is --columns Gaussian columns (--seed).\n"    "  --method M        how H is built: entries (default; recursive skeletonization from\n"
+    "approximation H at --tol and factored by ULV; B is --columns Gaussian columns (--seed).\n"
+    "  --method M        how H is built: entries (default; recursive skeletonization from\n"
     "                    O(N k) entries of A, with a sampled error certificate),\n"
     "                    levitt-martinsson or quasi-optimal (from products with A: each\n"
     "                    product costs N^2 kernel evaluations here)\n"
@@ -90,13 +91,14 @@ const char* const solve_usage =
     "  --json            one JSON object: iterations, converged, relative_residual (true,\n"
     "                    against A), residual_history, per_column, hss {tol, method,\n"
     "                    met_tolerance, entries, products, compress_time_s, factor_time_s,\n"
-    "                    relative_error_estimate}, time_s {compress, factor,\n"
-    "                    solve, operator, preconditioner, orthogonalization, update}\n"
+    "                    relative_error_estimate, relative_error_bound}, time_s {compress,\n"
+    "                    factor, solve, operator, preconditioner, orthogonalization, update}\n"
     "A Krylov solve that misses --krylov-tol exits with status 3 (inaccurate); so does a direct\n"
-    "solve whose H missed --tol (a Krylov solve then only warns: its residual is checked).\n"
-    "Progress\n"
-    "(--progress) is reported by rank 0 after every GMRES cycle and CG iteration. Under mpirun\n"
-    "the HSS matrix, its ULV factor, the exact operator and the vectors are distributed.\n";
+    "solve whose H missed --tol, judged by the bound against the fp64 matrix (an fp32 H adds\n"
+    "fp32's rounding of A to its certificate); a Krylov solve then only warns (its own residual\n"
+    "decides). Progress (--progress) is reported by rank 0 after every GMRES cycle and CG\n"
+    "iteration. Under mpirun the HSS matrix, its ULV factor, the exact operator and the vectors\n"
+    "are distributed.\n";
 
 const char* const random_usage =
     "usage: strata hss random --n N --output H.h5 [--leaf-size 64] [--rank 16] [--seed 0]\n"

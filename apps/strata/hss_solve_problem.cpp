@@ -2,6 +2,7 @@
 // ULV solve (--krylov none) or by GMRES/CG on the exact operator (the kernel product computed on
 // the fly) preconditioned by that ULV solve of a loosely compressed HSS approximation (krylov/).
 #include <chrono>
+#include <limits>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -122,7 +123,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   inverse.factor_transpose = false;  // GMRES and CG only apply M^{-1}
   const auto compress_start = std::chrono::steady_clock::now();
   std::shared_ptr<hss::HssOperator<T>> h_inverse;
-  double error_estimate = -1;
+  double error_estimate = -1, error_bound = -1;
   double compress_time = 0;
   // What the compression spent and whether it met --tol (the entries method: the upper end of
   // its sampled certificate; the product methods: the upper confidence bound of their probes).
@@ -134,6 +135,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
         exec, comm, tree, problem_hss->entry_evaluator(), hss::skeletonization_options(compress),
         a_hss->row_layout());
     error_estimate = h.certificate.estimate;
+    error_bound = h.certificate.upper;
     compress_met = h.met_tolerance;
     entries_read = static_cast<long long>(h.entries);
     compress_time = seconds_since(compress_start);
@@ -142,6 +144,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   } else if (distributed) {
     auto h = hss::compress_from_matvecs_distributed<T>(exec, *a_hss, tree, compress);
     error_estimate = h.relative_error_estimate;
+    error_bound = h.relative_error_bound;
     compress_met = h.met_tolerance;
     products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
     compress_time = seconds_since(compress_start);
@@ -149,11 +152,12 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
   } else {
     auto h = collective(comm, [&] {
-      return hss::compress_from_matvecs<T>(exec, *a_hss, tree, compress,
-                                           entries ? problem_hss->entry_evaluator()
-                                                   : hss::EntryEvaluator<T>{});
+      return hss::compress_from_matvecs<T>(
+          exec, *a_hss, tree, compress,
+          entries ? problem_hss->entry_evaluator() : hss::EntryEvaluator<T>{});
     });
     error_estimate = h.relative_error_estimate;
+    error_bound = h.relative_error_bound;
     compress_met = h.met_tolerance;
     entries_read = static_cast<long long>(h.entries);
     products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
@@ -162,6 +166,15 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     h_inverse = collective(comm, [&] {
       return std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
     });
+  }
+  if constexpr (!std::is_same_v<T, double>) {
+    // The compression certified H against the problem in T (entries or products rounded to T),
+    // but the solve and its residual are against the fp64 matrix A. Every entry of A_T = fl(A) is
+    // within u of A's (u = T's unit roundoff), so ||A - A_T||_F <= u ||A||_F and ||A_T||_F <=
+    // (1 + u) ||A||_F: ||A - H||_F / ||A||_F <= bound (1 + u) + u. Met only if that is <= --tol.
+    const double u = std::numeric_limits<T>::epsilon() / 2;
+    if (error_bound >= 0) error_bound = error_bound * (1 + u) + u;
+    compress_met = compress_met && error_bound >= 0 && error_bound <= request.tolerance;
   }
   std::shared_ptr<const LinearOperator<double>> m;
   if constexpr (std::is_same_v<T, double>) {
@@ -208,6 +221,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
         .add("levels", tree.levels())
         .add("leaf_size", static_cast<long long>(tree.max_leaf_size()))
         .add("relative_error_estimate", error_estimate)
+        .add("relative_error_bound", error_bound)
         .add("compress_time_s", compress_time)
         .add("factor_time_s", factor_time);
     Json columns = Json::array();
@@ -258,9 +272,9 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     line << "strata hss solve: " << problem->name() << ", n = " << request.n << ", "
          << request.columns << " right-hand side(s)\n  HSS (" << scalar_name<T>() << ") at tol "
          << request.tolerance << " by " << hss::compress_method_name(compress.method)
-         << " (estimated error " << error_estimate << (compress_met ? "" : ", tol NOT met")
-         << "): compress "
-         << compress_time << " s, ULV factor " << factor_time << " s\n";
+         << " (estimated error " << error_estimate << ", bound " << error_bound
+         << (compress_met ? "" : ", tol NOT met") << "): compress " << compress_time
+         << " s, ULV factor " << factor_time << " s\n";
     if (iterative) {
       line << "  " << request.krylov << " to " << request.options.tolerance << ": "
            << result.iterations << " iterations, "
@@ -278,13 +292,13 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   if (!compress_met && iterative && met) {
     // Reported, not an error: the Krylov residual above certifies the answer.
     context.warn("the HSS preconditioner missed --tol " + Json::number(request.tolerance) +
-                 " (estimated error " + Json::number(error_estimate) +
-                 "); the Krylov solve converged regardless");
+                 " (error bound " + Json::number(error_bound) + ", estimate " +
+                 Json::number(error_estimate) + "); the Krylov solve converged regardless");
   }
   if (!met && !iterative) {
     std::ostringstream warning;
-    warning << "the HSS compression did not reach --tol " << request.tolerance
-            << " (estimated error " << error_estimate
+    warning << "the HSS compression did not reach --tol " << request.tolerance << " (error bound "
+            << error_bound << ", estimate " << error_estimate
             << "): the direct ULV solve is no more accurate than H (add --krylov gmres, or "
                "loosen --tol)";
     return context.inaccurate(warning.str());

@@ -10,6 +10,7 @@
 #include "strata/dist/collective.hpp"
 #include "strata/dist/operations.hpp"
 #include "strata/hss/detail/conditioning.hpp"
+#include "strata/hss/detail/core_team_blas.hpp"
 #include "strata/hss/detail/ulv_steps.hpp"
 #include "strata/hss/distributed.hpp"
 #include "strata/linalg/norms.hpp"
@@ -119,6 +120,7 @@ template <class T>
 DistUlvFactor<T> ulv_factor(const ExecSpace& exec, const DistHssMatrix<T>& a,
                             const UlvOptions& options) {
   kx::ScopedRegion region("strata::hss::dist::ulv_factor");
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   Kokkos::Timer timer;
   const Comm& comm = a.comm();
   const bool spd = options.variant == UlvVariant::symmetric_positive_definite;
@@ -260,6 +262,7 @@ template <class T>
 UlvSolveResult ulv_solve_tree(const ExecSpace& exec, const DistUlvFactor<T>& f,
                               const ConstMatrix<T>& b, const Matrix<T>& x, bool compute_residual) {
   kx::ScopedRegion region("strata::hss::dist::ulv_solve");
+  const detail::TeamBlasThreads<ExecSpace> team_blas_threads;  // core_team_blas.hpp
   const DistHssMatrix<T>& a = f.matrix;
   const Comm& comm = a.comm();
   const int ls = a.split_level();

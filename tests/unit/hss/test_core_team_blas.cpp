@@ -214,4 +214,25 @@ TEST(CoreTeamBlas, HouseholderQrPropagatesNanBelowTheDiagonal) {
   }
 }
 
+// The fast path exists only where STRATA_KX_IF_ON_HOST keeps its statements: if the Kokkos
+// version detection of core/kokkos_ext/host_code.hpp fell to its empty branch, every test above
+// would still pass (the loops are correct too) and the BLAS path would silently be gone. A host
+// team kernel must run statements given to it; a GPU one never compiles them for the device.
+TEST(CoreTeamBlas, HostCodeRunsInHostTeamKernels) {
+  using HostSpace = Kokkos::DefaultHostExecutionSpace;
+  using HostMember = Kokkos::TeamPolicy<HostSpace>::member_type;
+  static_assert(strata::kx::host_team_member<HostMember>);
+  Kokkos::View<int*, Kokkos::HostSpace> ran("ran", 1);
+  Kokkos::parallel_for(
+      Kokkos::TeamPolicy<HostSpace>(HostSpace(), 1, 1), KOKKOS_LAMBDA(const HostMember& team) {
+        if (team.team_rank() == 0) {
+          STRATA_KX_IF_ON_HOST((ran(0) = 1;))
+        }
+      });
+  Kokkos::fence();
+  EXPECT_EQ(ran(0), 1) << "STRATA_KX_IF_ON_HOST dropped host statements: the host BLAS path of "
+                          "the HSS team kernels is compiled out";
+  EXPECT_EQ(strata::kx::host_team_member<Member>, strata::kx::runs_on_host<ExecSpace>);
+}
+
 }  // namespace
