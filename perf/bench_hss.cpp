@@ -171,6 +171,8 @@ Case& built_case(const std::string& problem, const std::string& tol, long n) {
   options.method = hss::parse_compress_method(strata::bench::option("method", "levitt-martinsson"));
   options.tolerance = std::atof(tol.c_str());
   options.error_probes = static_cast<int>(long_option("probes", 10));
+  // The entries method's geometric near field from the problem's points, as in the CLI.
+  options.points = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), c.problem->points());
   // The phases that call the operator: the products inside each are measured by `op`.
   const auto start = std::chrono::steady_clock::now();
   const std::clock_t cpu_start = std::clock();
