@@ -105,7 +105,7 @@ TYPED_TEST(Gemm, SyrkMatchesTheReferenceAndIsExactlySymmetric) {
   using T = TypeParam;
   // k = 83: xSYRK everywhere; k = 8 n = 232 and 8 n - 1: either side of the tall-skinny switch
   // to a GEMM on CUDA (syrk.hpp).
-  for (const auto [trans, k] :
+  for (const auto& [trans, k] :
        {std::pair<char, std::size_t>{'T', 83}, {'N', 83}, {'T', 232}, {'T', 231}, {'N', 232}}) {
     const std::size_t n = 29;
     const bool t = trans == 'T';
@@ -454,7 +454,9 @@ TYPED_TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
       ASSERT_EQ(sv.size(), n);
       for (std::size_t i = 0; i < n; ++i) {
         EXPECT_NEAR(static_cast<double>(sv[i]), s[i], bound) << "sigma_" << i;
-        if (i > 0) EXPECT_GE(sv[i - 1], sv[i]) << "not descending at " << i;
+        if (i > 0) {
+          EXPECT_GE(sv[i - 1], sv[i]) << "not descending at " << i;
+        }
       }
       const auto huw = strata::testing::to_host(uw);
       const auto hvw = strata::testing::to_host(vw);
@@ -488,7 +490,9 @@ TYPED_TEST(SmallSvd, EveryMethodOfThisBuildRecoversAKnownSpectrum) {
       // Nothing outside the U and V blocks of the wider storage was written.
       for (std::size_t j = 0; j < n + 2; ++j)
         for (std::size_t i = 0; i < m + 3; ++i)
-          if (i == 0 || i > m || j == 0 || j > n) ASSERT_EQ(huw(i, j), T(0)) << i << "," << j;
+          if (i == 0 || i > m || j == 0 || j > n) {
+            ASSERT_EQ(huw(i, j), T(0)) << i << "," << j;
+          }
       for (std::size_t i = 0; i < n + 5; ++i) {
         ASSERT_EQ(hvw(i, 0), T(0)) << i;
         for (std::size_t j = 1; j < n + 1 && i >= n; ++j)
