@@ -556,6 +556,15 @@ inline std::size_t sparse_columns_budget() {
   return limit > 256 ? limit - 256 : 0;
 }
 
+/// The longest chunk of rows of A that fits `free_bytes` of team scratch at `per_row` bytes per row
+/// (the views' padding already taken off), in whole multiples of 32 rows, and no longer than the
+/// w rows of A.
+inline index_type scratch_chunk(std::size_t free_bytes, std::size_t per_row, index_type w) {
+  index_type chunk = static_cast<index_type>(free_bytes / per_row);
+  if (chunk > 32) chunk -= chunk % 32;
+  return std::max<index_type>(1, std::min(chunk, std::max<index_type>(w, 1)));
+}
+
 template <class T>
 void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const ConstMatrix<T>& a,
                         const Matrix<T>& out, T scale) {
@@ -572,20 +581,13 @@ void run_sparse_columns(const ExecSpace& exec, const SparseSignMatrix& s, const 
                  fixed, " bytes of team scratch for d = ", f.d, " rows of S, more than the ",
                  budget, " available; use SparseGpuKernel::automatic or tiles");
   // The longest chunk that fits (scratch_bytes is fixed + chunk * sizeof(T) exactly: each view
-  // is padded by the same amount whatever its length), in whole multiples of 32 values.
-  index_type chunk = static_cast<index_type>((budget - fixed) / sizeof(T));
-  if (chunk > 32) chunk -= chunk % 32;
-  f.chunk = std::max<index_type>(1, std::min(chunk, std::max<index_type>(f.w, 1)));
-  const std::size_t bytes = F::scratch_bytes(f.d, f.chunk);
+  // is padded by the same amount whatever its length).
+  f.chunk = scratch_chunk(budget - fixed, sizeof(T), f.w);
   const int league = checked_int(static_cast<index_type>(out.extent(1)),
                                  "sparse-sign S A: columns of A (the columns kernel's league)");
-  typename F::Policy probe(exec, league, 1);
-  probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
   // 256 threads: a few rows of S per thread on the usual d <= 2048, and 8 warps to hide latency.
-  const int team_size = kx::team_size(exec, probe, f, 256);
-  typename F::Policy policy(exec, league, team_size);
-  policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
-  Kokkos::parallel_for("strata::sketch::sparse_left_columns", policy, f);
+  Kokkos::parallel_for("strata::sketch::sparse_left_columns",
+                       kx::team_policy(exec, league, 256, F::scratch_bytes(f.d, f.chunk), f), f);
 }
 
 /// The team size the column-blocks kernel asks for: enough threads for all d rows of S in one
@@ -607,23 +609,18 @@ void run_sparse_column_blocks(const ExecSpace& exec, const SparseSignMatrix& s,
   f.width = static_cast<index_type>(a.extent(1));
   if (f.d == 0 || f.width == 0) return;
   // The longest chunk that fits the team scratch (scratch_bytes is chunk * pitch * sizeof(T) plus
-  // a fixed padding), in whole multiples of 32 rows.
+  // a fixed padding).
   const std::size_t budget = sparse_columns_budget();
   const std::size_t per_row = F::pitch * sizeof(T);
   STRATA_REQUIRE(budget >= 2 * per_row, InternalError,
                  "sparse-sign S A: no team scratch for the column-blocks kernel");
-  index_type chunk = static_cast<index_type>((budget - F::scratch_bytes(0)) / per_row);
-  if (chunk > 32) chunk -= chunk % 32;
-  f.chunk = std::max<index_type>(1, std::min(chunk, std::max<index_type>(f.w, 1)));
-  const std::size_t bytes = F::scratch_bytes(f.chunk);
+  f.chunk = scratch_chunk(budget - F::scratch_bytes(0), per_row, f.w);
   const int league = checked_int((f.width + F::cols - 1) / F::cols,
                                  "sparse-sign S A: column blocks of A (the league)");
-  typename F::Policy probe(exec, league, 1);
-  probe.set_scratch_size(0, Kokkos::PerTeam(bytes));
-  const int team_size = kx::team_size(exec, probe, f, sparse_column_blocks_team(f.d));
-  typename F::Policy policy(exec, league, team_size);
-  policy.set_scratch_size(0, Kokkos::PerTeam(bytes));
-  Kokkos::parallel_for("strata::sketch::sparse_left_column_blocks", policy, f);
+  Kokkos::parallel_for(
+      "strata::sketch::sparse_left_column_blocks",
+      kx::team_policy(exec, league, sparse_column_blocks_team(f.d), F::scratch_bytes(f.chunk), f),
+      f);
 }
 
 }  // namespace
