@@ -129,6 +129,13 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
   // its sampled certificate; the product methods: the upper confidence bound of their probes).
   bool compress_met = true;
   long long entries_read = 0, products = 0;
+  // The compression's end (its time excludes the ULV factor, which HssOperator's inverse mode
+  // computes on construction), then the factor.
+  const auto factor = [&](auto&& matrix) {
+    compress_time = seconds_since(compress_start);
+    progress.advance();
+    return std::make_shared<hss::HssOperator<T>>(exec, std::move(matrix), inverse);
+  };
   if (distributed && entries) {
     // Each rank its subtrees' entries, the vectors in the exact operator's row layout.
     auto h = hss::compress_by_skeletonization_distributed<T>(
@@ -138,18 +145,14 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     error_bound = h.certificate.upper;
     compress_met = h.met_tolerance;
     entries_read = static_cast<long long>(h.entries);
-    compress_time = seconds_since(compress_start);
-    progress.advance();
-    h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
+    h_inverse = factor(std::move(h.matrix));
   } else if (distributed) {
     auto h = hss::compress_from_matvecs_distributed<T>(exec, *a_hss, tree, compress);
     error_estimate = h.relative_error_estimate;
     error_bound = h.relative_error_bound;
     compress_met = h.met_tolerance;
     products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
-    compress_time = seconds_since(compress_start);
-    progress.advance();
-    h_inverse = std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
+    h_inverse = factor(std::move(h.matrix));
   } else {
     auto h = collective(comm, [&] {
       return hss::compress_from_matvecs<T>(
@@ -161,11 +164,7 @@ int solve_problem_typed(const SolveRequest& request, Context& context) {
     compress_met = h.met_tolerance;
     entries_read = static_cast<long long>(h.entries);
     products = static_cast<long long>(h.products + h.transpose_products + h.probe_products);
-    compress_time = seconds_since(compress_start);
-    progress.advance();
-    h_inverse = collective(comm, [&] {
-      return std::make_shared<hss::HssOperator<T>>(exec, std::move(h.matrix), inverse);
-    });
+    h_inverse = collective(comm, [&] { return factor(std::move(h.matrix)); });
   }
   if constexpr (!std::is_same_v<T, double>) {
     // The compression certified H against the problem in T (entries or products rounded to T),
